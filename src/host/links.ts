@@ -1,0 +1,69 @@
+/**
+ * Host network links through iproute2, run with execFile and argument arrays
+ * (never a shell), so interface names and MACs are passed verbatim.
+ * iproute2 rather than a netlink library: no maintained pure-JS netlink client
+ * exists for Node, and `ip` is on every host that runs Open vSwitch.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const IP = "ip";
+
+export class LinkError extends Error {}
+
+async function ip(args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run(IP, args, { timeout: 10_000 });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new LinkError(`ip ${args.join(" ")}: ${(e.stderr ?? e.message).trim()}`, { cause: err });
+  }
+}
+
+export interface HostLinks {
+  createVethPair(hostName: string, peerName: string, peerMac: string): Promise<void>;
+  deleteLink(name: string): Promise<boolean>;
+  linkExists(name: string): Promise<boolean>;
+  listLinks(prefix: string): Promise<string[]>;
+}
+
+export class IpRouteLinks implements HostLinks {
+  /** Creates the pair with the peer's MAC and brings the host end up. */
+  async createVethPair(hostName: string, peerName: string, peerMac: string): Promise<void> {
+    await ip(["link", "add", hostName, "type", "veth", "peer", "name", peerName, "address", peerMac]);
+    try {
+      await ip(["link", "set", hostName, "up"]);
+    } catch (err) {
+      await this.deleteLink(hostName);
+      throw err;
+    }
+  }
+
+  /** Deletes a link (a veth takes its peer with it); false when it was not there. */
+  async deleteLink(name: string): Promise<boolean> {
+    try {
+      await ip(["link", "del", name]);
+      return true;
+    } catch (err) {
+      if (!(await this.linkExists(name))) return false;
+      throw err;
+    }
+  }
+
+  async linkExists(name: string): Promise<boolean> {
+    try {
+      await run(IP, ["link", "show", "dev", name], { timeout: 10_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async listLinks(prefix: string): Promise<string[]> {
+    const out = await ip(["-j", "link", "show"]);
+    const links = JSON.parse(out || "[]") as { ifname: string }[];
+    return links.map((l) => l.ifname).filter((n) => n.startsWith(prefix));
+  }
+}
