@@ -1,0 +1,126 @@
+/**
+ * A small client of the Docker Engine API at DockerEndpoint (unix:// or tcp://),
+ * on undici. Every call has a deadline (DockerTimeout): the plugin may be asked
+ * something by a daemon that is itself blocked (protocol reference §7.1), and a
+ * driver call must then fail with a clear message instead of hanging.
+ */
+import { Agent, request } from "undici";
+
+export class DockerApiError extends Error {
+  constructor(message: string, readonly status?: number, options?: { cause?: unknown }) { super(message, options); }
+}
+
+export interface DockerNetwork {
+  Id: string;
+  Name: string;
+  Driver: string;
+  Scope: string;
+  Options: Record<string, string> | null;
+  IPAM: { Driver: string; Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null };
+  Containers?: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string }>;
+}
+
+export interface DockerContainerSummary {
+  Id: string;
+  Names: string[];
+  State: string;
+  NetworkSettings?: { Networks?: Record<string, { NetworkID: string; EndpointID: string; MacAddress?: string; IPAddress?: string }> };
+}
+
+export interface DockerEvent {
+  Type: string;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  time: number;
+}
+
+export class DockerEngine {
+  private readonly dispatcher: Agent;
+  private readonly origin: string;
+
+  constructor(endpoint: string, private readonly timeoutMs: number) {
+    if (endpoint.startsWith("unix://")) {
+      this.dispatcher = new Agent({ connect: { socketPath: endpoint.slice("unix://".length) } });
+      this.origin = "http://localhost";
+    } else {
+      this.dispatcher = new Agent();
+      this.origin = endpoint.replace(/^tcp:\/\//, "http://");
+    }
+    this.endpoint = endpoint;
+  }
+  private readonly endpoint: string;
+
+  async inspectNetwork(id: string): Promise<DockerNetwork | undefined> {
+    return this.getJson<DockerNetwork>(`/networks/${encodeURIComponent(id)}`, true);
+  }
+
+  /** Lists containers from Docker's snapshot view (no per-container lock is taken). */
+  async listContainers(filters: Record<string, string[]>): Promise<DockerContainerSummary[]> {
+    const q = new URLSearchParams({ all: "1", filters: JSON.stringify(filters) });
+    return (await this.getJson<DockerContainerSummary[]>(`/containers/json?${q}`)) ?? [];
+  }
+
+  async ping(): Promise<void> {
+    await this.getJson<unknown>("/_ping", false, true);
+  }
+
+  /**
+   * Follows /events with the given filters until the signal aborts; reconnects after a
+   * pause when the stream drops. Not bound by the call deadline.
+   */
+  async followEvents(filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void, signal: AbortSignal, onError?: (err: Error) => void): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const q = new URLSearchParams({ filters: JSON.stringify(filters) });
+        const res = await request(`${this.origin}/events?${q}`, { dispatcher: this.dispatcher, signal });
+        if (res.statusCode !== 200) throw new DockerApiError(`Docker /events answered ${res.statusCode}`, res.statusCode);
+        let buf = "";
+        for await (const chunk of res.body) {
+          buf += chunk.toString();
+          let nl: number;
+          while ((nl = buf.indexOf("\n")) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (line) {
+              try { onEvent(JSON.parse(line) as DockerEvent); } catch { /* a malformed event line is skipped */ }
+            }
+          }
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        onError?.(err as Error);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private async getJson<T>(path: string, notFoundIsUndefined = false, raw = false): Promise<T | undefined> {
+    let res;
+    try {
+      res = await request(`${this.origin}${path}`, {
+        dispatcher: this.dispatcher,
+        signal: AbortSignal.timeout(this.timeoutMs),
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (err) {
+      const e = err as Error;
+      const why = e.name === "TimeoutError" || e.name === "AbortError"
+        ? `no answer within ${this.timeoutMs / 1000} s`
+        : e.message;
+      throw new DockerApiError(`the Docker API at ${this.endpoint} is unavailable (${why})`, undefined, { cause: err });
+    }
+    const text = await res.body.text();
+    if (res.statusCode === 404 && notFoundIsUndefined) return undefined;
+    if (res.statusCode !== 200) {
+      let msg = text;
+      try { msg = (JSON.parse(text) as { message?: string }).message ?? text; } catch { /* plain text */ }
+      throw new DockerApiError(`Docker API GET ${path.split("?")[0]} answered ${res.statusCode}: ${msg.trim()}`, res.statusCode);
+    }
+    return (raw ? text : JSON.parse(text)) as T;
+  }
+}

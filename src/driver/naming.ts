@@ -1,0 +1,74 @@
+/** Names and addresses the plugin chooses: veth names, MACs, address parsing. */
+import { randomBytes } from "node:crypto";
+
+/** Every link and OVS port this plugin makes starts with this; reconciliation relies on it. */
+export const HOST_IF_PREFIX = "nuh";
+export const CONTAINER_IF_PREFIX = "nuc";
+const IFNAMSIZ_MAX = 15;
+
+/**
+ * Host and container veth names for an endpoint: prefix + the first 12 hex of the
+ * EndpointID (15 bytes, the kernel's limit). `taken` says whether a name is already
+ * used by another endpoint; on a clash the suffix is drawn from later parts of the ID.
+ */
+export function vethNames(endpointId: string, taken: (name: string) => boolean): { host: string; container: string } {
+  const hex = endpointId.toLowerCase().replace(/[^0-9a-z]/g, "");
+  const width = IFNAMSIZ_MAX - HOST_IF_PREFIX.length;
+  for (let offset = 0; offset + width <= Math.max(hex.length, width); offset++) {
+    const part = hex.slice(offset, offset + width).padEnd(width, "0");
+    const host = HOST_IF_PREFIX + part;
+    const container = CONTAINER_IF_PREFIX + part;
+    if (!taken(host) && !taken(container)) return { host, container };
+  }
+  const rnd = randomBytes(6).toString("hex");
+  return { host: HOST_IF_PREFIX + rnd, container: CONTAINER_IF_PREFIX + rnd };
+}
+
+/** A random unicast, locally administered MAC (first octet x2, x6, xA or xE). */
+export function generateMac(): string {
+  const b = randomBytes(6);
+  b[0] = ((b[0] ?? 0) & 0xfc) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
+
+export function isMac(s: string): boolean {
+  return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s);
+}
+
+export function parseIpv4(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return undefined;
+  return (((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!) >>> 0;
+}
+
+export function formatIpv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+}
+
+export interface Cidr { ip: string; prefix: number; network: string; mask: string }
+
+/** Parses "10.21.59.2/24". */
+export function parseCidr(s: string): Cidr | undefined {
+  const m = /^([^/]+)\/(\d{1,2})$/.exec(s.trim());
+  if (!m) return undefined;
+  const ipNum = parseIpv4(m[1]!);
+  const prefix = Number(m[2]);
+  if (ipNum === undefined || prefix > 32) return undefined;
+  const maskNum = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return { ip: m[1]!, prefix, network: formatIpv4((ipNum & maskNum) >>> 0), mask: formatIpv4(maskNum) };
+}
+
+/** "255.255.255.0" → 24; undefined when not a contiguous mask. */
+export function maskToPrefix(mask: string): number | undefined {
+  const n = parseIpv4(mask);
+  if (n === undefined) return undefined;
+  const inv = (~n) >>> 0;
+  if ((inv & (inv + 1)) !== 0) return undefined;
+  return 32 - Math.log2(inv + 1);
+}
+
+export function bareIp(cidrOrIp: string): string {
+  return cidrOrIp.split("/")[0]!;
+}

@@ -1,0 +1,275 @@
+/**
+ * What each Docker call means for Nuage. One method per call, each a linear flow
+ * whose steps register their undo, so a failure half-way leaves nothing behind.
+ */
+import type { Logger } from "pino";
+import {
+  DriverError,
+  type AllocateNetworkRequest, type AllocateNetworkResponse, type CapabilitiesResponse, type CreateEndpointRequest,
+  type CreateEndpointResponse, type CreateNetworkRequest, type DiscoveryRequest, type EndpointOperInfoResponse,
+  type EndpointRequest, type ExternalConnectivityRequest, type JoinRequest, type JoinResponse, type NetworkDriver,
+  type NetworkIdRequest,
+} from "../plugin/protocol.js";
+import type { FileStore } from "../store/file-store.js";
+import type { EndpointRecord, NetworkRecord } from "../store/records.js";
+import type { HostLinks } from "../host/links.js";
+import { ResolutionError } from "../vrs/vrs-client.js";
+import { KeyedMutex } from "./keyed-mutex.js";
+import { bareIp, generateMac, isMac, maskToPrefix, parseCidr, vethNames } from "./naming.js";
+import { parseNetworkOptions } from "./network-options.js";
+import type { DockerLookup, SubnetDirectory, VrsPorts } from "./ports.js";
+
+export interface DriverSettings {
+  scope: "local" | "global";
+  bridge: string;
+  resolveTimeoutMs: number;
+  /** The driver name Docker knows this plugin by, to recognise its networks in the Docker API. */
+  driverName: string;
+}
+
+export interface DriverDeps {
+  store: FileStore;
+  links: HostLinks;
+  vrs: VrsPorts;
+  docker?: DockerLookup;
+  vsd?: SubnetDirectory;
+  logger: Logger;
+}
+
+const short = (id: string): string => id.slice(0, 12);
+
+export class NuageDriver implements NetworkDriver {
+  private readonly locks = new KeyedMutex();
+
+  constructor(private readonly settings: DriverSettings, private readonly deps: DriverDeps) {}
+
+  getCapabilities(): CapabilitiesResponse {
+    return { Scope: this.settings.scope, ConnectivityScope: this.settings.scope };
+  }
+
+  async createNetwork(req: CreateNetworkRequest): Promise<void> {
+    await this.locks.run(`net:${req.NetworkID}`, async () => {
+      const parsed = parseNetworkOptions(req.Options?.["com.docker.network.generic"] ?? null, req.IPv4Data, req.IPv6Data);
+      if (this.deps.vsd) await this.checkAgainstVsd(parsed.nuage, parsed.pool, parsed.gateway);
+      const rec: NetworkRecord = {
+        id: req.NetworkID,
+        nuage: parsed.nuage,
+        policyGroup: parsed.policyGroup,
+        pool: parsed.pool,
+        gateway: parsed.gateway,
+        options: parsed.options,
+        learntFrom: "CreateNetwork",
+        createdAt: new Date().toISOString(),
+      };
+      await this.deps.store.putNetwork(rec);
+      this.deps.logger.info({ network: short(req.NetworkID), ...parsed.nuage, pool: parsed.pool }, "network recorded");
+    });
+  }
+
+  private async checkAgainstVsd(ref: NetworkRecord["nuage"], pool: string, gateway: string | undefined): Promise<void> {
+    let subnet: { address: string; netmask: string; gateway?: string };
+    try {
+      subnet = await this.deps.vsd!.findSubnet(ref);
+    } catch (err) {
+      throw new DriverError(`VSD lookup of organization "${ref.organization}", domain "${ref.domain}", zone "${ref.zone}", subnet "${ref.subnet}" failed: ${(err as Error).message}`, { cause: err });
+    }
+    const vsdCidr = `${subnet.address}/${maskToPrefix(subnet.netmask) ?? "?"}`;
+    if (vsdCidr !== pool) {
+      throw new DriverError(`--subnet ${pool} does not match VSD subnet "${ref.subnet}", which is ${vsdCidr}: give --subnet=${vsdCidr}`);
+    }
+    if (gateway && subnet.gateway && gateway !== subnet.gateway) {
+      throw new DriverError(`--gateway ${gateway} does not match VSD subnet "${ref.subnet}", whose gateway is ${subnet.gateway}: give --gateway=${subnet.gateway} or leave it out`);
+    }
+  }
+
+  async deleteNetwork(req: NetworkIdRequest): Promise<void> {
+    // Never deletes anything in the VSD: the subnet belongs to the VSD's operators.
+    await this.locks.run(`net:${req.NetworkID}`, () => this.deps.store.deleteNetwork(req.NetworkID));
+  }
+
+  /** The network's record, learnt from the Docker API when another host created it (or the record was lost). */
+  private async network(networkId: string): Promise<NetworkRecord> {
+    const known = this.deps.store.getNetwork(networkId);
+    if (known) return known;
+    return this.locks.run(`net:${networkId}`, async () => {
+      const again = this.deps.store.getNetwork(networkId);
+      if (again) return again;
+      if (!this.deps.docker) throw new DriverError(`network ${short(networkId)} is unknown to the Nuage plugin and no Docker API is configured to look it up`);
+      let info;
+      try {
+        info = await this.deps.docker.inspectNetwork(networkId);
+      } catch (err) {
+        throw new DriverError(`network ${short(networkId)} was not created through this host's Nuage plugin, and asking Docker about it failed: ${(err as Error).message}`, { cause: err });
+      }
+      if (!info) throw new DriverError(`network ${short(networkId)} is unknown to the Nuage plugin and to Docker`);
+      const cfg = (info.IPAM.Config ?? []).map((c) => ({ Pool: c.Subnet, Gateway: c.Gateway }));
+      let parsed;
+      try {
+        parsed = parseNetworkOptions(info.Options ?? {}, cfg, []);
+      } catch (err) {
+        throw new DriverError(`network ${info.Name} (${short(networkId)}) as Docker describes it: ${(err as Error).message}`, { cause: err });
+      }
+      const rec: NetworkRecord = {
+        id: networkId, nuage: parsed.nuage, policyGroup: parsed.policyGroup, pool: parsed.pool, gateway: parsed.gateway,
+        options: parsed.options, learntFrom: "DockerAPI", createdAt: new Date().toISOString(),
+      };
+      await this.deps.store.putNetwork(rec);
+      this.deps.logger.info({ network: short(networkId), name: info.Name }, "network learnt from the Docker API");
+      return rec;
+    });
+  }
+
+  async createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResponse> {
+    const net = await this.network(req.NetworkID);
+    return this.locks.run(`ep:${req.EndpointID}`, async () => {
+      const iface = req.Interface ?? {};
+      const existing = this.deps.store.getEndpoint(req.EndpointID);
+      if (existing) {
+        // The same call again (Docker retries after a broken connection): same answer.
+        return existing.macGenerated ? { Interface: { MacAddress: existing.mac } } : {};
+      }
+      if (iface.AddressIPv6) throw new DriverError("IPv6 is not supported by the nuage driver");
+      const address = iface.Address ?? "";
+      const cidr = parseCidr(address);
+      if (!cidr) throw new DriverError(`the endpoint has no IPv4 address from Docker's IPAM (got "${address}"): the nuage driver pushes Docker's address to the VSD statically`);
+      const pool = parseCidr(net.pool)!;
+      if (cidr.network !== pool.network || cidr.prefix !== pool.prefix) {
+        throw new DriverError(`address ${address} is outside the network's subnet ${net.pool}`);
+      }
+      let mac = iface.MacAddress ?? "";
+      const macGenerated = !mac;
+      if (mac && !isMac(mac)) throw new DriverError(`MAC address "${mac}" is not of the form aa:bb:cc:dd:ee:ff`);
+      if (!mac) mac = this.uniqueMac();
+      const taken = new Set(this.deps.store.listEndpoints().flatMap((e) => [e.hostIfName, e.containerIfName]));
+      const names = vethNames(req.EndpointID, (n) => taken.has(n));
+      const rec: EndpointRecord = {
+        id: req.EndpointID, networkId: req.NetworkID, address, mac: mac.toLowerCase(), macGenerated,
+        hostIfName: names.host, containerIfName: names.container, createdAt: new Date().toISOString(),
+      };
+      await this.deps.store.putEndpoint(rec);
+      this.deps.logger.debug({ endpoint: short(rec.id), address, mac: rec.mac, hostIf: rec.hostIfName }, "endpoint recorded");
+      // Fill in only what Docker left empty (protocol reference, fact 6).
+      return macGenerated ? { Interface: { MacAddress: rec.mac } } : {};
+    });
+  }
+
+  private uniqueMac(): string {
+    const used = new Set(this.deps.store.listEndpoints().map((e) => e.mac));
+    for (;;) {
+      const mac = generateMac();
+      if (!used.has(mac)) return mac;
+    }
+  }
+
+  async endpointOperInfo(req: EndpointRequest): Promise<EndpointOperInfoResponse> {
+    const ep = this.deps.store.getEndpoint(req.EndpointID);
+    if (!ep) return { Value: {} };
+    const value: Record<string, string> = { "nuage.port": ep.hostIfName, "nuage.mac": ep.mac };
+    if (ep.joined) value["nuage.vm-uuid"] = ep.joined.vmUuid;
+    return { Value: value };
+  }
+
+  async join(req: JoinRequest): Promise<JoinResponse> {
+    const net = await this.network(req.NetworkID);
+    return this.locks.run(`ep:${req.EndpointID}`, async () => {
+      const ep = this.deps.store.getEndpoint(req.EndpointID);
+      if (!ep) throw new DriverError(`endpoint ${short(req.EndpointID)} is unknown to the Nuage plugin (no CreateEndpoint was recorded for it)`);
+      const answer = (gateway: string): JoinResponse => ({
+        InterfaceName: { SrcName: ep.containerIfName, DstPrefix: "eth" },
+        Gateway: gateway,
+      });
+      if (ep.joined && ep.joined.sandboxKey === req.SandboxKey && (await this.deps.links.linkExists(ep.hostIfName))) {
+        return answer(net.gateway ?? ep.joined.resolved.gateway);
+      }
+      // The container behind the endpoint is not knowable from inside Join without risking a
+      // deadlock with the daemon (protocol reference §7.1): the entity starts under a stand-in
+      // identity and is renamed once Docker reports the connection (see identity-sync.ts).
+      const vmUuid = ep.joined?.vmUuid ?? ep.id;
+      const vmName = ep.joined?.vmName ?? `nuage-ep-${short(ep.id)}`;
+      const identity = ep.joined?.identity ?? "provisional";
+      const undo: (() => Promise<unknown>)[] = [];
+      try {
+        await this.deps.links.deleteLink(ep.hostIfName); // a leftover from a crash
+        await this.deps.links.createVethPair(ep.hostIfName, ep.containerIfName, ep.mac);
+        undo.push(() => this.deps.links.deleteLink(ep.hostIfName));
+        await this.deps.vrs.attach({
+          bridge: this.settings.bridge, portName: ep.hostIfName, mac: ep.mac, vmUuid, vmName,
+          enterprise: net.nuage.organization, user: net.nuage.user, domain: net.nuage.domain, zone: net.nuage.zone,
+          subnet: net.nuage.subnet, staticIp: bareIp(ep.address), policyGroup: net.policyGroup,
+          endpointId: ep.id, networkId: net.id,
+        });
+        undo.push(() => this.deps.vrs.detach(ep.hostIfName, vmUuid));
+        let resolved;
+        try {
+          resolved = await this.deps.vrs.waitResolved(ep.hostIfName, this.settings.resolveTimeoutMs);
+        } catch (err) {
+          if (!(err instanceof ResolutionError)) throw err;
+          throw new DriverError(
+            `the Nuage VRS did not resolve the port of endpoint ${short(ep.id)} (organization "${net.nuage.organization}", ` +
+            `domain "${net.nuage.domain}", zone "${net.nuage.zone}", subnet "${net.nuage.subnet}", IP ${bareIp(ep.address)}): ${err.message}`,
+            { cause: err },
+          );
+        }
+        if (resolved.ip !== bareIp(ep.address)) {
+          throw new DriverError(`the Nuage VRS resolved endpoint ${short(ep.id)} to ${resolved.ip}, not to Docker's address ${bareIp(ep.address)}`);
+        }
+        ep.joined = { vmUuid, vmName, identity, sandboxKey: req.SandboxKey, resolved };
+        await this.deps.store.putEndpoint(ep);
+        this.deps.logger.debug({ endpoint: short(ep.id), ...resolved, port: ep.hostIfName }, "port resolved");
+        return answer(net.gateway ?? resolved.gateway);
+      } catch (err) {
+        for (const step of undo.reverse()) {
+          await step().catch((e: Error) => this.deps.logger.error({ err: e, endpoint: short(ep.id) }, "undo after a failed Join failed"));
+        }
+        throw err;
+      }
+    });
+  }
+
+  async leave(req: EndpointRequest): Promise<void> {
+    await this.locks.run(`ep:${req.EndpointID}`, async () => {
+      const ep = this.deps.store.getEndpoint(req.EndpointID);
+      if (!ep) return;
+      await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid);
+      if (ep.joined) {
+        delete ep.joined;
+        await this.deps.store.putEndpoint(ep);
+      }
+    });
+  }
+
+  async deleteEndpoint(req: EndpointRequest): Promise<void> {
+    await this.locks.run(`ep:${req.EndpointID}`, async () => {
+      const ep = this.deps.store.getEndpoint(req.EndpointID);
+      if (!ep) return;
+      await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid);
+      await this.deps.links.deleteLink(ep.hostIfName);
+      await this.deps.links.deleteLink(ep.containerIfName);
+      await this.deps.store.deleteEndpoint(ep.id);
+    });
+  }
+
+  /** Gives a provisionally named entity its Docker container ID and name. */
+  async adoptContainerIdentity(endpointId: string, containerId: string, containerName: string): Promise<boolean> {
+    return this.locks.run(`ep:${endpointId}`, async () => {
+      const ep = this.deps.store.getEndpoint(endpointId);
+      if (!ep?.joined || ep.joined.identity === "docker") return false;
+      await this.deps.vrs.renameEntity(ep.joined.vmUuid, containerId, containerName);
+      ep.joined = { ...ep.joined, vmUuid: containerId, vmName: containerName, identity: "docker" };
+      await this.deps.store.putEndpoint(ep);
+      this.deps.logger.info({ endpoint: short(endpointId), container: short(containerId), name: containerName }, "entity renamed to its container");
+      return true;
+    });
+  }
+
+  async programExternalConnectivity(_req: ExternalConnectivityRequest): Promise<void> {}
+  async revokeExternalConnectivity(_req: ExternalConnectivityRequest): Promise<void> {}
+
+  /** Swarm managers: echo the user's options, the only set workers will receive (protocol reference §2.13). */
+  async allocateNetwork(req: AllocateNetworkRequest): Promise<AllocateNetworkResponse> {
+    return { Options: { ...(req.Options ?? {}) } };
+  }
+  async freeNetwork(_req: NetworkIdRequest): Promise<void> {}
+  async discoverNew(_req: DiscoveryRequest): Promise<void> {}
+  async discoverDelete(_req: DiscoveryRequest): Promise<void> {}
+}

@@ -1,0 +1,20 @@
+/** The narrow interfaces the Nuage driver needs from its clients; app.ts wires the real ones. */
+import type { NuageSubnetRef } from "../store/records.js";
+import type { PortAttachment, ResolvedPort } from "../vrs/vrs-client.js";
+import type { DockerNetwork } from "../docker/engine.js";
+
+export interface VrsPorts {
+  attach(a: PortAttachment): Promise<void>;
+  detach(portName: string, vmUuid?: string): Promise<void>;
+  waitResolved(portName: string, timeoutMs: number): Promise<ResolvedPort>;
+  renameEntity(oldUuid: string, newUuid: string, newName: string): Promise<void>;
+}
+
+export interface DockerLookup {
+  inspectNetwork(id: string): Promise<DockerNetwork | undefined>;
+}
+
+/** The VSD subnet a network names, when the plugin has VSD credentials. */
+export interface SubnetDirectory {
+  findSubnet(ref: NuageSubnetRef): Promise<{ address: string; netmask: string; gateway?: string }>;
+}

@@ -1,0 +1,33 @@
+/** Constants of the Nuage tables (vrs-ovsdb.md §4, §5). */
+export const DB = "Open_vSwitch";
+export const VM_TABLE = "Nuage_VM_Table";
+export const PORT_TABLE = "Nuage_Port_Table";
+
+export const EntityDomain = { Docker: 4 } as const;
+export const EntityType = { Container: 4 } as const;
+/** Started/Booted, Running/RunningBooted: what a freshly joined container is. */
+export const EntityEvent = { Started: 2, Booted: 0 } as const;
+export const EntityState = { Running: 1, RunningBooted: 1 } as const;
+
+export const PortMeta = {
+  domain: "nuage-enterprise-domain",
+  zone: "nuage-enterprise-zone",
+  network: "nuage-enterprise-network",
+  networkType: "nuage-enterprise-network-type",
+  staticIp: "static-ip",
+  policyGroup: "nuage-policy-group",
+  /** Not a Nuage key: where the sandbox's VRS agent says why a port did not resolve. */
+  resolutionError: "nuage-resolution-error",
+} as const;
+
+export const EntityMeta = { enterprise: "enterprise", user: "user" } as const;
+
+/** external_ids keys on the OVS Interface and Port rows that mark what this plugin owns. */
+export const OwnerKeys = {
+  owner: "nuage-libnetwork",
+  endpoint: "nuage-libnetwork-endpoint-id",
+  network: "nuage-libnetwork-network-id",
+  container: "nuage-libnetwork-container-id",
+  vmUuid: "vm-uuid",
+  vmName: "vm-name",
+} as const;
