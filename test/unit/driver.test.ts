@@ -1,0 +1,207 @@
+import { test, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { NuageDriver } from "../../src/driver/nuage-driver.js";
+import { FileStore } from "../../src/store/file-store.js";
+import type { HostLinks } from "../../src/host/links.js";
+import type { VrsPorts, DockerLookup, SubnetDirectory } from "../../src/driver/ports.js";
+import { ResolutionError, type PortAttachment } from "../../src/vrs/vrs-client.js";
+import type { CreateNetworkRequest } from "../../src/plugin/protocol.js";
+
+const NET = "a".repeat(64);
+const EP = "b".repeat(64);
+const EP2 = "c".repeat(64);
+
+class FakeLinks implements HostLinks {
+  links = new Set<string>();
+  async createVethPair(h: string, p: string): Promise<void> {
+    if (this.links.has(h)) throw new Error("exists");
+    this.links.add(h); this.links.add(p);
+  }
+  async deleteLink(n: string): Promise<boolean> {
+    const had = this.links.delete(n);
+    if (n.startsWith("nuh")) this.links.delete("nuc" + n.slice(3));
+    if (n.startsWith("nuc")) this.links.delete("nuh" + n.slice(3));
+    return had;
+  }
+  async linkExists(n: string): Promise<boolean> { return this.links.has(n); }
+  async listLinks(prefix: string): Promise<string[]> { return [...this.links].filter((l) => l.startsWith(prefix)); }
+}
+
+class FakeVrs implements VrsPorts {
+  ports = new Map<string, PortAttachment>();
+  outcome: "resolve" | "reason" | "timeout" = "resolve";
+  async attach(a: PortAttachment): Promise<void> { this.ports.set(a.portName, a); }
+  async detach(name: string): Promise<void> { this.ports.delete(name); }
+  async waitResolved(name: string) {
+    const a = this.ports.get(name)!;
+    if (this.outcome === "reason") throw new ResolutionError(`the VRS could not resolve it: zone "${a.zone}" not found`, "x");
+    if (this.outcome === "timeout") throw new ResolutionError("the VRS did not resolve it within 1 s");
+    return { ip: a.staticIp, mask: "255.255.255.0", gateway: "10.21.59.1" };
+  }
+  renamed: [string, string, string][] = [];
+  async renameEntity(o: string, n: string, name: string): Promise<void> { this.renamed.push([o, n, name]); }
+}
+
+const netReq = (generic: Record<string, string>, pool = "10.21.59.0/24"): CreateNetworkRequest => ({
+  NetworkID: NET,
+  Options: { "com.docker.network.generic": generic, "com.docker.network.enable_ipv6": false },
+  IPv4Data: [{ AddressSpace: "LocalDefault", Pool: pool, Gateway: "10.21.59.1/24" }],
+  IPv6Data: [],
+});
+const readmeOpts = { organization: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2", user: "admin" };
+
+let dir: string;
+let store: FileStore;
+let links: FakeLinks;
+let vrs: FakeVrs;
+const logger = pino({ level: "silent" });
+const make = (extra: { docker?: DockerLookup; vsd?: SubnetDirectory } = {}) =>
+  new NuageDriver({ scope: "local", bridge: "alubr0", resolveTimeoutMs: 1000, driverName: "nuage" }, { store, links, vrs, logger, ...extra });
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "nuage-driver-"));
+  store = await FileStore.open(dir);
+  links = new FakeLinks();
+  vrs = new FakeVrs();
+});
+afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+
+test("CreateNetwork records the README's options and survives a reopen of the store", async () => {
+  await make().createNetwork(netReq(readmeOpts));
+  const reopened = await FileStore.open(dir);
+  const rec = reopened.getNetwork(NET);
+  assert.equal(rec?.nuage.subnet, "Subnet 2");
+  assert.equal(rec?.pool, "10.21.59.0/24");
+  assert.equal(rec?.gateway, "10.21.59.1");
+});
+
+test("CreateNetwork names each missing option", async () => {
+  const { zone: _z, user: _u, ...partial } = readmeOpts;
+  await assert.rejects(make().createNetwork(netReq(partial)), /missing options -o zone=\.\.\., -o user=\.\.\./);
+  assert.equal(store.getNetwork(NET), undefined);
+});
+
+test("CreateNetwork refuses an unknown option and IPv6", async () => {
+  await assert.rejects(make().createNetwork(netReq({ ...readmeOpts, organisation: "x" })), /unknown option -o organisation/);
+  const v6 = { ...netReq(readmeOpts), IPv6Data: [{ AddressSpace: "x", Pool: "fd00::/64" }] };
+  await assert.rejects(make().createNetwork(v6), /IPv6 is not supported/);
+});
+
+test("CreateNetwork checks --subnet against the VSD subnet when VSD access is configured", async () => {
+  const vsd: SubnetDirectory = { findSubnet: async () => ({ address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" }) };
+  await assert.rejects(make({ vsd }).createNetwork(netReq(readmeOpts, "10.21.58.0/24")), /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/);
+  await make({ vsd }).createNetwork(netReq(readmeOpts));
+  assert.ok(store.getNetwork(NET));
+});
+
+test("CreateEndpoint fills in a MAC only when Docker left it empty, and answers a repeat the same way", async () => {
+  const d = make();
+  await d.createNetwork(netReq(readmeOpts));
+  const res = await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24", MacAddress: "" }, Options: null });
+  const mac = res.Interface?.MacAddress ?? "";
+  assert.match(mac, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+  assert.equal(parseInt(mac.slice(0, 2), 16) & 0x03, 0x02, "locally administered unicast");
+  assert.deepEqual(await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24", MacAddress: "" }, Options: null }), res);
+  const given = await d.createEndpoint({ NetworkID: NET, EndpointID: EP2, Interface: { Address: "10.21.59.3/24", MacAddress: "02:11:22:33:44:55" }, Options: null });
+  assert.deepEqual(given, {});
+});
+
+test("CreateEndpoint refuses an endpoint without an IPv4 address and one outside the pool", async () => {
+  const d = make();
+  await d.createNetwork(netReq(readmeOpts));
+  await assert.rejects(d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "" }, Options: null }), /no IPv4 address/);
+  await assert.rejects(d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.9.9.9/24" }, Options: null }), /outside the network's subnet/);
+});
+
+test("Join plugs the port with the network's Nuage metadata and answers SrcName, eth and a bare gateway", async () => {
+  const d = make();
+  await d.createNetwork(netReq(readmeOpts));
+  await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
+  const res = await d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/var/run/docker/netns/x", Options: null });
+  assert.deepEqual(res, { InterfaceName: { SrcName: "nuc" + "b".repeat(12), DstPrefix: "eth" }, Gateway: "10.21.59.1" });
+  const port = vrs.ports.get("nuh" + "b".repeat(12));
+  assert.equal(port?.subnet, "Subnet 2");
+  assert.equal(port?.enterprise, "Enterprise");
+  assert.equal(port?.staticIp, "10.21.59.2");
+  assert.ok(links.links.has("nuh" + "b".repeat(12)));
+  for (const name of ["nuh" + "b".repeat(12), "nuc" + "b".repeat(12)]) assert.ok(name.length <= 15);
+});
+
+for (const outcome of ["reason", "timeout"] as const) {
+  test(`Join that does not resolve (${outcome}) names what it asked for and leaves nothing behind`, async () => {
+    const d = make();
+    vrs.outcome = outcome;
+    await d.createNetwork(netReq(readmeOpts));
+    await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
+    await assert.rejects(
+      d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null }),
+      /organization "Enterprise", domain "Domain", zone "Zone", subnet "Subnet 2", IP 10\.21\.59\.2/,
+    );
+    assert.equal(vrs.ports.size, 0);
+    assert.equal(links.links.size, 0);
+  });
+}
+
+test("Leave and DeleteEndpoint undo everything and are safe to repeat", async () => {
+  const d = make();
+  await d.createNetwork(netReq(readmeOpts));
+  await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
+  await d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null });
+  for (let i = 0; i < 2; i++) {
+    await d.leave({ NetworkID: NET, EndpointID: EP });
+    await d.deleteEndpoint({ NetworkID: NET, EndpointID: EP });
+  }
+  assert.equal(vrs.ports.size, 0);
+  assert.equal(links.links.size, 0);
+  assert.equal(store.getEndpoint(EP), undefined);
+});
+
+test("A network created on another host is learnt from the Docker API", async () => {
+  const docker: DockerLookup = {
+    inspectNetwork: async (id) => ({
+      Id: id, Name: "MyNet", Driver: "nuage", Scope: "global", Options: readmeOpts,
+      IPAM: { Driver: "default", Config: [{ Subnet: "10.21.59.0/24", Gateway: "10.21.59.1" }] },
+    }),
+  };
+  const d = make({ docker });
+  await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
+  assert.equal(store.getNetwork(NET)?.learntFrom, "DockerAPI");
+  const res = await d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null });
+  assert.equal(res.Gateway, "10.21.59.1");
+});
+
+test("An unknown network fails clearly when Docker cannot be asked", async () => {
+  const docker: DockerLookup = { inspectNetwork: async () => { throw new Error("no answer within 5 s"); } };
+  await assert.rejects(
+    make({ docker }).createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null }),
+    /not created through this host's Nuage plugin, and asking Docker about it failed: no answer within 5 s/,
+  );
+});
+
+test("Concurrent calls for one endpoint are serialised", async () => {
+  const d = make();
+  await d.createNetwork(netReq(readmeOpts));
+  await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
+  await Promise.all([
+    d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null }),
+    d.leave({ NetworkID: NET, EndpointID: EP }),
+    d.deleteEndpoint({ NetworkID: NET, EndpointID: EP }),
+  ]);
+  assert.equal(vrs.ports.size, 0);
+  assert.equal(links.links.size, 0);
+});
+
+test("The entity is renamed to its container once Docker tells", async () => {
+  const d = make();
+  await d.createNetwork(netReq(readmeOpts));
+  await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
+  await d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null });
+  assert.equal(await d.adoptContainerIdentity(EP, "d".repeat(64), "tender_goldstine"), true);
+  assert.deepEqual(vrs.renamed, [[EP, "d".repeat(64), "tender_goldstine"]]);
+  assert.equal(store.getEndpoint(EP)?.joined?.vmName, "tender_goldstine");
+  assert.equal(await d.adoptContainerIdentity(EP, "d".repeat(64), "tender_goldstine"), false);
+});
