@@ -1,0 +1,689 @@
+/**
+ * The VRS agent emulator: watches Nuage_VM_Table, Nuage_Port_Table and the
+ * bridge's ports over an OVSDB monitor and, level-triggered, makes the VSD and
+ * the port rows agree with them (vrs-ovsdb.md §10.1, §10.3; vsd-api.md §10, §11).
+ *
+ * Per port name: when an entity row lists it (with nuage_enterprise and
+ * nuage_user), its Nuage_Port_Table row exists and it is on the bridge, resolve
+ * it in the VSD (enterprise → user → domain → zone → subnet by name), create
+ * the container or its interface (the VSD makes the vPort), assign the policy
+ * group, then write ip_addr/subnet_mask/gateway/... into the row and a VLAN tag
+ * (a function of the VSD subnet ID) on the OVS Port. When it cannot, write
+ * metadata["nuage-resolution-error"]. When the rows go, remove the VSD side.
+ */
+import type { Logger } from "../../log/logger.js";
+import type { OvsdbConnection, OvsdbEndpoint, OvsdbOperation, OvsdbRow, TableUpdates, Monitor } from "../../vrs/ovsdb/types.js";
+import { mapToObject, ovsMap, ovsSet, setToArray } from "../../vrs/ovsdb/values.js";
+import {
+  META, allPortNames, backoffMs, desireFor, evpnIdFor, placementKey, vlanForSubnet, vrfIdFor,
+  type BridgePortView, type EntityView, type Mirror, type PortInputs, type PortRowView,
+} from "./model.js";
+import { MultiKeyMutex } from "./locks.js";
+import { Unresolvable, VsdOps, isTransient, type InterfaceFacts, type VsdObject, type VsdRest } from "./vsd-ops.js";
+
+const DB = "Open_vSwitch";
+const VM_TABLE = "Nuage_VM_Table";
+const PORT_TABLE = "Nuage_Port_Table";
+
+/** What the agent made in the VSD for one port, and what it writes back. */
+export interface Binding {
+  port: string;
+  inputs: PortInputs;
+  containerId: string;
+  containerUuid: string;
+  containerName: string;
+  iface: InterfaceFacts;
+  subnetId: string;
+  domainId: string;
+  /** Names written into nuage_domain / nuage_zone / nuage_network. */
+  domainName: string;
+  zoneName: string;
+  networkName: string;
+  policyGroupIds: string[];
+  vlan: number;
+  evpnId: number;
+  vrfId: number;
+}
+
+interface Failure {
+  key: string;
+  reason?: string;
+  attempts: number;
+  timer?: NodeJS.Timeout;
+  /** Set when the slow recheck is due: the next run asks the VSD again. */
+  stale: boolean;
+}
+
+export interface VrsAgentOptions {
+  /** A connection to use (not closed by stop()), or an endpoint to connect to. */
+  ovsdb: OvsdbConnection | OvsdbEndpoint;
+  bridge: string;
+  vsd: VsdRest;
+  /** externalID of the VSD containers this host makes. */
+  hostId: string;
+  logger: Logger;
+  /** Transient failures: first retry delay, cap, and how many attempts before a reason is written. */
+  retryBaseMs?: number;
+  retryCapMs?: number;
+  retryAttempts?: number;
+  /** How often ports that could not be resolved are tried again (the VSD may have changed). 0: never. */
+  recheckUnresolvedMs?: number;
+}
+
+export interface RunningVrsAgent {
+  stop(): Promise<void>;
+  /** Resolves once no port work is running or queued (retry timers may still be pending). */
+  idle(): Promise<void>;
+  /** A copy of the current bindings by port name (for tests and status). */
+  bindings(): Map<string, Binding>;
+}
+
+function isConnection(x: OvsdbConnection | OvsdbEndpoint): x is OvsdbConnection {
+  return typeof (x as OvsdbConnection).transact === "function";
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
+}
+
+function num(v: unknown): number {
+  return typeof v === "number" ? v : Number(v) || 0;
+}
+
+export async function startVrsAgent(opts: VrsAgentOptions): Promise<RunningVrsAgent> {
+  let conn: OvsdbConnection;
+  let owned = false;
+  if (isConnection(opts.ovsdb)) conn = opts.ovsdb;
+  else {
+    const { connectOvsdb } = await import("../../vrs/ovsdb/client.js");
+    conn = await connectOvsdb(opts.ovsdb, { logger: opts.logger, connectTimeoutMs: 30_000, callTimeoutMs: 15_000 });
+    owned = true;
+  }
+  const agent = new VrsAgent(conn, opts);
+  try {
+    await agent.start();
+  } catch (err) {
+    await agent.stop();
+    if (owned) await conn.close().catch(() => undefined);
+    throw err;
+  }
+  return {
+    async stop() {
+      await agent.stop();
+      if (owned) await conn.close().catch(() => undefined);
+    },
+    idle: () => agent.idle(),
+    bindings: () => new Map(agent.bindings),
+  };
+}
+
+export class VrsAgent {
+  readonly bindings = new Map<string, Binding>();
+  private readonly failures = new Map<string, Failure>();
+  private readonly entities = new Map<string, EntityView>();
+  private readonly portRowsByUuid = new Map<string, PortRowView>();
+  private readonly ovsPorts = new Map<string, { name: string; tag: number | undefined }>();
+  private readonly bridges = new Map<string, { name: string; ports: string[] }>();
+  private mirror: Mirror = { entities: [], portRows: new Map(), bridgePorts: new Map() };
+  private readonly running = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private idleWaiters: (() => void)[] = [];
+  private readonly locks = new MultiKeyMutex();
+  private readonly vsd: VsdOps;
+  private readonly log: Logger;
+  private monitor?: Monitor;
+  private stopped = false;
+  private resynced = false;
+  private resyncTimer?: NodeJS.Timeout;
+  private recheckTimer?: NodeJS.Timeout;
+  private readonly retryBaseMs: number;
+  private readonly retryCapMs: number;
+  private readonly retryAttempts: number;
+
+  constructor(private readonly ovsdb: OvsdbConnection, private readonly opts: VrsAgentOptions) {
+    this.vsd = new VsdOps(opts.vsd);
+    this.log = opts.logger;
+    this.retryBaseMs = opts.retryBaseMs ?? 500;
+    this.retryCapMs = opts.retryCapMs ?? 8000;
+    this.retryAttempts = opts.retryAttempts ?? 6;
+  }
+
+  async start(): Promise<void> {
+    this.monitor = await this.ovsdb.monitor(
+      DB,
+      {
+        [VM_TABLE]: { columns: ["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports", "metadata"] },
+        [PORT_TABLE]: {
+          columns: ["name", "mac", "ip_addr", "subnet_mask", "gateway", "metadata", "nuage_domain", "nuage_zone", "nuage_network", "evpn_id", "vrf_id"],
+        },
+        Bridge: { columns: ["name", "ports"] },
+        Port: { columns: ["name", "tag"] },
+      },
+      (updates, initial) => this.onUpdates(updates, initial),
+    );
+    await this.resync();
+    const recheck = this.opts.recheckUnresolvedMs ?? 30_000;
+    if (recheck > 0) {
+      this.recheckTimer = setInterval(() => this.recheckUnresolved(), recheck);
+      this.recheckTimer.unref();
+    }
+    this.log.info({ bridge: this.opts.bridge, hostId: this.opts.hostId }, "VRS agent emulator ready");
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.resyncTimer);
+    clearInterval(this.recheckTimer);
+    for (const f of this.failures.values()) clearTimeout(f.timer);
+    await this.monitor?.cancel().catch(() => undefined);
+    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
+  }
+
+  idle(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  // ------------------------------------------------------------ mirror
+
+  private onUpdates(updates: TableUpdates, initial: boolean): void {
+    if (this.stopped) return;
+    try {
+      if (initial) {
+        this.entities.clear();
+        this.portRowsByUuid.clear();
+        this.ovsPorts.clear();
+        this.bridges.clear();
+      }
+      for (const [uuid, ch] of Object.entries(updates[VM_TABLE] ?? {})) {
+        if (ch.new) this.entities.set(uuid, entityView(ch.new));
+        else this.entities.delete(uuid);
+      }
+      for (const [uuid, ch] of Object.entries(updates[PORT_TABLE] ?? {})) {
+        if (ch.new) this.portRowsByUuid.set(uuid, portRowView(ch.new));
+        else this.portRowsByUuid.delete(uuid);
+      }
+      for (const [uuid, ch] of Object.entries(updates.Port ?? {})) {
+        if (ch.new) {
+          const tag = setToArray(ch.new.tag)[0];
+          this.ovsPorts.set(uuid, { name: str(ch.new.name), tag: tag === undefined ? undefined : num(tag) });
+        } else this.ovsPorts.delete(uuid);
+      }
+      for (const [uuid, ch] of Object.entries(updates.Bridge ?? {})) {
+        if (ch.new) this.bridges.set(uuid, { name: str(ch.new.name), ports: setToArray(ch.new.ports).map((a) => (Array.isArray(a) ? a[1] : str(a))) });
+        else this.bridges.delete(uuid);
+      }
+      this.rebuildMirror();
+    } catch (err) {
+      this.log.error({ err }, "could not read an OVSDB update");
+      return;
+    }
+    if (this.resynced) this.scheduleAll();
+  }
+
+  private rebuildMirror(): void {
+    const portRows = new Map<string, PortRowView>();
+    for (const r of this.portRowsByUuid.values()) portRows.set(r.name, r);
+    const onBridge = new Set<string>();
+    for (const b of this.bridges.values()) if (b.name === this.opts.bridge) for (const u of b.ports) onBridge.add(u);
+    const bridgePorts = new Map<string, BridgePortView>();
+    for (const [uuid, p] of this.ovsPorts) {
+      const prev = bridgePorts.get(p.name);
+      const view: BridgePortView = { name: p.name, uuid, tag: p.tag, onBridge: onBridge.has(uuid) };
+      if (!prev || (!prev.onBridge && view.onBridge)) bridgePorts.set(p.name, view);
+    }
+    this.mirror = { entities: [...this.entities.values()], portRows, bridgePorts };
+  }
+
+  // ------------------------------------------------------------ scheduling
+
+  private scheduleAll(): void {
+    for (const p of allPortNames(this.mirror, [...this.bindings.keys(), ...this.failures.keys()])) this.schedule(p);
+  }
+
+  private schedule(port: string): void {
+    if (this.stopped) return;
+    if (this.running.has(port)) {
+      this.dirty.add(port);
+      return;
+    }
+    this.running.add(port);
+    void this.loop(port);
+  }
+
+  private async loop(port: string): Promise<void> {
+    try {
+      do {
+        this.dirty.delete(port);
+        try {
+          await this.reconcilePort(port);
+        } catch (err) {
+          this.log.error({ err, port }, "port reconcile failed unexpectedly");
+        }
+      } while (this.dirty.has(port) && !this.stopped);
+    } finally {
+      this.running.delete(port);
+      if (this.running.size === 0) {
+        const w = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const r of w) r();
+      }
+    }
+  }
+
+  private recheckUnresolved(): void {
+    for (const [port, f] of this.failures) {
+      if (f.reason && !f.timer) {
+        f.stale = true;
+        this.schedule(port);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ one port
+
+  /** Level-triggered: compare the mirror with the binding; do only what differs. */
+  private async reconcilePort(port: string): Promise<void> {
+    const desire = desireFor(this.mirror, port);
+    const key = desire.kind === "resolve" ? desireKey(desire.inputs) : desire.kind === "invalid" ? `invalid:${desire.reason}` : "absent";
+    const failure = this.failures.get(port);
+    if (failure && failure.key !== key) {
+      clearTimeout(failure.timer);
+      this.failures.delete(port);
+    }
+    const f = this.failures.get(port);
+    // A retry is pending for exactly this desire: let its timer run it.
+    if (f?.timer) return;
+    // Already known to be unresolvable as asked: only keep the row saying so.
+    if (f?.reason && !f.stale && desire.kind === "resolve") {
+      await this.guard(port, key, () => this.writeUnresolved(port, f.reason!));
+      return;
+    }
+    await this.guard(port, key, async () => {
+      const binding = this.bindings.get(port);
+      if (desire.kind === "absent") {
+        if (binding) await this.unbind(binding, "its rows or its bridge port are gone");
+        await this.clearRow(port, !!binding);
+        this.failures.delete(port);
+        return;
+      }
+      if (desire.kind === "invalid") {
+        if (binding) await this.unbind(binding, "its metadata no longer names a VSD subnet");
+        throw new Unresolvable(desire.reason);
+      }
+      try {
+        await this.ensureBound(port, desire.inputs);
+      } catch (err) {
+        // Not resolvable as now asked (e.g. a policy group that does not exist): drop what was made before.
+        const stale = this.bindings.get(port);
+        if (err instanceof Unresolvable && stale) await this.unbind(stale, err.message);
+        throw err;
+      }
+      this.failures.delete(port);
+      const b = this.bindings.get(port);
+      if (b) await this.writeResolved(b);
+    });
+  }
+
+  /** Runs one step; sorts its failure into a reason (Unresolvable) or a retry (transient). */
+  private async guard(port: string, key: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      if (this.stopped) return;
+      if (err instanceof Unresolvable) {
+        const prev = this.failures.get(port);
+        if (prev?.reason !== err.message) this.log.warn({ port, reason: err.message }, "port cannot be resolved");
+        this.failures.set(port, { key, reason: err.message, attempts: 0, stale: false });
+        try {
+          await this.writeUnresolved(port, err.message);
+        } catch (werr) {
+          this.retryLater(port, key, werr, false);
+        }
+        return;
+      }
+      this.retryLater(port, key, err, isTransient(err));
+    }
+  }
+
+  private retryLater(port: string, key: string, err: unknown, transient: boolean): void {
+    const prev = this.failures.get(port);
+    const f: Failure = prev && prev.key === key ? prev : { key, attempts: 0, stale: true };
+    f.attempts++;
+    f.stale = true;
+    const delay = backoffMs(f.attempts, this.retryBaseMs, this.retryCapMs);
+    this.log.warn({ port, attempt: f.attempts, retryInMs: delay, transient, err: errText(err) }, "port work failed; will retry");
+    clearTimeout(f.timer);
+    f.timer = setTimeout(() => {
+      f.timer = undefined;
+      this.schedule(port);
+    }, delay);
+    f.timer.unref();
+    this.failures.set(port, f);
+    if (f.attempts === this.retryAttempts) {
+      // Retries exhausted: say why (the plugin stops waiting), and go on retrying at the cap.
+      const reason = `VSD unavailable after ${f.attempts} attempts: ${errText(err)}`;
+      this.log.error({ port, reason }, "port cannot be resolved for now");
+      void this.writeUnresolved(port, reason).catch((werr: unknown) => this.log.warn({ port, err: errText(werr) }, "could not write the reason"));
+    }
+  }
+
+  private async ensureBound(port: string, i: PortInputs): Promise<void> {
+    let b = this.bindings.get(port);
+    if (b && placementKey(b.inputs) !== placementKey(i)) {
+      await this.unbind(b, "its subnet, IP or MAC changed");
+      b = undefined;
+    }
+    if (!b) {
+      await this.bind(port, i);
+      return;
+    }
+    if (b.containerUuid !== i.vmUuid || b.containerName !== i.vmName) await this.reidentify(port, i);
+    b = this.bindings.get(port);
+    if (b && b.inputs.policyGroup !== i.policyGroup && !i.split) await this.applyPolicyGroup(b, i);
+    if (b) b.inputs = i;
+  }
+
+  /** Resolves the port in the VSD and records the binding. */
+  private async bind(port: string, i: PortInputs): Promise<void> {
+    if (i.split) {
+      await this.bindSplit(port, i);
+      return;
+    }
+    const path = await this.vsd.resolvePath(i);
+    if (i.staticIp) this.vsd.checkStaticIp(i.staticIp, path.subnet);
+    const pg = i.policyGroup ? await this.vsd.findPolicyGroup(path.domain, i.policyGroup) : undefined;
+    const spec = { name: port, MAC: i.mac, IPAddress: i.staticIp || undefined, attachedNetworkID: path.subnet.ID };
+    const { container, iface } = await this.locks.run([i.vmUuid], async () => {
+      const existing = await this.vsd.findContainerByUuid(i.vmUuid);
+      if (!existing) {
+        return this.vsd.createContainer({ uuid: i.vmUuid, name: i.vmName, externalID: this.opts.hostId, iface: spec });
+      }
+      const ifaces = await this.vsd.interfacesOf(existing.ID);
+      const same = ifaces.find((f) => f.name === port);
+      if (same && same.subnetId === path.subnet.ID && same.mac === i.mac && (!i.staticIp || same.ip === i.staticIp)) {
+        this.log.info({ port, container: existing.ID }, "adopting the VSD interface already there");
+        return { container: existing, iface: same };
+      }
+      if (same) await this.vsd.deleteInterface(same.id);
+      return { container: existing, iface: await this.vsd.addInterface(existing.ID, spec) };
+    });
+    const b: Binding = {
+      port, inputs: i,
+      containerId: container.ID, containerUuid: str(container.UUID) || i.vmUuid, containerName: str(container.name) || i.vmName,
+      iface, subnetId: path.subnet.ID, domainId: path.domain.ID,
+      domainName: i.domain, zoneName: i.zone, networkName: i.network,
+      policyGroupIds: [], vlan: vlanForSubnet(path.subnet.ID), evpnId: evpnIdFor(path.subnet.ID), vrfId: vrfIdFor(path.domain.ID),
+    };
+    if (!b.iface.gateway) b.iface.gateway = str(path.subnet.gateway);
+    if (!b.iface.netmask) b.iface.netmask = str(path.subnet.netmask);
+    this.bindings.set(port, b);
+    this.log.info({ port, vmUuid: i.vmUuid, ip: b.iface.ip, subnet: i.network, vlan: b.vlan, container: b.containerId }, "port resolved");
+    if (pg) await this.applyPolicyGroup(b, i, pg);
+    if (b.containerUuid !== i.vmUuid || b.containerName !== i.vmName) await this.reidentify(port, i);
+  }
+
+  /** Split activation: the orchestrator made the VSD container; find it, create nothing. */
+  private async bindSplit(port: string, i: PortInputs): Promise<void> {
+    const container = await this.vsd.findContainerByUuid(i.vmUuid);
+    if (!container) throw new Unresolvable(`no VSD container with UUID ${i.vmUuid} (split activation)`);
+    const iface = (await this.vsd.interfacesOf(container.ID)).find((f) => f.name === port || (i.mac && f.mac === i.mac));
+    if (!iface) throw new Unresolvable(`VSD container ${i.vmUuid} has no interface named ${port} or with MAC ${i.mac} (split activation)`);
+    this.bindings.set(port, {
+      port, inputs: i, containerId: container.ID, containerUuid: i.vmUuid, containerName: str(container.name),
+      iface, subnetId: iface.subnetId, domainId: iface.domainId,
+      domainName: iface.domainName, zoneName: iface.zoneName, networkName: iface.networkName,
+      policyGroupIds: [], vlan: vlanForSubnet(iface.subnetId), evpnId: evpnIdFor(iface.subnetId), vrfId: vrfIdFor(iface.domainId),
+    });
+    this.log.info({ port, vmUuid: i.vmUuid, ip: iface.ip }, "port resolved (split activation)");
+  }
+
+  private async applyPolicyGroup(b: Binding, i: PortInputs, pg?: VsdObject): Promise<void> {
+    let ids: string[] = [];
+    if (i.policyGroup) {
+      const found = pg ?? (await this.vsd.findPolicyGroup({ ID: b.domainId, name: b.domainName }, i.policyGroup));
+      ids = [found.ID];
+    }
+    if (ids.join() === b.policyGroupIds.join()) return;
+    if (!b.iface.vportId) throw new Error(`the VSD gave interface ${b.iface.name} no VPortID`);
+    await this.vsd.assignPolicyGroups(b.iface.vportId, ids);
+    b.policyGroupIds = ids;
+    b.inputs = { ...b.inputs, policyGroup: i.policyGroup };
+    this.log.info({ port: b.port, policyGroup: i.policyGroup || null, vport: b.iface.vportId }, "policy groups assigned");
+  }
+
+  /**
+   * The entity of a bound port changed identity: renamed (same ports, new
+   * vm_uuid/vm_name) → PUT the container; merged into another entity whose
+   * container exists → move the interface there (same IP).
+   */
+  private async reidentify(port: string, i: PortInputs): Promise<void> {
+    const first = this.bindings.get(port);
+    if (!first) return;
+    if (first.inputs.split) {
+      // The orchestrator owns the VSD side; look it up again under the new identity.
+      this.bindings.delete(port);
+      await this.bindSplit(port, i);
+      return;
+    }
+    await this.locks.run([first.containerUuid, i.vmUuid], async () => {
+      const b = this.bindings.get(port);
+      if (!b) return;
+      if (b.containerUuid === i.vmUuid) {
+        if (b.containerName !== i.vmName) {
+          await this.vsd.renameContainer(b.containerId, i.vmUuid, i.vmName);
+          this.log.info({ port, container: b.containerId, name: i.vmName }, "VSD container renamed");
+          this.forContainer(b.containerId, (x) => { x.containerName = i.vmName; });
+        }
+        return;
+      }
+      const target = await this.vsd.findContainerByUuid(i.vmUuid);
+      if (!target || target.ID === b.containerId) {
+        const siblings = await this.vsd.interfacesOf(b.containerId);
+        const entity = this.mirror.entities && [...this.mirror.entities].find((e) => e.vmUuid === i.vmUuid);
+        const allMove = siblings.every((s) => entity?.ports.includes(s.name));
+        if (siblings.length > 0 && allMove) {
+          await this.vsd.renameContainer(b.containerId, i.vmUuid, i.vmName);
+          this.log.info({ port, container: b.containerId, uuid: i.vmUuid, name: i.vmName }, "VSD container renamed");
+          this.forContainer(b.containerId, (x) => { x.containerUuid = i.vmUuid; x.containerName = i.vmName; });
+          return;
+        }
+      }
+      // Move: free the IP first, then make the interface again under the target (or a new container).
+      const keepIp = b.iface.ip;
+      await this.vsd.removeInterface(b.containerId, b.iface.id);
+      const spec = { name: port, MAC: b.inputs.mac, IPAddress: keepIp || undefined, attachedNetworkID: b.subnetId };
+      let containerId: string;
+      let iface: InterfaceFacts;
+      if (target && target.ID !== b.containerId) {
+        containerId = target.ID;
+        iface = await this.vsd.addInterface(target.ID, spec);
+        this.log.info({ port, from: b.containerUuid, to: i.vmUuid, ip: iface.ip }, "interface moved to the merged entity's container");
+      } else {
+        const made = await this.vsd.createContainer({ uuid: i.vmUuid, name: i.vmName, externalID: this.opts.hostId, iface: spec });
+        containerId = made.container.ID;
+        iface = made.iface;
+        this.log.info({ port, from: b.containerUuid, to: i.vmUuid, ip: iface.ip }, "interface moved to a new container");
+      }
+      if (!iface.gateway) iface.gateway = b.iface.gateway;
+      if (!iface.netmask) iface.netmask = b.iface.netmask;
+      b.containerId = containerId;
+      b.containerUuid = i.vmUuid;
+      b.containerName = i.vmName;
+      b.iface = iface;
+      const pgs = b.policyGroupIds;
+      b.policyGroupIds = [];
+      if (pgs.length) {
+        await this.vsd.assignPolicyGroups(iface.vportId, pgs);
+        b.policyGroupIds = pgs;
+      }
+    });
+  }
+
+  private forContainer(containerId: string, fn: (b: Binding) => void): void {
+    for (const b of this.bindings.values()) if (b.containerId === containerId) fn(b);
+  }
+
+  /** Removes what the agent made in the VSD for the port (never in split activation) and forgets it. */
+  private async unbind(b: Binding, why: string): Promise<void> {
+    if (!b.inputs.split) {
+      await this.locks.run([b.containerUuid], async () => {
+        const what = await this.vsd.removeInterface(b.containerId, b.iface.id);
+        this.log.info({ port: b.port, container: b.containerId, removed: what, why }, "VSD interface removed");
+      });
+    }
+    this.bindings.delete(b.port);
+  }
+
+  // ------------------------------------------------------------ OVSDB writes
+
+  private portRow(port: string): PortRowView | undefined {
+    return this.mirror.portRows.get(port);
+  }
+
+  private async writeResolved(b: Binding): Promise<void> {
+    const row = this.portRow(b.port);
+    const bp = this.mirror.bridgePorts.get(b.port);
+    const ops: OvsdbOperation[] = [];
+    if (row) {
+      const want = {
+        ip_addr: b.iface.ip, subnet_mask: b.iface.netmask, gateway: b.iface.gateway,
+        nuage_domain: b.domainName, nuage_zone: b.zoneName, nuage_network: b.networkName,
+        evpn_id: b.evpnId, vrf_id: b.vrfId,
+      };
+      const have = {
+        ip_addr: row.ipAddr, subnet_mask: row.subnetMask, gateway: row.gateway,
+        nuage_domain: row.nuageDomain, nuage_zone: row.nuageZone, nuage_network: row.nuageNetwork,
+        evpn_id: row.evpnId, vrf_id: row.vrfId,
+      };
+      if (JSON.stringify(want) !== JSON.stringify(have)) {
+        ops.push({ op: "update", table: PORT_TABLE, where: [["name", "==", b.port]], row: want });
+      }
+      if (META.resolutionError in row.metadata) {
+        ops.push({ op: "mutate", table: PORT_TABLE, where: [["name", "==", b.port]], mutations: [["metadata", "delete", ovsSet([META.resolutionError])]] });
+      }
+    }
+    if (bp && bp.tag !== b.vlan) ops.push({ op: "update", table: "Port", where: [["name", "==", b.port]], row: { tag: b.vlan } });
+    if (ops.length) await this.ovsdb.transact(DB, ops);
+  }
+
+  private async writeUnresolved(port: string, reason: string): Promise<void> {
+    const row = this.portRow(port);
+    const bp = this.mirror.bridgePorts.get(port);
+    const ops: OvsdbOperation[] = [];
+    if (row) {
+      if (row.ipAddr || row.subnetMask || row.gateway) {
+        ops.push({ op: "update", table: PORT_TABLE, where: [["name", "==", port]], row: { ip_addr: "", subnet_mask: "", gateway: "" } });
+      }
+      if (row.metadata[META.resolutionError] !== reason) {
+        ops.push(
+          { op: "mutate", table: PORT_TABLE, where: [["name", "==", port]], mutations: [["metadata", "delete", ovsSet([META.resolutionError])]] },
+          { op: "mutate", table: PORT_TABLE, where: [["name", "==", port]], mutations: [["metadata", "insert", ovsMap({ [META.resolutionError]: reason })]] },
+        );
+      }
+    }
+    if (bp?.tag !== undefined && row) ops.push({ op: "update", table: "Port", where: [["name", "==", port]], row: { tag: ovsSet([]) } });
+    if (ops.length) await this.ovsdb.transact(DB, ops);
+  }
+
+  /** The port is not (or no longer) resolvable: empty the row's state; untag the port if it was ours. */
+  private async clearRow(port: string, wasBound: boolean): Promise<void> {
+    const row = this.portRow(port);
+    const bp = this.mirror.bridgePorts.get(port);
+    const ops: OvsdbOperation[] = [];
+    if (row && (row.ipAddr || row.subnetMask || row.gateway)) {
+      ops.push({ op: "update", table: PORT_TABLE, where: [["name", "==", port]], row: { ip_addr: "", subnet_mask: "", gateway: "" } });
+    }
+    if (row && META.resolutionError in row.metadata) {
+      ops.push({ op: "mutate", table: PORT_TABLE, where: [["name", "==", port]], mutations: [["metadata", "delete", ovsSet([META.resolutionError])]] });
+    }
+    if (bp?.tag !== undefined && (wasBound || row)) ops.push({ op: "update", table: "Port", where: [["name", "==", port]], row: { tag: ovsSet([]) } });
+    if (ops.length) await this.ovsdb.transact(DB, ops);
+  }
+
+  // ------------------------------------------------------------ start-up resync
+
+  /**
+   * VSD containers of this host whose interfaces no longer match a resolvable
+   * port of the same entity are cleaned up; the rest is adopted by bind().
+   * Never throws: on failure it retries in the background.
+   */
+  private async resync(attempt = 1): Promise<void> {
+    try {
+      const containers = await this.vsd.containersOfHost(this.opts.hostId);
+      let removed = 0;
+      for (const c of containers) {
+        const uuid = str(c.UUID);
+        await this.locks.run([uuid], async () => {
+          const ifaces = await this.vsd.interfacesOf(c.ID);
+          const keep = ifaces.filter((f) => {
+            const d = desireFor(this.mirror, f.name);
+            return d.kind === "resolve" && d.inputs.vmUuid === uuid && !d.inputs.split;
+          });
+          if (keep.length === 0) {
+            await this.vsd.deleteContainer(c.ID);
+            removed += ifaces.length || 1;
+            this.log.info({ container: c.ID, uuid, name: str(c.name) }, "resync: removed a VSD container whose ports are gone");
+            return;
+          }
+          for (const f of ifaces) {
+            if (keep.includes(f)) continue;
+            await this.vsd.deleteInterface(f.id);
+            removed++;
+            this.log.info({ container: c.ID, port: f.name }, "resync: removed a VSD interface whose port is gone");
+          }
+        });
+      }
+      this.log.info({ containers: containers.length, removed }, "resync with the VSD done");
+    } catch (err) {
+      const delay = backoffMs(attempt, this.retryBaseMs * 2, 30_000);
+      this.log.warn({ err: errText(err), retryInMs: delay }, "resync with the VSD failed; will retry");
+      if (!this.stopped) {
+        this.resyncTimer = setTimeout(() => void this.resync(attempt + 1), delay);
+        this.resyncTimer.unref();
+      }
+    } finally {
+      if (!this.resynced) {
+        // Port work starts after the first attempt, whatever its outcome.
+        this.resynced = true;
+        this.scheduleAll();
+      }
+    }
+  }
+}
+
+function desireKey(i: PortInputs): string {
+  return JSON.stringify([placementKey(i), i.vmUuid, i.vmName, i.policyGroup]);
+}
+
+function entityView(row: OvsdbRow): EntityView {
+  return {
+    vmUuid: str(row.vm_uuid),
+    vmName: str(row.vm_name),
+    enterprise: str(row.nuage_enterprise),
+    user: str(row.nuage_user),
+    ports: setToArray(row.ports).map((a) => str(a)),
+    metadata: mapToObject(row.metadata),
+  };
+}
+
+function portRowView(row: OvsdbRow): PortRowView {
+  return {
+    name: str(row.name),
+    mac: str(row.mac),
+    ipAddr: str(row.ip_addr),
+    subnetMask: str(row.subnet_mask),
+    gateway: str(row.gateway),
+    metadata: mapToObject(row.metadata),
+    nuageDomain: str(row.nuage_domain),
+    nuageZone: str(row.nuage_zone),
+    nuageNetwork: str(row.nuage_network),
+    evpnId: num(row.evpn_id),
+    vrfId: num(row.vrf_id),
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * The VRS agent emulator's pure logic: what the OVSDB mirror says each port
+ * should be (its "inputs"), address checks, and the numbers the agent derives
+ * from VSD IDs (VLAN tag, EVPN and VRF IDs). No I/O here.
+ */
+
+/** An entity row (Nuage_VM_Table) as the agent sees it. */
+export interface EntityView {
+  vmUuid: string;
+  vmName: string;
+  enterprise: string;
+  user: string;
+  ports: string[];
+  metadata: Record<string, string>;
+}
+
+/** A Nuage_Port_Table row as the agent sees it. */
+export interface PortRowView {
+  name: string;
+  mac: string;
+  ipAddr: string;
+  subnetMask: string;
+  gateway: string;
+  metadata: Record<string, string>;
+  /** The columns, used when the metadata keys are absent. */
+  nuageDomain: string;
+  nuageZone: string;
+  nuageNetwork: string;
+  evpnId: number;
+  vrfId: number;
+}
+
+/** The OVS Port rows of interest: name, tag, and whether the bridge lists it. */
+export interface BridgePortView {
+  name: string;
+  uuid: string;
+  tag: number | undefined;
+  onBridge: boolean;
+}
+
+/** Everything the agent needs to resolve one port in metadata mode. */
+export interface PortInputs {
+  port: string;
+  mac: string;
+  vmUuid: string;
+  vmName: string;
+  enterprise: string;
+  user: string;
+  domain: string;
+  zone: string;
+  network: string;
+  staticIp: string;
+  policyGroup: string;
+  /** Split activation (entity metadata nuage-extension=true): look up, don't create. */
+  split: boolean;
+}
+
+export const META = {
+  domain: "nuage-enterprise-domain",
+  zone: "nuage-enterprise-zone",
+  network: "nuage-enterprise-network",
+  staticIp: "static-ip",
+  policyGroup: "nuage-policy-group",
+  resolutionError: "nuage-resolution-error",
+  extension: "nuage-extension",
+} as const;
+
+/** The outcome of looking at the mirror for one port name. */
+export type PortDesire =
+  /** Not all of entity row, port row and bridge port are there: nothing to resolve. */
+  | { kind: "absent" }
+  /** All there, but the metadata cannot name a VSD object: say why, without asking the VSD. */
+  | { kind: "invalid"; reason: string }
+  | { kind: "resolve"; inputs: PortInputs };
+
+export interface Mirror {
+  entities: Iterable<EntityView>;
+  portRows: Map<string, PortRowView>;
+  bridgePorts: Map<string, BridgePortView>;
+}
+
+/** The entity that lists the port (the first by vm_uuid order if several do). */
+export function entityOfPort(entities: Iterable<EntityView>, port: string): EntityView | undefined {
+  let found: EntityView | undefined;
+  for (const e of entities) {
+    if (e.ports.includes(port) && (!found || e.vmUuid < found.vmUuid)) found = e;
+  }
+  return found;
+}
+
+/** What the port should be, from the mirror alone. */
+export function desireFor(m: Mirror, port: string): PortDesire {
+  const entity = entityOfPort(m.entities, port);
+  const row = m.portRows.get(port);
+  const bp = m.bridgePorts.get(port);
+  if (!entity || !row || !bp?.onBridge) return { kind: "absent" };
+  const split = entity.metadata[META.extension] === "true";
+  const pick = (key: string, column: string): string => {
+    const v = row.metadata[key];
+    return (v !== undefined ? v : column).trim();
+  };
+  const inputs: PortInputs = {
+    port,
+    mac: row.mac.trim().toLowerCase(),
+    vmUuid: entity.vmUuid,
+    vmName: entity.vmName,
+    enterprise: entity.enterprise.trim(),
+    user: entity.user.trim(),
+    domain: pick(META.domain, row.nuageDomain),
+    zone: pick(META.zone, row.nuageZone),
+    network: pick(META.network, row.nuageNetwork),
+    staticIp: (row.metadata[META.staticIp] ?? "").trim(),
+    policyGroup: (row.metadata[META.policyGroup] ?? "").trim(),
+    split,
+  };
+  if (!inputs.vmUuid) return { kind: "invalid", reason: `the entity listing port "${port}" has an empty vm_uuid` };
+  if (split) return { kind: "resolve", inputs };
+  const missing: string[] = [];
+  if (!inputs.enterprise) missing.push("nuage_enterprise (entity)");
+  if (!inputs.user) missing.push("nuage_user (entity)");
+  if (!inputs.domain) missing.push(`${META.domain} (port metadata)`);
+  if (!inputs.zone) missing.push(`${META.zone} (port metadata)`);
+  if (!inputs.network) missing.push(`${META.network} (port metadata)`);
+  if (missing.length) return { kind: "invalid", reason: `missing ${missing.join(", ")}` };
+  if (inputs.staticIp && parseIpv4(inputs.staticIp) === undefined) {
+    return { kind: "invalid", reason: `static-ip "${inputs.staticIp}" is not an IPv4 address` };
+  }
+  return { kind: "resolve", inputs };
+}
+
+/**
+ * The part of the inputs that, when it changes, means the VSD interface must be
+ * made again (another subnet, IP, MAC, or policy group). Identity (vm_uuid,
+ * vm_name) is handled by rename/merge instead.
+ */
+export function placementKey(i: PortInputs): string {
+  return JSON.stringify([i.enterprise, i.user, i.domain, i.zone, i.network, i.staticIp, i.mac, i.split]);
+}
+
+/** Every port name the mirror mentions anywhere. */
+export function allPortNames(m: Mirror, extra: Iterable<string> = []): Set<string> {
+  const names = new Set<string>(extra);
+  for (const e of m.entities) for (const p of e.ports) names.add(p);
+  for (const p of m.portRows.keys()) names.add(p);
+  for (const [p, bp] of m.bridgePorts) if (bp.onBridge) names.add(p);
+  return names;
+}
+
+// ---------------------------------------------------------------- IPv4
+
+export function parseIpv4(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
+  if (!m) return undefined;
+  let n = 0;
+  for (let i = 1; i <= 4; i++) {
+    const o = Number(m[i]);
+    if (o > 255) return undefined;
+    n = n * 256 + o;
+  }
+  return n;
+}
+
+export function formatIpv4(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+}
+
+/** Prefix length of a dotted netmask, or undefined when it is not contiguous. */
+export function maskPrefix(mask: string): number | undefined {
+  const n = parseIpv4(mask);
+  if (n === undefined) return undefined;
+  for (let p = 0; p <= 32; p++) {
+    if (prefixToMaskNumber(p) === n) return p;
+  }
+  return undefined;
+}
+
+function prefixToMaskNumber(p: number): number {
+  return p === 0 ? 0 : (2 ** 32 - 2 ** (32 - p));
+}
+
+/**
+ * Why a static IP may not be used in a subnet, or undefined when it may:
+ * outside the subnet, or its network, broadcast or gateway address.
+ */
+export function staticIpProblem(
+  ip: string,
+  subnet: { name: string; address: string; netmask: string; gateway?: string },
+): string | undefined {
+  const a = parseIpv4(ip);
+  if (a === undefined) return `static-ip "${ip}" is not an IPv4 address`;
+  const net = parseIpv4(subnet.address);
+  const prefix = maskPrefix(subnet.netmask);
+  if (net === undefined || prefix === undefined) return `subnet "${subnet.name}" has no usable address/netmask in the VSD`;
+  const size = 2 ** (32 - prefix);
+  const base = net - (net % size);
+  const cidr = `${formatIpv4(base)}/${prefix}`;
+  if (a < base || a >= base + size) return `static-ip ${ip} is outside subnet "${subnet.name}" (${cidr})`;
+  if (prefix <= 30) {
+    if (a === base) return `static-ip ${ip} is the network address of subnet "${subnet.name}" (${cidr})`;
+    if (a === base + size - 1) return `static-ip ${ip} is the broadcast address of subnet "${subnet.name}" (${cidr})`;
+  }
+  if (subnet.gateway && parseIpv4(subnet.gateway) === a) return `static-ip ${ip} is the gateway of subnet "${subnet.name}" (${cidr})`;
+  return undefined;
+}
+
+// ---------------------------------------------------------------- derived numbers
+
+/** FNV-1a, 32 bits. */
+export function fnv1a32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/**
+ * The VLAN tag a subnet's ports carry on the bridge: 1..4094, a function of the
+ * VSD subnet ID only, so every host sharing the VSD agrees on it.
+ */
+export function vlanForSubnet(subnetId: string): number {
+  return 1 + (fnv1a32(`vlan:${subnetId}`) % 4094);
+}
+
+/** A stable non-zero EVPN ID (per subnet) and VRF ID (per domain), 24 bits like a VNI. */
+export function evpnIdFor(subnetId: string): number {
+  return 1 + (fnv1a32(`evpn:${subnetId}`) % 16_777_214);
+}
+
+export function vrfIdFor(domainId: string): number {
+  return 1 + (fnv1a32(`vrf:${domainId}`) % 16_777_214);
+}
+
+// ---------------------------------------------------------------- retry policy
+
+/** Delay before the n-th retry (n from 1) of a transient failure: 0.5 s doubling, at most 8 s. */
+export function backoffMs(attempt: number, baseMs = 500, capMs = 8000): number {
+  return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+}
