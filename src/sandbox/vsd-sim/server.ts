@@ -1,0 +1,479 @@
+/**
+ * The VSD API simulator: an HTTPS server for the subset of the VSD REST API the
+ * product uses (reference vsd-api.md), on `/nuage/api/v6` and `/nuage/api/v5_0`.
+ *
+ * Request path: admin (`/__sim/…`, no auth) | base path check → injected latency →
+ * injected 5xx → auth (`/me` with the password, then the API key) → the URL shapes
+ * `/things`, `/things/{id}`, `/things/{id}/children` → SimStore.
+ */
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { z } from "zod";
+import { SimError, forbidden, notFound, unauthorized, type VsdErrorBody } from "./errors.js";
+import { compileFilter } from "./filter.js";
+import { applySeed, defaultSeedFile, loadSeed } from "./seed.js";
+import { CHILD_LISTS, KIND_OF_RESOURCE, ROOT_LISTS, SimStore, type Actor, type Entity, type Kind, type SimState } from "./store.js";
+import { ensureTls } from "./tls.js";
+
+export type { SimState } from "./store.js";
+
+/** The subset of a pino logger the simulator uses. */
+export interface SimLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface SimFaults {
+  /** Delay before every API call is answered. */
+  latencyMs: number;
+  /** Share (0..1) of API calls answered 503 with a VSD error body. */
+  errorRate: number;
+  /** Lifetime of API keys issued from now on; lowering it also shortens the keys already issued. */
+  apiKeyTtlMs: number;
+  /** The next N API calls are answered with `failStatus` (deterministic faults for tests). */
+  failNext: number;
+  failStatus: number;
+}
+
+export type SimFaultsInput = Partial<SimFaults> & { /** Expire every API key issued so far. */ expireKeys?: boolean };
+
+export interface SimStats {
+  /** API calls received (admin calls excluded). */
+  requests: number;
+  /** API calls answered with an injected fault. */
+  injectedFaults: number;
+  /** `GET /me` logins with a password. */
+  logins: number;
+  /** Calls by "METHOD /path-without-ids". */
+  byRoute: Record<string, number>;
+}
+
+export interface VsdSimulatorOptions {
+  stateDir: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8443; 0 takes any free port. */
+  port?: number;
+  /** Default: the repository's src/sandbox/vsd-sim/default-seed.json. */
+  seedFile?: string;
+  extraSubjectAltIPs?: string[];
+  /** Default 24 h. */
+  apiKeyTtlMs?: number;
+  latencyMs?: number;
+  errorRate?: number;
+  logger?: SimLogger;
+}
+
+export interface VsdSimulator {
+  /** `https://host:port/nuage/api/v6` */
+  url: string;
+  /** The CA certificate clients should trust. */
+  caFile: string;
+  host: string;
+  port: number;
+  close(): Promise<void>;
+  /** A deep copy of every object (for in-process tests). */
+  state(): SimState;
+  setFaults(f: SimFaultsInput): void;
+  faults(): SimFaults;
+  stats(): SimStats;
+  /** The live store, for tests that need to reach behind the API. */
+  readonly store: SimStore;
+}
+
+const API_BASE = /^\/nuage\/api\/(v6|v5_0)(\/.*)?$/;
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 500;
+const MAX_BODY = 1 << 20;
+const EXPOSED = "X-Nuage-Count, X-Nuage-Page, X-Nuage-PageSize, X-Nuage-Filter, X-Nuage-FilterType, X-Nuage-OrderBy";
+
+const FaultsSchema = z.object({
+  latencyMs: z.number().int().min(0).max(600_000).optional(),
+  errorRate: z.number().min(0).max(1).optional(),
+  apiKeyTtlMs: z.number().int().min(0).optional(),
+  failNext: z.number().int().min(0).optional(),
+  failStatus: z.number().int().min(400).max(599).optional(),
+  expireKeys: z.boolean().optional(),
+}).strict();
+
+interface ApiKey {
+  userID: string;
+  issuedAt: number;
+  expiry: number;
+}
+
+interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+const silent: SimLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function parseCredentials(auth: string | undefined): { user: string; secret: string } | undefined {
+  const m = /^(?:XREST|Basic)\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(auth ?? "");
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon <= 0) return undefined;
+  return { user: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+}
+
+function routeKey(method: string, segs: string[]): string {
+  return `${method} /${segs.map((s, i) => (i % 2 === 1 ? "{id}" : s)).join("/")}`;
+}
+
+type Comparator = (x: Record<string, unknown>, y: Record<string, unknown>) => number;
+
+function parseOrderBy(text: string | undefined): Comparator | undefined {
+  if (!text) return undefined;
+  const keys: { attr: string; dir: number }[] = [];
+  for (const part of text.split(",")) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(ASC|DESC)?\s*$/i.exec(part);
+    if (!m) return undefined;
+    keys.push({ attr: m[1]!, dir: m[2]?.toUpperCase() === "DESC" ? -1 : 1 });
+  }
+  return (x, y) => {
+    for (const { attr, dir } of keys) {
+      const a = x[attr];
+      const b = y[attr];
+      if (a === b) continue;
+      if (a === undefined || a === null) return -dir;
+      if (b === undefined || b === null) return dir;
+      const c = typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b));
+      if (c !== 0) return c * dir;
+    }
+    return 0;
+  };
+}
+
+export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdSimulator> {
+  const log = opts.logger ?? silent;
+  const host = opts.host ?? "127.0.0.1";
+  const tls = await ensureTls(opts.stateDir, opts.extraSubjectAltIPs ?? []);
+  const store = new SimStore();
+  const seedFile = opts.seedFile ?? defaultSeedFile();
+  applySeed(store, loadSeed(seedFile));
+
+  const faults: SimFaults = {
+    latencyMs: opts.latencyMs ?? 0,
+    errorRate: opts.errorRate ?? 0,
+    apiKeyTtlMs: opts.apiKeyTtlMs ?? 86_400_000,
+    failNext: 0,
+    failStatus: 503,
+  };
+  const stats: SimStats = { requests: 0, injectedFaults: 0, logins: 0, byRoute: {} };
+  const keys = new Map<string, ApiKey>();
+
+  function setFaults(input: SimFaultsInput): void {
+    const f = FaultsSchema.parse(input);
+    if (f.latencyMs !== undefined) faults.latencyMs = f.latencyMs;
+    if (f.errorRate !== undefined) faults.errorRate = f.errorRate;
+    if (f.failNext !== undefined) faults.failNext = f.failNext;
+    if (f.failStatus !== undefined) faults.failStatus = f.failStatus;
+    if (f.apiKeyTtlMs !== undefined) {
+      faults.apiKeyTtlMs = f.apiKeyTtlMs;
+      for (const k of keys.values()) k.expiry = Math.min(k.expiry, k.issuedAt + f.apiKeyTtlMs);
+    }
+    if (f.expireKeys) keys.clear();
+    log.info({ faults: { ...faults } }, "vsd-sim faults set");
+  }
+
+  // ---------- auth ----------
+
+  function meView(user: Entity, key: string, k: ApiKey): Record<string, unknown> {
+    const actor = store.actorFor(user);
+    return {
+      ...store.view(user),
+      enterpriseID: actor.enterpriseID,
+      enterpriseName: actor.enterpriseName,
+      APIKey: key,
+      APIKeyExpiry: k.expiry,
+    };
+  }
+
+  function liveKey(key: string, userID: string): ApiKey | undefined {
+    const k = keys.get(key);
+    if (!k) return undefined;
+    if (k.expiry <= Date.now()) { keys.delete(key); return undefined; }
+    return k.userID === userID ? k : undefined;
+  }
+
+  function authenticate(req: IncomingMessage, isMe: boolean): { actor: Actor; me?: Record<string, unknown> } {
+    const org = header(req, "x-nuage-organization");
+    if (!org) throw unauthorized("X-Nuage-Organization header is missing");
+    const cred = parseCredentials(header(req, "authorization"));
+    if (!cred) throw unauthorized("Authorization header is missing or malformed");
+    const user = store.findUser(org, cred.user);
+    if (!user) throw unauthorized("Invalid user name, password or organization");
+    const userID = String(user.a.ID);
+    if (user.a.disabled === true) throw unauthorized("User is disabled");
+    let key = cred.secret;
+    let k = liveKey(key, userID);
+    if (!k && isMe && store.checkPassword(userID, cred.secret)) {
+      for (const [id, old] of keys) if (old.expiry <= Date.now()) keys.delete(id);
+      key = randomUUID();
+      const now = Date.now();
+      k = { userID, issuedAt: now, expiry: now + faults.apiKeyTtlMs };
+      keys.set(key, k);
+      stats.logins++;
+    }
+    if (!k) throw unauthorized(isMe ? "Invalid user name, password or organization" : "API key is invalid or expired");
+    let actor = store.actorFor(user);
+    const proxy = header(req, "x-nuage-proxyuser");
+    if (proxy) {
+      if (!actor.csp) throw forbidden("Only CSP users may act for another user (X-Nuage-ProxyUser)");
+      const [a = "", b = ""] = proxy.split("@");
+      const target = store.findUser(a, b) ?? store.findUser(b, a);
+      if (!target) throw new SimError(412, "Unknown proxy user", `X-Nuage-ProxyUser ${proxy} names no user`);
+      actor = store.actorFor(target);
+    }
+    return { actor, me: isMe ? meView(user, key, k) : undefined };
+  }
+
+  // ---------- API ----------
+
+  function listReply(req: IncomingMessage, actor: Actor, items: Entity[], head: boolean): Reply {
+    const filterText = header(req, "x-nuage-filter");
+    const filter = filterText ? compileFilter(filterText) : undefined;
+    const orderText = header(req, "x-nuage-orderby");
+    const order = parseOrderBy(orderText);
+    let views = items.filter((e) => store.visible(actor, e)).map((e) => store.view(e));
+    if (filter) views = views.filter((v) => filter.test(v));
+    if (order) views = views.map((v, i) => ({ v, i })).sort((x, y) => order(x.v, y.v) || x.i - y.i).map((x) => x.v);
+    const page = Math.max(0, Number.parseInt(header(req, "x-nuage-page") ?? "0", 10) || 0);
+    let pageSize = Number.parseInt(header(req, "x-nuage-pagesize") ?? "", 10);
+    if (!Number.isFinite(pageSize) || pageSize <= 0) pageSize = DEFAULT_PAGE_SIZE;
+    pageSize = Math.min(pageSize, MAX_PAGE_SIZE);
+    const slice = views.slice(page * pageSize, (page + 1) * pageSize);
+    const headers: Record<string, string> = {
+      "X-Nuage-Count": String(views.length),
+      "X-Nuage-Page": String(page),
+      "X-Nuage-PageSize": String(pageSize),
+      "X-Nuage-OrderBy": order && orderText ? orderText : "creationDate ASC",
+    };
+    if (filterText && filter) {
+      headers["X-Nuage-Filter"] = filterText;
+      headers["X-Nuage-FilterType"] = filter.type;
+    }
+    return { status: 200, headers, body: head || slice.length === 0 ? undefined : slice };
+  }
+
+  function methodNotAllowed(method: string, path: string): SimError {
+    return new SimError(405, "Method not allowed", `${method} is not allowed on ${path}`);
+  }
+
+  function entityOr404(kind: Kind, id: string, actor: Actor): Entity {
+    const e = store.getOf(kind, id);
+    if (!e) throw notFound(kind === "containerinterface" ? "container interface" : kind === "policygroup" ? "policy group" : kind, id);
+    if (!store.visible(actor, e)) throw forbidden(`You are not allowed to access this ${kind}`);
+    return e;
+  }
+
+  function api(req: IncomingMessage, method: string, segs: string[], body: unknown, confirmed: boolean, actor: Actor): Reply {
+    const head = method === "HEAD";
+    const read = method === "GET" || head;
+    const path = `/${segs.join("/")}`;
+    const [res = "", id, childRes] = segs;
+    if (segs.length > 3) throw new SimError(404, "Not found", `No such resource ${path} (only /things, /things/{id} and /things/{id}/children exist)`);
+    const kind = KIND_OF_RESOURCE.get(res);
+    if (!kind) throw new SimError(404, "Not found", `Unknown resource ${res}`);
+
+    if (segs.length === 1) {
+      const methods = ROOT_LISTS[res] ?? [];
+      if (read && methods.includes("GET")) return listReply(req, actor, store.children(null, kind), head);
+      if (method === "POST" && methods.includes("POST")) return { status: 201, body: [store.view(store.create(actor, null, kind, body))] };
+      throw methodNotAllowed(method, path);
+    }
+
+    const e = entityOr404(kind, id!, actor);
+    if (segs.length === 2) {
+      if (read) return { status: 200, body: head ? undefined : [store.view(e)] };
+      if (method === "PUT") { store.update(actor, e, body); return { status: 204 }; }
+      if (method === "DELETE") { store.remove(actor, e, confirmed); return { status: 204 }; }
+      throw methodNotAllowed(method, path);
+    }
+
+    const methods = CHILD_LISTS[kind]?.[childRes!];
+    const childKind = KIND_OF_RESOURCE.get(childRes!);
+    if (!methods || !childKind) throw new SimError(404, "Not found", `A ${kind} has no child list ${childRes}`);
+    if (read && methods.includes("GET")) return listReply(req, actor, store.children(e, childKind), head);
+    if (method === "POST" && methods.includes("POST")) return { status: 201, body: [store.view(store.create(actor, e, childKind, body))] };
+    if (method === "PUT" && methods.includes("PUT")) { store.assign(actor, e, body); return { status: 204 }; }
+    throw methodNotAllowed(method, path);
+  }
+
+  // ---------- HTTP plumbing ----------
+
+  function send(res: ServerResponse, reply: Reply, head = false): void {
+    const headers: Record<string, string> = {
+      "Cache-Control": "no-cache",
+      Pragma: "No-cache",
+      "Access-Control-Allow-Origin": "*",
+      "Access-Control-Expose-Headers": EXPOSED,
+      ...(reply.headers ?? {}),
+    };
+    if (reply.body !== undefined && !head) {
+      const text = JSON.stringify(reply.body);
+      headers["Content-Type"] = "application/json";
+      headers["Content-Length"] = String(Buffer.byteLength(text));
+      res.writeHead(reply.status, headers);
+      res.end(text);
+    } else {
+      headers["Content-Length"] = "0";
+      res.writeHead(reply.status, headers);
+      res.end();
+    }
+  }
+
+  function errorReply(err: SimError): Reply {
+    return { status: err.status, body: err.body() };
+  }
+
+  async function readBody(req: IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      const b = chunk as Buffer;
+      size += b.length;
+      if (size > MAX_BODY) throw new SimError(413, "Request too large", "The request body exceeds 1 MiB");
+      chunks.push(b);
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  function parseJson(text: string): unknown {
+    if (text.trim() === "") return undefined;
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new SimError(400, "Bad request", "The request body is not valid JSON");
+    }
+  }
+
+  async function admin(req: IncomingMessage, path: string): Promise<Reply> {
+    const method = req.method ?? "GET";
+    if (path === "/__sim/state" && method === "GET") return { status: 200, body: store.snapshot() };
+    if (path === "/__sim/health" && method === "GET") return { status: 200, body: { ok: true } };
+    if (path === "/__sim/stats" && method === "GET") return { status: 200, body: stats };
+    if (path === "/__sim/faults" && method === "GET") return { status: 200, body: faults };
+    if (path === "/__sim/faults" && method === "POST") {
+      const body = parseJson(await readBody(req));
+      try {
+        setFaults((body ?? {}) as SimFaultsInput);
+      } catch (err) {
+        return { status: 400, body: { error: err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : String(err) } };
+      }
+      return { status: 200, body: faults };
+    }
+    return { status: 404, body: { error: `no admin endpoint ${method} ${path}` } };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const method = (req.method ?? "GET").toUpperCase();
+    const url = new URL(req.url ?? "/", "https://vsd.invalid");
+    let reply: Reply;
+    let route = "";
+    try {
+      if (url.pathname.startsWith("/__sim/")) {
+        reply = await admin(req, url.pathname);
+      } else {
+        const m = API_BASE.exec(url.pathname);
+        if (!m) throw new SimError(404, "Not found", `No API at ${url.pathname} (use /nuage/api/v6 or /nuage/api/v5_0)`);
+        const segs = (m[2] ?? "").split("/").filter((s) => s !== "").map((s) => decodeURIComponent(s));
+        route = routeKey(method, segs);
+        stats.requests++;
+        stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
+        if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+        if (faults.failNext > 0 || (faults.errorRate > 0 && Math.random() < faults.errorRate)) {
+          const status = faults.failNext > 0 ? faults.failStatus : 503;
+          if (faults.failNext > 0) faults.failNext--;
+          stats.injectedFaults++;
+          await readBody(req).catch(() => "");
+          throw new SimError(status, "Service unavailable", "The VSD is temporarily unavailable (injected fault)");
+        }
+        const text = await readBody(req);
+        const isMe = segs.length === 1 && segs[0] === "me";
+        const { actor, me } = authenticate(req, isMe);
+        if (isMe) {
+          if (method !== "GET" && method !== "HEAD") throw new SimError(405, "Method not allowed", `${method} is not allowed on /me`);
+          reply = { status: 200, body: method === "HEAD" ? undefined : [me] };
+        } else {
+          const confirmed = url.searchParams.get("responseChoice") === "1";
+          reply = api(req, method, segs, parseJson(text), confirmed, actor);
+        }
+      }
+    } catch (err) {
+      if (err instanceof SimError) reply = errorReply(err);
+      else {
+        log.error({ err, method, path: url.pathname }, "vsd-sim internal error");
+        reply = errorReply(new SimError(500, "Internal error", (err as Error).message ?? "internal error"));
+      }
+    }
+    if (reply.status >= 400 || reply.status === 300) {
+      const b = reply.body as VsdErrorBody | undefined;
+      log.debug({ method, path: url.pathname, status: reply.status, ms: Date.now() - started, error: b?.errors?.[0]?.descriptions?.[0]?.description }, "vsd-sim request");
+    } else {
+      log.debug({ method, path: url.pathname, status: reply.status, ms: Date.now() - started }, "vsd-sim request");
+    }
+    send(res, reply, method === "HEAD");
+  }
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer({ key: tls.key, cert: tls.cert, keepAlive: true }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err }, "vsd-sim failed to answer");
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  server.on("tlsClientError", () => { /* a client that does not trust the CA: nothing to do */ });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 8443, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : (opts.port ?? 8443);
+  const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const url = `https://${urlHost}:${port}/nuage/api/v6`;
+  log.info({ url, caFile: tls.caFile, seedFile }, "vsd-sim listening");
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    caFile: tls.caFile,
+    host,
+    port,
+    store,
+    state: () => store.snapshot(),
+    setFaults,
+    faults: () => ({ ...faults }),
+    stats: () => structuredClone(stats),
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      return closed;
+    },
+  };
+}
