@@ -186,11 +186,16 @@ test("Concurrent calls for one endpoint are serialised", async () => {
   const d = make();
   await d.createNetwork(netReq(readmeOpts));
   await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
-  await Promise.all([
+  const results = await Promise.allSettled([
     d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null }),
     d.leave({ NetworkID: NET, EndpointID: EP }),
     d.deleteEndpoint({ NetworkID: NET, EndpointID: EP }),
   ]);
+  // Whichever order they ran in, Leave and DeleteEndpoint succeed, a Join that lost the race
+  // fails clearly, and nothing is left half-made.
+  assert.equal(results[1].status, "fulfilled");
+  assert.equal(results[2].status, "fulfilled");
+  if (results[0].status === "rejected") assert.match(String(results[0].reason), /unknown to the Nuage plugin/);
   assert.equal(vrs.ports.size, 0);
   assert.equal(links.links.size, 0);
 });
