@@ -51,6 +51,8 @@ export interface SimStats {
   logins: number;
   /** Calls by "METHOD /path-without-ids". */
   byRoute: Record<string, number>;
+  /** API answers by HTTP status. */
+  byStatus: Record<string, number>;
 }
 
 export interface VsdSimulatorOptions {
@@ -172,7 +174,7 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     failNext: 0,
     failStatus: 503,
   };
-  const stats: SimStats = { requests: 0, injectedFaults: 0, logins: 0, byRoute: {} };
+  const stats: SimStats = { requests: 0, injectedFaults: 0, logins: 0, byRoute: {}, byStatus: {} };
   const keys = new Map<string, ApiKey>();
 
   function setFaults(input: SimFaultsInput): void {
@@ -421,6 +423,7 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
         reply = errorReply(new SimError(500, "Internal error", (err as Error).message ?? "internal error"));
       }
     }
+    if (route) stats.byStatus[reply.status] = (stats.byStatus[reply.status] ?? 0) + 1;
     if (reply.status >= 400 || reply.status === 300) {
       const b = reply.body as VsdErrorBody | undefined;
       log.debug({ method, path: url.pathname, status: reply.status, ms: Date.now() - started, error: b?.errors?.[0]?.descriptions?.[0]?.description }, "vsd-sim request");

@@ -1,0 +1,511 @@
+/**
+ * A client for the VSD northbound REST API (reference vsd-api.md).
+ *
+ * - Login: `GET /me` with `XREST base64(user:password)` → APIKey + APIKeyExpiry; later
+ *   calls send `XREST base64(user:APIKey)`. The key is renewed ahead of its expiry, and
+ *   on a 401/419 the client logs in again once (one shared login for all callers in
+ *   flight) and retries the call once; a second 401 is a credential error.
+ * - 503 (any method), 500/502/504 and connection failures (idempotent methods; for POST
+ *   only failures before the request reached the server) are retried with exponential
+ *   backoff, a bounded number of times, within an overall deadline per call.
+ * - Every call sends X-Nuage-Organization and X-Nuage-PageSize; PUT and DELETE carry
+ *   `?responseChoice=1`; a 300 is repeated once with it.
+ * - The password, the APIKey and the Authorization header are never logged.
+ */
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Agent, request, type Dispatcher } from "undici";
+import type { z } from "zod";
+import { VsdError, VsdNotFoundError, vsdErrorFromReply, type VsdLevel } from "./errors.js";
+import { vsdFilterEq } from "./filter.js";
+import {
+  VsdContainerSchema, VsdDomainSchema, VsdEnterpriseSchema, VsdMeSchema, VsdObjectSchema, VsdPolicyGroupSchema,
+  VsdSubnetSchema, VsdUserSchema, VsdZoneSchema,
+  type VsdContainer, type VsdContainerCreate, type VsdDomain, type VsdEnterprise, type VsdMe, type VsdObject,
+  type VsdPolicyGroup, type VsdSubnetLocation, type VsdSubnetPath, type VsdUser,
+} from "./types.js";
+
+/** The subset of a pino logger the client uses. */
+export interface VsdLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface VsdRetryPolicy {
+  /** Total attempts per HTTP exchange, first included (default 5). */
+  attempts?: number;
+  /** First backoff delay (default 100 ms), doubled each time. */
+  baseDelayMs?: number;
+  /** Cap of one delay (default 2000 ms). */
+  maxDelayMs?: number;
+}
+
+export interface VsdClientOptions {
+  /** API root, e.g. `https://vsd:8443/nuage/api/v6`. */
+  url: string;
+  organization: string;
+  user: string;
+  password: string;
+  /** PEM file of the CA that signed the VSD's certificate (the sandbox writes `<state>/vsd-ca.pem`). */
+  caFile?: string;
+  /** Do not verify the VSD's certificate (what Nuage's own clients do). Default false. */
+  insecure?: boolean;
+  logger?: VsdLogger;
+  /** X-Nuage-PageSize of every call (default 50). */
+  pageSize?: number;
+  /** Deadline of one HTTP exchange (default 8 s). */
+  requestTimeoutMs?: number;
+  /** Deadline of one client call including retries and re-login (default 20 s). */
+  callTimeoutMs?: number;
+  retry?: VsdRetryPolicy;
+  /** Renew the APIKey this long before APIKeyExpiry (default 3 min, at most half the key's lifetime). */
+  renewBeforeMs?: number;
+  /** Use this undici dispatcher instead of making one (tests). */
+  dispatcher?: Dispatcher;
+}
+
+export interface VsdListOptions {
+  /** X-Nuage-Filter predicate, e.g. from vsdFilterEq(). */
+  filter?: string;
+  /** X-Nuage-OrderBy, e.g. `name ASC`. */
+  orderBy?: string;
+  /** Page size for this listing (default: the client's). */
+  pageSize?: number;
+}
+
+export interface VsdCallOptions {
+  /** X-Nuage-ProxyUser (`enterprise@user`): act for another user (CSP/CMS users only). */
+  proxyUser?: string;
+}
+
+interface Session {
+  key: string;
+  expiry: number;
+  renewAt: number;
+  me: VsdMe;
+}
+
+interface Exchange {
+  method: string;
+  path: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+interface Raw {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+
+const silent: VsdLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Transport errors after which the request cannot have reached the VSD (safe to retry any method). */
+const NOT_SENT = new Set(["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND"]);
+/** Transport errors worth retrying for idempotent methods. */
+const TRANSIENT = new Set([
+  ...NOT_SENT, "ECONNRESET", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CLOSED",
+  "TIMEOUT",
+]);
+
+function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    if (typeof e === "object" && e !== null) {
+      const o = e as { code?: unknown; name?: unknown; cause?: unknown };
+      if (typeof o.code === "string") return o.code;
+      if (o.name === "TimeoutError") return "TIMEOUT";
+      e = o.cause;
+    } else break;
+  }
+  return undefined;
+}
+
+function xrest(user: string, secret: string): string {
+  return `XREST ${Buffer.from(`${user}:${secret}`, "utf8").toString("base64")}`;
+}
+
+function headerValue(h: Raw["headers"], name: string): string | undefined {
+  const v = h[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Joins path segments, encoding each (`vsdPath("zones", id, "subnets")` → `/zones/<id>/subnets`). */
+export function vsdPath(...segments: string[]): string {
+  return `/${segments.filter((s) => s !== "").map((s) => encodeURIComponent(s)).join("/")}`;
+}
+
+function normalizePath(path: string): string {
+  const p = path.startsWith("/") ? path : `/${path}`;
+  return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
+}
+
+export class VsdClient {
+  private readonly base: string;
+  private readonly log: VsdLogger;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly pageSize: number;
+  private readonly requestTimeoutMs: number;
+  private readonly callTimeoutMs: number;
+  private readonly attempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly renewBeforeMs: number;
+  private readonly organization: string;
+  private readonly user: string;
+  /** Kept only to log in again; never logged. */
+  readonly #password: string;
+  private session?: Session;
+  private loggingIn?: Promise<Session>;
+  private closed = false;
+
+  constructor(opts: VsdClientOptions) {
+    const url = new URL(opts.url);
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`VSD url ${opts.url}: not http(s)`);
+    if (url.username || url.password) throw new Error("VSD url must not carry credentials; give user and password apart");
+    this.base = url.toString().replace(/\/+$/, "");
+    this.organization = opts.organization;
+    this.user = opts.user;
+    this.#password = opts.password;
+    this.log = opts.logger ?? silent;
+    this.pageSize = opts.pageSize ?? 50;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 8_000;
+    this.callTimeoutMs = opts.callTimeoutMs ?? 20_000;
+    this.attempts = Math.max(1, opts.retry?.attempts ?? 5);
+    this.baseDelayMs = opts.retry?.baseDelayMs ?? 100;
+    this.maxDelayMs = opts.retry?.maxDelayMs ?? 2_000;
+    this.renewBeforeMs = opts.renewBeforeMs ?? 180_000;
+    if (opts.dispatcher) {
+      this.dispatcher = opts.dispatcher;
+      this.ownsDispatcher = false;
+    } else {
+      const ca = opts.caFile ? readFileSync(opts.caFile, "utf8") : undefined;
+      this.dispatcher = new Agent({ connect: { ca, rejectUnauthorized: !opts.insecure }, keepAliveTimeout: 4_000 });
+      this.ownsDispatcher = true;
+    }
+  }
+
+  /** The logged-in user (logs in when needed). */
+  async me(): Promise<VsdMe> {
+    return (await this.currentSession(Date.now() + this.callTimeoutMs)).me;
+  }
+
+  /** Forgets the API key: the next call logs in again. */
+  logout(): void {
+    this.session = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.session = undefined;
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  // ---------- generic calls ----------
+
+  /** Every object of a list, all pages (reads X-Nuage-Count; falls back to "until a short page"). */
+  async list(path: string, opts?: VsdListOptions & VsdCallOptions): Promise<VsdObject[]>;
+  async list<S extends z.ZodTypeAny>(path: string, opts: VsdListOptions & VsdCallOptions & { schema: S }): Promise<z.infer<S>[]>;
+  async list(path: string, opts: VsdListOptions & VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown[]> {
+    const schema = opts.schema ?? VsdObjectSchema;
+    const pageSize = opts.pageSize ?? this.pageSize;
+    const out: unknown[] = [];
+    for (let page = 0; page < 100_000; page++) {
+      const raw = await this.call({ method: "GET", path, headers: this.listHeaders(opts, page, pageSize) }, opts);
+      const items = this.parseArray(raw, "GET", path, schema);
+      out.push(...items);
+      const count = Number.parseInt(headerValue(raw.headers, "x-nuage-count") ?? "", 10);
+      if (items.length === 0) break;
+      if (Number.isFinite(count) ? out.length >= count : items.length < pageSize) break;
+    }
+    return out;
+  }
+
+  /** The number of objects of a list (HEAD, X-Nuage-Count). */
+  async count(path: string, opts: VsdListOptions & VsdCallOptions = {}): Promise<number> {
+    const raw = await this.call({ method: "HEAD", path, headers: this.listHeaders(opts, 0, opts.pageSize ?? this.pageSize) }, opts);
+    const n = Number.parseInt(headerValue(raw.headers, "x-nuage-count") ?? "", 10);
+    if (!Number.isFinite(n)) throw new VsdError(`VSD gave no X-Nuage-Count for HEAD ${path}`, { status: raw.status, method: "HEAD", path });
+    return n;
+  }
+
+  /** The first object of a filtered list, or undefined. */
+  async findOne(path: string, filter: string, opts?: VsdCallOptions): Promise<VsdObject | undefined>;
+  async findOne<S extends z.ZodTypeAny>(path: string, filter: string, opts: VsdCallOptions & { schema: S }): Promise<z.infer<S> | undefined>;
+  async findOne(path: string, filter: string, opts: VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown> {
+    const raw = await this.call({ method: "GET", path, headers: this.listHeaders({ filter }, 0, this.pageSize) }, opts);
+    return this.parseArray(raw, "GET", path, opts.schema ?? VsdObjectSchema)[0];
+  }
+
+  /** One object (`/things/{id}`); a 404 or an empty reply throws VsdNotFoundError. */
+  async get(path: string, opts?: VsdCallOptions): Promise<VsdObject>;
+  async get<S extends z.ZodTypeAny>(path: string, opts: VsdCallOptions & { schema: S }): Promise<z.infer<S>>;
+  async get(path: string, opts: VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown> {
+    const raw = await this.call({ method: "GET", path, headers: { "X-Nuage-PageSize": String(this.pageSize) } }, opts);
+    const first = this.parseArray(raw, "GET", path, opts.schema ?? VsdObjectSchema)[0];
+    if (first === undefined) throw new VsdNotFoundError(`VSD returned nothing for GET ${path}`, "object", { method: "GET", path });
+    return first;
+  }
+
+  /** `POST parentPath/resource` (parentPath "" for a root list) → the created object. */
+  async create(parentPath: string, resource: string, body: object, opts?: VsdCallOptions): Promise<VsdObject>;
+  async create<S extends z.ZodTypeAny>(parentPath: string, resource: string, body: object, opts: VsdCallOptions & { schema: S }): Promise<z.infer<S>>;
+  async create(parentPath: string, resource: string, body: object, opts: VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown> {
+    const parent = parentPath === "" || parentPath === "/" ? "" : normalizePath(parentPath);
+    const path = `${parent}/${encodeURIComponent(resource)}`;
+    const raw = await this.call({ method: "POST", path, body }, opts);
+    const first = this.parseArray(raw, "POST", path, opts.schema ?? VsdObjectSchema)[0];
+    if (first === undefined) throw new VsdError(`VSD created nothing on POST ${path} (status ${raw.status}, empty reply)`, { status: raw.status, method: "POST", path });
+    return first;
+  }
+
+  /** `PUT path?responseChoice=1`; "no attribute changes" (409/2039) counts as done. */
+  async update(path: string, body: object, opts: VsdCallOptions = {}): Promise<void> {
+    try {
+      await this.call({ method: "PUT", path, body, query: { responseChoice: "1" } }, opts);
+    } catch (err) {
+      if (err instanceof VsdError && err.status === 409 && err.internalErrorCode === 2039) return;
+      throw err;
+    }
+  }
+
+  /** `DELETE path?responseChoice=1`. */
+  async delete(path: string, opts: VsdCallOptions = {}): Promise<void> {
+    await this.call({ method: "DELETE", path, query: { responseChoice: "1" } }, opts);
+  }
+
+  /** Replaces a member list, e.g. `assign("/vports/ID/policygroups", [pgID])`; `[]` clears it. */
+  async assign(path: string, ids: string[], opts: VsdCallOptions = {}): Promise<void> {
+    await this.call({ method: "PUT", path, body: ids, query: { responseChoice: "1" } }, opts);
+  }
+
+  // ---------- domain helpers ----------
+
+  async findEnterprise(name: string): Promise<VsdEnterprise> {
+    const e = await this.findOne("/enterprises", vsdFilterEq("name", name), { schema: VsdEnterpriseSchema });
+    if (!e) throw this.notFound(`enterprise "${name}" not found`, "enterprise");
+    return e;
+  }
+
+  async findUser(enterprise: VsdEnterprise, userName: string): Promise<VsdUser> {
+    const u = await this.findOne(vsdPath("enterprises", enterprise.ID, "users"), vsdFilterEq("userName", userName), { schema: VsdUserSchema });
+    if (!u) throw this.notFound(`user "${userName}" not found in enterprise "${enterprise.name}"`, "user");
+    return u;
+  }
+
+  /** Enterprise → domain → zone → subnet by names; the error names the first missing level. */
+  async findSubnetByPath(p: VsdSubnetPath): Promise<VsdSubnetLocation> {
+    const enterprise = await this.findEnterprise(p.enterprise);
+    const domain = await this.findOne(vsdPath("enterprises", enterprise.ID, "domains"), vsdFilterEq("name", p.domain), { schema: VsdDomainSchema });
+    if (!domain) throw this.notFound(`domain "${p.domain}" not found in enterprise "${p.enterprise}"`, "domain");
+    const zone = await this.findOne(vsdPath("domains", domain.ID, "zones"), vsdFilterEq("name", p.zone), { schema: VsdZoneSchema });
+    if (!zone) throw this.notFound(`zone "${p.zone}" not found in domain "${p.domain}"`, "zone");
+    const subnet = await this.findOne(vsdPath("zones", zone.ID, "subnets"), vsdFilterEq("name", p.subnet), { schema: VsdSubnetSchema });
+    if (!subnet) throw this.notFound(`subnet "${p.subnet}" not found in zone "${p.zone}" of domain "${p.domain}"`, "subnet");
+    return { enterprise, domain, zone, subnet };
+  }
+
+  async findPolicyGroup(domain: VsdDomain, name: string): Promise<VsdPolicyGroup> {
+    const pg = await this.findOne(vsdPath("domains", domain.ID, "policygroups"), vsdFilterEq("name", name), { schema: VsdPolicyGroupSchema });
+    if (!pg) throw this.notFound(`policy group "${name}" not found in domain "${domain.name}"`, "policygroup");
+    return pg;
+  }
+
+  /** `POST /containers` with embedded interfaces; the reply carries IPAddress, netmask, gateway and VPortID. */
+  async createContainer(body: VsdContainerCreate, opts: VsdCallOptions = {}): Promise<VsdContainer> {
+    return this.create("", "containers", body, { ...opts, schema: VsdContainerSchema });
+  }
+
+  async findContainers(filter?: string, opts: VsdCallOptions = {}): Promise<VsdContainer[]> {
+    return this.list("/containers", { ...opts, filter, schema: VsdContainerSchema });
+  }
+
+  /** Deletes a container (its interfaces, auto-created vports and IPs go with it). Absent counts as done. */
+  async deleteContainer(id: string, opts: VsdCallOptions = {}): Promise<void> {
+    try {
+      await this.delete(vsdPath("containers", id), opts);
+    } catch (err) {
+      if (err instanceof VsdError && err.status === 404) return;
+      throw err;
+    }
+  }
+
+  async assignPolicyGroups(vportID: string, policyGroupIDs: string[], opts: VsdCallOptions = {}): Promise<void> {
+    await this.assign(vsdPath("vports", vportID, "policygroups"), policyGroupIDs, opts);
+  }
+
+  // ---------- internals ----------
+
+  private notFound(message: string, level: VsdLevel): VsdNotFoundError {
+    return new VsdNotFoundError(message, level);
+  }
+
+  private listHeaders(opts: VsdListOptions, page: number, pageSize: number): Record<string, string> {
+    const h: Record<string, string> = { "X-Nuage-Page": String(page), "X-Nuage-PageSize": String(pageSize) };
+    if (opts.filter) {
+      h["X-Nuage-Filter"] = opts.filter;
+      h["X-Nuage-FilterType"] = "predicate";
+    }
+    if (opts.orderBy) h["X-Nuage-OrderBy"] = opts.orderBy;
+    return h;
+  }
+
+  /** 200 + empty body, 200 + `[]` and 204 all mean "no objects". */
+  private parseArray(raw: Raw, method: string, path: string, schema: z.ZodTypeAny): unknown[] {
+    if (raw.status === 204 || raw.text.trim() === "") return [];
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.text);
+    } catch (err) {
+      throw new VsdError(`VSD sent a non-JSON reply to ${method} ${path}`, { status: raw.status, method, path, cause: err });
+    }
+    const items = Array.isArray(body) ? body : [body];
+    return items.map((item, i) => {
+      const r = schema.safeParse(item);
+      if (!r.success) {
+        const issue = r.error.issues[0];
+        throw new VsdError(`VSD reply to ${method} ${path}: item ${i}: ${issue ? `${issue.path.join(".")} ${issue.message}` : "unexpected shape"}`, { status: raw.status, method, path });
+      }
+      return r.data as unknown;
+    });
+  }
+
+  private backoff(attempt: number): number {
+    const d = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(d * (0.8 + Math.random() * 0.4));
+  }
+
+  /** One HTTP exchange, no retries. Throws only for transport failures. */
+  private async exchange(x: Exchange, authorization: string, deadline: number, proxyUser?: string): Promise<Raw> {
+    const qs = x.query ? `?${new URLSearchParams(x.query).toString()}` : "";
+    const headers: Record<string, string> = {
+      Authorization: authorization,
+      "X-Nuage-Organization": this.organization,
+      "X-Nuage-PageSize": String(this.pageSize),
+      "Content-Type": "application/json",
+      Accept: "application/json",
+      ...(x.headers ?? {}),
+    };
+    if (proxyUser) headers["X-Nuage-ProxyUser"] = proxyUser;
+    const timeout = Math.max(1, Math.min(this.requestTimeoutMs, deadline - Date.now()));
+    const res = await request(`${this.base}${x.path}${qs}`, {
+      method: x.method as Dispatcher.HttpMethod,
+      headers,
+      body: x.body === undefined ? undefined : JSON.stringify(x.body),
+      dispatcher: this.dispatcher,
+      signal: AbortSignal.timeout(timeout),
+    });
+    const text = x.method === "HEAD" ? (await res.body.dump(), "") : await res.body.text();
+    return { status: res.statusCode, headers: res.headers, text };
+  }
+
+  /** An exchange with retries on 5xx and transport failures, bounded by attempts and the deadline. */
+  private async retrying(x: Exchange, authorization: () => string, deadline: number, proxyUser?: string): Promise<Raw> {
+    const idempotent = x.method !== "POST";
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt >= this.attempts;
+      let raw: Raw;
+      try {
+        raw = await this.exchange(x, authorization(), deadline, proxyUser);
+      } catch (err) {
+        const code = errorCode(err);
+        const retryable = code !== undefined && (idempotent ? TRANSIENT.has(code) : NOT_SENT.has(code));
+        const delay = this.backoff(attempt);
+        if (!retryable || last || this.closed || Date.now() + delay >= deadline) {
+          const why = code ? `${code}` : (err as Error).message;
+          throw new VsdError(`VSD ${this.base} unreachable on ${x.method} ${x.path}: ${why}`, { status: 0, method: x.method, path: x.path, cause: err });
+        }
+        this.log.warn({ method: x.method, path: x.path, attempt, code, delayMs: delay }, "VSD call failed; retrying");
+        await sleep(delay);
+        continue;
+      }
+      const retryStatus = raw.status === 503 || (idempotent && (raw.status === 500 || raw.status === 502 || raw.status === 504));
+      const delay = this.backoff(attempt);
+      if (retryStatus && !last && !this.closed && Date.now() + delay < deadline) {
+        this.log.warn({ method: x.method, path: x.path, attempt, status: raw.status, delayMs: delay }, "VSD busy; retrying");
+        await sleep(delay);
+        continue;
+      }
+      return raw;
+    }
+  }
+
+  private async login(deadline: number): Promise<Session> {
+    const path = "/me";
+    const started = Date.now();
+    const raw = await this.retrying({ method: "GET", path }, () => xrest(this.user, this.#password), deadline);
+    if (raw.status === 401 || raw.status === 403 || raw.status === 419) {
+      const e = vsdErrorFromReply(raw.status, raw.text, "GET", path);
+      throw new VsdError(`VSD login as user "${this.user}" of organization "${this.organization}" refused: ${e.message}`, {
+        status: raw.status, internalErrorCode: e.internalErrorCode, property: e.property, title: e.title, method: "GET", path,
+      });
+    }
+    if (raw.status < 200 || raw.status >= 300) throw vsdErrorFromReply(raw.status, raw.text, "GET", path);
+    const items = this.parseArray(raw, "GET", path, VsdMeSchema);
+    const me = VsdMeSchema.parse(items[0]);
+    const now = Date.now();
+    const expiry = me.APIKeyExpiry ?? now + 24 * 3_600_000;
+    const lifetime = Math.max(0, expiry - now);
+    const renewAt = now + Math.max(Math.min(1_000, lifetime), lifetime - Math.min(this.renewBeforeMs, lifetime / 2));
+    const { APIKey, ...rest } = me;
+    const session: Session = { key: APIKey, expiry, renewAt, me: rest };
+    this.log.info({ url: this.base, organization: this.organization, user: this.user, expiresAt: new Date(expiry).toISOString(), ms: now - started }, "VSD login");
+    return session;
+  }
+
+  /** The session to use now: logs in when there is none, renews ahead of expiry (sharing one login among callers). */
+  private async currentSession(deadline: number): Promise<Session> {
+    const s = this.session;
+    const now = Date.now();
+    if (s && now < s.renewAt) return s;
+    this.loggingIn ??= this.login(deadline).then(
+      (fresh) => { this.session = fresh; this.loggingIn = undefined; return fresh; },
+      (err: unknown) => { this.loggingIn = undefined; throw err; },
+    );
+    try {
+      return await this.loggingIn;
+    } catch (err) {
+      if (s && Date.now() < s.expiry && err instanceof VsdError && err.status === 0) {
+        this.log.warn({ err: err.message }, "VSD key renewal failed; using the current key until it expires");
+        return s;
+      }
+      throw err;
+    }
+  }
+
+  private async call(x: Exchange, opts: VsdCallOptions = {}): Promise<Raw> {
+    if (this.closed) throw new VsdError("VSD client is closed", { status: 0, method: x.method, path: x.path });
+    const path = normalizePath(x.path);
+    let req: Exchange = { ...x, path };
+    const deadline = Date.now() + this.callTimeoutMs;
+    let renewed = false;
+    let confirmed = false;
+    for (;;) {
+      const started = Date.now();
+      const session = await this.currentSession(deadline);
+      const raw = await this.retrying(req, () => xrest(this.user, (this.session ?? session).key), deadline, opts.proxyUser);
+      this.log.debug({ method: req.method, path, status: raw.status, ms: Date.now() - started }, "VSD call");
+      if ((raw.status === 401 || raw.status === 419) && !renewed) {
+        renewed = true;
+        if (this.session === session) this.session = undefined;
+        this.log.info({ method: req.method, path, status: raw.status }, "VSD refused the API key; logging in again");
+        continue;
+      }
+      if (raw.status === 300 && !confirmed) {
+        confirmed = true;
+        req = { ...req, query: { ...(req.query ?? {}), responseChoice: "1" } };
+        continue;
+      }
+      if (raw.status >= 200 && raw.status < 300) return raw;
+      throw vsdErrorFromReply(raw.status, raw.text, req.method, path);
+    }
+  }
+}
+
+export { VsdError, VsdNotFoundError, isVsdNotFound } from "./errors.js";
+export { vsdFilterEq, vsdFilterNe, vsdFilterAnd, vsdFilterOr, vsdFilterValue } from "./filter.js";
+export type * from "./types.js";

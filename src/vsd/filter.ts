@@ -1,0 +1,45 @@
+/**
+ * Building `X-Nuage-Filter` predicates with quoted values (reference vsd-api.md §5).
+ * Strings are double-quoted with `\` and `"` escaped by a backslash; the simulator's
+ * parser reads exactly that escaping.
+ */
+
+export type VsdFilterValue = string | number | boolean | null;
+
+const ATTRIBUTE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function attr(name: string): string {
+  if (!ATTRIBUTE.test(name)) throw new Error(`not a VSD attribute name: ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** A filter literal: `"text"` (escaped), a number, true/false or null. */
+export function vsdFilterValue(value: VsdFilterValue): string {
+  if (value === null) return "null";
+  if (typeof value === "boolean") return String(value);
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
+    return String(value);
+  }
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** `attr == "value"` */
+export function vsdFilterEq(attribute: string, value: VsdFilterValue): string {
+  return `${attr(attribute)} == ${vsdFilterValue(value)}`;
+}
+
+/** `attr != "value"` */
+export function vsdFilterNe(attribute: string, value: VsdFilterValue): string {
+  return `${attr(attribute)} != ${vsdFilterValue(value)}`;
+}
+
+/** `(a) and (b) ...` */
+export function vsdFilterAnd(...exprs: string[]): string {
+  return exprs.map((e) => `(${e})`).join(" and ");
+}
+
+/** `(a) or (b) ...` */
+export function vsdFilterOr(...exprs: string[]): string {
+  return exprs.map((e) => `(${e})`).join(" or ");
+}
