@@ -31,6 +31,21 @@ export function generateMac(): string {
   return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
 }
 
+/**
+ * The MAC for an address: 0a (unicast, locally administered), one byte from the
+ * network, then the four bytes of the IPv4 address. A container that comes back with
+ * the same IP (restart) comes back with the same MAC, so its peers' ARP caches stay
+ * right, as with Docker's own bridge driver; the IP is unique in its VSD subnet.
+ */
+export function macForAddress(ip: string, networkKey: string): string | undefined {
+  const n = parseIpv4(ip);
+  if (n === undefined) return undefined;
+  let h = 0x811c9dc5;
+  for (const ch of Buffer.from(networkKey)) h = Math.imul(h ^ ch, 0x01000193) >>> 0;
+  const bytes = [0x0a, h & 0xff, n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+  return bytes.map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
+
 export function isMac(s: string): boolean {
   return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s);
 }

@@ -15,7 +15,7 @@ import type { EndpointRecord, NetworkRecord } from "../store/records.js";
 import type { HostLinks } from "../host/links.js";
 import { ResolutionError } from "../vrs/vrs-client.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import { bareIp, generateMac, isMac, maskToPrefix, parseCidr, vethNames } from "./naming.js";
+import { bareIp, generateMac, isMac, macForAddress, maskToPrefix, parseCidr, vethNames } from "./naming.js";
 import { parseNetworkOptions } from "./network-options.js";
 import type { DockerLookup, SubnetDirectory, VrsPorts } from "./ports.js";
 
@@ -139,7 +139,7 @@ export class NuageDriver implements NetworkDriver {
       let mac = iface.MacAddress ?? "";
       const macGenerated = !mac;
       if (mac && !isMac(mac)) throw new DriverError(`MAC address "${mac}" is not of the form aa:bb:cc:dd:ee:ff`);
-      if (!mac) mac = this.uniqueMac();
+      if (!mac) mac = this.uniqueMac(cidr.ip, `${net.nuage.organization}/${net.nuage.domain}/${net.nuage.subnet}`);
       const taken = new Set(this.deps.store.listEndpoints().flatMap((e) => [e.hostIfName, e.containerIfName]));
       const names = vethNames(req.EndpointID, (n) => taken.has(n));
       const rec: EndpointRecord = {
@@ -153,8 +153,10 @@ export class NuageDriver implements NetworkDriver {
     });
   }
 
-  private uniqueMac(): string {
+  private uniqueMac(ip: string, networkKey: string): string {
     const used = new Set(this.deps.store.listEndpoints().map((e) => e.mac));
+    const derived = macForAddress(ip, networkKey);
+    if (derived && !used.has(derived)) return derived;
     for (;;) {
       const mac = generateMac();
       if (!used.has(mac)) return mac;

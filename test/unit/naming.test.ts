@@ -27,3 +27,12 @@ test("CIDR and mask helpers", () => {
   assert.equal(maskToPrefix("255.0.255.0"), undefined);
   assert.equal(bareIp("10.21.59.1/24"), "10.21.59.1");
 });
+
+test("the MAC for an address is stable, locally administered and differs by IP and network", async () => {
+  const { macForAddress } = await import("../../src/driver/naming.js");
+  const a = macForAddress("10.21.59.3", "Enterprise/Domain/Subnet 2");
+  assert.equal(a, macForAddress("10.21.59.3", "Enterprise/Domain/Subnet 2"));
+  assert.match(a!, /^0a:[0-9a-f]{2}:0a:15:3b:03$/);
+  assert.notEqual(a, macForAddress("10.21.59.4", "Enterprise/Domain/Subnet 2"));
+  assert.notEqual(a!.slice(0, 5), macForAddress("10.21.59.3", "Other/Domain/Subnet 9")!.slice(0, 5));
+});
