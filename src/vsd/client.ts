@@ -183,7 +183,14 @@ export class VsdClient {
       this.dispatcher = opts.dispatcher;
       this.ownsDispatcher = false;
     } else {
-      const ca = opts.caFile ? readFileSync(opts.caFile, "utf8") : undefined;
+      let ca: string | undefined;
+      if (opts.caFile) {
+        try {
+          ca = readFileSync(opts.caFile, "utf8");
+        } catch (err) {
+          throw new Error(`cannot read the VSD CA file ${opts.caFile}: ${(err as Error).message}`, { cause: err });
+        }
+      }
       this.dispatcher = new Agent({ connect: { ca, rejectUnauthorized: !opts.insecure }, keepAliveTimeout: 4_000 });
       this.ownsDispatcher = true;
     }
