@@ -168,6 +168,12 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
     assert.deepEqual(sim.state().vportPolicyGroups[String(vport.ID)], [pg.ID]);
 
     await waitUntil("the VLAN tag", async () => (await portTag("nuhta")) === vlanForSubnet(subnetId("Subnet 2")));
+
+    // The plugin rewrites the row without the policy group: it is unassigned, the port stays resolved.
+    await vrs.attach(attachment("nuhta", a.mac, { staticIp: "10.21.59.10" }));
+    await waitUntil("PG1 unassigned", () => (sim.state().vportPolicyGroups[String(vport.ID)] ?? []).length === 0);
+    assert.equal((await vrs.waitResolved("nuhta", 15_000)).ip, "10.21.59.10");
+    assert.equal(vportNamed("nuhta")!.ID, vport.ID, "same vPort");
   });
 
   it("two namespaces in Subnet 2 ping each other through alubr0; one in Subnet 3 reaches neither", async () => {
@@ -192,6 +198,52 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
     assert.ok(await ping(b.ns, "10.21.59.10"), "b pings a");
     assert.equal(await ping(c.ns, "10.21.59.10", 3), false, "c must not reach a");
     assert.equal(await ping(c.ns, "10.21.59.11", 3), false, "c must not reach b");
+  });
+
+  it("a second host sharing the VSD, bridges linked by a trunk veth: same subnet pings across hosts, the other does not", async () => {
+    const HOST2_NS = `sbxa-host2-${tag}`;
+    const ovs2 = await startOvsHost({ stateDir: join(dir, "ovs2"), bridge: BRIDGE, tcpPort: null, withVswitchd: true, netns: HOST2_NS });
+    const conn2 = await connectOvsdb(ovs2.endpoint);
+    let agent2: RunningVrsAgent | undefined;
+    try {
+      const vrs2 = new VrsClient(conn2, BRIDGE);
+      await vrs2.start();
+      const logger = createLogger("Debug", { destination: createWriteStream(logFile, { flags: "a" }), base: { name: "vrs-agent-2" } });
+      const vsd = await vsdRestFromClient({ url: sim.url, organization: "csp", user: "csproot", password: "csproot", caFile: sim.caFile, logger });
+      agent2 = await startVrsAgent({ ovsdb: ovs2.endpoint, bridge: BRIDGE, vsd, hostId: "test-host-agent-2", logger, retryBaseMs: 100, recheckUnresolvedMs: 0 });
+      // The trunk: untagged OVS ports carry every VLAN.
+      await ok("ip", ["link", "add", `trk1${tag}`.slice(0, 15), "netns", HOST_NS, "type", "veth", "peer", "name", `trk2${tag}`.slice(0, 15), "netns", HOST2_NS]);
+      for (const [ns, name, c] of [[HOST_NS, `trk1${tag}`.slice(0, 15), conn], [HOST2_NS, `trk2${tag}`.slice(0, 15), conn2]] as const) {
+        await ok("ip", ["-n", ns, "link", "set", name, "up"]);
+        await c.transact("Open_vSwitch", [
+          { op: "insert", table: "Interface", "uuid-name": "i", row: { name } },
+          { op: "insert", table: "Port", "uuid-name": "p", row: { name, interfaces: ["named-uuid", "i"] } },
+          { op: "mutate", table: "Bridge", where: [["name", "==", BRIDGE]], mutations: [["ports", "insert", ["set", [["named-uuid", "p"]]]]] },
+        ]);
+      }
+      // x on host 2 in Subnet 2, plugged like a's on host 1.
+      const xns = `sbxa-cx-${tag}`;
+      await ok("ip", ["netns", "add", xns]);
+      namespaces.push(xns);
+      await ok("ip", ["link", "add", "nuhtx", "type", "veth", "peer", "name", "eth0", "netns", xns]);
+      await ok("ip", ["link", "set", "nuhtx", "netns", HOST2_NS]);
+      await ok("ip", ["-n", HOST2_NS, "link", "set", "nuhtx", "up"]);
+      await ok("ip", ["-n", xns, "link", "set", "eth0", "up"]);
+      const xmac = (JSON.parse(await ok("ip", ["-n", xns, "-j", "link", "show", "eth0"])) as { address: string }[])[0]!.address;
+      await vrs2.attach(attachment("nuhtx", xmac, { staticIp: "10.21.59.12" }));
+      assert.equal((await vrs2.waitResolved("nuhtx", 15_000)).ip, "10.21.59.12");
+      assert.equal(containerOf("nuhtx".padEnd(64, "0"))?.externalID, "test-host-agent-2");
+      await ok("ip", ["-n", xns, "addr", "add", "10.21.59.12/16", "dev", "eth0"]);
+      assert.ok(await ping(xns, "10.21.59.10"), "x (host 2) pings a (host 1): same subnet, same VLAN on both hosts");
+      assert.equal(await ping(xns, "10.21.60.10", 3), false, "x must not reach c (Subnet 3)");
+      await vrs2.detach("nuhtx");
+      await waitUntil("x's container gone", () => !containerOf("nuhtx".padEnd(64, "0")));
+      assert.ok(containerOf("nuhta".padEnd(64, "0")), "host 2's agent leaves host 1's containers alone");
+    } finally {
+      await agent2?.stop();
+      await conn2.close();
+      await stopOvsHost(ovs2.stateDir);
+    }
   });
 
   it("an unknown zone, an IP outside the subnet and an IP in use give a precise reason; nothing is left in the VSD", async () => {
@@ -220,6 +272,13 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
       return true;
     });
     assert.equal(sim.state().containerinterfaces.filter((i) => i.IPAddress === "10.21.59.10").length, 1);
+    await vrs.attach(attachment("nuhtd", d.mac, { staticIp: "10.21.59.20", policyGroup: "PGX" }));
+    await assert.rejects(vrs.waitResolved("nuhtd", 15_000), (err: unknown) => {
+      assert.ok(err instanceof ResolutionError);
+      assert.equal(err.reason, 'policy group "PGX" not found in domain "Domain"');
+      return true;
+    });
+    assert.equal(interfaceNamed("nuhtd"), undefined);
     await vrs.attach(attachment("nuhtd", d.mac, { staticIp: "10.21.59.20" }));
     assert.equal((await vrs.waitResolved("nuhtd", 15_000)).ip, "10.21.59.20");
     assert.equal(mapToObject((await portRow("nuhtd"))!.metadata as never)["nuage-resolution-error"], undefined);
