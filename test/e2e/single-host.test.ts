@@ -73,13 +73,24 @@ test("two containers on MyNet get their IPs, ping each other, and appear in the 
   assert.equal(p21.code, 0, `c2 → c1 ping failed: ${p21.stdout}`);
   for (const [name, ip] of [["c1", ip1], ["c2", ip2]] as const) {
     const c = await waitFor(`VSD container named ${name}`, () => bed.vsdContainerNamed(name), { timeoutMs: 10_000 });
+    const state = await bed.vsd.state();
     const id = (await bed.dockerOk(["inspect", "-f", "{{.Id}}", name])).trim();
     assert.equal(c.UUID, id, "the VSD container carries the Docker container ID");
-    const ifs = bed.vsd.state().containerinterfaces.filter((i) => i.parentID === c.ID);
+    const ifs = state.containerinterfaces.filter((i) => i.parentID === c.ID);
     assert.equal(ifs.length, 1);
     assert.equal(ifs[0]!.IPAddress, ip);
-    assert.equal(bed.vsd.state().vports.filter((v) => v.ID === ifs[0]!.VPortID).length, 1, "one vPort");
+    assert.equal(state.vports.filter((v) => v.ID === ifs[0]!.VPortID).length, 1, "one vPort");
   }
+});
+
+test("the orphan check sees the plugin's objects when told no endpoint is live", async () => {
+  const o = await bed.orphans(new Set());
+  assert.equal(o.links.length, 2, "two host veths (c1, c2)");
+  assert.equal(o.bridgePorts.length, 2);
+  assert.equal(o.portRows.length, 2);
+  assert.equal(o.entityRows.length, 2);
+  assert.deepEqual(o.vsdContainers.sort(), ["c1", "c2"]);
+  assert.equal(o.vsdVports.length, 2);
 });
 
 test("a container in the second subnet's network cannot reach them", async () => {
@@ -105,10 +116,11 @@ test("network connect and disconnect on a running container; a container on two 
   const ip3 = await ipOf("c3", "OtherNet");
   const ping = await bed.execIn("c1", ["ping", "-c", "2", "-W", "3", ip3]);
   assert.equal(ping.code, 0, `c1 (now on OtherNet too) → c3: ${ping.stdout}`);
-  const c = await waitFor("c1's VSD container with two interfaces", () => {
-    const vc = bed.vsdContainerNamed("c1");
+  const c = await waitFor("c1's VSD container with two interfaces", async () => {
+    const state = await bed.vsd.state();
+    const vc = state.containers.find((x) => x.name === "c1");
     if (!vc) return false;
-    const n = bed.vsd.state().containerinterfaces.filter((i) => i.parentID === vc.ID).length;
+    const n = state.containerinterfaces.filter((i) => i.parentID === vc.ID).length;
     return n === 2 ? vc : false;
   }, { timeoutMs: 10_000 });
   assert.ok(c);
@@ -148,6 +160,6 @@ test("docker rm -f and docker network rm leave nothing behind", async () => {
   await bed.dockerOk(["rm", "-f", "c1", "c2", "c4", "c5"]);
   await bed.dockerOk(["network", "rm", "MyNet", "LaterNet"]);
   await expectClean("rm -f and network rm");
-  const subnets = bed.vsd.state().subnets.map((s) => s.name);
+  const subnets = (await bed.vsd.state()).subnets.map((s) => s.name);
   assert.ok(subnets.includes("Subnet 2") && subnets.includes("Subnet 3"), "network rm never deletes VSD subnets");
 });

@@ -4,19 +4,15 @@
  * (VSD simulator, Open vSwitch with the Nuage tables, VRS agent emulator).
  * Also the orphan check: what of the plugin's is left with no Docker endpoint behind it.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import pino from "pino";
-import { createHost, type Host } from "./host.js";
+import { createHost, type Host, type Lab } from "./host.js";
 import { startDockerd, type Dockerd } from "./dockerd.js";
 import { ensureBusyboxImage } from "./busybox-image.js";
-import { makeTestDir, randomHex, runOk, waitFor, sleep } from "./proc.js";
-import { startVsdSimulator, type VsdSimulator } from "../../src/sandbox/vsd-sim/index.js";
+import { makeTestDir, randomHex, waitFor, sleep } from "./proc.js";
 import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../src/sandbox/ovs/ovs-host.js";
-import { startVrsAgent, type RunningVrsAgent } from "../../src/sandbox/vrs-agent/agent.js";
-import { vsdRestFromClient } from "../../src/sandbox/vrs-agent/vsd-rest.js";
 import { connectOvsdb } from "../../src/vrs/ovsdb/client.js";
 import type { OvsdbConnection } from "../../src/vrs/ovsdb/types.js";
 import { mapToObject } from "../../src/vrs/ovsdb/values.js";
@@ -33,6 +29,65 @@ export const SUBNET3_CREATE = [
   "-o", "subnet=Subnet 3", "-o", "user=admin", "--subnet=10.21.60.0/24",
 ];
 
+export interface SimState {
+  containers: Record<string, unknown>[];
+  containerinterfaces: Record<string, unknown>[];
+  vports: Record<string, unknown>[];
+  subnets: Record<string, unknown>[];
+  vportPolicyGroups: Record<string, string[]>;
+  [k: string]: unknown;
+}
+
+/** A VSD simulator running as a process inside a test host (or a lab's hub). */
+export class VsdProcess {
+  private constructor(readonly host: Host, readonly url: string, readonly caFile: string, private readonly child: ChildProcess, readonly dir: string) {}
+
+  static async start(host: Host, dir: string, listenIp = "127.0.0.1", port = 8443): Promise<VsdProcess> {
+    await mkdir(dir, { recursive: true });
+    const child = host.spawn(process.execPath, [join(REPO, "dist/src/sandbox/vsd-sim/main.js"), "--state", dir, "--host", listenIp, "--port", String(port), "--san-ip", listenIp], { stdio: ["ignore", "pipe", "inherit"] });
+    const ready = await readyLine(child, "VSD simulator");
+    return new VsdProcess(host, String(ready.url), String(ready.caFile), child, dir);
+  }
+
+  private async admin(cmd: string, body?: unknown): Promise<string> {
+    const args = [join(REPO, "dist/test/support/sim-admin-cli.js"), cmd, this.url, this.caFile];
+    if (body !== undefined) args.push(JSON.stringify(body));
+    return this.host.execOk(process.execPath, args, { timeoutMs: 20_000 });
+  }
+
+  async state(): Promise<SimState> { return JSON.parse(await this.admin("state")) as SimState; }
+  async setFaults(f: Record<string, unknown>): Promise<void> { await this.admin("faults", f); }
+  async stop(): Promise<void> { await stopChild(this.child); }
+}
+
+/** The first stdout line of a child that prints {"ready":true,...}. */
+function readyLine(child: ChildProcess, what: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  return new Promise((resolvePromise, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => reject(new Error(`${what} did not get ready within ${timeoutMs} ms`)), timeoutMs);
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (c: string) => {
+      buf += c;
+      const nl = buf.indexOf("\n");
+      if (nl < 0) return;
+      clearTimeout(timer);
+      try { resolvePromise(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>); } catch (e) { reject(e as Error); }
+    });
+    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code} before it was ready`)); });
+  });
+}
+
+async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once("exit", r));
+  child.kill(signal);
+  await Promise.race([done, sleep(10_000)]);
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGKILL");
+    await done;
+  }
+}
+
 export interface BedOptions {
   name: string;
   scope?: "local" | "global";
@@ -40,6 +95,13 @@ export interface BedOptions {
   reconcileIntervalSec?: number;
   /** Extra config lines for the plugin. */
   extraConfig?: Record<string, string | number>;
+  /** Attach the host to this lab (multi-host tests). */
+  lab?: Lab;
+  /** A VSD shared with other hosts; by default the bed runs its own inside the host. */
+  vsd?: VsdProcess;
+  /** dockerd --cluster-store / --cluster-advertise. */
+  clusterStore?: string;
+  clusterAdvertisePort?: number;
 }
 
 export interface Orphans {
@@ -51,41 +113,62 @@ export interface Orphans {
   vsdVports: string[];
 }
 
+/**
+ * One test host: its own network and mount namespaces, holding Open vSwitch's bridge
+ * (ovs-vswitchd, userspace datapath), the sandbox VRS agent, a private dockerd and the plugin.
+ */
 export class NuageBed {
   plugin?: ChildProcess;
-  private pluginLogPath: string;
+  readonly pluginLogPath: string;
   private constructor(
     readonly dir: string,
     readonly host: Host,
     readonly dockerd: Dockerd,
-    readonly vsd: VsdSimulator,
+    readonly vsd: VsdProcess,
+    private readonly ownVsd: boolean,
     readonly ovs: OvsHostInfo,
-    readonly agent: RunningVrsAgent,
+    readonly agent: ChildProcess,
     readonly ovsdb: OvsdbConnection,
     readonly cfgPath: string,
     readonly bridge: string,
+    readonly address: string | undefined,
+    readonly hostId: string,
   ) {
     this.pluginLogPath = join(dir, "plugin.log");
   }
 
   static async start(opts: BedOptions): Promise<NuageBed> {
     const dir = makeTestDir(opts.name);
-    const bridge = `nbr${randomHex(6)}`;
+    const bridge = "alubr0";
     const cleanups: (() => Promise<unknown>)[] = [];
     try {
-      const vsd = await startVsdSimulator({ stateDir: join(dir, "vsd"), port: 0 });
-      cleanups.push(() => vsd.close());
-      const ovs = await startOvsHost({ stateDir: join(dir, "ovs"), bridge, tcpPort: null });
+      const host = await createHost({ name: opts.name, netns: true, lab: opts.lab });
+      cleanups.push(() => host.destroy());
+      await host.ip(["link", "set", "lo", "up"]);
+      const vsd = opts.vsd ?? (await VsdProcess.start(host, join(dir, "vsd")));
+      if (!opts.vsd) cleanups.push(() => vsd.stop());
+      const ovs = await startOvsHost({ stateDir: join(dir, "ovs"), bridge, tcpPort: null, netns: host.netns });
       cleanups.push(() => stopOvsHost(join(dir, "ovs")));
-      const logger = pino({ level: process.env.NUAGE_TEST_LOG ?? "silent" });
-      const rest = await vsdRestFromClient({ url: vsd.url, organization: "csp", user: "csproot", password: "csproot", caFile: vsd.caFile, logger });
-      const agent = await startVrsAgent({ ovsdb: ovs.endpoint, bridge, vsd: rest, hostId: `host-${randomHex(8)}`, logger });
-      cleanups.push(() => agent.stop());
+      const hostId = `h-${host.name}`;
+      const pwFile = join(dir, "vsd-password");
+      await writeFile(pwFile, "csproot", { mode: 0o600 });
+      const agentLog = openSync(join(dir, "agent.log"), "a");
+      const agent = host.spawn(process.execPath, [
+        join(REPO, "dist/src/sandbox/vrs-agent/main.js"), "--ovsdb", `unix:${ovs.unixSocket}`, "--bridge", bridge,
+        "--vsd-url", vsd.url, "--vsd-ca", vsd.caFile, "--vsd-org", "csp", "--vsd-user", "csproot", "--vsd-password-file", pwFile,
+        "--host-id", hostId, "--log-level", "Debug",
+      ], { stdio: ["ignore", "pipe", agentLog] });
+      closeSync(agentLog);
+      cleanups.push(() => stopChild(agent));
+      await readyLine(agent, "VRS agent");
       const ovsdb = await connectOvsdb(ovs.endpoint);
       cleanups.push(() => ovsdb.close());
-      const host = await createHost({ name: opts.name });
-      cleanups.push(() => host.destroy());
-      const dockerd = await startDockerd(host, { dir: makeTestDir("d") }); // short: socket paths live below it
+      const address = host.address;
+      const dockerd = await startDockerd(host, {
+        dir: makeTestDir("d"), // short: socket paths live below it
+        clusterStore: opts.clusterStore,
+        clusterAdvertise: opts.clusterStore && address ? `${address}:${opts.clusterAdvertisePort ?? 2376}` : undefined,
+      });
       cleanups.push(() => dockerd.stop());
       await ensureBusyboxImage(dockerd);
       const cfg: Record<string, string | number> = {
@@ -106,7 +189,7 @@ export class NuageBed {
       };
       const cfgPath = join(dir, "nuage.cfg");
       await writeFile(cfgPath, Object.entries(cfg).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join("\n") + "\n", { mode: 0o600 });
-      const bed = new NuageBed(dir, host, dockerd, vsd, ovs, agent, ovsdb, cfgPath, bridge);
+      const bed = new NuageBed(dir, host, dockerd, vsd, !opts.vsd, ovs, agent, ovsdb, cfgPath, bridge, address, hostId);
       await bed.startPlugin();
       return bed;
     } catch (err) {
@@ -118,9 +201,8 @@ export class NuageBed {
 
   get socketInHost(): string { return "/run/docker/plugins/nuage.sock"; }
 
-  /** Starts the plugin inside the host's mount namespace and waits for its socket. */
+  /** Starts the plugin inside the host's namespaces and waits for its socket. */
   async startPlugin(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
     const fd = openSync(this.pluginLogPath, "a");
     try {
       this.plugin = this.host.spawn(process.execPath, [MAIN, "-f", this.cfgPath], { stdio: ["ignore", fd, fd] });
@@ -139,15 +221,7 @@ export class NuageBed {
 
   /** Stops the plugin with a signal (SIGKILL: a crash) and waits for it to exit. */
   async stopPlugin(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-    const child = this.plugin;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const done = new Promise((r) => child.once("exit", r));
-    child.kill(signal);
-    await Promise.race([done, sleep(10_000)]);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await done;
-    }
+    await stopChild(this.plugin, signal);
     this.plugin = undefined;
   }
 
@@ -164,17 +238,18 @@ export class NuageBed {
   }
 
   /** The VSD container with this Docker container name (the agent names it after vm_name). */
-  vsdContainerNamed(name: string): Record<string, unknown> | undefined {
-    return this.vsd.state().containers.find((c) => c.name === name) as Record<string, unknown> | undefined;
+  async vsdContainerNamed(name: string): Promise<Record<string, unknown> | undefined> {
+    return (await this.vsd.state()).containers.find((c) => c.name === name);
   }
 
   /**
-   * What the plugin made that no Docker endpoint needs: checked from outside the plugin,
+   * What the plugin made that no Docker endpoint needs: checked from outside the plugin
+   * (links in the host, this host's OVSDB, and the VSD objects of this host's ports),
    * against the endpoint IDs Docker has on networks of this driver.
    */
   async orphans(liveEndpointIds?: Set<string>): Promise<Orphans> {
     const live = liveEndpointIds ?? (await this.dockerEndpointIds());
-    const linksJson = JSON.parse(await runOk("ip", ["-j", "link", "show"])) as { ifname: string }[];
+    const linksJson = JSON.parse(await this.host.ip(["-j", "link", "show"])) as { ifname: string }[];
     const ours = (n: string): boolean => /^nu[hc][0-9a-z]{12}$/.test(n);
     const liveSuffixes = new Set([...live].map((id) => id.slice(0, 12)));
     const links = linksJson.map((l) => l.ifname).filter((n) => ours(n) && !liveSuffixes.has(n.slice(3)));
@@ -188,18 +263,21 @@ export class NuageBed {
       .filter((r) => !live.has(mapToObject(r.external_ids)["nuage-libnetwork-endpoint-id"]!))
       .map((r) => String(r.name));
     const livePortNames = new Set([...liveSuffixes].map((s) => `nuh${s}`));
-    const portRows = (res[1]?.rows ?? []).map((r) => String(r.name)).filter((n) => !livePortNames.has(n));
+    const allPortRows = (res[1]?.rows ?? []).map((r) => String(r.name));
+    const portRows = allPortRows.filter((n) => !livePortNames.has(n));
     const entityRows = (res[2]?.rows ?? []).filter((r) => {
       const ports = r.ports;
       const names = Array.isArray(ports) && ports[0] === "set" ? (ports[1] as string[]) : [String(ports)];
       return !names.some((n) => livePortNames.has(n));
     }).map((r) => String(r.vm_uuid));
-    const state = this.vsd.state();
-    const liveIfs = state.containerinterfaces.filter((i) => livePortNames.has(String(i.name)));
-    const liveContainerIds = new Set(liveIfs.map((i) => String(i.parentID)));
-    const liveVports = new Set(liveIfs.map((i) => String(i.VPortID)));
-    const vsdContainers = state.containers.filter((c) => !liveContainerIds.has(String(c.ID))).map((c) => String(c.name));
-    const vsdVports = state.vports.filter((v) => !liveVports.has(String(v.ID))).map((v) => String(v.name));
+    // VSD objects of this host (the agent marks its containers with the host ID).
+    const state = await this.vsd.state();
+    const mineContainers = state.containers.filter((c) => c.externalID === this.hostId);
+    const orphanIfs = state.containerinterfaces.filter((i) => mineContainers.some((c) => c.ID === i.parentID) && !livePortNames.has(String(i.name)));
+    const vsdContainers = mineContainers
+      .filter((c) => !state.containerinterfaces.some((i) => i.parentID === c.ID && livePortNames.has(String(i.name))))
+      .map((c) => String(c.name));
+    const vsdVports = state.vports.filter((v) => orphanIfs.some((i) => i.VPortID === v.ID)).map((v) => String(v.name));
     return { links, bridgePorts, portRows, entityRows, vsdContainers, vsdVports };
   }
 
@@ -215,19 +293,16 @@ export class NuageBed {
   }
 
   async stop(): Promise<void> {
-    const steps: [string, () => Promise<unknown>][] = [
-      ["plugin", () => this.stopPlugin()],
-      ["dockerd", () => this.dockerd.stop()],
-      ["host", () => this.host.destroy()],
-      ["agent", () => this.agent.stop()],
-      ["ovsdb", () => this.ovsdb.close()],
-      ["ovs", () => stopOvsHost(join(this.dir, "ovs"))],
-      ["vsd", () => this.vsd.close()],
+    const steps: (() => Promise<unknown>)[] = [
+      () => this.stopPlugin(),
+      () => this.dockerd.stop(),
+      () => stopChild(this.agent),
+      () => this.ovsdb.close(),
+      () => stopOvsHost(join(this.dir, "ovs")),
+      () => (this.ownVsd ? this.vsd.stop() : Promise.resolve()),
+      () => this.host.destroy(),
     ];
-    for (const [, step] of steps) await step().catch(() => undefined);
-    // leftovers of a crashed plugin: our veths in this namespace
-    const linksJson = JSON.parse(await runOk("ip", ["-j", "link", "show"])) as { ifname: string }[];
-    for (const l of linksJson) if (/^nuh[0-9a-z]{12}$/.test(l.ifname)) await runOk("ip", ["link", "del", l.ifname]).catch(() => undefined);
+    for (const step of steps) await step().catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
   }
 }
