@@ -66,6 +66,8 @@ export interface VrsAgentOptions {
   retryBaseMs?: number;
   retryCapMs?: number;
   retryAttempts?: number;
+  /** When given an endpoint: how long the first connection may take. Default 10 s. */
+  connectTimeoutMs?: number;
   /** How often ports that could not be resolved are tried again (the VSD may have changed). 0: never. */
   recheckUnresolvedMs?: number;
 }
@@ -100,7 +102,7 @@ export async function startVrsAgent(opts: VrsAgentOptions): Promise<RunningVrsAg
   if (isConnection(opts.ovsdb)) conn = opts.ovsdb;
   else {
     const { connectOvsdb } = await import("../../vrs/ovsdb/client.js");
-    conn = await connectOvsdb(opts.ovsdb, { logger: opts.logger, connectTimeoutMs: 30_000, callTimeoutMs: 15_000 });
+    conn = await connectOvsdb(opts.ovsdb, { logger: opts.logger, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000, callTimeoutMs: 15_000 });
     owned = true;
   }
   const agent = new VrsAgent(conn, opts);

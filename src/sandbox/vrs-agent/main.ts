@@ -65,15 +65,32 @@ async function main(argv: string[]): Promise<number> {
   const vsd = await vsdRestFromClient({
     url: args.vsdUrl, organization: args.vsdOrg, user: args.vsdUser, password, caFile: args.vsdCa, logger,
   });
-  const agent = await startVrsAgent({ ovsdb: endpoint, bridge: args.bridge, vsd, hostId: args.hostId, logger });
+  // OVSDB not there yet (or not a Nuage schema): say so and keep trying; never exit on it.
+  let agent: Awaited<ReturnType<typeof startVrsAgent>> | undefined;
+  let stopping = false;
+  process.once("SIGTERM", () => { stopping = true; });
+  process.once("SIGINT", () => { stopping = true; });
+  for (let attempt = 1; !agent; attempt++) {
+    try {
+      agent = await startVrsAgent({ ovsdb: endpoint, bridge: args.bridge, vsd, hostId: args.hostId, logger, connectTimeoutMs: 5000 });
+    } catch (err) {
+      if (stopping) return 0;
+      const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+      logger.error({ err: (err as Error).message, ovsdb: args.ovsdb, retryInMs: delay }, "could not start watching the VRS OVSDB; retrying");
+      await new Promise((r) => setTimeout(r, delay));
+      if (stopping) return 0;
+    }
+  }
   process.stdout.write(JSON.stringify({ ready: true, pid: process.pid, ovsdb: args.ovsdb, bridge: args.bridge, vsdUrl: args.vsdUrl, hostId: args.hostId }) + "\n");
   process.on("uncaughtException", (err) => logger.error({ err }, "uncaught exception (kept running)"));
   process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection (kept running)"));
+  const running = agent;
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {
       logger.info({ signal: sig }, "stopping");
-      void agent.stop().finally(resolve);
+      void running.stop().finally(resolve);
     };
+    if (stopping) stop("SIGTERM");
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
