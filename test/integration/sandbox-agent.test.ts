@@ -8,7 +8,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../src/sandbox/ovs/ovs-host.js";
@@ -110,8 +110,11 @@ const containerOf = (uuid: string) => sim.state().containers.find((c) => c.UUID 
 const interfaceNamed = (port: string) => sim.state().containerinterfaces.find((i) => i.name === port);
 const vportNamed = (port: string) => sim.state().vports.find((v) => v.name === port);
 
+/** iputils ping when installed, else busybox's (scripts/setup.sh installs busybox-static). */
+const PING = existsSync("/usr/bin/ping") || existsSync("/bin/ping") ? ["ping"] : ["busybox", "ping"];
+
 async function ping(ns: string, ip: string, count = 2): Promise<boolean> {
-  const r = await sh("ip", ["netns", "exec", ns, "ping", "-c", String(count), "-W", "1", "-i", "0.3", ip], 15_000);
+  const r = await sh("ip", ["netns", "exec", ns, ...PING, "-c", String(count), "-w", String(count + 2), ip], 15_000);
   return r.code === 0;
 }
 
