@@ -17,6 +17,7 @@ import { promisify } from "node:util";
 import { randomUUID } from "node:crypto";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import net from "node:net";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -301,7 +302,12 @@ async function up(o: SandboxOptions): Promise<number> {
     } else {
       await mkdir(p.vsdDir, { recursive: true, mode: 0o700 });
       const started = await startDetached({
-        script: VSD_MAIN, args: ["--state", p.vsdDir, "--host", o.vsdHost, "--port", String(o.vsdPort)],
+        script: VSD_MAIN,
+        args: [
+          "--state", p.vsdDir, "--host", o.vsdHost, "--port", String(o.vsdPort),
+          // Hosts elsewhere reach it by that address: its certificate must name it.
+          ...(net.isIP(o.vsdHost) && !["127.0.0.1", "0.0.0.0", "::", "::1"].includes(o.vsdHost) ? ["--san-ip", o.vsdHost] : []),
+        ],
         log: p.vsdLog, pidFile: p.vsdPid, netns: info.netns, what: "the VSD simulator",
       });
       info.vsd = { url: String(started.ready.url), caFile: started.ready.caFile ? String(started.ready.caFile) : undefined, external: false };
