@@ -111,6 +111,10 @@ export async function sandboxMain(argv: string[]): Promise<number> {
     throw err;
   }
   const { command, opts } = parsed;
+  if (command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   try {
     switch (command) {
       case "up": return await up(opts);
