@@ -1,5 +1,8 @@
 /** Names and addresses the plugin chooses: veth names, MACs, address parsing. */
 import { randomBytes } from "node:crypto";
+import { formatIpv4, parseIpv4, prefixToMaskNumber } from "../net/ipv4.js";
+
+export { netmaskToPrefix as maskToPrefix } from "../net/ipv4.js";
 
 /** Every link and OVS port this plugin makes starts with this; reconciliation relies on it. */
 export const HOST_IF_PREFIX = "nuh";
@@ -50,18 +53,6 @@ export function isMac(s: string): boolean {
   return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s);
 }
 
-export function parseIpv4(s: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return (((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!) >>> 0;
-}
-
-export function formatIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
-}
-
 export interface Cidr { ip: string; prefix: number; network: string; mask: string }
 
 /** Parses "10.21.59.2/24". */
@@ -71,17 +62,8 @@ export function parseCidr(s: string): Cidr | undefined {
   const ipNum = parseIpv4(m[1]!);
   const prefix = Number(m[2]);
   if (ipNum === undefined || prefix > 32) return undefined;
-  const maskNum = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const maskNum = prefixToMaskNumber(prefix);
   return { ip: m[1]!, prefix, network: formatIpv4((ipNum & maskNum) >>> 0), mask: formatIpv4(maskNum) };
-}
-
-/** "255.255.255.0" → 24; undefined when not a contiguous mask. */
-export function maskToPrefix(mask: string): number | undefined {
-  const n = parseIpv4(mask);
-  if (n === undefined) return undefined;
-  const inv = (~n) >>> 0;
-  if ((inv & (inv + 1)) !== 0) return undefined;
-  return 32 - Math.log2(inv + 1);
 }
 
 export function bareIp(cidrOrIp: string): string {

@@ -5,6 +5,8 @@
  */
 
 /** An entity row (Nuage_VM_Table) as the agent sees it. */
+import { formatIpv4, parseIpv4, netmaskToPrefix as maskPrefix } from "../../net/ipv4.js";
+
 export interface EntityView {
   vmUuid: string;
   vmName: string;
@@ -148,35 +150,7 @@ export function allPortNames(m: Mirror, extra: Iterable<string> = []): Set<strin
 
 // ---------------------------------------------------------------- IPv4
 
-export function parseIpv4(s: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
-  if (!m) return undefined;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const o = Number(m[i]);
-    if (o > 255) return undefined;
-    n = n * 256 + o;
-  }
-  return n;
-}
-
-export function formatIpv4(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-}
-
-/** Prefix length of a dotted netmask, or undefined when it is not contiguous. */
-export function maskPrefix(mask: string): number | undefined {
-  const n = parseIpv4(mask);
-  if (n === undefined) return undefined;
-  for (let p = 0; p <= 32; p++) {
-    if (prefixToMaskNumber(p) === n) return p;
-  }
-  return undefined;
-}
-
-function prefixToMaskNumber(p: number): number {
-  return p === 0 ? 0 : (2 ** 32 - 2 ** (32 - p));
-}
+export { parseIpv4, formatIpv4, netmaskToPrefix as maskPrefix } from "../../net/ipv4.js";
 
 /**
  * Why a static IP may not be used in a subnet, or undefined when it may:

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { Actor, SimStore } from "./store.js";
-import { prefixToNetmask } from "./ipv4.js";
+import { prefixToNetmask } from "../../net/ipv4.js";
 
 const attrs = z.record(z.unknown());
 

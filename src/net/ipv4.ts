@@ -1,4 +1,4 @@
-/** Dotted IPv4 helpers for the simulator's subnet arithmetic (unsigned 32-bit numbers). */
+/** Dotted IPv4 arithmetic on unsigned 32-bit numbers, shared by the plugin and the sandbox. */
 
 export function parseIpv4(s: unknown): number | undefined {
   if (typeof s !== "string") return undefined;
