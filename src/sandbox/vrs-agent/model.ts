@@ -4,9 +4,9 @@
  * from VSD IDs (VLAN tag, EVPN and VRF IDs). No I/O here.
  */
 
-/** An entity row (Nuage_VM_Table) as the agent sees it. */
 import { formatIpv4, parseIpv4, netmaskToPrefix as maskPrefix } from "../../net/ipv4.js";
 
+/** An entity row (Nuage_VM_Table) as the agent sees it. */
 export interface EntityView {
   vmUuid: string;
   vmName: string;
