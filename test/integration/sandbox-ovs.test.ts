@@ -160,6 +160,16 @@ test("OVS host in a netns: data plane between two namespaces, start twice, stop 
     assert.ok(await pingFrom(B, "10.99.0.1"), "and back");
     assert.equal(await pingFrom(A, "10.99.0.9", 1), false, "an address nobody has does not answer (the check is real)");
 
+    // ovs-vswitchd crashes: starting again restarts just it, and the data plane comes back.
+    process.kill(info.pids.ovsVswitchd!, "SIGKILL");
+    for (let i = 0; i < 40 && (await ovsHostStatus(stateDir)).running; i++) await sleep(50);
+    assert.equal((await ovsHostStatus(stateDir)).running, false);
+    const restarted = await startOvsHost({ stateDir, tcpPort: null, netns: H });
+    assert.equal(restarted.pids.ovsdbServer, info.pids.ovsdbServer);
+    assert.notEqual(restarted.pids.ovsVswitchd, info.pids.ovsVswitchd);
+    assert.equal((await controllerRows(info.unixSocket)).controllers[0]!.role, "master");
+    assert.ok(await pingFrom(A, "10.99.0.2"), "ping works again after the restart");
+
     await stopOvsHost(stateDir);
     assert.deepEqual(processesFor(stateDir), [], "no ovsdb-server / ovs-vswitchd / VSC left for stateDir");
     assert.equal(await linkExists(H, "alubr0"), false, "alubr0 is gone");
@@ -219,10 +229,11 @@ test("two OVS hosts at once: same bridge name in two netns, own TCP ports and da
   }
 });
 
-test("OVS host in the caller's namespace (or a clear refusal when another ovs-vswitchd owns it)", { timeout: 60_000 }, async () => {
+test("OVS host in the caller's namespace (or a clear refusal when another ovs-vswitchd owns it)", { timeout: 60_000 }, async (t) => {
   const stateDir = await mkdtemp(join(tmpdir(), "nuage-ovs-default-"));
   try {
     if (otherVswitchdInOurNetns() || (await linkExists(null, "alubr0"))) {
+      t.diagnostic("another ovs-vswitchd or alubr0 exists in this network namespace: checking the refusal only");
       if (otherVswitchdInOurNetns()) {
         await assert.rejects(startOvsHost({ stateDir, tcpPort: null }), /one per network namespace.*netns/);
         assert.deepEqual(processesFor(stateDir), []);

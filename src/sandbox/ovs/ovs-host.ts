@@ -370,6 +370,16 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
     return i;
   }
 
+  if (withVswitchd && status.pids.ovsVswitchd === null) {
+    const others = foreignVswitchds(netns, stateDir);
+    if (others.length > 0) {
+      throw new Error(
+        `another ovs-vswitchd (pid ${others.join(", ")}) runs in ${netns ? `netns ${netns}` : "this network namespace"}: ` +
+        `the userspace datapath allows one per network namespace (its "ovs-netdev" device); give this OVS host its own netns (option netns)`,
+      );
+    }
+  }
+
   const prev = await readManifest(stateDir);
   const createdStateDir = prev?.createdStateDir ?? !existsSync(stateDir);
   await mkdir(stateDir, { recursive: true });
@@ -438,15 +448,10 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
       let vsPid = withVswitchd ? livePid(p.vsPid, stateDir) : null;
       let vscPid = withVswitchd ? livePid(p.vscPid, stateDir) : null;
       if (withVswitchd) {
+        const t0 = Date.now();
+        const wasRunning = vsPid !== null && vscPid !== null;
         if (vscPid === null) vscPid = await startFakeVsc(stateDir);
         if (vsPid === null) {
-          const others = foreignVswitchds(netns, stateDir);
-          if (others.length > 0) {
-            throw new Error(
-              `another ovs-vswitchd (pid ${others.join(", ")}) runs in ${netns ? `netns ${netns}` : "this network namespace"}: ` +
-              `the userspace datapath allows one per network namespace (its "ovs-netdev" device); give this OVS host its own netns (option netns)`,
-            );
-          }
           const [cmd, args] = inNetns(netns, "ovs-vswitchd", [
             `unix:${p.sock}`,
             `--pidfile=${p.vsPid}`,
@@ -465,11 +470,20 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
         // The Controller row goes in only now, with ovs-vswitchd and the VSC up: ovs-vswitchd connects
         // at once and gets the master role before its next status refresh (every 5 s) rewrites `role`,
         // so the row reads "master" throughout.
-        const alreadyMaster = existsSync(p.vscMaster) && (await controllerRole(client, manifest.controllerTarget)) === "master";
-        if (!alreadyMaster) {
-          rmSync(p.vscMaster, { force: true });
+        // (Same target: ovs-vswitchd keeps an existing connection.)
+        if ((await controllerRole(client, manifest.controllerTarget)) !== "master") {
           await setMasterController(client, bridge, manifest.controllerTarget);
-          if (!(await waitFor(() => existsSync(p.vscMaster), 10_000, 50))) {
+        }
+        if (!wasRunning) {
+          // The VSC stamps vsc.master each time ovs-vswitchd grants it the master role.
+          const grantedSince = (): boolean => {
+            try {
+              return Number(readFileSync(p.vscMaster, "utf8").trim()) >= t0;
+            } catch {
+              return false;
+            }
+          };
+          if (!(await waitFor(grantedSince, 10_000, 50))) {
             throw new Error(`ovs-vswitchd did not connect to the stand-in VSC (${manifest.controllerTarget}) as master within 10 s; see ${p.vsLog} and ${p.vscLog}`);
           }
         }
@@ -681,7 +695,7 @@ function runFakeVsc(sockPath: string, pidPath: string, masterPath: string): void
           conn.write(frame(OFPT.ECHO_REPLY, msg.subarray(8), xid));
         } else if (type === OFPT.ROLE_REPLY) {
           log("role master granted");
-          writeFileSync(masterPath, `${new Date().toISOString()}\n`);
+          writeFileSync(masterPath, `${Date.now()}\n`);
         } else if (type === OFPT.ERROR) {
           log(`error from switch: type ${msg.length >= 12 ? msg.readUInt16BE(8) : "?"} code ${msg.length >= 12 ? msg.readUInt16BE(10) : "?"}`);
         }
