@@ -92,6 +92,9 @@ describe("harness", { timeout: 90_000 }, () => {
     await a.execOk("/bin/busybox", ["ping", "-c", "1", "-W", "2", b.address]);
     await b.execOk("/bin/busybox", ["ping", "-c", "1", "-W", "2", lab.hubIp]);
     assert.equal((await a.exec("ip", ["-o", "link", "show", "lab0"])).code, 0);
+    // /sys belongs to the host's netns but keeps the cgroup hierarchy dockerd needs.
+    assert.deepEqual((await a.execOk("ls", ["/sys/class/net"])).split("\n").filter(Boolean).sort(), ["lab0", "lo"]);
+    assert.equal((await a.exec("test", ["-d", "/sys/fs/cgroup/devices"])).code, 0);
 
     const t0 = Date.now();
     const start = (h: typeof a, tag: string) =>

@@ -64,6 +64,7 @@ export async function startEtcd(opts: EtcdOptions): Promise<Etcd> {
   const clientPort = opts.clientPort ?? (ownNet ? 2379 : await freePort(listenIp));
   const peerPort = opts.peerPort ?? (ownNet ? 2380 : await freePort(listenIp));
   mkdirSync(dir, { recursive: true });
+  host?.recordDir(dir);
   const logFile = `${dir}/etcd.log`;
   const clientUrl = `http://${listenIp}:${clientPort}`;
   const peerUrl = `http://${listenIp}:${peerPort}`;
@@ -143,6 +144,7 @@ export async function startEtcd(opts: EtcdOptions): Promise<Etcd> {
     } catch {
       /* gone */
     }
+    if (process.env.NUAGE_TEST_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
   });
 
   try {

@@ -22,6 +22,7 @@ import {
   killAndWait,
   listPids,
   type MountEntry,
+  mountsUnder,
   nsId,
   procInfo,
   randomHex,
@@ -91,6 +92,8 @@ export interface Host {
   mounts(): MountEntry[];
   /** Pids of every process running in the host (its namespaces) and their descendants. */
   members(): Set<number>;
+  /** Remembers a directory of this host's daemons, removed by sweepStaleHosts() if the test process dies. */
+  recordDir(dir: string): void;
   readonly destroyed: boolean;
   /** Kills everything started in it, deletes its network namespace. Idempotent. */
   destroy(): Promise<void>;
@@ -105,6 +108,7 @@ interface RegistryRecord {
   netNs: string;
   ownerPid: number;
   ownerStart: number;
+  dirs?: string[];
 }
 
 let swept = false;
@@ -174,7 +178,8 @@ export async function createHost(opts: HostOptions): Promise<Host> {
     ownerStart: procInfo(process.pid)?.startTime ?? 0,
   };
   mkdirSync(REGISTRY, { recursive: true });
-  writeFileSync(`${REGISTRY}/${name}.json`, JSON.stringify(record));
+  const saveRecord = (): void => writeFileSync(`${REGISTRY}/${name}.json`, JSON.stringify(record));
+  saveRecord();
 
   let destroyed = false;
   const nsenterBase = ["-t", String(holderPid), "-m", ...(netns ? ["-n"] : [])];
@@ -263,6 +268,11 @@ export async function createHost(opts: HostOptions): Promise<Host> {
       return readMounts(holderPid);
     },
     members,
+    recordDir(dir) {
+      if (destroyed) return;
+      record.dirs = [...new Set([...(record.dirs ?? []), dir])];
+      saveRecord();
+    },
     get destroyed() {
       return destroyed;
     },
@@ -385,6 +395,10 @@ export function sweepStaleHosts(): string[] {
       }
     }
     if (rec.netns) tryExecSync("ip", ["netns", "del", rec.netns]);
+    for (const dir of rec.dirs ?? []) {
+      // Mounts inside the host died with it; never recurse into a mount of the root namespace.
+      if (dir.startsWith("/tmp/") && mountsUnder("self", dir).length === 0) rmSync(dir, { recursive: true, force: true });
+    }
     rmSync(`${REGISTRY}/${f}`, { force: true });
     removed.push(rec.name);
   }

@@ -109,11 +109,12 @@ export async function waitFor<T>(
 export const randomHex = (n: number): string => randomBytes(Math.ceil(n / 2)).toString("hex").slice(0, n);
 
 /**
- * Creates a fresh, short directory `/tmp/nt-<prefix>-<hex>` (short, because unix socket
- * paths under it — docker.sock, managed plugin sockets — must stay below 108 bytes).
+ * Creates a fresh, short directory `/tmp/nt<tag>-<6 hex>` (tag: up to 4 characters). Short,
+ * because unix sockets live below it: dockerd dials a managed plugin at
+ * `<dir>/run/plugins/<64 hex id>/<socket>`, and a socket path has at most 107 bytes.
  */
-export function makeTestDir(prefix = "d"): string {
-  const dir = `/tmp/nt-${prefix.slice(0, 6)}-${randomHex(6)}`;
+export function makeTestDir(tag = ""): string {
+  const dir = `/tmp/nt${tag.replace(/[^a-z0-9]/gi, "").slice(0, 4)}-${randomHex(6)}`;
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   return dir;
 }
