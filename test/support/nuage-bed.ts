@@ -294,8 +294,9 @@ export class NuageBed {
 
   async stop(): Promise<void> {
     const steps: (() => Promise<unknown>)[] = [
-      () => this.stopPlugin(),
+      // dockerd first: with the plugin gone, each endpoint's teardown would cost Docker ~15 s of retries.
       () => this.dockerd.stop(),
+      () => this.stopPlugin(),
       () => stopChild(this.agent),
       () => this.ovsdb.close(),
       () => stopOvsHost(join(this.dir, "ovs")),
