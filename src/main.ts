@@ -17,6 +17,7 @@ async function main(argv: string[]): Promise<number> {
     return sandboxMain(argv.slice(1));
   }
   let file = defaultConfigPath();
+  let explicitFile = false;
   let auditOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -24,11 +25,13 @@ async function main(argv: string[]): Promise<number> {
       const v = argv[++i];
       if (!v) { process.stderr.write(`-f needs a file\n${USAGE}`); return 2; }
       file = v;
+      explicitFile = true;
     } else if (a === "-audit" || a === "--audit") auditOnly = true;
     else if (a === "-h" || a === "--help") { process.stdout.write(USAGE); return 0; }
     else { process.stderr.write(`unknown argument ${a}\n${USAGE}`); return 2; }
   }
-  const cfg = await loadConfig(file);
+  // Without -f, a missing nuage.cfg beside the executable means the documented defaults.
+  const cfg = await loadConfig(file, { missingOk: !explicitFile });
   const logger = createLogger(cfg.LogLevel);
   if (auditOnly) {
     const report = await audit(cfg, logger);
