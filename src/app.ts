@@ -5,15 +5,15 @@
 import { join } from "node:path";
 import type { Config } from "./config/config.js";
 import { createLogger, type Logger } from "./log/logger.js";
-import { connectOvsdb } from "./vrs/ovsdb/client.js";
-import type { OvsdbConnection, OvsdbEndpoint } from "./vrs/ovsdb/types.js";
+import { connectOvsdb, type OvsdbClient } from "./vrs/ovsdb/client.js";
+import type { OvsdbEndpoint } from "./vrs/ovsdb/types.js";
 import { VrsClient } from "./vrs/vrs-client.js";
 import { IpRouteLinks } from "./host/links.js";
 import { DockerEngine } from "./docker/engine.js";
 import { FileStore } from "./store/file-store.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
-import { reconcile, type ReconcileReport } from "./driver/reconciler.js";
+import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
 import type { SubnetDirectory } from "./driver/ports.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
@@ -46,7 +46,7 @@ function vsdDirectory(cfg: Config, logger: Logger): SubnetDirectory | undefined 
 
 interface Parts {
   logger: Logger;
-  ovsdb: OvsdbConnection;
+  ovsdb: OvsdbClient;
   vrs: VrsClient;
   store: FileStore;
   docker: DockerEngine;
@@ -69,23 +69,44 @@ async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
   return { logger, ovsdb, vrs, store, docker, links, driver };
 }
 
+/**
+ * Records Docker never listed are removed after this long: a CreateEndpoint Docker gave up
+ * on (Docker stores an endpoint as soon as CreateEndpoint answers, see reconciler.ts).
+ */
+export function graceMs(cfg: Config): number {
+  return (cfg.DockerTimeout + 30) * 1000;
+}
+
+/** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
+const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
+
 export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<RunningPlugin> {
   const p = await assemble(cfg, logger);
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
-  const graceMs = (cfg.ResolveTimeout + 60) * 1000;
-  const reconcileNow = (): Promise<ReconcileReport> =>
-    reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs });
+  const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
+  const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
   // Leftovers are cleaned before serving, so a restart after a crash starts clean.
   await reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
   const server = await startPluginServer(p.driver, { socketPath, logger });
   const sync = new IdentitySync(p.docker, p.store, p.driver, logger);
   sync.start();
   let timer: NodeJS.Timeout | undefined;
+  const events = new AbortController();
+  let onOvsdbConnected: (() => void) | undefined;
   if (cfg.ReconcileInterval > 0) {
-    timer = setInterval(() => {
-      void reconcileNow().catch((err: Error) => logger.error({ err }, "periodic reconcile failed"));
-    }, cfg.ReconcileInterval * 1000);
+    timer = setInterval(() => reconciler.schedule("interval", 0), cfg.ReconcileInterval * 1000);
     timer.unref();
+    // Rows a DeleteEndpoint could not remove while the VRS's OVSDB was down go once it is back.
+    p.ovsdb.on("connected", onOvsdbConnected = () => reconciler.schedule("ovsdb reconnected"));
+    // Docker may drop endpoints without calling the driver (dockerd killed, a call cut by a
+    // plugin crash): look again soon after containers go and whenever dockerd comes back.
+    void p.docker.followEvents(
+      RECONCILE_EVENTS,
+      () => reconciler.schedule("docker event"),
+      events.signal,
+      undefined,
+      () => reconciler.schedule("docker events connected"),
+    );
   }
   logger.info({ socket: socketPath, scope: cfg.Scope, bridge: cfg.VrsBridge }, "nuage plugin ready");
   return {
@@ -94,6 +115,9 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
     reconcileNow,
     async close() {
       if (timer) clearInterval(timer);
+      events.abort();
+      if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
+      reconciler.stop();
       sync.stop();
       await server.close();
       await p.ovsdb.close();
@@ -106,7 +130,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
 export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<ReconcileReport> {
   const p = await assemble(cfg, logger);
   try {
-    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: (cfg.ResolveTimeout + 60) * 1000 });
+    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
   } finally {
     await p.ovsdb.close();
     await p.docker.close();

@@ -66,14 +66,16 @@ export class DockerEngine {
 
   /**
    * Follows /events with the given filters until the signal aborts; reconnects after a
-   * pause when the stream drops. Not bound by the call deadline.
+   * pause when the stream drops (onConnected: each time the stream is up, e.g. after a
+   * dockerd restart). Not bound by the call deadline.
    */
-  async followEvents(filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void, signal: AbortSignal, onError?: (err: Error) => void): Promise<void> {
+  async followEvents(filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void, signal: AbortSignal, onError?: (err: Error) => void, onConnected?: () => void): Promise<void> {
     while (!signal.aborted) {
       try {
         const q = new URLSearchParams({ filters: JSON.stringify(filters) });
         const res = await request(`${this.origin}/events?${q}`, { dispatcher: this.dispatcher, signal });
         if (res.statusCode !== 200) throw new DockerApiError(`Docker /events answered ${res.statusCode}`, res.statusCode);
+        onConnected?.();
         let buf = "";
         for await (const chunk of res.body) {
           buf += chunk.toString();

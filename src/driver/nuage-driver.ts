@@ -14,6 +14,7 @@ import type { FileStore } from "../store/file-store.js";
 import type { EndpointRecord, NetworkRecord } from "../store/records.js";
 import type { HostLinks } from "../host/links.js";
 import { ResolutionError } from "../vrs/vrs-client.js";
+import { OvsdbUnavailableError } from "../vrs/ovsdb/errors.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { bareIp, generateMac, isMac, macForAddress, maskToPrefix, parseCidr, vethNames } from "./naming.js";
 import { parseNetworkOptions } from "./network-options.js";
@@ -37,6 +38,8 @@ export interface DriverDeps {
 }
 
 const short = (id: string): string => id.slice(0, 12);
+/** Leave and DeleteEndpoint wait this long for a dropped OVSDB connection, not the whole call deadline. */
+const OVSDB_DOWN_WAIT_MS = 2_000;
 
 export class NuageDriver implements NetworkDriver {
   private readonly locks = new KeyedMutex();
@@ -232,7 +235,8 @@ export class NuageDriver implements NetworkDriver {
     await this.locks.run(`ep:${req.EndpointID}`, async () => {
       const ep = this.deps.store.getEndpoint(req.EndpointID);
       if (!ep) return;
-      await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid);
+      // OVSDB down: fail soon; Docker goes on with DeleteEndpoint, which leaves the rows to reconcile.
+      await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { failFastMs: OVSDB_DOWN_WAIT_MS });
       if (ep.joined) {
         delete ep.joined;
         await this.deps.store.putEndpoint(ep);
@@ -244,7 +248,15 @@ export class NuageDriver implements NetworkDriver {
     await this.locks.run(`ep:${req.EndpointID}`, async () => {
       const ep = this.deps.store.getEndpoint(req.EndpointID);
       if (!ep) return;
-      await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid);
+      try {
+        await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { failFastMs: OVSDB_DOWN_WAIT_MS });
+      } catch (err) {
+        // The VRS's OVSDB is down: Docker drops the endpoint whatever we answer, so remove the
+        // rest now; the port's rows, left without a record, go at the reconcile pass that
+        // follows the reconnection.
+        if (!(err instanceof OvsdbUnavailableError)) throw err;
+        this.deps.logger.warn({ endpoint: short(ep.id), port: ep.hostIfName, err: err.message }, "DeleteEndpoint: OVSDB unavailable; its rows are left for the reconcile pass");
+      }
       await this.deps.links.deleteLink(ep.hostIfName);
       await this.deps.links.deleteLink(ep.containerIfName);
       await this.deps.store.deleteEndpoint(ep.id);

@@ -5,7 +5,8 @@ import type { DockerNetwork } from "../docker/engine.js";
 
 export interface VrsPorts {
   attach(a: PortAttachment): Promise<void>;
-  detach(portName: string, vmUuid?: string): Promise<void>;
+  /** failFastMs: when the OVSDB connection is down, wait at most this long for it (not the call deadline). */
+  detach(portName: string, vmUuid?: string, opts?: { failFastMs?: number }): Promise<void>;
   waitResolved(portName: string, timeoutMs: number): Promise<ResolvedPort>;
   renameEntity(oldUuid: string, newUuid: string, newName: string): Promise<void>;
 }

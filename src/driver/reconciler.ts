@@ -5,6 +5,21 @@
  * bridge ports without its external_ids mark, links without its prefixes, rows of
  * ports it did not name. When Docker cannot be asked, it removes nothing that
  * depends on Docker's answer.
+ *
+ * When is an endpoint record dead? Docker stores an endpoint the moment CreateEndpoint
+ * answers, so `docker network inspect` lists it from then until it is deleted. A
+ * record Docker does not list is removed when
+ *  - Docker listed it at an earlier pass of this process (Docker deleted it, maybe
+ *    without telling us: dockerd killed, a DeleteEndpoint cut by a plugin crash), or
+ *  - it was written by an earlier plugin process (its CreateEndpoint was answered
+ *    before the crash, or never: Docker re-sends a call cut by a crash with an empty
+ *    body, which fails, so it will never list it), or
+ *  - it is older than the grace period (a CreateEndpoint Docker gave up on);
+ * and never when younger than MIN_AGE_MS (its CreateEndpoint may be answering now).
+ *
+ * Host-side objects are listed first and the records read afterwards (and again right
+ * before each removal): a record is always written before its veth and rows exist,
+ * so an object that appears while a pass runs is always matched by its record.
  */
 import type { Logger } from "pino";
 import type { FileStore } from "../store/file-store.js";
@@ -31,72 +46,136 @@ export interface ReconcilerDeps {
   docker?: DockerEngine;
   driver: NuageDriver;
   logger: Logger;
-  /** Endpoints younger than this are left alone: Docker may not list them yet. */
+  /** Records of this process that Docker has never listed are removed after this long. */
   graceMs: number;
 }
 
-export async function reconcile(d: ReconcilerDeps): Promise<ReconcileReport> {
-  const report: ReconcileReport = { endpoints: [], networks: [], bridgePorts: [], links: [], nuagePortRows: [], nuageEntityRows: [], dockerReachable: false };
+/** A record this young is never removed: Docker may be storing its endpoint right now. */
+export const MIN_AGE_MS = 5_000;
+const OWN_LINK = /^nu[hc][0-9a-z]{12}$/;
 
-  // 1. Endpoints and networks Docker no longer has.
-  if (d.docker) {
-    try {
-      const liveEndpoints = new Set<string>();
+export class Reconciler {
+  /** Endpoint IDs Docker listed at a pass of this process. */
+  private readonly seen = new Set<string>();
+  private readonly startedAt = Date.now();
+  private current: Promise<ReconcileReport> | undefined;
+  private queued: Promise<ReconcileReport> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  /** One pass. Passes never overlap: asked for during a pass, one more pass follows it. */
+  run(): Promise<ReconcileReport> {
+    if (!this.current) {
+      const p = this.pass().finally(() => { if (this.current === p) this.current = undefined; });
+      this.current = p;
+      return p;
+    }
+    this.queued ??= this.current.catch(() => undefined).then(() => {
+      this.queued = undefined;
+      return this.run();
+    });
+    return this.queued;
+  }
+
+  /** A pass soon (requests within delayMs share one). */
+  schedule(reason: string, delayMs = 1000): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.d.logger.debug({ reason }, "reconcile pass");
+      this.run().catch((err: Error) => this.d.logger.error({ err, reason }, "reconcile failed"));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async pass(): Promise<ReconcileReport> {
+    const { d } = this;
+    const report: ReconcileReport = { endpoints: [], networks: [], bridgePorts: [], links: [], nuagePortRows: [], nuageEntityRows: [], dockerReachable: false };
+
+    // 1. Endpoints and networks Docker no longer has.
+    if (d.docker) {
+      let listed: Set<string> | undefined;
       const goneNetworks = new Set<string>();
-      const networkIds = new Set([...d.store.listNetworks().map((n) => n.id), ...d.store.listEndpoints().map((e) => e.networkId)]);
-      for (const id of networkIds) {
-        const info = await d.docker.inspectNetwork(id);
-        if (!info) { goneNetworks.add(id); continue; }
-        for (const c of Object.values(info.Containers ?? {})) liveEndpoints.add(c.EndpointID);
-      }
-      report.dockerReachable = true;
-      const now = Date.now();
-      for (const ep of d.store.listEndpoints()) {
-        if (liveEndpoints.has(ep.id)) continue;
-        if (now - Date.parse(ep.createdAt) < d.graceMs) continue;
-        await d.driver.deleteEndpoint({ NetworkID: ep.networkId, EndpointID: ep.id });
-        report.endpoints.push(ep.id);
-      }
-      for (const id of goneNetworks) {
-        if (d.store.getNetwork(id) && !d.store.listEndpoints().some((e) => e.networkId === id)) {
-          await d.store.deleteNetwork(id);
-          report.networks.push(id);
+      try {
+        listed = new Set<string>();
+        const networkIds = new Set([...d.store.listNetworks().map((n) => n.id), ...d.store.listEndpoints().map((e) => e.networkId)]);
+        for (const id of networkIds) {
+          const info = await d.docker.inspectNetwork(id);
+          if (!info) { goneNetworks.add(id); continue; }
+          for (const c of Object.values(info.Containers ?? {})) listed.add(c.EndpointID);
         }
+        report.dockerReachable = true;
+      } catch (err) {
+        listed = undefined;
+        d.logger.warn({ err: (err as Error).message }, "reconcile: Docker unreachable; keeping every endpoint record");
       }
-    } catch (err) {
-      d.logger.warn({ err: (err as Error).message }, "reconcile: Docker unreachable; keeping every endpoint record");
+      if (listed) {
+        const now = Date.now();
+        for (const ep of d.store.listEndpoints()) {
+          if (listed.has(ep.id)) { this.seen.add(ep.id); continue; }
+          const created = Date.parse(ep.createdAt);
+          const age = Number.isFinite(created) ? now - created : Infinity;
+          if (age < MIN_AGE_MS) continue;
+          const dead = this.seen.has(ep.id) || !(created >= this.startedAt) || age >= d.graceMs;
+          if (!dead) continue;
+          await d.driver.deleteEndpoint({ NetworkID: ep.networkId, EndpointID: ep.id });
+          this.seen.delete(ep.id);
+          report.endpoints.push(ep.id);
+        }
+        for (const id of goneNetworks) {
+          if (d.store.getNetwork(id) && !d.store.listEndpoints().some((e) => e.networkId === id)) {
+            await d.store.deleteNetwork(id);
+            report.networks.push(id);
+          }
+        }
+        for (const id of this.seen) if (!d.store.getEndpoint(id)) this.seen.delete(id);
+      }
     }
-  }
 
-  // 2. Host-side things of ours with no endpoint record behind them.
-  const known = d.store.listEndpoints();
-  const knownIfs = new Set(known.flatMap((e) => [e.hostIfName, e.containerIfName]));
-  const knownIds = new Set(known.map((e) => e.id));
-  for (const port of await d.vrs.ownedBridgePorts()) {
-    if (knownIds.has(port.endpointId) && knownIfs.has(port.name)) continue;
-    await d.vrs.detach(port.name, port.vmUuid || undefined);
-    report.bridgePorts.push(port.name);
-  }
-  const rows = await d.vrs.nuageRows();
-  for (const name of rows.ports) {
-    if (!name.startsWith(HOST_IF_PREFIX) || knownIfs.has(name)) continue;
-    await d.vrs.detach(name);
-    report.nuagePortRows.push(name);
-  }
-  for (const e of rows.entities) {
-    const ours = e.ports.filter((p) => p.startsWith(HOST_IF_PREFIX));
-    if (ours.length > 0 && ours.length === e.ports.length && ours.every((p) => !knownIfs.has(p))) {
-      for (const p of ours) await d.vrs.detach(p, e.vmUuid);
-      report.nuageEntityRows.push(e.vmUuid);
+    // 2. Host-side things of ours with no endpoint record behind them: list them first,
+    //    then compare with the records as they are now (see the header).
+    const ports = await d.vrs.ownedBridgePorts();
+    const rows = await d.vrs.nuageRows();
+    const links: string[] = [];
+    for (const prefix of [HOST_IF_PREFIX, CONTAINER_IF_PREFIX]) links.push(...(await d.links.listLinks(prefix)));
+    const knownIf = (name: string): boolean => d.store.listEndpoints().some((e) => e.hostIfName === name || e.containerIfName === name);
+
+    for (const port of ports) {
+      if (d.store.getEndpoint(port.endpointId) && knownIf(port.name)) continue;
+      await d.vrs.detach(port.name, port.vmUuid || undefined);
+      report.bridgePorts.push(port.name);
     }
-  }
-  for (const prefix of [HOST_IF_PREFIX, CONTAINER_IF_PREFIX]) {
-    for (const name of await d.links.listLinks(prefix)) {
-      if (knownIfs.has(name) || !/^nu[hc][0-9a-z]{12}$/.test(name)) continue;
+    for (const name of rows.ports) {
+      if (!name.startsWith(HOST_IF_PREFIX) || knownIf(name) || report.bridgePorts.includes(name)) continue;
+      await d.vrs.detach(name);
+      report.nuagePortRows.push(name);
+    }
+    for (const e of rows.entities) {
+      const ours = e.ports.filter((p) => p.startsWith(HOST_IF_PREFIX));
+      if (ours.length > 0 && ours.length === e.ports.length && ours.every((p) => !knownIf(p))) {
+        for (const p of ours) await d.vrs.detach(p, e.vmUuid);
+        report.nuageEntityRows.push(e.vmUuid);
+      }
+    }
+    for (const name of links) {
+      if (!OWN_LINK.test(name) || knownIf(name)) continue;
       if (await d.links.deleteLink(name)) report.links.push(name);
     }
+    const removed = report.endpoints.length + report.networks.length + report.bridgePorts.length + report.links.length + report.nuagePortRows.length + report.nuageEntityRows.length;
+    if (removed > 0) d.logger.info({ ...report }, "reconcile removed leftovers");
+    return report;
   }
-  const removed = report.endpoints.length + report.networks.length + report.bridgePorts.length + report.links.length + report.nuagePortRows.length + report.nuageEntityRows.length;
-  if (removed > 0) d.logger.info({ ...report }, "reconcile removed leftovers");
-  return report;
+}
+
+/** One pass on its own (what `-audit` runs): every record Docker does not list counts as from an earlier process. */
+export function reconcile(d: ReconcilerDeps): Promise<ReconcileReport> {
+  return new Reconciler(d).run();
 }

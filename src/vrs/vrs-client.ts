@@ -3,6 +3,7 @@
  * over one OVSDB connection. Knows OVSDB rows, not Docker.
  */
 import type { OvsdbConnection, OvsdbOperation, OvsdbRow, TableUpdates } from "./ovsdb/types.js";
+import { OvsdbUnavailableError } from "./ovsdb/errors.js";
 import { mapToObject, namedUuid, ovsMap, ovsSet, setToArray, uuidOf } from "./ovsdb/values.js";
 import {
   DB, EntityDomain, EntityEvent, EntityMeta, EntityState, EntityType, OwnerKeys, PORT_TABLE, PortMeta, VM_TABLE,
@@ -33,6 +34,21 @@ export class ResolutionError extends Error {
 
 interface PortState { ip: string; mask: string; gateway: string; error?: string }
 type Waiter = (state: PortState | "deleted") => void;
+
+/**
+ * attach, detach and renameEntity read the rows, then write in one transaction; run again
+ * from the read, each converges to the same rows. When the connection drops under one
+ * (ovsdb-server restarted: the transaction may or may not have been committed), it is run
+ * once more, which waits for the reconnection within the OVSDB call deadline.
+ */
+async function againIfCut<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof OvsdbUnavailableError && err.reason === "connection-lost") return step();
+    throw err;
+  }
+}
 
 export class VrsClient {
   private readonly ports = new Map<string, PortState>();
@@ -91,6 +107,10 @@ export class VrsClient {
    * transaction, so a failure or a crash leaves all or none of them.
    */
   async attach(a: PortAttachment): Promise<void> {
+    await againIfCut(() => this.attachOnce(a));
+  }
+
+  private async attachOnce(a: PortAttachment): Promise<void> {
     const ext = ovsMap({
       [OwnerKeys.owner]: "true",
       [OwnerKeys.endpoint]: a.endpointId,
@@ -146,7 +166,24 @@ export class VrsClient {
    * Removes the port from its entity (the entity row goes with its last port),
    * its port row, and the bridge port, in one transaction. Safe to repeat.
    */
-  async detach(portName: string, vmUuid?: string): Promise<void> {
+  async detach(portName: string, vmUuid?: string, opts: { failFastMs?: number } = {}): Promise<void> {
+    if (opts.failFastMs !== undefined) await this.connectedWithin(opts.failFastMs);
+    await againIfCut(() => this.detachOnce(portName, vmUuid));
+  }
+
+  /** Rejects with OvsdbUnavailableError unless the connection is up (or comes back) within waitMs. */
+  private async connectedWithin(waitMs: number): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    while (!this.ovsdb.connected) {
+      if (Date.now() >= deadline) {
+        const where = (this.ovsdb as { endpointName?: string }).endpointName ?? "the VRS";
+        throw new OvsdbUnavailableError(where, "unreachable", { timeoutMs: waitMs });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private async detachOnce(portName: string, vmUuid?: string): Promise<void> {
     const ops: OvsdbOperation[] = [];
     const entities = await this.entitiesWithPort(portName, vmUuid);
     for (const e of entities) {
@@ -168,6 +205,10 @@ export class VrsClient {
 
   /** Changes the entity's identity (e.g. once Docker tells us the container behind an endpoint). */
   async renameEntity(oldUuid: string, newUuid: string, newName: string): Promise<void> {
+    await againIfCut(() => this.renameEntityOnce(oldUuid, newUuid, newName));
+  }
+
+  private async renameEntityOnce(oldUuid: string, newUuid: string, newName: string): Promise<void> {
     const old = await this.findEntity(oldUuid);
     if (!old) return;
     const target = oldUuid === newUuid ? undefined : await this.findEntity(newUuid);
