@@ -257,8 +257,9 @@ export class NuageDriver implements NetworkDriver {
         if (!(err instanceof OvsdbUnavailableError)) throw err;
         this.deps.logger.warn({ endpoint: short(ep.id), port: ep.hostIfName, err: err.message }, "DeleteEndpoint: OVSDB unavailable; its rows are left for the reconcile pass");
       }
-      await this.deps.links.deleteLink(ep.hostIfName);
-      await this.deps.links.deleteLink(ep.containerIfName);
+      // Deleting one end of a veth deletes its peer: the container end needs a call of its own
+      // only when the host end was not there.
+      if (!(await this.deps.links.deleteLink(ep.hostIfName))) await this.deps.links.deleteLink(ep.containerIfName);
       await this.deps.store.deleteEndpoint(ep.id);
     });
   }
