@@ -74,7 +74,7 @@ async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
  * on (Docker stores an endpoint as soon as CreateEndpoint answers, see reconciler.ts).
  */
 export function graceMs(cfg: Config): number {
-  return (cfg.DockerTimeout + 30) * 1000;
+  return (cfg.DockerTimeout + 10) * 1000;
 }
 
 /** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */

@@ -139,6 +139,14 @@ export class NuageDriver implements NetworkDriver {
       if (cidr.network !== pool.network || cidr.prefix !== pool.prefix) {
         throw new DriverError(`address ${address} is outside the network's subnet ${net.pool}`);
       }
+      // Docker's IPAM gives an address to one live endpoint of a network at a time: a record of
+      // ours still holding it is an endpoint Docker dropped without telling us (dockerd killed,
+      // a DeleteEndpoint cut by a crash). Its port would make the VSD refuse this one's IP.
+      for (const stale of this.deps.store.listEndpoints()) {
+        if (stale.networkId !== req.NetworkID || stale.id === req.EndpointID || bareIp(stale.address) !== cidr.ip) continue;
+        this.deps.logger.warn({ endpoint: short(req.EndpointID), stale: short(stale.id), address }, "address given again by Docker: removing the endpoint that held it");
+        await this.deleteEndpoint({ NetworkID: stale.networkId, EndpointID: stale.id });
+      }
       let mac = iface.MacAddress ?? "";
       const macGenerated = !mac;
       if (mac && !isMac(mac)) throw new DriverError(`MAC address "${mac}" is not of the form aa:bb:cc:dd:ee:ff`);

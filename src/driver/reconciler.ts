@@ -9,8 +9,9 @@
  * When is an endpoint record dead? Docker stores an endpoint the moment CreateEndpoint
  * answers, so `docker network inspect` lists it from then until it is deleted. A
  * record Docker does not list is removed when
- *  - Docker listed it at an earlier pass of this process (Docker deleted it, maybe
- *    without telling us: dockerd killed, a DeleteEndpoint cut by a plugin crash), or
+ *  - Docker listed it before (at an earlier pass of this process, or to identity-sync.ts,
+ *    which then gave its entity the container's identity): Docker deleted it, maybe
+ *    without telling us (dockerd killed, a DeleteEndpoint cut by a plugin crash), or
  *  - it was written by an earlier plugin process (its CreateEndpoint was answered
  *    before the crash, or never: Docker re-sends a call cut by a crash with an empty
  *    body, which fails, so it will never list it), or
@@ -124,7 +125,8 @@ export class Reconciler {
           const created = Date.parse(ep.createdAt);
           const age = Number.isFinite(created) ? now - created : Infinity;
           if (age < MIN_AGE_MS) continue;
-          const dead = this.seen.has(ep.id) || !(created >= this.startedAt) || age >= d.graceMs;
+          const listedBefore = this.seen.has(ep.id) || ep.joined?.identity === "docker";
+          const dead = listedBefore || !(created >= this.startedAt) || age >= d.graceMs;
           if (!dead) continue;
           await d.driver.deleteEndpoint({ NetworkID: ep.networkId, EndpointID: ep.id });
           this.seen.delete(ep.id);

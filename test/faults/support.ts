@@ -14,19 +14,21 @@ import { mapToObject } from "../../src/vrs/ovsdb/values.js";
 export const orphanTotal = (o: Orphans): number => Object.values(o).reduce((n, v) => n + (v as string[]).length, 0);
 
 /** Waits (up to timeoutMs) for the orphan count to reach 0; returns the last count seen. */
-export async function settleOrphans(bed: NuageBed, timeoutMs = 45_000): Promise<{ total: number; orphans: Orphans; ms: number }> {
+export async function settleOrphans(bed: NuageBed, timeoutMs = 45_000): Promise<{ total: number; orphans: Orphans; ms: number; first: Orphans | undefined }> {
   const t0 = Date.now();
   let last: Orphans | undefined;
+  let first: Orphans | undefined;
   try {
     await waitFor("no orphans", async () => {
       last = await bed.orphans();
+      first ??= last;
       return orphanTotal(last) === 0;
     }, { timeoutMs, intervalMs: 500 });
   } catch {
     /* reported through the count */
   }
   last ??= await bed.orphans();
-  return { total: orphanTotal(last), orphans: last, ms: Date.now() - t0 };
+  return { total: orphanTotal(last), orphans: last, ms: Date.now() - t0, first: first && orphanTotal(first) > 0 ? first : undefined };
 }
 
 export interface ChurnStats {
