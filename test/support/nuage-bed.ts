@@ -102,6 +102,8 @@ export interface BedOptions {
   /** dockerd --cluster-store / --cluster-advertise. */
   clusterStore?: string;
   clusterAdvertisePort?: number;
+  /** Extra dockerd arguments, after the harness's own (a later flag wins, e.g. `--bridge=docker0` for a default bridge network). */
+  dockerdArgs?: readonly string[];
 }
 
 export interface Orphans {
@@ -168,6 +170,7 @@ export class NuageBed {
         dir: makeTestDir("d"), // short: socket paths live below it
         clusterStore: opts.clusterStore,
         clusterAdvertise: opts.clusterStore && address ? `${address}:${opts.clusterAdvertisePort ?? 2376}` : undefined,
+        extraArgs: opts.dockerdArgs,
       });
       cleanups.push(() => dockerd.stop());
       await ensureBusyboxImage(dockerd);

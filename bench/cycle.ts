@@ -1,0 +1,274 @@
+/**
+ * Bench 2, the driver cycle: CreateEndpoint, Join, Leave, DeleteEndpoint sent straight to
+ * the running plugin's socket (as dockerd sends them; reached from outside the host through
+ * /proc/<holder>/root, see lib/plugin-client.ts), against the sandbox VRS, with 0, 100 and
+ * 1,000 endpoints already present. The pre-existing endpoints are real: CreateEndpoint + Join
+ * each (a veth pair, a port on the OVS bridge, the two Nuage rows, resolved by the VRS agent in
+ * the VSD simulator), made 4 at a time. They live on a network made straight on the socket
+ * (CreateNetwork) for a /21 VSD subnet the bench adds ("Bench", 10.23.0.0/21), since the seed's
+ * /24s cannot hold 1,000; the plugin's Docker API proxy lists them as live (lib/docker-proxy.ts).
+ *
+ * The VRS's share of each Join is timed from outside (lib/port-watch.ts) and reported apart;
+ * "excl. VRS" figures subtract it per cycle. At the levels asked for, driver-steps.ts then runs
+ * the same cycle in a process of its own inside the host with every step timed.
+ */
+import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { cpus } from "node:os";
+import type { NuageBed } from "../test/support/nuage-bed.js";
+import { cpuTimesOf, distPath, hostCpuDelta, hostCpuSnapshot, pluginPid, restartPlugin } from "./lib/bed.js";
+import { summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
+import { PluginClient } from "./lib/plugin-client.js";
+import type { DockerProxy } from "./lib/docker-proxy.js";
+import type { PortWatch } from "./lib/port-watch.js";
+import { fmt, round, summarize, type Summary } from "./lib/stats.js";
+import type { StepsConfig, StepsResult } from "./driver-steps.js";
+
+export const BENCH_SUBNET = { name: "Bench", address: "10.23.0.0", netmask: "255.255.248.0", gateway: "10.23.0.1", prefix: 21 };
+const ip = (n: number): string => `10.23.${n >> 8}.${n & 255}`;
+/** Addresses: pre-existing endpoints from 10.23.0.2 up; cycles 10.23.6.10-209; driver-steps 10.23.7.10-209. */
+const populatedIp = (k: number): string => ip(2 + k);
+const cycleIps = Array.from({ length: 200 }, (_, i) => ip(6 * 256 + 10 + i));
+const stepsIps = Array.from({ length: 200 }, (_, i) => ip(7 * 256 + 10 + i));
+
+export interface LevelResult {
+  endpointsPresent: number;
+  cycles: number;
+  cycle: Summary;
+  join: Summary;
+  vrsWait: Summary;
+  cycleExclVrs: Summary;
+  joinExclVrs: Summary;
+  createEndpoint: Summary;
+  leave: Summary;
+  deleteEndpoint: Summary;
+  /** The plugin process's CPU per cycle over the measured cycles (/proc/<pid>/stat), and its `ip` children's. */
+  pluginCpuPerCycleMs: { self: number; ipChildren: number };
+  /**
+   * CPU per cycle of every process of the bench host that used at least 0.5 ms per cycle
+   * (the sandbox's VRS agent, VSD simulator and OVS share the machine's cores with the plugin).
+   */
+  hostCpuPerCycleMs: Record<string, number>;
+  steps?: StepsResult;
+  /** The plugin restarted under --cpu-prof for `cycles` more cycles: where its CPU went during them. */
+  profile?: ProfileSummary & { cycles: number; cyclesMs: number };
+}
+
+export interface CycleResult {
+  client: string;
+  network: { id: string; vsdSubnet: string };
+  populate: { made: number; parallel: number; wallMs: number; join: Summary; vrsWait: Summary };
+  levels: LevelResult[];
+}
+
+const hex = (n: number): string => randomBytes(n / 2).toString("hex");
+
+export async function ensureBenchSubnet(bed: NuageBed): Promise<void> {
+  const s = BENCH_SUBNET;
+  await bed.host.execOk(process.execPath, [distPath("bench/vsd-subnet.js"), bed.vsd.url, bed.vsd.caFile, s.name, s.address, s.netmask, s.gateway], { timeoutMs: 30_000 });
+}
+
+async function createNetwork(client: PluginClient, proxy: DockerProxy): Promise<string> {
+  const id = hex(64);
+  const options = { organization: "Enterprise", domain: "Domain", zone: "Zone", subnet: BENCH_SUBNET.name, user: "admin" };
+  const pool = `${BENCH_SUBNET.address}/${BENCH_SUBNET.prefix}`;
+  proxy.networks.set(id, { id, name: "bench-cycle", pool, gateway: BENCH_SUBNET.gateway, options });
+  await client.call("NetworkDriver.CreateNetwork", {
+    NetworkID: id,
+    Options: { "com.docker.network.enable_ipv6": false, "com.docker.network.generic": options },
+    IPv4Data: [{ AddressSpace: "LocalDefault", Pool: pool, Gateway: `${BENCH_SUBNET.gateway}/${BENCH_SUBNET.prefix}` }],
+    IPv6Data: [],
+  });
+  return id;
+}
+
+interface OneCycle { ce: number; join: number; leave: number; de: number; total: number; vrs?: number }
+
+async function createAndJoin(client: PluginClient, proxy: DockerProxy, networkId: string, address: string): Promise<{ ep: string; port: string; ce: number; join: number }> {
+  const ep = hex(64);
+  const cidr = `${address}/${BENCH_SUBNET.prefix}`;
+  proxy.endpoints.set(ep, { networkId, address: cidr, mac: "" }); // Docker stores an endpoint as CreateEndpoint answers
+  const ce = await client.call<{ Interface?: { MacAddress?: string } }>("NetworkDriver.CreateEndpoint", { NetworkID: networkId, EndpointID: ep, Interface: { Address: cidr, AddressIPv6: "", MacAddress: "" }, Options: {} });
+  proxy.endpoints.set(ep, { networkId, address: cidr, mac: ce.body.Interface?.MacAddress ?? "" });
+  const j = await client.call<{ InterfaceName?: { SrcName?: string } }>("NetworkDriver.Join", { NetworkID: networkId, EndpointID: ep, SandboxKey: `/var/run/docker/netns/${ep.slice(0, 12)}`, Options: {} });
+  const src = j.body.InterfaceName?.SrcName ?? "";
+  return { ep, port: `nuh${src.slice(3)}`, ce: ce.ms, join: j.ms };
+}
+
+async function oneCycle(client: PluginClient, proxy: DockerProxy, watch: PortWatch, networkId: string, address: string): Promise<OneCycle> {
+  const t0 = performance.now();
+  const { ep, port, ce, join: joinMs } = await createAndJoin(client, proxy, networkId, address);
+  const leave = await client.call("NetworkDriver.Leave", { NetworkID: networkId, EndpointID: ep });
+  const de = await client.call("NetworkDriver.DeleteEndpoint", { NetworkID: networkId, EndpointID: ep });
+  proxy.endpoints.delete(ep);
+  const total = performance.now() - t0;
+  const vrs = await watch.vrsWaitMsSettled(port);
+  watch.forget(port);
+  return { ce, join: joinMs, leave: leave.ms, de: de.ms, total, vrs };
+}
+
+async function runSteps(bed: NuageBed, networkId: string, cycles: number): Promise<StepsResult> {
+  // A copy of the plugin's records, so that the instrumented driver's store holds what the plugin's does.
+  const dir = await mkdtemp("/tmp/nuage-bench-steps-");
+  try {
+    const stateDir = join(dir, "state");
+    await cp(join(bed.dir, "plugin-state"), stateDir, { recursive: true });
+    const cfg: StepsConfig = {
+      ovsdbSocket: bed.ovs.unixSocket, bridge: bed.bridge, stateDir, networkId, prefix: BENCH_SUBNET.prefix,
+      ips: stepsIps, cycles, warmup: 5, resolveTimeoutMs: 60_000,
+    };
+    const cfgFile = join(dir, "steps.json");
+    await writeFile(cfgFile, JSON.stringify(cfg));
+    const out = await bed.host.execOk(process.execPath, [distPath("bench/driver-steps.js"), cfgFile], { timeoutMs: 30 * 60_000 });
+    return JSON.parse(out.trim().split("\n").pop()!) as StepsResult;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Restarts the plugin under --cpu-prof, runs `cycles` cycles, stops it and reads where its CPU went meanwhile; then restarts it plainly. */
+async function profiledCycles(bed: NuageBed, client: PluginClient, proxy: DockerProxy, watch: PortWatch, networkId: string, cycles: number): Promise<LevelResult["profile"]> {
+  const dir = await mkdtemp("/tmp/nuage-bench-prof-");
+  try {
+    const r = await restartPlugin(bed, { cpuProfileDir: dir });
+    const from = performance.now();
+    for (let i = 0; i < cycles; i++) await oneCycle(client, proxy, watch, networkId, cycleIps[(i + 100) % cycleIps.length]!);
+    const cyclesMs = performance.now() - from;
+    await bed.stopPlugin("SIGTERM"); // writes the profile
+    await restartPlugin(bed);
+    const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
+    if (!file) return undefined;
+    // The profile's clock starts a little after the spawn that readyMs counts from: the window is approximate at its edges.
+    return { ...summarizeProfile(join(dir, file), r.readyMs, r.readyMs + cyclesMs), cycles, cyclesMs: Math.round(cyclesMs) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchCycle(
+  bed: NuageBed,
+  watch: PortWatch,
+  proxy: DockerProxy,
+  socket: string,
+  opts: { levels: number[]; cycles: number; warmup: number; stepsAt: number[]; stepsCycles: number; parallel: number; log: (s: string) => void },
+): Promise<CycleResult> {
+  await ensureBenchSubnet(bed);
+  const client = new PluginClient(socket, opts.parallel + 2);
+  const networkId = await createNetwork(client, proxy);
+  const levels: LevelResult[] = [];
+  const popJoin: number[] = [];
+  const popVrs: number[] = [];
+  let made = 0;
+  let popWall = 0;
+  try {
+    for (const level of [...opts.levels].sort((a, b) => a - b)) {
+      // Grow the population to `level`, `parallel` at a time.
+      const t0 = performance.now();
+      const todo = level - made;
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(opts.parallel, Math.max(0, todo)) }, async () => {
+        for (;;) {
+          const i = next++;
+          if (i >= todo) return;
+          const r = await createAndJoin(client, proxy, networkId, populatedIp(made + i));
+          popJoin.push(r.join);
+          const v = await watch.vrsWaitMsSettled(r.port);
+          if (v !== undefined) popVrs.push(v);
+        }
+      }));
+      if (todo > 0) {
+        made = level;
+        popWall += performance.now() - t0;
+        opts.log(`  cycle: ${made} endpoints present (made in ${Math.round((performance.now() - t0) / 1000)} s)`);
+      }
+      const runs: OneCycle[] = [];
+      let cpu0 = cpuTimesOf(pluginPid(bed));
+      let host0 = hostCpuSnapshot(bed);
+      for (let i = 0; i < opts.warmup + opts.cycles; i++) {
+        if (i === opts.warmup) {
+          cpu0 = cpuTimesOf(pluginPid(bed));
+          host0 = hostCpuSnapshot(bed);
+        }
+        const c = await oneCycle(client, proxy, watch, networkId, cycleIps[i % cycleIps.length]!);
+        if (i >= opts.warmup) runs.push(c);
+      }
+      const cpu1 = cpuTimesOf(pluginPid(bed));
+      const hostCpu = hostCpuDelta(host0, hostCpuSnapshot(bed));
+      const hostCpuPerCycleMs = Object.fromEntries(Object.entries(hostCpu)
+        .map(([k, v]) => [k, round(v / runs.length)] as const).filter(([, v]) => v >= 0.5).sort((a, b) => b[1] - a[1]));
+      const withVrs = runs.filter((r) => r.vrs !== undefined);
+      const lr: LevelResult = {
+        endpointsPresent: level,
+        cycles: runs.length,
+        cycle: summarize(runs.map((r) => r.total)),
+        join: summarize(runs.map((r) => r.join)),
+        vrsWait: summarize(withVrs.map((r) => r.vrs!)),
+        cycleExclVrs: summarize(withVrs.map((r) => r.total - r.vrs!)),
+        joinExclVrs: summarize(withVrs.map((r) => r.join - r.vrs!)),
+        createEndpoint: summarize(runs.map((r) => r.ce)),
+        leave: summarize(runs.map((r) => r.leave)),
+        deleteEndpoint: summarize(runs.map((r) => r.de)),
+        pluginCpuPerCycleMs: { self: round((cpu1.selfMs - cpu0.selfMs) / runs.length), ipChildren: round((cpu1.childrenMs - cpu0.childrenMs) / runs.length) },
+        hostCpuPerCycleMs,
+      };
+      opts.log(`  cycle: ${level} present: cycle p50=${lr.cycle.p50} ms, excl. VRS p50=${lr.cycleExclVrs.p50} ms`);
+      if (opts.stepsAt.includes(level)) {
+        lr.steps = await runSteps(bed, networkId, opts.stepsCycles);
+        lr.profile = await profiledCycles(bed, client, proxy, watch, networkId, opts.stepsCycles);
+        opts.log(`  cycle: ${level} present: step breakdown and profile done`);
+      }
+      levels.push(lr);
+    }
+  } finally {
+    client.close();
+  }
+  return {
+    client: "bench process, over /proc/<host holder pid>/root/run/docker/plugins/nuage.sock (keep-alive HTTP, as dockerd)",
+    network: { id: networkId, vsdSubnet: `${BENCH_SUBNET.name} ${BENCH_SUBNET.address}/${BENCH_SUBNET.prefix}` },
+    populate: { made, parallel: opts.parallel, wallMs: Math.round(popWall), join: summarize(popJoin), vrsWait: summarize(popVrs) },
+    levels,
+  };
+}
+
+export function printCycle(r: CycleResult, out: (s: string) => void): void {
+  out(`== 2. driver cycle: CreateEndpoint, Join, Leave, DeleteEndpoint on the plugin's socket (sandbox VRS)`);
+  out(`populate                           ${r.populate.made} endpoints (CreateEndpoint + real Join), ${r.populate.parallel} at a time, in ${round(r.populate.wallMs / 1000)} s; Join p50=${r.populate.join.p50} ms, VRS wait p50=${r.populate.vrsWait.p50} ms`);
+  for (const l of r.levels) {
+    const at = `@${l.endpointsPresent}`;
+    out(fmt(`cycle ${at}`, l.cycle, ["p50", "p99"]));
+    out(fmt(`  Join ${at}`, l.join, ["p50", "p99"]));
+    out(fmt(`  VRS resolution wait ${at}`, l.vrsWait, ["p50", "p99"]));
+    out(`${fmt(`cycle excl. VRS ${at}`, l.cycleExclVrs, ["p50", "p99"])}${l.endpointsPresent >= 1000 ? `  (aim p50 ≤ 5: ${l.cycleExclVrs.p50 <= 5 ? "met" : "MISSED"}; p99 ≤ 20: ${l.cycleExclVrs.p99 <= 20 ? "met" : "MISSED"})` : ""}`);
+    out(fmt(`  Join excl. VRS ${at}`, l.joinExclVrs, ["p50", "p99"]));
+    out(`  per call p50 ${at}`.padEnd(35) + `CreateEndpoint=${l.createEndpoint.p50} Leave=${l.leave.p50} DeleteEndpoint=${l.deleteEndpoint.p50} ms`);
+    out(`  plugin CPU per cycle ${at}`.padEnd(35) + `own=${l.pluginCpuPerCycleMs.self} ms, its ip processes=${l.pluginCpuPerCycleMs.ipChildren} ms`);
+    const total = Object.values(l.hostCpuPerCycleMs).reduce((a, b) => a + b, 0);
+    out(`  host CPU per cycle ${at}`.padEnd(35) + `${Object.entries(l.hostCpuPerCycleMs).map(([k, v]) => `${k}=${v}`).join(", ")}; total=${round(total)} ms per ${l.cycle.mean} ms cycle on ${cpus().length} cores`);
+    if (l.steps) printSteps(l.steps, at, out);
+    const pr = l.profile;
+    if (pr) {
+      out(`  plugin profile ${at} (${pr.cycles} cycles under --cpu-prof, ${pr.cyclesMs} ms): cpu=${pr.cpuMs} idle=${pr.idleMs} gc=${pr.gcMs} ms`);
+      out(`    cpu by place: ${pr.byPlace.map(([k, v]) => `${k}=${v}`).join(", ")}`);
+      out(`    top functions (self ms): ${pr.topFunctions.slice(0, 6).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+    }
+  }
+}
+
+export function printSteps(s: StepsResult, at: string, out: (s: string) => void): void {
+  out(`  steps ${at} (same cycle, the plugin's driver instrumented in a process of its own in the host, ${s.cycles} cycles, ${s.endpointsInStore} records in its store): ms per cycle, p50 [calls per cycle]`);
+  for (const [phase, p] of Object.entries(s.phases)) {
+    if (phase === "cycle") continue;
+    const all = Object.entries(p.steps).sort((a, b) => b[1].mean - a[1].mean);
+    const top = all.filter(([, v]) => !v.nested);
+    const inner = all.filter(([, v]) => v.nested);
+    const rest = p.total.mean - top.reduce((a, [, v]) => a + v.mean, 0);
+    const parts = top.map(([k, v]) => `${k}=${v.p50} [${v.perCycle}]`);
+    parts.push(`other≈${round(Math.max(0, rest))}`);
+    out(`    ${phase.padEnd(15)} total=${p.total.p50}: ${parts.join("  ")}${inner.length ? `  | within: ${inner.map(([k, v]) => `${k}=${v.p50} [${v.perCycle}]`).join("  ")}` : ""}`);
+  }
+  const c = s.phases.cycle;
+  if (c) out(`    ${"cycle".padEnd(15)} total=${c.total.p50}`);
+  out(`  primitives ${at} (p50 of 30, alternated):`);
+  for (const [k, v] of Object.entries(s.primitives)) out(`    ${k.padEnd(62)} ${v.p50} ms`);
+}

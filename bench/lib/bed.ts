@@ -1,0 +1,170 @@
+/**
+ * The bench's host: the e2e tests' NuageBed (own netns + mount ns, OVS bridge, sandbox VRS
+ * agent, VSD simulator, private dockerd, the plugin), with three differences:
+ * - dockerd keeps its default bridge network (`--bridge=docker0`, still `--iptables=false`),
+ *   for the comparison with Docker's own driver;
+ * - the plugin logs at Info (one line per call, as in production), not Debug;
+ * - the plugin's DockerEndpoint is a pass-through proxy to that dockerd which also lists the
+ *   driver-cycle bench's endpoints (made on the plugin's socket, unknown to dockerd) as live,
+ *   so that the plugin's reconcile keeps them as it would keep real containers' (docker-proxy.ts).
+ */
+import { openSync, closeSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { NuageBed, MAIN, REPO } from "../../test/support/nuage-bed.js";
+import { PluginClient } from "./plugin-client.js";
+import { DockerProxy } from "./docker-proxy.js";
+import { sleep } from "../../test/support/proc.js";
+
+export { NuageBed, MAIN, REPO };
+
+export async function startBenchBed(): Promise<{ bed: NuageBed; proxy: DockerProxy }> {
+  const bed = await NuageBed.start({ name: "bench", extraConfig: { LogLevel: "Info" }, dockerdArgs: ["--bridge=docker0"] });
+  try {
+    const proxy = await DockerProxy.start(bed.dockerd.socket);
+    const cfg = readFileSync(bed.cfgPath, "utf8").split("\n")
+      .map((l) => (l.startsWith("DockerEndpoint =") ? `DockerEndpoint = ${JSON.stringify(proxy.endpoint)}` : l)).join("\n");
+    writeFileSync(bed.cfgPath, cfg, { mode: 0o600 });
+    await restartPlugin(bed);
+    return { bed, proxy };
+  } catch (err) {
+    await bed.stop();
+    throw err;
+  }
+}
+
+/** The plugin's socket as seen from the root mount namespace (through the host's holder process). */
+export function socketFromOutside(bed: NuageBed): string {
+  return `/proc/${bed.host.pid}/root${bed.socketInHost}`;
+}
+
+/** The plugin's node process (host.spawn execs nsenter → setpriv → node in place: same pid). */
+export function pluginPid(bed: NuageBed): number {
+  const pid = bed.plugin?.pid;
+  if (!pid) throw new Error("the plugin is not running");
+  const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  if (comm !== "node") throw new Error(`pid ${pid} is ${comm}, not the plugin's node process`);
+  return pid;
+}
+
+export interface Memory { rssMB: number; hwmMB: number }
+
+export interface CpuTimes {
+  /** CPU time of the process itself (user + system), ms. */
+  selfMs: number;
+  /** CPU time of its children that it has waited for (the `ip` processes), ms. */
+  childrenMs: number;
+}
+
+/** From /proc/<pid>/stat (clock ticks of 10 ms: USER_HZ is 100 on Linux). */
+export function cpuTimesOf(pid: number): CpuTimes {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+  // After "pid (comm) ": state is f[0], so utime (field 14) is f[11].
+  return { selfMs: (f[11]! + f[12]!) * 10, childrenMs: (f[13]! + f[14]!) * 10 };
+}
+
+export function memoryOf(pid: number): Memory {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+  return { rssMB: Math.round(kb("VmRSS") / 102.4) / 10, hwmMB: Math.round(kb("VmHWM") / 102.4) / 10 };
+}
+
+export interface Restart {
+  /** From spawn() of the plugin's process to its first answer to Plugin.Activate. */
+  readyMs: number;
+  /** Where the CPU profile went, when asked for one. */
+  cpuProfileDir?: string;
+}
+
+/**
+ * Stops the bed's plugin (SIGTERM) and starts it again, from the bench, timing spawn →
+ * first 200 to Plugin.Activate (polled every 2 ms on fresh connections).
+ */
+export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: string; nodeArgs?: readonly string[] } = {}): Promise<Restart> {
+  await bed.stopPlugin("SIGTERM");
+  const client = new PluginClient(socketFromOutside(bed));
+  const nodeArgs = [...(opts.nodeArgs ?? [])];
+  if (opts.cpuProfileDir) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", opts.cpuProfileDir);
+  const fd = openSync(bed.pluginLogPath, "a");
+  const t0 = performance.now();
+  try {
+    bed.plugin = bed.host.spawn(process.execPath, [...nodeArgs, MAIN, "-f", bed.cfgPath], { stdio: ["ignore", fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  const child = bed.plugin;
+  let exited = false;
+  child.once("exit", () => { exited = true; });
+  for (;;) {
+    if (exited) throw new Error(`the plugin exited while starting:\n${bed.pluginLog().slice(-2000)}`);
+    const r = await client.once("Plugin.Activate").catch(() => undefined);
+    if (r?.status === 200) break;
+    if (performance.now() - t0 > 60_000) throw new Error("the plugin did not answer Plugin.Activate within 60 s");
+    await sleep(2);
+  }
+  const readyMs = performance.now() - t0;
+  client.close();
+  return { readyMs, cpuProfileDir: opts.cpuProfileDir };
+}
+
+/** What a process of the bench host is, for CPU accounting. */
+function labelOf(pid: number): string {
+  let comm = "";
+  let cmd = "";
+  try {
+    comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "gone";
+  }
+  if (comm === "node") {
+    if (cmd.includes("vrs-agent/main.js")) return "VRS agent (sandbox)";
+    if (cmd.includes("vsd-sim/main.js")) return "VSD simulator (sandbox)";
+    if (cmd.includes("src/main.js")) return "plugin";
+    if (cmd.includes("driver-steps.js")) return "driver-steps";
+    return "node (other)";
+  }
+  if (comm.startsWith("containerd-shim")) return "containerd-shim";
+  return comm;
+}
+
+/** CPU ms (own + waited-for children) of every process in the bench host, by pid, with its label. */
+export function hostCpuSnapshot(bed: NuageBed): Map<number, { label: string; ms: number }> {
+  const out = new Map<number, { label: string; ms: number }>();
+  for (const pid of bed.host.members()) {
+    try {
+      const t = cpuTimesOf(pid);
+      out.set(pid, { label: labelOf(pid), ms: t.selfMs + t.childrenMs });
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+/** CPU ms per label between two snapshots (processes present in both). */
+export function hostCpuDelta(a: Map<number, { label: string; ms: number }>, b: Map<number, { label: string; ms: number }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [pid, x] of b) {
+    const y = a.get(pid);
+    if (!y || y.label !== x.label) continue;
+    out[x.label] = (out[x.label] ?? 0) + (x.ms - y.ms);
+  }
+  return out;
+}
+
+/** Plugin log lines (JSON) appended since `offset` bytes; and the new offset. */
+export function pluginLogSince(bed: NuageBed, offset: number): { lines: Record<string, unknown>[]; offset: number } {
+  const buf = readFileSync(bed.pluginLogPath);
+  const text = buf.subarray(offset).toString("utf8");
+  const lines: Record<string, unknown>[] = [];
+  for (const l of text.split("\n")) {
+    if (!l.startsWith("{")) continue;
+    try { lines.push(JSON.parse(l) as Record<string, unknown>); } catch { /* a partial line */ }
+  }
+  return { lines, offset: buf.length };
+}
+
+export const logSize = (bed: NuageBed): number => readFileSync(bed.pluginLogPath).length;
+
+export const distPath = (...p: string[]): string => join(REPO, "dist", ...p);

@@ -1,0 +1,155 @@
+/**
+ * The benchmarks (issue 6): what the plugin costs a container beside Docker's own bridge,
+ * and how it behaves with many endpoints. They print figures; they are not tests and fail
+ * on nothing but a broken set-up.
+ *
+ *   npm run bench                      # build, then all four (10-15 minutes on 2 cores)
+ *   npm run bench -- --only start,footprint --runs 50
+ *   npm run bench -- --quick           # a smoke run with small counts
+ *
+ * Root, on the README's set-up (docker.io, openvswitch-switch, busybox-static, iproute2).
+ * Everything runs in one throw-away test host (own network and mount namespaces: OVS bridge,
+ * sandbox VRS agent, VSD simulator, a private dockerd with its default bridge, the plugin),
+ * the e2e tests' NuageBed. Prints plain lines and writes bench/results/bench-<time>.json.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem, release } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { REPO, socketFromOutside, startBenchBed } from "./lib/bed.js";
+import { PortWatch } from "./lib/port-watch.js";
+import { benchStart, printStart, type StartResult } from "./start.js";
+import { benchCycle, printCycle, type CycleResult } from "./cycle.js";
+import { benchConcurrency, printConcurrency, type ConcurrencyResult } from "./concurrency.js";
+import { codeMemory, footprintAt, printFootprint, type CodeMemory, type FootprintPoint } from "./footprint.js";
+import { run } from "../test/support/proc.js";
+
+const ALL = ["start", "cycle", "concurrency", "footprint"] as const;
+
+const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [options])
+  --only LIST        some of ${ALL.join(",")} (default: all)
+  --runs N           container starts per mode (default 30)
+  --warmup N         warm-up starts per mode, not counted (default 2)
+  --cycles N         driver cycles per level (default 200)
+  --levels LIST      endpoints present for the driver cycle (default 0,100,1000)
+  --steps-at LIST    levels with the step-by-step breakdown (default 0,1000; "" for none)
+  --steps-cycles N   cycles of the breakdown (default 50)
+  --total N          containers of the concurrency bench (default 50)
+  --parallel N       at a time (default 10)
+  --restarts N       plugin restarts per footprint point (default 5)
+  --quick            small counts, to check the set-up (runs 5, cycles 20, levels 0,100, total 20)
+  --out FILE         JSON result (default bench/results/bench-<time>.json)
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: "string" }, runs: { type: "string" }, warmup: { type: "string" }, cycles: { type: "string" },
+      levels: { type: "string" }, "steps-at": { type: "string" }, "steps-cycles": { type: "string" },
+      total: { type: "string" }, parallel: { type: "string" }, restarts: { type: "string" },
+      quick: { type: "boolean" }, out: { type: "string" }, help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) { process.stdout.write(HELP); return; }
+  if (process.getuid?.() !== 0) throw new Error("the benchmarks need root (namespaces, dockerd, OVS)");
+  const q = values.quick ?? false;
+  const int = (v: string | undefined, d: number): number => {
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`not a count: ${v}`);
+    return n;
+  };
+  const list = (v: string | undefined, d: number[]): number[] => (v === undefined ? d : v.split(",").filter(Boolean).map((x) => int(x, 0)));
+  const only = new Set((values.only ?? ALL.join(",")).split(",").filter(Boolean));
+  for (const o of only) if (!(ALL as readonly string[]).includes(o)) throw new Error(`--only: unknown bench ${o}`);
+  const o = {
+    runs: int(values.runs, q ? 5 : 30),
+    warmup: int(values.warmup, q ? 1 : 2),
+    cycles: int(values.cycles, q ? 20 : 200),
+    levels: list(values.levels, q ? [0, 100] : [0, 100, 1000]),
+    stepsAt: list(values["steps-at"], q ? [0] : [0, 1000]),
+    stepsCycles: int(values["steps-cycles"], q ? 10 : 50),
+    total: int(values.total, q ? 20 : 50),
+    parallel: int(values.parallel, 10),
+    restarts: int(values.restarts, q ? 2 : 5),
+  };
+
+  const lines: string[] = [];
+  const out = (s: string): void => { lines.push(s); process.stdout.write(`${s}\n`); };
+  const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+  const started = new Date();
+  const dockerVersion = (await run("/usr/bin/docker", ["--version"]).catch(() => ({ stdout: "?" }))).stdout.trim();
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memMB: Math.round(totalmem() / 2 ** 20), kernel: release(), node: process.version, docker: dockerVersion, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) };
+  out(`nuage-libnetwork benchmarks, ${started.toISOString()}: ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.docker}, load ${machine.loadavgAtStart.join(" ")}`);
+
+  log("starting the bench host (OVS, VRS agent, VSD simulator, dockerd with docker0, plugin)...");
+  const { bed, proxy } = await startBenchBed();
+  const results: { start?: StartResult; cycle?: CycleResult; concurrency?: ConcurrencyResult; footprint: FootprintPoint[]; codeMemory?: CodeMemory } = { footprint: [] };
+  let failed: unknown;
+  try {
+    const watch = await PortWatch.start(bed.ovsdb);
+    if (only.has("footprint")) {
+      log("footprint, no endpoints...");
+      results.footprint.push(await footprintAt(bed, 0, { restarts: o.restarts, profile: true, log }));
+    }
+    if (only.has("start")) {
+      log(`container start, ${o.runs} runs per mode...`);
+      results.start = await benchStart(bed, watch, { runs: o.runs, warmup: o.warmup, log });
+      printStart(results.start, out);
+    }
+    if (only.has("concurrency")) {
+      log(`concurrency, ${o.total} containers ${o.parallel} at a time...`);
+      results.concurrency = await benchConcurrency(bed, watch, { total: o.total, parallel: o.parallel, log });
+      printConcurrency(results.concurrency, out);
+    }
+    if (only.has("cycle")) {
+      log(`driver cycle at ${o.levels.join(", ")} endpoints, ${o.cycles} cycles each...`);
+      results.cycle = await benchCycle(bed, watch, proxy, socketFromOutside(bed), {
+        levels: o.levels, cycles: o.cycles, warmup: 5, stepsAt: o.stepsAt, stepsCycles: o.stepsCycles, parallel: 4, log,
+      });
+      printCycle(results.cycle, out);
+    }
+    if (only.has("footprint")) {
+      const n = results.cycle?.populate.made ?? 0;
+      if (n > 0) {
+        log(`footprint, ${n} endpoints...`);
+        results.footprint.push(await footprintAt(bed, n, { restarts: o.restarts, profile: true, log }));
+      }
+      results.codeMemory = await codeMemory();
+      printFootprint(results.footprint, results.codeMemory, out);
+    }
+    await watch.stop().catch(() => undefined);
+  } catch (err) {
+    failed = err;
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n--- plugin log (tail) ---\n${bed.pluginLog().slice(-3000)}\n`);
+  } finally {
+    log("stopping the bench host...");
+    await bed.stop();
+    await proxy.close();
+  }
+  const file = values.out ?? join(REPO, "bench/results", `bench-${started.toISOString().replace(/[:.]/g, "-")}.json`);
+  mkdirSync(join(file, ".."), { recursive: true });
+  const doc = {
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    machine: { ...machine, loadavgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
+    options: o,
+    notes: [
+      "Times are wall-clock milliseconds; p50 is the median, percentiles interpolate between ranks (p99 of 30 samples is close to the maximum).",
+      "Container starts alternate modes in rotating order within one invocation, so machine noise (other work on the 2 cores) falls on every mode alike; ratios are given of medians and as the median of per-round ratios.",
+      "The VRS resolution wait is the time from the Nuage_Port_Table row's appearance to the VRS's ip_addr in it, seen by an OVSDB monitor of the bench; 'excl. VRS' subtracts it per sample.",
+    ],
+    results,
+    lines,
+    error: failed ? String((failed as Error).message) : undefined,
+  };
+  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+  out(`results: ${file}`);
+  if (failed) process.exitCode = 1;
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench: ${err.message}\n`);
+  process.exit(1);
+});

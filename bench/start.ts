@@ -1,0 +1,124 @@
+/**
+ * Bench 1, container start: `docker run --rm IMAGE true` timed from the CLI's spawn to its
+ * exit (with --rm the CLI returns once the container is removed, so the network's teardown
+ * is included), on a Nuage network, on Docker's default bridge network, on a user-defined
+ * bridge network (the like-for-like case: Docker gives every user-defined network, Nuage's
+ * too, its embedded DNS resolver, which the default bridge does not have) and with --net none.
+ * Runs alternate: round r runs every mode once, starting at mode r mod 4, so slow spells of
+ * a shared machine fall on every mode alike, and ratios are also taken per round.
+ */
+import { BUSYBOX_IMAGE } from "../test/support/busybox-image.js";
+import { README_CREATE, type NuageBed } from "../test/support/nuage-bed.js";
+import { logSize, pluginLogSince } from "./lib/bed.js";
+import type { PortWatch } from "./lib/port-watch.js";
+import { aim, fmt, median, ratio, round, summarize, type Summary } from "./lib/stats.js";
+
+export const NUAGE_NET = "bench-nuage";
+export const USER_BRIDGE_NET = "bench-ubr";
+const MODES = ["nuage", "bridge", "user-bridge", "none"] as const;
+type Mode = (typeof MODES)[number];
+const NET_OF: Record<Mode, string> = { nuage: NUAGE_NET, bridge: "bridge", "user-bridge": USER_BRIDGE_NET, none: "none" };
+
+export interface StartResult {
+  runsPerMode: number;
+  warmupPerMode: number;
+  order: string;
+  modes: Record<Mode, Summary & { failures: number }>;
+  nuageOverBridge: { ofMedians: number; medianOfRoundRatios: number; medianExtraMs: number };
+  nuageOverUserBridge: { ofMedians: number; medianOfRoundRatios: number; medianExtraMs: number };
+  /** Per Nuage container, time spent inside plugin calls (from the plugin's own per-call log line). */
+  pluginPerContainer: { callsMs: Record<string, number>; totalMs: number; vrsWait: Summary };
+  errors: string[];
+}
+
+export async function ensureNetworks(bed: NuageBed): Promise<void> {
+  const names = (await bed.dockerOk(["network", "ls", "--format", "{{.Name}}"])).split("\n");
+  if (!names.includes("bridge")) throw new Error("the bench's dockerd has no default bridge network (it needs --bridge=docker0)");
+  if (!names.includes(NUAGE_NET)) await bed.dockerOk([...README_CREATE, NUAGE_NET]);
+  if (!names.includes(USER_BRIDGE_NET)) await bed.dockerOk(["network", "create", "--driver=bridge", "--subnet=172.30.0.0/24", USER_BRIDGE_NET]);
+}
+
+export async function benchStart(bed: NuageBed, watch: PortWatch, opts: { runs: number; warmup: number; log: (s: string) => void }): Promise<StartResult> {
+  await ensureNetworks(bed);
+  const times: Record<Mode, number[]> = { nuage: [], bridge: [], "user-bridge": [], none: [] };
+  const failures: Record<Mode, number> = { nuage: 0, bridge: 0, "user-bridge": 0, none: 0 };
+  const rounds: Partial<Record<Mode, number>>[] = [];
+  const errors: string[] = [];
+  const runOnce = async (mode: Mode): Promise<number | undefined> => {
+    const t0 = performance.now();
+    const r = await bed.docker(["run", "--rm", "--net", NET_OF[mode], BUSYBOX_IMAGE, "true"]);
+    const ms = performance.now() - t0;
+    if (r.code !== 0) {
+      failures[mode]++;
+      if (errors.length < 10) errors.push(`${mode}: ${r.stderr.trim().slice(0, 300)}`);
+      return undefined;
+    }
+    return ms;
+  };
+  for (let w = 0; w < opts.warmup; w++) for (const m of MODES) await runOnce(m);
+  const logStart = logSize(bed);
+  for (let r = 0; r < opts.runs; r++) {
+    const round: Partial<Record<Mode, number>> = {};
+    for (let i = 0; i < MODES.length; i++) {
+      const mode = MODES[(r + i) % MODES.length]!;
+      const ms = await runOnce(mode);
+      if (ms !== undefined) {
+        times[mode].push(ms);
+        round[mode] = ms;
+      }
+    }
+    rounds.push(round);
+    if ((r + 1) % 10 === 0) opts.log(`  start: ${r + 1}/${opts.runs} rounds`);
+  }
+
+  // What the plugin spent per Nuage container: its per-call log lines (call, ms) of the measured runs.
+  const { lines } = pluginLogSince(bed, logStart);
+  const callsMs: Record<string, number> = {};
+  const nuageRuns = Math.max(1, times.nuage.length + failures.nuage);
+  for (const l of lines) {
+    if (typeof l.call !== "string" || typeof l.ms !== "number") continue;
+    const name = l.call.replace(/^NetworkDriver\./, "");
+    callsMs[name] = (callsMs[name] ?? 0) + l.ms;
+  }
+  for (const k of Object.keys(callsMs)) callsMs[k] = round(callsMs[k]! / nuageRuns);
+  const vrsWaits = lines
+    .filter((l) => l.call === "NetworkDriver.Join" && typeof l.ep === "string")
+    .map((l) => watch.vrsWaitMs(`nuh${String(l.ep).slice(0, 12)}`))
+    .filter((v): v is number => v !== undefined);
+
+  const pair = (a: Mode, b: Mode) => {
+    const perRound = rounds.filter((x) => x[a] !== undefined && x[b] !== undefined);
+    return {
+      ofMedians: ratio(median(times[a]), median(times[b])),
+      medianOfRoundRatios: ratio(median(perRound.map((x) => x[a]! / x[b]!)), 1),
+      medianExtraMs: round(median(perRound.map((x) => x[a]! - x[b]!))),
+    };
+  };
+  const modes = Object.fromEntries(MODES.map((m) => [m, { ...summarize(times[m]), failures: failures[m] }])) as StartResult["modes"];
+  return {
+    runsPerMode: opts.runs,
+    warmupPerMode: opts.warmup,
+    order: "rotating: round r runs nuage, bridge, user-bridge, none starting at index r mod 4",
+    modes,
+    nuageOverBridge: pair("nuage", "bridge"),
+    nuageOverUserBridge: pair("nuage", "user-bridge"),
+    pluginPerContainer: {
+      callsMs,
+      totalMs: round(Object.values(callsMs).reduce((a, b) => a + b, 0)),
+      vrsWait: summarize(vrsWaits),
+    },
+    errors,
+  };
+}
+
+export function printStart(r: StartResult, out: (s: string) => void): void {
+  out(`== 1. container start: docker run --rm busybox true (${r.runsPerMode} alternating runs per mode, ${r.warmupPerMode} warm-up)`);
+  for (const [m, s] of Object.entries(r.modes)) out(`${fmt(`start ${m}`, s, ["p50", "p90", "min", "max"])}${s.failures ? `  failures=${s.failures}` : ""}`);
+  const nb = r.nuageOverBridge;
+  out(`ratio nuage/bridge                 median ratio=${nb.ofMedians}  per-round median=${nb.medianOfRoundRatios}  extra=${nb.medianExtraMs} ms ${aim(nb.ofMedians, 1.1)}`);
+  const nu = r.nuageOverUserBridge;
+  out(`ratio nuage/user-bridge            median ratio=${nu.ofMedians}  per-round median=${nu.medianOfRoundRatios}  extra=${nu.medianExtraMs} ms`);
+  const calls = Object.entries(r.pluginPerContainer.callsMs).map(([k, v]) => `${k}=${v}`).join(" ");
+  out(`plugin time per nuage container    total=${r.pluginPerContainer.totalMs} ms (${calls}); VRS wait p50=${r.pluginPerContainer.vrsWait.p50} ms`);
+  for (const e of r.errors) out(`  error: ${e}`);
+}
