@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Runs the compiled test files with node's test runner.
-// usage: node scripts/run-tests.mjs [unit|integration|e2e|all] [extra node --test args]
+// usage: node scripts/run-tests.mjs [unit|integration|e2e|faults|all] [extra node --test args]
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
 const suite = process.argv[2] ?? "all";
-const suites = suite === "all" ? ["unit", "integration", "e2e"] : [suite];
+const suites = suite === "all" ? ["unit", "integration", "e2e", "faults"] : [suite];
 const files = [];
 const walk = (dir) => {
   let entries;

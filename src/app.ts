@@ -2,6 +2,7 @@
  * The composition root: config → clients (OVSDB/VRS, host links, Docker, VSD) →
  * the Nuage driver → the protocol server on the plugin socket.
  */
+import net from "node:net";
 import { join } from "node:path";
 import type { Config } from "./config/config.js";
 import { createLogger, type Logger } from "./log/logger.js";
@@ -128,6 +129,12 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
 
 /** One reconcile pass without serving: what `-audit` runs. */
 export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<ReconcileReport> {
+  // A running plugin reconciles by itself; a second process comparing its records with the
+  // host while the first one writes new ones could remove a port being made.
+  const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
+  if (await answers(socketPath)) {
+    throw new Error(`the plugin is running (${socketPath} answers): it reconciles by itself; stop it before -audit`);
+  }
   const p = await assemble(cfg, logger);
   try {
     return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
@@ -135,4 +142,13 @@ export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): P
     await p.ovsdb.close();
     await p.docker.close();
   }
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(path);
+    s.setTimeout(1000, () => { s.destroy(); resolve(true); });
+    s.once("connect", () => { s.destroy(); resolve(true); });
+    s.once("error", () => resolve(false));
+  });
 }

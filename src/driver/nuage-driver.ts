@@ -189,6 +189,7 @@ export class NuageDriver implements NetworkDriver {
     return this.locks.run(`ep:${req.EndpointID}`, async () => {
       const ep = this.deps.store.getEndpoint(req.EndpointID);
       if (!ep) throw new DriverError(`endpoint ${short(req.EndpointID)} is unknown to the Nuage plugin (no CreateEndpoint was recorded for it)`);
+      if (ep.networkId !== req.NetworkID) throw new DriverError(`endpoint ${short(ep.id)} belongs to network ${short(ep.networkId)}, not to ${short(req.NetworkID)}`);
       const answer = (gateway: string): JoinResponse => ({
         InterfaceName: { SrcName: ep.containerIfName, DstPrefix: "eth" },
         Gateway: gateway,

@@ -17,7 +17,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request, type Dispatcher } from "undici";
 import type { z } from "zod";
 import { VsdError, VsdNotFoundError, vsdErrorFromReply, type VsdLevel } from "./errors.js";
-import { vsdFilterEq } from "./filter.js";
+import { vsdEqualsLookup } from "./filter.js";
 import {
   VsdContainerSchema, VsdDomainSchema, VsdEnterpriseSchema, VsdMeSchema, VsdObjectSchema, VsdPolicyGroupSchema,
   VsdSubnetSchema, VsdUserSchema, VsdZoneSchema,
@@ -248,6 +248,17 @@ export class VsdClient {
     return this.parseArray(raw, "GET", path, opts.schema ?? VsdObjectSchema)[0];
   }
 
+  /**
+   * The object of a list whose `attribute` equals `value` exactly, also when the value cannot
+   * travel in a filter header (line breaks, non-ASCII: see vsdEqualsLookup).
+   */
+  async findEqual<S extends z.ZodTypeAny>(path: string, attribute: string, value: string, opts: VsdCallOptions & { schema: S }): Promise<z.infer<S> | undefined> {
+    const { filter, exact } = vsdEqualsLookup(attribute, value);
+    if (exact) return this.findOne(path, filter!, opts);
+    const all = await this.list(path, { ...opts, filter });
+    return all.find((o) => (o as Record<string, unknown>)[attribute] === value);
+  }
+
   /** One object (`/things/{id}`); a 404 or an empty reply throws VsdNotFoundError. */
   async get(path: string, opts?: VsdCallOptions): Promise<VsdObject>;
   async get<S extends z.ZodTypeAny>(path: string, opts: VsdCallOptions & { schema: S }): Promise<z.infer<S>>;
@@ -293,13 +304,13 @@ export class VsdClient {
   // ---------- domain helpers ----------
 
   async findEnterprise(name: string): Promise<VsdEnterprise> {
-    const e = await this.findOne("/enterprises", vsdFilterEq("name", name), { schema: VsdEnterpriseSchema });
+    const e = await this.findEqual("/enterprises", "name", name, { schema: VsdEnterpriseSchema });
     if (!e) throw this.notFound(`enterprise "${name}" not found`, "enterprise");
     return e;
   }
 
   async findUser(enterprise: VsdEnterprise, userName: string): Promise<VsdUser> {
-    const u = await this.findOne(vsdPath("enterprises", enterprise.ID, "users"), vsdFilterEq("userName", userName), { schema: VsdUserSchema });
+    const u = await this.findEqual(vsdPath("enterprises", enterprise.ID, "users"), "userName", userName, { schema: VsdUserSchema });
     if (!u) throw this.notFound(`user "${userName}" not found in enterprise "${enterprise.name}"`, "user");
     return u;
   }
@@ -307,17 +318,17 @@ export class VsdClient {
   /** Enterprise → domain → zone → subnet by names; the error names the first missing level. */
   async findSubnetByPath(p: VsdSubnetPath): Promise<VsdSubnetLocation> {
     const enterprise = await this.findEnterprise(p.enterprise);
-    const domain = await this.findOne(vsdPath("enterprises", enterprise.ID, "domains"), vsdFilterEq("name", p.domain), { schema: VsdDomainSchema });
+    const domain = await this.findEqual(vsdPath("enterprises", enterprise.ID, "domains"), "name", p.domain, { schema: VsdDomainSchema });
     if (!domain) throw this.notFound(`domain "${p.domain}" not found in enterprise "${p.enterprise}"`, "domain");
-    const zone = await this.findOne(vsdPath("domains", domain.ID, "zones"), vsdFilterEq("name", p.zone), { schema: VsdZoneSchema });
+    const zone = await this.findEqual(vsdPath("domains", domain.ID, "zones"), "name", p.zone, { schema: VsdZoneSchema });
     if (!zone) throw this.notFound(`zone "${p.zone}" not found in domain "${p.domain}"`, "zone");
-    const subnet = await this.findOne(vsdPath("zones", zone.ID, "subnets"), vsdFilterEq("name", p.subnet), { schema: VsdSubnetSchema });
+    const subnet = await this.findEqual(vsdPath("zones", zone.ID, "subnets"), "name", p.subnet, { schema: VsdSubnetSchema });
     if (!subnet) throw this.notFound(`subnet "${p.subnet}" not found in zone "${p.zone}" of domain "${p.domain}"`, "subnet");
     return { enterprise, domain, zone, subnet };
   }
 
   async findPolicyGroup(domain: VsdDomain, name: string): Promise<VsdPolicyGroup> {
-    const pg = await this.findOne(vsdPath("domains", domain.ID, "policygroups"), vsdFilterEq("name", name), { schema: VsdPolicyGroupSchema });
+    const pg = await this.findEqual(vsdPath("domains", domain.ID, "policygroups"), "name", name, { schema: VsdPolicyGroupSchema });
     if (!pg) throw this.notFound(`policy group "${name}" not found in domain "${domain.name}"`, "policygroup");
     return pg;
   }
@@ -514,5 +525,5 @@ export class VsdClient {
 }
 
 export { VsdError, VsdNotFoundError, isVsdNotFound } from "./errors.js";
-export { vsdFilterEq, vsdFilterNe, vsdFilterAnd, vsdFilterOr, vsdFilterValue } from "./filter.js";
+export { vsdFilterEq, vsdFilterNe, vsdFilterAnd, vsdFilterOr, vsdFilterValue, vsdFilterSafe, vsdEqualsLookup } from "./filter.js";
 export type * from "./types.js";

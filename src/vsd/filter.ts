@@ -43,3 +43,24 @@ export function vsdFilterAnd(...exprs: string[]): string {
 export function vsdFilterOr(...exprs: string[]): string {
   return exprs.map((e) => `(${e})`).join(" or ");
 }
+
+/**
+ * Whether a value can be sent in `X-Nuage-Filter` as it is. A header carries neither line
+ * breaks nor NUL, Node refuses characters above U+00FF, and what the VSD does with non-ASCII
+ * bytes in a header is undocumented: only printable ASCII goes in a filter.
+ */
+export function vsdFilterSafe(value: string): boolean {
+  return /^[\x20-\x7e]*$/.test(value);
+}
+
+/**
+ * The filter that finds objects whose `attribute` equals `value`, and whether its result is
+ * exact. A value that cannot go in a header (see vsdFilterSafe) is looked up with
+ * `attribute BEGINSWITH "<its printable-ASCII prefix>"` (or no filter when there is none);
+ * the caller then keeps the objects whose attribute equals the value exactly.
+ */
+export function vsdEqualsLookup(attribute: string, value: string): { filter: string | undefined; exact: boolean } {
+  if (vsdFilterSafe(value)) return { filter: vsdFilterEq(attribute, value), exact: true };
+  const prefix = /^[\x20-\x7e]*/.exec(value)![0];
+  return { filter: prefix ? `${attr(attribute)} BEGINSWITH ${vsdFilterValue(prefix)}` : undefined, exact: false };
+}

@@ -6,12 +6,13 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { NuageBed, README_CREATE } from "../support/nuage-bed.js";
+import { NuageBed, README_CREATE, REPO } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { startDockerd, type Dockerd } from "../support/dockerd.js";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isAlive, procInfo, waitFor } from "../support/proc.js";
+import { isAlive, procInfo, randomHex, runOk, waitFor } from "../support/proc.js";
+import { VrsClient } from "../../src/vrs/vrs-client.js";
 import { assertNone, recordCount, removeAll, report, runningOn, settleOrphans, unserved, withLogsOnFailure } from "./support.js";
 
 let bed: NuageBed;
@@ -84,5 +85,60 @@ test("dockerd restarted (SIGTERM, then SIGKILL) with containers on a Nuage netwo
     assertNone("teardown", teardown);
     assert.equal(after.total, 0, JSON.stringify(after.orphans));
     await waitFor("no endpoint records left", () => recordCount(bed) === 0, { timeoutMs: 20_000, intervalMs: 500 });
+  });
+});
+
+test("-audit: refused while the plugin runs; with it stopped, removes what no endpoint needs, prints it, touches nothing else", { timeout: 120_000 }, async () => {
+  await withLogsOnFailure(bed, "audit", async () => {
+    const audit = () => bed.host.exec(join(REPO, "bin/nuage-libnetwork"), ["-f", bed.cfgPath, "-audit"], { timeoutMs: 60_000 });
+    const refused = await audit();
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /the plugin is running .* stop it before -audit/);
+
+    await bed.stopPlugin();
+    const network = (await bed.dockerOk(["network", "inspect", "-f", "{{.Id}}", "DNet"])).trim();
+    // Leftovers of a plugin that died with Docker having dropped the endpoint: a record, its
+    // veth pair, its bridge port and Nuage rows (which the VRS resolves into VSD objects) ...
+    const id = randomHex(64);
+    const host = `nuh${id.slice(0, 12)}`;
+    const peer = `nuc${id.slice(0, 12)}`;
+    const mac = "0a:11:0a:15:3b:fa";
+    writeFileSync(join(bed.dir, "plugin-state", "endpoints", `${id}.json`), JSON.stringify({
+      id, networkId: network, address: "10.21.59.250/24", mac, macGenerated: true, hostIfName: host, containerIfName: peer,
+      createdAt: new Date(Date.now() - 3_600_000).toISOString(),
+    }));
+    await bed.host.ip(["link", "add", host, "type", "veth", "peer", "name", peer]);
+    const vrs = new VrsClient(bed.ovsdb, bed.bridge);
+    await vrs.attach({
+      bridge: bed.bridge, portName: host, mac, vmUuid: id, vmName: `nuage-ep-${id.slice(0, 12)}`, enterprise: "Enterprise", user: "admin",
+      domain: "Domain", zone: "Zone", subnet: "Subnet 2", staticIp: "10.21.59.250", endpointId: id, networkId: network,
+    });
+    // ... a stray veth of ours without any record, and things that are not ours.
+    const stray = `nuh${randomHex(12)}`;
+    await bed.host.ip(["link", "add", stray, "type", "veth", "peer", "name", `nuc${stray.slice(3)}`]);
+    await bed.host.ip(["link", "add", "notours0", "type", "veth", "peer", "name", "notours1"]);
+    await runOk("ovs-vsctl", [`--db=unix:${bed.ovs.unixSocket}`, "--no-wait", "add-port", bed.bridge, "other0", "--", "set", "Interface", "other0", "type=internal"]);
+    await waitFor("the VRS to resolve the leftover port", async () => (await bed.orphans()).vsdVports.length === 1, { timeoutMs: 15_000 });
+    const before = await bed.orphans();
+
+    const r = await audit();
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    const rep = JSON.parse(r.stdout) as Record<string, string[] | boolean>;
+    console.log(`audit printed: ${JSON.stringify(rep)}`);
+    assert.deepEqual(rep.endpoints, [id]);
+    assert.ok((rep.links as string[]).includes(stray), "the stray veth is reported");
+    assert.equal(rep.dockerReachable, true);
+    const after = await settleOrphans(bed, 20_000);
+    console.log(`audit: removed ${(rep.endpoints as string[]).length} endpoint record(s) with their veth, bridge port and Nuage rows, ${(rep.links as string[]).length} stray veth(s); orphans ${after.total}`);
+    console.log(`audit details: ${JSON.stringify({ orphansBefore: before })}`);
+    assert.equal(after.total, 0, JSON.stringify(after.orphans));
+    assert.ok(!existsSync(join(bed.dir, "plugin-state", "endpoints", `${id}.json`)), "the record is gone");
+    // Not ours: left alone.
+    const links = (JSON.parse(await bed.host.ip(["-j", "link", "show"])) as { ifname: string }[]).map((l) => l.ifname);
+    assert.ok(links.includes("notours0") && links.includes("notours1"), "a veth without the plugin's names is kept");
+    assert.match(await runOk("ovs-vsctl", [`--db=unix:${bed.ovs.unixSocket}`, "list-ports", bed.bridge]), /^other0$/m, "a bridge port without the plugin's mark is kept");
+    await runOk("ovs-vsctl", [`--db=unix:${bed.ovs.unixSocket}`, "--no-wait", "del-port", bed.bridge, "other0"]);
+    await bed.host.ip(["link", "del", "notours0"]);
+    await bed.startPlugin();
   });
 });

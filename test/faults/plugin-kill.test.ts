@@ -22,7 +22,7 @@ test("churn: 100 containers while the plugin is killed with SIGKILL and restarte
     const downMs: number[] = [];
     const { result, rounds } = await whileRunning(
       churn(bed, { network: "ChurnNet", prefix: "k", total: TOTAL, concurrency: 5, maxLive: 15 }),
-      () => 2000 + Math.floor(Math.random() * 4000),
+      () => 3500 + Math.floor(Math.random() * 4000),
       async () => {
         await bed.stopPlugin("SIGKILL");
         const t = Date.now();

@@ -5,6 +5,7 @@
  * reason, written into the port row) and "try again later" (transient).
  */
 import { staticIpProblem } from "./model.js";
+import { vsdEqualsLookup } from "../../vsd/filter.js";
 
 export type VsdObject = Record<string, unknown> & { ID: string };
 
@@ -118,17 +119,24 @@ export class VsdOps {
     return found[0];
   }
 
+  /** By exact name, also for names a filter header cannot carry (line breaks, non-ASCII). */
+  private async named(path: string, attribute: string, value: string): Promise<VsdObject | undefined> {
+    const { filter, exact } = vsdEqualsLookup(attribute, value);
+    if (exact) return this.one(path, filter!);
+    return (await this.rest.list(path, filter)).find((o) => o[attribute] === value);
+  }
+
   /** enterprise → user → domain → zone → subnet by name, as the VSD does for a VRS in metadata mode. */
   async resolvePath(p: { enterprise: string; user: string; domain: string; zone: string; network: string }): Promise<ResolvedPath> {
-    const enterprise = await this.one("/enterprises", eq("name", p.enterprise));
+    const enterprise = await this.named("/enterprises", "name", p.enterprise);
     if (!enterprise) throw new Unresolvable(`enterprise "${p.enterprise}" not found`);
-    const user = await this.one(`/enterprises/${enterprise.ID}/users`, eq("userName", p.user));
+    const user = await this.named(`/enterprises/${enterprise.ID}/users`, "userName", p.user);
     if (!user) throw new Unresolvable(`user "${p.user}" not found in enterprise "${p.enterprise}"`);
-    const domain = await this.one(`/enterprises/${enterprise.ID}/domains`, eq("name", p.domain));
+    const domain = await this.named(`/enterprises/${enterprise.ID}/domains`, "name", p.domain);
     if (!domain) throw new Unresolvable(`domain "${p.domain}" not found in enterprise "${p.enterprise}"`);
-    const zone = await this.one(`/domains/${domain.ID}/zones`, eq("name", p.zone));
+    const zone = await this.named(`/domains/${domain.ID}/zones`, "name", p.zone);
     if (!zone) throw new Unresolvable(`zone "${p.zone}" not found in domain "${p.domain}" of enterprise "${p.enterprise}"`);
-    const subnet = await this.one(`/zones/${zone.ID}/subnets`, eq("name", p.network));
+    const subnet = await this.named(`/zones/${zone.ID}/subnets`, "name", p.network);
     if (!subnet) {
       throw new Unresolvable(`subnet "${p.network}" not found in zone "${p.zone}" of domain "${p.domain}" of enterprise "${p.enterprise}"`);
     }
@@ -144,7 +152,7 @@ export class VsdOps {
   }
 
   async findPolicyGroup(domain: VsdObject, name: string): Promise<VsdObject> {
-    const pg = await this.one(`/domains/${domain.ID}/policygroups`, eq("name", name));
+    const pg = await this.named(`/domains/${domain.ID}/policygroups`, "name", name);
     if (!pg) throw new Unresolvable(`policy group "${name}" not found in domain "${str(domain, "name")}"`);
     return pg;
   }
