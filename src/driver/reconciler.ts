@@ -148,7 +148,11 @@ export class Reconciler {
     const rows = await d.vrs.nuageRows();
     const links: string[] = [];
     for (const prefix of [HOST_IF_PREFIX, CONTAINER_IF_PREFIX]) links.push(...(await d.links.listLinks(prefix)));
-    const knownIf = (name: string): boolean => d.store.listEndpoints().some((e) => e.hostIfName === name || e.containerIfName === name);
+    // Names of the records as they are now (after the listing); a candidate for removal is
+    // checked against the store once more right before it goes (a record written meanwhile).
+    const names = new Set(d.store.listEndpoints().flatMap((e) => [e.hostIfName, e.containerIfName]));
+    const knownIf = (name: string): boolean =>
+      names.has(name) || d.store.listEndpoints().some((e) => e.hostIfName === name || e.containerIfName === name);
 
     for (const port of ports) {
       if (d.store.getEndpoint(port.endpointId) && knownIf(port.name)) continue;

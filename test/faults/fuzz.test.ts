@@ -32,6 +32,26 @@ test("the plugin socket is owner-only (0600)", async () => {
   console.log(`socket: ${bed.socketInHost} mode ${out}`);
 });
 
+test("VSD answering 503 and then with an expired key: the plugin's network check retries with backoff and logs in again", async () => {
+  await withLogsOnFailure(bed, "vsd-faults", async () => {
+    const stats = async (): Promise<{ injectedFaults: number; logins: number }> =>
+      JSON.parse(await bed.host.execOk(process.execPath, [join(REPO, "dist/test/support/sim-admin-cli.js"), "stats", bed.vsd.url, bed.vsd.caFile], { timeoutMs: 20_000 })) as { injectedFaults: number; logins: number };
+    const s0 = await stats();
+    await bed.vsd.setFaults({ failNext: 3, failStatus: 503 });
+    const t0 = Date.now();
+    await bed.dockerOk([...README_CREATE, "VsdNet1"]);
+    const busyMs = Date.now() - t0;
+    const s1 = await stats();
+    await bed.vsd.setFaults({ expireKeys: true });
+    await bed.dockerOk([...README_CREATE.map((a) => (a === "subnet=Subnet 2" ? "subnet=Subnet 3" : a === "--subnet=10.21.59.0/24" ? "--subnet=10.21.60.0/24" : a)), "VsdNet2"]);
+    const s2 = await stats();
+    console.log(`vsd-faults: 3 x 503 absorbed in ${busyMs} ms (injected ${s1.injectedFaults - s0.injectedFaults}); expired key: ${s2.logins - s1.logins} new login(s)`);
+    assert.equal(s1.injectedFaults - s0.injectedFaults, 3, "the three 503s were answered (and retried past)");
+    assert.ok(s2.logins > s1.logins, "the plugin logged in again after its key expired");
+    await bed.dockerOk(["network", "rm", "VsdNet1", "VsdNet2"]);
+  });
+});
+
 test("option values with spaces, quotes, $(), backticks, a newline and non-ASCII reach OVSDB and the VSD intact", async () => {
   await withLogsOnFailure(bed, "weird-names", async () => {
     const names = {
