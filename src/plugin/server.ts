@@ -223,6 +223,10 @@ async function handle(
 
   let answer: unknown;
   try {
+    if (!route.noArgs && text.trim() === "") {
+      // Docker 20.10 re-sends a call cut off by a plugin restart with its body already consumed.
+      throw new RequestError(`${call}: the request has no body (Docker re-sends a call that a plugin restart cut off without its body): run the command again`);
+    }
     const body = route.noArgs ? {} : parseBody(call, text);
     pickIds(body, ids);
     log.debug({ call, req: route.noArgs ? undefined : body }, `${call} request`);

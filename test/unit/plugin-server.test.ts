@@ -302,9 +302,10 @@ describe("plugin protocol server", () => {
       else assert.match(err, expected);
     }
     assert.equal(calls.length, 0, "nothing malformed reaches the driver");
-    // An empty body is {} for a call with arguments too: the fields are then missing.
+    // A call with arguments and an empty body: what Docker sends when it retries a call a plugin restart cut off.
     const r = await call(socketPath, "/NetworkDriver.DeleteNetwork");
-    assert.deepEqual(r.json, { Err: "NetworkDriver.DeleteNetwork: NetworkID is required (string)" });
+    assert.equal(r.status, 400);
+    assert.match((r.json as { Err: string }).Err, /^NetworkDriver\.DeleteNetwork: the request has no body \(Docker re-sends a call that a plugin restart cut off without its body\): run the command again$/);
   });
 
   test("oversized body with Content-Length: 413 answered before the body is read", async () => {
