@@ -260,33 +260,25 @@ export function stripSlashComments(text: string): string {
         continue;
       case "mlBasic":
         if (c === "\\" && i + 1 < n) { out += c + text[i + 1]; i += 2; continue; }
-        if (text.startsWith('"""', i)) {
-          // Up to two quotes may precede the closing delimiter ("""a"""""): take them all.
-          let j = i + 3;
-          while (j < n && text[j] === '"' && j < i + 5) j++;
-          out += text.slice(i, j);
-          i = j;
-          state = "normal";
-          continue;
-        }
+        if (text.startsWith('"""', i)) { const j = multilineEnd(text, i, '"'); out += text.slice(i, j); i = j; state = "normal"; continue; }
         out += c;
         i++;
         continue;
       case "mlLiteral":
-        if (text.startsWith("'''", i)) {
-          let j = i + 3;
-          while (j < n && text[j] === "'" && j < i + 5) j++;
-          out += text.slice(i, j);
-          i = j;
-          state = "normal";
-          continue;
-        }
+        if (text.startsWith("'''", i)) { const j = multilineEnd(text, i, "'"); out += text.slice(i, j); i = j; state = "normal"; continue; }
         out += c;
         i++;
         continue;
     }
   }
   return out;
+}
+
+/** End of a multi-line string's closing delimiter at `i`: up to two quotes may precede it ("""a"""""), all taken. */
+function multilineEnd(text: string, i: number, quote: string): number {
+  let j = i + 3;
+  while (j < text.length && text[j] === quote && j < i + 5) j++;
+  return j;
 }
 
 function describe(value: unknown, secret: boolean): string {
