@@ -44,6 +44,7 @@ import { mkdir, readdir, readFile, rename, rm, open, stat } from "node:fs/promis
 import { join } from "node:path";
 import type { z } from "zod";
 import type { Logger } from "../log/logger.js";
+import { DriverError } from "../plugin/protocol.js";
 import {
   EndpointRecordSchema, NetworkRecordSchema, RECORD_VERSION, RecordVersion,
   type EndpointRecord, type Frozen, type NetworkRecord,
@@ -54,7 +55,8 @@ const ID_PATTERN = /^[A-Za-z0-9]{1,128}$/;
 /** "fsync": must survive a power loss. "redone-if-lost": see the header for which writes may say so. */
 export type Durability = "fsync" | "redone-if-lost";
 
-export class StoreWriteError extends Error {}
+/** Its message is meant for the user (e.g. StateDir full): Docker is answered with it as it is. */
+export class StoreWriteError extends DriverError {}
 
 export interface QuarantinedFile {
   file: string;
