@@ -135,6 +135,8 @@ export class NuageBed {
     readonly bridge: string,
     readonly address: string | undefined,
     readonly hostId: string,
+    /** The plugin's StateDir (BedOptions.extraConfig may put it elsewhere). */
+    readonly stateDir: string,
   ) {
     this.pluginLogPath = join(dir, "plugin.log");
   }
@@ -192,7 +194,7 @@ export class NuageBed {
       };
       const cfgPath = join(dir, "nuage.cfg");
       await writeFile(cfgPath, Object.entries(cfg).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join("\n") + "\n", { mode: 0o600 });
-      const bed = new NuageBed(dir, host, dockerd, vsd, !opts.vsd, ovs, agent, ovsdb, cfgPath, bridge, address, hostId);
+      const bed = new NuageBed(dir, host, dockerd, vsd, !opts.vsd, ovs, agent, ovsdb, cfgPath, bridge, address, hostId, String(cfg.StateDir));
       await bed.startPlugin();
       return bed;
     } catch (err) {
