@@ -1,6 +1,7 @@
 /**
  * nuage-libnetwork [-f FILE] [-audit]      serve Docker's NetworkDriver protocol
  * nuage-libnetwork sandbox up|down|status  the embedded VSD simulator and VRS emulator
+ * nuage-libnetwork doctor [-f FILE] [--json] what is wrong, part by part (read-only)
  */
 import { loadConfig, defaultConfigPath } from "./config/config.js";
 import { createLogger } from "./log/logger.js";
@@ -9,12 +10,17 @@ import { audit, startPlugin } from "./app.js";
 const USAGE = `usage:
   nuage-libnetwork [-f FILE] [-audit]       run the plugin (config: nuage.cfg beside the executable unless -f)
   nuage-libnetwork sandbox up|down|status [--state DIR] ...
+  nuage-libnetwork doctor [-f FILE] [--json]  check config, Docker, OVSDB/VRS, VSD and each endpoint (read-only)
 `;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "sandbox") {
     const { sandboxMain } = await import("./sandbox/cli.js");
     return sandboxMain(argv.slice(1));
+  }
+  if (argv[0] === "doctor") {
+    const { doctorMain } = await import("./ops/doctor-cli.js");
+    return doctorMain(argv.slice(1));
   }
   let file = defaultConfigPath();
   let explicitFile = false;
