@@ -1,7 +1,7 @@
 /**
  * nuage-libnetwork [-f FILE] [-audit]      serve Docker's NetworkDriver protocol
- * nuage-libnetwork sandbox up|down|status  the embedded VSD simulator and VRS emulator
  * nuage-libnetwork doctor [-f FILE] [--json] what is wrong, part by part (read-only)
+ * (`bin/nuage-libnetwork sandbox …` runs the sandbox package instead: the plugin never imports it.)
  */
 import { loadConfig, defaultConfigPath } from "./config/config.js";
 import { createLogger } from "./log/logger.js";
@@ -14,10 +14,6 @@ const USAGE = `usage:
 `;
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === "sandbox") {
-    const { sandboxMain } = await import("./sandbox/cli.js");
-    return sandboxMain(argv.slice(1));
-  }
   if (argv[0] === "doctor") {
     const { doctorMain } = await import("./ops/doctor-cli.js");
     return doctorMain(argv.slice(1));
