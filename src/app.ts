@@ -18,6 +18,10 @@ import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler
 import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
+import { createMetrics, noMetrics, type PluginMetrics } from "./ops/metrics.js";
+import { withResolutionTiming } from "./ops/resolution-timing.js";
+import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
+import { checkHealth } from "./ops/health.js";
 
 export interface RunningPlugin {
   socketPath: string;
@@ -30,11 +34,12 @@ export function vrsEndpoint(cfg: Config): OvsdbEndpoint {
   return cfg.VrsSocket ? { kind: "unix", path: cfg.VrsSocket } : { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort };
 }
 
-function vsdDirectory(cfg: Config, logger: Logger): SubnetDirectory | undefined {
+function vsdDirectory(cfg: Config, logger: Logger, metrics: PluginMetrics): SubnetDirectory | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
+  let logins = 0;
   const client = new VsdClient({
     url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
-    caFile: cfg.VsdCaFile, logger,
+    caFile: cfg.VsdCaFile, logger, onLogin: () => { if (logins++ > 0) metrics.reconnected("vsd"); },
   });
   return {
     async findSubnet(ref) {
@@ -55,7 +60,7 @@ interface Parts {
   driver: NuageDriver;
 }
 
-async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
+async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): Promise<Parts> {
   const endpoint = vrsEndpoint(cfg);
   const ovsdb = await connectOvsdb(endpoint, { logger, connectTimeoutMs: 10_000, callTimeoutMs: 10_000 });
   const vrs = new VrsClient(ovsdb, cfg.VrsBridge);
@@ -65,7 +70,7 @@ async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
   const links = new IpRouteLinks();
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
-    { store, links, vrs, docker, vsd: vsdDirectory(cfg, logger), logger },
+    { store, links, vrs: withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(cfg, logger, metrics), logger },
   );
   return { logger, ovsdb, vrs, store, docker, links, driver };
 }
@@ -81,19 +86,38 @@ export function graceMs(cfg: Config): number {
 /** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
 const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
 
-export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<RunningPlugin> {
-  const p = await assemble(cfg, logger);
+export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<RunningPlugin> {
+  let store: FileStore | undefined;
+  const metrics = cfg.MetricsAddress
+    ? createMetrics({ networks: () => store?.listNetworks().length ?? 0, endpoints: () => store?.listEndpoints().length ?? 0 })
+    : noMetrics;
+  const p = await assemble(cfg, logger, metrics);
+  store = p.store;
+  // Every "connected" after assemble() is a reconnection (the first connection is made in it).
+  p.ovsdb.on("connected", () => metrics.reconnected("ovsdb"));
+  // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
+  let ops: OpsServer | undefined;
+  if (cfg.MetricsAddress) {
+    ops = await startOpsServer({
+      address: cfg.MetricsAddress, metrics, logger,
+      health: () => checkHealth({ ovsdbConnected: () => p.ovsdb.connected, ovsdbName: p.ovsdb.endpointName, stateDir: cfg.StateDir }),
+    });
+  }
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
-  const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
+  const reconciler = new Reconciler({
+    store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg),
+    onRemoved: (report) => metrics.removed(report),
+  });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
   // Leftovers are cleaned before serving, so a restart after a crash starts clean.
   await reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
-  const server = await startPluginServer(p.driver, { socketPath, logger });
+  const server = await startPluginServer(p.driver, { socketPath, logger, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
   const sync = new IdentitySync(p.docker, p.store, p.driver, logger);
   sync.start();
   let timer: NodeJS.Timeout | undefined;
   const events = new AbortController();
   let onOvsdbConnected: (() => void) | undefined;
+  let eventStreams = 0;
   if (cfg.ReconcileInterval > 0) {
     timer = setInterval(() => reconciler.schedule("interval", 0), cfg.ReconcileInterval * 1000);
     timer.unref();
@@ -106,7 +130,10 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       () => reconciler.schedule("docker event"),
       events.signal,
       undefined,
-      () => reconciler.schedule("docker events connected"),
+      () => {
+        if (eventStreams++ > 0) metrics.reconnected("docker-events");
+        reconciler.schedule("docker events connected");
+      },
     );
   }
   logger.info({ socket: socketPath, scope: cfg.Scope, bridge: cfg.VrsBridge }, "nuage plugin ready");
@@ -121,6 +148,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       reconciler.stop();
       sync.stop();
       await server.close();
+      await ops?.close();
       await p.ovsdb.close();
       await p.docker.close();
     },
@@ -128,7 +156,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
 }
 
 /** One reconcile pass without serving: what `-audit` runs. */
-export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<ReconcileReport> {
+export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<ReconcileReport> {
   // A running plugin reconciles by itself; a second process comparing its records with the
   // host while the first one writes new ones could remove a port being made.
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);

@@ -34,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
   }
   // Without -f, a missing nuage.cfg beside the executable means the documented defaults.
   const cfg = await loadConfig(file, { missingOk: !explicitFile });
-  const logger = createLogger(cfg.LogLevel);
+  const logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat });
   if (auditOnly) {
     const report = await audit(cfg, logger);
     process.stdout.write(JSON.stringify(report, null, 2) + "\n");

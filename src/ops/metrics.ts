@@ -11,13 +11,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ReconcileReport } from "../driver/reconciler.js";
-
-/** ok: 200; refused: Docker sent something wrong (4xx); failed: the driver could not do it (5xx). */
-export type CallOutcome = "ok" | "refused" | "failed";
-
-export function outcomeOf(status: number): CallOutcome {
-  return status < 400 ? "ok" : status < 500 ? "refused" : "failed";
-}
+import type { CallOutcome } from "../plugin/server.js";
 
 export interface CallObserver {
   /** One Docker call answered: its route name ("unknown" for a path that is not one), outcome, seconds. */
