@@ -32,7 +32,7 @@ import { RecordsSnapshot } from "./records-snapshot.js";
 export type CheckStatus = "ok" | "failed" | "skipped";
 
 export interface Check {
-  /** Short stable name: config, docker, plugin, docker-plugin, ovsdb, nuage-tables, bridge, controller, vsd, vsd-login, network, reconcile. */
+  /** Short stable name: config, docker, plugin, docker-plugin, ovsdb, nuage-tables, bridge, controller, records, vsd, vsd-login, network, reconcile. */
   name: string;
   status: CheckStatus;
   /** What was found. */
@@ -106,6 +106,13 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     await checkPlugin(cfg, docker, dockerUp, checks, t);
     ovsdb = await checkOvsdb(cfg, checks, t);
     const records = await RecordsSnapshot.read(cfg.StateDir);
+    checks.push(records.unusable.length === 0
+      ? { name: "records", status: "ok", detail: `${cfg.StateDir}: ${records.listNetworks().length} network and ${records.listEndpoints().length} endpoint records` }
+      : {
+        name: "records", status: "failed",
+        detail: `${cfg.StateDir}: ${records.unusable.map((u) => `${u.file} (${u.reason})`).join("; ")}`,
+        fix: "the plugin moves such files to StateDir/quarantine/ at its next start and serves the others; look at them before deleting",
+      });
     const dockerNets = dockerUp ? await dockerNetworks(docker, records) : undefined;
     vsd = await checkVsd(cfg, checks, t);
     if (vsd) await checkNetworks(vsd, records.listNetworks(), dockerNets, checks);

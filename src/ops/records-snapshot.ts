@@ -5,20 +5,26 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { EndpointRecord, NetworkRecord } from "../store/records.js";
+import type { z } from "zod";
+import { EndpointRecordSchema, NetworkRecordSchema, RECORD_VERSION, RecordVersion, type EndpointRecord, type NetworkRecord } from "../store/records.js";
 import type { ReconcileRecords } from "../driver/reconciler.js";
+
+/** A record file the plugin will not use (it moves such files to StateDir/quarantine/ at its next start). */
+export interface UnusableFile { file: string; reason: string }
 
 export class RecordsSnapshot implements ReconcileRecords {
   private constructor(
     private readonly networks: Map<string, NetworkRecord>,
     private readonly endpoints: Map<string, EndpointRecord>,
+    readonly unusable: UnusableFile[],
   ) {}
 
   /** Reads StateDir; a missing StateDir (nothing recorded yet) is an empty snapshot. */
   static async read(stateDir: string): Promise<RecordsSnapshot> {
-    const networks = await readKind<NetworkRecord>(stateDir, "networks");
-    const endpoints = await readKind<EndpointRecord>(stateDir, "endpoints");
-    return new RecordsSnapshot(new Map(networks.map((n) => [n.id, n])), new Map(endpoints.map((e) => [e.id, e])));
+    const unusable: UnusableFile[] = [];
+    const networks = await readKind(stateDir, "networks", NetworkRecordSchema, unusable);
+    const endpoints = await readKind(stateDir, "endpoints", EndpointRecordSchema, unusable);
+    return new RecordsSnapshot(new Map(networks.map((n) => [n.id, n])), new Map(endpoints.map((e) => [e.id, e])), unusable);
   }
 
   getNetwork(id: string): NetworkRecord | undefined { return this.networks.get(id); }
@@ -30,15 +36,16 @@ export class RecordsSnapshot implements ReconcileRecords {
   }
 }
 
-async function readKind<T extends { id: string }>(stateDir: string, kind: string): Promise<T[]> {
+/** The same checks as the store's loading (file-store.ts), reporting instead of moving files. */
+async function readKind<S extends z.ZodType<{ id: string }>>(stateDir: string, kind: string, schema: S, unusable: UnusableFile[]): Promise<z.output<S>[]> {
   let names: string[];
   try {
-    names = await readdir(join(stateDir, kind));
+    names = (await readdir(join(stateDir, kind))).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw err;
   }
-  const out: T[] = [];
+  const out: z.output<S>[] = [];
   for (const name of names) {
     if (!name.endsWith(".json")) continue; // .tmp files are writes in progress (or cut by a crash)
     const path = join(stateDir, kind, name);
@@ -49,11 +56,21 @@ async function readKind<T extends { id: string }>(stateDir: string, kind: string
       if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // removed since the listing
       throw err;
     }
+    const why = (reason: string): void => { unusable.push({ file: path, reason }); };
+    let value: unknown;
     try {
-      out.push(JSON.parse(text) as T);
+      value = JSON.parse(text);
     } catch (err) {
-      throw new Error(`state file ${path} is unreadable: ${(err as Error).message}`, { cause: err });
+      why(`not readable as JSON: ${(err as Error).message}`);
+      continue;
     }
+    const v = RecordVersion.safeParse(value);
+    if (!v.success) { why("not a JSON object with a numeric version"); continue; }
+    if (v.data.version !== undefined && v.data.version !== RECORD_VERSION) { why(`record version ${v.data.version}, and this plugin reads version ${RECORD_VERSION} only`); continue; }
+    const r = schema.safeParse(value);
+    if (!r.success) { why(`not a valid record: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(record)"}: ${i.message}`).join("; ")}`); continue; }
+    if (`${r.data.id}.json` !== name) { why(`its id ${JSON.stringify(r.data.id)} does not match the file name`); continue; }
+    out.push(r.data);
   }
   return out;
 }

@@ -82,7 +82,7 @@ test("doctor on a healthy host: exit 0, every check ok, each endpoint with its c
   assert.equal(run.report.ok, true);
   assert.deepEqual(run.report.checks.map((c) => [c.name, c.status]), [
     ["config", "ok"], ["docker", "ok"], ["plugin", "ok"], ["docker-plugin", "ok"], ["ovsdb", "ok"], ["nuage-tables", "ok"],
-    ["bridge", "ok"], ["controller", "ok"], ["vsd", "ok"], ["vsd-login", "ok"], ["network", "ok"],
+    ["bridge", "ok"], ["controller", "ok"], ["records", "ok"], ["vsd", "ok"], ["vsd-login", "ok"], ["network", "ok"],
   ]);
   assert.equal(run.report.checks.find((c) => c.name === "network")?.subject, "MyNet");
   assert.equal(run.report.endpoints.length, 2);

@@ -200,9 +200,16 @@ describe("records snapshot and the reconciler's dry run", () => {
     await mkdir(join(dir, "endpoints"));
     await writeFile(join(dir, "networks", `${NET_ID}.json`), JSON.stringify(network(NET_ID)));
     await writeFile(join(dir, "endpoints", "e1.json.tmp123.0"), "{half");
+    await writeFile(join(dir, "endpoints", "e2.json"), "{not json");
+    await writeFile(join(dir, "endpoints", "e3.json"), JSON.stringify({ ...endpoint("e3", NET_ID), version: 7 }));
     const snap = await RecordsSnapshot.read(dir);
     assert.equal(snap.getNetwork(NET_ID)?.pool, "10.0.0.0/24");
-    assert.deepEqual(await readdir(join(dir, "endpoints")), ["e1.json.tmp123.0"], "a write in progress is left alone");
+    assert.deepEqual(snap.listEndpoints(), []);
+    assert.deepEqual(snap.unusable.map((u) => [u.file, u.reason.split(":")[0]]), [
+      [join(dir, "endpoints", "e2.json"), "not readable as JSON"],
+      [join(dir, "endpoints", "e3.json"), "record version 7, and this plugin reads version 1 only"],
+    ]);
+    assert.deepEqual((await readdir(join(dir, "endpoints"))).sort(), ["e1.json.tmp123.0", "e2.json", "e3.json"], "nothing moved or swept");
     await assert.rejects(snap.deleteNetwork(NET_ID), /read-only/);
   });
 
