@@ -80,7 +80,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics): Pr
   const vsd = vsdClient(cfg, logger, metrics);
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
-    { store, links, vrs: withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), logger },
+    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), logger },
   );
   return { logger, ovsdb, vrs, store, docker, links, vsd, driver };
 }

@@ -90,11 +90,6 @@ export class DockerEngine {
     return (await this.getJson<DockerPlugin[]>("/plugins")) ?? [];
   }
 
-  async listNetworks(filters: Record<string, string[]>): Promise<DockerNetwork[]> {
-    const q = new URLSearchParams({ filters: JSON.stringify(filters) });
-    return (await this.getJson<DockerNetwork[]>(`/networks?${q}`)) ?? [];
-  }
-
   async ping(): Promise<void> {
     await this.getJson<unknown>("/_ping", false, true);
   }
