@@ -117,7 +117,9 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     vsd = await checkVsd(cfg, checks, t);
     if (vsd) await checkNetworks(vsd, records.listNetworks(), dockerNets, checks);
     report.endpoints = await checkEndpoints(cfg, records, dockerNets, ovsdb);
-    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, ovsdb);
+    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, ovsdb).catch((err: Error) => ({
+      name: "reconcile", status: "failed" as const, detail: `dry run failed: ${err.message}`, fix: "see the checks above (OVSDB, Docker)",
+    }));
   } finally {
     await ovsdb?.close().catch(() => undefined);
     await docker.close().catch(() => undefined);
@@ -257,7 +259,21 @@ async function checkOvsdb(cfg: Config, checks: Check[], timeoutMs: number): Prom
     return undefined;
   }
   checks.push({ name: "ovsdb", status: "ok", detail: `OVSDB at ${where} answers` });
+  try {
+    await checkVrsTables(cfg, ovsdb, which, checks);
+    return ovsdb;
+  } catch (err) {
+    // It answered the handshake, then failed or went away.
+    Object.assign(checks.find((c) => c.name === "ovsdb")!, {
+      status: "failed", detail: `OVSDB at ${where} answered, then failed: ${(err as Error).message}`, fix: `see the VRS's ovsdb-server (its log), or ${which}`,
+    });
+    for (const name of ["nuage-tables", "bridge", "controller"]) if (!checks.some((c) => c.name === name)) checks.push({ name, status: "skipped", detail: "needs OVSDB" });
+    await ovsdb.close().catch(() => undefined);
+    return undefined;
+  }
+}
 
+async function checkVrsTables(cfg: Config, ovsdb: OvsdbClient, which: string, checks: Check[]): Promise<void> {
   const schema = (await ovsdb.getSchema(DB)) as { tables?: Record<string, unknown> };
   const missing = [VM_TABLE, PORT_TABLE].filter((tb) => !schema.tables?.[tb]);
   checks.push(missing.length === 0
@@ -272,11 +288,10 @@ async function checkOvsdb(cfg: Config, checks: Check[], timeoutMs: number): Prom
   if (!bridge) {
     checks.push({ name: "bridge", status: "failed", detail: `bridge ${cfg.VrsBridge} (VrsBridge) does not exist in the VRS`, fix: `set VrsBridge to the VRS's bridge (ovs-vsctl list-br), or restart the VRS so that it creates ${cfg.VrsBridge}` });
     checks.push({ name: "controller", status: "skipped", detail: "needs the bridge" });
-    return ovsdb;
+    return;
   }
   checks.push({ name: "bridge", status: "ok", detail: `bridge ${cfg.VrsBridge} exists` });
   checks.push(controllerCheck(cfg.VrsBridge, setToArray(bridge.controller).map((u) => uuidOf(u)), controllers?.rows ?? []));
-  return ovsdb;
 }
 
 /**
@@ -365,14 +380,18 @@ async function checkEndpoints(cfg: Config, records: RecordsSnapshot, docker: Map
   let onBridge: Set<string> | undefined;
   let portRows: Map<string, PortRow> | undefined;
   if (ovsdb) {
-    const [ports, rows] = await ovsdb.transact(DB, [
-      { op: "select", table: "Port", where: [], columns: ["name"] },
-      { op: "select", table: PORT_TABLE, where: [], columns: ["name", "ip_addr", "subnet_mask", "gateway", "mac", "metadata"] },
-    ]);
-    onBridge = new Set((ports?.rows ?? []).map((r) => String(r.name)));
-    portRows = new Map((rows?.rows ?? []).map((r) => [String(r.name), {
-      ip: String(r.ip_addr ?? ""), mask: String(r.subnet_mask ?? ""), gateway: String(r.gateway ?? ""), mac: String(r.mac ?? ""), meta: mapToObject(r.metadata),
-    }]));
+    try {
+      const [ports, rows] = await ovsdb.transact(DB, [
+        { op: "select", table: "Port", where: [], columns: ["name"] },
+        { op: "select", table: PORT_TABLE, where: [], columns: ["name", "ip_addr", "subnet_mask", "gateway", "mac", "metadata"] },
+      ]);
+      onBridge = new Set((ports?.rows ?? []).map((r) => String(r.name)));
+      portRows = new Map((rows?.rows ?? []).map((r) => [String(r.name), {
+        ip: String(r.ip_addr ?? ""), mask: String(r.subnet_mask ?? ""), gateway: String(r.gateway ?? ""), mac: String(r.mac ?? ""), meta: mapToObject(r.metadata),
+      }]));
+    } catch {
+      /* OVSDB went away since its check: each endpoint's resolution reads "unknown" */
+    }
   }
   const links = new Set(await new IpRouteLinks().listLinks(HOST_IF_PREFIX));
   return endpoints.map((ep) => endpointCheck(cfg, ep, records.getNetwork(ep.networkId), docker, onBridge, portRows, links));
