@@ -30,17 +30,24 @@ export function vrsEndpoint(cfg: Config): OvsdbEndpoint {
   return cfg.VrsSocket ? { kind: "unix", path: cfg.VrsSocket } : { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort };
 }
 
-function vsdDirectory(cfg: Config, logger: Logger): SubnetDirectory | undefined {
+export function vsdDirectory(cfg: Config, logger: Logger): SubnetDirectory | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
+  if (cfg.VsdInsecure) {
+    logger.warn({ vsdUrl: cfg.VsdUrl, key: "VsdInsecure" },
+      "VsdInsecure = true: the VSD's certificate is not verified, so anyone who can intercept the connection can pose as the VSD " +
+      "and read the VSD user's password; set VsdCaFile to the VSD's CA certificate and remove VsdInsecure");
+  }
   const client = new VsdClient({
-    url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
-    caFile: cfg.VsdCaFile, logger,
+    url: cfg.VsdUrl, apiVersion: cfg.VsdApiVersion, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
+    caFile: cfg.VsdCaFile, insecure: cfg.VsdInsecure, logger,
   });
   return {
     async findSubnet(ref) {
-      const found = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
-      const s = found.subnet as { address?: string; netmask?: string; gateway?: string };
-      return { address: String(s.address), netmask: String(s.netmask), gateway: s.gateway ? String(s.gateway) : undefined };
+      const { subnet: s } = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
+      return {
+        address: s.address ?? undefined, netmask: s.netmask ?? undefined, gateway: s.gateway ?? undefined,
+        ipType: s.IPType ?? undefined, ipv6Address: s.IPv6Address ?? undefined,
+      };
     },
   };
 }
@@ -61,7 +68,7 @@ async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
   const vrs = new VrsClient(ovsdb, cfg.VrsBridge);
   await vrs.start();
   const store = await FileStore.open(cfg.StateDir);
-  const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000);
+  const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000, { ca: cfg.DockerTlsCa, cert: cfg.DockerTlsCert, key: cfg.DockerTlsKey });
   const links = new IpRouteLinks();
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
