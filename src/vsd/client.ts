@@ -17,6 +17,10 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request, type Dispatcher } from "undici";
+import { BodyTooLargeError, readBounded } from "../http/bounded-body.js";
+
+/** The largest answer read from the VSD (a page of 500 objects is well under 1 MB). */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 import type { z } from "zod";
 import { VsdDeadlineError, VsdError, VsdNotFoundError, VsdTlsError, vsdErrorFromReply, type VsdLevel } from "./errors.js";
 import { vsdEqualsLookup } from "./filter.js";
@@ -70,6 +74,8 @@ export interface VsdClientOptions {
   renewBeforeMs?: number;
   /** Use this undici dispatcher instead of making one (tests). */
   dispatcher?: Dispatcher;
+  /** Told after each successful login (metrics count the ones after the first). */
+  onLogin?: () => void;
 }
 
 export interface VsdListOptions {
@@ -204,6 +210,7 @@ export class VsdClient {
   private session?: Session;
   private loggingIn?: Promise<Session>;
   private closed = false;
+  private readonly onLogin?: () => void;
 
   constructor(opts: VsdClientOptions) {
     const url = new URL(opts.url);
@@ -213,6 +220,7 @@ export class VsdClient {
     this.base = vsdApiRoot(opts.url, this.apiVersion);
     this.organization = opts.organization;
     this.user = opts.user;
+    this.onLogin = opts.onLogin;
     this.#password = opts.password;
     this.log = opts.logger ?? silent;
     this.pageSize = opts.pageSize ?? 50;
@@ -526,7 +534,7 @@ export class VsdClient {
       dispatcher: this.dispatcher,
       signal: AbortSignal.timeout(timeout),
     });
-    const text = x.method === "HEAD" ? (await res.body.dump(), "") : await res.body.text();
+    const text = x.method === "HEAD" ? (await res.body.dump(), "") : await readBounded(res.body, MAX_BODY_BYTES, `VSD ${x.method} ${x.path}`);
     return { status: res.statusCode, headers: res.headers, text };
   }
 
@@ -539,6 +547,7 @@ export class VsdClient {
       try {
         raw = await this.exchange(x, authorization(), deadline, proxyUser);
       } catch (err) {
+        if (err instanceof BodyTooLargeError) throw new VsdError(`VSD ${this.base}: ${err.message}`, { status: 0, method: x.method, path: x.path, cause: err });
         const code = errorCode(err);
         if (code !== undefined && (CERT_UNTRUSTED.has(code) || code === CERT_WRONG_NAME)) throw this.tlsError(code, err, x);
         const retryable = code !== undefined && (idempotent ? TRANSIENT.has(code) : NOT_SENT.has(code));
@@ -602,6 +611,7 @@ export class VsdClient {
     const { APIKey, ...rest } = me;
     const session: Session = { key: APIKey, expiry, renewAt, me: rest };
     this.log.info({ url: this.base, organization: this.organization, user: this.user, expiresAt: new Date(expiry).toISOString(), ms: now - started }, "VSD login");
+    this.onLogin?.();
     return session;
   }
 

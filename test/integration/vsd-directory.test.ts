@@ -10,17 +10,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startVsdSimulator, type VsdSimulator } from "../../sandbox/src/vsd-sim/server.js";
 import { parseConfig } from "../../src/config/config.js";
-import { vsdDirectory } from "../../src/app.js";
+import { vsdClient, vsdDirectory } from "../../src/app.js";
 import type { Logger } from "../../src/log/logger.js";
+import type { VsdClient } from "../../src/vsd/client.js";
 
 let sim: VsdSimulator;
 let dir: string;
+const clients: VsdClient[] = [];
+
+function tracked(cfg: ReturnType<typeof parseConfig>, logger: Logger): VsdClient | undefined {
+  const c = vsdClient(cfg, logger);
+  if (c) clients.push(c);
+  return c;
+}
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "vsd-directory-"));
   sim = await startVsdSimulator({ stateDir: dir, port: 0 });
 });
 after(async () => {
+  for (const c of clients) await c.close();
   await sim?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -45,7 +54,7 @@ test("VsdUrl without a path and the organization in upper case: the subnet is fo
   for (const extra of [`VsdCaFile = "${sim.caFile}"`, `VsdCaFile = "${sim.caFile}"\nVsdApiVersion = "v5_0"`]) {
     const { logger, lines } = capture();
     const before = { ...sim.stats().byRoute };
-    const dirc = vsdDirectory(config(extra), logger)!;
+    const dirc = vsdDirectory(tracked(config(extra), logger))!;
     assert.deepEqual(await dirc.findSubnet(ref("Subnet 2")), { address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1", ipType: "IPV4", ipv6Address: undefined });
     assert.ok((sim.stats().byRoute["GET /me"] ?? 0) > (before["GET /me"] ?? 0));
     assert.equal(lines.filter((l) => l.level === "warn").length, 0, "no warning with verification on");
@@ -56,7 +65,7 @@ test("VsdInsecure = true: a warning naming the risk at every start; the VSD is r
   for (const extra of ["VsdInsecure = true", `VsdInsecure = true\nVsdCaFile = "${sim.caFile}"`]) {
     for (let start = 0; start < 2; start++) {
       const { logger, lines } = capture();
-      const dirc = vsdDirectory(config(extra), logger)!;
+      const dirc = vsdDirectory(tracked(config(extra), logger))!;
       const warns = lines.filter((l) => l.level === "warn");
       assert.equal(warns.length, 1, "one warning per start");
       assert.match(warns[0]!.msg ?? "", /VsdInsecure = true: the VSD's certificate is not verified/);
@@ -69,13 +78,13 @@ test("VsdInsecure = true: a warning naming the risk at every start; the VSD is r
 
 test("verification on without the VSD's CA: the error says to set VsdCaFile or VsdInsecure", async () => {
   const { logger } = capture();
-  await assert.rejects(vsdDirectory(config(""), logger)!.findSubnet(ref("Subnet 2")),
+  await assert.rejects(vsdDirectory(tracked(config(""), logger))!.findSubnet(ref("Subnet 2")),
     /not trust .*set VsdCaFile to the PEM file of the CA that signed it, or VsdInsecure = true/);
 });
 
 test("subnets of every IPType beside each other: dual-stack gives its IPv4 addressing, IPv6-only none", async () => {
   const { logger } = capture();
-  const dirc = vsdDirectory(config(`VsdCaFile = "${sim.caFile}"`), logger)!;
+  const dirc = vsdDirectory(tracked(config(`VsdCaFile = "${sim.caFile}"`), logger))!;
   assert.deepEqual(await dirc.findSubnet(ref("Subnet DS")), { address: "10.21.61.0", netmask: "255.255.255.0", gateway: "10.21.61.1", ipType: "DUALSTACK", ipv6Address: "fd00:21:61::/64" });
   assert.deepEqual(await dirc.findSubnet(ref("Subnet v6")), { address: undefined, netmask: undefined, gateway: undefined, ipType: "IPV6", ipv6Address: "fd00:21:62::/64" });
 });
