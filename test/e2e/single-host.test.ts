@@ -70,13 +70,13 @@ test("a network on an IPv6-only VSD subnet is refused, saying so; one on a dual-
   assert.notEqual(v6.code, 0);
   assert.match(v6.stderr, /VSD subnet "Subnet v6" is IPv6-only \(IPType IPV6 fd00:21:62::\/64/);
   await bed.dockerOk(["network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
-    "-o", "subnet=Subnet DS", "-o", "user=admin", "--subnet=10.21.61.0/24", "DsNet"]);
-  // 10.21.61.2 belongs to the seed's foreign container in the VSD: take another address.
-  await bed.dockerOk(["run", "-d", "--name", "ds1", "--net", "DsNet", "--ip", "10.21.61.10", BUSYBOX_IMAGE, "sleep", "3600"]);
-  assert.equal(await ipOf("ds1", "DsNet"), "10.21.61.10");
+    "-o", "subnet=Subnet DS", "-o", "user=admin", "--subnet=10.21.63.0/24", "DsNet"]);
+  // 10.21.63.2 belongs to the seed's foreign container in the VSD: take another address.
+  await bed.dockerOk(["run", "-d", "--name", "ds1", "--net", "DsNet", "--ip", "10.21.63.10", BUSYBOX_IMAGE, "sleep", "3600"]);
+  assert.equal(await ipOf("ds1", "DsNet"), "10.21.63.10");
   const c = await waitFor("ds1 in the VSD", () => bed.vsdContainerNamed("ds1"), { timeoutMs: 10_000 });
   const iface = (await bed.vsd.state()).containerinterfaces.find((i) => i.parentID === c.ID);
-  assert.equal(iface?.IPAddress, "10.21.61.10");
+  assert.equal(iface?.IPAddress, "10.21.63.10");
   await bed.dockerOk(["rm", "-f", "ds1"]);
   await bed.dockerOk(["network", "rm", "DsNet"]);
   const ls = await bed.dockerOk(["network", "ls", "--format", "{{.Name}}"]);

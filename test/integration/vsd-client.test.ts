@@ -438,7 +438,7 @@ describe("a VSD as deployments have it (issue 9)", () => {
     const c = client({ url: origin() });
     const { zone } = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" });
     const siblings = await c.list(vsdPath("zones", zone.ID, "subnets"));
-    assert.deepEqual(siblings.map((x) => [x.name, x.address]), [["Subnet v6", null], ["Subnet DS", "10.21.61.0"], ["Subnet 2", "10.21.59.0"], ["Subnet 3", "10.21.60.0"]]);
+    assert.deepEqual(siblings.map((x) => [x.name, x.address]), [["Subnet v6", null], ["Subnet DS", "10.21.63.0"], ["Subnet 2", "10.21.59.0"], ["Subnet 3", "10.21.60.0"]]);
     // A name a filter header cannot carry is looked up by its printable prefix ("Subnet "): the
     // reply then holds every sibling, the IPv6-only one first.
     const odd = "Subnet é 日本";
@@ -447,14 +447,14 @@ describe("a VSD as deployments have it (issue 9)", () => {
     assert.equal(found.subnet.address, "10.21.70.0");
     await c.delete(vsdPath("subnets", found.subnet.ID));
     const ds = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet DS" });
-    assert.deepEqual([ds.subnet.IPType, ds.subnet.address, ds.subnet.netmask], ["DUALSTACK", "10.21.61.0", "255.255.255.0"]);
+    assert.deepEqual([ds.subnet.IPType, ds.subnet.address, ds.subnet.netmask], ["DUALSTACK", "10.21.63.0", "255.255.255.0"]);
     const v6 = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet v6" });
     assert.deepEqual([v6.subnet.IPType, v6.subnet.address, v6.subnet.netmask, v6.subnet.IPv6Address], ["IPV6", null, null, "fd00:21:62::/64"]);
     const containers = await c.findContainers();
     const foreign = containers.find((x) => x.externalID === "another-orchestrator");
     assert.ok(foreign, "the foreign container is listed");
     assert.equal(foreign.interfaces?.[0]?.ID, undefined);
-    assert.equal(foreign.interfaces?.[0]?.IPAddress, "10.21.61.2");
+    assert.equal(foreign.interfaces?.[0]?.IPAddress, "10.21.63.2");
     assert.equal(foreign.status, "NEWER_THAN_V6");
   });
 

@@ -85,6 +85,6 @@ test("verification on without the VSD's CA: the error says to set VsdCaFile or V
 test("subnets of every IPType beside each other: dual-stack gives its IPv4 addressing, IPv6-only none", async () => {
   const { logger } = capture();
   const dirc = vsdDirectory(tracked(config(`VsdCaFile = "${sim.caFile}"`), logger))!;
-  assert.deepEqual(await dirc.findSubnet(ref("Subnet DS")), { address: "10.21.61.0", netmask: "255.255.255.0", gateway: "10.21.61.1", ipType: "DUALSTACK", ipv6Address: "fd00:21:61::/64" });
+  assert.deepEqual(await dirc.findSubnet(ref("Subnet DS")), { address: "10.21.63.0", netmask: "255.255.255.0", gateway: "10.21.63.1", ipType: "DUALSTACK", ipv6Address: "fd00:21:63::/64" });
   assert.deepEqual(await dirc.findSubnet(ref("Subnet v6")), { address: undefined, netmask: undefined, gateway: undefined, ipType: "IPV6", ipv6Address: "fd00:21:62::/64" });
 });

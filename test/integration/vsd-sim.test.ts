@@ -271,7 +271,7 @@ describe("seed", () => {
     assert.deepEqual([v6.IPType, v6.address, v6.netmask, v6.gateway, v6.IPv6Address], ["IPV6", null, null, null, "fd00:21:62::/64"]);
     assert.equal(v6.maintenanceMode, "NEWER_THAN_V6");
     const ds = subnets.find((x) => x.name === "Subnet DS")!;
-    assert.deepEqual([ds.IPType, ds.address, ds.netmask, ds.IPv6Address, ds.resourceType], ["DUALSTACK", "10.21.61.0", "255.255.255.0", "fd00:21:61::/64", "NEWER_THAN_V6"]);
+    assert.deepEqual([ds.IPType, ds.address, ds.netmask, ds.IPv6Address, ds.resourceType], ["DUALSTACK", "10.21.63.0", "255.255.255.0", "fd00:21:63::/64", "NEWER_THAN_V6"]);
   });
 
   test("a foreign container whose embedded interface comes without ID (as Nuage's simulator echoes it); its interface object has one", async () => {
@@ -281,7 +281,7 @@ describe("seed", () => {
     assert.equal(c.status, "NEWER_THAN_V6");
     assert.equal(c.interfaces.length, 1);
     assert.equal("ID" in c.interfaces[0]!, false);
-    assert.equal(c.interfaces[0]!.IPAddress, "10.21.61.2");
+    assert.equal(c.interfaces[0]!.IPAddress, "10.21.63.2");
     const own = (await api("GET", `/containers/${c.ID}/containerinterfaces`)).json as Record<string, unknown>[];
     assert.equal(typeof own[0]!.ID, "string");
   });
