@@ -140,8 +140,12 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
     : noMetrics;
   const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics);
   store = p.store;
-  // Every "connected" after assemble() is a reconnection (the first connection is made in it).
-  p.ovsdb.on("connected", () => metrics.reconnected("ovsdb"));
+  // A "connected" after the connection was up once is a reconnection.
+  let ovsdbWasUp = p.ovsdb.connected;
+  p.ovsdb.on("connected", () => {
+    if (ovsdbWasUp) metrics.reconnected("ovsdb");
+    ovsdbWasUp = true;
+  });
   const failed = new Promise<Error>((resolve) => lock.onLost((err) => {
     logger.error({ err: err.message }, "StateDir lock lost: stopping, since another process could now take StateDir");
     resolve(err);
