@@ -185,8 +185,10 @@ export class NuageBed {
         StateDir: join(dir, "plugin-state"),
         ResolveTimeout: opts.resolveTimeoutSec ?? 15,
         ReconcileInterval: opts.reconcileIntervalSec ?? 0,
-        VsdUrl: vsd.url,
-        VsdOrganization: "csp",
+        // As operators write it: the VSD's address without the API path (the plugin adds
+        // /nuage/api/v6), and the organization in another case than the enterprise "csp".
+        VsdUrl: new URL(vsd.url).origin,
+        VsdOrganization: "CSP",
         VsdUser: "csproot",
         VsdPassword: "csproot",
         VsdCaFile: vsd.caFile,
