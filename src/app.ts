@@ -18,6 +18,7 @@ import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler
 import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
+import { gateUntilReady } from "./driver/ready-gate.js";
 
 export interface RunningPlugin {
   socketPath: string;
@@ -78,6 +79,9 @@ export function graceMs(cfg: Config): number {
   return (cfg.DockerTimeout + 10) * 1000;
 }
 
+/** Driver calls wait at most this long for the first reconcile pass. */
+const READY_WAIT_MS = 5_000;
+
 /** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
 const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
 
@@ -86,9 +90,10 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
-  // Leftovers are cleaned before serving, so a restart after a crash starts clean.
-  await reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
-  const server = await startPluginServer(p.driver, { socketPath, logger });
+  // Leftovers are cleaned before calls are served (a restart after a crash starts clean), but
+  // Docker's Activate is answered at once: the socket opens while the first pass runs.
+  const firstPass = reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
+  const server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), { socketPath, logger });
   const sync = new IdentitySync(p.docker, p.store, p.driver, logger);
   sync.start();
   let timer: NodeJS.Timeout | undefined;
@@ -121,6 +126,8 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       reconciler.stop();
       sync.stop();
       await server.close();
+      await p.driver.linksSettled();
+      p.links.close();
       await p.ovsdb.close();
       await p.docker.close();
     },
@@ -139,6 +146,8 @@ export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): P
   try {
     return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
   } finally {
+    await p.driver.linksSettled();
+    p.links.close();
     await p.ovsdb.close();
     await p.docker.close();
   }

@@ -95,6 +95,9 @@ export class IpBatch {
     this.line = 0;
     this.stderrLines = [];
     child.stdout.resume(); // link add/del print nothing; anything else is not ours to read
+    // An idle co-process does not keep the plugin (or a test) alive.
+    child.unref();
+    for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void }).unref?.();
     child.stdin.on("error", () => undefined); // an exit shows up as "exit" below
     createInterface({ input: child.stderr }).on("line", (l) => { if (this.child === child) this.onStderr(l); });
     const gone = (why: string): void => {
