@@ -72,7 +72,7 @@ export class IpBatch {
       const commandLine = ++this.line;
       const syncLine = ++this.line;
       const timer = setTimeout(() => this.restart(new IpBatchProcessError(`ip ${command}: no answer from the ip batch process within ${this.timeoutMs} ms`)), this.timeoutMs);
-      timer.unref();
+      // Not unref'd: a command under way keeps node running (the idle process and pipes do not).
       this.pending.push({ commandLine, syncLine, command, timer, resolve, reject });
       child.stdin.write(`${command}\n${SYNC}\n`);
     });

