@@ -20,6 +20,10 @@ import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
 import { gateUntilReady } from "./driver/ready-gate.js";
+import { createMetrics, noMetrics, type PluginMetrics } from "./ops/metrics.js";
+import { withResolutionTiming } from "./ops/resolution-timing.js";
+import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
+import { checkHealth } from "./ops/health.js";
 
 export interface RunningPlugin {
   socketPath: string;
@@ -35,11 +39,12 @@ export function vrsEndpoint(cfg: Config): OvsdbEndpoint {
   return cfg.VrsSocket ? { kind: "unix", path: cfg.VrsSocket } : { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort };
 }
 
-function vsdClient(cfg: Config, logger: Logger): VsdClient | undefined {
+function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
+  let logins = 0;
   return new VsdClient({
     url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
-    caFile: cfg.VsdCaFile, logger,
+    caFile: cfg.VsdCaFile, logger, onLogin: () => { if (logins++ > 0) metrics.reconnected("vsd"); },
   });
 }
 
@@ -65,7 +70,7 @@ interface Parts {
   driver: NuageDriver;
 }
 
-async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
+async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics): Promise<Parts> {
   const endpoint = vrsEndpoint(cfg);
   const ovsdb = await connectOvsdb(endpoint, { logger, connectTimeoutMs: 10_000, callTimeoutMs: 10_000 });
   const vrs = new VrsClient(ovsdb, cfg.VrsBridge);
@@ -73,10 +78,10 @@ async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
   const store = await FileStore.open(cfg.StateDir, { log: logger });
   const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000);
   const links = new IpRouteLinks();
-  const vsd = vsdClient(cfg, logger);
+  const vsd = vsdClient(cfg, logger, metrics);
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
-    { store, links, vrs, docker, vsd: vsdDirectory(vsd), logger },
+    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), logger },
   );
   return { logger, ovsdb, vrs, store, docker, links, vsd, driver };
 }
@@ -104,10 +109,10 @@ async function runAll(logger: Logger, what: string, steps: (() => Promise<unknow
 }
 
 /** Takes StateDir's lock (see store/state-dir-lock.ts) and opens what needs it; the lock is let go if that fails. */
-async function lockAndAssemble(cfg: Config, logger: Logger, role: string): Promise<{ lock: StateDirLock; parts: Parts }> {
+async function lockAndAssemble(cfg: Config, logger: Logger, role: string, metrics: PluginMetrics = noMetrics): Promise<{ lock: StateDirLock; parts: Parts }> {
   const lock = await StateDirLock.acquire(cfg.StateDir, { role });
   try {
-    return { lock, parts: await assemble(cfg, logger) };
+    return { lock, parts: await assemble(cfg, logger, metrics) };
   } catch (err) {
     await lock.release();
     throw err;
@@ -128,23 +133,41 @@ const READY_WAIT_MS = 5_000;
 /** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
 const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
 
-export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<RunningPlugin> {
-  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin");
+export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<RunningPlugin> {
+  let store: FileStore | undefined;
+  const metrics = cfg.MetricsAddress
+    ? createMetrics({ networks: () => store?.listNetworks().length ?? 0, endpoints: () => store?.listEndpoints().length ?? 0 })
+    : noMetrics;
+  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics);
+  store = p.store;
+  // Every "connected" after assemble() is a reconnection (the first connection is made in it).
+  p.ovsdb.on("connected", () => metrics.reconnected("ovsdb"));
   const failed = new Promise<Error>((resolve) => lock.onLost((err) => {
     logger.error({ err: err.message }, "StateDir lock lost: stopping, since another process could now take StateDir");
     resolve(err);
   }));
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
-  const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
+  const reconciler = new Reconciler({
+    store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg),
+    onRemoved: (report) => metrics.removed(report),
+  });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
   // Leftovers are cleaned before calls are served (a restart after a crash starts clean), but
   // Docker's Activate is answered at once: the socket opens while the first pass runs.
   const firstPass = reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
   let server;
+  let ops: OpsServer | undefined;
   try {
-    server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), { socketPath, logger });
+    // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
+    if (cfg.MetricsAddress) {
+      ops = await startOpsServer({
+        address: cfg.MetricsAddress, metrics, logger,
+        health: () => checkHealth({ ovsdbConnected: () => p.ovsdb.connected, ovsdbName: p.ovsdb.endpointName, stateDir: cfg.StateDir }),
+      });
+    }
+    server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), { socketPath, logger, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
   } catch (err) {
-    await runAll(logger, "start", [() => reconciler.stop(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
+    await runAll(logger, "start", [() => reconciler.stop(), async () => ops?.close(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
     throw err;
   }
   const sync = new IdentitySync(p.docker, p.store, p.driver, logger);
@@ -152,6 +175,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
   let timer: NodeJS.Timeout | undefined;
   const events = new AbortController();
   let onOvsdbConnected: (() => void) | undefined;
+  let eventStreams = 0;
   if (cfg.ReconcileInterval > 0) {
     timer = setInterval(() => reconciler.schedule("interval", 0), cfg.ReconcileInterval * 1000);
     timer.unref();
@@ -164,7 +188,10 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       () => reconciler.schedule("docker event"),
       events.signal,
       undefined,
-      () => reconciler.schedule("docker events connected"),
+      () => {
+        if (eventStreams++ > 0) metrics.reconnected("docker-events");
+        reconciler.schedule("docker events connected");
+      },
     );
   }
   logger.info({ socket: socketPath, scope: cfg.Scope, bridge: cfg.VrsBridge }, "nuage plugin ready");
@@ -179,6 +206,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
       await runAll(logger, "shutdown", [
         () => server.close(),
+        async () => ops?.close(),
         () => reconciler.stop(),
         async () => sync.stop(),
         ...closeClients(p),
@@ -189,7 +217,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
 }
 
 /** One reconcile pass without serving: what `-audit` runs. */
-export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<ReconcileReport> {
+export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<ReconcileReport> {
   // A running plugin reconciles by itself; a second process comparing its records with the
   // host while the first one writes new ones could remove a port being made.
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);

@@ -33,6 +33,20 @@ export interface DockerContainerSummary {
   NetworkSettings?: { Networks?: Record<string, { NetworkID: string; EndpointID: string; MacAddress?: string; IPAddress?: string }> };
 }
 
+export interface DockerVersion {
+  Version: string;
+  ApiVersion: string;
+}
+
+/** A managed (v2) plugin, as `GET /plugins` lists it. */
+export interface DockerPlugin {
+  Id: string;
+  Name: string;
+  Enabled: boolean;
+  /** Types are `{Prefix, Capability, Version}` objects (older daemons: "docker.networkdriver/1.0" strings). */
+  Config?: { Interface?: { Types?: ({ Prefix?: string; Capability?: string; Version?: string } | string)[]; Socket?: string } };
+}
+
 export interface DockerEvent {
   Type: string;
   Action: string;
@@ -64,6 +78,16 @@ export class DockerEngine {
   async listContainers(filters: Record<string, string[]>): Promise<DockerContainerSummary[]> {
     const q = new URLSearchParams({ all: "1", filters: JSON.stringify(filters) });
     return (await this.getJson<DockerContainerSummary[]>(`/containers/json?${q}`)) ?? [];
+  }
+
+  async version(): Promise<DockerVersion> {
+    const v = await this.getJson<DockerVersion>("/version");
+    return { Version: String(v?.Version ?? "?"), ApiVersion: String(v?.ApiVersion ?? "?") };
+  }
+
+  /** Managed plugins (legacy plugins, sockets in /run/docker/plugins, are not listed). */
+  async listPlugins(): Promise<DockerPlugin[]> {
+    return (await this.getJson<DockerPlugin[]>("/plugins")) ?? [];
   }
 
   async ping(): Promise<void> {

@@ -68,6 +68,8 @@ export interface VsdClientOptions {
   renewBeforeMs?: number;
   /** Use this undici dispatcher instead of making one (tests). */
   dispatcher?: Dispatcher;
+  /** Told after each successful login (metrics count the ones after the first). */
+  onLogin?: () => void;
 }
 
 export interface VsdListOptions {
@@ -166,6 +168,7 @@ export class VsdClient {
   private session?: Session;
   private loggingIn?: Promise<Session>;
   private closed = false;
+  private readonly onLogin?: () => void;
 
   constructor(opts: VsdClientOptions) {
     const url = new URL(opts.url);
@@ -174,6 +177,7 @@ export class VsdClient {
     this.base = url.toString().replace(/\/+$/, "");
     this.organization = opts.organization;
     this.user = opts.user;
+    this.onLogin = opts.onLogin;
     this.#password = opts.password;
     this.log = opts.logger ?? silent;
     this.pageSize = opts.pageSize ?? 50;
@@ -477,6 +481,7 @@ export class VsdClient {
     const { APIKey, ...rest } = me;
     const session: Session = { key: APIKey, expiry, renewAt, me: rest };
     this.log.info({ url: this.base, organization: this.organization, user: this.user, expiresAt: new Date(expiry).toISOString(), ms: now - started }, "VSD login");
+    this.onLogin?.();
     return session;
   }
 
