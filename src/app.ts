@@ -72,10 +72,13 @@ interface Parts {
 
 async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics): Promise<Parts> {
   const endpoint = vrsEndpoint(cfg);
+  // The records are read while OVSDB connects (start-up time: README, Performance).
+  const opening = FileStore.open(cfg.StateDir, { log: logger });
+  opening.catch(() => undefined); // awaited below; not unhandled if OVSDB fails first
   const ovsdb = await connectOvsdb(endpoint, { logger, connectTimeoutMs: 10_000, callTimeoutMs: 10_000 });
   const vrs = new VrsClient(ovsdb, cfg.VrsBridge);
   await vrs.start();
-  const store = await FileStore.open(cfg.StateDir, { log: logger });
+  const store = await opening;
   const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000);
   const links = new IpRouteLinks();
   const vsd = vsdClient(cfg, logger, metrics);
