@@ -26,7 +26,7 @@ export interface HostLinks {
   /** Deletes a link (a veth takes its peer with it); false when it was not there. */
   deleteLink(name: string): Promise<boolean>;
   linkExists(name: string): Promise<boolean>;
-  /** Names of the links starting with any of the prefixes, from one listing. */
+  /** Names of the links starting with any of the prefixes, from one listing, grouped in the prefixes' order. */
   listLinks(...prefixes: string[]): Promise<string[]>;
   close?(): void;
 }
@@ -88,14 +88,17 @@ export class IpRouteLinks implements HostLinks {
    */
   async listLinks(...prefixes: string[]): Promise<string[]> {
     const out = await this.exec(["-br", "link", "show"]);
-    const names: string[] = [];
+    // Grouped in the order of the prefixes (the kernel lists a veth's peer first): a caller
+    // deleting host ends before container ends deletes each pair by its host end.
+    const byPrefix = prefixes.map(() => [] as string[]);
     for (const line of out.split("\n")) {
       const field = line.split(/\s/, 1)[0] ?? "";
       const at = field.indexOf("@");
       const name = at > 0 ? field.slice(0, at) : field;
-      if (name && prefixes.some((p) => name.startsWith(p))) names.push(name);
+      const i = name ? prefixes.findIndex((p) => name.startsWith(p)) : -1;
+      if (i >= 0) byPrefix[i]!.push(name);
     }
-    return names;
+    return byPrefix.flat();
   }
 
   close(): void {
