@@ -44,7 +44,8 @@ function endpointLine(e: EndpointCheck): string {
   const net = e.networkName ?? e.network.slice(0, 12);
   const detail = [
     `endpoint ${e.endpoint.slice(0, 12)} on ${net}`, `port ${e.port}`, `ip ${e.ip}`, `mac ${e.mac}`, e.resolution,
-    `policy groups: ${e.policyGroups.length > 0 ? e.policyGroups.join(", ") : "none"}`,
+    ...(e.vport ? [`vport ${e.vport}`] : []),
+    `policy groups${e.policyGroupsFrom === "vsd" ? " (VSD)" : ""}: ${e.policyGroups.length > 0 ? e.policyGroups.join(", ") : "none"}`,
   ].join("  ");
   const problems = e.problems.length > 0 ? `  (${e.problems.join("; ")})` : "";
   return line(e.status, who, detail + problems, e.fix);

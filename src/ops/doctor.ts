@@ -22,7 +22,8 @@ import type { OvsdbRow } from "../vrs/ovsdb/types.js";
 import { mapToObject, setToArray, uuidOf } from "../vrs/ovsdb/values.js";
 import { DB, PORT_TABLE, PortMeta, VM_TABLE } from "../vrs/nuage-constants.js";
 import { VrsClient } from "../vrs/vrs-client.js";
-import { VsdClient, VsdError } from "../vsd/client.js";
+import { VsdClient, VsdError, vsdFilterEq, vsdPath } from "../vsd/client.js";
+import { VsdPolicyGroupSchema } from "../vsd/types.js";
 import { netmaskToPrefix } from "../net/ipv4.js";
 import { bareIp, HOST_IF_PREFIX } from "../driver/naming.js";
 import { reconcile, type ReconcileReport } from "../driver/reconciler.js";
@@ -57,7 +58,12 @@ export interface EndpointCheck {
   mac: string;
   /** "not joined", "resolved 10.0.0.2/24 gw 10.0.0.1", "unresolved", "no port row", "unknown (OVSDB down)". */
   resolution: string;
+  /** The VSD's vPort of the container interface, when the VSD was asked. */
+  vport?: string;
+  /** The vPort's policy groups as the VSD has them; without VSD access, the ones the port row asks for. */
   policyGroups: string[];
+  /** Where policyGroups come from. */
+  policyGroupsFrom: "vsd" | "port row";
   problems: string[];
   fix?: string;
 }
@@ -116,8 +122,10 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     const dockerNets = dockerUp ? await dockerNetworks(docker, records) : undefined;
     vsd = await checkVsd(cfg, checks, t);
     if (vsd) await checkNetworks(vsd, records.listNetworks(), dockerNets, checks);
-    report.endpoints = await checkEndpoints(cfg, records, dockerNets, ovsdb);
-    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, ovsdb);
+    report.endpoints = await checkEndpoints(cfg, records, dockerNets, ovsdb, vsd);
+    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, ovsdb).catch((err: Error) => ({
+      name: "reconcile", status: "failed" as const, detail: `dry run failed: ${err.message}`, fix: "see the checks above (OVSDB, Docker)",
+    }));
   } finally {
     await ovsdb?.close().catch(() => undefined);
     await docker.close().catch(() => undefined);
@@ -257,7 +265,21 @@ async function checkOvsdb(cfg: Config, checks: Check[], timeoutMs: number): Prom
     return undefined;
   }
   checks.push({ name: "ovsdb", status: "ok", detail: `OVSDB at ${where} answers` });
+  try {
+    await checkVrsTables(cfg, ovsdb, which, checks);
+    return ovsdb;
+  } catch (err) {
+    // It answered the handshake, then failed or went away.
+    Object.assign(checks.find((c) => c.name === "ovsdb")!, {
+      status: "failed", detail: `OVSDB at ${where} answered, then failed: ${(err as Error).message}`, fix: `see the VRS's ovsdb-server (its log), or ${which}`,
+    });
+    for (const name of ["nuage-tables", "bridge", "controller"]) if (!checks.some((c) => c.name === name)) checks.push({ name, status: "skipped", detail: "needs OVSDB" });
+    await ovsdb.close().catch(() => undefined);
+    return undefined;
+  }
+}
 
+async function checkVrsTables(cfg: Config, ovsdb: OvsdbClient, which: string, checks: Check[]): Promise<void> {
   const schema = (await ovsdb.getSchema(DB)) as { tables?: Record<string, unknown> };
   const missing = [VM_TABLE, PORT_TABLE].filter((tb) => !schema.tables?.[tb]);
   checks.push(missing.length === 0
@@ -272,11 +294,10 @@ async function checkOvsdb(cfg: Config, checks: Check[], timeoutMs: number): Prom
   if (!bridge) {
     checks.push({ name: "bridge", status: "failed", detail: `bridge ${cfg.VrsBridge} (VrsBridge) does not exist in the VRS`, fix: `set VrsBridge to the VRS's bridge (ovs-vsctl list-br), or restart the VRS so that it creates ${cfg.VrsBridge}` });
     checks.push({ name: "controller", status: "skipped", detail: "needs the bridge" });
-    return ovsdb;
+    return;
   }
   checks.push({ name: "bridge", status: "ok", detail: `bridge ${cfg.VrsBridge} exists` });
   checks.push(controllerCheck(cfg.VrsBridge, setToArray(bridge.controller).map((u) => uuidOf(u)), controllers?.rows ?? []));
-  return ovsdb;
 }
 
 /**
@@ -305,8 +326,8 @@ async function checkVsd(cfg: Config, checks: Check[], timeoutMs: number): Promis
   let client: VsdClient;
   try {
     client = new VsdClient({
-      url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword, caFile: cfg.VsdCaFile,
-      callTimeoutMs: timeoutMs * 2, requestTimeoutMs: timeoutMs, retry: { attempts: 2 },
+      url: cfg.VsdUrl, apiVersion: cfg.VsdApiVersion, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
+      caFile: cfg.VsdCaFile, insecure: cfg.VsdInsecure, callTimeoutMs: timeoutMs * 2, requestTimeoutMs: timeoutMs, retry: { attempts: 2 },
     });
   } catch (err) {
     checks.push({ name: "vsd", status: "failed", detail: (err as Error).message, fix: "correct VsdUrl / VsdCaFile" });
@@ -359,29 +380,69 @@ async function checkNetworks(vsd: VsdClient, networks: NetworkRecord[], docker: 
 
 interface PortRow { ip: string; mask: string; gateway: string; mac: string; meta: Record<string, string> }
 
-async function checkEndpoints(cfg: Config, records: RecordsSnapshot, docker: Map<string, DockerNetwork | undefined> | undefined, ovsdb: OvsdbClient | undefined): Promise<EndpointCheck[]> {
+async function checkEndpoints(
+  cfg: Config, records: RecordsSnapshot, docker: Map<string, DockerNetwork | undefined> | undefined, ovsdb: OvsdbClient | undefined, vsd: VsdClient | undefined,
+): Promise<EndpointCheck[]> {
   const endpoints = records.listEndpoints().sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   if (endpoints.length === 0) return [];
   let onBridge: Set<string> | undefined;
   let portRows: Map<string, PortRow> | undefined;
   if (ovsdb) {
-    const [ports, rows] = await ovsdb.transact(DB, [
-      { op: "select", table: "Port", where: [], columns: ["name"] },
-      { op: "select", table: PORT_TABLE, where: [], columns: ["name", "ip_addr", "subnet_mask", "gateway", "mac", "metadata"] },
-    ]);
-    onBridge = new Set((ports?.rows ?? []).map((r) => String(r.name)));
-    portRows = new Map((rows?.rows ?? []).map((r) => [String(r.name), {
-      ip: String(r.ip_addr ?? ""), mask: String(r.subnet_mask ?? ""), gateway: String(r.gateway ?? ""), mac: String(r.mac ?? ""), meta: mapToObject(r.metadata),
-    }]));
+    try {
+      const [ports, rows] = await ovsdb.transact(DB, [
+        { op: "select", table: "Port", where: [], columns: ["name"] },
+        { op: "select", table: PORT_TABLE, where: [], columns: ["name", "ip_addr", "subnet_mask", "gateway", "mac", "metadata"] },
+      ]);
+      onBridge = new Set((ports?.rows ?? []).map((r) => String(r.name)));
+      portRows = new Map((rows?.rows ?? []).map((r) => [String(r.name), {
+        ip: String(r.ip_addr ?? ""), mask: String(r.subnet_mask ?? ""), gateway: String(r.gateway ?? ""), mac: String(r.mac ?? ""), meta: mapToObject(r.metadata),
+      }]));
+    } catch {
+      /* OVSDB went away since its check: each endpoint's resolution reads "unknown" */
+    }
   }
   const links = new Set(await new IpRouteLinks().listLinks(HOST_IF_PREFIX));
-  return endpoints.map((ep) => endpointCheck(cfg, ep, records.getNetwork(ep.networkId), docker, onBridge, portRows, links));
+  const out: EndpointCheck[] = [];
+  for (const ep of endpoints) {
+    const { check, fixes } = endpointCheck(cfg, ep, records.getNetwork(ep.networkId), docker, onBridge, portRows, links);
+    if (vsd && ep.joined && check.resolution.startsWith("resolved")) await addVsdView(vsd, ep.joined.vmUuid, ep, check, fixes);
+    out.push(finish(check, fixes));
+  }
+  return out;
 }
 
+/** The endpoint's vPort in the VSD (through the container the VRS made) and its policy groups. */
+async function addVsdView(vsd: VsdClient, vmUuid: string, ep: EndpointRecord, out: EndpointCheck, fixes: string[]): Promise<void> {
+  const wanted = out.policyGroups;
+  try {
+    const containers = await vsd.findContainers(vsdFilterEq("UUID", vmUuid));
+    const mac = ep.mac.toLowerCase();
+    const iface = containers.flatMap((c) => c.interfaces ?? []).find((i) => i.MAC?.toLowerCase() === mac);
+    if (!iface?.VPortID) {
+      out.problems.push(containers.length === 0 ? `the VSD has no container ${vmUuid.slice(0, 12)}` : `the VSD container ${vmUuid.slice(0, 12)} has no interface with MAC ${ep.mac}`);
+      fixes.push("the VRS makes the VSD container and its vPort: see the VRS's log and the controller check");
+      return;
+    }
+    out.vport = iface.VPortName ?? iface.VPortID;
+    const groups = await vsd.list(vsdPath("vports", iface.VPortID, "policygroups"), { schema: VsdPolicyGroupSchema });
+    out.policyGroups = groups.map((g) => g.name);
+    out.policyGroupsFrom = "vsd";
+    const missing = wanted.filter((g) => !out.policyGroups.includes(g));
+    if (missing.length > 0) {
+      out.problems.push(`vPort ${out.vport} is not in policy group ${missing.join(", ")}`);
+      fixes.push("check that the policy group exists in the VSD domain, and the VRS's log");
+    }
+  } catch (err) {
+    out.problems.push(`VSD lookup of its vPort failed: ${(err as Error).message}`);
+    fixes.push("see the vsd check");
+  }
+}
+
+/** What records, Docker, links and OVSDB say of one endpoint; `finish` decides its status. */
 function endpointCheck(
   cfg: Config, ep: EndpointRecord, net: NetworkRecord | undefined, docker: Map<string, DockerNetwork | undefined> | undefined,
   onBridge: Set<string> | undefined, portRows: Map<string, PortRow> | undefined, links: Set<string>,
-): EndpointCheck {
+): { check: EndpointCheck; fixes: string[] } {
   const problems: string[] = [];
   const fixes: string[] = [];
   const ip = bareIp(ep.address);
@@ -389,8 +450,9 @@ function endpointCheck(
   const entry = Object.entries(dockerNet?.Containers ?? {}).find(([, c]) => c.EndpointID === ep.id);
   const out: EndpointCheck = {
     status: "ok", endpoint: ep.id, network: ep.networkId, networkName: dockerNet?.Name, port: ep.hostIfName, ip, mac: ep.mac,
-    resolution: "not joined", policyGroups: net?.policyGroup ? [net.policyGroup] : [], problems,
+    resolution: "not joined", policyGroups: net?.policyGroup ? [net.policyGroup] : [], policyGroupsFrom: "port row", problems,
   };
+  const done = (): { check: EndpointCheck; fixes: string[] } => ({ check: out, fixes });
   if (entry) {
     out.containerId = entry[0];
     out.container = entry[1].Name;
@@ -399,12 +461,12 @@ function endpointCheck(
     fixes.push("a leftover: the plugin's next reconcile pass removes it (see the reconcile line)");
   }
   if (!net) problems.push(`no record of network ${ep.networkId.slice(0, 12)}`);
-  if (!ep.joined) return finish(out, fixes);
+  if (!ep.joined) return done();
 
   if (!links.has(ep.hostIfName)) problems.push(`veth ${ep.hostIfName} is missing`);
   if (!portRows || !onBridge) {
     out.resolution = "unknown (OVSDB does not answer)";
-    return finish(out, fixes);
+    return done();
   }
   if (!onBridge.has(ep.hostIfName)) problems.push(`port ${ep.hostIfName} is not on bridge ${cfg.VrsBridge}`);
   const row = portRows.get(ep.hostIfName);
@@ -427,7 +489,7 @@ function endpointCheck(
   if (problems.some((p) => p.startsWith("veth") || p.startsWith("port ") || p.startsWith("no Nuage"))) {
     fixes.push(`restart the container${out.container ? ` (docker restart ${out.container})` : ""}: Join makes its veth, port and rows again`);
   }
-  return finish(out, fixes);
+  return done();
 }
 
 function finish(out: EndpointCheck, fixes: string[]): EndpointCheck {

@@ -21,7 +21,7 @@ let bed: NuageBed;
 
 before(async () => {
   bed = await NuageBed.start({ name: "ops", extraConfig: { MetricsAddress: METRICS } });
-  await bed.dockerOk([...README_CREATE, "MyNet"]);
+  await bed.dockerOk([...README_CREATE, "-o", "policy-group=PG1", "MyNet"]);
   for (const name of ["c1", "c2"]) await bed.dockerOk(["run", "-d", "--name", name, "--net", "MyNet", BUSYBOX_IMAGE, "sleep", "3600"]);
 });
 after(async () => {
@@ -97,7 +97,10 @@ test("doctor on a healthy host: exit 0, every check ok, each endpoint with its c
     assert.equal(e.networkName, "MyNet");
     assert.match(e.port, /^nuh[0-9a-z]{12}$/);
     assert.equal(e.resolution, `resolved ${ip}/24 gw 10.21.59.1`);
-    assert.match(run.text, new RegExp(`^ok {6}${name} +endpoint ${e.endpoint.slice(0, 12)} on MyNet  port ${e.port}  ip ${ip}  mac ${mac}  resolved `, "m"));
+    const vport = (await bed.vsd.state()).vports.find((v) => v.name === e.vport || v.ID === e.vport);
+    assert.ok(vport, `the VSD has vPort ${e.vport}`);
+    assert.deepEqual([e.policyGroups, e.policyGroupsFrom], [["PG1"], "vsd"]);
+    assert.match(run.text, new RegExp(`^ok {6}${name} +endpoint ${e.endpoint.slice(0, 12)} on MyNet  port ${e.port}  ip ${ip}  mac ${mac}  resolved ${ip}/24 gw 10\\.21\\.59\\.1  vport ${e.vport}  policy groups \\(VSD\\): PG1$`, "m"));
   }
   assert.equal(run.report.reconcile.status, "ok");
   assert.match(run.text, /^ok {6}reconcile +dry run: a reconcile pass would remove nothing$/m);

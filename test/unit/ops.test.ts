@@ -289,7 +289,8 @@ describe("doctor command line and text", () => {
       ],
       endpoints: [{
         status: "ok", endpoint: "a".repeat(64), network: NET_ID, networkName: "MyNet", container: "c1", containerId: "f".repeat(64),
-        port: "nuhaaaaaaaaaaaa", ip: "10.0.0.2", mac: "02:00:00:00:00:02", resolution: "resolved 10.0.0.2/24 gw 10.0.0.1", policyGroups: [], problems: [],
+        port: "nuhaaaaaaaaaaaa", ip: "10.0.0.2", mac: "02:00:00:00:00:02", resolution: "resolved 10.0.0.2/24 gw 10.0.0.1",
+        vport: "vp-c1", policyGroups: ["Web"], policyGroupsFrom: "vsd", problems: [],
       }],
       reconcile: { name: "reconcile", status: "ok", detail: "dry run: a reconcile pass would remove nothing" },
     };
@@ -299,7 +300,7 @@ describe("doctor command line and text", () => {
     assert.match(lines[2]!, /^FAILED  controller/);
     assert.match(lines[3]!, /^ {24}→ check the VSC$/);
     assert.match(lines[4]!, /^ok {6}network MyNet {3}VSD subnet/);
-    assert.match(text, /^ok {6}c1 {14}endpoint aaaaaaaaaaaa on MyNet {2}port nuhaaaaaaaaaaaa {2}ip 10\.0\.0\.2 {2}mac 02:00:00:00:00:02 {2}resolved 10\.0\.0\.2\/24 gw 10\.0\.0\.1 {2}policy groups: none$/m);
+    assert.match(text, /^ok {6}c1 {14}endpoint aaaaaaaaaaaa on MyNet {2}port nuhaaaaaaaaaaaa {2}ip 10\.0\.0\.2 {2}mac 02:00:00:00:00:02 {2}resolved 10\.0\.0\.2\/24 gw 10\.0\.0\.1 {2}vport vp-c1 {2}policy groups \(VSD\): Web$/m);
     assert.match(text, /^1 failed: controller$/m);
   });
 });
