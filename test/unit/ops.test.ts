@@ -319,3 +319,49 @@ describe("logs for people", () => {
     assert.doesNotMatch(out, /hunter2/);
   });
 });
+
+describe("doctor against a fake Docker API", () => {
+  /** A Docker Engine API on a unix socket answering /version and /plugins. */
+  async function fakeDocker(plugins: unknown[]): Promise<{ endpoint: string; close: () => Promise<void> }> {
+    const dir = await tempDir();
+    const socketPath = join(dir, "docker.sock");
+    const server = http.createServer((req, res) => {
+      const body = req.url === "/version" ? { Version: "26.1.0", ApiVersion: "1.45" } : req.url === "/plugins" ? plugins : undefined;
+      res.writeHead(body ? 200 : 404, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(body ?? { message: "page not found" }));
+    });
+    await new Promise<void>((r) => server.listen(socketPath, r));
+    return { endpoint: `unix://${socketPath}`, close: () => new Promise((r) => server.close(() => r())) };
+  }
+  const managed = (enabled: boolean) => [{
+    Id: "0123456789abcdef", Name: "nuage:latest", Enabled: enabled,
+    Config: { Interface: { Types: [{ Prefix: "docker", Capability: "networkdriver", Version: "1.0" }], Socket: "nuage.sock" } },
+  }];
+
+  for (const enabled of [false, true]) {
+    test(`a managed plugin ${enabled ? "enabled" : "disabled"} is what Docker sees`, async () => {
+      const docker = await fakeDocker(managed(enabled));
+      const dir = await tempDir();
+      const cfg = join(dir, "nuage.cfg");
+      await writeFile(cfg, `DockerEndpoint = "${docker.endpoint}"\nVrsSocket = "${join(dir, "none.sock")}"\nStateDir = "${join(dir, "state")}"\n`);
+      try {
+        const { runDoctor } = await import("../../src/ops/doctor.js");
+        const r = await runDoctor({ configFile: cfg, explicitFile: true, timeoutMs: 500 });
+        const byName = Object.fromEntries(r.checks.map((c) => [c.name, c]));
+        assert.equal(byName.docker?.status, "ok");
+        assert.match(byName.docker?.detail ?? "", /Docker 26\.1\.0, API 1\.45/);
+        assert.equal(byName.plugin?.status, "failed", "nothing serves /run/docker/plugins/<id>/nuage.sock here");
+        assert.match(byName.plugin?.detail ?? "", /^\/run\/docker\/plugins\/0123456789abcdef\/nuage\.sock: /);
+        if (enabled) {
+          assert.deepEqual([byName["docker-plugin"]?.status, byName["docker-plugin"]?.detail], ["ok", "Docker has the managed plugin nuage:latest, enabled"]);
+        } else {
+          assert.deepEqual([byName["docker-plugin"]?.status, byName["docker-plugin"]?.fix], ["failed", "docker plugin enable nuage:latest"]);
+        }
+        assert.equal(byName.ovsdb?.status, "failed");
+        assert.equal(r.ok, false);
+      } finally {
+        await docker.close();
+      }
+    });
+  }
+});
