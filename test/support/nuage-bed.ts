@@ -9,7 +9,7 @@ import { openSync, closeSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createHost, type Host, type Lab } from "./host.js";
-import { startDockerd, type Dockerd } from "./dockerd.js";
+import { startDockerd, type Dockerd, type Engine } from "./dockerd.js";
 import { ensureBusyboxImage } from "./busybox-image.js";
 import { makeTestDir, randomHex, waitFor, sleep } from "./proc.js";
 import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../src/sandbox/ovs/ovs-host.js";
@@ -102,6 +102,8 @@ export interface BedOptions {
   /** dockerd --cluster-store / --cluster-advertise. */
   clusterStore?: string;
   clusterAdvertisePort?: number;
+  /** Docker engine of the bed (default "20.10", or env NUAGE_TEST_ENGINE). */
+  engine?: Engine;
   /** Extra dockerd arguments, after the harness's own (a later flag wins, e.g. `--bridge=docker0` for a default bridge network). */
   dockerdArgs?: readonly string[];
 }
@@ -168,6 +170,7 @@ export class NuageBed {
       const address = host.address;
       const dockerd = await startDockerd(host, {
         dir: makeTestDir("d"), // short: socket paths live below it
+        engine: opts.engine,
         clusterStore: opts.clusterStore,
         clusterAdvertise: opts.clusterStore && address ? `${address}:${opts.clusterAdvertisePort ?? 2376}` : undefined,
         extraArgs: opts.dockerdArgs,
