@@ -20,16 +20,15 @@ rm -rf "$dest/dist/src/sandbox"
 find "$dest/dist/src" -name '*.map' -delete
 cp package.json "$dest/"
 
-# Production dependencies only; workspace packages (links into this repository) are left out.
-real_repo="$(readlink -f "$repo")"
+# Production dependencies only; workspace packages (npm links them: symlinks) are left out.
 real_modules="$(readlink -f node_modules)"
 mapfile -t deps < <(npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2)
 [ "${#deps[@]}" -gt 0 ] || { echo "stage-plugin: npm ls listed no production dependencies (node_modules missing?)" >&2; exit 1; }
 for d in "${deps[@]}"; do
+  [ -L "$d" ] && continue   # a workspace package (e.g. the sandbox)
   real="$(readlink -f "$d")"
   case "$real" in
     "$real_modules"/*) rel="${real#"$real_modules"/}" ;;
-    "$real_repo"/*) continue ;;   # a workspace package (e.g. the sandbox)
     *) echo "stage-plugin: $d is outside node_modules" >&2; exit 1 ;;
   esac
   mkdir -p "$dest/node_modules/$(dirname "$rel")"
