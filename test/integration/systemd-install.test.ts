@@ -92,6 +92,7 @@ test("the plugin, its runtime dependencies and the config (0600) are in place; n
   assert.ok(!existsSync(join(base, "dist/test")), "no tests");
   assert.ok(existsSync(join(base, "node_modules/zod/package.json")));
   assert.ok(!existsSync(join(base, "node_modules/typescript")), "no dev dependencies");
+  assert.ok(!existsSync(join(base, "node_modules/selfsigned")), "no dependencies of the sandbox only");
   const cfg = join(root, "etc/nuage-libnetwork/nuage.cfg");
   assert.equal(readFileSync(cfg, "utf8"), readFileSync(cfgSource, "utf8"));
   assert.equal(statSync(cfg).mode & 0o777, 0o600);
