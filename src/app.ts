@@ -81,13 +81,21 @@ export function graceMs(cfg: Config): number {
 /** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
 const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
 
+/** How long start-up waits for the first reconcile pass before it serves anyway. */
+const START_RECONCILE_WAIT_MS = 2_000;
+const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
 export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<RunningPlugin> {
   const p = await assemble(cfg, logger);
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
-  // Leftovers are cleaned before serving, so a restart after a crash starts clean.
-  await reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
+  // Leftovers are cleaned before serving, so a restart after a crash starts clean; but never
+  // wait long for it: Docker enables a managed plugin before its own API answers (a pass then
+  // waits for Docker until DockerTimeout per network) and gives the plugin ~9 s to listen.
+  // A pass still running goes on beside the calls, as the periodic ones do.
+  const atStart = reconcileNow().catch((err: Error) => { logger.error({ err }, "reconcile at start failed"); });
+  await Promise.race([atStart, delay(START_RECONCILE_WAIT_MS)]);
   const server = await startPluginServer(p.driver, { socketPath, logger });
   const sync = new IdentitySync(p.docker, p.store, p.driver, logger);
   sync.start();
