@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the managed (v2) Docker plugin from this machine's files, offline (no registry, no image):
 #   DIR/config.json   (dist/src/managed-plugin/manifest.js: interface types, socket, mounts, one env entry per config key)
-#   DIR/rootfs/       node and iproute2 with the libraries they load, the plugin with its runtime
+#   DIR/rootfs/       node, iproute2, flock and cat with the libraries they load, the plugin with its runtime
 #                     dependencies in /app (scripts/stage-plugin.sh), and the folders config.json mounts on.
 # Then: docker plugin create nuage DIR && docker plugin enable nuage:latest   (README, "Install as a managed plugin")
 #   scripts/build-plugin.sh DIR
@@ -31,6 +31,9 @@ copy_program() {
 }
 copy_program node /usr/bin/node
 copy_program ip /usr/sbin/ip
+# The StateDir lock (src/store/state-dir-lock.ts) is util-linux's flock holding cat.
+copy_program flock /usr/bin/flock
+copy_program cat /usr/bin/cat
 ln -s ../usr/sbin/ip "$rootfs/usr/bin/ip" 2>/dev/null || true
 [ -d /etc/iproute2 ] && mkdir -p "$rootfs/etc" && cp -r /etc/iproute2 "$rootfs/etc/"
 

@@ -12,6 +12,7 @@ import { VrsClient } from "./vrs/vrs-client.js";
 import { IpRouteLinks } from "./host/links.js";
 import { DockerEngine } from "./docker/engine.js";
 import { FileStore } from "./store/file-store.js";
+import { StateDirLock } from "./store/state-dir-lock.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
 import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
@@ -23,19 +24,26 @@ export interface RunningPlugin {
   socketPath: string;
   driver: NuageDriver;
   reconcileNow(): Promise<ReconcileReport>;
+  /** Runs every shutdown step, even after one fails; rejects with the first failure. */
   close(): Promise<void>;
+  /** Resolves if the plugin cannot go on (its StateDir lock was lost): the caller closes it and exits. */
+  failed: Promise<Error>;
 }
 
 export function vrsEndpoint(cfg: Config): OvsdbEndpoint {
   return cfg.VrsSocket ? { kind: "unix", path: cfg.VrsSocket } : { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort };
 }
 
-function vsdDirectory(cfg: Config, logger: Logger): SubnetDirectory | undefined {
+function vsdClient(cfg: Config, logger: Logger): VsdClient | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
-  const client = new VsdClient({
+  return new VsdClient({
     url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
     caFile: cfg.VsdCaFile, logger,
   });
+}
+
+function vsdDirectory(client: VsdClient | undefined): SubnetDirectory | undefined {
+  if (!client) return undefined;
   return {
     async findSubnet(ref) {
       const found = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
@@ -52,6 +60,7 @@ interface Parts {
   store: FileStore;
   docker: DockerEngine;
   links: IpRouteLinks;
+  vsd?: VsdClient;
   driver: NuageDriver;
 }
 
@@ -60,14 +69,45 @@ async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
   const ovsdb = await connectOvsdb(endpoint, { logger, connectTimeoutMs: 10_000, callTimeoutMs: 10_000 });
   const vrs = new VrsClient(ovsdb, cfg.VrsBridge);
   await vrs.start();
-  const store = await FileStore.open(cfg.StateDir);
+  const store = await FileStore.open(cfg.StateDir, { log: logger });
   const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000);
   const links = new IpRouteLinks();
+  const vsd = vsdClient(cfg, logger);
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
-    { store, links, vrs, docker, vsd: vsdDirectory(cfg, logger), logger },
+    { store, links, vrs, docker, vsd: vsdDirectory(vsd), logger },
   );
-  return { logger, ovsdb, vrs, store, docker, links, driver };
+  return { logger, ovsdb, vrs, store, docker, links, vsd, driver };
+}
+
+/** The clients' connections, closed whatever fails. */
+function closeClients(p: Pick<Parts, "ovsdb" | "docker" | "vsd">): (() => Promise<unknown>)[] {
+  return [() => p.ovsdb.close(), () => p.docker.close(), () => p.vsd?.close() ?? Promise.resolve()];
+}
+
+/** Runs every step; logs each failure; rejects with the first one at the end. */
+async function runAll(logger: Logger, what: string, steps: (() => Promise<unknown>)[]): Promise<void> {
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      logger.error({ err }, `${what}: a step failed`);
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
+}
+
+/** Takes StateDir's lock (see store/state-dir-lock.ts) and opens what needs it; the lock is let go if that fails. */
+async function lockAndAssemble(cfg: Config, logger: Logger, role: string): Promise<{ lock: StateDirLock; parts: Parts }> {
+  const lock = await StateDirLock.acquire(cfg.StateDir, { role });
+  try {
+    return { lock, parts: await assemble(cfg, logger) };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
 }
 
 /**
@@ -86,7 +126,11 @@ const START_RECONCILE_WAIT_MS = 2_000;
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<RunningPlugin> {
-  const p = await assemble(cfg, logger);
+  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin");
+  const failed = new Promise<Error>((resolve) => lock.onLost((err) => {
+    logger.error({ err: err.message }, "StateDir lock lost: stopping, since another process could now take StateDir");
+    resolve(err);
+  }));
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
@@ -96,7 +140,13 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
   // A pass still running goes on beside the calls, as the periodic ones do.
   const atStart = reconcileNow().catch((err: Error) => { logger.error({ err }, "reconcile at start failed"); });
   await Promise.race([atStart, delay(START_RECONCILE_WAIT_MS)]);
-  const server = await startPluginServer(p.driver, { socketPath, logger });
+  let server;
+  try {
+    server = await startPluginServer(p.driver, { socketPath, logger });
+  } catch (err) {
+    await runAll(logger, "start", [() => reconciler.stop(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
+    throw err;
+  }
   const sync = new IdentitySync(p.docker, p.store, p.driver, logger);
   sync.start();
   let timer: NodeJS.Timeout | undefined;
@@ -122,15 +172,18 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
     socketPath,
     driver: p.driver,
     reconcileNow,
+    failed,
     async close() {
       if (timer) clearInterval(timer);
       events.abort();
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
-      reconciler.stop();
-      sync.stop();
-      await server.close();
-      await p.ovsdb.close();
-      await p.docker.close();
+      await runAll(logger, "shutdown", [
+        () => server.close(),
+        () => reconciler.stop(),
+        async () => sync.stop(),
+        ...closeClients(p),
+        () => lock.release(),
+      ]);
     },
   };
 }
@@ -143,12 +196,11 @@ export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): P
   if (await answers(socketPath)) {
     throw new Error(`the plugin is running (${socketPath} answers): it reconciles by itself; stop it before -audit`);
   }
-  const p = await assemble(cfg, logger);
+  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "-audit");
   try {
     return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
   } finally {
-    await p.ovsdb.close();
-    await p.docker.close();
+    await runAll(logger, "-audit", [...closeClients(p), () => lock.release()]);
   }
 }
 

@@ -36,15 +36,19 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const plugin = await startPlugin(cfg, logger);
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
-      logger.info({ signal: sig }, "stopping");
-      void plugin.close().finally(resolve);
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
+  const why = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+    void plugin.failed.then((err) => resolve(err.message));
   });
-  return 0;
+  logger.info({ reason: why }, "stopping");
+  try {
+    await plugin.close();
+  } catch (err) {
+    logger.error({ err }, "stopping: not everything closed cleanly");
+    return 1;
+  }
+  return why.startsWith("SIG") ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

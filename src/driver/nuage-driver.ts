@@ -116,7 +116,7 @@ export class NuageDriver implements NetworkDriver {
         id: networkId, nuage: parsed.nuage, policyGroup: parsed.policyGroup, pool: parsed.pool, gateway: parsed.gateway,
         options: parsed.options, learntFrom: "DockerAPI", createdAt: new Date().toISOString(),
       };
-      await this.deps.store.putNetwork(rec);
+      await this.deps.store.putNetwork(rec, "redone-if-lost");
       this.deps.logger.info({ network: short(networkId), name: info.Name }, "network learnt from the Docker API");
       return rec;
     });
@@ -229,8 +229,8 @@ export class NuageDriver implements NetworkDriver {
         if (resolved.ip !== bareIp(ep.address)) {
           throw new DriverError(`the Nuage VRS resolved endpoint ${short(ep.id)} to ${resolved.ip}, not to Docker's address ${bareIp(ep.address)}`);
         }
-        ep.joined = { vmUuid, vmName, identity, sandboxKey: req.SandboxKey, resolved };
-        await this.deps.store.putEndpoint(ep);
+        // Not fsynced: see the store's header (lost only with the host, and the container with it).
+        await this.deps.store.putEndpoint({ ...ep, joined: { vmUuid, vmName, identity, sandboxKey: req.SandboxKey, resolved } }, "redone-if-lost");
         this.deps.logger.debug({ endpoint: short(ep.id), ...resolved, port: ep.hostIfName }, "port resolved");
         return answer(net.gateway ?? resolved.gateway);
       } catch (err) {
@@ -249,8 +249,8 @@ export class NuageDriver implements NetworkDriver {
       // OVSDB down: fail soon; Docker goes on with DeleteEndpoint, which leaves the rows to reconcile.
       await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { failFastMs: OVSDB_DOWN_WAIT_MS });
       if (ep.joined) {
-        delete ep.joined;
-        await this.deps.store.putEndpoint(ep);
+        const { joined: _left, ...rest } = ep;
+        await this.deps.store.putEndpoint(rest, "redone-if-lost");
       }
     });
   }
@@ -281,8 +281,7 @@ export class NuageDriver implements NetworkDriver {
       const ep = this.deps.store.getEndpoint(endpointId);
       if (!ep?.joined || ep.joined.identity === "docker") return false;
       await this.deps.vrs.renameEntity(ep.joined.vmUuid, containerId, containerName);
-      ep.joined = { ...ep.joined, vmUuid: containerId, vmName: containerName, identity: "docker" };
-      await this.deps.store.putEndpoint(ep);
+      await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, vmUuid: containerId, vmName: containerName, identity: "docker" } }, "redone-if-lost");
       this.deps.logger.info({ endpoint: short(endpointId), container: short(containerId), name: containerName }, "entity renamed to its container");
       return true;
     });

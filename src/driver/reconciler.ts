@@ -27,6 +27,7 @@ import type { FileStore } from "../store/file-store.js";
 import type { HostLinks } from "../host/links.js";
 import type { DockerEngine } from "../docker/engine.js";
 import type { VrsClient } from "../vrs/vrs-client.js";
+import { WorkQueue } from "../background/work-queue.js";
 import { CONTAINER_IF_PREFIX, HOST_IF_PREFIX } from "./naming.js";
 import type { NuageDriver } from "./nuage-driver.js";
 
@@ -49,11 +50,17 @@ export interface ReconcilerDeps {
   logger: Logger;
   /** Records of this process that Docker has never listed are removed after this long. */
   graceMs: number;
+  /** Waits between retries of a triggered pass that failed; defaults 1 s doubling up to 60 s. */
+  retry?: { baseDelayMs: number; maxDelayMs: number };
 }
 
 /** A record this young is never removed: Docker may be storing its endpoint right now. */
 export const MIN_AGE_MS = 5_000;
 const OWN_LINK = /^nu[hc][0-9a-z]{12}$/;
+
+/** Waits between retries of a pass that failed (OVSDB or Docker down, say). */
+const RETRY_BASE_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
 
 export class Reconciler {
   /** Endpoint IDs Docker listed at a pass of this process. */
@@ -61,13 +68,22 @@ export class Reconciler {
   private readonly startedAt = Date.now();
   private current: Promise<ReconcileReport> | undefined;
   private queued: Promise<ReconcileReport> | undefined;
+  /** Triggered passes (interval, events, reconnections): coalesced, retried until one succeeds. */
+  private readonly triggers: WorkQueue<"pass">;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(private readonly d: ReconcilerDeps) {}
+  constructor(private readonly d: ReconcilerDeps) {
+    this.triggers = new WorkQueue<"pass">({
+      name: "reconcile", log: d.logger,
+      baseDelayMs: d.retry?.baseDelayMs ?? RETRY_BASE_MS, maxDelayMs: d.retry?.maxDelayMs ?? RETRY_MAX_MS,
+      handle: async () => { await this.run(); },
+    });
+  }
 
   /** One pass. Passes never overlap: asked for during a pass, one more pass follows it. */
   run(): Promise<ReconcileReport> {
+    if (this.stopped) return Promise.reject(new Error("the reconciler is stopped"));
     if (!this.current) {
       const p = this.pass().finally(() => { if (this.current === p) this.current = undefined; });
       this.current = p;
@@ -80,21 +96,30 @@ export class Reconciler {
     return this.queued;
   }
 
-  /** A pass soon (requests within delayMs share one). */
+  /** A pass soon (requests within delayMs share one); a pass that fails is retried with backoff. */
   schedule(reason: string, delayMs = 1000): void {
-    if (this.timer || this.stopped) return;
+    if (this.stopped) return;
+    if (delayMs <= 0) {
+      this.d.logger.debug({ reason }, "reconcile pass");
+      this.triggers.add("pass");
+      return;
+    }
+    if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.d.logger.debug({ reason }, "reconcile pass");
-      this.run().catch((err: Error) => this.d.logger.error({ err, reason }, "reconcile failed"));
+      this.triggers.add("pass");
     }, delayMs);
     this.timer.unref();
   }
 
-  stop(): void {
+  /** No more passes; resolves once a running pass has ended. */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.triggers.stop();
+    await Promise.allSettled([this.current, this.queued]);
   }
 
   private async pass(): Promise<ReconcileReport> {
