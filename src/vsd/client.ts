@@ -15,6 +15,10 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request, type Dispatcher } from "undici";
+import { BodyTooLargeError, readBounded } from "../http/bounded-body.js";
+
+/** The largest answer read from the VSD (a page of 500 objects is well under 1 MB). */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 import type { z } from "zod";
 import { VsdError, VsdNotFoundError, vsdErrorFromReply, type VsdLevel } from "./errors.js";
 import { vsdEqualsLookup } from "./filter.js";
@@ -417,7 +421,7 @@ export class VsdClient {
       dispatcher: this.dispatcher,
       signal: AbortSignal.timeout(timeout),
     });
-    const text = x.method === "HEAD" ? (await res.body.dump(), "") : await res.body.text();
+    const text = x.method === "HEAD" ? (await res.body.dump(), "") : await readBounded(res.body, MAX_BODY_BYTES, `VSD ${x.method} ${x.path}`);
     return { status: res.statusCode, headers: res.headers, text };
   }
 
@@ -430,6 +434,7 @@ export class VsdClient {
       try {
         raw = await this.exchange(x, authorization(), deadline, proxyUser);
       } catch (err) {
+        if (err instanceof BodyTooLargeError) throw new VsdError(`VSD ${this.base}: ${err.message}`, { status: 0, method: x.method, path: x.path, cause: err });
         const code = errorCode(err);
         const retryable = code !== undefined && (idempotent ? TRANSIENT.has(code) : NOT_SENT.has(code));
         const delay = this.backoff(attempt);
