@@ -19,6 +19,10 @@ import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler
 import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
+import { createMetrics, noMetrics, type PluginMetrics } from "./ops/metrics.js";
+import { withResolutionTiming } from "./ops/resolution-timing.js";
+import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
+import { checkHealth } from "./ops/health.js";
 
 export interface RunningPlugin {
   socketPath: string;
@@ -34,21 +38,29 @@ export function vrsEndpoint(cfg: Config): OvsdbEndpoint {
   return cfg.VrsSocket ? { kind: "unix", path: cfg.VrsSocket } : { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort };
 }
 
-function vsdClient(cfg: Config, logger: Logger): VsdClient | undefined {
+export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
+  if (cfg.VsdInsecure) {
+    logger.warn({ vsdUrl: cfg.VsdUrl, key: "VsdInsecure" },
+      "VsdInsecure = true: the VSD's certificate is not verified, so anyone who can intercept the connection can pose as the VSD " +
+      "and read the VSD user's password; set VsdCaFile to the VSD's CA certificate and remove VsdInsecure");
+  }
+  let logins = 0;
   return new VsdClient({
-    url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
-    caFile: cfg.VsdCaFile, logger,
+    url: cfg.VsdUrl, apiVersion: cfg.VsdApiVersion, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
+    caFile: cfg.VsdCaFile, insecure: cfg.VsdInsecure, logger, onLogin: () => { if (logins++ > 0) metrics.reconnected("vsd"); },
   });
 }
 
-function vsdDirectory(client: VsdClient | undefined): SubnetDirectory | undefined {
+export function vsdDirectory(client: VsdClient | undefined): SubnetDirectory | undefined {
   if (!client) return undefined;
   return {
     async findSubnet(ref) {
-      const found = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
-      const s = found.subnet as { address?: string; netmask?: string; gateway?: string };
-      return { address: String(s.address), netmask: String(s.netmask), gateway: s.gateway ? String(s.gateway) : undefined };
+      const { subnet: s } = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
+      return {
+        address: s.address ?? undefined, netmask: s.netmask ?? undefined, gateway: s.gateway ?? undefined,
+        ipType: s.IPType ?? undefined, ipv6Address: s.IPv6Address ?? undefined,
+      };
     },
   };
 }
@@ -64,18 +76,18 @@ interface Parts {
   driver: NuageDriver;
 }
 
-async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
+async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics): Promise<Parts> {
   const endpoint = vrsEndpoint(cfg);
   const ovsdb = await connectOvsdb(endpoint, { logger, connectTimeoutMs: 10_000, callTimeoutMs: 10_000 });
   const vrs = new VrsClient(ovsdb, cfg.VrsBridge);
   await vrs.start();
   const store = await FileStore.open(cfg.StateDir, { log: logger });
-  const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000);
+  const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000, { ca: cfg.DockerTlsCa, cert: cfg.DockerTlsCert, key: cfg.DockerTlsKey });
   const links = new IpRouteLinks();
-  const vsd = vsdClient(cfg, logger);
+  const vsd = vsdClient(cfg, logger, metrics);
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
-    { store, links, vrs, docker, vsd: vsdDirectory(vsd), logger },
+    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), logger },
   );
   return { logger, ovsdb, vrs, store, docker, links, vsd, driver };
 }
@@ -100,10 +112,10 @@ async function runAll(logger: Logger, what: string, steps: (() => Promise<unknow
 }
 
 /** Takes StateDir's lock (see store/state-dir-lock.ts) and opens what needs it; the lock is let go if that fails. */
-async function lockAndAssemble(cfg: Config, logger: Logger, role: string): Promise<{ lock: StateDirLock; parts: Parts }> {
+async function lockAndAssemble(cfg: Config, logger: Logger, role: string, metrics: PluginMetrics = noMetrics): Promise<{ lock: StateDirLock; parts: Parts }> {
   const lock = await StateDirLock.acquire(cfg.StateDir, { role });
   try {
-    return { lock, parts: await assemble(cfg, logger) };
+    return { lock, parts: await assemble(cfg, logger, metrics) };
   } catch (err) {
     await lock.release();
     throw err;
@@ -125,14 +137,28 @@ const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "d
 const START_RECONCILE_WAIT_MS = 2_000;
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
-export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<RunningPlugin> {
-  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin");
+export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<RunningPlugin> {
+  let store: FileStore | undefined;
+  const metrics = cfg.MetricsAddress
+    ? createMetrics({ networks: () => store?.listNetworks().length ?? 0, endpoints: () => store?.listEndpoints().length ?? 0 })
+    : noMetrics;
+  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics);
+  store = p.store;
+  // A "connected" after the connection was up once is a reconnection.
+  let ovsdbWasUp = p.ovsdb.connected;
+  p.ovsdb.on("connected", () => {
+    if (ovsdbWasUp) metrics.reconnected("ovsdb");
+    ovsdbWasUp = true;
+  });
   const failed = new Promise<Error>((resolve) => lock.onLost((err) => {
     logger.error({ err: err.message }, "StateDir lock lost: stopping, since another process could now take StateDir");
     resolve(err);
   }));
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
-  const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
+  const reconciler = new Reconciler({
+    store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg),
+    onRemoved: (report) => metrics.removed(report),
+  });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
   // Leftovers are cleaned before serving, so a restart after a crash starts clean; but never
   // wait long for it: Docker enables a managed plugin before its own API answers (a pass then
@@ -141,10 +167,18 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
   const atStart = reconcileNow().catch((err: Error) => { logger.error({ err }, "reconcile at start failed"); });
   await Promise.race([atStart, delay(START_RECONCILE_WAIT_MS)]);
   let server;
+  let ops: OpsServer | undefined;
   try {
-    server = await startPluginServer(p.driver, { socketPath, logger });
+    // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
+    if (cfg.MetricsAddress) {
+      ops = await startOpsServer({
+        address: cfg.MetricsAddress, metrics, logger,
+        health: () => checkHealth({ ovsdbConnected: () => p.ovsdb.connected, ovsdbName: p.ovsdb.endpointName, stateDir: cfg.StateDir }),
+      });
+    }
+    server = await startPluginServer(p.driver, { socketPath, logger, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
   } catch (err) {
-    await runAll(logger, "start", [() => reconciler.stop(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
+    await runAll(logger, "start", [() => reconciler.stop(), async () => ops?.close(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
     throw err;
   }
   const sync = new IdentitySync(p.docker, p.store, p.driver, logger);
@@ -152,6 +186,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
   let timer: NodeJS.Timeout | undefined;
   const events = new AbortController();
   let onOvsdbConnected: (() => void) | undefined;
+  let eventStreams = 0;
   if (cfg.ReconcileInterval > 0) {
     timer = setInterval(() => reconciler.schedule("interval", 0), cfg.ReconcileInterval * 1000);
     timer.unref();
@@ -164,7 +199,10 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       () => reconciler.schedule("docker event"),
       events.signal,
       undefined,
-      () => reconciler.schedule("docker events connected"),
+      () => {
+        if (eventStreams++ > 0) metrics.reconnected("docker-events");
+        reconciler.schedule("docker events connected");
+      },
     );
   }
   logger.info({ socket: socketPath, scope: cfg.Scope, bridge: cfg.VrsBridge }, "nuage plugin ready");
@@ -179,6 +217,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
       await runAll(logger, "shutdown", [
         () => server.close(),
+        async () => ops?.close(),
         () => reconciler.stop(),
         async () => sync.stop(),
         ...closeClients(p),
@@ -189,7 +228,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
 }
 
 /** One reconcile pass without serving: what `-audit` runs. */
-export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<ReconcileReport> {
+export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<ReconcileReport> {
   // A running plugin reconciles by itself; a second process comparing its records with the
   // host while the first one writes new ones could remove a port being made.
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);

@@ -41,17 +41,27 @@ export interface ReconcileReport {
   dockerReachable: boolean;
 }
 
+/** What a pass reads from the records (and the one removal it makes itself). */
+export type ReconcileRecords = Pick<FileStore, "getNetwork" | "listNetworks" | "getEndpoint" | "listEndpoints" | "deleteNetwork">;
+
+export interface PassOptions {
+  /** List what the pass would remove, remove nothing (`doctor`): no driver call, no OVSDB write, no link deleted. */
+  dryRun?: boolean;
+}
+
 export interface ReconcilerDeps {
-  store: FileStore;
+  store: ReconcileRecords;
   links: HostLinks;
   vrs: VrsClient;
   docker?: DockerEngine;
-  driver: NuageDriver;
+  driver: Pick<NuageDriver, "deleteEndpoint">;
   logger: Logger;
   /** Records of this process that Docker has never listed are removed after this long. */
   graceMs: number;
   /** Waits between retries of a triggered pass that failed; defaults 1 s doubling up to 60 s. */
   retry?: { baseDelayMs: number; maxDelayMs: number };
+  /** Told what each real pass removed (metrics). */
+  onRemoved?: (report: ReconcileReport) => void;
 }
 
 /** A record this young is never removed: Docker may be storing its endpoint right now. */
@@ -122,8 +132,14 @@ export class Reconciler {
     await Promise.allSettled([this.current, this.queued]);
   }
 
-  private async pass(): Promise<ReconcileReport> {
+  /** What a pass would remove now, removing nothing; may run beside a real pass. */
+  dryRun(): Promise<ReconcileReport> {
+    return this.pass({ dryRun: true });
+  }
+
+  private async pass(opts: PassOptions = {}): Promise<ReconcileReport> {
     const { d } = this;
+    const dryRun = opts.dryRun === true;
     const report: ReconcileReport = { endpoints: [], networks: [], bridgePorts: [], links: [], nuagePortRows: [], nuageEntityRows: [], dockerReachable: false };
 
     // 1. Endpoints and networks Docker no longer has.
@@ -153,17 +169,18 @@ export class Reconciler {
           const listedBefore = this.seen.has(ep.id) || ep.joined?.identity === "docker";
           const dead = listedBefore || !(created >= this.startedAt) || age >= d.graceMs;
           if (!dead) continue;
+          if (dryRun) { report.endpoints.push(ep.id); continue; }
           await d.driver.deleteEndpoint({ NetworkID: ep.networkId, EndpointID: ep.id });
           this.seen.delete(ep.id);
           report.endpoints.push(ep.id);
         }
         for (const id of goneNetworks) {
-          if (d.store.getNetwork(id) && !d.store.listEndpoints().some((e) => e.networkId === id)) {
-            await d.store.deleteNetwork(id);
+          if (d.store.getNetwork(id) && !d.store.listEndpoints().some((e) => e.networkId === id && !(dryRun && report.endpoints.includes(e.id)))) {
+            if (!dryRun) await d.store.deleteNetwork(id);
             report.networks.push(id);
           }
         }
-        for (const id of this.seen) if (!d.store.getEndpoint(id)) this.seen.delete(id);
+        if (!dryRun) for (const id of this.seen) if (!d.store.getEndpoint(id)) this.seen.delete(id);
       }
     }
 
@@ -181,32 +198,38 @@ export class Reconciler {
 
     for (const port of ports) {
       if (d.store.getEndpoint(port.endpointId) && knownIf(port.name)) continue;
-      await d.vrs.detach(port.name, port.vmUuid || undefined);
+      if (!dryRun) await d.vrs.detach(port.name, port.vmUuid || undefined);
       report.bridgePorts.push(port.name);
     }
     for (const name of rows.ports) {
       if (!name.startsWith(HOST_IF_PREFIX) || knownIf(name) || report.bridgePorts.includes(name)) continue;
-      await d.vrs.detach(name);
+      if (!dryRun) await d.vrs.detach(name);
       report.nuagePortRows.push(name);
     }
     for (const e of rows.entities) {
       const ours = e.ports.filter((p) => p.startsWith(HOST_IF_PREFIX));
       if (ours.length > 0 && ours.length === e.ports.length && ours.every((p) => !knownIf(p))) {
-        for (const p of ours) await d.vrs.detach(p, e.vmUuid);
+        if (!dryRun) for (const p of ours) await d.vrs.detach(p, e.vmUuid);
         report.nuageEntityRows.push(e.vmUuid);
       }
     }
     for (const name of links) {
       if (!OWN_LINK.test(name) || knownIf(name)) continue;
-      if (await d.links.deleteLink(name)) report.links.push(name);
+      if (dryRun || (await d.links.deleteLink(name))) report.links.push(name);
     }
     const removed = report.endpoints.length + report.networks.length + report.bridgePorts.length + report.links.length + report.nuagePortRows.length + report.nuageEntityRows.length;
-    if (removed > 0) d.logger.info({ ...report }, "reconcile removed leftovers");
+    if (removed > 0 && !dryRun) {
+      d.logger.info({ ...report }, "reconcile removed leftovers");
+      d.onRemoved?.(report);
+    }
     return report;
   }
 }
 
-/** One pass on its own (what `-audit` runs): every record Docker does not list counts as from an earlier process. */
-export function reconcile(d: ReconcilerDeps): Promise<ReconcileReport> {
-  return new Reconciler(d).run();
+/**
+ * One pass on its own (what `-audit` runs; `doctor` with dryRun): every record Docker does
+ * not list counts as from an earlier process.
+ */
+export function reconcile(d: ReconcilerDeps, opts: PassOptions = {}): Promise<ReconcileReport> {
+  return opts.dryRun ? new Reconciler(d).dryRun() : new Reconciler(d).run();
 }

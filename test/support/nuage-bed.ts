@@ -144,6 +144,8 @@ export class NuageBed {
     readonly bridge: string,
     readonly address: string | undefined,
     readonly hostId: string,
+    /** The plugin's StateDir (BedOptions.extraConfig may put it elsewhere; the managed plugin's is its state mount's source). */
+    readonly stateDir: string,
     /** What `docker network create -d` takes: "nuage", or "nuage:latest" for the managed plugin. */
     readonly driver: string,
   ) {
@@ -195,8 +197,10 @@ export class NuageBed {
         StateDir: join(dir, "plugin-state"),
         ResolveTimeout: opts.resolveTimeoutSec ?? 15,
         ReconcileInterval: opts.reconcileIntervalSec ?? 0,
-        VsdUrl: vsd.url,
-        VsdOrganization: "csp",
+        // As operators write it: the VSD's address without the API path (the plugin adds
+        // /nuage/api/v6), and the organization in another case than the enterprise "csp".
+        VsdUrl: new URL(vsd.url).origin,
+        VsdOrganization: "CSP",
         VsdUser: "csproot",
         VsdPassword: "csproot",
         VsdCaFile: vsd.caFile,
@@ -205,7 +209,8 @@ export class NuageBed {
       const cfgPath = join(dir, "nuage.cfg");
       await writeFile(cfgPath, Object.entries(cfg).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join("\n") + "\n", { mode: 0o600 });
       const managed = opts.plugin === "managed";
-      const bed = new NuageBed(dir, host, dockerd, vsd, !opts.vsd, ovs, agent, ovsdb, cfgPath, bridge, address, hostId, managed ? MANAGED_DRIVER : "nuage");
+      const stateDir = managed ? join(dir, "v2-state") : String(cfg.StateDir);
+      const bed = new NuageBed(dir, host, dockerd, vsd, !opts.vsd, ovs, agent, ovsdb, cfgPath, bridge, address, hostId, stateDir, managed ? MANAGED_DRIVER : "nuage");
       if (managed) await bed.installManaged(cfg);
       else await bed.startPlugin();
       return bed;
@@ -236,7 +241,7 @@ export class NuageBed {
     await writeFile(join(confDir, "nuage.cfg"), file.join("\n") + "\n", { mode: 0o600 });
     const env = Object.fromEntries(Object.entries(cfg).filter(([k]) => !vsdKeys.includes(k) && !["VsdCaFile", "VrsSocket", "StateDir", "DockerEndpoint"].includes(k)));
     const { enableMs } = await installManagedPlugin(this.dockerd, {
-      mounts: { ovsdb: dirname(this.ovs.unixSocket), state: join(this.dir, "v2-state"), config: confDir, docker: this.dockerd.dir },
+      mounts: { ovsdb: dirname(this.ovs.unixSocket), state: this.stateDir, config: confDir, docker: this.dockerd.dir },
       // StateDir and DockerEndpoint keep their defaults: the mounts put them in place.
       env: { ...env, VrsSocket: `/var/run/openvswitch/${basename(this.ovs.unixSocket)}` },
     });
