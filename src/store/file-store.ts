@@ -1,6 +1,6 @@
 /**
  * Durable records of networks and endpoints, one JSON file per record under
- * StateDir/{networks,endpoints}/<id>.json.
+ * StateDir/{networks,endpoints,reservations}/<id>.json.
  *
  * Why files and not the VRS's OVSDB rows: Docker never replays CreateNetwork, and
  * a network with no endpoint yet has nothing in OVSDB to hang a record on; the
@@ -12,13 +12,14 @@
  */
 import { mkdir, readdir, readFile, rename, rm, open } from "node:fs/promises";
 import { join } from "node:path";
-import type { EndpointRecord, NetworkRecord } from "./records.js";
+import type { EndpointRecord, NetworkRecord, ReservationRecord } from "./records.js";
 
 const ID_PATTERN = /^[A-Za-z0-9]{1,128}$/;
 
 export class FileStore {
   private readonly networks = new Map<string, NetworkRecord>();
   private readonly endpoints = new Map<string, EndpointRecord>();
+  private readonly reservations = new Map<string, ReservationRecord>();
   private tmpSeq = 0;
 
   private constructor(private readonly dir: string) {}
@@ -27,8 +28,10 @@ export class FileStore {
     const store = new FileStore(dir);
     await mkdir(join(dir, "networks"), { recursive: true, mode: 0o700 });
     await mkdir(join(dir, "endpoints"), { recursive: true, mode: 0o700 });
+    await mkdir(join(dir, "reservations"), { recursive: true, mode: 0o700 });
     for (const rec of await store.loadAll<NetworkRecord>("networks")) store.networks.set(rec.id, rec);
     for (const rec of await store.loadAll<EndpointRecord>("endpoints")) store.endpoints.set(rec.id, rec);
+    for (const rec of await store.loadAll<ReservationRecord>("reservations")) store.reservations.set(rec.id, rec);
     return store;
   }
 
@@ -52,6 +55,17 @@ export class FileStore {
   async deleteEndpoint(id: string): Promise<void> {
     await this.remove("endpoints", id);
     this.endpoints.delete(id);
+  }
+
+  getReservation(id: string): ReservationRecord | undefined { return this.reservations.get(id); }
+  listReservations(): ReservationRecord[] { return [...this.reservations.values()]; }
+  async putReservation(rec: ReservationRecord): Promise<void> {
+    await this.write("reservations", rec.id, rec);
+    this.reservations.set(rec.id, rec);
+  }
+  async deleteReservation(id: string): Promise<void> {
+    await this.remove("reservations", id);
+    this.reservations.delete(id);
   }
 
   private async loadAll<T>(kind: string): Promise<T[]> {

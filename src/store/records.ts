@@ -20,6 +20,8 @@ export interface NetworkRecord {
   gateway?: string;
   /** Every -o option as Docker sent it. */
   options: Record<string, string>;
+  /** Set when the network's addresses come from the plugin's own IPAM (--ipam-driver=nuage): reserved in the VSD. */
+  ipam?: boolean;
   /** How the plugin learnt of the network: its own CreateNetwork, or the Docker API. */
   learntFrom: "CreateNetwork" | "DockerAPI";
   createdAt: string;
@@ -37,6 +39,10 @@ export interface EndpointRecord {
   hostIfName: string;
   /** Container end: the SrcName handed to Docker. */
   containerIfName: string;
+  /** The VSD reservation of the address (networks with the nuage IPAM): Join binds the port to it (split activation). */
+  reservationId?: string;
+  /** Policy groups chosen for this endpoint (driver-opt nuage.policy-group), resolved to VSD IDs at CreateEndpoint. */
+  policyGroups?: { id: string; name: string }[];
   /** Set by Join. */
   joined?: {
     vmUuid: string;
@@ -46,5 +52,37 @@ export interface EndpointRecord {
     sandboxKey: string;
     resolved: { ip: string; mask: string; gateway: string };
   };
+  createdAt: string;
+}
+
+/**
+ * An address the plugin's IPAM reserved in the VSD: a VSD container with one interface in the
+ * subnet (the VSD allocates or checks the IP, and makes the vPort). Join later writes the
+ * VRS rows for split activation (vm_uuid = uuid, port name = portName, mac), so the VRS binds
+ * the port to this same interface (vrs-ovsdb.md §10.2).
+ */
+export interface ReservationRecord {
+  /** The VSD container's UUID (64 hex); also the record's ID. */
+  id: string;
+  /** The PoolID Docker sent it for (ReleaseAddress names the pool and the address). */
+  poolId: string;
+  subnetRef: { organization: string; domain: string; zone: string; subnet: string };
+  subnetId: string;
+  /** `reserving`: written before the POST, so a crash in between leaves a record to clean up with. */
+  state: "reserving" | "reserved";
+  /** Bare IP, once the VSD gave it. */
+  ip?: string;
+  prefix?: number;
+  mac: string;
+  /** The VSD interface's name: also the host end of the veth, and the OVS port. */
+  portName: string;
+  /** The container end of the veth (chosen with portName). */
+  containerIfName: string;
+  vsdContainerId?: string;
+  vportId?: string;
+  /** The endpoint that took the address at CreateEndpoint; unset again at DeleteEndpoint. */
+  endpointId?: string;
+  /** When it was made, or last freed by its endpoint: the reconcile pass releases it if nobody takes it within the grace period. */
+  freeSince: string;
   createdAt: string;
 }
