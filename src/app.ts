@@ -18,6 +18,11 @@ import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler
 import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
+import { NuageIpam } from "./driver/ipam-driver.js";
+import { PolicyGroups } from "./driver/policy-groups.js";
+import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
+import { ipamVsd, policyGroupVsd } from "./driver/vsd-backends.js";
+import { hostname } from "node:os";
 
 export interface RunningPlugin {
   socketPath: string;
@@ -30,12 +35,16 @@ export function vrsEndpoint(cfg: Config): OvsdbEndpoint {
   return cfg.VrsSocket ? { kind: "unix", path: cfg.VrsSocket } : { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort };
 }
 
-function vsdDirectory(cfg: Config, logger: Logger): SubnetDirectory | undefined {
+function vsdClient(cfg: Config, logger: Logger): VsdClient | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
-  const client = new VsdClient({
+  return new VsdClient({
     url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
     caFile: cfg.VsdCaFile, logger,
   });
+}
+
+function vsdDirectory(client: VsdClient | undefined): SubnetDirectory | undefined {
+  if (!client) return undefined;
   return {
     async findSubnet(ref) {
       const found = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
@@ -53,6 +62,8 @@ interface Parts {
   docker: DockerEngine;
   links: IpRouteLinks;
   driver: NuageDriver;
+  ipam: NuageIpam;
+  policyGroups: PolicyGroups;
 }
 
 async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
@@ -63,11 +74,14 @@ async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
   const store = await FileStore.open(cfg.StateDir);
   const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000);
   const links = new IpRouteLinks();
+  const vsd = vsdClient(cfg, logger);
+  const ipam = new NuageIpam({ graceMs: graceMs(cfg) }, { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger });
+  const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
-    { store, links, vrs, docker, vsd: vsdDirectory(cfg, logger), logger },
+    { store, links, vrs, docker, vsd: vsdDirectory(vsd), ipam, policyGroups, logger },
   );
-  return { logger, ovsdb, vrs, store, docker, links, driver };
+  return { logger, ovsdb, vrs, store, docker, links, driver, ipam, policyGroups };
 }
 
 /**
@@ -84,12 +98,13 @@ const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "d
 export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<RunningPlugin> {
   const p = await assemble(cfg, logger);
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
-  const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
+  const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg), ipam: p.ipam });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
   // Leftovers are cleaned before serving, so a restart after a crash starts clean.
   await reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
-  const server = await startPluginServer(p.driver, { socketPath, logger });
-  const sync = new IdentitySync(p.docker, p.store, p.driver, logger);
+  const server = await startPluginServer(p.driver, { socketPath, logger, ipam: p.ipam });
+  const labelSource = { labelsOf: async (id: string) => (await p.docker.listContainers({ id: [id] }))[0]?.Labels ?? undefined };
+  const sync = new IdentitySync(p.docker, p.store, p.driver, logger, new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger));
   sync.start();
   let timer: NodeJS.Timeout | undefined;
   const events = new AbortController();
@@ -137,7 +152,7 @@ export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): P
   }
   const p = await assemble(cfg, logger);
   try {
-    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
+    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg), ipam: p.ipam });
   } finally {
     await p.ovsdb.close();
     await p.docker.close();

@@ -33,7 +33,8 @@ import type { NuageSubnetRef, ReservationRecord } from "../store/records.js";
 import { parseIpv4 } from "../net/ipv4.js";
 import { decodePoolId, encodePoolId, type PoolKey } from "./ipam-pool-id.js";
 import { generateMac, isMac, maskToPrefix, parseCidr, vethNames } from "./naming.js";
-import { OPTIONAL_OPTIONS, REQUIRED_OPTIONS } from "./network-options.js";
+import { OPTIONAL_OPTIONS, REQUIRED_OPTIONS, parseNetworkOptions, type ParsedNetwork } from "./network-options.js";
+import type { IPAMData } from "../plugin/protocol.js";
 
 export const LOCAL_ADDRESS_SPACE = "nuage-local";
 export const GLOBAL_ADDRESS_SPACE = "nuage-global";
@@ -76,6 +77,8 @@ const PENDING_POOL_TTL_MS = 10 * 60_000;
 const RESERVING_STALE_MS = 60_000;
 
 const short = (id: string): string => id.slice(0, 12);
+/** The VSD container's name while the Docker container behind it is not known yet. */
+export const reservationName = (uuid: string): string => `nuage-ipam-${short(uuid)}`;
 const sameSubnet = (a: Omit<NuageSubnetRef, "user">, b: Omit<NuageSubnetRef, "user">): boolean =>
   a.organization === b.organization && a.domain === b.domain && a.zone === b.zone && a.subnet === b.subnet;
 
@@ -184,6 +187,26 @@ export class NuageIpam implements IpamDriver {
     return { ref: given ?? refOf(chosen.key), policyGroup: chosen.key.policyGroup };
   }
 
+  /**
+   * CreateNetwork's options for a network whose pool is this IPAM's: the VSD subnet of the pool
+   * (the -o options may repeat it, or leave it to --ipam-opt).
+   */
+  networkOptions(networkId: string, generic: Record<string, unknown> | null | undefined, v4: IPAMData[] | null, v6: IPAMData[] | null): ParsedNetwork {
+    const own = Object.fromEntries(Object.entries(generic ?? {}).filter(([k]) => !k.startsWith("com.docker.")));
+    const namesSubnet = REQUIRED_OPTIONS.some((k) => k in own);
+    const pool = v4?.[0]?.Pool ?? "";
+    if (namesSubnet) {
+      const parsed = parseNetworkOptions(generic, v4, v6);
+      const linked = this.linkNetwork(networkId, parsed.pool, parsed.nuage);
+      return { ...parsed, policyGroup: parsed.policyGroup ?? linked.policyGroup };
+    }
+    const linked = this.linkNetwork(networkId, pool);
+    const options: Record<string, string> = { ...linked.ref };
+    if (linked.policyGroup) options["policy-group"] = linked.policyGroup;
+    for (const [k, v] of Object.entries(own)) options[k] = String(v);
+    return parseNetworkOptions(options, v4, v6);
+  }
+
   async requestAddress(req: RequestAddressRequest): Promise<RequestAddressResponse> {
     const key = decodePoolId(req.PoolID);
     if (!key) throw new DriverError(`pool ${req.PoolID.slice(0, 40)} is not one of the nuage IPAM's`);
@@ -219,7 +242,7 @@ export class NuageIpam implements IpamDriver {
     await this.deps.store.putReservation(rec);
     let made;
     try {
-      made = await this.vsd().reserve({ uuid, name: `nuage-ipam-${short(uuid)}`, portName: names.host, mac, ip: req.Address || undefined, subnetId: subnet.id });
+      made = await this.vsd().reserve({ uuid, name: reservationName(uuid), portName: names.host, mac, ip: req.Address || undefined, subnetId: subnet.id });
     } catch (err) {
       await this.deps.store.deleteReservation(uuid);
       if (err instanceof ReservationRefused) {

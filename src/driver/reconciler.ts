@@ -37,6 +37,8 @@ export interface ReconcileReport {
   links: string[];
   nuagePortRows: string[];
   nuageEntityRows: string[];
+  /** VSD reservations of the nuage IPAM that no endpoint took (IDs). */
+  reservations: string[];
   dockerReachable: boolean;
 }
 
@@ -49,6 +51,8 @@ export interface ReconcilerDeps {
   logger: Logger;
   /** Records of this process that Docker has never listed are removed after this long. */
   graceMs: number;
+  /** The nuage IPAM: releases the VSD reservations no endpoint holds (after the endpoints above). */
+  ipam?: { reconcile(): Promise<string[]> };
 }
 
 /** A record this young is never removed: Docker may be storing its endpoint right now. */
@@ -99,7 +103,7 @@ export class Reconciler {
 
   private async pass(): Promise<ReconcileReport> {
     const { d } = this;
-    const report: ReconcileReport = { endpoints: [], networks: [], bridgePorts: [], links: [], nuagePortRows: [], nuageEntityRows: [], dockerReachable: false };
+    const report: ReconcileReport = { endpoints: [], networks: [], bridgePorts: [], links: [], nuagePortRows: [], nuageEntityRows: [], reservations: [], dockerReachable: false };
 
     // 1. Endpoints and networks Docker no longer has.
     if (d.docker) {
@@ -175,7 +179,8 @@ export class Reconciler {
       if (!OWN_LINK.test(name) || knownIf(name)) continue;
       if (await d.links.deleteLink(name)) report.links.push(name);
     }
-    const removed = report.endpoints.length + report.networks.length + report.bridgePorts.length + report.links.length + report.nuagePortRows.length + report.nuageEntityRows.length;
+    if (d.ipam) report.reservations = await d.ipam.reconcile();
+    const removed = report.endpoints.length + report.networks.length + report.bridgePorts.length + report.links.length + report.nuagePortRows.length + report.nuageEntityRows.length + report.reservations.length;
     if (removed > 0) d.logger.info({ ...report }, "reconcile removed leftovers");
     return report;
   }
