@@ -12,6 +12,7 @@ import { VrsClient } from "./vrs/vrs-client.js";
 import { IpRouteLinks } from "./host/links.js";
 import { DockerEngine } from "./docker/engine.js";
 import { FileStore } from "./store/file-store.js";
+import { StateDirLock } from "./store/state-dir-lock.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
 import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
@@ -23,23 +24,31 @@ import { PolicyGroups } from "./driver/policy-groups.js";
 import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
 import { ipamVsd, policyGroupVsd } from "./driver/vsd-backends.js";
 import { hostname } from "node:os";
+import { createMetrics, noMetrics, type PluginMetrics } from "./ops/metrics.js";
+import { withResolutionTiming } from "./ops/resolution-timing.js";
+import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
+import { checkHealth } from "./ops/health.js";
 
 export interface RunningPlugin {
   socketPath: string;
   driver: NuageDriver;
   reconcileNow(): Promise<ReconcileReport>;
+  /** Runs every shutdown step, even after one fails; rejects with the first failure. */
   close(): Promise<void>;
+  /** Resolves if the plugin cannot go on (its StateDir lock was lost): the caller closes it and exits. */
+  failed: Promise<Error>;
 }
 
 export function vrsEndpoint(cfg: Config): OvsdbEndpoint {
   return cfg.VrsSocket ? { kind: "unix", path: cfg.VrsSocket } : { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort };
 }
 
-function vsdClient(cfg: Config, logger: Logger): VsdClient | undefined {
+function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
+  let logins = 0;
   return new VsdClient({
     url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
-    caFile: cfg.VsdCaFile, logger,
+    caFile: cfg.VsdCaFile, logger, onLogin: () => { if (logins++ > 0) metrics.reconnected("vsd"); },
   });
 }
 
@@ -61,27 +70,58 @@ interface Parts {
   store: FileStore;
   docker: DockerEngine;
   links: IpRouteLinks;
+  vsd?: VsdClient;
   driver: NuageDriver;
   ipam: NuageIpam;
   policyGroups: PolicyGroups;
 }
 
-async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
+async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics): Promise<Parts> {
   const endpoint = vrsEndpoint(cfg);
   const ovsdb = await connectOvsdb(endpoint, { logger, connectTimeoutMs: 10_000, callTimeoutMs: 10_000 });
   const vrs = new VrsClient(ovsdb, cfg.VrsBridge);
   await vrs.start();
-  const store = await FileStore.open(cfg.StateDir);
+  const store = await FileStore.open(cfg.StateDir, { log: logger });
   const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000);
   const links = new IpRouteLinks();
-  const vsd = vsdClient(cfg, logger);
+  const vsd = vsdClient(cfg, logger, metrics);
   const ipam = new NuageIpam({ graceMs: graceMs(cfg) }, { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger });
   const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
-    { store, links, vrs, docker, vsd: vsdDirectory(vsd), ipam, policyGroups, logger },
+    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), ipam, policyGroups, logger },
   );
-  return { logger, ovsdb, vrs, store, docker, links, driver, ipam, policyGroups };
+  return { logger, ovsdb, vrs, store, docker, links, vsd, driver, ipam, policyGroups };
+}
+
+/** The clients' connections, closed whatever fails. */
+function closeClients(p: Pick<Parts, "ovsdb" | "docker" | "vsd">): (() => Promise<unknown>)[] {
+  return [() => p.ovsdb.close(), () => p.docker.close(), () => p.vsd?.close() ?? Promise.resolve()];
+}
+
+/** Runs every step; logs each failure; rejects with the first one at the end. */
+async function runAll(logger: Logger, what: string, steps: (() => Promise<unknown>)[]): Promise<void> {
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      logger.error({ err }, `${what}: a step failed`);
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
+}
+
+/** Takes StateDir's lock (see store/state-dir-lock.ts) and opens what needs it; the lock is let go if that fails. */
+async function lockAndAssemble(cfg: Config, logger: Logger, role: string, metrics: PluginMetrics = noMetrics): Promise<{ lock: StateDirLock; parts: Parts }> {
+  const lock = await StateDirLock.acquire(cfg.StateDir, { role });
+  try {
+    return { lock, parts: await assemble(cfg, logger, metrics) };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
 }
 
 /**
@@ -95,20 +135,53 @@ export function graceMs(cfg: Config): number {
 /** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
 const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
 
-export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<RunningPlugin> {
-  const p = await assemble(cfg, logger);
+export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<RunningPlugin> {
+  let store: FileStore | undefined;
+  const metrics = cfg.MetricsAddress
+    ? createMetrics({ networks: () => store?.listNetworks().length ?? 0, endpoints: () => store?.listEndpoints().length ?? 0 })
+    : noMetrics;
+  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics);
+  store = p.store;
+  // A "connected" after the connection was up once is a reconnection.
+  let ovsdbWasUp = p.ovsdb.connected;
+  p.ovsdb.on("connected", () => {
+    if (ovsdbWasUp) metrics.reconnected("ovsdb");
+    ovsdbWasUp = true;
+  });
+  const failed = new Promise<Error>((resolve) => lock.onLost((err) => {
+    logger.error({ err: err.message }, "StateDir lock lost: stopping, since another process could now take StateDir");
+    resolve(err);
+  }));
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
-  const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg), ipam: p.ipam });
+  const reconciler = new Reconciler({
+    store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg),
+    onRemoved: (report) => metrics.removed(report), ipam: p.ipam,
+  });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
   // Leftovers are cleaned before serving, so a restart after a crash starts clean.
   await reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
-  const server = await startPluginServer(p.driver, { socketPath, logger, ipam: p.ipam });
+  let server;
+  let ops: OpsServer | undefined;
+  try {
+    // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
+    if (cfg.MetricsAddress) {
+      ops = await startOpsServer({
+        address: cfg.MetricsAddress, metrics, logger,
+        health: () => checkHealth({ ovsdbConnected: () => p.ovsdb.connected, ovsdbName: p.ovsdb.endpointName, stateDir: cfg.StateDir }),
+      });
+    }
+    server = await startPluginServer(p.driver, { socketPath, logger, ipam: p.ipam, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
+  } catch (err) {
+    await runAll(logger, "start", [() => reconciler.stop(), async () => ops?.close(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
+    throw err;
+  }
   const labelSource = { labelsOf: async (id: string) => (await p.docker.listContainers({ id: [id] }))[0]?.Labels ?? undefined };
   const sync = new IdentitySync(p.docker, p.store, p.driver, logger, new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger));
   sync.start();
   let timer: NodeJS.Timeout | undefined;
   const events = new AbortController();
   let onOvsdbConnected: (() => void) | undefined;
+  let eventStreams = 0;
   if (cfg.ReconcileInterval > 0) {
     timer = setInterval(() => reconciler.schedule("interval", 0), cfg.ReconcileInterval * 1000);
     timer.unref();
@@ -121,7 +194,10 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       () => reconciler.schedule("docker event"),
       events.signal,
       undefined,
-      () => reconciler.schedule("docker events connected"),
+      () => {
+        if (eventStreams++ > 0) metrics.reconnected("docker-events");
+        reconciler.schedule("docker events connected");
+      },
     );
   }
   logger.info({ socket: socketPath, scope: cfg.Scope, bridge: cfg.VrsBridge }, "nuage plugin ready");
@@ -129,33 +205,36 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
     socketPath,
     driver: p.driver,
     reconcileNow,
+    failed,
     async close() {
       if (timer) clearInterval(timer);
       events.abort();
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
-      reconciler.stop();
-      sync.stop();
-      await server.close();
-      await p.ovsdb.close();
-      await p.docker.close();
+      await runAll(logger, "shutdown", [
+        () => server.close(),
+        async () => ops?.close(),
+        () => reconciler.stop(),
+        async () => sync.stop(),
+        ...closeClients(p),
+        () => lock.release(),
+      ]);
     },
   };
 }
 
 /** One reconcile pass without serving: what `-audit` runs. */
-export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<ReconcileReport> {
+export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<ReconcileReport> {
   // A running plugin reconciles by itself; a second process comparing its records with the
   // host while the first one writes new ones could remove a port being made.
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   if (await answers(socketPath)) {
     throw new Error(`the plugin is running (${socketPath} answers): it reconciles by itself; stop it before -audit`);
   }
-  const p = await assemble(cfg, logger);
+  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "-audit");
   try {
     return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg), ipam: p.ipam });
   } finally {
-    await p.ovsdb.close();
-    await p.docker.close();
+    await runAll(logger, "-audit", [...closeClients(p), () => lock.release()]);
   }
 }
 

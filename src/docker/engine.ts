@@ -5,6 +5,12 @@
  * driver call must then fail with a clear message instead of hanging.
  */
 import { Agent, request } from "undici";
+import { BodyTooLargeError, lines, readBounded } from "../http/bounded-body.js";
+
+/** The largest answer read from the Docker API (a network with thousands of containers is ~2 MB). */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** The largest single event read from /events. */
+const MAX_EVENT_BYTES = 1024 * 1024;
 
 export class DockerApiError extends Error {
   constructor(message: string, readonly status?: number, options?: { cause?: unknown }) { super(message, options); }
@@ -26,6 +32,20 @@ export interface DockerContainerSummary {
   State: string;
   Labels?: Record<string, string> | null;
   NetworkSettings?: { Networks?: Record<string, { NetworkID: string; EndpointID: string; MacAddress?: string; IPAddress?: string }> };
+}
+
+export interface DockerVersion {
+  Version: string;
+  ApiVersion: string;
+}
+
+/** A managed (v2) plugin, as `GET /plugins` lists it. */
+export interface DockerPlugin {
+  Id: string;
+  Name: string;
+  Enabled: boolean;
+  /** Types are `{Prefix, Capability, Version}` objects (older daemons: "docker.networkdriver/1.0" strings). */
+  Config?: { Interface?: { Types?: ({ Prefix?: string; Capability?: string; Version?: string } | string)[]; Socket?: string } };
 }
 
 export interface DockerEvent {
@@ -61,6 +81,16 @@ export class DockerEngine {
     return (await this.getJson<DockerContainerSummary[]>(`/containers/json?${q}`)) ?? [];
   }
 
+  async version(): Promise<DockerVersion> {
+    const v = await this.getJson<DockerVersion>("/version");
+    return { Version: String(v?.Version ?? "?"), ApiVersion: String(v?.ApiVersion ?? "?") };
+  }
+
+  /** Managed plugins (legacy plugins, sockets in /run/docker/plugins, are not listed). */
+  async listPlugins(): Promise<DockerPlugin[]> {
+    return (await this.getJson<DockerPlugin[]>("/plugins")) ?? [];
+  }
+
   async ping(): Promise<void> {
     await this.getJson<unknown>("/_ping", false, true);
   }
@@ -77,17 +107,12 @@ export class DockerEngine {
         const res = await request(`${this.origin}/events?${q}`, { dispatcher: this.dispatcher, signal });
         if (res.statusCode !== 200) throw new DockerApiError(`Docker /events answered ${res.statusCode}`, res.statusCode);
         onConnected?.();
-        let buf = "";
-        for await (const chunk of res.body) {
-          buf += chunk.toString();
-          let nl: number;
-          while ((nl = buf.indexOf("\n")) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            if (line) {
-              try { onEvent(JSON.parse(line) as DockerEvent); } catch { /* a malformed event line is skipped */ }
-            }
-          }
+        for await (const raw of lines(res.body, MAX_EVENT_BYTES, "Docker /events")) {
+          const line = raw.trim();
+          if (!line) continue;
+          let event: DockerEvent;
+          try { event = JSON.parse(line) as DockerEvent; } catch { continue; /* a malformed event line is skipped */ }
+          try { onEvent(event); } catch (err) { onError?.(err as Error); /* one handler failure does not drop the stream */ }
         }
       } catch (err) {
         if (signal.aborted) return;
@@ -117,7 +142,13 @@ export class DockerEngine {
         : e.message;
       throw new DockerApiError(`the Docker API at ${this.endpoint} is unavailable (${why})`, undefined, { cause: err });
     }
-    const text = await res.body.text();
+    let text: string;
+    try {
+      text = await readBounded(res.body, MAX_BODY_BYTES, `Docker API GET ${path.split("?")[0]}`);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) throw new DockerApiError(err.message, res.statusCode, { cause: err });
+      throw new DockerApiError(`the Docker API at ${this.endpoint} failed while answering GET ${path.split("?")[0]}: ${(err as Error).message}`, res.statusCode, { cause: err });
+    }
     if (res.statusCode === 404 && notFoundIsUndefined) return undefined;
     if (res.statusCode !== 200) {
       let msg = text;

@@ -335,7 +335,7 @@ export class NuageIpam implements IpamDriver {
    * longer than the grace period ago: a start that failed between RequestAddress and CreateEndpoint,
    * a ReleaseAddress lost to a crash), and finishes reservations a crash cut in the middle.
    */
-  async reconcile(): Promise<string[]> {
+  async reconcile(opts: { dryRun?: boolean } = {}): Promise<string[]> {
     if (!this.deps.vsd) return [];
     const released: string[] = [];
     const now = Date.now();
@@ -343,7 +343,7 @@ export class NuageIpam implements IpamDriver {
       try {
         if (rec.state === "reserving") {
           if (now - Date.parse(rec.createdAt) < RESERVING_STALE_MS) continue;
-          await this.release(rec, "a reservation cut by a crash");
+          if (!opts.dryRun) await this.release(rec, "a reservation cut by a crash");
           released.push(rec.id);
           continue;
         }
@@ -353,7 +353,7 @@ export class NuageIpam implements IpamDriver {
         // Re-read: an endpoint may have taken it while this pass ran.
         const fresh = this.deps.store.getReservation(rec.id);
         if (!fresh || (fresh.endpointId && this.deps.store.getEndpoint(fresh.endpointId))) continue;
-        await this.release(fresh, "no endpoint took it");
+        if (!opts.dryRun) await this.release(fresh, "no endpoint took it");
         released.push(rec.id);
       } catch (err) {
         this.deps.logger.warn({ reservation: short(rec.id), err: (err as Error).message }, "could not release a VSD reservation; will try again");

@@ -130,7 +130,7 @@ export class NuageDriver implements NetworkDriver {
         id: networkId, nuage: parsed.nuage, policyGroup: parsed.policyGroup, pool: parsed.pool, gateway: parsed.gateway,
         options: parsed.options, learntFrom: "DockerAPI", createdAt: new Date().toISOString(), ...(ipam ? { ipam: true } : {}),
       };
-      await this.deps.store.putNetwork(rec);
+      await this.deps.store.putNetwork(rec, "redone-if-lost");
       this.deps.logger.info({ network: short(networkId), name: info.Name }, "network learnt from the Docker API");
       return rec;
     });
@@ -271,8 +271,8 @@ export class NuageDriver implements NetworkDriver {
         }
         // Before Join returns, so before the container runs: the vPort exists once the VRS resolved the port.
         if (groups && !reservation) await this.policyGroups().apply(groups, { vmUuid, portName: ep.hostIfName });
-        ep.joined = { vmUuid, vmName, identity, sandboxKey: req.SandboxKey, resolved };
-        await this.deps.store.putEndpoint(ep);
+        // Not fsynced: see the store's header (lost only with the host, and the container with it).
+        await this.deps.store.putEndpoint({ ...ep, joined: { vmUuid, vmName, identity, sandboxKey: req.SandboxKey, resolved } }, "redone-if-lost");
         this.deps.logger.debug({ endpoint: short(ep.id), ...resolved, port: ep.hostIfName }, "port resolved");
         return answer(net.gateway ?? resolved.gateway);
       } catch (err) {
@@ -291,8 +291,8 @@ export class NuageDriver implements NetworkDriver {
       // OVSDB down: fail soon; Docker goes on with DeleteEndpoint, which leaves the rows to reconcile.
       await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { failFastMs: OVSDB_DOWN_WAIT_MS });
       if (ep.joined) {
-        delete ep.joined;
-        await this.deps.store.putEndpoint(ep);
+        const { joined: _left, ...rest } = ep;
+        await this.deps.store.putEndpoint(rest, "redone-if-lost");
       }
     });
   }
@@ -327,8 +327,7 @@ export class NuageDriver implements NetworkDriver {
       // Split activation: the VRS finds the VSD container by UUID, so the VSD container is renamed first.
       const target = ep.reservationId ? await this.ipam().adoptIdentity(ep.reservationId, containerId, containerName) : { uuid: containerId, name: containerName };
       await this.deps.vrs.renameEntity(ep.joined.vmUuid, target.uuid, target.name);
-      ep.joined = { ...ep.joined, vmUuid: target.uuid, vmName: target.name, identity: "docker" };
-      await this.deps.store.putEndpoint(ep);
+      await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, vmUuid: target.uuid, vmName: target.name, identity: "docker" } }, "redone-if-lost");
       this.deps.logger.info({ endpoint: short(endpointId), container: short(containerId), name: containerName }, "entity renamed to its container");
       return true;
     });

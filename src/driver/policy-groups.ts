@@ -77,7 +77,7 @@ export class PolicyGroups {
   }
 
   /** Puts the port's vPort in exactly these groups. `vportId` when known (a reservation), else looked up. */
-  async apply(groups: PolicyGroupRef[], where: { vportId?: string; vmUuid: string; portName: string }): Promise<string> {
+  async apply(groups: readonly PolicyGroupRef[], where: { vportId?: string; vmUuid: string; portName: string }): Promise<string> {
     if (!this.vsd) throw new DriverError("policy groups per container need VSD access in the plugin's config");
     const vportId = where.vportId ?? (await this.vsd.vportOf(where.vmUuid, where.portName));
     if (!vportId) throw new DriverError(`the VSD has no vPort for port ${where.portName} (container ${where.vmUuid.slice(0, 12)}) to put in policy group${groups.length > 1 ? "s" : ""} ${groups.map((g) => `"${g.name}"`).join(", ")}`);

@@ -1,88 +1,114 @@
-/** What the plugin keeps about each network and endpoint (see store.ts for where). */
+/**
+ * What the plugin keeps about each network and endpoint (see file-store.ts for where),
+ * as zod schemas: a record file is checked against them when loaded, so a damaged or
+ * foreign file is set aside instead of reaching the driver. The types are the schemas'.
+ *
+ * `version` says how to read a record. Files written before it existed have none and
+ * read as version 1. A change that older plugins would misread bumps it; a plugin
+ * meeting a version it does not know sets the file aside rather than guess.
+ */
+import { z } from "zod";
+
+export const RECORD_VERSION = 1;
+
+/** Parses `{ version }` of any record; undefined (a file older than versions) is 1. */
+export const RecordVersion = z.object({ version: z.number().int().positive().optional() }).passthrough();
 
 /** The five -o options that tie a Docker network to one VSD subnet. */
-export interface NuageSubnetRef {
-  organization: string;
-  domain: string;
-  zone: string;
-  subnet: string;
-  user: string;
-}
+export const NuageSubnetRefSchema = z.object({
+  organization: z.string(),
+  domain: z.string(),
+  zone: z.string(),
+  subnet: z.string(),
+  user: z.string(),
+});
+export type NuageSubnetRef = z.infer<typeof NuageSubnetRefSchema>;
 
-export interface NetworkRecord {
-  id: string;
-  nuage: NuageSubnetRef;
+export const NetworkRecordSchema = z.object({
+  version: z.literal(RECORD_VERSION).optional(),
+  id: z.string().min(1),
+  nuage: NuageSubnetRefSchema,
   /** Optional -o policy-group=NAME, attached to every port of the network. */
-  policyGroup?: string;
+  policyGroup: z.string().optional(),
   /** The IPv4 pool, CIDR. */
-  pool: string;
+  pool: z.string().min(1),
   /** The gateway as a bare IP, when Docker's IPAM gave one. */
-  gateway?: string;
+  gateway: z.string().optional(),
   /** Every -o option as Docker sent it. */
-  options: Record<string, string>;
-  /** Set when the network's addresses come from the plugin's own IPAM (--ipam-driver=nuage): reserved in the VSD. */
-  ipam?: boolean;
+  options: z.record(z.string()),
   /** How the plugin learnt of the network: its own CreateNetwork, or the Docker API. */
-  learntFrom: "CreateNetwork" | "DockerAPI";
-  createdAt: string;
-}
+  /** Set when the network's addresses come from the plugin's own IPAM (--ipam-driver=nuage): reserved in the VSD. */
+  ipam: z.boolean().optional(),
+  learntFrom: z.enum(["CreateNetwork", "DockerAPI"]),
+  createdAt: z.string(),
+});
+export type NetworkRecord = z.infer<typeof NetworkRecordSchema>;
 
-export interface EndpointRecord {
-  id: string;
-  networkId: string;
+export const JoinedSchema = z.object({
+  vmUuid: z.string().min(1),
+  vmName: z.string().min(1),
+  /** Whether vmUuid is the Docker container ID or a stand-in until Docker tells us. */
+  identity: z.enum(["docker", "provisional"]),
+  sandboxKey: z.string(),
+  resolved: z.object({ ip: z.string(), mask: z.string(), gateway: z.string() }),
+});
+
+export const EndpointRecordSchema = z.object({
+  version: z.literal(RECORD_VERSION).optional(),
+  id: z.string().min(1),
+  networkId: z.string().min(1),
   /** CIDR, as Docker's IPAM assigned it. */
-  address: string;
-  mac: string;
+  address: z.string().min(1),
+  mac: z.string().min(1),
   /** True when the plugin chose the MAC (and returned it to Docker). */
-  macGenerated: boolean;
+  macGenerated: z.boolean(),
   /** Host end of the veth pair: the port on the bridge. */
-  hostIfName: string;
+  hostIfName: z.string().min(1),
   /** Container end: the SrcName handed to Docker. */
-  containerIfName: string;
-  /** The VSD reservation of the address (networks with the nuage IPAM): Join binds the port to it (split activation). */
-  reservationId?: string;
+  containerIfName: z.string().min(1),
+  /** The VSD reservation of the address (networks of the nuage IPAM): Join binds the port to it (split activation). */
+  reservationId: z.string().optional(),
   /** Policy groups chosen for this endpoint (driver-opt nuage.policy-group), resolved to VSD IDs at CreateEndpoint. */
-  policyGroups?: { id: string; name: string }[];
+  policyGroups: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
   /** Set by Join. */
-  joined?: {
-    vmUuid: string;
-    vmName: string;
-    /** Whether vmUuid is the Docker container ID or a stand-in until Docker tells us. */
-    identity: "docker" | "provisional";
-    sandboxKey: string;
-    resolved: { ip: string; mask: string; gateway: string };
-  };
-  createdAt: string;
-}
+  joined: JoinedSchema.optional(),
+  createdAt: z.string(),
+});
+export type EndpointRecord = z.infer<typeof EndpointRecordSchema>;
 
 /**
  * An address the plugin's IPAM reserved in the VSD: a VSD container with one interface in the
  * subnet (the VSD allocates or checks the IP, and makes the vPort). Join later writes the
- * VRS rows for split activation (vm_uuid = uuid, port name = portName, mac), so the VRS binds
+ * VRS rows for split activation (vm_uuid = id, port name = portName, mac), so the VRS binds
  * the port to this same interface (vrs-ovsdb.md §10.2).
  */
-export interface ReservationRecord {
-  /** The VSD container's UUID (64 hex); also the record's ID. */
-  id: string;
+export const ReservationRecordSchema = z.object({
+  version: z.literal(RECORD_VERSION).optional(),
+  /** The VSD container's UUID at creation (64 hex); also the record's ID. */
+  id: z.string().min(1),
   /** The PoolID Docker sent it for (ReleaseAddress names the pool and the address). */
-  poolId: string;
-  subnetRef: { organization: string; domain: string; zone: string; subnet: string };
-  subnetId: string;
+  poolId: z.string(),
+  subnetRef: z.object({ organization: z.string(), domain: z.string(), zone: z.string(), subnet: z.string() }),
+  subnetId: z.string(),
   /** `reserving`: written before the POST, so a crash in between leaves a record to clean up with. */
-  state: "reserving" | "reserved";
+  state: z.enum(["reserving", "reserved"]),
   /** Bare IP, once the VSD gave it. */
-  ip?: string;
-  prefix?: number;
-  mac: string;
+  ip: z.string().optional(),
+  prefix: z.number().int().optional(),
+  mac: z.string().min(1),
   /** The VSD interface's name: also the host end of the veth, and the OVS port. */
-  portName: string;
+  portName: z.string().min(1),
   /** The container end of the veth (chosen with portName). */
-  containerIfName: string;
-  vsdContainerId?: string;
-  vportId?: string;
+  containerIfName: z.string().min(1),
+  vsdContainerId: z.string().optional(),
+  vportId: z.string().optional(),
   /** The endpoint that took the address at CreateEndpoint; unset again at DeleteEndpoint. */
-  endpointId?: string;
-  /** When it was made, or last freed by its endpoint: the reconcile pass releases it if nobody takes it within the grace period. */
-  freeSince: string;
-  createdAt: string;
-}
+  endpointId: z.string().optional(),
+  /** When made, or last freed by its endpoint: the reconcile pass releases it if nobody takes it within the grace period ("" while taken). */
+  freeSince: z.string(),
+  createdAt: z.string(),
+});
+export type ReservationRecord = z.infer<typeof ReservationRecordSchema>;
+
+/** What the store hands out: frozen, so no caller can change the store's copy. */
+export type Frozen<T> = T extends (infer U)[] ? readonly Frozen<U>[] : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;

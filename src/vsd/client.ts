@@ -15,6 +15,10 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request, type Dispatcher } from "undici";
+import { BodyTooLargeError, readBounded } from "../http/bounded-body.js";
+
+/** The largest answer read from the VSD (a page of 500 objects is well under 1 MB). */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 import type { z } from "zod";
 import { VsdError, VsdNotFoundError, vsdErrorFromReply, type VsdLevel } from "./errors.js";
 import { vsdEqualsLookup } from "./filter.js";
@@ -64,6 +68,8 @@ export interface VsdClientOptions {
   renewBeforeMs?: number;
   /** Use this undici dispatcher instead of making one (tests). */
   dispatcher?: Dispatcher;
+  /** Told after each successful login (metrics count the ones after the first). */
+  onLogin?: () => void;
 }
 
 export interface VsdListOptions {
@@ -162,6 +168,7 @@ export class VsdClient {
   private session?: Session;
   private loggingIn?: Promise<Session>;
   private closed = false;
+  private readonly onLogin?: () => void;
 
   constructor(opts: VsdClientOptions) {
     const url = new URL(opts.url);
@@ -170,6 +177,7 @@ export class VsdClient {
     this.base = url.toString().replace(/\/+$/, "");
     this.organization = opts.organization;
     this.user = opts.user;
+    this.onLogin = opts.onLogin;
     this.#password = opts.password;
     this.log = opts.logger ?? silent;
     this.pageSize = opts.pageSize ?? 50;
@@ -417,7 +425,7 @@ export class VsdClient {
       dispatcher: this.dispatcher,
       signal: AbortSignal.timeout(timeout),
     });
-    const text = x.method === "HEAD" ? (await res.body.dump(), "") : await res.body.text();
+    const text = x.method === "HEAD" ? (await res.body.dump(), "") : await readBounded(res.body, MAX_BODY_BYTES, `VSD ${x.method} ${x.path}`);
     return { status: res.statusCode, headers: res.headers, text };
   }
 
@@ -430,6 +438,7 @@ export class VsdClient {
       try {
         raw = await this.exchange(x, authorization(), deadline, proxyUser);
       } catch (err) {
+        if (err instanceof BodyTooLargeError) throw new VsdError(`VSD ${this.base}: ${err.message}`, { status: 0, method: x.method, path: x.path, cause: err });
         const code = errorCode(err);
         const retryable = code !== undefined && (idempotent ? TRANSIENT.has(code) : NOT_SENT.has(code));
         const delay = this.backoff(attempt);
@@ -472,6 +481,7 @@ export class VsdClient {
     const { APIKey, ...rest } = me;
     const session: Session = { key: APIKey, expiry, renewAt, me: rest };
     this.log.info({ url: this.base, organization: this.organization, user: this.user, expiresAt: new Date(expiry).toISOString(), ms: now - started }, "VSD login");
+    this.onLogin?.();
     return session;
   }
 
