@@ -43,22 +43,29 @@ export function vrsEndpoint(cfg: Config): OvsdbEndpoint {
   return cfg.VrsSocket ? { kind: "unix", path: cfg.VrsSocket } : { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort };
 }
 
-function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
+export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
+  if (cfg.VsdInsecure) {
+    logger.warn({ vsdUrl: cfg.VsdUrl, key: "VsdInsecure" },
+      "VsdInsecure = true: the VSD's certificate is not verified, so anyone who can intercept the connection can pose as the VSD " +
+      "and read the VSD user's password; set VsdCaFile to the VSD's CA certificate and remove VsdInsecure");
+  }
   let logins = 0;
   return new VsdClient({
-    url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
-    caFile: cfg.VsdCaFile, logger, onLogin: () => { if (logins++ > 0) metrics.reconnected("vsd"); },
+    url: cfg.VsdUrl, apiVersion: cfg.VsdApiVersion, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
+    caFile: cfg.VsdCaFile, insecure: cfg.VsdInsecure, logger, onLogin: () => { if (logins++ > 0) metrics.reconnected("vsd"); },
   });
 }
 
-function vsdDirectory(client: VsdClient | undefined): SubnetDirectory | undefined {
+export function vsdDirectory(client: VsdClient | undefined): SubnetDirectory | undefined {
   if (!client) return undefined;
   return {
     async findSubnet(ref) {
-      const found = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
-      const s = found.subnet as { address?: string; netmask?: string; gateway?: string };
-      return { address: String(s.address), netmask: String(s.netmask), gateway: s.gateway ? String(s.gateway) : undefined };
+      const { subnet: s } = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
+      return {
+        address: s.address ?? undefined, netmask: s.netmask ?? undefined, gateway: s.gateway ?? undefined,
+        ipType: s.IPType ?? undefined, ipv6Address: s.IPv6Address ?? undefined,
+      };
     },
   };
 }
@@ -82,7 +89,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics): Pr
   const vrs = new VrsClient(ovsdb, cfg.VrsBridge);
   await vrs.start();
   const store = await FileStore.open(cfg.StateDir, { log: logger });
-  const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000);
+  const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000, { ca: cfg.DockerTlsCa, cert: cfg.DockerTlsCert, key: cfg.DockerTlsKey });
   const links = new IpRouteLinks();
   const vsd = vsdClient(cfg, logger, metrics);
   const ipam = new NuageIpam({ graceMs: graceMs(cfg) }, { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger });

@@ -18,7 +18,7 @@ import { OvsdbUnavailableError } from "../vrs/ovsdb/errors.js";
 import { KeyedMutex } from "../concurrency/keyed-mutex.js";
 import { bareIp, generateMac, isMac, macForAddress, maskToPrefix, parseCidr, vethNames } from "./naming.js";
 import { parseNetworkOptions } from "./network-options.js";
-import type { DockerLookup, SubnetDirectory, VrsPorts } from "./deps.js";
+import type { DockerLookup, SubnetDirectory, VrsPorts, VsdSubnetFacts } from "./deps.js";
 import { NuageIpam, reservationName } from "./ipam-driver.js";
 import type { PolicyGroups } from "./policy-groups.js";
 
@@ -82,11 +82,18 @@ export class NuageDriver implements NetworkDriver {
   }
 
   private async checkAgainstVsd(ref: NetworkRecord["nuage"], pool: string, gateway: string | undefined): Promise<void> {
-    let subnet: { address: string; netmask: string; gateway?: string };
+    let subnet: VsdSubnetFacts;
     try {
       subnet = await this.deps.vsd!.findSubnet(ref);
     } catch (err) {
       throw new DriverError(`VSD lookup of organization "${ref.organization}", domain "${ref.domain}", zone "${ref.zone}", subnet "${ref.subnet}" failed: ${(err as Error).message}`, { cause: err });
+    }
+    if (!subnet.address || !subnet.netmask) {
+      const v6 = subnet.ipv6Address ? ` ${subnet.ipv6Address}` : "";
+      throw new DriverError(
+        `VSD subnet "${ref.subnet}" is IPv6-only (IPType ${subnet.ipType ?? "unknown"}${v6}, no IPv4 address or netmask): ` +
+        "the nuage driver gives containers IPv4 addresses from Docker's IPAM; point -o subnet at a VSD subnet with IPv4 addressing (IPType IPV4 or DUALSTACK)",
+      );
     }
     const vsdCidr = `${subnet.address}/${maskToPrefix(subnet.netmask) ?? "?"}`;
     if (vsdCidr !== pool) {

@@ -17,7 +17,8 @@ export function ipamVsd(client: VsdClient, externalID: string): IpamVsd {
   return {
     async findSubnet(ref) {
       const { subnet } = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
-      return { id: subnet.ID, address: subnet.address, netmask: subnet.netmask, gateway: subnet.gateway ?? undefined };
+      // An IPv6-only subnet has no address/netmask: the IPAM refuses it as having no usable IPv4 range.
+      return { id: subnet.ID, address: subnet.address ?? "", netmask: subnet.netmask ?? "", gateway: subnet.gateway ?? undefined };
     },
     async reserve(r) {
       let c;

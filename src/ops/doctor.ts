@@ -326,8 +326,8 @@ async function checkVsd(cfg: Config, checks: Check[], timeoutMs: number): Promis
   let client: VsdClient;
   try {
     client = new VsdClient({
-      url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword, caFile: cfg.VsdCaFile,
-      callTimeoutMs: timeoutMs * 2, requestTimeoutMs: timeoutMs, retry: { attempts: 2 },
+      url: cfg.VsdUrl, apiVersion: cfg.VsdApiVersion, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
+      caFile: cfg.VsdCaFile, insecure: cfg.VsdInsecure, callTimeoutMs: timeoutMs * 2, requestTimeoutMs: timeoutMs, retry: { attempts: 2 },
     });
   } catch (err) {
     checks.push({ name: "vsd", status: "failed", detail: (err as Error).message, fix: "correct VsdUrl / VsdCaFile" });
