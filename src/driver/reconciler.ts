@@ -233,7 +233,7 @@ export class Reconciler {
     }
     for (const name of links) {
       if (!OWN_LINK.test(name) || knownIf(name)) continue;
-      if (dryRun || (await d.links.deleteLink(name))) report.links.push(name);
+      if (dryRun || (await d.links.deleteLink(name, { background: true }))) report.links.push(name);
     }
     const removed = report.endpoints.length + report.networks.length + report.bridgePorts.length + report.links.length + report.nuagePortRows.length + report.nuageEntityRows.length;
     if (removed > 0 && !dryRun) {
