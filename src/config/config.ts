@@ -162,8 +162,9 @@ const VSD_GROUP = ["VsdUrl", "VsdOrganization", "VsdUser", "VsdPassword"] as con
 export function defaultConfigPath(argv1: string | undefined = process.argv[1]): string {
   if (!argv1) return resolve("nuage.cfg");
   const dir = dirname(resolve(argv1));
-  // bin/nuage-libnetwork execs `node dist/src/main.js`: the executable's folder is then <root>/bin.
-  if (basename(dir) === "src" && basename(dirname(dir)) === "dist") return join(dirname(dirname(dir)), "bin", "nuage.cfg");
+  // bin/nuage-libnetwork execs `node dist/bundle/nuage-libnetwork.mjs` (or dist/src/main.js): the
+  // executable's folder is then <root>/bin.
+  if ((basename(dir) === "src" || basename(dir) === "bundle") && basename(dirname(dir)) === "dist") return join(dirname(dirname(dir)), "bin", "nuage.cfg");
   return join(dir, "nuage.cfg");
 }
 

@@ -160,7 +160,7 @@ export class NuageDriver implements NetworkDriver {
       if (!mac) mac = this.uniqueMac(cidr.ip, `${net.nuage.organization}/${net.nuage.domain}/${net.nuage.subnet}`);
       // Scans rather than a Set built per call: a name is asked about once or twice (bench: 0.05 vs 0.8 ms at 1,000 endpoints).
       const others = this.deps.store.listEndpoints();
-      const names = vethNames(req.EndpointID, (n) => others.some((e) => e.hostIfName === n || e.containerIfName === n));
+      const names = vethNames(req.EndpointID, (n) => this.linksBeingDeleted.has(n) || others.some((e) => e.hostIfName === n || e.containerIfName === n));
       const rec: EndpointRecord = {
         id: req.EndpointID, networkId: req.NetworkID, address, mac: mac.toLowerCase(), macGenerated,
         hostIfName: names.host, containerIfName: names.container, createdAt: new Date().toISOString(),
@@ -275,11 +275,32 @@ export class NuageDriver implements NetworkDriver {
         if (!(err instanceof OvsdbUnavailableError)) throw err;
         this.deps.logger.warn({ endpoint: short(ep.id), port: ep.hostIfName, err: err.message }, "DeleteEndpoint: OVSDB unavailable; its rows are left for the reconcile pass");
       }
+      await this.deps.store.deleteEndpoint(ep.id);
+      // Nobody waits for the veth: the kernel takes ~15 ms to delete one, so it goes after the
+      // answer. One that fails (or a crash before it) is a veth of ours without a record, which
+      // the reconcile pass removes.
+      this.deleteLinksLater(ep);
+    });
+  }
+
+  /** Veth names whose deletion is under way after DeleteEndpoint answered (not to be handed out meanwhile). */
+  private readonly linksBeingDeleted = new Map<string, Promise<void>>();
+
+  private deleteLinksLater(ep: EndpointRecord): void {
+    const names = [ep.hostIfName, ep.containerIfName];
+    const work = (async () => {
       // Deleting one end of a veth deletes its peer: the container end needs a call of its own
       // only when the host end was not there.
       if (!(await this.deps.links.deleteLink(ep.hostIfName))) await this.deps.links.deleteLink(ep.containerIfName);
-      await this.deps.store.deleteEndpoint(ep.id);
-    });
+    })()
+      .catch((err: Error) => this.deps.logger.warn({ endpoint: short(ep.id), port: ep.hostIfName, err: err.message }, "veth deletion after DeleteEndpoint failed; the reconcile pass removes it"))
+      .finally(() => { for (const n of names) if (this.linksBeingDeleted.get(n) === work) this.linksBeingDeleted.delete(n); });
+    for (const n of names) this.linksBeingDeleted.set(n, work);
+  }
+
+  /** Resolves when the veth deletions started after answering DeleteEndpoint are done (stop, tests). */
+  async linksSettled(): Promise<void> {
+    await Promise.all(this.linksBeingDeleted.values());
   }
 
   /** Gives a provisionally named entity its Docker container ID and name. */

@@ -11,9 +11,6 @@ import { z } from "zod";
 
 export const RECORD_VERSION = 1;
 
-/** Parses `{ version }` of any record; undefined (a file older than versions) is 1. */
-export const RecordVersion = z.object({ version: z.number().int().positive().optional() }).passthrough();
-
 /** The five -o options that tie a Docker network to one VSD subnet. */
 export const NuageSubnetRefSchema = z.object({
   organization: z.string(),
@@ -72,3 +69,29 @@ export type EndpointRecord = z.infer<typeof EndpointRecordSchema>;
 
 /** What the store hands out: frozen, so no caller can change the store's copy. */
 export type Frozen<T> = T extends (infer U)[] ? readonly Frozen<U>[] : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
+
+/**
+ * The record a file named `name` holds, or why it holds none: not JSON, not an object, a
+ * version this plugin does not read, not a valid record, or an id other than its name.
+ * The store's loading and `doctor` apply the same checks.
+ */
+export function checkRecordText<S extends z.ZodType<{ id: string }>>(text: string, name: string, schema: S): { record: z.output<S> } | { reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { reason: `not readable as JSON: ${(err as Error).message}` };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { reason: "not a JSON object" };
+  const version = (value as { version?: unknown }).version;
+  if (version !== undefined && version !== RECORD_VERSION) {
+    return { reason: `record version ${JSON.stringify(version)}, and this plugin reads version ${RECORD_VERSION} only` };
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issues = r.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(record)"}: ${i.message}`);
+    return { reason: `not a valid record: ${issues.join("; ")}` };
+  }
+  if (`${r.data.id}.json` !== name) return { reason: `its id ${JSON.stringify(r.data.id)} does not match the file name` };
+  return { record: r.data };
+}

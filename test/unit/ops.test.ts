@@ -228,7 +228,7 @@ describe("records snapshot and the reconciler's dry run", () => {
     const report = await reconcile({
       store,
       links: {
-        listLinks: async (prefix: string) => [`${prefix}${live.slice(0, 12)}`, `${prefix}${dead.slice(0, 12)}`, `${prefix}0123456789ab`].filter((n) => n.startsWith(prefix)),
+        listLinks: async (...prefixes: string[]) => prefixes.flatMap((prefix) => [`${prefix}${live.slice(0, 12)}`, `${prefix}${dead.slice(0, 12)}`, `${prefix}0123456789ab`]),
         deleteLink: async (n: string) => { touched.push(`deleteLink ${n}`); return true; },
         linkExists: async () => true,
         createVethPair: async () => { touched.push("createVethPair"); },
