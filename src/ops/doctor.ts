@@ -413,7 +413,7 @@ async function checkEndpoints(
       /* OVSDB went away since its check: each endpoint's resolution reads "unknown" */
     }
   }
-  const links = new Set(await new IpRouteLinks().listLinks(HOST_IF_PREFIX));
+  const links = new Set(await new IpRouteLinks({ batch: false }).listLinks(HOST_IF_PREFIX));
   const out: EndpointCheck[] = [];
   for (const ep of endpoints) {
     const { check, fixes } = endpointCheck(cfg, ep, records.getNetwork(ep.networkId), docker, onBridge, portRows, links);
@@ -523,7 +523,7 @@ async function dryRunReconcile(cfg: Config, records: RecordsSnapshot, docker: Do
   if (!ovsdb) return { name: "reconcile", status: "skipped", detail: "dry run not possible: needs OVSDB" };
   const wouldRemove = await reconcile({
     store: records,
-    links: new IpRouteLinks(),
+    links: new IpRouteLinks({ batch: false }), // lists only: no co-process
     vrs: new VrsClient(ovsdb, cfg.VrsBridge),
     docker,
     driver: { deleteEndpoint: () => Promise.reject(new Error("doctor removes nothing")) },
