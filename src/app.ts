@@ -20,6 +20,11 @@ import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
 import { gateUntilReady } from "./driver/ready-gate.js";
+import { NuageIpam } from "./driver/ipam-driver.js";
+import { PolicyGroups } from "./driver/policy-groups.js";
+import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
+import { ipamVsd, policyGroupVsd } from "./driver/vsd-backends.js";
+import { hostname } from "node:os";
 import { createMetrics, noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
 import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
@@ -75,6 +80,8 @@ interface Parts {
   links: IpRouteLinks;
   vsd?: VsdClient;
   driver: NuageDriver;
+  ipam: NuageIpam;
+  policyGroups: PolicyGroups;
 }
 
 async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics): Promise<Parts> {
@@ -89,11 +96,13 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics): Pr
   const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000, { ca: cfg.DockerTlsCa, cert: cfg.DockerTlsCert, key: cfg.DockerTlsKey });
   const links = new IpRouteLinks();
   const vsd = vsdClient(cfg, logger, metrics);
+  const ipam = new NuageIpam({ graceMs: graceMs(cfg) }, { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger });
+  const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
-    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), logger },
+    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), ipam, policyGroups, logger },
   );
-  return { logger, ovsdb, vrs, store, docker, links, vsd, driver };
+  return { logger, ovsdb, vrs, store, docker, links, vsd, driver, ipam, policyGroups };
 }
 
 /** The clients' connections, closed whatever fails. */
@@ -163,7 +172,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const reconciler = new Reconciler({
     store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg),
-    onRemoved: (report) => metrics.removed(report),
+    onRemoved: (report) => metrics.removed(report), ipam: p.ipam,
   });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
   // Leftovers are cleaned before calls are served (a restart after a crash starts clean), but
@@ -179,12 +188,13 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
         health: () => checkHealth({ ovsdbConnected: () => p.ovsdb.connected, ovsdbName: p.ovsdb.endpointName, stateDir: cfg.StateDir }),
       });
     }
-    server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), { socketPath, logger, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
+    server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), { socketPath, logger, ipam: p.ipam, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
   } catch (err) {
     await runAll(logger, "start", [() => reconciler.stop(), async () => ops?.close(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
     throw err;
   }
-  const sync = new IdentitySync(p.docker, p.store, p.driver, logger);
+  const labelSource = { labelsOf: async (id: string) => (await p.docker.listContainers({ id: [id] }))[0]?.Labels ?? undefined };
+  const sync = new IdentitySync(p.docker, p.store, p.driver, logger, new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger));
   sync.start();
   let timer: NodeJS.Timeout | undefined;
   const events = new AbortController();
@@ -240,7 +250,7 @@ export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { f
   }
   const { lock, parts: p } = await lockAndAssemble(cfg, logger, "-audit");
   try {
-    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
+    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg), ipam: p.ipam });
   } finally {
     await runAll(logger, "-audit", [...closeClients(p), () => lock.release()]);
   }

@@ -38,6 +38,8 @@ export interface ReconcileReport {
   links: string[];
   nuagePortRows: string[];
   nuageEntityRows: string[];
+  /** VSD reservations of the nuage IPAM that no endpoint took (IDs); absent when the plugin runs no IPAM pass. */
+  reservations?: string[];
   dockerReachable: boolean;
 }
 
@@ -62,6 +64,8 @@ export interface ReconcilerDeps {
   retry?: { baseDelayMs: number; maxDelayMs: number };
   /** Told what each real pass removed (metrics). */
   onRemoved?: (report: ReconcileReport) => void;
+  /** The nuage IPAM: releases the VSD reservations no endpoint holds (after the endpoints above). */
+  ipam?: { reconcile(opts?: { dryRun?: boolean }): Promise<string[]> };
 }
 
 /** A record this young is never removed: Docker may be storing its endpoint right now. */
@@ -235,7 +239,8 @@ export class Reconciler {
       if (!OWN_LINK.test(name) || knownIf(name)) continue;
       if (dryRun || (await d.links.deleteLink(name))) report.links.push(name);
     }
-    const removed = report.endpoints.length + report.networks.length + report.bridgePorts.length + report.links.length + report.nuagePortRows.length + report.nuageEntityRows.length;
+    if (d.ipam) report.reservations = await d.ipam.reconcile({ dryRun });
+    const removed = report.endpoints.length + report.networks.length + report.bridgePorts.length + report.links.length + report.nuagePortRows.length + report.nuageEntityRows.length + (report.reservations?.length ?? 0);
     if (removed > 0 && !dryRun) {
       d.logger.info({ ...report }, "reconcile removed leftovers");
       d.onRemoved?.(report);

@@ -1,6 +1,6 @@
 /**
  * Durable records of networks and endpoints, one JSON file per record under
- * StateDir/{networks,endpoints}/<id>.json.
+ * StateDir/{networks,endpoints,reservations}/<id>.json.
  *
  * Why files and not the VRS's OVSDB rows: Docker never replays CreateNetwork, and
  * a network with no endpoint yet has nothing in OVSDB to hang a record on; the
@@ -46,8 +46,8 @@ import type { z } from "zod";
 import type { Logger } from "../log/logger.js";
 import { DriverError } from "../plugin/protocol.js";
 import {
-  EndpointRecordSchema, NetworkRecordSchema, RECORD_VERSION, checkRecordText,
-  type EndpointRecord, type Frozen, type NetworkRecord,
+  EndpointRecordSchema, NetworkRecordSchema, RECORD_VERSION, ReservationRecordSchema, checkRecordText,
+  type EndpointRecord, type Frozen, type NetworkRecord, type ReservationRecord,
 } from "./records.js";
 
 const ID_PATTERN = /^[A-Za-z0-9]{1,128}$/;
@@ -65,12 +65,13 @@ export interface QuarantinedFile {
   reason: string;
 }
 
-type Kind = "networks" | "endpoints";
-const WHAT: Record<Kind, string> = { networks: "network", endpoints: "endpoint" };
+type Kind = "networks" | "endpoints" | "reservations";
+const WHAT: Record<Kind, string> = { networks: "network", endpoints: "endpoint", reservations: "address reservation" };
 
 export class FileStore {
   private readonly networks = new Map<string, Frozen<NetworkRecord>>();
   private readonly endpoints = new Map<string, Frozen<EndpointRecord>>();
+  private readonly reservations = new Map<string, Frozen<ReservationRecord>>();
   /** Files moved aside (or left in place when even that failed) at open. */
   readonly quarantined: QuarantinedFile[] = [];
   private tmpSeq = 0;
@@ -81,8 +82,10 @@ export class FileStore {
     const store = new FileStore(dir, opts.log);
     await mkdir(join(dir, "networks"), { recursive: true, mode: 0o700 });
     await mkdir(join(dir, "endpoints"), { recursive: true, mode: 0o700 });
+    await mkdir(join(dir, "reservations"), { recursive: true, mode: 0o700 });
     for (const rec of await store.loadAll("networks", NetworkRecordSchema)) store.networks.set(rec.id, rec);
     for (const rec of await store.loadAll("endpoints", EndpointRecordSchema)) store.endpoints.set(rec.id, rec);
+    for (const rec of await store.loadAll("reservations", ReservationRecordSchema)) store.reservations.set(rec.id, rec);
     return store;
   }
 
@@ -106,6 +109,17 @@ export class FileStore {
   async deleteEndpoint(id: string): Promise<void> {
     await this.remove("endpoints", id);
     this.endpoints.delete(id);
+  }
+
+  getReservation(id: string): Frozen<ReservationRecord> | undefined { return this.reservations.get(id); }
+  listReservations(): Frozen<ReservationRecord>[] { return [...this.reservations.values()]; }
+  async putReservation(rec: ReservationRecord | Frozen<ReservationRecord>): Promise<void> {
+    const copy = await this.write("reservations", rec, "fsync");
+    this.reservations.set(copy.id, copy);
+  }
+  async deleteReservation(id: string): Promise<void> {
+    await this.remove("reservations", id);
+    this.reservations.delete(id);
   }
 
   private async loadAll<S extends z.ZodType<{ id: string }>>(kind: Kind, schema: S): Promise<Frozen<z.infer<S>>[]> {
