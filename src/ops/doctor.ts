@@ -517,6 +517,7 @@ function finish(out: EndpointCheck, fixes: string[]): EndpointCheck {
 const REMOVAL_WORDS: [keyof ReconcileReport, string][] = [
   ["endpoints", "endpoint record"], ["networks", "network record"], ["bridgePorts", "bridge port"],
   ["links", "veth"], ["nuagePortRows", `${PORT_TABLE} row`], ["nuageEntityRows", `${VM_TABLE} row`],
+  ["reservations", "VSD address reservation"],
 ];
 
 async function dryRunReconcile(cfg: Config, records: RecordsSnapshot, docker: DockerEngine | undefined, ovsdb: OvsdbClient | undefined): Promise<DoctorReport["reconcile"]> {
@@ -531,7 +532,7 @@ async function dryRunReconcile(cfg: Config, records: RecordsSnapshot, docker: Do
     graceMs: graceMs(cfg),
   }, { dryRun: true });
   const parts = REMOVAL_WORDS.flatMap(([field, word]) => {
-    const items = wouldRemove[field] as string[];
+    const items = (wouldRemove[field] as string[] | undefined) ?? [];
     return items.length === 0 ? [] : [`${items.length} ${word}${items.length > 1 ? "s" : ""} (${items.map((i) => (i.length > 15 ? i.slice(0, 12) : i)).join(", ")})`];
   });
   const note = docker ? "" : " (Docker does not answer: endpoint records were not compared with Docker's)";
