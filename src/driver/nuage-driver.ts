@@ -335,7 +335,8 @@ export class NuageDriver implements NetworkDriver {
     const work = (async () => {
       // Deleting one end of a veth deletes its peer: the container end needs a call of its own
       // only when the host end was not there.
-      if (!(await this.deps.links.deleteLink(ep.hostIfName))) await this.deps.links.deleteLink(ep.containerIfName);
+      const background = { background: true };
+      if (!(await this.deps.links.deleteLink(ep.hostIfName, background))) await this.deps.links.deleteLink(ep.containerIfName, background);
     })()
       .catch((err: Error) => this.deps.logger.warn({ endpoint: short(ep.id), port: ep.hostIfName, err: err.message }, "veth deletion after DeleteEndpoint failed; the reconcile pass removes it"))
       .finally(() => { for (const n of names) if (this.linksBeingDeleted.get(n) === work) this.linksBeingDeleted.delete(n); });
