@@ -336,7 +336,8 @@ export class NuageDriver implements NetworkDriver {
     const work = (async () => {
       // Deleting one end of a veth deletes its peer: the container end needs a call of its own
       // only when the host end was not there.
-      if (!(await this.deps.links.deleteLink(ep.hostIfName))) await this.deps.links.deleteLink(ep.containerIfName);
+      const background = { background: true };
+      if (!(await this.deps.links.deleteLink(ep.hostIfName, background))) await this.deps.links.deleteLink(ep.containerIfName, background);
     })()
       .catch((err: Error) => this.deps.logger.warn({ endpoint: short(ep.id), port: ep.hostIfName, err: err.message }, "veth deletion after DeleteEndpoint failed; the reconcile pass removes it"))
       .finally(() => { for (const n of names) if (this.linksBeingDeleted.get(n) === work) this.linksBeingDeleted.delete(n); });
@@ -371,11 +372,25 @@ export class NuageDriver implements NetworkDriver {
   async programExternalConnectivity(_req: ExternalConnectivityRequest): Promise<void> {}
   async revokeExternalConnectivity(_req: ExternalConnectivityRequest): Promise<void> {}
 
-  /** Swarm managers: echo the user's options, the only set workers will receive (protocol reference §2.13). */
+  /**
+   * Swarm, on the leader manager (protocol reference §2.13, §11): checks the network as
+   * CreateNetwork does (options, the pool, the VSD subnet), so a bad `docker network create`
+   * fails there and then, and answers the Nuage options: the only driver options the workers'
+   * CreateNetwork will carry. It creates nothing (the VSD subnet exists already, nothing is
+   * recorded on the manager), so it is idempotent, as swarm needs when a new leader
+   * re-allocates every network, and FreeNetwork has nothing to release.
+   */
   async allocateNetwork(req: AllocateNetworkRequest): Promise<AllocateNetworkResponse> {
-    return { Options: { ...(req.Options ?? {}) } };
+    const parsed = parseNetworkOptions(req.Options ?? null, req.IPv4Data, req.IPv6Data);
+    if (this.deps.vsd) await this.checkAgainstVsd(parsed.nuage, parsed.pool, parsed.gateway);
+    this.deps.logger.info({ network: short(req.NetworkID), ...parsed.nuage, pool: parsed.pool }, "swarm network allocated");
+    return { Options: { ...parsed.options } };
   }
-  async freeNetwork(_req: NetworkIdRequest): Promise<void> {}
+
+  async freeNetwork(req: NetworkIdRequest): Promise<void> {
+    // Each node's own DeleteNetwork removes its record when its last task goes.
+    this.deps.logger.info({ network: short(req.NetworkID) }, "swarm network freed (nothing was allocated on the manager)");
+  }
   async discoverNew(_req: DiscoveryRequest): Promise<void> {}
   async discoverDelete(_req: DiscoveryRequest): Promise<void> {}
 }

@@ -237,7 +237,7 @@ export class Reconciler {
     }
     for (const name of links) {
       if (!OWN_LINK.test(name) || knownIf(name)) continue;
-      if (dryRun || (await d.links.deleteLink(name))) report.links.push(name);
+      if (dryRun || (await d.links.deleteLink(name, { background: true }))) report.links.push(name);
     }
     if (d.ipam) report.reservations = await d.ipam.reconcile({ dryRun });
     const removed = report.endpoints.length + report.networks.length + report.bridgePorts.length + report.links.length + report.nuagePortRows.length + report.nuageEntityRows.length + (report.reservations?.length ?? 0);

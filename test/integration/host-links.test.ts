@@ -53,6 +53,22 @@ for (const batch of [true, false]) {
   });
 }
 
+test("co-process: a background deletion does not hold up a create (a process of its own)", async () => {
+  const links = new IpRouteLinks({ netns: NS });
+  try {
+    await links.createVethPair("nuhf00000000001", "nucf00000000001", "0a:01:0a:15:3b:09");
+    const order: string[] = [];
+    const deleting = links.deleteLink("nuhf00000000001", { background: true }).then(() => order.push("delete"));
+    await links.createVethPair("nuhf00000000002", "nucf00000000002", "0a:01:0a:15:3b:0a").then(() => order.push("create"));
+    await deleting;
+    assert.deepEqual(order, ["create", "delete"], "the create answered while the kernel was still deleting the other veth");
+    assert.equal(linkInfo("nuhf00000000001"), undefined);
+    assert.equal(await links.deleteLink("nuhf00000000002", { background: true }), true);
+  } finally {
+    links.close();
+  }
+});
+
 test("co-process: refuses what is not a plugin-made token or a link add|set|del, before writing it", async () => {
   const b = new IpBatch({ ipOptions: ["-n", NS] });
   try {
