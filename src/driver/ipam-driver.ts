@@ -58,8 +58,8 @@ export interface IpamVsd {
   }>;
   /** Deletes the VSD container (by its ID, or found by UUID); absent counts as done. */
   release(r: { uuid: string; containerId?: string }): Promise<void>;
-  /** Changes the reserved container's UUID and name (the Docker container behind it is known). */
-  rename(containerId: string, uuid: string, name: string): Promise<void>;
+  /** Gives the reserved container the name of the Docker container behind it. */
+  rename(containerId: string, name: string): Promise<void>;
 }
 
 export interface IpamSettings {
@@ -315,20 +315,15 @@ export class NuageIpam implements IpamDriver {
     await this.deps.store.putReservation({ ...rest, freeSince: new Date().toISOString() }, "redone-if-lost");
   }
 
-  /** The Docker container behind a reserved endpoint is known: the VSD container carries its ID and name. */
-  async adoptIdentity(reservationId: string, containerId: string, name: string): Promise<{ uuid: string; name: string }> {
+  /**
+   * The Docker container behind a reserved endpoint is known: the VSD container takes its name.
+   * Its UUID stays the reservation's: it is the entity's vm_uuid, which no Nuage client changes
+   * on a live entity (vrs-ovsdb.md, "Added 2026-11-29").
+   */
+  async nameContainer(reservationId: string, name: string): Promise<void> {
     const rec = this.deps.store.getReservation(reservationId);
-    if (!rec?.vsdContainerId) return { uuid: reservationId, name };
-    try {
-      await this.vsd().rename(rec.vsdContainerId, containerId, name);
-      return { uuid: containerId, name };
-    } catch (err) {
-      // A container on two networks of this IPAM has one VSD container per address: the first
-      // takes the container's ID as UUID (UUIDs are unique in the VSD); the others keep theirs.
-      this.deps.logger.info({ reservation: short(reservationId), err: (err as Error).message }, "VSD container keeps its reservation UUID");
-      await this.vsd().rename(rec.vsdContainerId, reservationId, name);
-      return { uuid: reservationId, name };
-    }
+    if (!rec?.vsdContainerId) return;
+    await this.vsd().rename(rec.vsdContainerId, name);
   }
 
   /**

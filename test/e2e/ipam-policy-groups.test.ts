@@ -98,12 +98,14 @@ test("every address comes from a VSD reservation of that container; --ip; an add
   assert.match(gw, /^default via 10\.21\.59\.1 /, "the VSD subnet's gateway");
   for (const [name, ip] of [["i1", ip1], ["i2", ip2], ["i3", ip3]] as const) {
     const id = (await bed.dockerOk(["inspect", "-f", "{{.Id}}", name])).trim();
-    // The reservation becomes the container's VSD container (split activation: same interface, same vPort).
-    const c = await waitFor(`${name}'s reservation carries its container ID`, async () => {
+    // The reservation is the container's VSD container (split activation: same interface, same
+    // vPort), named after it once Docker reports it; the OVSDB entity carries its UUID.
+    const c = await waitFor(`${name}'s reservation named after it`, async () => {
       const r = reservations(await bed.vsd.state()).get(ip!);
-      return r && r.UUID === id ? r : false;
+      return r && r.name === name ? r : false;
     }, { timeoutMs: 15_000 });
-    assert.equal(c.name, name);
+    const [rows] = await bed.ovsdb.transact("Open_vSwitch", [{ op: "select", table: "Nuage_VM_Table", where: [["vm_uuid", "==", String(c.UUID)]], columns: ["vm_uuid", "metadata"] }]);
+    assert.equal(rows?.rows?.length, 1, `${name} (${id.slice(0, 12)}): one entity with the reservation's UUID`);
   }
   const state = await bed.vsd.state();
   assert.equal(state.containers.filter((c) => c.externalID === bed.hostId).length, 0, "the VRS made no VSD container of its own");
