@@ -19,6 +19,12 @@ import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler
 import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
+import { gateUntilReady } from "./driver/ready-gate.js";
+import { NuageIpam } from "./driver/ipam-driver.js";
+import { PolicyGroups } from "./driver/policy-groups.js";
+import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
+import { ipamVsd, policyGroupVsd } from "./driver/vsd-backends.js";
+import { hostname } from "node:os";
 import { createMetrics, noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
 import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
@@ -74,27 +80,37 @@ interface Parts {
   links: IpRouteLinks;
   vsd?: VsdClient;
   driver: NuageDriver;
+  ipam: NuageIpam;
+  policyGroups: PolicyGroups;
 }
 
 async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics): Promise<Parts> {
   const endpoint = vrsEndpoint(cfg);
+  // The records are read while OVSDB connects (start-up time: README, Performance).
+  const opening = FileStore.open(cfg.StateDir, { log: logger });
+  opening.catch(() => undefined); // awaited below; not unhandled if OVSDB fails first
   const ovsdb = await connectOvsdb(endpoint, { logger, connectTimeoutMs: 10_000, callTimeoutMs: 10_000 });
   const vrs = new VrsClient(ovsdb, cfg.VrsBridge);
   await vrs.start();
-  const store = await FileStore.open(cfg.StateDir, { log: logger });
+  const store = await opening;
   const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000, { ca: cfg.DockerTlsCa, cert: cfg.DockerTlsCert, key: cfg.DockerTlsKey });
   const links = new IpRouteLinks();
   const vsd = vsdClient(cfg, logger, metrics);
+  const ipam = new NuageIpam({ graceMs: graceMs(cfg) }, { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger });
+  const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
-    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), logger },
+    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), ipam, policyGroups, logger },
   );
-  return { logger, ovsdb, vrs, store, docker, links, vsd, driver };
+  return { logger, ovsdb, vrs, store, docker, links, vsd, driver, ipam, policyGroups };
 }
 
 /** The clients' connections, closed whatever fails. */
-function closeClients(p: Pick<Parts, "ovsdb" | "docker" | "vsd">): (() => Promise<unknown>)[] {
-  return [() => p.ovsdb.close(), () => p.docker.close(), () => p.vsd?.close() ?? Promise.resolve()];
+function closeClients(p: Pick<Parts, "ovsdb" | "docker" | "vsd" | "driver" | "links">): (() => Promise<unknown>)[] {
+  return [
+    () => p.driver.linksSettled(), async () => p.links.close(),
+    () => p.ovsdb.close(), () => p.docker.close(), () => p.vsd?.close() ?? Promise.resolve(),
+  ];
 }
 
 /** Runs every step; logs each failure; rejects with the first one at the end. */
@@ -130,6 +146,9 @@ export function graceMs(cfg: Config): number {
   return (cfg.DockerTimeout + 10) * 1000;
 }
 
+/** Driver calls wait at most this long for the first reconcile pass. */
+const READY_WAIT_MS = 5_000;
+
 /** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
 const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
 
@@ -153,11 +172,12 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const reconciler = new Reconciler({
     store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg),
-    onRemoved: (report) => metrics.removed(report),
+    onRemoved: (report) => metrics.removed(report), ipam: p.ipam,
   });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
-  // Leftovers are cleaned before serving, so a restart after a crash starts clean.
-  await reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
+  // Leftovers are cleaned before calls are served (a restart after a crash starts clean), but
+  // Docker's Activate is answered at once: the socket opens while the first pass runs.
+  const firstPass = reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
   let server;
   let ops: OpsServer | undefined;
   try {
@@ -168,12 +188,13 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
         health: () => checkHealth({ ovsdbConnected: () => p.ovsdb.connected, ovsdbName: p.ovsdb.endpointName, stateDir: cfg.StateDir }),
       });
     }
-    server = await startPluginServer(p.driver, { socketPath, logger, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
+    server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), { socketPath, logger, ipam: p.ipam, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
   } catch (err) {
     await runAll(logger, "start", [() => reconciler.stop(), async () => ops?.close(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
     throw err;
   }
-  const sync = new IdentitySync(p.docker, p.store, p.driver, logger);
+  const labelSource = { labelsOf: async (id: string) => (await p.docker.listContainers({ id: [id] }))[0]?.Labels ?? undefined };
+  const sync = new IdentitySync(p.docker, p.store, p.driver, logger, new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger));
   sync.start();
   let timer: NodeJS.Timeout | undefined;
   const events = new AbortController();
@@ -229,7 +250,7 @@ export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { f
   }
   const { lock, parts: p } = await lockAndAssemble(cfg, logger, "-audit");
   try {
-    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
+    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg), ipam: p.ipam });
   } finally {
     await runAll(logger, "-audit", [...closeClients(p), () => lock.release()]);
   }

@@ -61,7 +61,7 @@ export function formatReport(r: DoctorReport): string {
   }
   const failed = [
     ...r.checks.filter((c) => c.status === "failed").map(checkName),
-    ...r.endpoints.filter((e) => e.status === "failed").map((e) => `endpoint ${e.endpoint.slice(0, 12)}`),
+    ...r.endpoints.filter((e) => e.status === "failed").map((e) => `endpoint ${e.container ?? e.endpoint.slice(0, 12)}`),
     ...(r.reconcile.status === "failed" ? ["reconcile"] : []),
   ];
   text += failed.length === 0 ? "all checks hold\n" : `${failed.length} failed: ${failed.join(", ")}\n`;

@@ -50,7 +50,8 @@ function assertFailed(run: DoctorRun, expected: string[], what: string): void {
   assert.equal(run.report.ok, false);
   assert.deepEqual(failedChecks(run.report), expected, `${what}: failed checks\n${run.text}`);
   for (const name of expected) {
-    assert.match(run.text, new RegExp(`^FAILED  ${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b.*\\n {24}→ \\S`, "m"), `${what}: a FAILED line for ${name} with a fix\n${run.text}`);
+    const label = name.replace(/^endpoint /, ""); // an endpoint's line is labelled with its container
+    assert.match(run.text, new RegExp(`^FAILED  ${label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b.*\\n {24}→ \\S`, "m"), `${what}: a FAILED line for ${name} with a fix\n${run.text}`);
   }
 }
 
@@ -200,6 +201,23 @@ test("doctor: a leftover veth is what a reconcile pass would remove", async () =
   } finally {
     await bed.host.ip(["link", "del", "nuh0123456789ab"]);
   }
+});
+
+test("doctor: a vPort the VSD took out of the network's policy group is named with its endpoint", async () => {
+  const before = await doctor();
+  const c1 = before.report.endpoints.find((e) => e.container === "c1");
+  assert.ok(c1?.vport, before.text);
+  const setGroups = (names: string[]) => bed.host.execOk(process.execPath, [OPS_CLI, "vport-groups", bed.vsd.url, bed.vsd.caFile, c1.vport!, JSON.stringify(names)], { timeoutMs: 20_000 });
+  await setGroups([]);
+  try {
+    const run = await doctor();
+    assertFailed(run, ["endpoint c1"], "vPort out of its policy group");
+    assert.match(run.text, /^1 failed: endpoint c1$/m);
+    assert.match(run.text, new RegExp(`^FAILED  c1 +endpoint .*policy groups \\(VSD\\): none  \\(vPort ${c1.vport} is not in policy group PG1\\)$`, "m"));
+  } finally {
+    await setGroups(["PG1"]);
+  }
+  assert.equal((await doctor()).code, 0);
 });
 
 test("doctor: the VRS's controller disconnected is named", async () => {

@@ -228,7 +228,7 @@ describe("records snapshot and the reconciler's dry run", () => {
     const report = await reconcile({
       store,
       links: {
-        listLinks: async (prefix: string) => [`${prefix}${live.slice(0, 12)}`, `${prefix}${dead.slice(0, 12)}`, `${prefix}0123456789ab`].filter((n) => n.startsWith(prefix)),
+        listLinks: async (...prefixes: string[]) => prefixes.flatMap((prefix) => [`${prefix}${live.slice(0, 12)}`, `${prefix}${dead.slice(0, 12)}`, `${prefix}0123456789ab`]),
         deleteLink: async (n: string) => { touched.push(`deleteLink ${n}`); return true; },
         linkExists: async () => true,
         createVethPair: async () => { touched.push("createVethPair"); },
@@ -318,4 +318,50 @@ describe("logs for people", () => {
     assert.match(lines[0]!, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: plugin-server: NetworkDriver\.Join \{"call":"NetworkDriver\.Join","net":"3f2a","ep":"9c1d","outcome":"ok","status":200,"ms":41\.2,"password":"\[redacted\]"\}$/);
     assert.doesNotMatch(out, /hunter2/);
   });
+});
+
+describe("doctor against a fake Docker API", () => {
+  /** A Docker Engine API on a unix socket answering /version and /plugins. */
+  async function fakeDocker(plugins: unknown[]): Promise<{ endpoint: string; close: () => Promise<void> }> {
+    const dir = await tempDir();
+    const socketPath = join(dir, "docker.sock");
+    const server = http.createServer((req, res) => {
+      const body = req.url === "/version" ? { Version: "26.1.0", ApiVersion: "1.45" } : req.url === "/plugins" ? plugins : undefined;
+      res.writeHead(body ? 200 : 404, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(body ?? { message: "page not found" }));
+    });
+    await new Promise<void>((r) => server.listen(socketPath, r));
+    return { endpoint: `unix://${socketPath}`, close: () => new Promise((r) => server.close(() => r())) };
+  }
+  const managed = (enabled: boolean) => [{
+    Id: "0123456789abcdef", Name: "nuage:latest", Enabled: enabled,
+    Config: { Interface: { Types: [{ Prefix: "docker", Capability: "networkdriver", Version: "1.0" }], Socket: "nuage.sock" } },
+  }];
+
+  for (const enabled of [false, true]) {
+    test(`a managed plugin ${enabled ? "enabled" : "disabled"} is what Docker sees`, async () => {
+      const docker = await fakeDocker(managed(enabled));
+      const dir = await tempDir();
+      const cfg = join(dir, "nuage.cfg");
+      await writeFile(cfg, `DockerEndpoint = "${docker.endpoint}"\nVrsSocket = "${join(dir, "none.sock")}"\nStateDir = "${join(dir, "state")}"\n`);
+      try {
+        const { runDoctor } = await import("../../src/ops/doctor.js");
+        const r = await runDoctor({ configFile: cfg, explicitFile: true, timeoutMs: 500 });
+        const byName = Object.fromEntries(r.checks.map((c) => [c.name, c]));
+        assert.equal(byName.docker?.status, "ok");
+        assert.match(byName.docker?.detail ?? "", /Docker 26\.1\.0, API 1\.45/);
+        assert.equal(byName.plugin?.status, "failed", "nothing serves /run/docker/plugins/<id>/nuage.sock here");
+        assert.match(byName.plugin?.detail ?? "", /^\/run\/docker\/plugins\/0123456789abcdef\/nuage\.sock: /);
+        if (enabled) {
+          assert.deepEqual([byName["docker-plugin"]?.status, byName["docker-plugin"]?.detail], ["ok", "Docker has the managed plugin nuage:latest, enabled"]);
+        } else {
+          assert.deepEqual([byName["docker-plugin"]?.status, byName["docker-plugin"]?.fix], ["failed", "docker plugin enable nuage:latest"]);
+        }
+        assert.equal(byName.ovsdb?.status, "failed");
+        assert.equal(r.ok, false);
+      } finally {
+        await docker.close();
+      }
+    });
+  }
 });
