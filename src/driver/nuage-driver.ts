@@ -243,6 +243,7 @@ export class NuageDriver implements NetworkDriver {
       // binds the port to it by its UUID (vrs-ovsdb.md §10.2).
       const reservation = ep.reservationId ? this.deps.store.getReservation(ep.reservationId) : undefined;
       if (ep.reservationId && !reservation) throw new DriverError(`the VSD reservation of endpoint ${short(ep.id)} (${bareIp(ep.address)}) is gone: start the container again`);
+      // A reserved address: vm_uuid is the VSD container's UUID, for good (never renamed).
       const vmUuid = ep.joined?.vmUuid ?? reservation?.id ?? ep.id;
       const vmName = ep.joined?.vmName ?? (reservation ? reservationName(reservation.id) : `nuage-ep-${short(ep.id)}`);
       const identity = ep.joined?.identity ?? "provisional";
@@ -353,10 +354,16 @@ export class NuageDriver implements NetworkDriver {
     return this.locks.run(`ep:${endpointId}`, async () => {
       const ep = this.deps.store.getEndpoint(endpointId);
       if (!ep?.joined || ep.joined.identity === "docker") return false;
-      // Split activation: the VRS finds the VSD container by UUID, so the VSD container is renamed first.
-      const target = ep.reservationId ? await this.ipam().adoptIdentity(ep.reservationId, containerId, containerName) : { uuid: containerId, name: containerName };
-      await this.deps.vrs.renameEntity(ep.joined.vmUuid, target.uuid, target.name);
-      await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, vmUuid: target.uuid, vmName: target.name, identity: "docker" } }, "redone-if-lost");
+      if (ep.reservationId) {
+        // Split activation: the entity keeps the reservation's UUID (the VRS finds the VSD
+        // container by it); the VSD container takes the container's name.
+        await this.ipam().nameContainer(ep.reservationId, containerName);
+        await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, identity: "docker" } }, "redone-if-lost");
+        this.deps.logger.info({ endpoint: short(endpointId), container: short(containerId), name: containerName }, "reserved VSD container named after its container");
+        return true;
+      }
+      await this.deps.vrs.renameEntity(ep.joined.vmUuid, containerId, containerName);
+      await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, vmUuid: containerId, vmName: containerName, identity: "docker" } }, "redone-if-lost");
       this.deps.logger.info({ endpoint: short(endpointId), container: short(containerId), name: containerName }, "entity renamed to its container");
       return true;
     });
@@ -365,11 +372,25 @@ export class NuageDriver implements NetworkDriver {
   async programExternalConnectivity(_req: ExternalConnectivityRequest): Promise<void> {}
   async revokeExternalConnectivity(_req: ExternalConnectivityRequest): Promise<void> {}
 
-  /** Swarm managers: echo the user's options, the only set workers will receive (protocol reference §2.13). */
+  /**
+   * Swarm, on the leader manager (protocol reference §2.13, §11): checks the network as
+   * CreateNetwork does (options, the pool, the VSD subnet), so a bad `docker network create`
+   * fails there and then, and answers the Nuage options: the only driver options the workers'
+   * CreateNetwork will carry. It creates nothing (the VSD subnet exists already, nothing is
+   * recorded on the manager), so it is idempotent, as swarm needs when a new leader
+   * re-allocates every network, and FreeNetwork has nothing to release.
+   */
   async allocateNetwork(req: AllocateNetworkRequest): Promise<AllocateNetworkResponse> {
-    return { Options: { ...(req.Options ?? {}) } };
+    const parsed = parseNetworkOptions(req.Options ?? null, req.IPv4Data, req.IPv6Data);
+    if (this.deps.vsd) await this.checkAgainstVsd(parsed.nuage, parsed.pool, parsed.gateway);
+    this.deps.logger.info({ network: short(req.NetworkID), ...parsed.nuage, pool: parsed.pool }, "swarm network allocated");
+    return { Options: { ...parsed.options } };
   }
-  async freeNetwork(_req: NetworkIdRequest): Promise<void> {}
+
+  async freeNetwork(req: NetworkIdRequest): Promise<void> {
+    // Each node's own DeleteNetwork removes its record when its last task goes.
+    this.deps.logger.info({ network: short(req.NetworkID) }, "swarm network freed (nothing was allocated on the manager)");
+  }
   async discoverNew(_req: DiscoveryRequest): Promise<void> {}
   async discoverDelete(_req: DiscoveryRequest): Promise<void> {}
 }

@@ -255,3 +255,30 @@ test("The entity is renamed to its container once Docker tells", async () => {
   assert.equal(store.getEndpoint(EP)?.joined?.vmName, "tender_goldstine");
   assert.equal(await d.adoptContainerIdentity(EP, "d".repeat(64), "tender_goldstine"), false);
 });
+
+test("AllocateNetwork (swarm leader) checks like CreateNetwork and answers only the Nuage options; repeatable; FreeNetwork keeps nothing", async () => {
+  const asked: string[] = [];
+  const vsd: SubnetDirectory = {
+    async findSubnet(ref) { asked.push(ref.subnet); return { address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" }; },
+  };
+  const d = make({ vsd });
+  const req = {
+    NetworkID: "e33s9vpgyxln7wekm4awg3pts",
+    Options: { ...readmeOpts, "policy-group": "PG1" },
+    IPv4Data: [{ AddressSpace: "", Pool: "10.21.59.0/24", Gateway: "10.21.59.1/24" }],
+    IPv6Data: null,
+  };
+  const first = await d.allocateNetwork(req);
+  assert.deepEqual(first, { Options: { ...readmeOpts, "policy-group": "PG1" } });
+  // A new leader re-allocates: the same answer, nothing accumulated.
+  assert.deepEqual(await d.allocateNetwork(req), first);
+  assert.deepEqual(asked, ["Subnet 2", "Subnet 2"]);
+  assert.equal(store.listNetworks().length, 0, "the manager records nothing");
+  // What the worker then gets in CreateNetwork's generic options makes a valid network.
+  await d.createNetwork({ ...netReq(first.Options), NetworkID: "f".repeat(64) });
+  assert.equal(store.getNetwork("f".repeat(64))?.nuage.subnet, "Subnet 2");
+  await d.freeNetwork({ NetworkID: req.NetworkID });
+  await assert.rejects(d.allocateNetwork({ ...req, Options: { organization: "Enterprise" } }), /missing options -o domain=.*-o zone=.*-o subnet=.*-o user=/);
+  await assert.rejects(d.allocateNetwork({ ...req, IPv4Data: [{ AddressSpace: "", Pool: "10.21.58.0/24" }] }), /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2"/);
+  await assert.rejects(d.allocateNetwork({ ...req, Options: { ...readmeOpts, vni: "4097" } }), /unknown option -o vni/);
+});
