@@ -19,6 +19,16 @@ import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler
 import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
+import { gateUntilReady } from "./driver/ready-gate.js";
+import { NuageIpam } from "./driver/ipam-driver.js";
+import { PolicyGroups } from "./driver/policy-groups.js";
+import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
+import { ipamVsd, policyGroupVsd } from "./driver/vsd-backends.js";
+import { hostname } from "node:os";
+import { createMetrics, noMetrics, type PluginMetrics } from "./ops/metrics.js";
+import { withResolutionTiming } from "./ops/resolution-timing.js";
+import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
+import { checkHealth } from "./ops/health.js";
 
 export interface RunningPlugin {
   socketPath: string;
@@ -34,21 +44,29 @@ export function vrsEndpoint(cfg: Config): OvsdbEndpoint {
   return cfg.VrsSocket ? { kind: "unix", path: cfg.VrsSocket } : { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort };
 }
 
-function vsdClient(cfg: Config, logger: Logger): VsdClient | undefined {
+export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
+  if (cfg.VsdInsecure) {
+    logger.warn({ vsdUrl: cfg.VsdUrl, key: "VsdInsecure" },
+      "VsdInsecure = true: the VSD's certificate is not verified, so anyone who can intercept the connection can pose as the VSD " +
+      "and read the VSD user's password; set VsdCaFile to the VSD's CA certificate and remove VsdInsecure");
+  }
+  let logins = 0;
   return new VsdClient({
-    url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
-    caFile: cfg.VsdCaFile, logger,
+    url: cfg.VsdUrl, apiVersion: cfg.VsdApiVersion, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
+    caFile: cfg.VsdCaFile, insecure: cfg.VsdInsecure, logger, onLogin: () => { if (logins++ > 0) metrics.reconnected("vsd"); },
   });
 }
 
-function vsdDirectory(client: VsdClient | undefined): SubnetDirectory | undefined {
+export function vsdDirectory(client: VsdClient | undefined): SubnetDirectory | undefined {
   if (!client) return undefined;
   return {
     async findSubnet(ref) {
-      const found = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
-      const s = found.subnet as { address?: string; netmask?: string; gateway?: string };
-      return { address: String(s.address), netmask: String(s.netmask), gateway: s.gateway ? String(s.gateway) : undefined };
+      const { subnet: s } = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
+      return {
+        address: s.address ?? undefined, netmask: s.netmask ?? undefined, gateway: s.gateway ?? undefined,
+        ipType: s.IPType ?? undefined, ipv6Address: s.IPv6Address ?? undefined,
+      };
     },
   };
 }
@@ -62,27 +80,37 @@ interface Parts {
   links: IpRouteLinks;
   vsd?: VsdClient;
   driver: NuageDriver;
+  ipam: NuageIpam;
+  policyGroups: PolicyGroups;
 }
 
-async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
+async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics): Promise<Parts> {
   const endpoint = vrsEndpoint(cfg);
+  // The records are read while OVSDB connects (start-up time: README, Performance).
+  const opening = FileStore.open(cfg.StateDir, { log: logger });
+  opening.catch(() => undefined); // awaited below; not unhandled if OVSDB fails first
   const ovsdb = await connectOvsdb(endpoint, { logger, connectTimeoutMs: 10_000, callTimeoutMs: 10_000 });
   const vrs = new VrsClient(ovsdb, cfg.VrsBridge);
   await vrs.start();
-  const store = await FileStore.open(cfg.StateDir, { log: logger });
-  const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000);
+  const store = await opening;
+  const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000, { ca: cfg.DockerTlsCa, cert: cfg.DockerTlsCert, key: cfg.DockerTlsKey });
   const links = new IpRouteLinks();
-  const vsd = vsdClient(cfg, logger);
+  const vsd = vsdClient(cfg, logger, metrics);
+  const ipam = new NuageIpam({ graceMs: graceMs(cfg) }, { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger });
+  const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
-    { store, links, vrs, docker, vsd: vsdDirectory(vsd), logger },
+    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), ipam, policyGroups, logger },
   );
-  return { logger, ovsdb, vrs, store, docker, links, vsd, driver };
+  return { logger, ovsdb, vrs, store, docker, links, vsd, driver, ipam, policyGroups };
 }
 
 /** The clients' connections, closed whatever fails. */
-function closeClients(p: Pick<Parts, "ovsdb" | "docker" | "vsd">): (() => Promise<unknown>)[] {
-  return [() => p.ovsdb.close(), () => p.docker.close(), () => p.vsd?.close() ?? Promise.resolve()];
+function closeClients(p: Pick<Parts, "ovsdb" | "docker" | "vsd" | "driver" | "links">): (() => Promise<unknown>)[] {
+  return [
+    () => p.driver.linksSettled(), async () => p.links.close(),
+    () => p.ovsdb.close(), () => p.docker.close(), () => p.vsd?.close() ?? Promise.resolve(),
+  ];
 }
 
 /** Runs every step; logs each failure; rejects with the first one at the end. */
@@ -100,10 +128,10 @@ async function runAll(logger: Logger, what: string, steps: (() => Promise<unknow
 }
 
 /** Takes StateDir's lock (see store/state-dir-lock.ts) and opens what needs it; the lock is let go if that fails. */
-async function lockAndAssemble(cfg: Config, logger: Logger, role: string): Promise<{ lock: StateDirLock; parts: Parts }> {
+async function lockAndAssemble(cfg: Config, logger: Logger, role: string, metrics: PluginMetrics = noMetrics): Promise<{ lock: StateDirLock; parts: Parts }> {
   const lock = await StateDirLock.acquire(cfg.StateDir, { role });
   try {
-    return { lock, parts: await assemble(cfg, logger) };
+    return { lock, parts: await assemble(cfg, logger, metrics) };
   } catch (err) {
     await lock.release();
     throw err;
@@ -118,32 +146,60 @@ export function graceMs(cfg: Config): number {
   return (cfg.DockerTimeout + 10) * 1000;
 }
 
+/** Driver calls wait at most this long for the first reconcile pass. */
+const READY_WAIT_MS = 5_000;
+
 /** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
 const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
 
-export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<RunningPlugin> {
-  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin");
+export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<RunningPlugin> {
+  let store: FileStore | undefined;
+  const metrics = cfg.MetricsAddress
+    ? createMetrics({ networks: () => store?.listNetworks().length ?? 0, endpoints: () => store?.listEndpoints().length ?? 0 })
+    : noMetrics;
+  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics);
+  store = p.store;
+  // A "connected" after the connection was up once is a reconnection.
+  let ovsdbWasUp = p.ovsdb.connected;
+  p.ovsdb.on("connected", () => {
+    if (ovsdbWasUp) metrics.reconnected("ovsdb");
+    ovsdbWasUp = true;
+  });
   const failed = new Promise<Error>((resolve) => lock.onLost((err) => {
     logger.error({ err: err.message }, "StateDir lock lost: stopping, since another process could now take StateDir");
     resolve(err);
   }));
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
-  const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
+  const reconciler = new Reconciler({
+    store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg),
+    onRemoved: (report) => metrics.removed(report), ipam: p.ipam,
+  });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
-  // Leftovers are cleaned before serving, so a restart after a crash starts clean.
-  await reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
+  // Leftovers are cleaned before calls are served (a restart after a crash starts clean), but
+  // Docker's Activate is answered at once: the socket opens while the first pass runs.
+  const firstPass = reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
   let server;
+  let ops: OpsServer | undefined;
   try {
-    server = await startPluginServer(p.driver, { socketPath, logger });
+    // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
+    if (cfg.MetricsAddress) {
+      ops = await startOpsServer({
+        address: cfg.MetricsAddress, metrics, logger,
+        health: () => checkHealth({ ovsdbConnected: () => p.ovsdb.connected, ovsdbName: p.ovsdb.endpointName, stateDir: cfg.StateDir }),
+      });
+    }
+    server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), { socketPath, logger, ipam: p.ipam, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
   } catch (err) {
-    await runAll(logger, "start", [() => reconciler.stop(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
+    await runAll(logger, "start", [() => reconciler.stop(), async () => ops?.close(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
     throw err;
   }
-  const sync = new IdentitySync(p.docker, p.store, p.driver, logger);
+  const labelSource = { labelsOf: async (id: string) => (await p.docker.listContainers({ id: [id] }))[0]?.Labels ?? undefined };
+  const sync = new IdentitySync(p.docker, p.store, p.driver, logger, new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger));
   sync.start();
   let timer: NodeJS.Timeout | undefined;
   const events = new AbortController();
   let onOvsdbConnected: (() => void) | undefined;
+  let eventStreams = 0;
   if (cfg.ReconcileInterval > 0) {
     timer = setInterval(() => reconciler.schedule("interval", 0), cfg.ReconcileInterval * 1000);
     timer.unref();
@@ -156,7 +212,10 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       () => reconciler.schedule("docker event"),
       events.signal,
       undefined,
-      () => reconciler.schedule("docker events connected"),
+      () => {
+        if (eventStreams++ > 0) metrics.reconnected("docker-events");
+        reconciler.schedule("docker events connected");
+      },
     );
   }
   logger.info({ socket: socketPath, scope: cfg.Scope, bridge: cfg.VrsBridge }, "nuage plugin ready");
@@ -171,6 +230,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
       await runAll(logger, "shutdown", [
         () => server.close(),
+        async () => ops?.close(),
         () => reconciler.stop(),
         async () => sync.stop(),
         ...closeClients(p),
@@ -181,7 +241,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
 }
 
 /** One reconcile pass without serving: what `-audit` runs. */
-export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<ReconcileReport> {
+export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<ReconcileReport> {
   // A running plugin reconciles by itself; a second process comparing its records with the
   // host while the first one writes new ones could remove a port being made.
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
@@ -190,7 +250,7 @@ export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): P
   }
   const { lock, parts: p } = await lockAndAssemble(cfg, logger, "-audit");
   try {
-    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
+    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg), ipam: p.ipam });
   } finally {
     await runAll(logger, "-audit", [...closeClients(p), () => lock.release()]);
   }

@@ -49,6 +49,38 @@ function isDockerEndpoint(s: string): boolean {
   }
 }
 
+/** localhost, 127.0.0.0/8 and ::1: the only hosts a Docker API may be reached on without TLS. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * The Docker API is root on its host: over TCP it goes with TLS (DockerTlsCa, DockerTlsCert,
+ * DockerTlsKey, as `docker --tlsverify --tlscacert --tlscert --tlskey`), except to a loopback address.
+ */
+function dockerTlsProblems(cfg: { DockerEndpoint: string; DockerTlsCa?: string; DockerTlsCert?: string; DockerTlsKey?: string }): string[] {
+  const out: string[] = [];
+  const tls = cfg.DockerTlsCa !== undefined || cfg.DockerTlsCert !== undefined || cfg.DockerTlsKey !== undefined;
+  if ((cfg.DockerTlsCert === undefined) !== (cfg.DockerTlsKey === undefined)) {
+    out.push("DockerTlsCert and DockerTlsKey go together (the client certificate and its private key): set both or neither");
+  }
+  if (cfg.DockerEndpoint.startsWith("unix://")) {
+    if (tls) out.push(`DockerTlsCa, DockerTlsCert and DockerTlsKey are for a DockerEndpoint "tcp://host:port"; ${cfg.DockerEndpoint} is a unix socket`);
+    return out;
+  }
+  const scheme = cfg.DockerEndpoint.slice(0, cfg.DockerEndpoint.indexOf(":"));
+  const host = new URL(cfg.DockerEndpoint.replace(/^(tcp|http):/, "http:")).hostname;
+  if (scheme === "http" && tls) {
+    out.push(`DockerEndpoint ${cfg.DockerEndpoint} is plain HTTP; with DockerTlsCa, DockerTlsCert and DockerTlsKey write it "tcp://${cfg.DockerEndpoint.slice("http://".length)}"`);
+  } else if (!tls && !isLoopbackHost(host)) {
+    out.push(`DockerEndpoint ${cfg.DockerEndpoint} would send the Docker API (root on that host) in clear text to ${host}: ` +
+      "set DockerTlsCa, DockerTlsCert and DockerTlsKey (the CA, client certificate and key of the daemon's --tlsverify, " +
+      'as in ~/.docker/ca.pem, cert.pem, key.pem), or use "unix:///var/run/docker.sock" or a loopback address');
+  }
+  return out;
+}
+
 function isHttpsUrl(s: string): boolean {
   try {
     const u = new URL(s);
@@ -82,7 +114,7 @@ const KEYS = {
   VethMtu: key(z.number().int().min(576).max(9216).default(1450),
     "an MTU in bytes, an integer from 576 to 9216 (Nuage's overlay needs 1450 on a 1500-byte underlay)"),
   DockerEndpoint: key(z.string().refine(isDockerEndpoint).default("unix:///var/run/docker.sock"),
-    'a Docker API address "unix:///absolute/path", "tcp://host:port" or "http://host:port"'),
+    'a Docker API address "unix:///absolute/path", "tcp://host:port" (TLS with DockerTlsCa, DockerTlsCert, DockerTlsKey) or "http://host:port" (loopback only)'),
   DockerTimeout: key(seconds(0, 3600, false).default(5), "a number of seconds greater than 0 and at most 3600"),
   DockerTlsCa: key(absolutePath.optional(), "the absolute path of the PEM file of the CA that signed the Docker API's certificate"),
   DockerTlsCert: key(absolutePath.optional(), "the absolute path of the PEM client certificate for the Docker API"),
@@ -130,22 +162,70 @@ const VSD_GROUP = ["VsdUrl", "VsdOrganization", "VsdUser", "VsdPassword"] as con
 export function defaultConfigPath(argv1: string | undefined = process.argv[1]): string {
   if (!argv1) return resolve("nuage.cfg");
   const dir = dirname(resolve(argv1));
-  // bin/nuage-libnetwork execs `node dist/src/main.js`: the executable's folder is then <root>/bin.
-  if (basename(dir) === "src" && basename(dirname(dir)) === "dist") return join(dirname(dirname(dir)), "bin", "nuage.cfg");
+  // bin/nuage-libnetwork execs `node dist/bundle/nuage-libnetwork.mjs` (or dist/src/main.js): the
+  // executable's folder is then <root>/bin.
+  if ((basename(dir) === "src" || basename(dir) === "bundle") && basename(dirname(dir)) === "dist") return join(dirname(dirname(dir)), "bin", "nuage.cfg");
   return join(dir, "nuage.cfg");
 }
 
-export async function loadConfig(path: string, opts: { missingOk?: boolean } = {}): Promise<Config> {
-  let text: string;
+export interface LoadOptions {
+  /** A missing file means the defaults (the file beside the executable is optional). */
+  missingOk?: boolean;
+  /**
+   * Config keys set in this environment override the file's (a managed plugin's
+   * `docker plugin set VrsSocket=…`); an empty value counts as not set.
+   */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<Config> {
+  let text = "";
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === "ENOENT" && opts.missingOk) return parseConfig("", path);
-    const why = e.code === "ENOENT" ? "no such file" : e.code === "EACCES" ? "permission denied" : e.code === "EISDIR" ? "it is a folder" : e.message;
-    throw new ConfigError(`${path}: cannot read the configuration file: ${why}`, { cause: err });
+    if (!(e.code === "ENOENT" && opts.missingOk)) {
+      const why = e.code === "ENOENT" ? "no such file" : e.code === "EACCES" ? "permission denied" : e.code === "EISDIR" ? "it is a folder" : e.message;
+      throw new ConfigError(`${path}: cannot read the configuration file: ${why}`, { cause: err });
+    }
   }
-  return parseConfig(text, path);
+  const fromFile = parseTomlText(text, path);
+  const fromEnv = opts.env ? configFromEnv(opts.env) : {};
+  const envKeys = Object.keys(fromEnv);
+  const source = envKeys.length > 0 ? `${path} with environment ${envKeys.join(", ")}` : path;
+  return checkConfig({ ...fromFile, ...fromEnv }, source);
+}
+
+/** The zod type under a key's default/optional/refinements: what a value from the environment is read as. */
+function baseType(schema: z.ZodTypeAny): "number" | "boolean" | "string" {
+  let s: z.ZodTypeAny = schema;
+  for (;;) {
+    if (s instanceof z.ZodDefault) s = s._def.innerType as z.ZodTypeAny;
+    else if (s instanceof z.ZodOptional) s = s.unwrap() as z.ZodTypeAny;
+    else if (s instanceof z.ZodEffects) s = s.innerType() as z.ZodTypeAny;
+    else break;
+  }
+  if (s instanceof z.ZodNumber) return "number";
+  if (s instanceof z.ZodBoolean) return "boolean";
+  return "string";
+}
+
+/**
+ * The config keys present (non-empty) in an environment, each read as its key's type: numbers
+ * and true/false are converted; anything else stays a string, so a bad value gets the key's
+ * usual error ("VrsPort must be an integer between 1 and 65535, got "x"").
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of KNOWN_KEYS) {
+    const v = env[k];
+    if (v === undefined || v === "") continue;
+    const type = baseType(KEYS[k].schema);
+    if (type === "number" && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) out[k] = Number(v);
+    else if (type === "boolean" && /^(true|false)$/i.test(v.trim())) out[k] = v.trim().toLowerCase() === "true";
+    else out[k] = v;
+  }
+  return out;
 }
 
 export function parseConfig(text: string, source: string): Config {
@@ -185,6 +265,7 @@ export function checkConfig(raw: Record<string, unknown>, source: string): Confi
   if (cfg.VsdCaFile !== undefined && cfg.VsdUrl === undefined) {
     errors.push(`${source}: VsdCaFile is set without VsdUrl, VsdOrganization, VsdUser and VsdPassword`);
   }
+  errors.push(...dockerTlsProblems(cfg).map((p) => `${source}: ${p}`));
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const socketBytes = Buffer.byteLength(socketPath);
   if (socketBytes > MAX_SOCKET_PATH_BYTES) {

@@ -3,7 +3,10 @@
  * on undici. Every call has a deadline (DockerTimeout): the plugin may be asked
  * something by a daemon that is itself blocked (protocol reference §7.1), and a
  * driver call must then fail with a clear message instead of hanging.
+ * Over TCP with TLS files it speaks HTTPS as Docker's own clients do with `--tlsverify`
+ * (CA, client certificate and key).
  */
+import { readFileSync } from "node:fs";
 import { Agent, request } from "undici";
 import { BodyTooLargeError, lines, readBounded } from "../http/bounded-body.js";
 
@@ -11,6 +14,38 @@ import { BodyTooLargeError, lines, readBounded } from "../http/bounded-body.js";
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** The largest single event read from /events. */
 const MAX_EVENT_BYTES = 1024 * 1024;
+
+/** PEM files of `docker --tlscacert --tlscert --tlskey` (config DockerTlsCa, DockerTlsCert, DockerTlsKey). */
+export interface DockerTlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+function readPem(file: string, key: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new Error(`cannot read ${key} ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Certificate and handshake failures, with what to check for each. */
+function tlsHint(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const o = e as { code?: unknown; message?: unknown; cause?: unknown };
+    const code = typeof o.code === "string" ? o.code : "";
+    // TLS 1.3: a daemon that refuses the client certificate just closes the connection.
+    if (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE") {
+      return `the daemon closed the TLS connection (${String(o.message)}): with --tlsverify it wants a client certificate signed by its CA: check DockerTlsCert and DockerTlsKey`;
+    }
+    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `its certificate does not name the host of DockerEndpoint (${String(o.message)})`;
+    if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code)) return `its certificate is not signed by DockerTlsCa (${code}: ${String(o.message)})`;
+    if (code.startsWith("ERR_SSL_")) return `the TLS handshake failed (${code}: ${String(o.message)}): check DockerTlsCert and DockerTlsKey, the client certificate the daemon's --tlsverify asks for`;
+    e = o.cause;
+  }
+  return undefined;
+}
 
 export class DockerApiError extends Error {
   constructor(message: string, readonly status?: number, options?: { cause?: unknown }) { super(message, options); }
@@ -22,7 +57,7 @@ export interface DockerNetwork {
   Driver: string;
   Scope: string;
   Options: Record<string, string> | null;
-  IPAM: { Driver: string; Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null };
+  IPAM: { Driver: string; Options?: Record<string, string> | null; Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null };
   Containers?: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string }>;
 }
 
@@ -30,7 +65,22 @@ export interface DockerContainerSummary {
   Id: string;
   Names: string[];
   State: string;
+  Labels?: Record<string, string> | null;
   NetworkSettings?: { Networks?: Record<string, { NetworkID: string; EndpointID: string; MacAddress?: string; IPAddress?: string }> };
+}
+
+export interface DockerVersion {
+  Version: string;
+  ApiVersion: string;
+}
+
+/** A managed (v2) plugin, as `GET /plugins` lists it. */
+export interface DockerPlugin {
+  Id: string;
+  Name: string;
+  Enabled: boolean;
+  /** Types are `{Prefix, Capability, Version}` objects (older daemons: "docker.networkdriver/1.0" strings). */
+  Config?: { Interface?: { Types?: ({ Prefix?: string; Capability?: string; Version?: string } | string)[]; Socket?: string } };
 }
 
 export interface DockerEvent {
@@ -44,13 +94,27 @@ export class DockerEngine {
   private readonly dispatcher: Agent;
   private readonly origin: string;
 
-  constructor(endpoint: string, private readonly timeoutMs: number) {
+  private readonly tls: boolean;
+
+  constructor(endpoint: string, private readonly timeoutMs: number, tls?: DockerTlsFiles) {
+    const useTls = tls !== undefined && (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined);
+    this.tls = useTls && endpoint.startsWith("tcp://");
     if (endpoint.startsWith("unix://")) {
       this.dispatcher = new Agent({ connect: { socketPath: endpoint.slice("unix://".length) } });
       this.origin = "http://localhost";
+    } else if (useTls && endpoint.startsWith("tcp://")) {
+      this.dispatcher = new Agent({
+        connect: {
+          ca: tls.ca === undefined ? undefined : readPem(tls.ca, "DockerTlsCa"),
+          cert: tls.cert === undefined ? undefined : readPem(tls.cert, "DockerTlsCert"),
+          key: tls.key === undefined ? undefined : readPem(tls.key, "DockerTlsKey"),
+          rejectUnauthorized: true,
+        },
+      });
+      this.origin = endpoint.replace(/^tcp:\/\//, "https://").replace(/\/+$/, "");
     } else {
       this.dispatcher = new Agent();
-      this.origin = endpoint.replace(/^tcp:\/\//, "http://");
+      this.origin = endpoint.replace(/^tcp:\/\//, "http://").replace(/\/+$/, "");
     }
     this.endpoint = endpoint;
   }
@@ -64,6 +128,16 @@ export class DockerEngine {
   async listContainers(filters: Record<string, string[]>): Promise<DockerContainerSummary[]> {
     const q = new URLSearchParams({ all: "1", filters: JSON.stringify(filters) });
     return (await this.getJson<DockerContainerSummary[]>(`/containers/json?${q}`)) ?? [];
+  }
+
+  async version(): Promise<DockerVersion> {
+    const v = await this.getJson<DockerVersion>("/version");
+    return { Version: String(v?.Version ?? "?"), ApiVersion: String(v?.ApiVersion ?? "?") };
+  }
+
+  /** Managed plugins (legacy plugins, sockets in /run/docker/plugins, are not listed). */
+  async listPlugins(): Promise<DockerPlugin[]> {
+    return (await this.getJson<DockerPlugin[]>("/plugins")) ?? [];
   }
 
   async ping(): Promise<void> {
@@ -114,7 +188,7 @@ export class DockerEngine {
       const e = err as Error;
       const why = e.name === "TimeoutError" || e.name === "AbortError"
         ? `no answer within ${this.timeoutMs / 1000} s`
-        : e.message;
+        : (this.tls ? tlsHint(err) : undefined) ?? e.message;
       throw new DockerApiError(`the Docker API at ${this.endpoint} is unavailable (${why})`, undefined, { cause: err });
     }
     let text: string;

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { DockerEngine, DockerEvent } from "../docker/engine.js";
 import type { FileStore } from "../store/file-store.js";
 import type { NuageDriver } from "./nuage-driver.js";
+import type { LabelPolicyGroups } from "./policy-group-labels.js";
 
 export class IdentitySync {
   private readonly abort = new AbortController();
@@ -17,6 +18,8 @@ export class IdentitySync {
     private readonly store: FileStore,
     private readonly driver: NuageDriver,
     private readonly logger: Logger,
+    /** The container label nuage.policy-group, applied when the container becomes known. */
+    private readonly labels?: LabelPolicyGroups,
   ) {}
 
   start(): void {
@@ -57,7 +60,9 @@ export class IdentitySync {
         for (const [containerId, c] of Object.entries(info.Containers ?? {})) {
           if (containerId.startsWith("ep-")) continue;
           const ep = waiting.find((w) => w.id === c.EndpointID);
-          if (ep) await this.driver.adoptContainerIdentity(ep.id, containerId, c.Name.replace(/^\//, ""));
+          if (!ep) continue;
+          await this.labels?.apply(ep.id, containerId);
+          await this.driver.adoptContainerIdentity(ep.id, containerId, c.Name.replace(/^\//, ""));
         }
         await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
       }

@@ -22,7 +22,8 @@ import { chmod, lstat, mkdir, mkdtemp, rename, rm, stat, unlink } from "node:fs/
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "../log/logger.js";
 import type { NetworkDriver } from "./protocol.js";
-import { ROUTES, type Route } from "./routes.js";
+import { ROUTES, type Drivers, type Route } from "./routes.js";
+import type { IpamDriver } from "./ipam-protocol.js";
 import { parseBody, RequestError } from "./validate.js";
 import { asError, failureOf } from "./errors.js";
 
@@ -37,6 +38,15 @@ export interface PluginServerOptions {
   maxBodyBytes?: number;
   /** How long close() lets calls in progress finish before cutting their connections (default 10 s). */
   closeGraceMs?: number;
+  /** Told of every answered call (metrics): the route's call name, or "unknown" for a path that is none. */
+  onCall?: (call: string, outcome: CallOutcome, seconds: number) => void;
+}
+
+/** ok: 200; refused: Docker sent something wrong (4xx); failed: the driver could not do it (5xx). */
+export type CallOutcome = "ok" | "refused" | "failed";
+
+export function callOutcome(status: number): CallOutcome {
+  return status < 400 ? "ok" : status < 500 ? "refused" : "failed";
 }
 
 export interface PluginServer {
@@ -45,7 +55,8 @@ export interface PluginServer {
   close(): Promise<void>;
 }
 
-export async function startPluginServer(driver: NetworkDriver, opts: PluginServerOptions): Promise<PluginServer> {
+export async function startPluginServer(driver: NetworkDriver, opts: PluginServerOptions & { ipam?: IpamDriver }): Promise<PluginServer> {
+  const drivers: Drivers = { network: driver, ipam: opts.ipam };
   const log = opts.logger.child({ component: "plugin-server" });
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const socketPath = opts.socketPath;
@@ -59,7 +70,7 @@ export async function startPluginServer(driver: NetworkDriver, opts: PluginServe
     // Once closing, each answer ends its connection (Docker's client would keep it idle for long).
     if (state.closing) res.setHeader("Connection", "close");
     res.once("finish", () => { if (state.closing) server.closeIdleConnections(); });
-    handle(driver, req, res, log, maxBody, state).catch((err: unknown) => {
+    handle(drivers, req, res, log, maxBody, state, opts.onCall).catch((err: unknown) => {
       // handle() answers every error itself; this is a last resort that must never throw.
       log.error({ err: asError(err) }, "plugin request handling failed");
       try {
@@ -168,12 +179,13 @@ function answers(path: string): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 
 async function handle(
-  driver: NetworkDriver,
+  drivers: Drivers,
   req: http.IncomingMessage,
   res: http.ServerResponse,
   log: Logger,
   maxBody: number,
   state: { closing: boolean },
+  onCall: PluginServerOptions["onCall"],
 ): Promise<void> {
   const started = process.hrtime.bigint();
   const path = (req.url ?? "/").split("?")[0] ?? "/";
@@ -184,15 +196,20 @@ async function handle(
 
   const finish = (status: number, answer: unknown, err?: unknown): void => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const fields = { call, ...ids, status, ms: Math.round(ms * 10) / 10 };
+    // An IPAM refusal travels as 200 {"Error"} (routes.ts): for people and metrics it is a failed call.
+    const ipamRefusal = status === 200 && typeof (answer as { Error?: unknown } | undefined)?.Error === "string";
+    const outcome = ipamRefusal ? "failed" : callOutcome(status);
+    const fields = { call, ...ids, outcome, status, ms: Math.round(ms * 10) / 10 };
     if (status >= 500) {
       const internal = failureOf(err).internal;
       log.error({ ...fields, ...(internal ? { internal } : {}), err: asError(err) }, internal ? `${call} failed: internal error` : `${call} failed`);
     } else if (status >= 400) log.warn({ ...fields, reason: failureOf(err).message }, `${call} refused`);
+    else if (ipamRefusal) log.warn({ ...fields, reason: (answer as { Error: string }).Error }, `${call} failed`);
     else log.info(fields, call);
     log.debug({ call, status, res: answer }, `${call} response`);
     if (state.closing) res.setHeader("Connection", "close");
     send(res, status, answer);
+    onCall?.(route?.call ?? "unknown", outcome, ms / 1000);
   };
 
   if (!route) {
@@ -232,7 +249,7 @@ async function handle(
     const body = route.noArgs ? {} : parseBody(call, text);
     pickIds(body, ids);
     log.debug({ call, req: route.noArgs ? undefined : body }, `${call} request`);
-    answer = (await route.handle(driver, body)) ?? {};
+    answer = (await route.handle(drivers, body)) ?? {};
     if (typeof answer !== "object" || Array.isArray(answer)) {
       throw new TypeError(`${call}: the driver answered ${Array.isArray(answer) ? "an array" : typeof answer}, not an object`);
     }

@@ -24,6 +24,12 @@ export interface PortAttachment {
   policyGroup?: string;
   endpointId: string;
   networkId: string;
+  /**
+   * Split activation (vrs-ovsdb.md §10.2): the VSD container and interface exist already (the
+   * IPAM reserved them); the rows carry no enterprise/user/names and the entity is marked
+   * nuage-extension=true, so the VRS finds the endpoint by vm_uuid and MAC/port name.
+   */
+  split?: boolean;
 }
 
 export interface ResolvedPort { ip: string; mask: string; gateway: string }
@@ -119,14 +125,17 @@ export class VrsClient {
       [OwnerKeys.vmUuid]: a.vmUuid,
       [OwnerKeys.vmName]: a.vmName,
     });
-    const portMeta: Record<string, string> = {
-      [PortMeta.domain]: a.domain,
-      [PortMeta.zone]: a.zone,
-      [PortMeta.network]: a.subnet,
-      [PortMeta.networkType]: "ipv4",
-      [PortMeta.staticIp]: a.staticIp,
-    };
-    if (a.policyGroup) portMeta[PortMeta.policyGroup] = a.policyGroup;
+    const portMeta: Record<string, string> = a.split
+      ? { [PortMeta.domain]: "", [PortMeta.zone]: "", [PortMeta.network]: "", [PortMeta.networkType]: "ipv4" }
+      : {
+        [PortMeta.domain]: a.domain,
+        [PortMeta.zone]: a.zone,
+        [PortMeta.network]: a.subnet,
+        [PortMeta.networkType]: "ipv4",
+        [PortMeta.staticIp]: a.staticIp,
+      };
+    if (a.policyGroup && !a.split) portMeta[PortMeta.policyGroup] = a.policyGroup;
+    const names = a.split ? { domain: "", zone: "", subnet: "", enterprise: "", user: "" } : a;
 
     const existing = await this.findEntity(a.vmUuid);
     const ops: OvsdbOperation[] = [];
@@ -141,7 +150,7 @@ export class VrsClient {
     ops.push({
       op: "insert", table: PORT_TABLE, row: {
         name: a.portName, mac: a.mac, ip_addr: "", subnet_mask: "", gateway: "", bridge: a.bridge, alias: "",
-        nuage_domain: a.domain, nuage_network: a.subnet, nuage_zone: a.zone, nuage_network_type: "ipv4",
+        nuage_domain: names.domain, nuage_network: names.subnet, nuage_zone: names.zone, nuage_network_type: "ipv4",
         evpn_id: 0, vrf_id: 0, vm_domain: EntityDomain.Docker, metadata: ovsMap(portMeta), dirty: 0,
       },
     });
@@ -154,8 +163,9 @@ export class VrsClient {
         op: "insert", table: VM_TABLE, row: {
           vm_uuid: a.vmUuid, vm_name: a.vmName, type: EntityType.Container, domain: EntityDomain.Docker,
           event: EntityEvent.Started, event_type: EntityEvent.Booted, state: EntityState.Running, reason: EntityState.RunningBooted,
-          nuage_user: a.user, nuage_enterprise: a.enterprise,
-          metadata: ovsMap({ [EntityMeta.enterprise]: a.enterprise }), ports: ovsSet([a.portName]), dirty: 0,
+          nuage_user: names.user, nuage_enterprise: names.enterprise,
+          metadata: ovsMap(a.split ? { [EntityMeta.extension]: "true" } : { [EntityMeta.enterprise]: a.enterprise }),
+          ports: ovsSet([a.portName]), dirty: 0,
         },
       });
     }

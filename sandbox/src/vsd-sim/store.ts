@@ -7,6 +7,7 @@
  * changes nothing. The HTTP layer (server.ts) maps URLs onto these methods.
  */
 import { randomInt, randomUUID } from "node:crypto";
+import { isIPv6 } from "node:net";
 import { ChoiceRequired, Code, SimError, conflict, forbidden, invalid, notFound, required } from "./errors.js";
 import {
   firstHost, formatIpv4, inRange, isHostAddress, netmaskToPrefix, parseIpv4, rangeOf, rangesOverlap, type Ipv4Range,
@@ -132,10 +133,11 @@ const SPECS: Readonly<Record<Kind, KindSpec>> = {
   },
   subnet: {
     writable: [
-      "name", "description", "address", "netmask", "gateway", "IPType", "PATEnabled", "underlayEnabled", "DPI",
+      "name", "description", "address", "netmask", "gateway", "IPType", "IPv6Address", "IPv6Gateway", "PATEnabled", "underlayEnabled", "DPI",
       "encryption", "maintenanceMode", "resourceType", "enableDHCPv4", "externalID",
     ],
-    required: ["name", "address", "netmask"],
+    // address and netmask are required unless IPType is IPV6 (createSubnet checks them).
+    required: ["name"],
     enums: {
       IPType: ["DUALSTACK", "IPV4", "IPV6"], PATEnabled: ENABLED3, underlayEnabled: ENABLED3, DPI: ENABLED3, encryption: ENABLED3,
       maintenanceMode: MAINTENANCE, resourceType: ["FLOATING", "NSG_VNF", "PUBLIC", "STANDARD"],
@@ -247,10 +249,61 @@ interface Reservations {
   vportNames: Map<string, Set<string>>;
 }
 
+/**
+ * Entities by ID, also indexed by kind and (interfaces) by container, so that a lookup or a
+ * list costs the objects of its kind, not every object (the VRS agent asks per port change:
+ * at 1,000 ports a scan of everything per container view was O(n²) per request). Each index
+ * keeps insertion order, which is creation (seq) order.
+ */
+class EntityMap extends Map<string, Entity> {
+  readonly byKind = new Map<Kind, Map<string, Entity>>();
+  readonly interfacesByContainer = new Map<string, Map<string, Entity>>();
+
+  override set(id: string, e: Entity): this {
+    this.delete(id);
+    super.set(id, e);
+    let k = this.byKind.get(e.kind);
+    if (!k) this.byKind.set(e.kind, k = new Map());
+    k.set(id, e);
+    if (e.kind === "containerinterface") {
+      const parent = String(e.a.parentID);
+      let m = this.interfacesByContainer.get(parent);
+      if (!m) this.interfacesByContainer.set(parent, m = new Map());
+      m.set(id, e);
+    }
+    return this;
+  }
+
+  override delete(id: string): boolean {
+    const e = super.get(id);
+    if (!e) return false;
+    super.delete(id);
+    this.byKind.get(e.kind)?.delete(id);
+    if (e.kind === "containerinterface") {
+      const parent = String(e.a.parentID);
+      const m = this.interfacesByContainer.get(parent);
+      m?.delete(id);
+      if (m?.size === 0) this.interfacesByContainer.delete(parent);
+    }
+    return true;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.byKind.clear();
+    this.interfacesByContainer.clear();
+  }
+}
+
+/** Attributes a container's or user's view has that its stored attributes do not (see view()). */
+const VIEW_ONLY_ATTRS: ReadonlySet<string> = new Set(["interfaces", "subnetIDs", "zoneIDs", "domainIDs", "l2DomainIDs", "password"]);
+
 export class SimStore {
-  private readonly entities = new Map<string, Entity>();
+  private readonly entities = new EntityMap();
   private readonly passwords = new Map<string, string>();
   private readonly memberships = new Map<string, Set<string>>();
+  /** Containers whose embedded interfaces are shown without ID, as Nuage's own simulator echoes them (seed only). */
+  private readonly idlessEcho = new Set<string>();
   private seq = 0;
 
   // ---------- lookups ----------
@@ -264,14 +317,26 @@ export class SimStore {
     return e && e.kind === kind ? e : undefined;
   }
 
+  /** Objects of a kind, in creation order. */
   all(kind: Kind): Entity[] {
-    const out: Entity[] = [];
-    for (const e of this.entities.values()) if (e.kind === kind) out.push(e);
-    return out.sort((x, y) => x.seq - y.seq);
+    return [...(this.entities.byKind.get(kind)?.values() ?? [])];
   }
 
+  /** Whether a filter reading these attributes reads the same from the stored attributes as from the view. */
+  filterableRaw(attrs: ReadonlySet<string>): boolean {
+    for (const a of attrs) if (VIEW_ONLY_ATTRS.has(a)) return false;
+    return true;
+  }
+
+  /**
+   * The user of an organization, as login and X-Nuage-ProxyUser name it. The organization is
+   * compared without case, as a real VSD does (a login with "csp" to the enterprise "CSP" works:
+   * vsd-api.md, "Added 2026-11-29"); an exact match wins when names differ only by case.
+   */
   findUser(enterpriseName: string, userName: string): Entity | undefined {
-    const ent = this.all("enterprise").find((e) => e.a.name === enterpriseName);
+    const enterprises = this.all("enterprise");
+    const lower = enterpriseName.toLowerCase();
+    const ent = enterprises.find((e) => e.a.name === enterpriseName) ?? enterprises.find((e) => String(e.a.name).toLowerCase() === lower);
     if (!ent) return undefined;
     return this.all("user").find((u) => u.a.parentID === ent.a.ID && u.a.userName === userName);
   }
@@ -298,7 +363,12 @@ export class SimStore {
     const v: Attrs = { ...e.a };
     if (e.kind === "container") {
       const ifaces = this.interfacesOf(e);
-      v.interfaces = ifaces.map((i) => ({ ...i.a }));
+      const idless = this.idlessEcho.has(String(e.a.ID));
+      v.interfaces = ifaces.map((i) => {
+        const copy: Attrs = { ...i.a };
+        if (idless) delete copy.ID;
+        return copy;
+      });
       v.subnetIDs = unique(ifaces.map((i) => String(i.a.attachedNetworkID)));
       v.zoneIDs = unique(ifaces.map((i) => String(i.a.zoneID)));
       v.domainIDs = unique(ifaces.map((i) => String(i.a.domainID)));
@@ -368,8 +438,7 @@ export class SimStore {
   }
 
   private interfacesOf(container: Entity): Entity[] {
-    const id = container.a.ID;
-    return this.all("containerinterface").filter((i) => i.a.parentID === id);
+    return [...(this.entities.interfacesByContainer.get(String(container.a.ID))?.values() ?? [])];
   }
 
   /** Interfaces attached to an object (a vport, subnet, zone, domain, enterprise). */
@@ -512,7 +581,18 @@ export class SimStore {
   private createSubnet(actor: Actor, zone: Entity, attrs: Attrs): Entity {
     const domainID = this.domainOfZone(zone).a.ID;
     this.assertUnique("subnet", "name", attrs.name, (s) => this.entities.get(String(s.a.parentID))?.a.parentID === domainID, Code.SubnetNameDuplicate, "in this domain");
-    this.checkSubnetAddressing(zone, attrs);
+    const ipType = str(attrs.IPType) ?? "IPV4";
+    if (ipType === "IPV6") {
+      // An IPv6-only subnet has address and netmask null (vsd-api.md, "Added 2026-11-29").
+      for (const k of ["address", "netmask", "gateway"]) {
+        if (!isBlank(attrs[k])) throw invalid(k, `An IPV6 subnet has no IPv4 ${k}; leave ${k} out`);
+        attrs[k] = null;
+      }
+    } else {
+      for (const k of ["address", "netmask"]) if (isBlank(attrs[k])) throw required(k);
+      this.checkSubnetAddressing(zone, attrs);
+    }
+    if (ipType === "IPV6" || ipType === "DUALSTACK") checkIpv6Addressing(attrs);
     return this.insert("subnet", zone, actor, attrs);
   }
 
@@ -612,7 +692,9 @@ export class SimStore {
     if (!this.visible(actor, subnet)) throw forbidden("You are not allowed to attach to this subnet");
 
     const range = subnetRange(subnet);
-    if (!range) throw new SimError(500, "Internal error", "subnet without addressing");
+    if (!range) {
+      throw invalid("attachedNetworkID", `Subnet ${JSON.stringify(subnet.a.name)} is IPv6-only (IPType ${String(subnet.a.IPType)}): it has no IPv4 address to give`);
+    }
     const gw = parseIpv4(subnet.a.gateway);
     const subnetID = String(subnet.a.ID);
     const taken = this.takenIps(subnetID, res);
@@ -714,6 +796,7 @@ export class SimStore {
           this.assertUnique("subnet", "name", merged.name, (s) => this.entities.get(String(s.a.parentID))?.a.parentID === domainID, Code.SubnetNameDuplicate, "in this domain", e);
         }
         if ("address" in changes || "netmask" in changes || "gateway" in changes) {
+          if (merged.IPType === "IPV6") throw invalid("address", "An IPV6 subnet has no IPv4 address, netmask or gateway");
           if (this.interfacesUnder(e).length > 0) throw conflict("VMs exist", "The subnet's addressing cannot change while containers are attached.", "address", Code.VmsExist);
           if (("address" in changes || "netmask" in changes) && !("gateway" in changes)) merged.gateway = null;
           this.checkSubnetAddressing(zone, merged, e);
@@ -856,9 +939,14 @@ export class SimStore {
 
   // ---------- seed and dump ----------
 
-  /** Sets attributes no client may set (seed only): e.g. enterpriseType CSP. */
+  /** Sets attributes no client may set (seed only): e.g. enterpriseType CSP, enum values newer than v6. */
   forceAttrs(e: Entity, attrs: Attrs): void {
     Object.assign(e.a, attrs);
+  }
+
+  /** Shows the container's embedded interfaces without their ID (seed only; the interfaces keep one behind the API). */
+  echoInterfacesWithoutId(container: Entity): void {
+    this.idlessEcho.add(String(container.a.ID));
   }
 
   snapshot(): SimState {
@@ -870,6 +958,17 @@ export class SimStore {
       zones: dump("zone"), subnets: dump("subnet"), vports: dump("vport"), containers: dump("container"),
       containerinterfaces: dump("containerinterface"), policygroups: dump("policygroup"), vportPolicyGroups,
     };
+  }
+}
+
+/** IPv6Address as the VSD writes it, `fd00:1::/64`; IPv6Gateway, when given, a plain IPv6 address. */
+function checkIpv6Addressing(attrs: Attrs): void {
+  const m = /^([0-9A-Fa-f:.]+)\/(\d{1,3})$/.exec(str(attrs.IPv6Address) ?? "");
+  if (!m || !isIPv6(m[1]!) || Number(m[2]) > 128) {
+    throw invalid("IPv6Address", `IPv6Address must be an IPv6 network in CIDR form (e.g. "fd00:1::/64"), got ${JSON.stringify(attrs.IPv6Address ?? null)}`);
+  }
+  if (!isBlank(attrs.IPv6Gateway) && !isIPv6(String(attrs.IPv6Gateway))) {
+    throw invalid("IPv6Gateway", `IPv6Gateway must be an IPv6 address, got ${JSON.stringify(attrs.IPv6Gateway)}`);
   }
 }
 
