@@ -300,7 +300,7 @@ async function checkVrsTables(cfg: Config, ovsdb: OvsdbClient, which: string, ch
 
   const [bridges, controllers] = await ovsdb.transact(DB, [
     { op: "select", table: "Bridge", where: [["name", "==", cfg.VrsBridge]], columns: ["name", "controller"] },
-    { op: "select", table: "Controller", where: [], columns: ["_uuid", "target", "role", "is_connected"] },
+    { op: "select", table: "Controller", where: [], columns: ["_uuid", "target", "role", "is_connected", "status"] },
   ]);
   const bridge = bridges?.rows?.[0];
   if (!bridge) {
@@ -321,6 +321,15 @@ function controllerCheck(bridge: string, ids: string[], rows: OvsdbRow[]): Check
   const mine = rows.filter((r) => ids.includes(uuidOf(r._uuid)));
   const fix = `check the VRS's connection to its VSC (ovs-vsctl get-controller ${bridge}; ovs-vsctl list Controller), and that the VSC is up`;
   if (mine.length === 0) return { name: "controller", status: "failed", detail: `bridge ${bridge} has no controller (the VSC)`, fix };
+  // role, is_connected and status are ephemeral: empty after an ovsdb-server (re)start until
+  // ovs-vswitchd reports again (within its backoff, up to ~8 s).
+  if (mine.every((r) => setToArray(r.role).length === 0 && Object.keys(mapToObject(r.status)).length === 0)) {
+    return {
+      name: "controller", status: "failed",
+      detail: `bridge ${bridge}'s controller state is not reported: ovs-vswitchd has not written it since ovsdb-server (re)started`,
+      fix: "run doctor again in a few seconds; if it stays so, check that ovs-vswitchd runs and reaches this ovsdb-server",
+    };
+  }
   const masters = mine.filter((r) => setToArray(r.role).map(String).includes("master"));
   const describe = (r: OvsdbRow): string => `${String(setToArray(r.target)[0] ?? "?")} (role ${String(setToArray(r.role)[0] ?? "none")})`;
   if (masters.length === 1) return { name: "controller", status: "ok", detail: `bridge ${bridge} is connected to its controller ${describe(masters[0]!)}` };
