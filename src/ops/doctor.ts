@@ -317,7 +317,7 @@ async function checkVrsTables(cfg: Config, ovsdb: OvsdbClient, which: string, ch
  * clients check (vrs-ovsdb.md, "Controller check before writing"); ovs-vswitchd clears the
  * role when the OpenFlow connection to the VSC is down.
  */
-function controllerCheck(bridge: string, ids: string[], rows: OvsdbRow[]): Check {
+export function controllerCheck(bridge: string, ids: string[], rows: OvsdbRow[]): Check {
   const mine = rows.filter((r) => ids.includes(uuidOf(r._uuid)));
   const fix = `check the VRS's connection to its VSC (ovs-vsctl get-controller ${bridge}; ovs-vsctl list Controller), and that the VSC is up`;
   if (mine.length === 0) return { name: "controller", status: "failed", detail: `bridge ${bridge} has no controller (the VSC)`, fix };
