@@ -58,8 +58,8 @@ export interface IpamVsd {
   }>;
   /** Deletes the VSD container (by its ID, or found by UUID); absent counts as done. */
   release(r: { uuid: string; containerId?: string }): Promise<void>;
-  /** Changes the reserved container's UUID and name (the Docker container behind it is known). */
-  rename(containerId: string, uuid: string, name: string): Promise<void>;
+  /** Gives the reserved container the name of the Docker container behind it. */
+  rename(containerId: string, name: string): Promise<void>;
 }
 
 export interface IpamSettings {
@@ -145,7 +145,7 @@ export class NuageIpam implements IpamDriver {
     if (same.length >= MAX_PENDING_PER_SUBNET) {
       throw new DriverError(`Docker asked for subnet ${cidr} ${same.length + 1} times without creating a network: it overlaps a route or network of this host (Docker then asks again); remove the overlap`);
     }
-    const { id, key } = encodePoolId({ ...ref, policyGroup, cidr, gateway: subnet.gateway });
+    const { id, key } = encodePoolId({ ...ref, policyGroup, cidr, gateway: subnet.gateway, subnetId: subnet.id });
     this.pending.set(key.nonce, { key, at: Date.now() });
     this.deps.logger.info({ pool: cidr, subnet: ref.subnet, domain: ref.domain }, "IPAM pool given");
     return { PoolID: id, Pool: cidr, Data: { [GATEWAY_DATA_KEY]: `${subnet.gateway}/${prefix}` } };
@@ -227,7 +227,7 @@ export class NuageIpam implements IpamDriver {
     }
     if (dockerMac !== undefined && !isMac(dockerMac)) throw new DriverError(`the MAC address Docker gave (${dockerMac}) is not of the form aa:bb:cc:dd:ee:ff`);
     const mac = (dockerMac ?? generateMac()).toLowerCase();
-    const subnet = await this.subnet(key);
+    const subnet = key.subnetId ? { id: key.subnetId } : await this.subnet(key);
 
     const uuid = randomBytes(32).toString("hex");
     const taken = (n: string): boolean => this.deps.store.listReservations().some((r) => r.portName === n)
@@ -314,20 +314,15 @@ export class NuageIpam implements IpamDriver {
     await this.deps.store.putReservation({ ...rest, freeSince: new Date().toISOString() });
   }
 
-  /** The Docker container behind a reserved endpoint is known: the VSD container carries its ID and name. */
-  async adoptIdentity(reservationId: string, containerId: string, name: string): Promise<{ uuid: string; name: string }> {
+  /**
+   * The Docker container behind a reserved endpoint is known: the VSD container takes its name.
+   * Its UUID stays the reservation's: it is the entity's vm_uuid, which no Nuage client changes
+   * on a live entity (vrs-ovsdb.md, "Added 2026-11-29").
+   */
+  async nameContainer(reservationId: string, name: string): Promise<void> {
     const rec = this.deps.store.getReservation(reservationId);
-    if (!rec?.vsdContainerId) return { uuid: reservationId, name };
-    try {
-      await this.vsd().rename(rec.vsdContainerId, containerId, name);
-      return { uuid: containerId, name };
-    } catch (err) {
-      // A container on two networks of this IPAM has one VSD container per address: the first
-      // takes the container's ID as UUID (UUIDs are unique in the VSD); the others keep theirs.
-      this.deps.logger.info({ reservation: short(reservationId), err: (err as Error).message }, "VSD container keeps its reservation UUID");
-      await this.vsd().rename(rec.vsdContainerId, reservationId, name);
-      return { uuid: reservationId, name };
-    }
+    if (!rec?.vsdContainerId) return;
+    await this.vsd().rename(rec.vsdContainerId, name);
   }
 
   /**

@@ -243,6 +243,7 @@ export class NuageDriver implements NetworkDriver {
       // binds the port to it by its UUID (vrs-ovsdb.md §10.2).
       const reservation = ep.reservationId ? this.deps.store.getReservation(ep.reservationId) : undefined;
       if (ep.reservationId && !reservation) throw new DriverError(`the VSD reservation of endpoint ${short(ep.id)} (${bareIp(ep.address)}) is gone: start the container again`);
+      // A reserved address: vm_uuid is the VSD container's UUID, for good (never renamed).
       const vmUuid = ep.joined?.vmUuid ?? reservation?.id ?? ep.id;
       const vmName = ep.joined?.vmName ?? (reservation ? reservationName(reservation.id) : `nuage-ep-${short(ep.id)}`);
       const identity = ep.joined?.identity ?? "provisional";
@@ -353,10 +354,16 @@ export class NuageDriver implements NetworkDriver {
     return this.locks.run(`ep:${endpointId}`, async () => {
       const ep = this.deps.store.getEndpoint(endpointId);
       if (!ep?.joined || ep.joined.identity === "docker") return false;
-      // Split activation: the VRS finds the VSD container by UUID, so the VSD container is renamed first.
-      const target = ep.reservationId ? await this.ipam().adoptIdentity(ep.reservationId, containerId, containerName) : { uuid: containerId, name: containerName };
-      await this.deps.vrs.renameEntity(ep.joined.vmUuid, target.uuid, target.name);
-      await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, vmUuid: target.uuid, vmName: target.name, identity: "docker" } }, "redone-if-lost");
+      if (ep.reservationId) {
+        // Split activation: the entity keeps the reservation's UUID (the VRS finds the VSD
+        // container by it); the VSD container takes the container's name.
+        await this.ipam().nameContainer(ep.reservationId, containerName);
+        await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, identity: "docker" } }, "redone-if-lost");
+        this.deps.logger.info({ endpoint: short(endpointId), container: short(containerId), name: containerName }, "reserved VSD container named after its container");
+        return true;
+      }
+      await this.deps.vrs.renameEntity(ep.joined.vmUuid, containerId, containerName);
+      await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, vmUuid: containerId, vmName: containerName, identity: "docker" } }, "redone-if-lost");
       this.deps.logger.info({ endpoint: short(endpointId), container: short(containerId), name: containerName }, "entity renamed to its container");
       return true;
     });

@@ -54,8 +54,8 @@ export function ipamVsd(client: VsdClient, externalID: string): IpamVsd {
       const { filter } = vsdEqualsLookup("UUID", r.uuid);
       for (const c of await client.findContainers(filter)) if (c.UUID === r.uuid) await client.deleteContainer(c.ID);
     },
-    async rename(containerId, uuid, name) {
-      await client.update(vsdPath("containers", containerId), { UUID: uuid, name });
+    async rename(containerId, name) {
+      await client.update(vsdPath("containers", containerId), { name });
     },
   };
 }

@@ -196,12 +196,15 @@ async function handle(
 
   const finish = (status: number, answer: unknown, err?: unknown): void => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const outcome = callOutcome(status);
+    // An IPAM refusal travels as 200 {"Error"} (routes.ts): for people and metrics it is a failed call.
+    const ipamRefusal = status === 200 && typeof (answer as { Error?: unknown } | undefined)?.Error === "string";
+    const outcome = ipamRefusal ? "failed" : callOutcome(status);
     const fields = { call, ...ids, outcome, status, ms: Math.round(ms * 10) / 10 };
     if (status >= 500) {
       const internal = failureOf(err).internal;
       log.error({ ...fields, ...(internal ? { internal } : {}), err: asError(err) }, internal ? `${call} failed: internal error` : `${call} failed`);
     } else if (status >= 400) log.warn({ ...fields, reason: failureOf(err).message }, `${call} refused`);
+    else if (ipamRefusal) log.warn({ ...fields, reason: (answer as { Error: string }).Error }, `${call} failed`);
     else log.info(fields, call);
     log.debug({ call, status, res: answer }, `${call} response`);
     if (state.closing) res.setHeader("Connection", "close");

@@ -73,12 +73,13 @@ export function singleHostSuite(engine: Engine): void {
     assert.equal(login[0]!.organization, "CSP");
   });
 
-  test("a network on an IPv6-only VSD subnet is refused, saying so; one on a dual-stack subnet works by its IPv4 addressing", async () => {
+  test("a network on an IPv6-only VSD subnet is refused, saying so; one on a dual-stack subnet (organization in upper case) works by its IPv4 addressing", async () => {
     const v6 = await bed.docker(["network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
       "-o", "subnet=Subnet v6", "-o", "user=admin", "--subnet=10.21.62.0/24", "V6Net"]);
     assert.notEqual(v6.code, 0);
     assert.match(v6.stderr, /VSD subnet "Subnet v6" is IPv6-only \(IPType IPV6 fd00:21:62::\/64/);
-    await bed.dockerOk(["network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
+    // The organization in another case than the enterprise's name, as the VSD takes it.
+    await bed.dockerOk(["network", "create", "--driver=nuage", "-o", "organization=ENTERPRISE", "-o", "domain=Domain", "-o", "zone=Zone",
       "-o", "subnet=Subnet DS", "-o", "user=admin", "--subnet=10.21.63.0/24", "DsNet"]);
     // 10.21.63.2 belongs to the seed's foreign container in the VSD: take another address.
     await bed.dockerOk(["run", "-d", "--name", "ds1", "--net", "DsNet", "--ip", "10.21.63.10", BUSYBOX_IMAGE, "sleep", "3600"]);

@@ -17,7 +17,7 @@ const MAC = "02:42:0a:15:3b:07";
 class FakeVsd implements IpamVsd {
   used = new Map<string, { uuid: string; mac: string; portName: string }>();
   containers = new Map<string, string>(); // container ID → ip
-  renamed: [string, string, string][] = [];
+  renamed: [string, string][] = [];
   failNext?: Error;
   async findSubnet(ref: { subnet: string }) {
     if (ref.subnet !== "Subnet 2") throw new Error(`subnet "${ref.subnet}" not found`);
@@ -38,7 +38,7 @@ class FakeVsd implements IpamVsd {
     if (r.containerId) this.containers.delete(r.containerId);
     if (ip) this.used.delete(ip);
   }
-  async rename(id: string, uuid: string, name: string) { this.renamed.push([id, uuid, name]); }
+  async rename(id: string, name: string) { this.renamed.push([id, name]); }
 }
 
 let dir: string;
