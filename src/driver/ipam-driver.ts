@@ -301,7 +301,8 @@ export class NuageIpam implements IpamDriver {
     }
     if (rec.endpointId !== a.endpointId) {
       const { freeSince: _f, ...rest } = rec;
-      await this.deps.store.putReservation({ ...rest, endpointId: a.endpointId, freeSince: "" });
+      // Not fsynced: the endpoint record (fsynced by CreateEndpoint) names the reservation too.
+      await this.deps.store.putReservation({ ...rest, endpointId: a.endpointId, freeSince: "" }, "redone-if-lost");
     }
     return this.deps.store.getReservation(rec.id)!;
   }
@@ -311,7 +312,7 @@ export class NuageIpam implements IpamDriver {
     const rec = this.deps.store.getReservation(reservationId);
     if (!rec || rec.endpointId !== endpointId) return;
     const { endpointId: _e, ...rest } = rec;
-    await this.deps.store.putReservation({ ...rest, freeSince: new Date().toISOString() });
+    await this.deps.store.putReservation({ ...rest, freeSince: new Date().toISOString() }, "redone-if-lost");
   }
 
   /**
@@ -343,6 +344,7 @@ export class NuageIpam implements IpamDriver {
           continue;
         }
         if (rec.endpointId && this.deps.store.getEndpoint(rec.endpointId)) continue;
+        if (this.deps.store.listEndpoints().some((e) => e.reservationId === rec.id)) continue; // a claim lost to a power loss
         const since = Date.parse(rec.freeSince || rec.createdAt);
         if (now - since < this.settings.graceMs) continue;
         // Re-read: an endpoint may have taken it while this pass ran.
