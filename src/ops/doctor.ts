@@ -29,6 +29,8 @@ import { bareIp, HOST_IF_PREFIX } from "../driver/naming.js";
 import { reconcile, type ReconcileReport } from "../driver/reconciler.js";
 import type { EndpointRecord, NetworkRecord } from "../store/records.js";
 import { RecordsSnapshot } from "./records-snapshot.js";
+import { NuageIpam } from "../driver/ipam-driver.js";
+import { ipamVsd } from "../driver/vsd-backends.js";
 
 export type CheckStatus = "ok" | "failed" | "skipped";
 
@@ -123,7 +125,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     vsd = await checkVsd(cfg, checks, t);
     if (vsd) await checkNetworks(vsd, records.listNetworks(), dockerNets, checks);
     report.endpoints = await checkEndpoints(cfg, records, dockerNets, ovsdb, vsd);
-    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, ovsdb).catch((err: Error) => ({
+    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, ovsdb, vsd).catch((err: Error) => ({
       name: "reconcile", status: "failed" as const, detail: `dry run failed: ${err.message}`, fix: "see the checks above (OVSDB, Docker)",
     }));
   } finally {
@@ -529,7 +531,9 @@ const REMOVAL_WORDS: [keyof ReconcileReport, string][] = [
   ["reservations", "VSD address reservation"],
 ];
 
-async function dryRunReconcile(cfg: Config, records: RecordsSnapshot, docker: DockerEngine | undefined, ovsdb: OvsdbClient | undefined): Promise<DoctorReport["reconcile"]> {
+async function dryRunReconcile(
+  cfg: Config, records: RecordsSnapshot, docker: DockerEngine | undefined, ovsdb: OvsdbClient | undefined, vsd: VsdClient | undefined,
+): Promise<DoctorReport["reconcile"]> {
   if (!ovsdb) return { name: "reconcile", status: "skipped", detail: "dry run not possible: needs OVSDB" };
   const wouldRemove = await reconcile({
     store: records,
@@ -539,6 +543,8 @@ async function dryRunReconcile(cfg: Config, records: RecordsSnapshot, docker: Do
     driver: { deleteEndpoint: () => Promise.reject(new Error("doctor removes nothing")) },
     logger: silent,
     graceMs: graceMs(cfg),
+    // The IPAM's pass only lists in a dry run; without VSD access it has nothing to release.
+    ipam: new NuageIpam({ graceMs: graceMs(cfg) }, { store: records, vsd: vsd && ipamVsd(vsd, "nuage-libnetwork-doctor"), logger: silent }),
   }, { dryRun: true });
   const parts = REMOVAL_WORDS.flatMap(([field, word]) => {
     const items = (wouldRemove[field] as string[] | undefined) ?? [];

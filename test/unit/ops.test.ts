@@ -22,6 +22,7 @@ import { callOutcome, startPluginServer, type CallOutcome } from "../../src/plug
 import { DriverError, type NetworkDriver } from "../../src/plugin/protocol.js";
 import type { IpamDriver } from "../../src/plugin/ipam-protocol.js";
 import { reconcile } from "../../src/driver/reconciler.js";
+import { NuageIpam, type IpamVsd } from "../../src/driver/ipam-driver.js";
 import type { EndpointRecord, NetworkRecord } from "../../src/store/records.js";
 import { createLogger } from "../../src/log/logger.js";
 
@@ -214,6 +215,31 @@ describe("records snapshot and the reconciler's dry run", () => {
     ]);
     assert.deepEqual((await readdir(join(dir, "endpoints"))).sort(), ["e1.json.tmp123.0", "e2.json", "e3.json"], "nothing moved or swept");
     await assert.rejects(snap.deleteNetwork(NET_ID), /read-only/);
+  });
+
+  test("the snapshot feeds the IPAM's dry run: a reservation no endpoint took is listed, nothing released", async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, "reservations"), { recursive: true });
+    const old = new Date(Date.now() - 3_600_000).toISOString();
+    const reservation = (id: string, endpointId?: string) => ({
+      id, poolId: "p", subnetRef: { organization: "E", domain: "D", zone: "Z", subnet: "S" }, subnetId: "s1", state: "reserved",
+      ip: "10.0.0.9", prefix: 24, mac: "02:00:00:00:00:09", portName: `nuh${id.slice(0, 12)}`, containerIfName: `nuc${id.slice(0, 12)}`,
+      ...(endpointId ? { endpointId } : {}), freeSince: endpointId ? "" : old, createdAt: old,
+    });
+    const free = "d".repeat(64);
+    const taken = "e".repeat(64);
+    await mkdir(join(dir, "endpoints"));
+    await writeFile(join(dir, "endpoints", `${"a".repeat(64)}.json`), JSON.stringify(endpoint("a".repeat(64), NET_ID)));
+    await writeFile(join(dir, "reservations", `${free}.json`), JSON.stringify(reservation(free)));
+    await writeFile(join(dir, "reservations", `${taken}.json`), JSON.stringify(reservation(taken, "a".repeat(64))));
+    const snap = await RecordsSnapshot.read(dir);
+    assert.deepEqual(snap.unusable, []);
+    const released: string[] = [];
+    const vsd = { release: async (r: { uuid: string }) => { released.push(r.uuid); } } as unknown as IpamVsd;
+    const ipam = new NuageIpam({ graceMs: 15_000 }, { store: snap, vsd, logger: silent });
+    assert.deepEqual(await ipam.reconcile({ dryRun: true }), [free]);
+    assert.deepEqual(released, []);
+    assert.deepEqual((await readdir(join(dir, "reservations"))).sort(), [`${free}.json`, `${taken}.json`]);
   });
 
   test("dry run: lists what a pass would remove and touches nothing", async () => {
