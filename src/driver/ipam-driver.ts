@@ -82,12 +82,15 @@ export const reservationName = (uuid: string): string => `nuage-ipam-${short(uui
 const sameSubnet = (a: Omit<NuageSubnetRef, "user">, b: Omit<NuageSubnetRef, "user">): boolean =>
   a.organization === b.organization && a.domain === b.domain && a.zone === b.zone && a.subnet === b.subnet;
 
+/** The records the IPAM reads and writes (doctor hands its read-only snapshot for a dry run). */
+export type IpamStore = Pick<FileStore, "listReservations" | "getReservation" | "putReservation" | "deleteReservation" | "getEndpoint" | "listEndpoints">;
+
 export class NuageIpam implements IpamDriver {
   private readonly pending = new Map<string, PendingPool>();
 
   constructor(
     private readonly settings: IpamSettings,
-    private readonly deps: { store: FileStore; vsd?: IpamVsd; logger: Logger },
+    private readonly deps: { store: IpamStore; vsd?: IpamVsd; logger: Logger },
   ) {}
 
   getCapabilities(): IpamCapabilitiesResponse {
@@ -301,7 +304,8 @@ export class NuageIpam implements IpamDriver {
     }
     if (rec.endpointId !== a.endpointId) {
       const { freeSince: _f, ...rest } = rec;
-      await this.deps.store.putReservation({ ...rest, endpointId: a.endpointId, freeSince: "" });
+      // Not fsynced: the endpoint record (fsynced by CreateEndpoint) names the reservation too.
+      await this.deps.store.putReservation({ ...rest, endpointId: a.endpointId, freeSince: "" }, "redone-if-lost");
     }
     return this.deps.store.getReservation(rec.id)!;
   }
@@ -311,7 +315,7 @@ export class NuageIpam implements IpamDriver {
     const rec = this.deps.store.getReservation(reservationId);
     if (!rec || rec.endpointId !== endpointId) return;
     const { endpointId: _e, ...rest } = rec;
-    await this.deps.store.putReservation({ ...rest, freeSince: new Date().toISOString() });
+    await this.deps.store.putReservation({ ...rest, freeSince: new Date().toISOString() }, "redone-if-lost");
   }
 
   /**
@@ -343,6 +347,7 @@ export class NuageIpam implements IpamDriver {
           continue;
         }
         if (rec.endpointId && this.deps.store.getEndpoint(rec.endpointId)) continue;
+        if (this.deps.store.listEndpoints().some((e) => e.reservationId === rec.id)) continue; // a claim lost to a power loss
         const since = Date.parse(rec.freeSince || rec.createdAt);
         if (now - since < this.settings.graceMs) continue;
         // Re-read: an endpoint may have taken it while this pass ran.
