@@ -14,6 +14,7 @@ import type { FileStore } from "../store/file-store.js";
 import type { EndpointRecord, NetworkRecord } from "../store/records.js";
 import type { HostLinks } from "../host/links.js";
 import { ResolutionError } from "../vrs/vrs-client.js";
+import { entityIdentity } from "./entity-identity.js";
 import { OvsdbUnavailableError } from "../vrs/ovsdb/errors.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { bareIp, generateMac, isMac, macForAddress, maskToPrefix, parseCidr, vethNames } from "./naming.js";
@@ -24,6 +25,8 @@ export interface DriverSettings {
   scope: "local" | "global";
   bridge: string;
   resolveTimeoutMs: number;
+  /** MTU of both veth ends (VethMtu). */
+  vethMtu?: number;
   /** The driver name Docker knows this plugin by, to recognise its networks in the Docker API. */
   driverName: string;
 }
@@ -38,8 +41,12 @@ export interface DriverDeps {
 }
 
 const short = (id: string): string => id.slice(0, 12);
-/** Leave and DeleteEndpoint wait this long for a dropped OVSDB connection, not the whole call deadline. */
+/** Leave and DeleteEndpoint give OVSDB this long in all (a dropped connection included), not the whole call deadline. */
 const OVSDB_DOWN_WAIT_MS = 2_000;
+/** Join's write to OVSDB, reconnections and retries of a conflicting write included. */
+const OVSDB_WRITE_MS = 3_000;
+/** How long a failed Join asks the VSD about the subnet, for its message. */
+const VSD_HINT_MS = 2_000;
 
 export class NuageDriver implements NetworkDriver {
   private readonly locks = new KeyedMutex();
@@ -197,41 +204,39 @@ export class NuageDriver implements NetworkDriver {
       if (ep.joined && ep.joined.sandboxKey === req.SandboxKey && (await this.deps.links.linkExists(ep.hostIfName))) {
         return answer(net.gateway ?? ep.joined.resolved.gateway);
       }
-      // The container behind the endpoint is not knowable from inside Join without risking a
-      // deadlock with the daemon (protocol reference §7.1): the entity starts under a stand-in
-      // identity and is renamed once Docker reports the connection (see identity-sync.ts).
-      const vmUuid = ep.joined?.vmUuid ?? ep.id;
-      const vmName = ep.joined?.vmName ?? `nuage-ep-${short(ep.id)}`;
-      const identity = ep.joined?.identity ?? "provisional";
+      // Final identity, known now and shared by the container's networks (entity-identity.ts).
+      const { vmUuid, vmName } = entityIdentity(req.SandboxKey, net.nuage.organization, net.nuage.user, ep.id);
+      const what = `endpoint ${short(ep.id)} (organization "${net.nuage.organization}", domain "${net.nuage.domain}", ` +
+        `zone "${net.nuage.zone}", subnet "${net.nuage.subnet}", user "${net.nuage.user}", IP ${bareIp(ep.address)})`;
+      // Nuage's own clients check the VRS's controller before writing anything (vrs-ovsdb.md §7.4).
+      await this.vrsReady(what);
+      const controller = this.deps.vrs.controllerProblem();
+      if (controller) throw new DriverError(`the Nuage VRS cannot resolve ${what}: ${controller}`);
       const undo: (() => Promise<unknown>)[] = [];
       try {
         await this.deps.links.deleteLink(ep.hostIfName); // a leftover from a crash
-        await this.deps.links.createVethPair(ep.hostIfName, ep.containerIfName, ep.mac);
+        await this.deps.links.createVethPair(ep.hostIfName, ep.containerIfName, ep.mac, this.settings.vethMtu);
         undo.push(() => this.deps.links.deleteLink(ep.hostIfName));
         await this.deps.vrs.attach({
           bridge: this.settings.bridge, portName: ep.hostIfName, mac: ep.mac, vmUuid, vmName,
           enterprise: net.nuage.organization, user: net.nuage.user, domain: net.nuage.domain, zone: net.nuage.zone,
           subnet: net.nuage.subnet, staticIp: bareIp(ep.address), policyGroup: net.policyGroup,
           endpointId: ep.id, networkId: net.id,
-        });
-        undo.push(() => this.deps.vrs.detach(ep.hostIfName, vmUuid));
+        }, { timeoutMs: OVSDB_WRITE_MS });
+        undo.push(() => this.deps.vrs.detach(ep.hostIfName, vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS }));
         let resolved;
         try {
-          resolved = await this.deps.vrs.waitResolved(ep.hostIfName, this.settings.resolveTimeoutMs);
+          resolved = await this.deps.vrs.waitResolved(ep.hostIfName, this.settings.resolveTimeoutMs, { watchController: true });
         } catch (err) {
           if (!(err instanceof ResolutionError)) throw err;
-          throw new DriverError(
-            `the Nuage VRS did not resolve the port of endpoint ${short(ep.id)} (organization "${net.nuage.organization}", ` +
-            `domain "${net.nuage.domain}", zone "${net.nuage.zone}", subnet "${net.nuage.subnet}", IP ${bareIp(ep.address)}): ${err.message}`,
-            { cause: err },
-          );
+          throw new DriverError(await this.unresolvedMessage(what, net, err), { cause: err });
         }
         if (resolved.ip !== bareIp(ep.address)) {
           throw new DriverError(`the Nuage VRS resolved endpoint ${short(ep.id)} to ${resolved.ip}, not to Docker's address ${bareIp(ep.address)}`);
         }
-        ep.joined = { vmUuid, vmName, identity, sandboxKey: req.SandboxKey, resolved };
+        ep.joined = { vmUuid, vmName, identity: "provisional", sandboxKey: req.SandboxKey, resolved };
         await this.deps.store.putEndpoint(ep);
-        this.deps.logger.debug({ endpoint: short(ep.id), ...resolved, port: ep.hostIfName }, "port resolved");
+        this.deps.logger.debug({ endpoint: short(ep.id), ...resolved, port: ep.hostIfName, vmUuid: short(vmUuid) }, "port resolved");
         return answer(net.gateway ?? resolved.gateway);
       } catch (err) {
         for (const step of undo.reverse()) {
@@ -242,12 +247,44 @@ export class NuageDriver implements NetworkDriver {
     });
   }
 
+  /** OVSDB must be up (and its replica current) to write; the plugin serves Docker before it is. */
+  private async vrsReady(what: string): Promise<void> {
+    try {
+      await this.deps.vrs.ready(OVSDB_DOWN_WAIT_MS);
+    } catch (err) {
+      throw new DriverError(`cannot attach ${what} to the Nuage VRS: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** What Join says when the port did not resolve: why, and what to check (issue 9.5, 17). */
+  private async unresolvedMessage(what: string, net: NetworkRecord, err: ResolutionError): Promise<string> {
+    const head = `the Nuage VRS did not resolve the port of ${what}: ${err.message}`;
+    if (err.kind === "controller" || err.kind === "removed") return head;
+    const controllers = this.deps.vrs.controllerTargets();
+    const checks = [
+      `that organization "${net.nuage.organization}", user "${net.nuage.user}", domain "${net.nuage.domain}", zone "${net.nuage.zone}" and subnet "${net.nuage.subnet}" exist in the VSD under exactly these names`,
+      `that the VRS's controller${controllers.length ? ` (${controllers.join(", ")})` : ""} is connected to its VSC (ovs-vsctl show, ovs-appctl -t ovs-vswitchd bridge/dump-flows ${this.settings.bridge})`,
+      "bin/nuage-libnetwork doctor",
+    ];
+    let vsdSays = "";
+    if (this.deps.vsd) {
+      const lookup = this.deps.vsd.findSubnet(net.nuage).then(
+        (s) => `the VSD has that subnet, ${s.address}/${maskToPrefix(s.netmask) ?? "?"}${s.gateway ? ` with gateway ${s.gateway}` : ""}`,
+        (e: Error) => `the VSD lookup of that subnet failed: ${e.message}`,
+      );
+      const late = new Promise<string>((r) => setTimeout(() => r("the VSD did not answer about that subnet within 2 s"), VSD_HINT_MS).unref());
+      vsdSays = `; ${await Promise.race([lookup, late])}`;
+    }
+    return `${head}${vsdSays}. Check ${checks.map((c, i) => `(${i + 1}) ${c}`).join(", ")}`;
+  }
+
   async leave(req: EndpointRequest): Promise<void> {
     await this.locks.run(`ep:${req.EndpointID}`, async () => {
       const ep = this.deps.store.getEndpoint(req.EndpointID);
       if (!ep) return;
-      // OVSDB down: fail soon; Docker goes on with DeleteEndpoint, which leaves the rows to reconcile.
-      await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { failFastMs: OVSDB_DOWN_WAIT_MS });
+      // OVSDB down (or dropping during the call): fail within the bound; Docker goes on with
+      // DeleteEndpoint, which leaves the rows to reconcile.
+      await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS });
       if (ep.joined) {
         delete ep.joined;
         await this.deps.store.putEndpoint(ep);
@@ -260,7 +297,7 @@ export class NuageDriver implements NetworkDriver {
       const ep = this.deps.store.getEndpoint(req.EndpointID);
       if (!ep) return;
       try {
-        await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { failFastMs: OVSDB_DOWN_WAIT_MS });
+        await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS });
       } catch (err) {
         // The VRS's OVSDB is down: Docker drops the endpoint whatever we answer, so remove the
         // rest now; the port's rows, left without a record, go at the reconcile pass that
@@ -275,16 +312,21 @@ export class NuageDriver implements NetworkDriver {
     });
   }
 
-  /** Gives a provisionally named entity its Docker container ID and name. */
-  async adoptContainerIdentity(endpointId: string, containerId: string, containerName: string): Promise<boolean> {
+  /**
+   * Records the Docker container behind a joined endpoint (learnt by the identity sync from
+   * Docker, outside any driver call). The OVSDB rows do not change; the answer is the entity
+   * whose VSD container should carry the container's name, or undefined when the endpoint
+   * is not joined (any more).
+   */
+  async learnContainer(endpointId: string, containerId: string, containerName: string): Promise<{ vmUuid: string; organization: string } | undefined> {
     return this.locks.run(`ep:${endpointId}`, async () => {
       const ep = this.deps.store.getEndpoint(endpointId);
-      if (!ep?.joined || ep.joined.identity === "docker") return false;
-      await this.deps.vrs.renameEntity(ep.joined.vmUuid, containerId, containerName);
-      ep.joined = { ...ep.joined, vmUuid: containerId, vmName: containerName, identity: "docker" };
-      await this.deps.store.putEndpoint(ep);
-      this.deps.logger.info({ endpoint: short(endpointId), container: short(containerId), name: containerName }, "entity renamed to its container");
-      return true;
+      if (!ep?.joined) return undefined;
+      if (ep.joined.identity !== "docker" || ep.joined.containerId !== containerId || ep.joined.containerName !== containerName) {
+        ep.joined = { ...ep.joined, identity: "docker", containerId, containerName };
+        await this.deps.store.putEndpoint(ep);
+      }
+      return { vmUuid: ep.joined.vmUuid, organization: this.deps.store.getNetwork(ep.networkId)?.nuage.organization ?? "" };
     });
   }
 

@@ -23,7 +23,8 @@ async function ip(args: string[]): Promise<string> {
 }
 
 export interface HostLinks {
-  createVethPair(hostName: string, peerName: string, peerMac: string): Promise<void>;
+  /** mtu: both ends (Nuage's overlay needs less than 1500: VethMtu, default 1450). */
+  createVethPair(hostName: string, peerName: string, peerMac: string, mtu?: number): Promise<void>;
   deleteLink(name: string): Promise<boolean>;
   linkExists(name: string): Promise<boolean>;
   listLinks(prefix: string): Promise<string[]>;
@@ -35,8 +36,9 @@ export class IpRouteLinks implements HostLinks {
    * `ip link add` rides in the same RTM_NEWLINK, and the kernel unregisters the new link when
    * it cannot bring it up, so it is still all or nothing (one process less: README, Performance).
    */
-  async createVethPair(hostName: string, peerName: string, peerMac: string): Promise<void> {
-    await ip(["link", "add", hostName, "up", "type", "veth", "peer", "name", peerName, "address", peerMac]);
+  async createVethPair(hostName: string, peerName: string, peerMac: string, mtu?: number): Promise<void> {
+    const m = mtu === undefined ? [] : ["mtu", String(mtu)];
+    await ip(["link", "add", hostName, ...m, "up", "type", "veth", "peer", "name", peerName, "address", peerMac, ...m]);
   }
 
   /** Deletes a link (a veth takes its peer with it); false when it was not there. */

@@ -41,8 +41,11 @@ export interface EndpointRecord {
   joined?: {
     vmUuid: string;
     vmName: string;
-    /** Whether vmUuid is the Docker container ID or a stand-in until Docker tells us. */
+    /** The entity's identity, final (src/driver/entity-identity.ts). */
+    /** "docker" once Docker listed the endpoint and the identity sync learnt its container. */
     identity: "docker" | "provisional";
+    containerId?: string;
+    containerName?: string;
     sandboxKey: string;
     resolved: { ip: string; mask: string; gateway: string };
   };
