@@ -1,6 +1,6 @@
 /**
  * nuage-libnetwork [-f FILE] [-audit]      serve Docker's NetworkDriver protocol
- * nuage-libnetwork sandbox up|down|status  the embedded VSD simulator and VRS emulator
+ * (`bin/nuage-libnetwork sandbox …` runs the sandbox package instead: the plugin never imports it.)
  */
 import { loadConfig, defaultConfigPath } from "./config/config.js";
 import { createLogger } from "./log/logger.js";
@@ -12,10 +12,6 @@ const USAGE = `usage:
 `;
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === "sandbox") {
-    const { sandboxMain } = await import("./sandbox/cli.js");
-    return sandboxMain(argv.slice(1));
-  }
   let file = defaultConfigPath();
   let explicitFile = false;
   let auditOnly = false;

@@ -11,58 +11,8 @@ import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { z } from "zod";
 
-export type LogLevel = "Debug" | "Info" | "Warn" | "Error";
-export type Scope = "local" | "global";
-
-export interface Config {
-  /** Host of the VRS's OVSDB TCP remote. */
-  VrsEndpoint: string;
-  /** Its port. */
-  VrsPort: number;
-  /** Path of the VRS's OVSDB unix socket; when set it is used instead of VrsEndpoint:VrsPort. */
-  VrsSocket?: string;
-  /** The VRS bridge that container ports go on. */
-  VrsBridge: string;
-  /** Docker Engine API: unix:///path, tcp://host:port or http://host:port. */
-  DockerEndpoint: string;
-  LogLevel: LogLevel;
-  /** Data scope answered in GetCapabilities. */
-  Scope: Scope;
-  /** Driver name (`docker network create -d NAME`); the socket is PluginDir/PluginName.sock. */
-  PluginName: string;
-  /** Folder Docker scans for legacy plugin sockets. */
-  PluginDir: string;
-  /** Seconds Join waits for the VRS to resolve a port. */
-  ResolveTimeout: number;
-  /** Folder of the durable records of networks and endpoints. */
-  StateDir: string;
-  /** Seconds: deadline of every call from the plugin to Docker. */
-  DockerTimeout: number;
-  /** Seconds between reconcile passes; 0 = off. */
-  ReconcileInterval: number;
-  /** Optional VSD access: all of VsdUrl, VsdOrganization, VsdUser, VsdPassword, or none. */
-  VsdUrl?: string;
-  VsdOrganization?: string;
-  VsdUser?: string;
-  VsdPassword?: string;
-  /** PEM file of the CA that signed the VSD's certificate (system CAs when unset). */
-  VsdCaFile?: string;
-}
-
-export const DEFAULTS = {
-  VrsEndpoint: "localhost",
-  VrsPort: 6633,
-  VrsBridge: "alubr0",
-  DockerEndpoint: "unix:///var/run/docker.sock",
-  LogLevel: "Info",
-  Scope: "global",
-  PluginName: "nuage",
-  PluginDir: "/run/docker/plugins",
-  ResolveTimeout: 30,
-  StateDir: "/var/lib/nuage-libnetwork",
-  DockerTimeout: 5,
-  ReconcileInterval: 60,
-} as const satisfies Partial<Config>;
+/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
+export const MAX_SOCKET_PATH_BYTES = 107;
 
 export class ConfigError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -71,25 +21,12 @@ export class ConfigError extends Error {
   }
 }
 
-/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
-export const MAX_SOCKET_PATH_BYTES = 107;
-
-// ---------------------------------------------------------------------------------------------
-// Key schemas. Each key has a zod schema and the words used when a value is refused.
-
-interface KeySpec {
-  schema: z.ZodTypeAny;
-  expect: string;
-  /** Never echo the value in an error message. */
-  secret?: boolean;
-}
-
 const absolutePath = z.string().min(1).refine((s) => isAbsolute(s) && !s.includes("\0"));
 const nonEmpty = z.string().min(1).refine((s) => s.trim() === s && !s.includes("\0"));
 const seconds = (min: number, max: number, minInclusive: boolean) =>
   z.number().finite().refine((n) => (minInclusive ? n >= min : n > min) && n <= max);
 const oneOfCaseless = <T extends string>(values: readonly T[]) =>
-  z.string().transform((s, ctx) => {
+  z.string().transform((s, ctx): T => {
     const hit = values.find((v) => v.toLowerCase() === s.trim().toLowerCase());
     if (hit === undefined) {
       ctx.addIssue({ code: z.ZodIssueCode.custom });
@@ -121,46 +58,69 @@ function isHttpsUrl(s: string): boolean {
   }
 }
 
-const SPECS = {
-  VrsEndpoint: {
-    schema: nonEmpty.refine((s) => !/\s/.test(s)),
-    expect: "a host name or IP address (a non-empty string without spaces)",
-  },
-  VrsPort: { schema: z.number().int().min(1).max(65535), expect: "an integer between 1 and 65535" },
-  VrsSocket: { schema: absolutePath, expect: "the absolute path of the VRS's OVSDB unix socket (a string)" },
-  VrsBridge: {
-    schema: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/),
-    expect: "a bridge name of 1 to 15 letters, digits, '.', '_' or '-' (a string)",
-  },
-  DockerEndpoint: {
-    schema: z.string().refine(isDockerEndpoint),
-    expect: 'a Docker API address "unix:///absolute/path", "tcp://host:port" or "http://host:port"',
-  },
-  LogLevel: { schema: oneOfCaseless(["Debug", "Info", "Warn", "Error"] as const), expect: 'one of "Debug", "Info", "Warn", "Error"' },
-  Scope: { schema: oneOfCaseless(["local", "global"] as const), expect: '"global" (multi-host) or "local" (single host)' },
-  PluginName: {
-    schema: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
-    expect: "a plugin name Docker accepts: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters",
-  },
-  PluginDir: { schema: absolutePath, expect: "an absolute folder path (a string)" },
-  ResolveTimeout: { schema: seconds(0, 3600, false), expect: "a number of seconds greater than 0 and at most 3600" },
-  StateDir: { schema: absolutePath, expect: "an absolute folder path (a string)" },
-  DockerTimeout: { schema: seconds(0, 3600, false), expect: "a number of seconds greater than 0 and at most 3600" },
-  ReconcileInterval: { schema: seconds(0, 86400, true), expect: "a number of seconds from 0 (off) to 86400" },
-  VsdUrl: { schema: z.string().refine(isHttpsUrl), expect: 'an https URL of the VSD API, e.g. "https://vsd.example.com:8443"' },
-  VsdOrganization: { schema: nonEmpty, expect: "the VSD organization (enterprise) to log in to (a non-empty string)" },
-  VsdUser: { schema: nonEmpty, expect: "a VSD user name (a non-empty string)" },
-  VsdPassword: { schema: z.string().min(1), expect: "the VSD user's password (a non-empty string)", secret: true },
-  VsdCaFile: { schema: nonEmpty, expect: "the path of a PEM file with the VSD's CA certificate (a string)" },
-} satisfies Record<keyof Config, KeySpec>;
+function isHostPort(s: string): boolean {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s);
+  return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+}
 
-export const KNOWN_KEYS = Object.keys(SPECS) as (keyof Config)[];
+/**
+ * A key: its schema (with its default, or optional), and the words used when a value is refused.
+ * `secret` keys never have their value echoed in an error.
+ */
+function key<S extends z.ZodTypeAny>(schema: S, expect: string, opts: { secret?: boolean } = {}) {
+  return { schema, expect, secret: opts.secret === true };
+}
 
+/** Every key, once: type, default and the words of its error come from here. */
+const KEYS = {
+  VrsEndpoint: key(nonEmpty.refine((s) => !/\s/.test(s)).default("localhost"),
+    "a host name or IP address (a non-empty string without spaces)"),
+  VrsPort: key(z.number().int().min(1).max(65535).default(6633), "an integer between 1 and 65535"),
+  VrsSocket: key(absolutePath.optional(), "the absolute path of the VRS's OVSDB unix socket (a string)"),
+  VrsBridge: key(z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).default("alubr0"),
+    "a bridge name of 1 to 15 letters, digits, '.', '_' or '-' (a string)"),
+  VethMtu: key(z.number().int().min(576).max(9216).default(1450),
+    "an MTU in bytes, an integer from 576 to 9216 (Nuage's overlay needs 1450 on a 1500-byte underlay)"),
+  DockerEndpoint: key(z.string().refine(isDockerEndpoint).default("unix:///var/run/docker.sock"),
+    'a Docker API address "unix:///absolute/path", "tcp://host:port" or "http://host:port"'),
+  DockerTimeout: key(seconds(0, 3600, false).default(5), "a number of seconds greater than 0 and at most 3600"),
+  DockerTlsCa: key(absolutePath.optional(), "the absolute path of the PEM file of the CA that signed the Docker API's certificate"),
+  DockerTlsCert: key(absolutePath.optional(), "the absolute path of the PEM client certificate for the Docker API"),
+  DockerTlsKey: key(absolutePath.optional(), "the absolute path of the PEM private key of DockerTlsCert"),
+  LogLevel: key(oneOfCaseless(["Debug", "Info", "Warn", "Error"] as const).default("Info"), 'one of "Debug", "Info", "Warn", "Error"'),
+  LogFormat: key(oneOfCaseless(["json", "pretty"] as const).default("json"), '"json" (one JSON object a line) or "pretty" (for a terminal)'),
+  Scope: key(oneOfCaseless(["local", "global"] as const).default("global"), '"global" (multi-host) or "local" (single host)'),
+  PluginName: key(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).default("nuage"),
+    "a plugin name Docker accepts: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters"),
+  PluginDir: key(absolutePath.default("/run/docker/plugins"), "an absolute folder path (a string)"),
+  ResolveTimeout: key(seconds(0, 3600, false).default(30), "a number of seconds greater than 0 and at most 3600"),
+  StateDir: key(absolutePath.default("/var/lib/nuage-libnetwork"), "an absolute folder path (a string)"),
+  ReconcileInterval: key(seconds(0, 86400, true).default(60), "a number of seconds from 0 (off) to 86400"),
+  VsdUrl: key(z.string().refine(isHttpsUrl).optional(),
+    'the https URL of the VSD, e.g. "https://vsd.example.com:8443" (or with its API path, "https://vsd.example.com:8443/nuage/api/v6")'),
+  VsdApiVersion: key(z.string().regex(/^v\d+(_\d+)?$/).default("v6"), 'a VSD API version such as "v6" or "v5_0"'),
+  VsdOrganization: key(nonEmpty.optional(), "the VSD organization (enterprise) to log in to (a non-empty string)"),
+  VsdUser: key(nonEmpty.optional(), "a VSD user name (a non-empty string)"),
+  VsdPassword: key(z.string().min(1).optional(), "the VSD user's password (a non-empty string)", { secret: true }),
+  VsdCaFile: key(nonEmpty.optional(), "the path of a PEM file with the VSD's CA certificate (a string)"),
+  VsdInsecure: key(z.boolean().default(false), "true (do not verify the VSD's certificate) or false"),
+  MetricsAddress: key(z.string().refine(isHostPort).optional(), 'a "host:port" to serve Prometheus metrics and /healthz on, e.g. "127.0.0.1:9476"'),
+};
+
+type KeyName = keyof typeof KEYS;
+type Shape = { [K in KeyName]: (typeof KEYS)[K]["schema"] };
 const configSchema = z.object(
-  Object.fromEntries(KNOWN_KEYS.map((k) => [k, (SPECS[k] as KeySpec).schema.optional()])) as {
-    [K in keyof Config]: z.ZodOptional<z.ZodTypeAny>;
-  },
-);
+  Object.fromEntries(Object.entries(KEYS).map(([k, spec]) => [k, spec.schema])) as Shape,
+).strict();
+
+export type Config = z.output<typeof configSchema>;
+export type LogLevel = Config["LogLevel"];
+export type Scope = Config["Scope"];
+
+export const KNOWN_KEYS = Object.keys(KEYS) as KeyName[];
+
+/** What each key is without a config file: the defaults; optional keys are absent. */
+export const DEFAULTS: Readonly<Config> = Object.freeze(configSchema.parse({}));
 
 const VSD_GROUP = ["VsdUrl", "VsdOrganization", "VsdUser", "VsdPassword"] as const;
 
@@ -189,32 +149,33 @@ export async function loadConfig(path: string, opts: { missingOk?: boolean } = {
 }
 
 export function parseConfig(text: string, source: string): Config {
-  const raw = parseTomlText(text, source);
-  const errors: string[] = [];
+  return checkConfig(parseTomlText(text, source), source);
+}
 
-  for (const key of Object.keys(raw)) {
-    if (!(KNOWN_KEYS as string[]).includes(key)) {
-      const near = suggest(key);
-      errors.push(`${source}: unknown key ${JSON.stringify(key)} (known keys: ${KNOWN_KEYS.join(", ")})` +
+/** Validates raw key/value pairs (from a file, or from the environment) into a Config. */
+export function checkConfig(raw: Record<string, unknown>, source: string): Config {
+  const errors: string[] = [];
+  for (const k of Object.keys(raw)) {
+    if (!(k in KEYS)) {
+      const near = suggest(k);
+      errors.push(`${source}: unknown key ${JSON.stringify(k)} (known keys: ${KNOWN_KEYS.join(", ")})` +
         (near ? `; did you mean ${JSON.stringify(near)}?` : ""));
     }
   }
-
-  const known = Object.fromEntries(Object.entries(raw).filter(([k]) => (KNOWN_KEYS as string[]).includes(k)));
+  const known = Object.fromEntries(Object.entries(raw).filter(([k]) => k in KEYS));
   const parsed = configSchema.safeParse(known);
   if (!parsed.success) {
     const seen = new Set<string>();
     for (const issue of parsed.error.issues) {
-      const key = String(issue.path[0]) as keyof Config;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const spec = SPECS[key] as KeySpec;
-      errors.push(`${source}: ${key} must be ${spec.expect}, got ${describe(raw[key], spec.secret === true)}`);
+      const k = String(issue.path[0]) as KeyName;
+      if (seen.has(k) || !(k in KEYS)) continue;
+      seen.add(k);
+      const spec = KEYS[k];
+      errors.push(`${source}: ${k} must be ${spec.expect}, got ${describe(raw[k], spec.secret)}`);
     }
   }
-  if (errors.length > 0) throw new ConfigError(errors.join("\n"));
-
-  const cfg = { ...DEFAULTS, ...(parsed.data as Partial<Config>) } as Config;
+  if (errors.length > 0 || !parsed.success) throw new ConfigError(errors.join("\n"));
+  const cfg = parsed.data;
 
   const set = VSD_GROUP.filter((k) => cfg[k] !== undefined);
   if (set.length > 0 && set.length < VSD_GROUP.length) {
@@ -299,33 +260,25 @@ export function stripSlashComments(text: string): string {
         continue;
       case "mlBasic":
         if (c === "\\" && i + 1 < n) { out += c + text[i + 1]; i += 2; continue; }
-        if (text.startsWith('"""', i)) {
-          // Up to two quotes may precede the closing delimiter ("""a"""""): take them all.
-          let j = i + 3;
-          while (j < n && text[j] === '"' && j < i + 5) j++;
-          out += text.slice(i, j);
-          i = j;
-          state = "normal";
-          continue;
-        }
+        if (text.startsWith('"""', i)) { const j = multilineEnd(text, i, '"'); out += text.slice(i, j); i = j; state = "normal"; continue; }
         out += c;
         i++;
         continue;
       case "mlLiteral":
-        if (text.startsWith("'''", i)) {
-          let j = i + 3;
-          while (j < n && text[j] === "'" && j < i + 5) j++;
-          out += text.slice(i, j);
-          i = j;
-          state = "normal";
-          continue;
-        }
+        if (text.startsWith("'''", i)) { const j = multilineEnd(text, i, "'"); out += text.slice(i, j); i = j; state = "normal"; continue; }
         out += c;
         i++;
         continue;
     }
   }
   return out;
+}
+
+/** End of a multi-line string's closing delimiter at `i`: up to two quotes may precede it ("""a"""""), all taken. */
+function multilineEnd(text: string, i: number, quote: string): number {
+  let j = i + 3;
+  while (j < text.length && text[j] === quote && j < i + 5) j++;
+  return j;
 }
 
 function describe(value: unknown, secret: boolean): string {

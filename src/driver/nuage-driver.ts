@@ -16,10 +16,10 @@ import type { HostLinks } from "../host/links.js";
 import { ResolutionError } from "../vrs/vrs-client.js";
 import { entityIdentity } from "./entity-identity.js";
 import { OvsdbUnavailableError } from "../vrs/ovsdb/errors.js";
-import { KeyedMutex } from "./keyed-mutex.js";
+import { KeyedMutex } from "../concurrency/keyed-mutex.js";
 import { bareIp, generateMac, isMac, macForAddress, maskToPrefix, parseCidr, vethNames } from "./naming.js";
 import { parseNetworkOptions } from "./network-options.js";
-import type { DockerLookup, SubnetDirectory, VrsPorts } from "./ports.js";
+import type { DockerLookup, SubnetDirectory, VrsPorts } from "./deps.js";
 
 export interface DriverSettings {
   scope: "local" | "global";

@@ -24,10 +24,10 @@ import type { Logger } from "../log/logger.js";
 import type { NetworkDriver } from "./protocol.js";
 import { ROUTES, type Route } from "./routes.js";
 import { parseBody, RequestError } from "./validate.js";
+import { asError, failureOf } from "./errors.js";
 
 export const CONTENT_TYPE = "application/vnd.docker.plugins.v1.2+json";
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-const MAX_ERR_CHARS = 4096;
 
 export interface PluginServerOptions {
   /** Where Docker finds the plugin, e.g. /run/docker/plugins/nuage.sock. */
@@ -63,7 +63,7 @@ export async function startPluginServer(driver: NetworkDriver, opts: PluginServe
       // handle() answers every error itself; this is a last resort that must never throw.
       log.error({ err: asError(err) }, "plugin request handling failed");
       try {
-        if (!res.headersSent) send(res, 500, { Err: errText(err) });
+        if (!res.headersSent) send(res, 500, { Err: failureOf(err).message });
         else res.destroy();
       } catch {
         /* the connection is gone */
@@ -185,8 +185,10 @@ async function handle(
   const finish = (status: number, answer: unknown, err?: unknown): void => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const fields = { call, ...ids, status, ms: Math.round(ms * 10) / 10 };
-    if (status >= 500) log.error({ ...fields, err: asError(err) }, `${call} failed`);
-    else if (status >= 400) log.warn({ ...fields, reason: errText(err) }, `${call} refused`);
+    if (status >= 500) {
+      const internal = failureOf(err).internal;
+      log.error({ ...fields, ...(internal ? { internal } : {}), err: asError(err) }, internal ? `${call} failed: internal error` : `${call} failed`);
+    } else if (status >= 400) log.warn({ ...fields, reason: failureOf(err).message }, `${call} refused`);
     else log.info(fields, call);
     log.debug({ call, status, res: answer }, `${call} response`);
     if (state.closing) res.setHeader("Connection", "close");
@@ -236,8 +238,8 @@ async function handle(
     }
     JSON.stringify(answer); // fail here (500) rather than mid-response if it cannot be sent
   } catch (err) {
-    if (err instanceof RequestError) finish(err.status, { Err: err.message }, err);
-    else finish(500, { Err: errText(err) }, err);
+    const failure = failureOf(err);
+    finish(failure.status, { Err: failure.message }, err);
     return;
   }
   finish(200, answer);
@@ -288,7 +290,7 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
     text = JSON.stringify(body) ?? "{}";
   } catch (err) {
     status = 500;
-    text = JSON.stringify({ Err: errText(err) });
+    text = JSON.stringify({ Err: failureOf(err).message });
   }
   res.writeHead(status, { "Content-Type": CONTENT_TYPE, "Content-Length": Buffer.byteLength(text) });
   res.end(text);
@@ -299,26 +301,4 @@ function pickIds(body: unknown, ids: { net?: string; ep?: string }): void {
   const b = body as Record<string, unknown>;
   if (typeof b.NetworkID === "string") ids.net = b.NetworkID.slice(0, 12);
   if (typeof b.EndpointID === "string") ids.ep = b.EndpointID.slice(0, 12);
-}
-
-/** The text for `{"Err"}`: never empty (Docker would show the raw body instead), bounded. */
-function errText(err: unknown): string {
-  let msg = "";
-  if (err instanceof Error) msg = err.message;
-  else if (typeof err === "string") msg = err;
-  if (!msg) msg = "internal error in the nuage plugin (see its log)";
-  return msg.length > MAX_ERR_CHARS ? `${msg.slice(0, MAX_ERR_CHARS)}…` : msg;
-}
-
-function asError(err: unknown): Error | undefined {
-  if (err === undefined) return undefined;
-  return err instanceof Error ? err : new Error(`non-Error thrown: ${safeString(err)}`);
-}
-
-function safeString(v: unknown): string {
-  try {
-    return typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
-  } catch {
-    return Object.prototype.toString.call(v);
-  }
 }

@@ -7,14 +7,14 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../src/sandbox/ovs/ovs-host.js";
+import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../sandbox/src/ovs/ovs-host.js";
 import { connectOvsdb, type OvsdbClient } from "../../src/vrs/ovsdb/client.js";
 import { OvsdbError, OvsdbUnavailableError } from "../../src/vrs/ovsdb/errors.js";
 import type { OvsdbRow, TableUpdates } from "../../src/vrs/ovsdb/types.js";
 import { mapToObject, ovsMap, ovsSet, setToArray, uuid, uuidOf } from "../../src/vrs/ovsdb/values.js";
+import { freePort } from "../support/free-port.js";
 
 const DB = "Open_vSwitch";
 const PORTS = "Nuage_Port_Table";
@@ -26,16 +26,6 @@ let host: OvsHostInfo;
 let tcpPort = 0;
 const clients: OvsdbClient[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 async function client(opts: Parameters<typeof connectOvsdb>[1] = {}, endpoint = host.endpoint): Promise<OvsdbClient> {
   const c = await connectOvsdb(endpoint, { connectTimeoutMs: 5000, ...opts });

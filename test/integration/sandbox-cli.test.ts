@@ -6,13 +6,13 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config/config.js";
 import { connectOvsdb } from "../../src/vrs/ovsdb/client.js";
 import { VrsClient } from "../../src/vrs/vrs-client.js";
+import { freePort } from "../support/free-port.js";
 
 function sh(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -23,7 +23,7 @@ function sh(cmd: string, args: string[]): Promise<{ code: number; out: string }>
   });
 }
 
-const CLI = fileURLToPath(new URL("../../src/sandbox/cli.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../sandbox/src/cli.js", import.meta.url));
 const RUNNER = "const { sandboxMain } = await import(process.argv[1]); process.exitCode = await sandboxMain(process.argv.slice(2));";
 
 /** Runs sandboxMain in a process of its own (as bin/nuage-libnetwork does) and captures what it prints. */
@@ -36,16 +36,6 @@ function sandbox(...argv: string[]): Promise<{ code: number; out: string }> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 /** Pids of processes whose command line mentions the path. */
 function processesMentioning(path: string): number[] {

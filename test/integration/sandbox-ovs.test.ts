@@ -9,12 +9,12 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ovsHostStatus, startOvsHost, stopOvsHost } from "../../src/sandbox/ovs/ovs-host.js";
+import { ovsHostStatus, startOvsHost, stopOvsHost } from "../../sandbox/src/ovs/ovs-host.js";
 import { connectOvsdb } from "../../src/vrs/ovsdb/client.js";
 import { mapToObject } from "../../src/vrs/ovsdb/values.js";
+import { freePort } from "../support/free-port.js";
 
 function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -65,16 +65,6 @@ function readlinkNs(pid: string): string {
   return readlinkSync(`/proc/${pid}/ns/net`);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 function pingCommand(): [string, string[]] {
   for (const p of ["/usr/bin/ping", "/bin/ping"]) if (existsSync(p)) return [p, []];

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { Agent, type Dispatcher } from "undici";
-import { startVsdSimulator, type VsdSimulator } from "../../src/sandbox/vsd-sim/server.js";
+import { startVsdSimulator, type VsdSimulator } from "../../sandbox/src/vsd-sim/server.js";
 import {
   VsdClient, VsdError, VsdNotFoundError, isVsdNotFound, vsdFilterEq, vsdPath, type VsdClientOptions, type VsdLogger,
 } from "../../src/vsd/client.js";

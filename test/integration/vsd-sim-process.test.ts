@@ -10,7 +10,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { VsdClient } from "../../src/vsd/client.js";
 
-const MAIN = fileURLToPath(new URL("../../src/sandbox/vsd-sim/main.js", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../sandbox/src/vsd-sim/main.js", import.meta.url));
 
 function startProcess(args: string[]): Promise<{ ready: { ready: boolean; url: string; caFile: string; port: number; pid: number }; child: ReturnType<typeof spawn>; stderr: () => string }> {
   const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { Agent, request } from "undici";
-import { startVsdSimulator, type VsdSimulator } from "../../src/sandbox/vsd-sim/server.js";
+import { startVsdSimulator, type VsdSimulator } from "../../sandbox/src/vsd-sim/server.js";
 
 interface Reply {
   status: number;

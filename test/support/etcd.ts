@@ -4,10 +4,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { onCleanup } from "./cleanup.js";
 import type { Host } from "./host.js";
 import { isAlive, sleep, waitFor } from "./proc.js";
+import { freePort } from "./free-port.js";
 
 export const ETCD = "/usr/bin/etcd";
 /** Prints {status, body} of a GET on argv[1] as JSON. */
@@ -46,17 +46,6 @@ export interface Etcd {
   stop(opts?: { keepDir?: boolean }): Promise<void>;
 }
 
-function freePort(ip: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on("error", reject);
-    srv.listen(0, ip, () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startEtcd(opts: EtcdOptions): Promise<Etcd> {
   const { dir, host, listenIp } = opts;

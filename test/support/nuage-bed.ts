@@ -12,7 +12,7 @@ import { createHost, type Host, type Lab } from "./host.js";
 import { startDockerd, type Dockerd } from "./dockerd.js";
 import { ensureBusyboxImage } from "./busybox-image.js";
 import { makeTestDir, randomHex, waitFor, sleep } from "./proc.js";
-import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../src/sandbox/ovs/ovs-host.js";
+import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../sandbox/src/ovs/ovs-host.js";
 import { connectOvsdb } from "../../src/vrs/ovsdb/client.js";
 import type { OvsdbConnection } from "../../src/vrs/ovsdb/types.js";
 import { mapToObject } from "../../src/vrs/ovsdb/values.js";
@@ -44,7 +44,7 @@ export class VsdProcess {
 
   static async start(host: Host, dir: string, listenIp = "127.0.0.1", port = 8443): Promise<VsdProcess> {
     await mkdir(dir, { recursive: true });
-    const child = host.spawn(process.execPath, [join(REPO, "dist/src/sandbox/vsd-sim/main.js"), "--state", dir, "--host", listenIp, "--port", String(port), "--san-ip", listenIp], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = host.spawn(process.execPath, [join(REPO, "dist/sandbox/src/vsd-sim/main.js"), "--state", dir, "--host", listenIp, "--port", String(port), "--san-ip", listenIp], { stdio: ["ignore", "pipe", "inherit"] });
     const ready = await readyLine(child, "VSD simulator");
     return new VsdProcess(host, String(ready.url), String(ready.caFile), child, dir);
   }
@@ -156,7 +156,7 @@ export class NuageBed {
       await writeFile(pwFile, "csproot", { mode: 0o600 });
       const agentLog = openSync(join(dir, "agent.log"), "a");
       const agent = host.spawn(process.execPath, [
-        join(REPO, "dist/src/sandbox/vrs-agent/main.js"), "--ovsdb", `unix:${ovs.unixSocket}`, "--bridge", bridge,
+        join(REPO, "dist/sandbox/src/vrs-agent/main.js"), "--ovsdb", `unix:${ovs.unixSocket}`, "--bridge", bridge,
         "--vsd-url", vsd.url, "--vsd-ca", vsd.caFile, "--vsd-org", "csp", "--vsd-user", "csproot", "--vsd-password-file", pwFile,
         "--host-id", hostId, "--log-level", "Debug",
       ], { stdio: ["ignore", "pipe", agentLog] });

@@ -4,7 +4,7 @@ import {
   backoffMs, desireFor, entityOfPort, evpnIdFor, maskPrefix, parseIpv4, formatIpv4, placementKey, staticIpProblem,
   vlanForSubnet, vrfIdFor, allPortNames,
   type BridgePortView, type EntityView, type Mirror, type PortRowView,
-} from "../../src/sandbox/vrs-agent/model.js";
+} from "../../sandbox/src/vrs-agent/model.js";
 
 function entity(over: Partial<EntityView> = {}): EntityView {
   return { vmUuid: "c".repeat(64), vmName: "web", enterprise: "Enterprise", user: "admin", ports: ["nuh1"], metadata: { enterprise: "Enterprise" }, ...over };

@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Unresolvable, VsdHttpError, VsdOps, eq, isTransient, type VsdObject, type VsdRest } from "../../src/sandbox/vrs-agent/vsd-ops.js";
-import { parseSandboxArgs } from "../../src/sandbox/cli.js";
+import { Unresolvable, VsdHttpError, VsdOps, eq, isTransient, type VsdObject, type VsdRest } from "../../sandbox/src/vrs-agent/vsd-ops.js";
+import { parseSandboxArgs } from "../../sandbox/src/cli.js";
 import { parse as parseToml } from "smol-toml";
-import { renderSandboxConfig } from "../../src/sandbox/config-file.js";
+import { renderSandboxConfig } from "../../sandbox/src/config-file.js";
 
 /** A VsdRest answering from a table of "path|filter" → objects, recording every call. */
 function fakeRest(lists: Record<string, VsdObject[]>, over: Partial<VsdRest> = {}): VsdRest & { calls: string[] } {

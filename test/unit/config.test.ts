@@ -42,6 +42,10 @@ test("the original README's sample, verbatim, loads with the documented defaults
     StateDir: "/var/lib/nuage-libnetwork",
     DockerTimeout: 5,
     ReconcileInterval: 60,
+    VethMtu: 1450,
+    LogFormat: "json",
+    VsdApiVersion: "v6",
+    VsdInsecure: false,
   });
 });
 
@@ -72,7 +76,20 @@ test("every key can be set", () => {
     VsdUser = "csproot"
     VsdPassword = "csproot"
     VsdCaFile = "/etc/nuage/ca.pem"
+    VsdApiVersion = "v5_0"
+    VsdInsecure = true
+    VethMtu = 1400
+    DockerTlsCa = "/etc/docker/ca.pem"
+    DockerTlsCert = "/etc/docker/cert.pem"
+    DockerTlsKey = "/etc/docker/key.pem"
+    LogFormat = "pretty"
+    MetricsAddress = "127.0.0.1:9476"
   `, "nuage.cfg");
+  assert.equal(cfg.VsdApiVersion, "v5_0");
+  assert.equal(cfg.VsdInsecure, true);
+  assert.equal(cfg.VethMtu, 1400);
+  assert.equal(cfg.LogFormat, "pretty");
+  assert.equal(cfg.MetricsAddress, "127.0.0.1:9476");
   assert.equal(cfg.VrsPort, 6640);
   assert.equal(cfg.VrsSocket, "/var/run/openvswitch/db.sock");
   assert.equal(cfg.Scope, "local");
@@ -135,7 +152,7 @@ test("bad values", () => {
   fails(`ResolveTimeout = 0`, `ResolveTimeout must be a number of seconds greater than 0`);
   fails(`DockerTimeout = -1`, `DockerTimeout must be`);
   fails(`ReconcileInterval = -5`, `ReconcileInterval must be`);
-  fails(`VsdUrl = "http://vsd:8443"\nVsdOrganization="o"\nVsdUser="u"\nVsdPassword="p"`, `VsdUrl must be an https URL`);
+  fails(`VsdUrl = "http://vsd:8443"\nVsdOrganization="o"\nVsdUser="u"\nVsdPassword="p"`, `VsdUrl must be the https URL`);
   fails(`PluginDir = "/${"d".repeat(110)}"`, `a unix socket path is at most 107 bytes`);
 });
 
@@ -187,4 +204,13 @@ test("defaultConfigPath: nuage.cfg in the executable's bin/ folder", () => {
   assert.equal(defaultConfigPath("/opt/nuage-libnetwork/dist/src/main.js"), "/opt/nuage-libnetwork/bin/nuage.cfg");
   assert.equal(defaultConfigPath("/usr/local/bin/nuage-libnetwork"), "/usr/local/bin/nuage.cfg");
   assert.match(defaultConfigPath(), /nuage\.cfg$/);
+});
+
+test("new keys refuse bad values naming the key", () => {
+  fails(`VethMtu = 100`, `VethMtu must be an MTU in bytes`, `got 100`);
+  fails(`LogFormat = "xml"`, `LogFormat must be "json"`, `got "xml"`);
+  fails(`VsdApiVersion = "6"`, `VsdApiVersion must be a VSD API version`);
+  fails(`VsdInsecure = "yes"`, `VsdInsecure must be true`);
+  fails(`MetricsAddress = "9476"`, `MetricsAddress must be a "host:port"`);
+  fails(`DockerTlsCa = "ca.pem"`, `DockerTlsCa must be the absolute path`);
 });

@@ -7,7 +7,7 @@ import pino from "pino";
 import { NuageDriver } from "../../src/driver/nuage-driver.js";
 import { FileStore } from "../../src/store/file-store.js";
 import type { HostLinks } from "../../src/host/links.js";
-import type { VrsPorts, DockerLookup, SubnetDirectory } from "../../src/driver/ports.js";
+import type { VrsPorts, DockerLookup, SubnetDirectory } from "../../src/driver/deps.js";
 import { ResolutionError, type PortAttachment } from "../../src/vrs/vrs-client.js";
 import type { CreateNetworkRequest } from "../../src/plugin/protocol.js";
 

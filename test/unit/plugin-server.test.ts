@@ -249,10 +249,10 @@ describe("plugin protocol server", () => {
     behaviour.getCapabilities = () => { throw new TypeError("sync boom"); };
     r = await call(socketPath, "/NetworkDriver.GetCapabilities");
     assert.equal(r.status, 500);
-    assert.deepEqual(r.json, { Err: "sync boom" });
+    assert.deepEqual(r.json, { Err: "internal error in the nuage plugin: sync boom (its log has the details)" });
     behaviour.leave = () => Promise.reject("a bare string"); // eslint-disable-line prefer-promise-reject-errors
     r = await post(socketPath, "/NetworkDriver.Leave", { NetworkID: NET, EndpointID: EP });
-    assert.deepEqual(r.json, { Err: "a bare string" });
+    assert.deepEqual(r.json, { Err: "internal error in the nuage plugin: a bare string (its log has the details)" });
     behaviour.leave = () => Promise.reject(new Error(""));
     r = await post(socketPath, "/NetworkDriver.Leave", { NetworkID: NET, EndpointID: EP });
     assert.equal(r.status, 500);

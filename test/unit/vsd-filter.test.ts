@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compileFilter, parsePredicate } from "../../src/sandbox/vsd-sim/filter.js";
+import { compileFilter, parsePredicate } from "../../sandbox/src/vsd-sim/filter.js";
 import { vsdFilterAnd, vsdFilterEq, vsdFilterNe, vsdFilterOr, vsdFilterValue } from "../../src/vsd/filter.js";
 import { vsdErrorFromReply, VsdNotFoundError } from "../../src/vsd/errors.js";
 

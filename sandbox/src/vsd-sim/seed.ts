@@ -10,13 +10,12 @@
  *
  * Extra attributes on any object are passed to the create as a client would send them.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { Actor, SimStore } from "./store.js";
-import { prefixToNetmask } from "../../net/ipv4.js";
+import { prefixToNetmask } from "../../../src/net/ipv4.js";
+import { sandboxSourceFile } from "../source-files.js";
 
 const attrs = z.record(z.unknown());
 
@@ -40,19 +39,8 @@ const EnterpriseSeed = z.object({
 export const SeedSchema = z.object({ enterprises: z.array(EnterpriseSeed) });
 export type Seed = z.infer<typeof SeedSchema>;
 
-/** The directory holding the repository's package.json, found upwards from this module (works from src/ and dist/). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "package.json"))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
-
 export function defaultSeedFile(): string {
-  return join(repoRoot(), "src", "sandbox", "vsd-sim", "default-seed.json");
+  return sandboxSourceFile("vsd-sim", "default-seed.json");
 }
 
 export function loadSeed(file: string): Seed {

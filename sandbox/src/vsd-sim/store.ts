@@ -10,7 +10,7 @@ import { randomInt, randomUUID } from "node:crypto";
 import { ChoiceRequired, Code, SimError, conflict, forbidden, invalid, notFound, required } from "./errors.js";
 import {
   firstHost, formatIpv4, inRange, isHostAddress, netmaskToPrefix, parseIpv4, rangeOf, rangesOverlap, type Ipv4Range,
-} from "../../net/ipv4.js";
+} from "../../../src/net/ipv4.js";
 
 export type Kind =
   | "enterprise" | "user" | "domaintemplate" | "domain" | "zone" | "subnet"

@@ -10,8 +10,8 @@
  * SIGTERM/SIGINT stop it (the VSD objects it made stay: they belong to the ports).
  */
 import { readFile } from "node:fs/promises";
-import { createLogger, type LogLevelName } from "../../log/logger.js";
-import type { OvsdbEndpoint } from "../../vrs/ovsdb/types.js";
+import { createLogger, type LogLevelName } from "../../../src/log/logger.js";
+import type { OvsdbEndpoint } from "../../../src/vrs/ovsdb/types.js";
 import { startVrsAgent } from "./agent.js";
 import { vsdRestFromClient } from "./vsd-rest.js";
 

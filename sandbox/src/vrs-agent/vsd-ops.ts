@@ -5,7 +5,7 @@
  * reason, written into the port row) and "try again later" (transient).
  */
 import { staticIpProblem } from "./model.js";
-import { vsdEqualsLookup } from "../../vsd/filter.js";
+import { vsdEqualsLookup } from "../../../src/vsd/filter.js";
 
 export type VsdObject = Record<string, unknown> & { ID: string };
 

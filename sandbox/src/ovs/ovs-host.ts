@@ -28,9 +28,9 @@ import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises
 import net from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { connectOvsdb, type OvsdbClient } from "../../vrs/ovsdb/client.js";
-import type { OvsdbEndpoint } from "../../vrs/ovsdb/types.js";
-import { ovsSet, namedUuid } from "../../vrs/ovsdb/values.js";
+import { connectOvsdb, type OvsdbClient } from "../../../src/vrs/ovsdb/client.js";
+import type { OvsdbEndpoint } from "../../../src/vrs/ovsdb/types.js";
+import { ovsSet, namedUuid } from "../../../src/vrs/ovsdb/values.js";
 import { MERGED_SCHEMA_FILE, writeMergedSchema } from "./schema.js";
 
 export interface OvsHostOptions {

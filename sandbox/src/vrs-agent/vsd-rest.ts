@@ -4,7 +4,7 @@
  * adapter only maps paths and turns VsdError into VsdHttpError (status 0,
  * "unreachable", becomes 503 so that it counts as transient).
  */
-import { VsdClient, VsdError, type VsdClientOptions } from "../../vsd/client.js";
+import { VsdClient, VsdError, type VsdClientOptions } from "../../../src/vsd/client.js";
 import { VsdHttpError, type VsdObject, type VsdRest } from "./vsd-ops.js";
 
 export type VsdRestOptions = Pick<VsdClientOptions, "url" | "organization" | "user" | "password" | "caFile" | "logger" | "retry" | "callTimeoutMs">;

@@ -11,14 +11,14 @@
  * (a function of the VSD subnet ID) on the OVS Port. When it cannot, write
  * metadata["nuage-resolution-error"]. When the rows go, remove the VSD side.
  */
-import type { Logger } from "../../log/logger.js";
-import type { OvsdbConnection, OvsdbEndpoint, OvsdbOperation, OvsdbRow, TableUpdates, Monitor } from "../../vrs/ovsdb/types.js";
-import { mapToObject, ovsMap, ovsSet, setToArray } from "../../vrs/ovsdb/values.js";
+import type { Logger } from "../../../src/log/logger.js";
+import type { OvsdbConnection, OvsdbEndpoint, OvsdbOperation, OvsdbRow, TableUpdates, Monitor } from "../../../src/vrs/ovsdb/types.js";
+import { mapToObject, ovsMap, ovsSet, setToArray } from "../../../src/vrs/ovsdb/values.js";
 import {
   META, allPortNames, backoffMs, desireFor, evpnIdFor, placementKey, vlanForSubnet, vrfIdFor,
   type BridgePortView, type EntityView, type Mirror, type PortInputs, type PortRowView,
 } from "./model.js";
-import { MultiKeyMutex } from "./locks.js";
+import { KeyedMutex } from "../../../src/concurrency/keyed-mutex.js";
 import { Unresolvable, VsdOps, isTransient, type InterfaceFacts, type VsdObject, type VsdRest } from "./vsd-ops.js";
 
 const DB = "Open_vSwitch";
@@ -101,7 +101,7 @@ export async function startVrsAgent(opts: VrsAgentOptions): Promise<RunningVrsAg
   let owned = false;
   if (isConnection(opts.ovsdb)) conn = opts.ovsdb;
   else {
-    const { connectOvsdb } = await import("../../vrs/ovsdb/client.js");
+    const { connectOvsdb } = await import("../../../src/vrs/ovsdb/client.js");
     conn = await connectOvsdb(opts.ovsdb, { logger: opts.logger, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000, callTimeoutMs: 15_000 });
     owned = true;
   }
@@ -134,7 +134,7 @@ export class VrsAgent {
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
   private idleWaiters: (() => void)[] = [];
-  private readonly locks = new MultiKeyMutex();
+  private readonly locks = new KeyedMutex();
   private readonly vsd: VsdOps;
   private readonly log: Logger;
   private monitor?: Monitor;

@@ -4,7 +4,7 @@
  * from VSD IDs (VLAN tag, EVPN and VRF IDs). No I/O here.
  */
 
-import { formatIpv4, parseIpv4, netmaskToPrefix as maskPrefix } from "../../net/ipv4.js";
+import { formatIpv4, parseIpv4, netmaskToPrefix as maskPrefix } from "../../../src/net/ipv4.js";
 
 /** An entity row (Nuage_VM_Table) as the agent sees it. */
 export interface EntityView {
@@ -150,7 +150,7 @@ export function allPortNames(m: Mirror, extra: Iterable<string> = []): Set<strin
 
 // ---------------------------------------------------------------- IPv4
 
-export { parseIpv4, formatIpv4, netmaskToPrefix as maskPrefix } from "../../net/ipv4.js";
+export { parseIpv4, formatIpv4, netmaskToPrefix as maskPrefix } from "../../../src/net/ipv4.js";
 
 /**
  * Why a static IP may not be used in a subnet, or undefined when it may:

@@ -1,33 +1,17 @@
 /**
  * The sandbox's OVSDB schema: Debian's Open_vSwitch schema plus the two Nuage
  * tables (vrs-ovsdb.md §9), written into a state folder for `ovsdb-tool create`.
- *
- * nuage-tables.schema.json lives next to this file under src/; tsc does not
- * copy it to dist/, so it is read from the repository root (the nearest folder
- * above this module that holds package.json), not relative to the compiled file.
  */
-import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { sandboxSourceFile } from "../source-files.js";
 
 export const DEBIAN_VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema";
 export const NUAGE_TABLE_NAMES = ["Nuage_VM_Table", "Nuage_Port_Table"] as const;
 export const MERGED_SCHEMA_FILE = "vswitch-nuage.ovsschema";
 
-/** The folder holding package.json, searched upwards from this module. */
-export function repoRoot(from: string = fileURLToPath(import.meta.url)): string {
-  let dir = dirname(from);
-  for (;;) {
-    if (existsSync(join(dir, "package.json"))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${from}`);
-    dir = up;
-  }
-}
-
 export function nuageTablesSchemaPath(): string {
-  return join(repoRoot(), "src", "sandbox", "ovs", "nuage-tables.schema.json");
+  return sandboxSourceFile("ovs", "nuage-tables.schema.json");
 }
 
 export interface OvsSchema {

@@ -1,3 +1,3 @@
 export { startVsdSimulator } from "./server.js";
 export type { SimFaults, SimFaultsInput, SimLogger, SimStats, SimState, VsdSimulator, VsdSimulatorOptions } from "./server.js";
-export { defaultSeedFile, loadSeed, repoRoot } from "./seed.js";
+export { defaultSeedFile, loadSeed } from "./seed.js";
