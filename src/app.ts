@@ -6,7 +6,8 @@ import net from "node:net";
 import { join } from "node:path";
 import type { Config } from "./config/config.js";
 import { createLogger, type Logger } from "./log/logger.js";
-import { connectOvsdb, type OvsdbClient } from "./vrs/ovsdb/client.js";
+import { OvsdbClient } from "./vrs/ovsdb/client.js";
+import { describeEndpoint } from "./vrs/ovsdb/errors.js";
 import type { OvsdbEndpoint } from "./vrs/ovsdb/types.js";
 import { VrsClient } from "./vrs/vrs-client.js";
 import { IpRouteLinks } from "./host/links.js";
@@ -15,7 +16,7 @@ import { FileStore } from "./store/file-store.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
 import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
-import type { SubnetDirectory } from "./driver/deps.js";
+import type { SubnetDirectory, VsdContainerNamer } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
 
@@ -26,28 +27,58 @@ export interface RunningPlugin {
   close(): Promise<void>;
 }
 
-export function vrsEndpoint(cfg: Config): OvsdbEndpoint {
-  return cfg.VrsSocket ? { kind: "unix", path: cfg.VrsSocket } : { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort };
+/** Where Nuage's own clients find the VRS's OVSDB (libvrsdk, nuage-cni: vrs-ovsdb.md §2.1). */
+export const DEFAULT_VRS_SOCKET = "/var/run/openvswitch/db.sock";
+
+/**
+ * The OVSDB endpoints to try, in order: VrsSocket alone when set; else the TCP remote
+ * (VrsEndpoint:VrsPort), then the VRS's unix socket: ovsdb-server listens on TCP only after
+ * `ovsdb-server/add-remote`, a step operators skip, while the unix socket is always there.
+ */
+export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): OvsdbEndpoint[] {
+  if (cfg.VrsSocket) return [{ kind: "unix", path: cfg.VrsSocket }];
+  return [{ kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort }, { kind: "unix", path: defaultSocket }];
 }
 
-function vsdDirectory(cfg: Config, logger: Logger): SubnetDirectory | undefined {
+interface VsdAccess {
+  directory: SubnetDirectory;
+  namer: VsdContainerNamer;
+  close(): Promise<void>;
+}
+
+function vsdAccess(cfg: Config, logger: Logger): VsdAccess | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
   const client = new VsdClient({
     url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
     caFile: cfg.VsdCaFile, logger,
   });
   return {
-    async findSubnet(ref) {
-      const found = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
-      const s = found.subnet as { address?: string; netmask?: string; gateway?: string };
-      return { address: String(s.address), netmask: String(s.netmask), gateway: s.gateway ? String(s.gateway) : undefined };
+    directory: {
+      async findSubnet(ref) {
+        const found = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
+        const s = found.subnet as { address?: string; netmask?: string; gateway?: string };
+        return { address: String(s.address), netmask: String(s.netmask), gateway: s.gateway ? String(s.gateway) : undefined };
+      },
     },
+    namer: {
+      // The VRS made the container (metadata mode) with UUID = vm_uuid and name = the stand-in.
+      async nameContainer(vmUuid, name, containerId) {
+        const c = await client.findOne("/containers", `UUID == "${vmUuid}"`);
+        if (!c) return false;
+        if (c.name !== name || c.orchestrationID !== containerId) {
+          await client.update(`/containers/${encodeURIComponent(String(c.ID))}`, { name, orchestrationID: containerId });
+        }
+        return true;
+      },
+    },
+    close: () => client.close(),
   };
 }
 
 interface Parts {
   logger: Logger;
   ovsdb: OvsdbClient;
+  vsd?: VsdAccess;
   vrs: VrsClient;
   store: FileStore;
   docker: DockerEngine;
@@ -55,19 +86,43 @@ interface Parts {
   driver: NuageDriver;
 }
 
-async function assemble(cfg: Config, logger: Logger): Promise<Parts> {
-  const endpoint = vrsEndpoint(cfg);
-  const ovsdb = await connectOvsdb(endpoint, { logger, connectTimeoutMs: 10_000, callTimeoutMs: 10_000 });
-  const vrs = new VrsClient(ovsdb, cfg.VrsBridge);
-  await vrs.start();
+export interface StartOptions {
+  /** Test hook: where the VRS's unix socket is looked for when VrsSocket is unset. */
+  defaultVrsSocket?: string;
+}
+
+/**
+ * The OVSDB connection, not waited for: the plugin answers Docker whatever the order in
+ * which Docker, the plugin and the VRS come up at boot; it keeps reconnecting, says in its
+ * log which endpoint it uses, and a call that needs OVSDB meanwhile fails with the reason.
+ */
+function openOvsdb(cfg: Config, logger: Logger, opts: StartOptions): OvsdbClient {
+  const endpoints = vrsEndpoints(cfg, opts.defaultVrsSocket);
+  const ovsdb = new OvsdbClient(endpoints, { logger: ovsdbLogger(logger), connectTimeoutMs: 5_000, callTimeoutMs: 10_000 });
+  ovsdb.on("connected", () => logger.info({ endpoint: ovsdb.endpointName, tried: endpoints.map(describeEndpoint) }, `VRS OVSDB: using ${ovsdb.endpointName}`));
+  ovsdb.start().catch((err: Error) => {
+    logger.warn({ err: err.message }, "VRS OVSDB not reachable yet: serving Docker meanwhile and reconnecting; calls that need OVSDB fail until it answers");
+  });
+  return ovsdb;
+}
+
+function ovsdbLogger(logger: Logger): { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void } {
+  return { debug: (m) => logger.debug(m), info: (m) => logger.debug(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) };
+}
+
+async function assemble(cfg: Config, logger: Logger, opts: StartOptions = {}): Promise<Parts> {
+  const ovsdb = openOvsdb(cfg, logger, opts);
+  const vrs = new VrsClient(ovsdb, cfg.VrsBridge, { logger: { warn: (m) => logger.warn(m), error: (m) => logger.error(m) } });
+  vrs.begin();
   const store = await FileStore.open(cfg.StateDir);
   const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000);
   const links = new IpRouteLinks();
+  const vsd = vsdAccess(cfg, logger);
   const driver = new NuageDriver(
-    { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
-    { store, links, vrs, docker, vsd: vsdDirectory(cfg, logger), logger },
+    { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName, vethMtu: cfg.VethMtu },
+    { store, links, vrs, docker, vsd: vsd?.directory, logger },
   );
-  return { logger, ovsdb, vrs, store, docker, links, driver };
+  return { logger, ovsdb, vsd, vrs, store, docker, links, driver };
 }
 
 /**
@@ -81,16 +136,29 @@ export function graceMs(cfg: Config): number {
 /** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
 const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
 
-export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<RunningPlugin> {
-  const p = await assemble(cfg, logger);
+/** How long the start waits for OVSDB before serving anyway (the reconcile pass then runs at the connection). */
+const OVSDB_START_WAIT_MS = 2_000;
+
+export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel), opts: StartOptions = {}): Promise<RunningPlugin> {
+  const p = await assemble(cfg, logger, opts);
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
-  // Leftovers are cleaned before serving, so a restart after a crash starts clean.
-  await reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
+  // Leftovers are cleaned before serving, so a restart after a crash starts clean; with OVSDB
+  // not up yet, the pass runs once it is (Docker gets its answers meanwhile).
+  const vrsUp = await p.vrs.ready(OVSDB_START_WAIT_MS).then(() => true, () => false);
+  let onFirstConnect: (() => void) | undefined;
+  if (vrsUp) {
+    await reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
+  } else {
+    p.ovsdb.once("connected", onFirstConnect = () => {
+      void p.vrs.ready(10_000).then(reconcileNow).catch((err: Error) => logger.error({ err }, "reconcile after OVSDB came up failed"));
+    });
+  }
   const server = await startPluginServer(p.driver, { socketPath, logger });
-  const sync = new IdentitySync(p.docker, p.store, p.driver, logger);
+  const sync = new IdentitySync(p.docker, p.store, p.driver, logger, p.vsd?.namer);
   sync.start();
+  sync.markPending();
   let timer: NodeJS.Timeout | undefined;
   const events = new AbortController();
   let onOvsdbConnected: (() => void) | undefined;
@@ -118,11 +186,14 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       if (timer) clearInterval(timer);
       events.abort();
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
+      if (onFirstConnect) p.ovsdb.off("connected", onFirstConnect);
       reconciler.stop();
-      sync.stop();
+      await sync.stop();
       await server.close();
+      p.vrs.stop();
       await p.ovsdb.close();
       await p.docker.close();
+      await p.vsd?.close().catch(() => undefined);
     },
   };
 }
@@ -137,10 +208,13 @@ export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): P
   }
   const p = await assemble(cfg, logger);
   try {
+    await p.vrs.start(10_000);
     return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
   } finally {
+    p.vrs.stop();
     await p.ovsdb.close();
     await p.docker.close();
+    await p.vsd?.close().catch(() => undefined);
   }
 }
 

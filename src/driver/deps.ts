@@ -23,3 +23,12 @@ export interface DockerLookup {
 export interface SubnetDirectory {
   findSubnet(ref: NuageSubnetRef): Promise<{ address: string; netmask: string; gateway?: string }>;
 }
+
+/** Names a VSD container after its Docker container, when the plugin has VSD credentials. */
+export interface VsdContainerNamer {
+  /**
+   * Gives the VSD container whose UUID is vmUuid the Docker container's name, and its ID as
+   * orchestrationID. false when the VSD has no such container (yet).
+   */
+  nameContainer(vmUuid: string, name: string, containerId: string): Promise<boolean>;
+}

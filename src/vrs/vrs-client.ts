@@ -259,10 +259,12 @@ export class VrsClient {
 
   private detachOps(portName: string, vmUuid?: string): OvsdbOperation[] {
     const ops: OvsdbOperation[] = [];
+    const listing: string[] = [];
     for (const [, row] of this.replica.rows(VM_TABLE)) {
       const ports = setToArray(row.ports).map(String);
       const uuid = scalarString(row.vm_uuid);
       if (!ports.includes(portName) && !(vmUuid && uuid === vmUuid && ports.length === 0)) continue;
+      if (ports.includes(portName)) listing.push(uuid);
       // Guarded on the exact port set read: two detaches of one entity's ports cannot both
       // see the other port still there and leave an entity listing nothing (or a deleted port).
       ops.push(guardEquals(VM_TABLE, "vm_uuid", uuid, { ports: ovsSet(ports) }));
@@ -270,13 +272,19 @@ export class VrsClient {
       if (rest.length === 0) ops.push({ op: "delete", table: VM_TABLE, where: [["vm_uuid", "==", uuid]] });
       else ops.push({ op: "mutate", table: VM_TABLE, where: [["vm_uuid", "==", uuid]], mutations: [["ports", "delete", ovsSet([portName])]] });
     }
+    // What the replica says is not there is guarded too: a replica behind another writer
+    // (another process) makes the transaction fail and be built again, never a silent no-op.
+    ops.unshift({ op: "wait", table: VM_TABLE, where: [["ports", "includes", portName]], columns: ["vm_uuid"], until: "==", rows: listing.map((u) => ({ vm_uuid: u })), timeout: 0 });
     if (this.replica.find(PORT_TABLE, portName)) ops.push({ op: "delete", table: PORT_TABLE, where: [["name", "==", portName]] });
+    else ops.push(guardAbsent(PORT_TABLE, "name", portName));
     const port = this.replica.find("Port", portName);
     if (port) {
       ops.push(
         { op: "mutate", table: "Bridge", where: [], mutations: [["ports", "delete", ovsSet([["uuid", port.uuid]])]] },
         { op: "delete", table: "Port", where: [["_uuid", "==", ["uuid", port.uuid]]] },
       );
+    } else {
+      ops.push(guardAbsent("Port", "name", portName));
     }
     return ops;
   }

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../src/sandbox/ovs/ovs-host.js";
+import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../sandbox/src/ovs/ovs-host.js";
 import { OvsdbClient, connectOvsdb } from "../../src/vrs/ovsdb/client.js";
 import { OvsdbUnavailableError } from "../../src/vrs/ovsdb/errors.js";
 import type { TableUpdates } from "../../src/vrs/ovsdb/types.js";
@@ -146,8 +146,8 @@ test("concurrent detaches of one entity's ports, many times over: the entity goe
 test("controller check: exactly one master, connected; the problem names the controller", async () => {
   const { conn, vrs } = await vrsClient();
   assert.equal(vrs.controllerProblem(), undefined, "the sandbox's bridge has its master controller");
-  const [sel] = await conn.transact(DB, [{ op: "select", table: "Bridge", where: [["name", "==", BRIDGE]], columns: ["controller"] }]);
-  const saved = sel!.rows![0]!.controller!;
+  const [sel] = await conn.transact(DB, [{ op: "select", table: "Controller", where: [], columns: ["target", "role", "is_connected"] }]);
+  const saved = sel!.rows![0]!;
   try {
     await conn.transact(DB, [
       { op: "insert", table: "Controller", "uuid-name": "c", row: { target: "tcp:192.0.2.1:6633", role: "slave", is_connected: false } },
@@ -165,7 +165,13 @@ test("controller check: exactly one master, connected; the problem names the con
     await new Promise((r) => setTimeout(r, 100));
     assert.match(vrs.controllerProblem() ?? "", /has no controller/);
   } finally {
-    await conn.transact(DB, [{ op: "update", table: "Bridge", where: [["name", "==", BRIDGE]], row: { controller: saved } }]);
+    // The replaced row was garbage-collected (Controller is not a root table): make it again.
+    await conn.transact(DB, [
+      { op: "insert", table: "Controller", "uuid-name": "c", row: saved },
+      { op: "update", table: "Bridge", where: [["name", "==", BRIDGE]], row: { controller: ["set", [["named-uuid", "c"]]] } },
+    ]);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(vrs.controllerProblem(), undefined);
   }
 });
 

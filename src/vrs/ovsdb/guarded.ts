@@ -32,8 +32,8 @@ const MAX_ATTEMPTS = 40;
 /**
  * Runs build() → transact until it commits, or rejects: OvsdbUnavailableError at the
  * deadline (epoch ms; the wait for a connection included), the error of a refused
- * operation, or after MAX_ATTEMPTS conflicts. build() returning only guards (or nothing)
- * means there is nothing to do.
+ * operation, or after MAX_ATTEMPTS conflicts. build() returning nothing means there is
+ * nothing to do; only guards, that there is nothing to do if they hold (checked).
  */
 export async function runGuarded(
   conn: OvsdbConnection,
@@ -45,7 +45,7 @@ export async function runGuarded(
   for (let attempt = 1; ; attempt++) {
     await replica.whenSynced(deadline);
     const ops = build();
-    if (ops.every((op) => op.op === "wait")) return;
+    if (ops.length === 0) return;
     const left = deadline - Date.now();
     try {
       await conn.transact(db, ops, { timeoutMs: Math.max(1, left) });
