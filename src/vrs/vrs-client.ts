@@ -123,8 +123,10 @@ export class VrsClient {
   /**
    * The controller check of Nuage's own clients (libvrsdk GetControllerState, nuage-cni
    * IsVSPFunctional; vrs-ovsdb.md "Added 2026-11-29"): exactly one Controller row with role
-   * master, here among the bridge's controllers, and (issue 9) connected. undefined when
-   * it holds, else why not, naming the controllers.
+   * master, here among the bridge's controllers. ovs-vswitchd clears `role` when the
+   * connection to the controller (the VSC) goes; `is_connected` lags it at start (false for
+   * up to its 5 s status refresh while the role is already master), so it only appears in
+   * the message. undefined when the check holds, else why not, naming the controllers.
    */
   controllerProblem(): string | undefined {
     const b = this.replica.find("Bridge", this.bridge);
@@ -140,9 +142,6 @@ export class VrsClient {
     if (masters.length !== 1) {
       return `the VRS has ${masters.length === 0 ? "no" : masters.length} controller${masters.length > 1 ? "s" : ""} with role master ` +
         `(bridge ${this.bridge}: ${rows.map(describe).join(", ")}): it is not connected to its VSC`;
-    }
-    if (scalarBoolean(masters[0]!.is_connected) === false) {
-      return `the VRS's controller ${describe(masters[0]!)} of bridge ${this.bridge} is not connected: it cannot reach its VSC`;
     }
     return undefined;
   }

@@ -569,8 +569,8 @@ async function stopProcesses(stateDir: string, m: Manifest | null): Promise<void
 
 /**
  * One transaction: the bridge's controller set becomes exactly one row {target, role: master}.
- * Without ovs-vswitchd nobody maintains `is_connected`, so it is written true as well (the
- * plugin checks both, as a real VRS's ovs-vswitchd keeps them); with it, ovs-vswitchd writes it.
+ * Without ovs-vswitchd nobody maintains `is_connected`, so it is written true as well (what a
+ * connected VRS shows; the plugin names it in its messages); with it, ovs-vswitchd writes it.
  */
 async function setMasterController(client: OvsdbClient, bridge: string, target: string, standIn: boolean): Promise<void> {
   const res = await client.transact("Open_vSwitch", [
