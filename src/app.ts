@@ -13,18 +13,26 @@ import { VrsClient } from "./vrs/vrs-client.js";
 import { IpRouteLinks } from "./host/links.js";
 import { DockerEngine } from "./docker/engine.js";
 import { FileStore } from "./store/file-store.js";
+import { StateDirLock } from "./store/state-dir-lock.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
 import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
 import type { SubnetDirectory, VsdContainerNamer } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
+import { createMetrics, noMetrics, type PluginMetrics } from "./ops/metrics.js";
+import { withResolutionTiming } from "./ops/resolution-timing.js";
+import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
+import { checkHealth } from "./ops/health.js";
 
 export interface RunningPlugin {
   socketPath: string;
   driver: NuageDriver;
   reconcileNow(): Promise<ReconcileReport>;
+  /** Runs every shutdown step, even after one fails; rejects with the first failure. */
   close(): Promise<void>;
+  /** Resolves if the plugin cannot go on (its StateDir lock was lost): the caller closes it and exits. */
+  failed: Promise<Error>;
 }
 
 /** Where Nuage's own clients find the VRS's OVSDB (libvrsdk, nuage-cni: vrs-ovsdb.md §2.1). */
@@ -40,50 +48,47 @@ export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): O
   return [{ kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort }, { kind: "unix", path: defaultSocket }];
 }
 
-interface VsdAccess {
-  directory: SubnetDirectory;
-  namer: VsdContainerNamer;
-  close(): Promise<void>;
+export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
+  if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
+  if (cfg.VsdInsecure) {
+    logger.warn({ vsdUrl: cfg.VsdUrl, key: "VsdInsecure" },
+      "VsdInsecure = true: the VSD's certificate is not verified, so anyone who can intercept the connection can pose as the VSD " +
+      "and read the VSD user's password; set VsdCaFile to the VSD's CA certificate and remove VsdInsecure");
+  }
+  let logins = 0;
+  return new VsdClient({
+    url: cfg.VsdUrl, apiVersion: cfg.VsdApiVersion, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
+    caFile: cfg.VsdCaFile, insecure: cfg.VsdInsecure, logger, onLogin: () => { if (logins++ > 0) metrics.reconnected("vsd"); },
+  });
 }
 
-function vsdAccess(cfg: Config, logger: Logger): VsdAccess | undefined {
-  if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
-  const client = new VsdClient({
-    url: cfg.VsdUrl, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
-    caFile: cfg.VsdCaFile, logger,
-  });
+export function vsdDirectory(client: VsdClient | undefined): SubnetDirectory | undefined {
+  if (!client) return undefined;
   return {
-    directory: {
-      async findSubnet(ref) {
-        const found = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
-        const s = found.subnet as { address?: string; netmask?: string; gateway?: string };
-        return { address: String(s.address), netmask: String(s.netmask), gateway: s.gateway ? String(s.gateway) : undefined };
-      },
+    async findSubnet(ref) {
+      const { subnet: s } = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
+      return {
+        address: s.address ?? undefined, netmask: s.netmask ?? undefined, gateway: s.gateway ?? undefined,
+        ipType: s.IPType ?? undefined, ipv6Address: s.IPv6Address ?? undefined,
+      };
     },
-    namer: {
-      // The VRS made the container (metadata mode) with UUID = vm_uuid and name = the stand-in.
-      async nameContainer(vmUuid, name, containerId) {
-        const c = await client.findOne("/containers", `UUID == "${vmUuid}"`);
-        if (!c) return false;
-        if (c.name !== name || c.orchestrationID !== containerId) {
-          await client.update(`/containers/${encodeURIComponent(String(c.ID))}`, { name, orchestrationID: containerId });
-        }
-        return true;
-      },
-    },
-    close: () => client.close(),
   };
 }
 
-interface Parts {
-  logger: Logger;
-  ovsdb: OvsdbClient;
-  vsd?: VsdAccess;
-  vrs: VrsClient;
-  store: FileStore;
-  docker: DockerEngine;
-  links: IpRouteLinks;
-  driver: NuageDriver;
+/** Names VSD containers after their Docker containers (identity-sync.ts). */
+export function vsdNamer(client: VsdClient | undefined): VsdContainerNamer | undefined {
+  if (!client) return undefined;
+  return {
+    // The VRS made the container (metadata mode) with UUID = vm_uuid and name = the stand-in.
+    async nameContainer(vmUuid, name, containerId) {
+      const c = await client.findOne("/containers", `UUID == "${vmUuid}"`);
+      if (!c) return false;
+      if (c.name !== name || c.orchestrationID !== containerId) {
+        await client.update(`/containers/${encodeURIComponent(String(c.ID))}`, { name, orchestrationID: containerId });
+      }
+      return true;
+    },
+  };
 }
 
 export interface StartOptions {
@@ -98,7 +103,10 @@ export interface StartOptions {
  */
 function openOvsdb(cfg: Config, logger: Logger, opts: StartOptions): OvsdbClient {
   const endpoints = vrsEndpoints(cfg, opts.defaultVrsSocket);
-  const ovsdb = new OvsdbClient(endpoints, { logger: ovsdbLogger(logger), connectTimeoutMs: 5_000, callTimeoutMs: 10_000 });
+  const ovsdb = new OvsdbClient(endpoints, {
+    logger: { debug: (m) => logger.debug(m), info: (m) => logger.debug(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+    connectTimeoutMs: 5_000, callTimeoutMs: 10_000,
+  });
   ovsdb.on("connected", () => logger.info({ endpoint: ovsdb.endpointName, tried: endpoints.map(describeEndpoint) }, `VRS OVSDB: using ${ovsdb.endpointName}`));
   ovsdb.start().catch((err: Error) => {
     logger.warn({ err: err.message }, "VRS OVSDB not reachable yet: serving Docker meanwhile and reconnecting; calls that need OVSDB fail until it answers");
@@ -106,23 +114,60 @@ function openOvsdb(cfg: Config, logger: Logger, opts: StartOptions): OvsdbClient
   return ovsdb;
 }
 
-function ovsdbLogger(logger: Logger): { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void } {
-  return { debug: (m) => logger.debug(m), info: (m) => logger.debug(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) };
+interface Parts {
+  logger: Logger;
+  ovsdb: OvsdbClient;
+  vrs: VrsClient;
+  store: FileStore;
+  docker: DockerEngine;
+  links: IpRouteLinks;
+  vsd?: VsdClient;
+  driver: NuageDriver;
 }
 
-async function assemble(cfg: Config, logger: Logger, opts: StartOptions = {}): Promise<Parts> {
+async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opts: StartOptions = {}): Promise<Parts> {
   const ovsdb = openOvsdb(cfg, logger, opts);
   const vrs = new VrsClient(ovsdb, cfg.VrsBridge, { logger: { warn: (m) => logger.warn(m), error: (m) => logger.error(m) } });
   vrs.begin();
-  const store = await FileStore.open(cfg.StateDir);
-  const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000);
+  const store = await FileStore.open(cfg.StateDir, { log: logger });
+  const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000, { ca: cfg.DockerTlsCa, cert: cfg.DockerTlsCert, key: cfg.DockerTlsKey });
   const links = new IpRouteLinks();
-  const vsd = vsdAccess(cfg, logger);
+  const vsd = vsdClient(cfg, logger, metrics);
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName, vethMtu: cfg.VethMtu },
-    { store, links, vrs, docker, vsd: vsd?.directory, logger },
+    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), logger },
   );
-  return { logger, ovsdb, vsd, vrs, store, docker, links, driver };
+  return { logger, ovsdb, vrs, store, docker, links, vsd, driver };
+}
+
+/** The clients' connections, closed whatever fails. */
+function closeClients(p: Pick<Parts, "ovsdb" | "docker" | "vsd" | "vrs">): (() => Promise<unknown>)[] {
+  return [async () => p.vrs.stop(), () => p.ovsdb.close(), () => p.docker.close(), () => p.vsd?.close() ?? Promise.resolve()];
+}
+
+/** Runs every step; logs each failure; rejects with the first one at the end. */
+async function runAll(logger: Logger, what: string, steps: (() => Promise<unknown>)[]): Promise<void> {
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      logger.error({ err }, `${what}: a step failed`);
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
+}
+
+/** Takes StateDir's lock (see store/state-dir-lock.ts) and opens what needs it; the lock is let go if that fails. */
+async function lockAndAssemble(cfg: Config, logger: Logger, role: string, metrics: PluginMetrics = noMetrics, opts: StartOptions = {}): Promise<{ lock: StateDirLock; parts: Parts }> {
+  const lock = await StateDirLock.acquire(cfg.StateDir, { role });
+  try {
+    return { lock, parts: await assemble(cfg, logger, metrics, opts) };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
 }
 
 /**
@@ -139,29 +184,61 @@ const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "d
 /** How long the start waits for OVSDB before serving anyway (the reconcile pass then runs at the connection). */
 const OVSDB_START_WAIT_MS = 2_000;
 
-export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel), opts: StartOptions = {}): Promise<RunningPlugin> {
-  const p = await assemble(cfg, logger, opts);
+export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat }), opts: StartOptions = {}): Promise<RunningPlugin> {
+  let store: FileStore | undefined;
+  const metrics = cfg.MetricsAddress
+    ? createMetrics({ networks: () => store?.listNetworks().length ?? 0, endpoints: () => store?.listEndpoints().length ?? 0 })
+    : noMetrics;
+  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics, opts);
+  store = p.store;
+  // A "connected" after the connection was up once is a reconnection.
+  let ovsdbWasUp = p.ovsdb.connected;
+  p.ovsdb.on("connected", () => {
+    if (ovsdbWasUp) metrics.reconnected("ovsdb");
+    ovsdbWasUp = true;
+  });
+  const failed = new Promise<Error>((resolve) => lock.onLost((err) => {
+    logger.error({ err: err.message }, "StateDir lock lost: stopping, since another process could now take StateDir");
+    resolve(err);
+  }));
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
-  const reconciler = new Reconciler({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
+  const reconciler = new Reconciler({
+    store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg),
+    onRemoved: (report) => metrics.removed(report),
+  });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
   // Leftovers are cleaned before serving, so a restart after a crash starts clean; with OVSDB
   // not up yet, the pass runs once it is (Docker gets its answers meanwhile).
-  const vrsUp = await p.vrs.ready(OVSDB_START_WAIT_MS).then(() => true, () => false);
   let onFirstConnect: (() => void) | undefined;
-  if (vrsUp) {
+  if (await p.vrs.ready(OVSDB_START_WAIT_MS).then(() => true, () => false)) {
     await reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
   } else {
     p.ovsdb.once("connected", onFirstConnect = () => {
       void p.vrs.ready(10_000).then(reconcileNow).catch((err: Error) => logger.error({ err }, "reconcile after OVSDB came up failed"));
     });
   }
-  const server = await startPluginServer(p.driver, { socketPath, logger });
-  const sync = new IdentitySync(p.docker, p.store, p.driver, logger, p.vsd?.namer);
+  let server;
+  let ops: OpsServer | undefined;
+  try {
+    // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
+    if (cfg.MetricsAddress) {
+      ops = await startOpsServer({
+        address: cfg.MetricsAddress, metrics, logger,
+        health: () => checkHealth({ ovsdbConnected: () => p.ovsdb.connected, ovsdbName: p.ovsdb.endpointName, stateDir: cfg.StateDir }),
+      });
+    }
+    server = await startPluginServer(p.driver, { socketPath, logger, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
+  } catch (err) {
+    await runAll(logger, "start", [() => reconciler.stop(), async () => ops?.close(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
+    throw err;
+  }
+  const sync = new IdentitySync(p.docker, p.store, p.driver, logger, vsdNamer(p.vsd));
   sync.start();
   sync.markPending();
   let timer: NodeJS.Timeout | undefined;
   const events = new AbortController();
   let onOvsdbConnected: (() => void) | undefined;
+  let eventStreams = 0;
   if (cfg.ReconcileInterval > 0) {
     timer = setInterval(() => reconciler.schedule("interval", 0), cfg.ReconcileInterval * 1000);
     timer.unref();
@@ -174,7 +251,10 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       () => reconciler.schedule("docker event"),
       events.signal,
       undefined,
-      () => reconciler.schedule("docker events connected"),
+      () => {
+        if (eventStreams++ > 0) metrics.reconnected("docker-events");
+        reconciler.schedule("docker events connected");
+      },
     );
   }
   logger.info({ socket: socketPath, scope: cfg.Scope, bridge: cfg.VrsBridge }, "nuage plugin ready");
@@ -182,39 +262,38 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
     socketPath,
     driver: p.driver,
     reconcileNow,
+    failed,
     async close() {
       if (timer) clearInterval(timer);
       events.abort();
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
       if (onFirstConnect) p.ovsdb.off("connected", onFirstConnect);
-      reconciler.stop();
-      await sync.stop();
-      await server.close();
-      p.vrs.stop();
-      await p.ovsdb.close();
-      await p.docker.close();
-      await p.vsd?.close().catch(() => undefined);
+      await runAll(logger, "shutdown", [
+        () => server.close(),
+        async () => ops?.close(),
+        () => reconciler.stop(),
+        async () => sync.stop(),
+        ...closeClients(p),
+        () => lock.release(),
+      ]);
     },
   };
 }
 
 /** One reconcile pass without serving: what `-audit` runs. */
-export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel)): Promise<ReconcileReport> {
+export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<ReconcileReport> {
   // A running plugin reconciles by itself; a second process comparing its records with the
   // host while the first one writes new ones could remove a port being made.
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   if (await answers(socketPath)) {
     throw new Error(`the plugin is running (${socketPath} answers): it reconciles by itself; stop it before -audit`);
   }
-  const p = await assemble(cfg, logger);
+  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "-audit");
   try {
     await p.vrs.start(10_000);
     return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
   } finally {
-    p.vrs.stop();
-    await p.ovsdb.close();
-    await p.docker.close();
-    await p.vsd?.close().catch(() => undefined);
+    await runAll(logger, "-audit", [...closeClients(p), () => lock.release()]);
   }
 }
 

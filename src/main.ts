@@ -1,5 +1,6 @@
 /**
  * nuage-libnetwork [-f FILE] [-audit]      serve Docker's NetworkDriver protocol
+ * nuage-libnetwork doctor [-f FILE] [--json] what is wrong, part by part (read-only)
  * (`bin/nuage-libnetwork sandbox …` runs the sandbox package instead: the plugin never imports it.)
  */
 import { loadConfig, defaultConfigPath } from "./config/config.js";
@@ -9,9 +10,14 @@ import { audit, startPlugin } from "./app.js";
 const USAGE = `usage:
   nuage-libnetwork [-f FILE] [-audit]       run the plugin (config: nuage.cfg beside the executable unless -f)
   nuage-libnetwork sandbox up|down|status [--state DIR] ...
+  nuage-libnetwork doctor [-f FILE] [--json]  check config, Docker, OVSDB/VRS, VSD and each endpoint (read-only)
 `;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "doctor") {
+    const { doctorMain } = await import("./ops/doctor-cli.js");
+    return doctorMain(argv.slice(1));
+  }
   let file = defaultConfigPath();
   let explicitFile = false;
   let auditOnly = false;
@@ -28,22 +34,26 @@ async function main(argv: string[]): Promise<number> {
   }
   // Without -f, a missing nuage.cfg beside the executable means the documented defaults.
   const cfg = await loadConfig(file, { missingOk: !explicitFile });
-  const logger = createLogger(cfg.LogLevel);
+  const logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat });
   if (auditOnly) {
     const report = await audit(cfg, logger);
     process.stdout.write(JSON.stringify(report, null, 2) + "\n");
     return 0;
   }
   const plugin = await startPlugin(cfg, logger);
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
-      logger.info({ signal: sig }, "stopping");
-      void plugin.close().finally(resolve);
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
+  const why = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+    void plugin.failed.then((err) => resolve(err.message));
   });
-  return 0;
+  logger.info({ reason: why }, "stopping");
+  try {
+    await plugin.close();
+  } catch (err) {
+    logger.error({ err }, "stopping: not everything closed cleanly");
+    return 1;
+  }
+  return why.startsWith("SIG") ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

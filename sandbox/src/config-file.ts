@@ -18,6 +18,17 @@ export interface SandboxConfigInput {
   scope?: "local" | "global";
 }
 
+/**
+ * The VSD's address as operators write it (`https://host:port`, the plugin adds the API path),
+ * with the API version apart when it is not the plugin's default; another path is kept whole.
+ */
+export function operatorVsdUrl(apiUrl: string): { url: string; apiVersion?: string } {
+  const u = new URL(apiUrl);
+  const m = /^\/nuage\/api\/(v\d+(?:_\d+)?)\/?$/.exec(u.pathname);
+  if (!m) return { url: apiUrl };
+  return { url: u.origin, apiVersion: m[1] === "v6" ? undefined : m[1] };
+}
+
 /** The config as an object in key order (what gets written). */
 export function sandboxConfig(i: SandboxConfigInput): Record<string, string | number> {
   const c: Record<string, string | number> = {};
@@ -32,7 +43,9 @@ export function sandboxConfig(i: SandboxConfigInput): Record<string, string | nu
   c.Scope = i.scope ?? "local";
   c.StateDir = i.pluginStateDir;
   if (i.vsd) {
-    c.VsdUrl = i.vsd.url;
+    const { url, apiVersion } = operatorVsdUrl(i.vsd.url);
+    c.VsdUrl = url;
+    if (apiVersion) c.VsdApiVersion = apiVersion;
     c.VsdOrganization = i.vsd.organization;
     c.VsdUser = i.vsd.user;
     c.VsdPassword = i.vsd.password;

@@ -49,6 +49,38 @@ function isDockerEndpoint(s: string): boolean {
   }
 }
 
+/** localhost, 127.0.0.0/8 and ::1: the only hosts a Docker API may be reached on without TLS. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * The Docker API is root on its host: over TCP it goes with TLS (DockerTlsCa, DockerTlsCert,
+ * DockerTlsKey, as `docker --tlsverify --tlscacert --tlscert --tlskey`), except to a loopback address.
+ */
+function dockerTlsProblems(cfg: { DockerEndpoint: string; DockerTlsCa?: string; DockerTlsCert?: string; DockerTlsKey?: string }): string[] {
+  const out: string[] = [];
+  const tls = cfg.DockerTlsCa !== undefined || cfg.DockerTlsCert !== undefined || cfg.DockerTlsKey !== undefined;
+  if ((cfg.DockerTlsCert === undefined) !== (cfg.DockerTlsKey === undefined)) {
+    out.push("DockerTlsCert and DockerTlsKey go together (the client certificate and its private key): set both or neither");
+  }
+  if (cfg.DockerEndpoint.startsWith("unix://")) {
+    if (tls) out.push(`DockerTlsCa, DockerTlsCert and DockerTlsKey are for a DockerEndpoint "tcp://host:port"; ${cfg.DockerEndpoint} is a unix socket`);
+    return out;
+  }
+  const scheme = cfg.DockerEndpoint.slice(0, cfg.DockerEndpoint.indexOf(":"));
+  const host = new URL(cfg.DockerEndpoint.replace(/^(tcp|http):/, "http:")).hostname;
+  if (scheme === "http" && tls) {
+    out.push(`DockerEndpoint ${cfg.DockerEndpoint} is plain HTTP; with DockerTlsCa, DockerTlsCert and DockerTlsKey write it "tcp://${cfg.DockerEndpoint.slice("http://".length)}"`);
+  } else if (!tls && !isLoopbackHost(host)) {
+    out.push(`DockerEndpoint ${cfg.DockerEndpoint} would send the Docker API (root on that host) in clear text to ${host}: ` +
+      "set DockerTlsCa, DockerTlsCert and DockerTlsKey (the CA, client certificate and key of the daemon's --tlsverify, " +
+      'as in ~/.docker/ca.pem, cert.pem, key.pem), or use "unix:///var/run/docker.sock" or a loopback address');
+  }
+  return out;
+}
+
 function isHttpsUrl(s: string): boolean {
   try {
     const u = new URL(s);
@@ -82,7 +114,7 @@ const KEYS = {
   VethMtu: key(z.number().int().min(576).max(9216).default(1450),
     "an MTU in bytes, an integer from 576 to 9216 (Nuage's overlay needs 1450 on a 1500-byte underlay)"),
   DockerEndpoint: key(z.string().refine(isDockerEndpoint).default("unix:///var/run/docker.sock"),
-    'a Docker API address "unix:///absolute/path", "tcp://host:port" or "http://host:port"'),
+    'a Docker API address "unix:///absolute/path", "tcp://host:port" (TLS with DockerTlsCa, DockerTlsCert, DockerTlsKey) or "http://host:port" (loopback only)'),
   DockerTimeout: key(seconds(0, 3600, false).default(5), "a number of seconds greater than 0 and at most 3600"),
   DockerTlsCa: key(absolutePath.optional(), "the absolute path of the PEM file of the CA that signed the Docker API's certificate"),
   DockerTlsCert: key(absolutePath.optional(), "the absolute path of the PEM client certificate for the Docker API"),
@@ -185,6 +217,7 @@ export function checkConfig(raw: Record<string, unknown>, source: string): Confi
   if (cfg.VsdCaFile !== undefined && cfg.VsdUrl === undefined) {
     errors.push(`${source}: VsdCaFile is set without VsdUrl, VsdOrganization, VsdUser and VsdPassword`);
   }
+  errors.push(...dockerTlsProblems(cfg).map((p) => `${source}: ${p}`));
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const socketBytes = Buffer.byteLength(socketPath);
   if (socketBytes > MAX_SOCKET_PATH_BYTES) {

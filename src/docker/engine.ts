@@ -3,8 +3,49 @@
  * on undici. Every call has a deadline (DockerTimeout): the plugin may be asked
  * something by a daemon that is itself blocked (protocol reference §7.1), and a
  * driver call must then fail with a clear message instead of hanging.
+ * Over TCP with TLS files it speaks HTTPS as Docker's own clients do with `--tlsverify`
+ * (CA, client certificate and key).
  */
+import { readFileSync } from "node:fs";
 import { Agent, request } from "undici";
+import { BodyTooLargeError, lines, readBounded } from "../http/bounded-body.js";
+
+/** The largest answer read from the Docker API (a network with thousands of containers is ~2 MB). */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** The largest single event read from /events. */
+const MAX_EVENT_BYTES = 1024 * 1024;
+
+/** PEM files of `docker --tlscacert --tlscert --tlskey` (config DockerTlsCa, DockerTlsCert, DockerTlsKey). */
+export interface DockerTlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+function readPem(file: string, key: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new Error(`cannot read ${key} ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Certificate and handshake failures, with what to check for each. */
+function tlsHint(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const o = e as { code?: unknown; message?: unknown; cause?: unknown };
+    const code = typeof o.code === "string" ? o.code : "";
+    // TLS 1.3: a daemon that refuses the client certificate just closes the connection.
+    if (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE") {
+      return `the daemon closed the TLS connection (${String(o.message)}): with --tlsverify it wants a client certificate signed by its CA: check DockerTlsCert and DockerTlsKey`;
+    }
+    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `its certificate does not name the host of DockerEndpoint (${String(o.message)})`;
+    if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code)) return `its certificate is not signed by DockerTlsCa (${code}: ${String(o.message)})`;
+    if (code.startsWith("ERR_SSL_")) return `the TLS handshake failed (${code}: ${String(o.message)}): check DockerTlsCert and DockerTlsKey, the client certificate the daemon's --tlsverify asks for`;
+    e = o.cause;
+  }
+  return undefined;
+}
 
 export class DockerApiError extends Error {
   constructor(message: string, readonly status?: number, options?: { cause?: unknown }) { super(message, options); }
@@ -27,6 +68,20 @@ export interface DockerContainerSummary {
   NetworkSettings?: { Networks?: Record<string, { NetworkID: string; EndpointID: string; MacAddress?: string; IPAddress?: string }> };
 }
 
+export interface DockerVersion {
+  Version: string;
+  ApiVersion: string;
+}
+
+/** A managed (v2) plugin, as `GET /plugins` lists it. */
+export interface DockerPlugin {
+  Id: string;
+  Name: string;
+  Enabled: boolean;
+  /** Types are `{Prefix, Capability, Version}` objects (older daemons: "docker.networkdriver/1.0" strings). */
+  Config?: { Interface?: { Types?: ({ Prefix?: string; Capability?: string; Version?: string } | string)[]; Socket?: string } };
+}
+
 export interface DockerEvent {
   Type: string;
   Action: string;
@@ -38,13 +93,27 @@ export class DockerEngine {
   private readonly dispatcher: Agent;
   private readonly origin: string;
 
-  constructor(endpoint: string, private readonly timeoutMs: number) {
+  private readonly tls: boolean;
+
+  constructor(endpoint: string, private readonly timeoutMs: number, tls?: DockerTlsFiles) {
+    const useTls = tls !== undefined && (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined);
+    this.tls = useTls && endpoint.startsWith("tcp://");
     if (endpoint.startsWith("unix://")) {
       this.dispatcher = new Agent({ connect: { socketPath: endpoint.slice("unix://".length) } });
       this.origin = "http://localhost";
+    } else if (useTls && endpoint.startsWith("tcp://")) {
+      this.dispatcher = new Agent({
+        connect: {
+          ca: tls.ca === undefined ? undefined : readPem(tls.ca, "DockerTlsCa"),
+          cert: tls.cert === undefined ? undefined : readPem(tls.cert, "DockerTlsCert"),
+          key: tls.key === undefined ? undefined : readPem(tls.key, "DockerTlsKey"),
+          rejectUnauthorized: true,
+        },
+      });
+      this.origin = endpoint.replace(/^tcp:\/\//, "https://").replace(/\/+$/, "");
     } else {
       this.dispatcher = new Agent();
-      this.origin = endpoint.replace(/^tcp:\/\//, "http://");
+      this.origin = endpoint.replace(/^tcp:\/\//, "http://").replace(/\/+$/, "");
     }
     this.endpoint = endpoint;
   }
@@ -58,6 +127,16 @@ export class DockerEngine {
   async listContainers(filters: Record<string, string[]>): Promise<DockerContainerSummary[]> {
     const q = new URLSearchParams({ all: "1", filters: JSON.stringify(filters) });
     return (await this.getJson<DockerContainerSummary[]>(`/containers/json?${q}`)) ?? [];
+  }
+
+  async version(): Promise<DockerVersion> {
+    const v = await this.getJson<DockerVersion>("/version");
+    return { Version: String(v?.Version ?? "?"), ApiVersion: String(v?.ApiVersion ?? "?") };
+  }
+
+  /** Managed plugins (legacy plugins, sockets in /run/docker/plugins, are not listed). */
+  async listPlugins(): Promise<DockerPlugin[]> {
+    return (await this.getJson<DockerPlugin[]>("/plugins")) ?? [];
   }
 
   async ping(): Promise<void> {
@@ -76,17 +155,12 @@ export class DockerEngine {
         const res = await request(`${this.origin}/events?${q}`, { dispatcher: this.dispatcher, signal });
         if (res.statusCode !== 200) throw new DockerApiError(`Docker /events answered ${res.statusCode}`, res.statusCode);
         onConnected?.();
-        let buf = "";
-        for await (const chunk of res.body) {
-          buf += chunk.toString();
-          let nl: number;
-          while ((nl = buf.indexOf("\n")) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            if (line) {
-              try { onEvent(JSON.parse(line) as DockerEvent); } catch { /* a malformed event line is skipped */ }
-            }
-          }
+        for await (const raw of lines(res.body, MAX_EVENT_BYTES, "Docker /events")) {
+          const line = raw.trim();
+          if (!line) continue;
+          let event: DockerEvent;
+          try { event = JSON.parse(line) as DockerEvent; } catch { continue; /* a malformed event line is skipped */ }
+          try { onEvent(event); } catch (err) { onError?.(err as Error); /* one handler failure does not drop the stream */ }
         }
       } catch (err) {
         if (signal.aborted) return;
@@ -113,10 +187,16 @@ export class DockerEngine {
       const e = err as Error;
       const why = e.name === "TimeoutError" || e.name === "AbortError"
         ? `no answer within ${this.timeoutMs / 1000} s`
-        : e.message;
+        : (this.tls ? tlsHint(err) : undefined) ?? e.message;
       throw new DockerApiError(`the Docker API at ${this.endpoint} is unavailable (${why})`, undefined, { cause: err });
     }
-    const text = await res.body.text();
+    let text: string;
+    try {
+      text = await readBounded(res.body, MAX_BODY_BYTES, `Docker API GET ${path.split("?")[0]}`);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) throw new DockerApiError(err.message, res.statusCode, { cause: err });
+      throw new DockerApiError(`the Docker API at ${this.endpoint} failed while answering GET ${path.split("?")[0]}: ${(err as Error).message}`, res.statusCode, { cause: err });
+    }
     if (res.statusCode === 404 && notFoundIsUndefined) return undefined;
     if (res.statusCode !== 200) {
       let msg = text;

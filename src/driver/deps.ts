@@ -19,9 +19,19 @@ export interface DockerLookup {
   inspectNetwork(id: string): Promise<DockerNetwork | undefined>;
 }
 
+/** A VSD subnet's addressing: address and netmask are absent in an IPv6-only subnet. */
+export interface VsdSubnetFacts {
+  address?: string;
+  netmask?: string;
+  gateway?: string;
+  /** IPV4, DUALSTACK, IPV6, or a value newer than API v6. */
+  ipType?: string;
+  ipv6Address?: string;
+}
+
 /** The VSD subnet a network names, when the plugin has VSD credentials. */
 export interface SubnetDirectory {
-  findSubnet(ref: NuageSubnetRef): Promise<{ address: string; netmask: string; gateway?: string }>;
+  findSubnet(ref: NuageSubnetRef): Promise<VsdSubnetFacts>;
 }
 
 /** Names a VSD container after its Docker container, when the plugin has VSD credentials. */

@@ -19,7 +19,7 @@ import { OvsdbUnavailableError } from "../vrs/ovsdb/errors.js";
 import { KeyedMutex } from "../concurrency/keyed-mutex.js";
 import { bareIp, generateMac, isMac, macForAddress, maskToPrefix, parseCidr, vethNames } from "./naming.js";
 import { parseNetworkOptions } from "./network-options.js";
-import type { DockerLookup, SubnetDirectory, VrsPorts } from "./deps.js";
+import type { DockerLookup, SubnetDirectory, VrsPorts, VsdSubnetFacts } from "./deps.js";
 
 export interface DriverSettings {
   scope: "local" | "global";
@@ -77,11 +77,18 @@ export class NuageDriver implements NetworkDriver {
   }
 
   private async checkAgainstVsd(ref: NetworkRecord["nuage"], pool: string, gateway: string | undefined): Promise<void> {
-    let subnet: { address: string; netmask: string; gateway?: string };
+    let subnet: VsdSubnetFacts;
     try {
       subnet = await this.deps.vsd!.findSubnet(ref);
     } catch (err) {
       throw new DriverError(`VSD lookup of organization "${ref.organization}", domain "${ref.domain}", zone "${ref.zone}", subnet "${ref.subnet}" failed: ${(err as Error).message}`, { cause: err });
+    }
+    if (!subnet.address || !subnet.netmask) {
+      const v6 = subnet.ipv6Address ? ` ${subnet.ipv6Address}` : "";
+      throw new DriverError(
+        `VSD subnet "${ref.subnet}" is IPv6-only (IPType ${subnet.ipType ?? "unknown"}${v6}, no IPv4 address or netmask): ` +
+        "the nuage driver gives containers IPv4 addresses from Docker's IPAM; point -o subnet at a VSD subnet with IPv4 addressing (IPType IPV4 or DUALSTACK)",
+      );
     }
     const vsdCidr = `${subnet.address}/${maskToPrefix(subnet.netmask) ?? "?"}`;
     if (vsdCidr !== pool) {
@@ -123,7 +130,7 @@ export class NuageDriver implements NetworkDriver {
         id: networkId, nuage: parsed.nuage, policyGroup: parsed.policyGroup, pool: parsed.pool, gateway: parsed.gateway,
         options: parsed.options, learntFrom: "DockerAPI", createdAt: new Date().toISOString(),
       };
-      await this.deps.store.putNetwork(rec);
+      await this.deps.store.putNetwork(rec, "redone-if-lost");
       this.deps.logger.info({ network: short(networkId), name: info.Name }, "network learnt from the Docker API");
       return rec;
     });
@@ -234,8 +241,8 @@ export class NuageDriver implements NetworkDriver {
         if (resolved.ip !== bareIp(ep.address)) {
           throw new DriverError(`the Nuage VRS resolved endpoint ${short(ep.id)} to ${resolved.ip}, not to Docker's address ${bareIp(ep.address)}`);
         }
-        ep.joined = { vmUuid, vmName, identity: "provisional", sandboxKey: req.SandboxKey, resolved };
-        await this.deps.store.putEndpoint(ep);
+        // Not fsynced: see the store's header (lost only with the host, and the container with it).
+        await this.deps.store.putEndpoint({ ...ep, joined: { vmUuid, vmName, identity: "provisional", sandboxKey: req.SandboxKey, resolved } }, "redone-if-lost");
         this.deps.logger.debug({ endpoint: short(ep.id), ...resolved, port: ep.hostIfName, vmUuid: short(vmUuid) }, "port resolved");
         return answer(net.gateway ?? resolved.gateway);
       } catch (err) {
@@ -286,8 +293,8 @@ export class NuageDriver implements NetworkDriver {
       // DeleteEndpoint, which leaves the rows to reconcile.
       await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS });
       if (ep.joined) {
-        delete ep.joined;
-        await this.deps.store.putEndpoint(ep);
+        const { joined: _left, ...rest } = ep;
+        await this.deps.store.putEndpoint(rest, "redone-if-lost");
       }
     });
   }
@@ -323,8 +330,7 @@ export class NuageDriver implements NetworkDriver {
       const ep = this.deps.store.getEndpoint(endpointId);
       if (!ep?.joined) return undefined;
       if (ep.joined.identity !== "docker" || ep.joined.containerId !== containerId || ep.joined.containerName !== containerName) {
-        ep.joined = { ...ep.joined, identity: "docker", containerId, containerName };
-        await this.deps.store.putEndpoint(ep);
+        await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, identity: "docker", containerId, containerName } }, "redone-if-lost");
       }
       return { vmUuid: ep.joined.vmUuid, organization: this.deps.store.getNetwork(ep.networkId)?.nuage.organization ?? "" };
     });

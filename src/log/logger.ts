@@ -5,8 +5,17 @@
  * "[redacted]" wherever it sits, up to REDACT_DEPTH levels below the logged object
  * (e.g. `{ cfg: { VsdPassword } }`, `{ body: { Options: { "com.docker.network.generic": { password } } } }`).
  * Only property values are redacted; code must still not put secrets into message strings.
+ *
+ * `LogFormat = "pretty"` prints the same records for a terminal, one line each, through
+ * pino-pretty (the pino project's own formatter, in the npm list): levels, times, `err` with
+ * its stack and the fields a call line carries (call, net, ep, outcome, status, ms) come out
+ * readable without a formatter of ours to keep in step with pino's record shape. It is loaded
+ * only when chosen, so the default JSON plugin starts as before. Redaction happens in pino,
+ * before the formatter sees a record.
  */
+import { createRequire } from "node:module";
 import pino from "pino";
+import type PinoPretty from "pino-pretty";
 
 export type Logger = pino.Logger;
 export type LogLevelName = "Debug" | "Info" | "Warn" | "Error";
@@ -33,10 +42,29 @@ export interface LoggerOptions {
   destination?: pino.DestinationStream | NodeJS.WritableStream;
   /** Fixed fields on every line. */
   base?: Record<string, unknown>;
+  /** "json" (default): one JSON object a line; "pretty": a readable line for a terminal. */
+  format?: "json" | "pretty";
+}
+
+/** A synchronous pino-pretty stream writing to fd (stderr by default). */
+export function prettyDestination(opts: { fd?: number; destination?: NodeJS.WritableStream; colorize?: boolean } = {}): pino.DestinationStream {
+  const build = createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
+  const fd = opts.fd ?? 2;
+  return build({
+    sync: true,
+    destination: opts.destination ?? fd,
+    colorize: opts.colorize ?? (process.stderr.isTTY === true && fd === 2),
+    singleLine: true,
+    translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l",
+    ignore: "pid,hostname,name,component",
+    messageFormat: "{if component}{component}: {end}{msg}",
+  });
 }
 
 export function createLogger(level: LogLevelName, opts: LoggerOptions = {}): Logger {
-  const dest = opts.destination ?? pino.destination({ fd: 2, sync: true });
+  const dest = opts.destination
+    ? opts.format === "pretty" ? prettyDestination({ destination: opts.destination as NodeJS.WritableStream, colorize: false }) : opts.destination
+    : opts.format === "pretty" ? prettyDestination() : pino.destination({ fd: 2, sync: true });
   return pino(
     {
       level: LEVELS[level] ?? "info",

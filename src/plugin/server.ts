@@ -37,6 +37,15 @@ export interface PluginServerOptions {
   maxBodyBytes?: number;
   /** How long close() lets calls in progress finish before cutting their connections (default 10 s). */
   closeGraceMs?: number;
+  /** Told of every answered call (metrics): the route's call name, or "unknown" for a path that is none. */
+  onCall?: (call: string, outcome: CallOutcome, seconds: number) => void;
+}
+
+/** ok: 200; refused: Docker sent something wrong (4xx); failed: the driver could not do it (5xx). */
+export type CallOutcome = "ok" | "refused" | "failed";
+
+export function callOutcome(status: number): CallOutcome {
+  return status < 400 ? "ok" : status < 500 ? "refused" : "failed";
 }
 
 export interface PluginServer {
@@ -59,7 +68,7 @@ export async function startPluginServer(driver: NetworkDriver, opts: PluginServe
     // Once closing, each answer ends its connection (Docker's client would keep it idle for long).
     if (state.closing) res.setHeader("Connection", "close");
     res.once("finish", () => { if (state.closing) server.closeIdleConnections(); });
-    handle(driver, req, res, log, maxBody, state).catch((err: unknown) => {
+    handle(driver, req, res, log, maxBody, state, opts.onCall).catch((err: unknown) => {
       // handle() answers every error itself; this is a last resort that must never throw.
       log.error({ err: asError(err) }, "plugin request handling failed");
       try {
@@ -174,6 +183,7 @@ async function handle(
   log: Logger,
   maxBody: number,
   state: { closing: boolean },
+  onCall: PluginServerOptions["onCall"],
 ): Promise<void> {
   const started = process.hrtime.bigint();
   const path = (req.url ?? "/").split("?")[0] ?? "/";
@@ -184,7 +194,8 @@ async function handle(
 
   const finish = (status: number, answer: unknown, err?: unknown): void => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const fields = { call, ...ids, status, ms: Math.round(ms * 10) / 10 };
+    const outcome = callOutcome(status);
+    const fields = { call, ...ids, outcome, status, ms: Math.round(ms * 10) / 10 };
     if (status >= 500) {
       const internal = failureOf(err).internal;
       log.error({ ...fields, ...(internal ? { internal } : {}), err: asError(err) }, internal ? `${call} failed: internal error` : `${call} failed`);
@@ -193,6 +204,7 @@ async function handle(
     log.debug({ call, status, res: answer }, `${call} response`);
     if (state.closing) res.setHeader("Connection", "close");
     send(res, status, answer);
+    onCall?.(route?.call ?? "unknown", outcome, ms / 1000);
   };
 
   if (!route) {

@@ -11,12 +11,18 @@
  * - Every call sends X-Nuage-Organization and X-Nuage-PageSize; PUT and DELETE carry
  *   `?responseChoice=1`; a 300 is repeated once with it.
  * - The password, the APIKey and the Authorization header are never logged.
+ * - `url` is the VSD's address as operators write it (`https://vsd:8443`, to which
+ *   `/nuage/api/<apiVersion>` is added, as Nuage's SDKs do) or the API root itself.
  */
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request, type Dispatcher } from "undici";
+import { BodyTooLargeError, readBounded } from "../http/bounded-body.js";
+
+/** The largest answer read from the VSD (a page of 500 objects is well under 1 MB). */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 import type { z } from "zod";
-import { VsdError, VsdNotFoundError, vsdErrorFromReply, type VsdLevel } from "./errors.js";
+import { VsdDeadlineError, VsdError, VsdNotFoundError, VsdTlsError, vsdErrorFromReply, type VsdLevel } from "./errors.js";
 import { vsdEqualsLookup } from "./filter.js";
 import {
   VsdContainerSchema, VsdDomainSchema, VsdEnterpriseSchema, VsdMeSchema, VsdObjectSchema, VsdPolicyGroupSchema,
@@ -43,8 +49,10 @@ export interface VsdRetryPolicy {
 }
 
 export interface VsdClientOptions {
-  /** API root, e.g. `https://vsd:8443/nuage/api/v6`. */
+  /** The VSD's address, `https://vsd:8443` (see vsdApiRoot), or its API root `https://vsd:8443/nuage/api/v6`. */
   url: string;
+  /** The API version added to a url without `/nuage/api/...` (default "v6"; "v5_0" for 5.x VSDs). */
+  apiVersion?: string;
   organization: string;
   user: string;
   password: string;
@@ -59,11 +67,15 @@ export interface VsdClientOptions {
   requestTimeoutMs?: number;
   /** Deadline of one client call including retries and re-login (default 20 s). */
   callTimeoutMs?: number;
+  /** Deadline of a whole findSubnetByPath (login, organization, domain, zone, subnet; default 25 s). */
+  lookupTimeoutMs?: number;
   retry?: VsdRetryPolicy;
   /** Renew the APIKey this long before APIKeyExpiry (default 3 min, at most half the key's lifetime). */
   renewBeforeMs?: number;
   /** Use this undici dispatcher instead of making one (tests). */
   dispatcher?: Dispatcher;
+  /** Told after each successful login (metrics count the ones after the first). */
+  onLogin?: () => void;
 }
 
 export interface VsdListOptions {
@@ -78,6 +90,8 @@ export interface VsdListOptions {
 export interface VsdCallOptions {
   /** X-Nuage-ProxyUser (`enterprise@user`): act for another user (CSP/CMS users only). */
   proxyUser?: string;
+  /** Epoch ms by which the call must end, when earlier than the client's own call deadline. */
+  deadline?: number;
 }
 
 interface Session {
@@ -133,6 +147,38 @@ function headerValue(h: Raw["headers"], name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+const API_VERSION = /^v\d+(_\d+)?$/;
+
+/**
+ * The API root for a VSD url: a url whose path holds `/nuage/api/<something>` is used as it is;
+ * any other gets `/nuage/api/<apiVersion>` added to its path (`https://vsd:8443` →
+ * `https://vsd:8443/nuage/api/v6`), as Nuage's SDKs build it from the VSD's address.
+ */
+export function vsdApiRoot(url: string, apiVersion = "v6"): string {
+  if (!API_VERSION.test(apiVersion)) throw new Error(`VSD API version ${JSON.stringify(apiVersion)}: expected "v" and digits, e.g. "v6" or "v5_0"`);
+  const u = new URL(url);
+  const path = u.pathname.replace(/\/+$/, "");
+  if (/\/nuage\/api\/[^/]/.test(path)) return `${u.origin}${path}`;
+  if (/\/nuage\/api$/.test(path)) return `${u.origin}${path}/${apiVersion}`;
+  return `${u.origin}${path}/nuage/api/${apiVersion}`;
+}
+
+/** TLS verification failures (Node's / OpenSSL's codes) and whether the host name was the problem. */
+const CERT_UNTRUSTED = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT", "CERT_UNTRUSTED", "CERT_SIGNATURE_FAILURE", "CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "CERT_REJECTED",
+]);
+const CERT_WRONG_NAME = "ERR_TLS_CERT_ALTNAME_INVALID";
+
+function errorMessage(err: unknown): string {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const o = e as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof o.code === "string" && typeof o.message === "string") return o.message;
+    e = o.cause;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Joins path segments, encoding each (`vsdPath("zones", id, "subnets")` → `/zones/<id>/subnets`). */
 export function vsdPath(...segments: string[]): string {
   return `/${segments.filter((s) => s !== "").map((s) => encodeURIComponent(s)).join("/")}`;
@@ -145,12 +191,14 @@ function normalizePath(path: string): string {
 
 export class VsdClient {
   private readonly base: string;
+  private readonly apiVersion: string;
   private readonly log: VsdLogger;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly pageSize: number;
   private readonly requestTimeoutMs: number;
   private readonly callTimeoutMs: number;
+  private readonly lookupTimeoutMs: number;
   private readonly attempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -162,19 +210,23 @@ export class VsdClient {
   private session?: Session;
   private loggingIn?: Promise<Session>;
   private closed = false;
+  private readonly onLogin?: () => void;
 
   constructor(opts: VsdClientOptions) {
     const url = new URL(opts.url);
     if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`VSD url ${opts.url}: not http(s)`);
     if (url.username || url.password) throw new Error("VSD url must not carry credentials; give user and password apart");
-    this.base = url.toString().replace(/\/+$/, "");
+    this.apiVersion = opts.apiVersion ?? "v6";
+    this.base = vsdApiRoot(opts.url, this.apiVersion);
     this.organization = opts.organization;
     this.user = opts.user;
+    this.onLogin = opts.onLogin;
     this.#password = opts.password;
     this.log = opts.logger ?? silent;
     this.pageSize = opts.pageSize ?? 50;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 8_000;
     this.callTimeoutMs = opts.callTimeoutMs ?? 20_000;
+    this.lookupTimeoutMs = opts.lookupTimeoutMs ?? 25_000;
     this.attempts = Math.max(1, opts.retry?.attempts ?? 5);
     this.baseDelayMs = opts.retry?.baseDelayMs ?? 100;
     this.maxDelayMs = opts.retry?.maxDelayMs ?? 2_000;
@@ -194,6 +246,11 @@ export class VsdClient {
       this.dispatcher = new Agent({ connect: { ca, rejectUnauthorized: !opts.insecure }, keepAliveTimeout: 4_000 });
       this.ownsDispatcher = true;
     }
+  }
+
+  /** The API root every call goes to (`…/nuage/api/v6`). */
+  get apiRoot(): string {
+    return this.base;
   }
 
   /** The logged-in user (logs in when needed). */
@@ -219,11 +276,16 @@ export class VsdClient {
   async list<S extends z.ZodTypeAny>(path: string, opts: VsdListOptions & VsdCallOptions & { schema: S }): Promise<z.infer<S>[]>;
   async list(path: string, opts: VsdListOptions & VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown[]> {
     const schema = opts.schema ?? VsdObjectSchema;
+    return (await this.listRaw(path, opts)).map((item, i) => this.validate(item, schema, "GET", path, i));
+  }
+
+  /** Every object of a list as the VSD sent it, unchecked. */
+  private async listRaw(path: string, opts: VsdListOptions & VsdCallOptions): Promise<unknown[]> {
     const pageSize = opts.pageSize ?? this.pageSize;
     const out: unknown[] = [];
     for (let page = 0; page < 100_000; page++) {
       const raw = await this.call({ method: "GET", path, headers: this.listHeaders(opts, page, pageSize) }, opts);
-      const items = this.parseArray(raw, "GET", path, schema);
+      const items = this.parseItems(raw, "GET", path);
       out.push(...items);
       const count = Number.parseInt(headerValue(raw.headers, "x-nuage-count") ?? "", 10);
       if (items.length === 0) break;
@@ -240,23 +302,27 @@ export class VsdClient {
     return n;
   }
 
-  /** The first object of a filtered list, or undefined. */
+  /** The first object of a filtered list, or undefined (only that object is checked against the schema). */
   async findOne(path: string, filter: string, opts?: VsdCallOptions): Promise<VsdObject | undefined>;
   async findOne<S extends z.ZodTypeAny>(path: string, filter: string, opts: VsdCallOptions & { schema: S }): Promise<z.infer<S> | undefined>;
   async findOne(path: string, filter: string, opts: VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown> {
     const raw = await this.call({ method: "GET", path, headers: this.listHeaders({ filter }, 0, this.pageSize) }, opts);
-    return this.parseArray(raw, "GET", path, opts.schema ?? VsdObjectSchema)[0];
+    const first = this.parseItems(raw, "GET", path)[0];
+    return first === undefined ? undefined : this.validate(first, opts.schema ?? VsdObjectSchema, "GET", path, 0);
   }
 
   /**
    * The object of a list whose `attribute` equals `value` exactly, also when the value cannot
-   * travel in a filter header (line breaks, non-ASCII: see vsdEqualsLookup).
+   * travel in a filter header (line breaks, non-ASCII: see vsdEqualsLookup). Only the object
+   * found is checked against the schema: a sibling of a shape the plugin does not expect
+   * (an IPv6-only subnet, a newer VSD's object) never makes the lookup fail.
    */
   async findEqual<S extends z.ZodTypeAny>(path: string, attribute: string, value: string, opts: VsdCallOptions & { schema: S }): Promise<z.infer<S> | undefined> {
     const { filter, exact } = vsdEqualsLookup(attribute, value);
     if (exact) return this.findOne(path, filter!, opts);
-    const all = await this.list(path, { ...opts, filter });
-    return all.find((o) => (o as Record<string, unknown>)[attribute] === value);
+    const all = await this.listRaw(path, { ...opts, filter });
+    const i = all.findIndex((o) => typeof o === "object" && o !== null && (o as Record<string, unknown>)[attribute] === value);
+    return i < 0 ? undefined : this.validate(all[i], opts.schema, "GET", path, i);
   }
 
   /** One object (`/things/{id}`); a 404 or an empty reply throws VsdNotFoundError. */
@@ -264,9 +330,9 @@ export class VsdClient {
   async get<S extends z.ZodTypeAny>(path: string, opts: VsdCallOptions & { schema: S }): Promise<z.infer<S>>;
   async get(path: string, opts: VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown> {
     const raw = await this.call({ method: "GET", path, headers: { "X-Nuage-PageSize": String(this.pageSize) } }, opts);
-    const first = this.parseArray(raw, "GET", path, opts.schema ?? VsdObjectSchema)[0];
+    const first = this.parseItems(raw, "GET", path)[0];
     if (first === undefined) throw new VsdNotFoundError(`VSD returned nothing for GET ${path}`, "object", { method: "GET", path });
-    return first;
+    return this.validate(first, opts.schema ?? VsdObjectSchema, "GET", path, 0);
   }
 
   /** `POST parentPath/resource` (parentPath "" for a root list) → the created object. */
@@ -276,9 +342,9 @@ export class VsdClient {
     const parent = parentPath === "" || parentPath === "/" ? "" : normalizePath(parentPath);
     const path = `${parent}/${encodeURIComponent(resource)}`;
     const raw = await this.call({ method: "POST", path, body }, opts);
-    const first = this.parseArray(raw, "POST", path, opts.schema ?? VsdObjectSchema)[0];
+    const first = this.parseItems(raw, "POST", path)[0];
     if (first === undefined) throw new VsdError(`VSD created nothing on POST ${path} (status ${raw.status}, empty reply)`, { status: raw.status, method: "POST", path });
-    return first;
+    return this.validate(first, opts.schema ?? VsdObjectSchema, "POST", path, 0);
   }
 
   /** `PUT path?responseChoice=1`; "no attribute changes" (409/2039) counts as done. */
@@ -303,10 +369,23 @@ export class VsdClient {
 
   // ---------- domain helpers ----------
 
-  async findEnterprise(name: string): Promise<VsdEnterprise> {
-    const e = await this.findEqual("/enterprises", "name", name, { schema: VsdEnterpriseSchema });
-    if (!e) throw this.notFound(`enterprise "${name}" not found`, "enterprise");
-    return e;
+  /**
+   * The enterprise of that name; when none has it exactly, the one whose name differs only by
+   * case (the VSD takes organization names without case at login, so the same name in a network's
+   * options should work alike). Several such enterprises: none is chosen.
+   */
+  async findEnterprise(name: string, opts: VsdCallOptions = {}): Promise<VsdEnterprise> {
+    const e = await this.findEqual("/enterprises", "name", name, { ...opts, schema: VsdEnterpriseSchema });
+    if (e) return e;
+    const lower = name.toLowerCase();
+    const all = await this.listRaw("/enterprises", opts);
+    const hits = all.map((o, i) => ({ o: o as Record<string, unknown>, i }))
+      .filter(({ o }) => typeof o === "object" && o !== null && typeof o.name === "string" && o.name.toLowerCase() === lower);
+    if (hits.length === 1) return this.validate(hits[0]!.o, VsdEnterpriseSchema, "GET", "/enterprises", hits[0]!.i) as VsdEnterprise;
+    if (hits.length > 1) {
+      throw this.notFound(`enterprise "${name}" not found; ${hits.map(({ o }) => JSON.stringify(o.name)).join(", ")} differ from it only by case: give the exact name`, "enterprise");
+    }
+    throw this.notFound(`enterprise "${name}" not found`, "enterprise");
   }
 
   async findUser(enterprise: VsdEnterprise, userName: string): Promise<VsdUser> {
@@ -315,14 +394,26 @@ export class VsdClient {
     return u;
   }
 
-  /** Enterprise → domain → zone → subnet by names; the error names the first missing level. */
-  async findSubnetByPath(p: VsdSubnetPath): Promise<VsdSubnetLocation> {
-    const enterprise = await this.findEnterprise(p.enterprise);
-    const domain = await this.findEqual(vsdPath("enterprises", enterprise.ID, "domains"), "name", p.domain, { schema: VsdDomainSchema });
-    if (!domain) throw this.notFound(`domain "${p.domain}" not found in enterprise "${p.enterprise}"`, "domain");
-    const zone = await this.findEqual(vsdPath("domains", domain.ID, "zones"), "name", p.zone, { schema: VsdZoneSchema });
+  /**
+   * Enterprise → domain → zone → subnet by names; the error names the first missing level.
+   * The whole lookup, login included, has one deadline (lookupTimeoutMs, or timeoutMs): a slow
+   * VSD fails it once, with a VsdDeadlineError naming the step that was running.
+   */
+  async findSubnetByPath(p: VsdSubnetPath, o: { timeoutMs?: number } = {}): Promise<VsdSubnetLocation> {
+    const timeoutMs = o.timeoutMs ?? this.lookupTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const opts: VsdCallOptions = { deadline };
+    const step = <T>(name: string, what: string, run: () => Promise<T>): Promise<T> => this.step(name, what, deadline, timeoutMs, run);
+    await step("login", `GET ${this.base}/me as user "${this.user}" of organization "${this.organization}"`, () => this.currentSession(deadline));
+    const enterprise = await step("organization", `enterprise "${p.enterprise}"`, () => this.findEnterprise(p.enterprise, opts));
+    const domain = await step("domain", `domain "${p.domain}"`, () =>
+      this.findEqual(vsdPath("enterprises", enterprise.ID, "domains"), "name", p.domain, { ...opts, schema: VsdDomainSchema }));
+    if (!domain) throw this.notFound(`domain "${p.domain}" not found in enterprise "${enterprise.name}"`, "domain");
+    const zone = await step("zone", `zone "${p.zone}"`, () =>
+      this.findEqual(vsdPath("domains", domain.ID, "zones"), "name", p.zone, { ...opts, schema: VsdZoneSchema }));
     if (!zone) throw this.notFound(`zone "${p.zone}" not found in domain "${p.domain}"`, "zone");
-    const subnet = await this.findEqual(vsdPath("zones", zone.ID, "subnets"), "name", p.subnet, { schema: VsdSubnetSchema });
+    const subnet = await step("subnet", `subnet "${p.subnet}"`, () =>
+      this.findEqual(vsdPath("zones", zone.ID, "subnets"), "name", p.subnet, { ...opts, schema: VsdSubnetSchema }));
     if (!subnet) throw this.notFound(`subnet "${p.subnet}" not found in zone "${p.zone}" of domain "${p.domain}"`, "subnet");
     return { enterprise, domain, zone, subnet };
   }
@@ -362,6 +453,29 @@ export class VsdClient {
     return new VsdNotFoundError(message, level);
   }
 
+  /** One step of a sequence that shares a deadline: fails at the deadline with the step's name, whatever the step waits for. */
+  private async step<T>(name: string, what: string, deadline: number, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+    const ranOut = (): VsdDeadlineError => new VsdDeadlineError(
+      `the VSD lookup ran out of its ${timeoutMs / 1000} s deadline at the ${name} step (${what}): the VSD at ${new URL(this.base).host} answers too slowly or not at all`,
+      name,
+    );
+    const left = deadline - Date.now();
+    if (left <= 0) throw ranOut();
+    let timer: NodeJS.Timeout | undefined;
+    const expiry = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(ranOut()), left); });
+    try {
+      return await Promise.race([run(), expiry]);
+    } catch (err) {
+      // A call cut by the shared deadline reports a timeout of its own: say what it means.
+      if (!(err instanceof VsdDeadlineError) && err instanceof VsdError && err.status === 0 && !(err instanceof VsdTlsError) && Date.now() >= deadline - 50) {
+        throw ranOut();
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private listHeaders(opts: VsdListOptions, page: number, pageSize: number): Record<string, string> {
     const h: Record<string, string> = { "X-Nuage-Page": String(page), "X-Nuage-PageSize": String(pageSize) };
     if (opts.filter) {
@@ -372,8 +486,8 @@ export class VsdClient {
     return h;
   }
 
-  /** 200 + empty body, 200 + `[]` and 204 all mean "no objects". */
-  private parseArray(raw: Raw, method: string, path: string, schema: z.ZodTypeAny): unknown[] {
+  /** The objects of a reply, unchecked; 200 + empty body, 200 + `[]` and 204 all mean "no objects". */
+  private parseItems(raw: Raw, method: string, path: string): unknown[] {
     if (raw.status === 204 || raw.text.trim() === "") return [];
     let body: unknown;
     try {
@@ -381,15 +495,18 @@ export class VsdClient {
     } catch (err) {
       throw new VsdError(`VSD sent a non-JSON reply to ${method} ${path}`, { status: raw.status, method, path, cause: err });
     }
-    const items = Array.isArray(body) ? body : [body];
-    return items.map((item, i) => {
-      const r = schema.safeParse(item);
-      if (!r.success) {
-        const issue = r.error.issues[0];
-        throw new VsdError(`VSD reply to ${method} ${path}: item ${i}: ${issue ? `${issue.path.join(".")} ${issue.message}` : "unexpected shape"}`, { status: raw.status, method, path });
-      }
-      return r.data as unknown;
-    });
+    return Array.isArray(body) ? body : [body];
+  }
+
+  /** One object of a reply checked against the schema the caller relies on. */
+  private validate(item: unknown, schema: z.ZodTypeAny, method: string, path: string, index: number): unknown {
+    const r = schema.safeParse(item);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      const name = typeof item === "object" && item !== null && typeof (item as { name?: unknown }).name === "string" ? ` ("${(item as { name: string }).name}")` : "";
+      throw new VsdError(`VSD reply to ${method} ${path}: item ${index}${name}: ${issue ? `${issue.path.join(".")} ${issue.message}` : "unexpected shape"}`, { status: 200, method, path });
+    }
+    return r.data as unknown;
   }
 
   private backoff(attempt: number): number {
@@ -417,7 +534,7 @@ export class VsdClient {
       dispatcher: this.dispatcher,
       signal: AbortSignal.timeout(timeout),
     });
-    const text = x.method === "HEAD" ? (await res.body.dump(), "") : await res.body.text();
+    const text = x.method === "HEAD" ? (await res.body.dump(), "") : await readBounded(res.body, MAX_BODY_BYTES, `VSD ${x.method} ${x.path}`);
     return { status: res.statusCode, headers: res.headers, text };
   }
 
@@ -430,7 +547,9 @@ export class VsdClient {
       try {
         raw = await this.exchange(x, authorization(), deadline, proxyUser);
       } catch (err) {
+        if (err instanceof BodyTooLargeError) throw new VsdError(`VSD ${this.base}: ${err.message}`, { status: 0, method: x.method, path: x.path, cause: err });
         const code = errorCode(err);
+        if (code !== undefined && (CERT_UNTRUSTED.has(code) || code === CERT_WRONG_NAME)) throw this.tlsError(code, err, x);
         const retryable = code !== undefined && (idempotent ? TRANSIENT.has(code) : NOT_SENT.has(code));
         const delay = this.backoff(attempt);
         if (!retryable || last || this.closed || Date.now() + delay >= deadline) {
@@ -452,10 +571,31 @@ export class VsdClient {
     }
   }
 
+  /** Says which of VsdCaFile and VsdInsecure to set for a certificate the client refused. */
+  private tlsError(code: string, err: unknown, x: Exchange): VsdTlsError {
+    const u = new URL(this.base);
+    const why = errorMessage(err);
+    const message = code === CERT_WRONG_NAME
+      ? `the VSD's certificate does not name ${u.hostname}, the host of VsdUrl (${why}): give VsdUrl with a host name the certificate names, ` +
+        "or set VsdInsecure = true to skip certificate verification (VsdCaFile cannot help: the certificate is for another name)"
+      : `the VSD at ${u.host} presented a certificate this host does not trust (${code}: ${why}): set VsdCaFile to the PEM file of the CA ` +
+        "that signed it, or VsdInsecure = true to skip certificate verification";
+    return new VsdTlsError(message, { status: 0, method: x.method, path: x.path, cause: err });
+  }
+
   private async login(deadline: number): Promise<Session> {
     const path = "/me";
     const started = Date.now();
     const raw = await this.retrying({ method: "GET", path }, () => xrest(this.user, this.#password), deadline);
+    if (raw.status === 404) {
+      const u = new URL(this.base);
+      throw new VsdError(
+        `the VSD answered 404 (no such page) to GET ${this.base}/me: VsdUrl should be the VSD's address, e.g. "https://${u.host}" ` +
+        `(the plugin adds /nuage/api/<VsdApiVersion>, now "${this.apiVersion}"), or its API root, e.g. "https://${u.host}/nuage/api/${this.apiVersion}"; ` +
+        "check also that VsdApiVersion is a version this VSD serves (v6 for VSP 6 and 20.x, v5_0 for 5.x)",
+        { status: 404, method: "GET", path },
+      );
+    }
     if (raw.status === 401 || raw.status === 403 || raw.status === 419) {
       const e = vsdErrorFromReply(raw.status, raw.text, "GET", path);
       throw new VsdError(`VSD login as user "${this.user}" of organization "${this.organization}" refused: ${e.message}`, {
@@ -463,8 +603,7 @@ export class VsdClient {
       });
     }
     if (raw.status < 200 || raw.status >= 300) throw vsdErrorFromReply(raw.status, raw.text, "GET", path);
-    const items = this.parseArray(raw, "GET", path, VsdMeSchema);
-    const me = VsdMeSchema.parse(items[0]);
+    const me = VsdMeSchema.parse(this.validate(this.parseItems(raw, "GET", path)[0], VsdMeSchema, "GET", path, 0));
     const now = Date.now();
     const expiry = me.APIKeyExpiry ?? now + 24 * 3_600_000;
     const lifetime = Math.max(0, expiry - now);
@@ -472,6 +611,7 @@ export class VsdClient {
     const { APIKey, ...rest } = me;
     const session: Session = { key: APIKey, expiry, renewAt, me: rest };
     this.log.info({ url: this.base, organization: this.organization, user: this.user, expiresAt: new Date(expiry).toISOString(), ms: now - started }, "VSD login");
+    this.onLogin?.();
     return session;
   }
 
@@ -499,7 +639,8 @@ export class VsdClient {
     if (this.closed) throw new VsdError("VSD client is closed", { status: 0, method: x.method, path: x.path });
     const path = normalizePath(x.path);
     let req: Exchange = { ...x, path };
-    const deadline = Date.now() + this.callTimeoutMs;
+    const deadline = Math.min(Date.now() + this.callTimeoutMs, opts.deadline ?? Number.POSITIVE_INFINITY);
+    if (deadline <= Date.now()) throw new VsdError(`VSD call ${x.method} ${path} not made: its deadline has passed`, { status: 0, method: x.method, path });
     let renewed = false;
     let confirmed = false;
     for (;;) {
@@ -524,6 +665,6 @@ export class VsdClient {
   }
 }
 
-export { VsdError, VsdNotFoundError, isVsdNotFound } from "./errors.js";
+export { VsdError, VsdNotFoundError, VsdTlsError, VsdDeadlineError, isVsdNotFound } from "./errors.js";
 export { vsdFilterEq, vsdFilterNe, vsdFilterAnd, vsdFilterOr, vsdFilterValue, vsdFilterSafe, vsdEqualsLookup } from "./filter.js";
 export type * from "./types.js";

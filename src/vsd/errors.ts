@@ -34,6 +34,24 @@ export class VsdError extends Error {
   }
 }
 
+/** The VSD's certificate was refused: `message` says which config key to set. */
+export class VsdTlsError extends VsdError {
+  constructor(message: string, d: VsdErrorDetails) {
+    super(message, { ...d, status: 0 });
+    this.name = "VsdTlsError";
+  }
+}
+
+/** A deadline given to a whole sequence of calls ran out; `step` names the call that was running. */
+export class VsdDeadlineError extends VsdError {
+  readonly step: string;
+  constructor(message: string, step: string, d: Partial<VsdErrorDetails> = {}) {
+    super(message, { ...d, status: 0 });
+    this.name = "VsdDeadlineError";
+    this.step = step;
+  }
+}
+
 /** Which level of an enterprise/domain/zone/subnet lookup was missing. */
 export type VsdLevel = "enterprise" | "user" | "domain" | "zone" | "subnet" | "policygroup" | "container" | "object";
 

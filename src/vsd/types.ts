@@ -37,11 +37,14 @@ export type VsdDomain = z.infer<typeof VsdDomainSchema>;
 export const VsdZoneSchema = VsdObjectSchema.extend({ name: z.string() });
 export type VsdZone = z.infer<typeof VsdZoneSchema>;
 
+/** address and netmask are null in an IPv6-only subnet (IPType "IPV6"); IPType may hold values newer than v6. */
 export const VsdSubnetSchema = VsdObjectSchema.extend({
   name: z.string(),
-  address: z.string(),
-  netmask: z.string(),
+  address: nullableString,
+  netmask: nullableString,
   gateway: nullableString,
+  IPType: nullableString,
+  IPv6Address: nullableString,
 });
 export type VsdSubnet = z.infer<typeof VsdSubnetSchema>;
 
@@ -54,7 +57,9 @@ export const VsdVPortSchema = VsdObjectSchema.extend({
 });
 export type VsdVPort = z.infer<typeof VsdVPortSchema>;
 
+/** A container interface; embedded in a container it may come without ID (Nuage's own simulator echoes it so). */
 export const VsdContainerInterfaceSchema = VsdObjectSchema.extend({
+  ID: z.string().min(1).optional(),
   name: nullableString,
   MAC: nullableString,
   IPAddress: nullableString,

@@ -4,6 +4,7 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { NuageBed, README_CREATE, SUBNET3_CREATE, noOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { waitFor } from "../support/proc.js";
@@ -47,6 +48,40 @@ test("a missing option and a --subnet that is not the VSD subnet's give clear er
   const ls = await bed.dockerOk(["network", "ls", "--format", "{{.Name}}"]);
   assert.doesNotMatch(ls, /NoZone|WrongNet|BadZone/);
   await expectClean("refused creates");
+});
+
+test("the plugin reaches the VSD given as operators write it: https://127.0.0.1:PORT without a path, organization in upper case", async () => {
+  const cfg = readFileSync(bed.cfgPath, "utf8");
+  assert.match(cfg, /^VsdUrl = "https:\/\/127\.0\.0\.1:\d+"$/m);
+  assert.match(cfg, /^VsdOrganization = "CSP"$/m);
+  // The VSD check of a create: a wrong --subnet is refused with the VSD subnet's CIDR.
+  const wrong = await bed.docker([...README_CREATE.slice(0, -1), "--subnet=10.21.57.0/24", "CheckNet"]);
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.stderr, /does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/);
+  const login = bed.pluginLog().split("\n").filter((l) => l.includes('"VSD login"')).map((l) => JSON.parse(l) as { url: string; organization: string });
+  assert.ok(login.length >= 1, "the plugin logged in to the VSD");
+  assert.match(login[0]!.url, /^https:\/\/127\.0\.0\.1:\d+\/nuage\/api\/v6$/);
+  assert.equal(login[0]!.organization, "CSP");
+});
+
+test("a network on an IPv6-only VSD subnet is refused, saying so; one on a dual-stack subnet works by its IPv4 addressing", async () => {
+  const v6 = await bed.docker(["network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
+    "-o", "subnet=Subnet v6", "-o", "user=admin", "--subnet=10.21.62.0/24", "V6Net"]);
+  assert.notEqual(v6.code, 0);
+  assert.match(v6.stderr, /VSD subnet "Subnet v6" is IPv6-only \(IPType IPV6 fd00:21:62::\/64/);
+  await bed.dockerOk(["network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
+    "-o", "subnet=Subnet DS", "-o", "user=admin", "--subnet=10.21.63.0/24", "DsNet"]);
+  // 10.21.63.2 belongs to the seed's foreign container in the VSD: take another address.
+  await bed.dockerOk(["run", "-d", "--name", "ds1", "--net", "DsNet", "--ip", "10.21.63.10", BUSYBOX_IMAGE, "sleep", "3600"]);
+  assert.equal(await ipOf("ds1", "DsNet"), "10.21.63.10");
+  const c = await waitFor("ds1 in the VSD", () => bed.vsdContainerNamed("ds1"), { timeoutMs: 10_000 });
+  const iface = (await bed.vsd.state()).containerinterfaces.find((i) => i.parentID === c.ID);
+  assert.equal(iface?.IPAddress, "10.21.63.10");
+  await bed.dockerOk(["rm", "-f", "ds1"]);
+  await bed.dockerOk(["network", "rm", "DsNet"]);
+  const ls = await bed.dockerOk(["network", "ls", "--format", "{{.Name}}"]);
+  assert.doesNotMatch(ls, /V6Net|DsNet|CheckNet/);
+  await expectClean("the IPv6-only and dual-stack networks");
 });
 
 test("the original README's docker network create works; ls and inspect show it", async () => {

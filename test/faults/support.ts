@@ -119,7 +119,7 @@ export async function runningOn(bed: NuageBed, network: string): Promise<Contain
 
 /** The endpoint record the plugin keeps (read from its StateDir, outside the plugin). */
 function endpointRecord(bed: NuageBed, id: string): { hostIfName: string; joined?: { resolved: { ip: string } } } | undefined {
-  const file = join(bed.dir, "plugin-state", "endpoints", `${id}.json`);
+  const file = join(bed.stateDir, "endpoints", `${id}.json`);
   if (!existsSync(file)) return undefined;
   return JSON.parse(readFileSync(file, "utf8")) as { hostIfName: string; joined?: { resolved: { ip: string } } };
 }
@@ -127,7 +127,7 @@ function endpointRecord(bed: NuageBed, id: string): { hostIfName: string; joined
 /** How many endpoint records the plugin keeps. */
 export function recordCount(bed: NuageBed): number {
   try {
-    return readdirSync(join(bed.dir, "plugin-state", "endpoints")).filter((f) => f.endsWith(".json")).length;
+    return readdirSync(join(bed.stateDir, "endpoints")).filter((f) => f.endsWith(".json")).length;
   } catch {
     return 0;
   }

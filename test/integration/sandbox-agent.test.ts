@@ -416,7 +416,12 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
   it("removing every row leaves no container of this host in the VSD", async () => {
     for (const p of ["nuhta", "nuhtc", "nuhth", "nuhtk"]) await vrs.detach(p);
     await waitUntil("no container of this host", () => sim.state().containers.filter((c) => c.externalID === HOST_ID).length === 0);
-    assert.equal(sim.state().vports.length, 0);
+    const mine = new Set(sim.state().containers.filter((c) => c.externalID === HOST_ID).map((c) => String(c.ID)));
+    assert.equal(mine.size, 0);
+    // The vports left are the seed's foreign container's only.
+    const foreign = new Set(sim.state().containerinterfaces.filter((i) => !mine.has(String(i.parentID))).map((i) => String(i.VPortID)));
+    assert.deepEqual(sim.state().vports.filter((v) => !foreign.has(String(v.ID))).map((v) => v.name), []);
+    assert.ok(sim.state().containers.some((c) => c.externalID === "another-orchestrator"), "the agent left the foreign container alone");
     const log = readFileSync(logFile, "utf8");
     assert.doesNotMatch(log, /[Pp]assword"\s*:\s*"csproot/, "the password is never logged");
     assert.ok(!log.includes(Buffer.from("csproot:csproot").toString("base64")), "nor the credentials header");

@@ -12,12 +12,14 @@ import { createServer } from "node:net";
 import { Agent, type Dispatcher } from "undici";
 import { startVsdSimulator, type VsdSimulator } from "../../sandbox/src/vsd-sim/server.js";
 import {
-  VsdClient, VsdError, VsdNotFoundError, isVsdNotFound, vsdFilterEq, vsdPath, type VsdClientOptions, type VsdLogger,
+  VsdClient, VsdDeadlineError, VsdError, VsdNotFoundError, VsdTlsError, isVsdNotFound, vsdFilterEq, vsdPath, type VsdClientOptions, type VsdLogger,
 } from "../../src/vsd/client.js";
 import { VsdSubnetSchema } from "../../src/vsd/types.js";
 
 let sim: VsdSimulator;
 let dir: string;
+/** The seed's own containers and vports (a foreign container in "Subnet DS"), beside which every test runs. */
+let seeded: { containers: number; vports: number };
 const clients: VsdClient[] = [];
 
 interface CapturedLog { level: string; obj: object; msg?: string }
@@ -57,6 +59,7 @@ async function recordingDispatcher(): Promise<{ dispatcher: Dispatcher; sent: Re
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "vsd-client-test-"));
   sim = await startVsdSimulator({ stateDir: dir, port: 0 });
+  seeded = { containers: sim.state().containers.length, vports: sim.state().vports.length };
 });
 
 after(async () => {
@@ -352,7 +355,136 @@ describe("containers and policy groups through the client", () => {
     await c.assignPolicyGroups(iface!.VPortID!, []);
     await c.deleteContainer(created.ID);
     await c.deleteContainer(created.ID); // absent counts as done
-    assert.equal(sim.state().containers.length, 0);
-    assert.equal(sim.state().vports.length, 0);
+    assert.equal(sim.state().containers.length, seeded.containers, "only the seed's foreign container is left");
+    assert.equal(sim.state().vports.length, seeded.vports);
+  });
+});
+
+describe("a VSD as deployments have it (issue 9)", () => {
+  const origin = (): string => new URL(sim.url).origin;
+
+  test("VsdUrl without a path gets /nuage/api/v6, or /nuage/api/v5_0 with that API version; a url with the path is used as it is", async () => {
+    for (const [over, root] of [
+      [{ url: origin() }, "/nuage/api/v6"],
+      [{ url: `${origin()}/` }, "/nuage/api/v6"],
+      [{ url: origin(), apiVersion: "v5_0" }, "/nuage/api/v5_0"],
+      [{ url: `${origin()}/nuage/api/v5_0`, apiVersion: "v6" }, "/nuage/api/v5_0"],
+    ] as [Partial<VsdClientOptions>, string][]) {
+      const { dispatcher, sent } = await recordingDispatcher();
+      const c = client({ ...over, dispatcher });
+      assert.equal(c.apiRoot, `${origin()}${root}`);
+      const found = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" });
+      assert.equal(found.subnet.address, "10.21.59.0");
+      assert.ok(sent.length >= 5 && sent.every((h) => h[":path"]!.startsWith(`${root}/`)), `every call under ${root}: ${sent.map((h) => h[":path"]).join(" ")}`);
+    }
+  });
+
+  test("a 404 at /me names the URL tried and the forms expected", async () => {
+    for (const over of [{ url: origin(), apiVersion: "v4_0" }, { url: `${origin()}/vsd` }] as Partial<VsdClientOptions>[]) {
+      const c = client(over);
+      await assert.rejects(c.me(), (err: unknown) => {
+        assert.ok(err instanceof VsdError && err.status === 404, String(err));
+        assert.ok(err.message.includes(`GET ${c.apiRoot}/me`), err.message);
+        assert.ok(err.message.includes(`"https://${new URL(sim.url).host}"`), err.message);
+        assert.match(err.message, /VsdApiVersion/);
+        return true;
+      });
+    }
+  });
+
+  test("TLS: an untrusted certificate names VsdCaFile and VsdInsecure; VsdInsecure connects with or without a CA file", async () => {
+    const strict = client({ url: origin(), caFile: undefined });
+    await assert.rejects(strict.me(), (err: unknown) => {
+      assert.ok(err instanceof VsdTlsError, String(err));
+      assert.match(err.message, /not trust/);
+      assert.match(err.message, /set VsdCaFile to the PEM file of the CA/);
+      assert.match(err.message, /VsdInsecure = true/);
+      return true;
+    });
+    assert.equal((await client({ url: origin(), caFile: undefined, insecure: true }).me()).userName, "admin");
+    assert.equal((await client({ url: origin(), insecure: true }).me()).userName, "admin");
+    assert.equal((await client({ url: origin() }).me()).userName, "admin", "verification on, with the CA file");
+  });
+
+  test("TLS: a certificate whose name is not the URL's host is refused, naming VsdInsecure; VsdInsecure connects", async () => {
+    // Same state folder: same CA and certificate, which names localhost and 127.0.0.1 but not 127.0.0.2.
+    const other = await startVsdSimulator({ stateDir: dir, host: "127.0.0.2", port: 0 });
+    try {
+      const url = new URL(other.url).origin;
+      assert.equal(new URL(url).hostname, "127.0.0.2");
+      await assert.rejects(client({ url }).me(), (err: unknown) => {
+        assert.ok(err instanceof VsdTlsError, String(err));
+        assert.match(err.message, /certificate does not name 127\.0\.0\.2, the host of VsdUrl/);
+        assert.match(err.message, /VsdInsecure = true/);
+        return true;
+      });
+      assert.equal((await client({ url, insecure: true }).me()).userName, "admin");
+    } finally {
+      await other.close();
+    }
+  });
+
+  test("the organization in another case logs in, and names the enterprise in a lookup", async () => {
+    const c = client({ url: origin(), organization: "ENTERPRISE" });
+    assert.equal((await c.me()).enterpriseName, "Enterprise");
+    const found = await c.findSubnetByPath({ enterprise: "enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 3" });
+    assert.equal(found.enterprise.name, "Enterprise", "the enterprise as the VSD spells it");
+    assert.equal(found.subnet.address, "10.21.60.0");
+    const csp = client({ url: origin(), organization: "CSP", user: "csproot", password: "csproot" });
+    assert.equal((await csp.me()).userName, "csproot");
+  });
+
+  test("lookups beside an IPv6-only and a dual-stack sibling and a foreign container whose interface has no ID", async () => {
+    const c = client({ url: origin() });
+    const { zone } = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" });
+    const siblings = await c.list(vsdPath("zones", zone.ID, "subnets"));
+    assert.deepEqual(siblings.map((x) => [x.name, x.address]), [["Subnet v6", null], ["Subnet DS", "10.21.63.0"], ["Subnet 2", "10.21.59.0"], ["Subnet 3", "10.21.60.0"]]);
+    // A name a filter header cannot carry is looked up by its printable prefix ("Subnet "): the
+    // reply then holds every sibling, the IPv6-only one first.
+    const odd = "Subnet é 日本";
+    await c.create(vsdPath("zones", zone.ID), "subnets", { name: odd, address: "10.21.70.0", netmask: "255.255.255.0" });
+    const found = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: odd });
+    assert.equal(found.subnet.address, "10.21.70.0");
+    await c.delete(vsdPath("subnets", found.subnet.ID));
+    const ds = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet DS" });
+    assert.deepEqual([ds.subnet.IPType, ds.subnet.address, ds.subnet.netmask], ["DUALSTACK", "10.21.63.0", "255.255.255.0"]);
+    const v6 = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet v6" });
+    assert.deepEqual([v6.subnet.IPType, v6.subnet.address, v6.subnet.netmask, v6.subnet.IPv6Address], ["IPV6", null, null, "fd00:21:62::/64"]);
+    const containers = await c.findContainers();
+    const foreign = containers.find((x) => x.externalID === "another-orchestrator");
+    assert.ok(foreign, "the foreign container is listed");
+    assert.equal(foreign.interfaces?.[0]?.ID, undefined);
+    assert.equal(foreign.interfaces?.[0]?.IPAddress, "10.21.63.2");
+    assert.equal(foreign.status, "NEWER_THAN_V6");
+  });
+
+  test("one deadline for the whole lookup: with the latency fault it runs out once, naming the step that was running", async () => {
+    const c = client({ url: origin(), lookupTimeoutMs: 2_500 });
+    sim.setFaults({ latencyMs: 1_000 });
+    const t0 = Date.now();
+    try {
+      // login ends at ~1 s, the organization at ~2 s; the domain's answer would come at ~3 s.
+      await assert.rejects(c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" }), (err: unknown) => {
+        assert.ok(err instanceof VsdDeadlineError, String(err));
+        assert.equal(err.step, "domain");
+        assert.match(err.message, /ran out of its 2\.5 s deadline at the domain step \(domain "Domain"\)/);
+        return true;
+      });
+    } finally {
+      sim.setFaults({ latencyMs: 0 });
+    }
+    const took = Date.now() - t0;
+    assert.ok(took >= 2_400 && took < 3_300, `failed after ${took} ms, at the deadline`);
+    // Over a slower VSD, the login step: the deadline holds whatever the step.
+    const slow = client({ url: origin(), lookupTimeoutMs: 1_000 });
+    sim.setFaults({ latencyMs: 3_000 });
+    const t1 = Date.now();
+    try {
+      await assert.rejects(slow.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" }),
+        (err: unknown) => err instanceof VsdDeadlineError && err.step === "login" && /at the login step/.test(err.message));
+    } finally {
+      sim.setFaults({ latencyMs: 0 });
+    }
+    assert.ok(Date.now() - t1 < 1_600, `login step cut at the deadline, not the 3 s answer (${Date.now() - t1} ms)`);
   });
 });

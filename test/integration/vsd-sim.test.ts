@@ -85,6 +85,11 @@ async function one(path: string, filter: string): Promise<any> { // eslint-disab
   return r.json[0];
 }
 
+/** The seed's subnets of "Zone", in creation order: an IPv6-only and a dual-stack one beside the README's. */
+const SEEDED_SUBNETS = ["Subnet v6", "Subnet DS", "Subnet 2", "Subnet 3"];
+/** Objects of the seed that tests of containers must count apart (a foreign container and its vport). */
+let seeded: { containers: number; vports: number };
+
 let ids: { ent: string; domain: string; zone: string; subnet2: string; subnet3: string; pg1: string; template: string };
 
 before(async () => {
@@ -98,6 +103,7 @@ before(async () => {
   const subnet3 = await one(`/zones/${zone.ID}/subnets`, 'name == "Subnet 3"');
   const pg1 = await one(`/domains/${domain.ID}/policygroups`, 'name == "PG1"');
   const template = await one(`/enterprises/${ent.ID}/domaintemplates`, 'name == "Domain Template"');
+  seeded = { containers: sim.state().containers.length, vports: sim.state().vports.length };
   ids = { ent: ent.ID, domain: domain.ID, zone: zone.ID, subnet2: subnet2.ID, subnet3: subnet3.ID, pg1: pg1.ID, template: template.ID };
 });
 
@@ -169,6 +175,19 @@ describe("authentication", () => {
     assertVsdError(await raw("GET", "/me", { auth: "Bearer abc" }), 401);
   });
 
+  test("X-Nuage-Organization is compared without case, as a real VSD does; /me names the enterprise as the VSD spells it", async () => {
+    for (const org of ["ENTERPRISE", "enterprise", "eNtErPrIsE"]) {
+      const r = await raw("GET", "/me", { auth: `XREST ${b64("admin:admin")}`, org });
+      assert.equal(r.status, 200, `${org}: ${r.text}`);
+      assert.equal(r.json[0].enterpriseName, "Enterprise");
+      const later = await raw("GET", "/enterprises", { auth: `XREST ${b64(`admin:${r.json[0].APIKey}`)}`, org });
+      assert.equal(later.status, 200, `${org}: ${later.text}`);
+    }
+    const csp = await raw("GET", "/me", { auth: `XREST ${b64("csproot:csproot")}`, org: "CSP" });
+    assert.equal(csp.status, 200, csp.text);
+    assertVsdError(await raw("GET", "/me", { auth: `XREST ${b64("admin:admin")}`, org: "Enterprisex" }), 401);
+  });
+
   test("later calls need the API key and the organization on every call; a password or unknown key → 401", async () => {
     const key = await login();
     assert.equal((await raw("GET", "/enterprises", { auth: `XREST ${b64(`admin:${key}`)}` })).status, 200);
@@ -213,7 +232,7 @@ describe("authentication", () => {
     assert.equal(r.status, 200);
     const key = r.json[0].APIKey;
     const subnets = await raw("GET", `/zones/${ids.zone}/subnets`, { auth: `XREST ${b64(`admin:${key}`)}`, base: v5 });
-    assert.equal(subnets.json.length, 2);
+    assert.deepEqual(subnets.json.map((x: { name: string }) => x.name), SEEDED_SUBNETS);
     assert.equal((await raw("GET", "/me", { auth: `XREST ${b64("admin:admin")}`, base: sim.url.replace(/v6$/, "v4_0") })).status, 404);
   });
 });
@@ -247,6 +266,40 @@ describe("seed", () => {
     assertVsdError(await api("GET", `/enterprises/${csp.ID}`), 403);
   });
 
+  test("beside the README's subnets: an IPv6-only subnet (address, netmask null), a dual-stack one, enum values newer than v6", async () => {
+    const subnets = (await api("GET", `/zones/${ids.zone}/subnets`)).json as Record<string, unknown>[];
+    const v6 = subnets.find((x) => x.name === "Subnet v6")!;
+    assert.deepEqual([v6.IPType, v6.address, v6.netmask, v6.gateway, v6.IPv6Address], ["IPV6", null, null, null, "fd00:21:62::/64"]);
+    assert.equal(v6.maintenanceMode, "NEWER_THAN_V6");
+    const ds = subnets.find((x) => x.name === "Subnet DS")!;
+    assert.deepEqual([ds.IPType, ds.address, ds.netmask, ds.IPv6Address, ds.resourceType], ["DUALSTACK", "10.21.63.0", "255.255.255.0", "fd00:21:63::/64", "NEWER_THAN_V6"]);
+  });
+
+  test("a foreign container whose embedded interface comes without ID (as Nuage's simulator echoes it); its interface object has one", async () => {
+    const list = (await api("GET", "/containers", { headers: { "X-Nuage-Filter": 'externalID == "another-orchestrator"' } })).json as Record<string, unknown>[];
+    assert.equal(list.length, 1);
+    const c = list[0]! as { ID: string; status: string; interfaces: Record<string, unknown>[] };
+    assert.equal(c.status, "NEWER_THAN_V6");
+    assert.equal(c.interfaces.length, 1);
+    assert.equal("ID" in c.interfaces[0]!, false);
+    assert.equal(c.interfaces[0]!.IPAddress, "10.21.63.2");
+    const own = (await api("GET", `/containers/${c.ID}/containerinterfaces`)).json as Record<string, unknown>[];
+    assert.equal(typeof own[0]!.ID, "string");
+  });
+
+  test("IPv6 subnets: created without IPv4 addressing (which they refuse), need an IPv6Address; no IPv4 address is given out in them", async () => {
+    const made = await api("POST", `/zones/${ids.zone}/subnets`, { as: "csp", body: { name: "v6 made", IPType: "IPV6", IPv6Address: "fd00:99::/64" } });
+    assert.equal(made.status, 201, made.text);
+    assert.deepEqual([made.json[0].address, made.json[0].netmask, made.json[0].gateway], [null, null, null]);
+    assertVsdError(await api("POST", `/zones/${ids.zone}/subnets`, { as: "csp", body: { name: "v6 bad", IPType: "IPV6", IPv6Address: "fd00:98::/64", address: "10.9.9.0", netmask: "255.255.255.0" } }), 409, 5002, "address");
+    assertVsdError(await api("POST", `/zones/${ids.zone}/subnets`, { as: "csp", body: { name: "v6 none", IPType: "IPV6" } }), 409, 5002, "IPv6Address");
+    assertVsdError(await api("POST", `/zones/${ids.zone}/subnets`, { as: "csp", body: { name: "v4 none" } }), 409, 5001, "address");
+    const c = await api("POST", "/containers", { body: { UUID: "v6-uuid", name: "v6c", interfaces: [{ name: "v6c-1", MAC: "02:42:ac:00:01:01", attachedNetworkID: made.json[0].ID }] } });
+    assertVsdError(c, 409, 5002, "attachedNetworkID");
+    assert.match(c.json.errors[0].descriptions[0].description, /IPv6-only/);
+    assert.equal((await api("DELETE", `/subnets/${made.json[0].ID}?responseChoice=1`, { as: "csp" })).status, 204);
+  });
+
   test("objects carry the server-filled fields", async () => {
     const sub = (await api("GET", `/subnets/${ids.subnet2}`)).json[0];
     for (const k of ["ID", "parentID", "parentType", "owner", "creationDate", "lastUpdatedDate", "lastUpdatedBy", "entityScope"]) {
@@ -266,24 +319,26 @@ describe("seed", () => {
 describe("lists: filters, paging, counts, HEAD", () => {
   test("grandchild lists: /domains/{id}/subnets lists the subnets of every zone", async () => {
     const r = await api("GET", `/domains/${ids.domain}/subnets`);
-    assert.deepEqual(r.json.map((s: { name: string }) => s.name).sort(), ["Subnet 2", "Subnet 3"]);
-    assert.equal(r.headers["x-nuage-count"], "2");
+    assert.deepEqual(r.json.map((s: { name: string }) => s.name), SEEDED_SUBNETS);
+    assert.equal(r.headers["x-nuage-count"], "4");
   });
 
   test("each filter form works over HTTP and the filter type is echoed", async () => {
     const cases: [string, string[], string][] = [
       ['name == "Subnet 2"', ["Subnet 2"], "predicate"],
       ["name == 'Subnet 3'", ["Subnet 3"], "predicate"],
-      ['name != "Subnet 2"', ["Subnet 3"], "predicate"],
+      ['name != "Subnet 2"', ["Subnet 3", "Subnet DS", "Subnet v6"], "predicate"],
       ["name IS 'Subnet 2' or name IS 'Subnet 3'", ["Subnet 2", "Subnet 3"], "predicate"],
       ["name BEGINSWITH 'Subnet' and address == '10.21.60.0'", ["Subnet 3"], "predicate"],
       ["name ENDSWITH '2'", ["Subnet 2"], "predicate"],
       ["address CONTAINS '.59.'", ["Subnet 2"], "predicate"],
-      ["name ISNOT 'Subnet 2'", ["Subnet 3"], "predicate"],
+      ["name ISNOT 'Subnet 2'", ["Subnet 3", "Subnet DS", "Subnet v6"], "predicate"],
       ["externalID IS null and (gateway == '10.21.59.1')", ["Subnet 2"], "predicate"],
-      ["not (name == 'Subnet 2')", ["Subnet 3"], "predicate"],
+      ["not (name == 'Subnet 2')", ["Subnet 3", "Subnet DS", "Subnet v6"], "predicate"],
       ["enableDHCPv4 == true and IPType IS IPV4", ["Subnet 2", "Subnet 3"], "predicate"],
-      ["vnId > 0", ["Subnet 2", "Subnet 3"], "predicate"],
+      ["vnId > 0", ["Subnet 2", "Subnet 3", "Subnet DS", "Subnet v6"], "predicate"],
+      ["address IS null", ["Subnet v6"], "predicate"],
+      ["IPType IS DUALSTACK", ["Subnet DS"], "predicate"],
       ["10.21.60", ["Subnet 3"], "plain"],
     ];
     for (const [filter, want, type] of cases) {
@@ -447,8 +502,8 @@ describe("containers", () => {
     const r4 = await createContainer("c4", [{ name: "nln4-1", MAC: mac(), attachedNetworkID: ids.subnet2 }]);
     assert.equal(r4.json[0].interfaces[0].IPAddress, "10.21.59.2", "the freed address is reused");
     for (const x of [r2, r3, r4]) assert.equal((await api("DELETE", `/containers/${x.json[0].ID}?responseChoice=1`)).status, 204);
-    assert.equal(sim.state().containers.length, 0);
-    assert.equal(sim.state().vports.length, 0);
+    assert.equal(sim.state().containers.length, seeded.containers);
+    assert.equal(sim.state().vports.length, seeded.vports);
   });
 
   test("IP errors: in use → 409/2704; outside the subnet, network, broadcast or gateway → 400; MAC in use 7006; UUID in use 2748", async () => {
@@ -468,8 +523,8 @@ describe("containers", () => {
     assertVsdError(await createContainer("ipf", [{ name: "ipf-1", MAC: mac(), attachedNetworkID: "00000000-0000-4000-8000-000000000000" }]), 404);
     // a failed create leaves nothing behind
     const s = sim.state();
-    assert.equal(s.containers.length, 2);
-    assert.equal(s.vports.length, 2);
+    assert.equal(s.containers.length, seeded.containers + 2);
+    assert.equal(s.vports.length, seeded.vports + 2);
     for (const x of [a, other]) await api("DELETE", `/containers/${x.json[0].ID}?responseChoice=1`);
   });
 

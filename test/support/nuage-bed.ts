@@ -135,6 +135,8 @@ export class NuageBed {
     readonly bridge: string,
     readonly address: string | undefined,
     readonly hostId: string,
+    /** The plugin's StateDir (BedOptions.extraConfig may put it elsewhere). */
+    readonly stateDir: string,
   ) {
     this.pluginLogPath = join(dir, "plugin.log");
   }
@@ -183,8 +185,10 @@ export class NuageBed {
         StateDir: join(dir, "plugin-state"),
         ResolveTimeout: opts.resolveTimeoutSec ?? 15,
         ReconcileInterval: opts.reconcileIntervalSec ?? 0,
-        VsdUrl: vsd.url,
-        VsdOrganization: "csp",
+        // As operators write it: the VSD's address without the API path (the plugin adds
+        // /nuage/api/v6), and the organization in another case than the enterprise "csp".
+        VsdUrl: new URL(vsd.url).origin,
+        VsdOrganization: "CSP",
         VsdUser: "csproot",
         VsdPassword: "csproot",
         VsdCaFile: vsd.caFile,
@@ -192,7 +196,7 @@ export class NuageBed {
       };
       const cfgPath = join(dir, "nuage.cfg");
       await writeFile(cfgPath, Object.entries(cfg).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join("\n") + "\n", { mode: 0o600 });
-      const bed = new NuageBed(dir, host, dockerd, vsd, !opts.vsd, ovs, agent, ovsdb, cfgPath, bridge, address, hostId);
+      const bed = new NuageBed(dir, host, dockerd, vsd, !opts.vsd, ovs, agent, ovsdb, cfgPath, bridge, address, hostId, String(cfg.StateDir));
       await bed.startPlugin();
       return bed;
     } catch (err) {

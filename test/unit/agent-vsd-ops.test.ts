@@ -115,7 +115,12 @@ test("the plugin config the sandbox writes", () => {
   assert.deepEqual({ ...parseToml(text) }, {
     VrsEndpoint: "127.0.0.1", VrsPort: 16633, VrsSocket: "/s/ovs/db.sock", VrsBridge: "alubr0",
     DockerEndpoint: "unix:///var/run/docker.sock", LogLevel: "Info", Scope: "local", StateDir: "/s/plugin",
-    VsdUrl: "https://127.0.0.1:8443/nuage/api/v6", VsdOrganization: "csp", VsdUser: "csproot", VsdPassword: "csproot", VsdCaFile: "/s/vsd/ca.pem",
+    VsdUrl: "https://127.0.0.1:8443", VsdOrganization: "csp", VsdUser: "csproot", VsdPassword: "csproot", VsdCaFile: "/s/vsd/ca.pem",
   });
   assert.ok(!("VrsPort" in parseToml(renderSandboxConfig({ vrsSocket: "/s", bridge: "b", pluginStateDir: "/p" }))));
+  // The VSD's address as operators write it; a version other than the default goes in VsdApiVersion.
+  const v5 = parseToml(renderSandboxConfig({ vrsSocket: "/s", bridge: "b", pluginStateDir: "/p", vsd: { url: "https://vsd:8443/nuage/api/v5_0/", organization: "o", user: "u", password: "p" } }));
+  assert.deepEqual([v5.VsdUrl, v5.VsdApiVersion], ["https://vsd:8443", "v5_0"]);
+  const other = parseToml(renderSandboxConfig({ vrsSocket: "/s", bridge: "b", pluginStateDir: "/p", vsd: { url: "https://vsd:8443/proxy/vsd", organization: "o", user: "u", password: "p" } }));
+  assert.equal(other.VsdUrl, "https://vsd:8443/proxy/vsd");
 });

@@ -214,3 +214,19 @@ test("new keys refuse bad values naming the key", () => {
   fails(`MetricsAddress = "9476"`, `MetricsAddress must be a "host:port"`);
   fails(`DockerTlsCa = "ca.pem"`, `DockerTlsCa must be the absolute path`);
 });
+
+test("the Docker API over TCP: plain only to a loopback address; otherwise the TLS keys, named in the error", () => {
+  for (const ok of ["tcp://127.0.0.1:2375", "tcp://localhost:2375", "http://127.0.0.2:2375", "tcp://[::1]:2375"]) {
+    assert.equal(parseConfig(`DockerEndpoint = "${ok}"`, "nuage.cfg").DockerEndpoint, ok);
+  }
+  for (const plain of ["tcp://10.0.0.5:2375", "http://docker.example.com:2375", "tcp://0.0.0.0:2375"]) {
+    fails(`DockerEndpoint = "${plain}"`, `DockerEndpoint ${plain} would send the Docker API (root on that host) in clear text`,
+      "set DockerTlsCa, DockerTlsCert and DockerTlsKey");
+  }
+  const tls = parseConfig(`DockerEndpoint = "tcp://10.0.0.5:2376"\nDockerTlsCa = "/etc/docker/ca.pem"\nDockerTlsCert = "/etc/docker/cert.pem"\nDockerTlsKey = "/etc/docker/key.pem"`, "nuage.cfg");
+  assert.deepEqual([tls.DockerTlsCa, tls.DockerTlsCert, tls.DockerTlsKey], ["/etc/docker/ca.pem", "/etc/docker/cert.pem", "/etc/docker/key.pem"]);
+  assert.equal(parseConfig(`DockerEndpoint = "tcp://10.0.0.5:2376"\nDockerTlsCa = "/etc/docker/ca.pem"`, "nuage.cfg").DockerTlsCa, "/etc/docker/ca.pem", "server verification alone");
+  fails(`DockerEndpoint = "tcp://10.0.0.5:2376"\nDockerTlsCert = "/etc/docker/cert.pem"`, "DockerTlsCert and DockerTlsKey go together");
+  fails(`DockerTlsCa = "/etc/docker/ca.pem"`, `are for a DockerEndpoint "tcp://host:port"; unix:///var/run/docker.sock is a unix socket`);
+  fails(`DockerEndpoint = "http://10.0.0.5:2376"\nDockerTlsCa = "/etc/docker/ca.pem"`, `is plain HTTP`, `write it "tcp://10.0.0.5:2376"`);
+});

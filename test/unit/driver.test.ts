@@ -95,6 +95,16 @@ test("CreateNetwork refuses an unknown option and IPv6", async () => {
   await assert.rejects(make().createNetwork(v6), /IPv6 is not supported/);
 });
 
+test("CreateNetwork refuses a VSD subnet that is IPv6-only, saying so; a dual-stack one is checked by its IPv4 addressing", async () => {
+  const v6: SubnetDirectory = { findSubnet: async () => ({ ipType: "IPV6", ipv6Address: "fd00:21:62::/64" }) };
+  await assert.rejects(make({ vsd: v6 }).createNetwork(netReq(readmeOpts)),
+    /VSD subnet "Subnet 2" is IPv6-only \(IPType IPV6 fd00:21:62::\/64, no IPv4 address or netmask\).*IPType IPV4 or DUALSTACK/);
+  assert.equal(store.getNetwork(NET), undefined, "nothing recorded");
+  const ds: SubnetDirectory = { findSubnet: async () => ({ address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1", ipType: "DUALSTACK", ipv6Address: "fd00::/64" }) };
+  await make({ vsd: ds }).createNetwork(netReq(readmeOpts));
+  assert.ok(store.getNetwork(NET));
+});
+
 test("CreateNetwork checks --subnet against the VSD subnet when VSD access is configured", async () => {
   const vsd: SubnetDirectory = { findSubnet: async () => ({ address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" }) };
   await assert.rejects(make({ vsd }).createNetwork(netReq(readmeOpts, "10.21.58.0/24")), /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/);

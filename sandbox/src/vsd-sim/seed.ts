@@ -5,28 +5,44 @@
  *   { "enterprises": [ { "name", "enterpriseType"?, "users": [{userName, password, role?, ...}],
  *       "domainTemplates": [{name}],
  *       "domains": [ { "name", "template", "zones": [ { "name", "subnets": [
- *           { "name", "address" ("10.0.0.0" or "10.0.0.0/24"), "netmask"?, "gateway"?, ... } ] } ],
- *         "policyGroups": [ { "name", "type"? } ] } ] } ] }
+ *           { "name", "address" ("10.0.0.0" or "10.0.0.0/24"; none when "IPType": "IPV6"), "netmask"?, "gateway"?,
+ *             "IPType"?, "IPv6Address"?, ... } ] } ],
+ *         "policyGroups": [ { "name", "type"? } ] } ],
+ *       "containers": [ { "name", "UUID", "interfaces": [ { "name", "MAC", "domain", "zone", "subnet" } ],
+ *         "interfacesEchoedWithoutID"?: true } ] } ] }
  *
  * Extra attributes on any object are passed to the create as a client would send them.
+ * `"forced": {attr: value}` on any object sets attributes after the create, unchecked: values the
+ * API refuses, such as enum values newer than v6, as a newer VSD may return them.
  */
 import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Actor, SimStore } from "./store.js";
+import type { Actor, Entity, Kind, SimStore } from "./store.js";
 import { prefixToNetmask } from "../../../src/net/ipv4.js";
 import { sandboxSourceFile } from "../source-files.js";
 
 const attrs = z.record(z.unknown());
 
-const SubnetSeed = z.object({ name: z.string().min(1), address: z.string().min(1), netmask: z.string().optional(), gateway: z.string().optional() }).passthrough();
-const ZoneSeed = z.object({ name: z.string().min(1), subnets: z.array(SubnetSeed).default([]) }).passthrough();
-const PolicyGroupSeed = z.object({ name: z.string().min(1), type: z.enum(["HARDWARE", "SOFTWARE"]).default("SOFTWARE") }).passthrough();
+const forced = { forced: attrs.optional() };
+const SubnetSeed = z.object({ name: z.string().min(1), address: z.string().min(1).optional(), netmask: z.string().optional(), gateway: z.string().optional(), ...forced }).passthrough();
+const ZoneSeed = z.object({ name: z.string().min(1), subnets: z.array(SubnetSeed).default([]), ...forced }).passthrough();
+const PolicyGroupSeed = z.object({ name: z.string().min(1), type: z.enum(["HARDWARE", "SOFTWARE"]).default("SOFTWARE"), ...forced }).passthrough();
 const DomainSeed = z.object({
   name: z.string().min(1),
   template: z.string().min(1),
   zones: z.array(ZoneSeed).default([]),
   policyGroups: z.array(PolicyGroupSeed).default([]),
+  ...forced,
+}).passthrough();
+const ContainerSeed = z.object({
+  name: z.string().min(1),
+  UUID: z.string().min(1),
+  interfaces: z.array(z.object({
+    name: z.string().min(1), MAC: z.string().min(1), domain: z.string().min(1), zone: z.string().min(1), subnet: z.string().min(1),
+  }).passthrough()).default([]),
+  interfacesEchoedWithoutID: z.boolean().default(false),
+  ...forced,
 }).passthrough();
 const UserSeed = z.object({ userName: z.string().min(1), password: z.string().min(1), role: z.string().default("ORGUSER") }).passthrough();
 const EnterpriseSeed = z.object({
@@ -35,6 +51,8 @@ const EnterpriseSeed = z.object({
   users: z.array(UserSeed).default([]),
   domainTemplates: z.array(z.object({ name: z.string().min(1) }).passthrough()).default([]),
   domains: z.array(DomainSeed).default([]),
+  containers: z.array(ContainerSeed).default([]),
+  ...forced,
 }).passthrough();
 export const SeedSchema = z.object({ enterprises: z.array(EnterpriseSeed) });
 export type Seed = z.infer<typeof SeedSchema>;
@@ -67,8 +85,13 @@ function without(o: Record<string, unknown>, ...keys: string[]): Record<string, 
 /** Creates the seed's objects through the store's normal rules (so a bad seed fails like a bad request). */
 export function applySeed(store: SimStore, seed: Seed): void {
   const system: Actor = { userID: randomUUID(), userName: "system", enterpriseID: "", enterpriseName: "", role: "CSPROOT", csp: true };
+  const create = (parent: Entity | null, kind: Kind, body: Record<string, unknown>): Entity => {
+    const e = store.create(system, parent, kind, without(body, "forced"));
+    if (body.forced) store.forceAttrs(e, body.forced as Record<string, unknown>);
+    return e;
+  };
   for (const es of seed.enterprises) {
-    const ent = store.create(system, null, "enterprise", without(es, "users", "domainTemplates", "domains", "enterpriseType"));
+    const ent = create(null, "enterprise", without(es, "users", "domainTemplates", "domains", "containers", "enterpriseType"));
     if (es.enterpriseType) store.forceAttrs(ent, { enterpriseType: es.enterpriseType, entityScope: es.enterpriseType === "CSP" ? "GLOBAL" : "ENTERPRISE" });
     for (const us of es.users) {
       store.create(system, ent, "user", { email: `${us.userName}@example.invalid`, ...attrs.parse(us) });
@@ -81,17 +104,32 @@ export function applySeed(store: SimStore, seed: Seed): void {
     for (const ds of es.domains) {
       const templateID = templates.get(ds.template);
       if (!templateID) throw new Error(`seed: domain "${ds.name}" names template "${ds.template}", which enterprise "${es.name}" does not define`);
-      const dom = store.create(system, ent, "domain", { ...without(ds, "template", "zones", "policyGroups"), templateID });
+      const dom = create(ent, "domain", { ...without(ds, "template", "zones", "policyGroups"), templateID });
       for (const zs of ds.zones) {
-        const zone = store.create(system, dom, "zone", without(zs, "subnets"));
+        const zone = create(dom, "zone", without(zs, "subnets"));
         for (const ss of zs.subnets) {
           const body: Record<string, unknown> = { ...ss };
-          const cidr = /^(.+)\/(\d{1,2})$/.exec(ss.address);
+          const cidr = ss.address === undefined ? null : /^(.+)\/(\d{1,2})$/.exec(ss.address);
           if (cidr) { body.address = cidr[1]; body.netmask = prefixToNetmask(Number(cidr[2])); }
-          store.create(system, zone, "subnet", body);
+          create(zone, "subnet", body);
         }
       }
-      for (const ps of ds.policyGroups) store.create(system, dom, "policygroup", ps);
+      for (const ps of ds.policyGroups) create(dom, "policygroup", ps);
+    }
+    for (const cs of es.containers) {
+      const interfaces = cs.interfaces.map((is) => {
+        const subnet = findSubnet(store, String(ent.a.ID), is.domain, is.zone, is.subnet);
+        if (!subnet) throw new Error(`seed: container "${cs.name}" names subnet "${is.domain}/${is.zone}/${is.subnet}", which enterprise "${es.name}" does not define`);
+        return { ...without(is, "domain", "zone", "subnet", "forced"), attachedNetworkID: subnet.a.ID };
+      });
+      const c = create(null, "container", { ...without(cs, "interfaces", "interfacesEchoedWithoutID"), interfaces });
+      if (cs.interfacesEchoedWithoutID) store.echoInterfacesWithoutId(c);
     }
   }
+}
+
+function findSubnet(store: SimStore, enterpriseID: string, domain: string, zone: string, subnet: string): Entity | undefined {
+  const d = store.all("domain").find((x) => x.a.parentID === enterpriseID && x.a.name === domain);
+  const z = d && store.all("zone").find((x) => x.a.parentID === d.a.ID && x.a.name === zone);
+  return z ? store.all("subnet").find((x) => x.a.parentID === z.a.ID && x.a.name === subnet) : undefined;
 }

@@ -7,6 +7,7 @@
  * changes nothing. The HTTP layer (server.ts) maps URLs onto these methods.
  */
 import { randomInt, randomUUID } from "node:crypto";
+import { isIPv6 } from "node:net";
 import { ChoiceRequired, Code, SimError, conflict, forbidden, invalid, notFound, required } from "./errors.js";
 import {
   firstHost, formatIpv4, inRange, isHostAddress, netmaskToPrefix, parseIpv4, rangeOf, rangesOverlap, type Ipv4Range,
@@ -132,10 +133,11 @@ const SPECS: Readonly<Record<Kind, KindSpec>> = {
   },
   subnet: {
     writable: [
-      "name", "description", "address", "netmask", "gateway", "IPType", "PATEnabled", "underlayEnabled", "DPI",
+      "name", "description", "address", "netmask", "gateway", "IPType", "IPv6Address", "IPv6Gateway", "PATEnabled", "underlayEnabled", "DPI",
       "encryption", "maintenanceMode", "resourceType", "enableDHCPv4", "externalID",
     ],
-    required: ["name", "address", "netmask"],
+    // address and netmask are required unless IPType is IPV6 (createSubnet checks them).
+    required: ["name"],
     enums: {
       IPType: ["DUALSTACK", "IPV4", "IPV6"], PATEnabled: ENABLED3, underlayEnabled: ENABLED3, DPI: ENABLED3, encryption: ENABLED3,
       maintenanceMode: MAINTENANCE, resourceType: ["FLOATING", "NSG_VNF", "PUBLIC", "STANDARD"],
@@ -251,6 +253,8 @@ export class SimStore {
   private readonly entities = new Map<string, Entity>();
   private readonly passwords = new Map<string, string>();
   private readonly memberships = new Map<string, Set<string>>();
+  /** Containers whose embedded interfaces are shown without ID, as Nuage's own simulator echoes them (seed only). */
+  private readonly idlessEcho = new Set<string>();
   private seq = 0;
 
   // ---------- lookups ----------
@@ -270,8 +274,15 @@ export class SimStore {
     return out.sort((x, y) => x.seq - y.seq);
   }
 
+  /**
+   * The user of an organization, as login and X-Nuage-ProxyUser name it. The organization is
+   * compared without case, as a real VSD does (a login with "csp" to the enterprise "CSP" works:
+   * vsd-api.md, "Added 2026-11-29"); an exact match wins when names differ only by case.
+   */
   findUser(enterpriseName: string, userName: string): Entity | undefined {
-    const ent = this.all("enterprise").find((e) => e.a.name === enterpriseName);
+    const enterprises = this.all("enterprise");
+    const lower = enterpriseName.toLowerCase();
+    const ent = enterprises.find((e) => e.a.name === enterpriseName) ?? enterprises.find((e) => String(e.a.name).toLowerCase() === lower);
     if (!ent) return undefined;
     return this.all("user").find((u) => u.a.parentID === ent.a.ID && u.a.userName === userName);
   }
@@ -298,7 +309,12 @@ export class SimStore {
     const v: Attrs = { ...e.a };
     if (e.kind === "container") {
       const ifaces = this.interfacesOf(e);
-      v.interfaces = ifaces.map((i) => ({ ...i.a }));
+      const idless = this.idlessEcho.has(String(e.a.ID));
+      v.interfaces = ifaces.map((i) => {
+        const copy: Attrs = { ...i.a };
+        if (idless) delete copy.ID;
+        return copy;
+      });
       v.subnetIDs = unique(ifaces.map((i) => String(i.a.attachedNetworkID)));
       v.zoneIDs = unique(ifaces.map((i) => String(i.a.zoneID)));
       v.domainIDs = unique(ifaces.map((i) => String(i.a.domainID)));
@@ -512,7 +528,18 @@ export class SimStore {
   private createSubnet(actor: Actor, zone: Entity, attrs: Attrs): Entity {
     const domainID = this.domainOfZone(zone).a.ID;
     this.assertUnique("subnet", "name", attrs.name, (s) => this.entities.get(String(s.a.parentID))?.a.parentID === domainID, Code.SubnetNameDuplicate, "in this domain");
-    this.checkSubnetAddressing(zone, attrs);
+    const ipType = str(attrs.IPType) ?? "IPV4";
+    if (ipType === "IPV6") {
+      // An IPv6-only subnet has address and netmask null (vsd-api.md, "Added 2026-11-29").
+      for (const k of ["address", "netmask", "gateway"]) {
+        if (!isBlank(attrs[k])) throw invalid(k, `An IPV6 subnet has no IPv4 ${k}; leave ${k} out`);
+        attrs[k] = null;
+      }
+    } else {
+      for (const k of ["address", "netmask"]) if (isBlank(attrs[k])) throw required(k);
+      this.checkSubnetAddressing(zone, attrs);
+    }
+    if (ipType === "IPV6" || ipType === "DUALSTACK") checkIpv6Addressing(attrs);
     return this.insert("subnet", zone, actor, attrs);
   }
 
@@ -612,7 +639,9 @@ export class SimStore {
     if (!this.visible(actor, subnet)) throw forbidden("You are not allowed to attach to this subnet");
 
     const range = subnetRange(subnet);
-    if (!range) throw new SimError(500, "Internal error", "subnet without addressing");
+    if (!range) {
+      throw invalid("attachedNetworkID", `Subnet ${JSON.stringify(subnet.a.name)} is IPv6-only (IPType ${String(subnet.a.IPType)}): it has no IPv4 address to give`);
+    }
     const gw = parseIpv4(subnet.a.gateway);
     const subnetID = String(subnet.a.ID);
     const taken = this.takenIps(subnetID, res);
@@ -714,6 +743,7 @@ export class SimStore {
           this.assertUnique("subnet", "name", merged.name, (s) => this.entities.get(String(s.a.parentID))?.a.parentID === domainID, Code.SubnetNameDuplicate, "in this domain", e);
         }
         if ("address" in changes || "netmask" in changes || "gateway" in changes) {
+          if (merged.IPType === "IPV6") throw invalid("address", "An IPV6 subnet has no IPv4 address, netmask or gateway");
           if (this.interfacesUnder(e).length > 0) throw conflict("VMs exist", "The subnet's addressing cannot change while containers are attached.", "address", Code.VmsExist);
           if (("address" in changes || "netmask" in changes) && !("gateway" in changes)) merged.gateway = null;
           this.checkSubnetAddressing(zone, merged, e);
@@ -856,9 +886,14 @@ export class SimStore {
 
   // ---------- seed and dump ----------
 
-  /** Sets attributes no client may set (seed only): e.g. enterpriseType CSP. */
+  /** Sets attributes no client may set (seed only): e.g. enterpriseType CSP, enum values newer than v6. */
   forceAttrs(e: Entity, attrs: Attrs): void {
     Object.assign(e.a, attrs);
+  }
+
+  /** Shows the container's embedded interfaces without their ID (seed only; the interfaces keep one behind the API). */
+  echoInterfacesWithoutId(container: Entity): void {
+    this.idlessEcho.add(String(container.a.ID));
   }
 
   snapshot(): SimState {
@@ -870,6 +905,17 @@ export class SimStore {
       zones: dump("zone"), subnets: dump("subnet"), vports: dump("vport"), containers: dump("container"),
       containerinterfaces: dump("containerinterface"), policygroups: dump("policygroup"), vportPolicyGroups,
     };
+  }
+}
+
+/** IPv6Address as the VSD writes it, `fd00:1::/64`; IPv6Gateway, when given, a plain IPv6 address. */
+function checkIpv6Addressing(attrs: Attrs): void {
+  const m = /^([0-9A-Fa-f:.]+)\/(\d{1,3})$/.exec(str(attrs.IPv6Address) ?? "");
+  if (!m || !isIPv6(m[1]!) || Number(m[2]) > 128) {
+    throw invalid("IPv6Address", `IPv6Address must be an IPv6 network in CIDR form (e.g. "fd00:1::/64"), got ${JSON.stringify(attrs.IPv6Address ?? null)}`);
+  }
+  if (!isBlank(attrs.IPv6Gateway) && !isIPv6(String(attrs.IPv6Gateway))) {
+    throw invalid("IPv6Gateway", `IPv6Gateway must be an IPv6 address, got ${JSON.stringify(attrs.IPv6Gateway)}`);
   }
 }
 

@@ -636,7 +636,7 @@ function truncate(s: string | undefined, n = 200): string {
  * OvsdbUnavailableError naming the endpoint. After that the connection
  * reconnects by itself until close().
  */
-export async function connectOvsdb(endpoint: OvsdbEndpoint, opts: OvsdbClientOptions = {}): Promise<OvsdbClient> {
+export async function connectOvsdb(endpoint: OvsdbEndpoint | readonly OvsdbEndpoint[], opts: OvsdbClientOptions = {}): Promise<OvsdbClient> {
   const client = new OvsdbClient(endpoint, opts);
   try {
     await client.start();

@@ -1,0 +1,531 @@
+/**
+ * `nuage-libnetwork doctor`: which of the five parts a container's network depends on
+ * (config, Docker, OVSDB/VRS, the VRS's controller, the VSD) is wrong, one check at a time,
+ * then each endpoint, then what a reconcile pass would remove.
+ *
+ * Read-only, so it is safe beside a running plugin: records are read from StateDir without
+ * the store (which writes), OVSDB is only selected from, the plugin's socket only gets
+ * `Plugin.Activate`, Docker and the VSD only GETs (and a VSD login), and the reconcile pass
+ * runs with dryRun. A check that cannot run because an earlier one failed is "skipped".
+ */
+import http from "node:http";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import pino from "pino";
+import { loadConfig, type Config } from "../config/config.js";
+import { graceMs, vrsEndpoints } from "../app.js";
+import { DockerEngine, type DockerNetwork, type DockerPlugin } from "../docker/engine.js";
+import { IpRouteLinks } from "../host/links.js";
+import { connectOvsdb, type OvsdbClient } from "../vrs/ovsdb/client.js";
+import { describeEndpoint } from "../vrs/ovsdb/errors.js";
+import type { OvsdbRow } from "../vrs/ovsdb/types.js";
+import { mapToObject, setToArray, uuidOf } from "../vrs/ovsdb/values.js";
+import { DB, PORT_TABLE, PortMeta, VM_TABLE } from "../vrs/nuage-constants.js";
+import { VrsClient } from "../vrs/vrs-client.js";
+import { VsdClient, VsdError, vsdFilterEq, vsdPath } from "../vsd/client.js";
+import { VsdPolicyGroupSchema } from "../vsd/types.js";
+import { netmaskToPrefix } from "../net/ipv4.js";
+import { bareIp, HOST_IF_PREFIX } from "../driver/naming.js";
+import { reconcile, type ReconcileReport } from "../driver/reconciler.js";
+import type { EndpointRecord, NetworkRecord } from "../store/records.js";
+import { RecordsSnapshot } from "./records-snapshot.js";
+
+export type CheckStatus = "ok" | "failed" | "skipped";
+
+export interface Check {
+  /** Short stable name: config, docker, plugin, docker-plugin, ovsdb, nuage-tables, bridge, controller, records, vsd, vsd-login, network, reconcile. */
+  name: string;
+  status: CheckStatus;
+  /** What was found. */
+  detail: string;
+  /** For a failure: what to do. */
+  fix?: string;
+  /** For a per-network check: the network's Docker name (or short ID). */
+  subject?: string;
+}
+
+export interface EndpointCheck {
+  status: Exclude<CheckStatus, "skipped">;
+  endpoint: string;
+  network: string;
+  networkName?: string;
+  /** Docker's name of the container, when Docker lists the endpoint. */
+  container?: string;
+  containerId?: string;
+  /** The veth's host end: the port on the bridge. */
+  port: string;
+  ip: string;
+  mac: string;
+  /** "not joined", "resolved 10.0.0.2/24 gw 10.0.0.1", "unresolved", "no port row", "unknown (OVSDB down)". */
+  resolution: string;
+  /** The VSD's vPort of the container interface, when the VSD was asked. */
+  vport?: string;
+  /** The vPort's policy groups as the VSD has them; without VSD access, the ones the port row asks for. */
+  policyGroups: string[];
+  /** Where policyGroups come from. */
+  policyGroupsFrom: "vsd" | "port row";
+  problems: string[];
+  fix?: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  configFile: string;
+  checks: Check[];
+  endpoints: EndpointCheck[];
+  reconcile: Check & { wouldRemove?: ReconcileReport };
+}
+
+export interface DoctorOptions {
+  configFile: string;
+  /** Given with -f: a missing file is an error (else it means the documented defaults). */
+  explicitFile: boolean;
+  /** Bound of each remote step (default 5 s). */
+  timeoutMs?: number;
+}
+
+const silent = pino({ level: "silent" });
+
+export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
+  const checks: Check[] = [];
+  const report: DoctorReport = {
+    ok: false, configFile: opts.configFile, checks, endpoints: [],
+    reconcile: { name: "reconcile", status: "skipped", detail: "not run: the config does not load" },
+  };
+  let cfg: Config;
+  try {
+    cfg = await loadConfig(opts.configFile, { missingOk: !opts.explicitFile });
+    checks.push({ name: "config", status: "ok", detail: `${opts.configFile} loads` });
+  } catch (err) {
+    checks.push({
+      name: "config", status: "failed", detail: (err as Error).message,
+      fix: `correct ${opts.configFile} (keys and values: README, Configuration)`,
+    });
+    return report;
+  }
+  const t = opts.timeoutMs ?? 5_000;
+  const docker = new DockerEngine(cfg.DockerEndpoint, Math.min(cfg.DockerTimeout * 1000, t));
+  let ovsdb: OvsdbClient | undefined;
+  let vsd: VsdClient | undefined;
+  try {
+    const dockerUp = await checkDocker(cfg, docker, checks);
+    await checkPlugin(cfg, docker, dockerUp, checks, t);
+    ovsdb = await checkOvsdb(cfg, checks, t);
+    const records = await RecordsSnapshot.read(cfg.StateDir);
+    checks.push(records.unusable.length === 0
+      ? { name: "records", status: "ok", detail: `${cfg.StateDir}: ${records.listNetworks().length} network and ${records.listEndpoints().length} endpoint records` }
+      : {
+        name: "records", status: "failed",
+        detail: `${cfg.StateDir}: ${records.unusable.map((u) => `${u.file} (${u.reason})`).join("; ")}`,
+        fix: "the plugin moves such files to StateDir/quarantine/ at its next start and serves the others; look at them before deleting",
+      });
+    const dockerNets = dockerUp ? await dockerNetworks(docker, records) : undefined;
+    vsd = await checkVsd(cfg, checks, t);
+    if (vsd) await checkNetworks(vsd, records.listNetworks(), dockerNets, checks);
+    report.endpoints = await checkEndpoints(cfg, records, dockerNets, ovsdb, vsd);
+    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, ovsdb).catch((err: Error) => ({
+      name: "reconcile", status: "failed" as const, detail: `dry run failed: ${err.message}`, fix: "see the checks above (OVSDB, Docker)",
+    }));
+  } finally {
+    await ovsdb?.close().catch(() => undefined);
+    await docker.close().catch(() => undefined);
+    await vsd?.close().catch(() => undefined);
+  }
+  report.ok = checks.every((c) => c.status !== "failed") && report.endpoints.every((e) => e.status === "ok") && report.reconcile.status !== "failed";
+  return report;
+}
+
+// ---------------------------------------------------------------- Docker and the plugin socket
+
+async function checkDocker(cfg: Config, docker: DockerEngine, checks: Check[]): Promise<boolean> {
+  try {
+    const v = await docker.version();
+    checks.push({ name: "docker", status: "ok", detail: `the Docker API at ${cfg.DockerEndpoint} answers: Docker ${v.Version}, API ${v.ApiVersion}` });
+    return true;
+  } catch (err) {
+    checks.push({
+      name: "docker", status: "failed", detail: (err as Error).message,
+      fix: "start dockerd, or set DockerEndpoint to where its API listens",
+    });
+    return false;
+  }
+}
+
+/** Docker's plugin discovery (moby pkg/plugins/discovery.go): sockets here, spec files in the other two. */
+const DOCKER_SOCKETS_DIR = "/run/docker/plugins";
+const DOCKER_SPEC_DIRS = ["/etc/docker/plugins", "/usr/lib/docker/plugins"];
+
+function isNetworkDriver(p: DockerPlugin): boolean {
+  return (p.Config?.Interface?.Types ?? []).some((t) =>
+    typeof t === "string" ? t.startsWith("docker.networkdriver/") : t.Prefix === "docker" && t.Capability === "networkdriver");
+}
+
+/** "nuage", "nuage:latest", "vendor/nuage:1.0" all name the plugin "nuage". */
+function pluginBaseName(name: string): string {
+  return (name.split("/").pop() ?? name).split(":")[0] ?? name;
+}
+
+async function checkPlugin(cfg: Config, docker: DockerEngine, dockerUp: boolean, checks: Check[], timeoutMs: number): Promise<void> {
+  let managed: DockerPlugin | undefined;
+  if (dockerUp) {
+    try {
+      managed = (await docker.listPlugins()).find((p) => pluginBaseName(p.Name) === cfg.PluginName && isNetworkDriver(p));
+    } catch {
+      /* an old daemon without /plugins: legacy plugins only */
+    }
+  }
+  const socketPath = managed?.Config?.Interface?.Socket
+    ? join(DOCKER_SOCKETS_DIR, managed.Id, managed.Config.Interface.Socket)
+    : join(cfg.PluginDir, `${cfg.PluginName}.sock`);
+  const answer = await activate(socketPath, timeoutMs);
+  if (answer.ok) checks.push({ name: "plugin", status: "ok", detail: `${socketPath} answers Plugin.Activate: ${answer.detail}` });
+  else {
+    checks.push({
+      name: "plugin", status: "failed", detail: `${socketPath}: ${answer.detail}`,
+      fix: managed ? `docker plugin enable ${managed.Name}, then see its log (journalctl -u docker)` : `start the plugin: nuage-libnetwork -f FILE (it serves ${socketPath})`,
+    });
+  }
+
+  if (managed) {
+    checks.push(managed.Enabled
+      ? { name: "docker-plugin", status: "ok", detail: `Docker has the managed plugin ${managed.Name}, enabled` }
+      : { name: "docker-plugin", status: "failed", detail: `Docker has the managed plugin ${managed.Name}, disabled`, fix: `docker plugin enable ${managed.Name}` });
+    return;
+  }
+  const legacySocket = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
+  if (cfg.PluginDir.replace(/\/+$/, "") === DOCKER_SOCKETS_DIR) {
+    const seenBy = dockerUp ? "; Docker looks there for legacy plugins" : "";
+    checks.push({ name: "docker-plugin", status: "ok", detail: `legacy plugin: the socket is ${legacySocket}${seenBy}` });
+    return;
+  }
+  for (const dir of DOCKER_SPEC_DIRS) {
+    for (const ext of ["spec", "json"]) {
+      const spec = join(dir, `${cfg.PluginName}.${ext}`);
+      const text = await readFile(spec, "utf8").catch(() => "");
+      if (text.includes(legacySocket)) {
+        checks.push({ name: "docker-plugin", status: "ok", detail: `legacy plugin: ${spec} points Docker at ${legacySocket}` });
+        return;
+      }
+    }
+  }
+  checks.push({
+    name: "docker-plugin", status: "failed",
+    detail: `Docker does not look in ${cfg.PluginDir} and no spec file in ${DOCKER_SPEC_DIRS.join(" or ")} names ${legacySocket}`,
+    fix: `set PluginDir = "${DOCKER_SOCKETS_DIR}", or write /etc/docker/plugins/${cfg.PluginName}.spec containing unix://${legacySocket}`,
+  });
+}
+
+/** POST /Plugin.Activate on the socket: what Docker does first with a plugin. */
+function activate(socketPath: string, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+  return new Promise((resolve) => {
+    const req = http.request({ socketPath, path: "/Plugin.Activate", method: "POST", headers: { Accept: "application/vnd.docker.plugins.v1.2+json" }, timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => { if (body.length < 4096) body += c; });
+      res.on("end", () => {
+        let implementsList: unknown;
+        try { implementsList = (JSON.parse(body) as { Implements?: unknown }).Implements; } catch { /* below */ }
+        if (res.statusCode === 200 && Array.isArray(implementsList) && implementsList.includes("NetworkDriver")) {
+          resolve({ ok: true, detail: `implements ${implementsList.join(", ")}` });
+        } else {
+          resolve({ ok: false, detail: `Plugin.Activate answered ${res.statusCode}: ${body.slice(0, 200)}` });
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+    req.on("error", (err: NodeJS.ErrnoException) =>
+      resolve({ ok: false, detail: err.code === "ENOENT" ? "no socket there (the plugin is not running)" : err.code === "ECONNREFUSED" ? "nobody serves it (a socket left by a stopped plugin)" : err.message }));
+    req.end();
+  });
+}
+
+async function dockerNetworks(docker: DockerEngine, records: RecordsSnapshot): Promise<Map<string, DockerNetwork | undefined> | undefined> {
+  const ids = new Set([...records.listNetworks().map((n) => n.id), ...records.listEndpoints().map((e) => e.networkId)]);
+  const out = new Map<string, DockerNetwork | undefined>();
+  try {
+    for (const id of ids) out.set(id, await docker.inspectNetwork(id));
+    return out;
+  } catch {
+    return undefined; // Docker went away meanwhile: the docker check already says so, or the endpoints will
+  }
+}
+
+// ---------------------------------------------------------------- OVSDB, the bridge, the controller
+
+async function checkOvsdb(cfg: Config, checks: Check[], timeoutMs: number): Promise<OvsdbClient | undefined> {
+  const endpoint = vrsEndpoints(cfg);
+  const where = endpoint.map(describeEndpoint).join(" or ");
+  const which = cfg.VrsSocket ? "VrsSocket" : "VrsEndpoint and VrsPort (or VrsSocket)";
+  let ovsdb: OvsdbClient;
+  try {
+    ovsdb = await connectOvsdb(endpoint, { connectTimeoutMs: Math.min(timeoutMs, 3_000), callTimeoutMs: timeoutMs });
+  } catch (err) {
+    checks.push({ name: "ovsdb", status: "failed", detail: (err as Error).message, fix: `start the VRS's ovsdb-server, or set ${which} to where it listens` });
+    for (const name of ["nuage-tables", "bridge", "controller"]) checks.push({ name, status: "skipped", detail: "needs OVSDB" });
+    return undefined;
+  }
+  checks.push({ name: "ovsdb", status: "ok", detail: `OVSDB at ${ovsdb.endpointName} answers` });
+  try {
+    await checkVrsTables(cfg, ovsdb, which, checks);
+    return ovsdb;
+  } catch (err) {
+    // It answered the handshake, then failed or went away.
+    Object.assign(checks.find((c) => c.name === "ovsdb")!, {
+      status: "failed", detail: `OVSDB at ${where} answered, then failed: ${(err as Error).message}`, fix: `see the VRS's ovsdb-server (its log), or ${which}`,
+    });
+    for (const name of ["nuage-tables", "bridge", "controller"]) if (!checks.some((c) => c.name === name)) checks.push({ name, status: "skipped", detail: "needs OVSDB" });
+    await ovsdb.close().catch(() => undefined);
+    return undefined;
+  }
+}
+
+async function checkVrsTables(cfg: Config, ovsdb: OvsdbClient, which: string, checks: Check[]): Promise<void> {
+  const schema = (await ovsdb.getSchema(DB)) as { tables?: Record<string, unknown> };
+  const missing = [VM_TABLE, PORT_TABLE].filter((tb) => !schema.tables?.[tb]);
+  checks.push(missing.length === 0
+    ? { name: "nuage-tables", status: "ok", detail: `${DB} has ${VM_TABLE} and ${PORT_TABLE}` }
+    : { name: "nuage-tables", status: "failed", detail: `${DB} has no ${missing.join(" and no ")}: not a Nuage VRS`, fix: `point ${which} at the Nuage VRS's OVSDB` });
+
+  const [bridges, controllers] = await ovsdb.transact(DB, [
+    { op: "select", table: "Bridge", where: [["name", "==", cfg.VrsBridge]], columns: ["name", "controller"] },
+    { op: "select", table: "Controller", where: [], columns: ["_uuid", "target", "role", "is_connected"] },
+  ]);
+  const bridge = bridges?.rows?.[0];
+  if (!bridge) {
+    checks.push({ name: "bridge", status: "failed", detail: `bridge ${cfg.VrsBridge} (VrsBridge) does not exist in the VRS`, fix: `set VrsBridge to the VRS's bridge (ovs-vsctl list-br), or restart the VRS so that it creates ${cfg.VrsBridge}` });
+    checks.push({ name: "controller", status: "skipped", detail: "needs the bridge" });
+    return;
+  }
+  checks.push({ name: "bridge", status: "ok", detail: `bridge ${cfg.VrsBridge} exists` });
+  checks.push(controllerCheck(cfg.VrsBridge, setToArray(bridge.controller).map((u) => uuidOf(u)), controllers?.rows ?? []));
+}
+
+/**
+ * Connected = the bridge has a Controller row whose role is "master": what Nuage's own
+ * clients check (vrs-ovsdb.md, "Controller check before writing"); ovs-vswitchd clears the
+ * role when the OpenFlow connection to the VSC is down.
+ */
+function controllerCheck(bridge: string, ids: string[], rows: OvsdbRow[]): Check {
+  const mine = rows.filter((r) => ids.includes(uuidOf(r._uuid)));
+  const fix = `check the VRS's connection to its VSC (ovs-vsctl get-controller ${bridge}; ovs-vsctl list Controller), and that the VSC is up`;
+  if (mine.length === 0) return { name: "controller", status: "failed", detail: `bridge ${bridge} has no controller (the VSC)`, fix };
+  const masters = mine.filter((r) => setToArray(r.role).map(String).includes("master"));
+  const describe = (r: OvsdbRow): string => `${String(setToArray(r.target)[0] ?? "?")} (role ${String(setToArray(r.role)[0] ?? "none")})`;
+  if (masters.length === 1) return { name: "controller", status: "ok", detail: `bridge ${bridge} is connected to its controller ${describe(masters[0]!)}` };
+  if (masters.length > 1) return { name: "controller", status: "failed", detail: `bridge ${bridge} has ${masters.length} master controllers: ${masters.map(describe).join(", ")}`, fix };
+  return { name: "controller", status: "failed", detail: `bridge ${bridge}'s controller is not connected: ${mine.map(describe).join(", ")}`, fix };
+}
+
+// ---------------------------------------------------------------- VSD and networks
+
+async function checkVsd(cfg: Config, checks: Check[], timeoutMs: number): Promise<VsdClient | undefined> {
+  if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) {
+    checks.push({ name: "vsd", status: "skipped", detail: "no VSD access in the config (VsdUrl, VsdOrganization, VsdUser, VsdPassword): networks are not checked against the VSD" });
+    return undefined;
+  }
+  let client: VsdClient;
+  try {
+    client = new VsdClient({
+      url: cfg.VsdUrl, apiVersion: cfg.VsdApiVersion, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
+      caFile: cfg.VsdCaFile, insecure: cfg.VsdInsecure, callTimeoutMs: timeoutMs * 2, requestTimeoutMs: timeoutMs, retry: { attempts: 2 },
+    });
+  } catch (err) {
+    checks.push({ name: "vsd", status: "failed", detail: (err as Error).message, fix: "correct VsdUrl / VsdCaFile" });
+    return undefined;
+  }
+  try {
+    const me = await client.me();
+    checks.push({ name: "vsd", status: "ok", detail: `the VSD at ${cfg.VsdUrl} answers` });
+    checks.push({ name: "vsd-login", status: "ok", detail: `logged in as ${me.userName} of ${cfg.VsdOrganization}` });
+    return client;
+  } catch (err) {
+    const e = err as Error;
+    if (e instanceof VsdError && e.status !== 0) {
+      checks.push({ name: "vsd", status: "ok", detail: `the VSD at ${cfg.VsdUrl} answers (HTTP ${e.status})` });
+      checks.push({ name: "vsd-login", status: "failed", detail: e.message, fix: "check VsdOrganization, VsdUser and VsdPassword" });
+    } else {
+      checks.push({ name: "vsd", status: "failed", detail: `the VSD at ${cfg.VsdUrl} does not answer: ${e.message}`, fix: "check VsdUrl, VsdCaFile and that the VSD is reachable from this host" });
+      checks.push({ name: "vsd-login", status: "skipped", detail: "needs the VSD" });
+    }
+    await client.close();
+    return undefined;
+  }
+}
+
+function networkLabel(rec: NetworkRecord, docker: Map<string, DockerNetwork | undefined> | undefined): string {
+  return docker?.get(rec.id)?.Name ?? rec.id.slice(0, 12);
+}
+
+async function checkNetworks(vsd: VsdClient, networks: NetworkRecord[], docker: Map<string, DockerNetwork | undefined> | undefined, checks: Check[]): Promise<void> {
+  for (const rec of networks) {
+    const label = networkLabel(rec, docker);
+    const n = rec.nuage;
+    const path = `"${n.subnet}" (${n.organization} / ${n.domain} / ${n.zone})`;
+    const fix = `recreate VSD subnet ${path} as ${rec.pool}, or remove the network: docker network rm ${label}`;
+    try {
+      const { subnet } = await vsd.findSubnetByPath({ enterprise: n.organization, domain: n.domain, zone: n.zone, subnet: n.subnet });
+      const cidr = `${subnet.address}/${netmaskToPrefix(subnet.netmask) ?? "?"}`;
+      checks.push(cidr === rec.pool
+        ? { name: "network", subject: label, status: "ok", detail: `VSD subnet ${path} is ${cidr}, as recorded` }
+        : { name: "network", subject: label, status: "failed", detail: `VSD subnet ${path} is now ${cidr}; the network was made for ${rec.pool}`, fix });
+    } catch (err) {
+      const e = err as Error;
+      const gone = e instanceof VsdError && e.status === 404;
+      checks.push({ name: "network", subject: label, status: "failed", detail: gone ? `VSD subnet ${path} no longer exists: ${e.message}` : `VSD lookup of ${path} failed: ${e.message}`, fix: gone ? fix : "see the vsd check" });
+    }
+  }
+}
+
+// ---------------------------------------------------------------- endpoints
+
+interface PortRow { ip: string; mask: string; gateway: string; mac: string; meta: Record<string, string> }
+
+async function checkEndpoints(
+  cfg: Config, records: RecordsSnapshot, docker: Map<string, DockerNetwork | undefined> | undefined, ovsdb: OvsdbClient | undefined, vsd: VsdClient | undefined,
+): Promise<EndpointCheck[]> {
+  const endpoints = records.listEndpoints().sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  if (endpoints.length === 0) return [];
+  let onBridge: Set<string> | undefined;
+  let portRows: Map<string, PortRow> | undefined;
+  if (ovsdb) {
+    try {
+      const [ports, rows] = await ovsdb.transact(DB, [
+        { op: "select", table: "Port", where: [], columns: ["name"] },
+        { op: "select", table: PORT_TABLE, where: [], columns: ["name", "ip_addr", "subnet_mask", "gateway", "mac", "metadata"] },
+      ]);
+      onBridge = new Set((ports?.rows ?? []).map((r) => String(r.name)));
+      portRows = new Map((rows?.rows ?? []).map((r) => [String(r.name), {
+        ip: String(r.ip_addr ?? ""), mask: String(r.subnet_mask ?? ""), gateway: String(r.gateway ?? ""), mac: String(r.mac ?? ""), meta: mapToObject(r.metadata),
+      }]));
+    } catch {
+      /* OVSDB went away since its check: each endpoint's resolution reads "unknown" */
+    }
+  }
+  const links = new Set(await new IpRouteLinks().listLinks(HOST_IF_PREFIX));
+  const out: EndpointCheck[] = [];
+  for (const ep of endpoints) {
+    const { check, fixes } = endpointCheck(cfg, ep, records.getNetwork(ep.networkId), docker, onBridge, portRows, links);
+    if (vsd && ep.joined && check.resolution.startsWith("resolved")) await addVsdView(vsd, ep.joined.vmUuid, ep, check, fixes);
+    out.push(finish(check, fixes));
+  }
+  return out;
+}
+
+/** The endpoint's vPort in the VSD (through the container the VRS made) and its policy groups. */
+async function addVsdView(vsd: VsdClient, vmUuid: string, ep: EndpointRecord, out: EndpointCheck, fixes: string[]): Promise<void> {
+  const wanted = out.policyGroups;
+  try {
+    const containers = await vsd.findContainers(vsdFilterEq("UUID", vmUuid));
+    const mac = ep.mac.toLowerCase();
+    const iface = containers.flatMap((c) => c.interfaces ?? []).find((i) => i.MAC?.toLowerCase() === mac);
+    if (!iface?.VPortID) {
+      out.problems.push(containers.length === 0 ? `the VSD has no container ${vmUuid.slice(0, 12)}` : `the VSD container ${vmUuid.slice(0, 12)} has no interface with MAC ${ep.mac}`);
+      fixes.push("the VRS makes the VSD container and its vPort: see the VRS's log and the controller check");
+      return;
+    }
+    out.vport = iface.VPortName ?? iface.VPortID;
+    const groups = await vsd.list(vsdPath("vports", iface.VPortID, "policygroups"), { schema: VsdPolicyGroupSchema });
+    out.policyGroups = groups.map((g) => g.name);
+    out.policyGroupsFrom = "vsd";
+    const missing = wanted.filter((g) => !out.policyGroups.includes(g));
+    if (missing.length > 0) {
+      out.problems.push(`vPort ${out.vport} is not in policy group ${missing.join(", ")}`);
+      fixes.push("check that the policy group exists in the VSD domain, and the VRS's log");
+    }
+  } catch (err) {
+    out.problems.push(`VSD lookup of its vPort failed: ${(err as Error).message}`);
+    fixes.push("see the vsd check");
+  }
+}
+
+/** What records, Docker, links and OVSDB say of one endpoint; `finish` decides its status. */
+function endpointCheck(
+  cfg: Config, ep: EndpointRecord, net: NetworkRecord | undefined, docker: Map<string, DockerNetwork | undefined> | undefined,
+  onBridge: Set<string> | undefined, portRows: Map<string, PortRow> | undefined, links: Set<string>,
+): { check: EndpointCheck; fixes: string[] } {
+  const problems: string[] = [];
+  const fixes: string[] = [];
+  const ip = bareIp(ep.address);
+  const dockerNet = docker?.get(ep.networkId);
+  const entry = Object.entries(dockerNet?.Containers ?? {}).find(([, c]) => c.EndpointID === ep.id);
+  const out: EndpointCheck = {
+    status: "ok", endpoint: ep.id, network: ep.networkId, networkName: dockerNet?.Name, port: ep.hostIfName, ip, mac: ep.mac,
+    resolution: "not joined", policyGroups: net?.policyGroup ? [net.policyGroup] : [], policyGroupsFrom: "port row", problems,
+  };
+  const done = (): { check: EndpointCheck; fixes: string[] } => ({ check: out, fixes });
+  if (entry) {
+    out.containerId = entry[0];
+    out.container = entry[1].Name;
+  } else if (docker) {
+    problems.push(dockerNet ? "Docker does not list this endpoint" : "Docker no longer has its network");
+    fixes.push("a leftover: the plugin's next reconcile pass removes it (see the reconcile line)");
+  }
+  if (!net) problems.push(`no record of network ${ep.networkId.slice(0, 12)}`);
+  if (!ep.joined) return done();
+
+  if (!links.has(ep.hostIfName)) problems.push(`veth ${ep.hostIfName} is missing`);
+  if (!portRows || !onBridge) {
+    out.resolution = "unknown (OVSDB does not answer)";
+    return done();
+  }
+  if (!onBridge.has(ep.hostIfName)) problems.push(`port ${ep.hostIfName} is not on bridge ${cfg.VrsBridge}`);
+  const row = portRows.get(ep.hostIfName);
+  if (!row) {
+    out.resolution = "no port row";
+    problems.push(`no ${PORT_TABLE} row for ${ep.hostIfName}`);
+  } else {
+    const pg = row.meta[PortMeta.policyGroup];
+    if (pg) out.policyGroups = [pg];
+    if (row.ip && row.ip !== "0.0.0.0") {
+      out.resolution = `resolved ${row.ip}/${netmaskToPrefix(row.mask) ?? "?"} gw ${row.gateway || "?"}`;
+      if (row.ip !== ip) problems.push(`the VRS resolved ${row.ip}, Docker gave ${ip}`);
+    } else {
+      const why = row.meta[PortMeta.sandboxReason];
+      out.resolution = why ? `unresolved: ${why}` : "unresolved";
+      problems.push("the VRS has not resolved the port");
+      fixes.push("see the controller and vsd checks, and the VRS's log");
+    }
+  }
+  if (problems.some((p) => p.startsWith("veth") || p.startsWith("port ") || p.startsWith("no Nuage"))) {
+    fixes.push(`restart the container${out.container ? ` (docker restart ${out.container})` : ""}: Join makes its veth, port and rows again`);
+  }
+  return done();
+}
+
+function finish(out: EndpointCheck, fixes: string[]): EndpointCheck {
+  if (out.problems.length > 0) {
+    out.status = "failed";
+    out.fix = [...new Set(fixes)].join("; ") || undefined;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- reconcile, dry run
+
+const REMOVAL_WORDS: [keyof ReconcileReport, string][] = [
+  ["endpoints", "endpoint record"], ["networks", "network record"], ["bridgePorts", "bridge port"],
+  ["links", "veth"], ["nuagePortRows", `${PORT_TABLE} row`], ["nuageEntityRows", `${VM_TABLE} row`],
+];
+
+async function dryRunReconcile(cfg: Config, records: RecordsSnapshot, docker: DockerEngine | undefined, ovsdb: OvsdbClient | undefined): Promise<DoctorReport["reconcile"]> {
+  if (!ovsdb) return { name: "reconcile", status: "skipped", detail: "dry run not possible: needs OVSDB" };
+  const wouldRemove = await reconcile({
+    store: records,
+    links: new IpRouteLinks(),
+    vrs: new VrsClient(ovsdb, cfg.VrsBridge),
+    docker,
+    driver: { deleteEndpoint: () => Promise.reject(new Error("doctor removes nothing")) },
+    logger: silent,
+    graceMs: graceMs(cfg),
+  }, { dryRun: true });
+  const parts = REMOVAL_WORDS.flatMap(([field, word]) => {
+    const items = wouldRemove[field] as string[];
+    return items.length === 0 ? [] : [`${items.length} ${word}${items.length > 1 ? "s" : ""} (${items.map((i) => (i.length > 15 ? i.slice(0, 12) : i)).join(", ")})`];
+  });
+  const note = docker ? "" : " (Docker does not answer: endpoint records were not compared with Docker's)";
+  if (parts.length === 0) return { name: "reconcile", status: "ok", detail: `dry run: a reconcile pass would remove nothing${note}`, wouldRemove };
+  return {
+    name: "reconcile", status: "failed", detail: `dry run: a reconcile pass would remove ${parts.join(", ")}${note}`, wouldRemove,
+    fix: `leftovers: the running plugin removes them at its next pass${cfg.ReconcileInterval > 0 ? ` (every ${cfg.ReconcileInterval} s)` : " (at its start: ReconcileInterval is 0)"}; with the plugin stopped: nuage-libnetwork -f FILE -audit`,
+  };
+}
