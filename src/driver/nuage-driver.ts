@@ -43,6 +43,10 @@ export interface DriverDeps {
 const short = (id: string): string => id.slice(0, 12);
 /** Leave and DeleteEndpoint give OVSDB this long in all (a dropped connection included), not the whole call deadline. */
 const OVSDB_DOWN_WAIT_MS = 2_000;
+/** How long Join waits for OVSDB to come (back): the README's bound for a VRS whose OVSDB is down. */
+const OVSDB_UNREACHABLE_MS = 10_000;
+/** The least time Join gives the VRS to resolve, whatever waiting for OVSDB took. */
+const MIN_RESOLVE_WAIT_MS = 1_000;
 /** Join's write to OVSDB, reconnections and retries of a conflicting write included. */
 const OVSDB_WRITE_MS = 3_000;
 /** How long a failed Join asks the VSD about the subnet, for its message. */
@@ -216,7 +220,9 @@ export class NuageDriver implements NetworkDriver {
       const what = `endpoint ${short(ep.id)} (organization "${net.nuage.organization}", domain "${net.nuage.domain}", ` +
         `zone "${net.nuage.zone}", subnet "${net.nuage.subnet}", user "${net.nuage.user}", IP ${bareIp(ep.address)})`;
       // Nuage's own clients check the VRS's controller before writing anything (vrs-ovsdb.md §7.4).
-      await this.vrsReady(what);
+      // One budget for the whole Join (ResolveTimeout): waiting for OVSDB counts against it.
+      const deadline = Date.now() + this.settings.resolveTimeoutMs;
+      await this.vrsReady(what, Math.min(OVSDB_UNREACHABLE_MS, this.settings.resolveTimeoutMs));
       const controller = this.deps.vrs.controllerProblem();
       if (controller) throw new DriverError(`the Nuage VRS cannot resolve ${what}: ${controller}`);
       const undo: (() => Promise<unknown>)[] = [];
@@ -233,7 +239,7 @@ export class NuageDriver implements NetworkDriver {
         undo.push(() => this.deps.vrs.detach(ep.hostIfName, vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS }));
         let resolved;
         try {
-          resolved = await this.deps.vrs.waitResolved(ep.hostIfName, this.settings.resolveTimeoutMs, { watchController: true });
+          resolved = await this.deps.vrs.waitResolved(ep.hostIfName, Math.max(MIN_RESOLVE_WAIT_MS, deadline - Date.now()), { watchController: true });
         } catch (err) {
           if (!(err instanceof ResolutionError)) throw err;
           throw new DriverError(await this.unresolvedMessage(what, net, err), { cause: err });
@@ -255,9 +261,9 @@ export class NuageDriver implements NetworkDriver {
   }
 
   /** OVSDB must be up (and its replica current) to write; the plugin serves Docker before it is. */
-  private async vrsReady(what: string): Promise<void> {
+  private async vrsReady(what: string, waitMs: number): Promise<void> {
     try {
-      await this.deps.vrs.ready(OVSDB_DOWN_WAIT_MS);
+      await this.deps.vrs.ready(waitMs);
     } catch (err) {
       throw new DriverError(`cannot attach ${what} to the Nuage VRS: ${(err as Error).message}`, { cause: err });
     }
@@ -265,7 +271,8 @@ export class NuageDriver implements NetworkDriver {
 
   /** What Join says when the port did not resolve: why, and what to check (issue 9.5, 17). */
   private async unresolvedMessage(what: string, net: NetworkRecord, err: ResolutionError): Promise<string> {
-    const head = `the Nuage VRS did not resolve the port of ${what}: ${err.message}`;
+    const why = err.kind === "timeout" ? `the VRS did not resolve it within ResolveTimeout (${this.settings.resolveTimeoutMs / 1000} s)` : err.message;
+    const head = `the Nuage VRS did not resolve the port of ${what}: ${why}`;
     if (err.kind === "controller" || err.kind === "removed") return head;
     const controllers = this.deps.vrs.controllerTargets();
     const checks = [

@@ -93,14 +93,14 @@ export class VrsClient {
 
   /** Rejects, naming the endpoint and why, unless the replica is synced and the bridge exists within waitMs. */
   async ready(waitMs: number): Promise<void> {
-    await this.readyBy(Date.now() + waitMs);
+    await this.readyBy(Date.now() + waitMs, waitMs);
     this.bridgeRow();
   }
 
-  private async readyBy(deadline: number): Promise<void> {
+  private async readyBy(deadline: number, waitedMs?: number): Promise<void> {
     this.begin();
     try {
-      await this.replica.whenSynced(deadline);
+      await this.replica.whenSynced(deadline, waitedMs);
     } catch (err) {
       if (this.replica.problem) {
         throw new Error(`the OVSDB at ${this.endpointName} cannot be followed (${this.replica.problem}): is it a Nuage VRS, with tables ${VM_TABLE} and ${PORT_TABLE}?`, { cause: err });

@@ -174,15 +174,16 @@ export class Replica extends EventEmitter {
    * Resolves once the cache is synced; rejects with OvsdbUnavailableError at the deadline
    * (epoch ms), naming the endpoint and the last connection error.
    */
-  async whenSynced(deadline: number): Promise<void> {
+  async whenSynced(deadline: number, waitedMs?: number): Promise<void> {
     for (;;) {
       if (this.synced) return;
       if (this.closed) throw new OvsdbUnavailableError(this.conn.endpointName ?? "the VRS", "closed");
       const left = deadline - Date.now();
       if (left <= 0) {
         if (this.lastProblem) throw new Error(this.lastProblem);
-        const detail = (this.conn as { lastErrorText?: string }).lastErrorText;
-        throw new OvsdbUnavailableError(this.conn.endpointName ?? "the VRS", "unreachable", { detail: detail || undefined });
+        const c = this.conn as { lastErrorText?: string; endpointNames?: string[] };
+        const detail = c.lastErrorText;
+        throw new OvsdbUnavailableError(c.endpointNames?.join(" or ") ?? this.conn.endpointName ?? "the VRS", "unreachable", { detail: detail || undefined, timeoutMs: waitedMs });
       }
       if (this.conn.connected && !this.monitored) void this.ensureMonitor();
       await this.nextChange(Math.min(left, 100));
