@@ -16,6 +16,7 @@ import type { Logger } from "pino";
 import type { DockerEngine, DockerEvent } from "../docker/engine.js";
 import type { FileStore } from "../store/file-store.js";
 import { WorkQueue } from "../background/work-queue.js";
+import { KeyedMutex } from "../concurrency/keyed-mutex.js";
 import type { VsdContainerNamer } from "./deps.js";
 import type { NuageDriver } from "./nuage-driver.js";
 
@@ -26,6 +27,8 @@ export class IdentitySync {
   private readonly queue: WorkQueue<string>;
   /** vm_uuid → the name its VSD container was given by this process. */
   private readonly named = new Map<string, string>();
+  /** One naming of an entity at a time: the passes of its two networks run in parallel. */
+  private readonly naming = new KeyedMutex();
 
   constructor(
     private readonly docker: DockerEngine,
@@ -95,13 +98,16 @@ export class IdentitySync {
         continue;
       }
       const entity = await this.driver.learnContainer(ep.id, c.id, c.name);
-      if (!entity || !this.vsd || this.named.get(entity.vmUuid) === c.name) continue;
-      if (!(await this.vsd.nameContainer(entity.vmUuid, c.name, c.id))) {
-        notYet.push(`${short(ep.id)} (no VSD container with UUID ${short(entity.vmUuid)}… yet)`);
-        continue;
-      }
-      this.named.set(entity.vmUuid, c.name);
-      this.logger.info({ endpoint: short(ep.id), container: short(c.id), name: c.name, vmUuid: short(entity.vmUuid) }, "VSD container named after its Docker container");
+      const vsd = this.vsd;
+      if (!entity || !vsd) continue;
+      const done = await this.naming.run(entity.vmUuid, async () => {
+        if (this.named.get(entity.vmUuid) === c.name) return true;
+        if (!(await vsd.nameContainer(entity.vmUuid, c.name, c.id))) return false;
+        this.named.set(entity.vmUuid, c.name);
+        this.logger.info({ endpoint: short(ep.id), container: short(c.id), name: c.name, vmUuid: short(entity.vmUuid) }, "VSD container named after its Docker container");
+        return true;
+      });
+      if (!done) notYet.push(`${short(ep.id)} (no VSD container with UUID ${short(entity.vmUuid)}… yet)`);
     }
     // Docker lists an endpoint just after its connect event; the VSD container may lag: try again.
     if (notYet.length) throw new Error(`network ${short(networkId)}: endpoints not ready to be named: ${notYet.join(", ")}`);

@@ -51,7 +51,7 @@ const TABLES = {
   Bridge: { columns: ["name", "ports", "controller"], index: "name" },
   Port: { columns: ["name", "external_ids"], index: "name" },
   Interface: { columns: ["name"], index: "name" },
-  Controller: { columns: ["target", "role", "is_connected"] },
+  Controller: { columns: ["target", "role", "is_connected", "status"] },
   [VM_TABLE]: { columns: ["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports"], index: "vm_uuid" },
   [PORT_TABLE]: { columns: ["name", "mac", "ip_addr", "subnet_mask", "gateway", "bridge", "nuage_domain", "nuage_zone", "nuage_network", "metadata"], index: "name" },
 };
@@ -131,6 +131,7 @@ export class VrsClient {
   controllerProblem(): string | undefined {
     const b = this.replica.find("Bridge", this.bridge);
     if (!b) return `bridge ${this.bridge} (VrsBridge) does not exist in the VRS`;
+    if (this.controllerUnknown()) return undefined;
     const rows = setToArray(b.row.controller).map((ref) => this.replica.get("Controller", uuidOf(ref as never))).filter((r): r is OvsdbRow => !!r);
     if (rows.length === 0) return `bridge ${this.bridge} has no controller (no Controller row): the VRS is not set up to reach a VSC`;
     const describe = (r: OvsdbRow): string => {
@@ -144,6 +145,20 @@ export class VrsClient {
         `(bridge ${this.bridge}: ${rows.map(describe).join(", ")}): it is not connected to its VSC`;
     }
     return undefined;
+  }
+
+  /**
+   * True while ovs-vswitchd has not reported on the bridge's controllers since ovsdb-server
+   * (re)started: `role`, `is_connected` and `status` are ephemeral columns, empty after a
+   * restart until ovs-vswitchd reconnects (with its own backoff, up to 8 s). The controller
+   * check then says nothing (a Join goes on; the wait fails at once if the report, when it
+   * comes, says no master), rather than "no master" for a VRS that is fine.
+   */
+  private controllerUnknown(): boolean {
+    const b = this.replica.find("Bridge", this.bridge);
+    if (!b) return false;
+    const rows = setToArray(b.row.controller).map((ref) => this.replica.get("Controller", uuidOf(ref as never))).filter((r): r is OvsdbRow => !!r);
+    return rows.length > 0 && rows.every((r) => !scalarString(r.role) && Object.keys(mapToObject(r.status)).length === 0);
   }
 
   /** The bridge's controller targets, for messages. */
