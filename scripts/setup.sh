@@ -3,8 +3,10 @@
 #  1. installs the Debian packages the plugin and its tests need, without starting their
 #     services (a temporary policy-rc.d refuses service starts during the install; the tests
 #     start private daemons of their own and never rely on system ones);
-#  2. installs the npm packages (npm ci from the lock file) unless node_modules already matches;
-#  3. builds (npm run build).
+#  2. fetches Docker 26 for the tests into .cache/docker26/ (scripts/fetch-docker26.sh: Debian 13's
+#     docker.io and containerd through a private apt folder; the system's sources stay untouched);
+#  3. installs the npm packages (npm ci from the lock file) unless node_modules already matches;
+#  4. builds (npm run build).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 
@@ -44,6 +46,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 else
   echo "setup: Debian packages present: ${PACKAGES[*]}"
 fi
+
+bash scripts/fetch-docker26.sh
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "setup: Node.js 20 (node and npm) is required and was not found in PATH" >&2

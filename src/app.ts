@@ -17,9 +17,15 @@ import { StateDirLock } from "./store/state-dir-lock.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
 import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
-import type { SubnetDirectory, VsdContainerNamer } from "./driver/deps.js";
+import type { VsdContainerNamer, SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
+import { gateUntilReady } from "./driver/ready-gate.js";
+import { NuageIpam } from "./driver/ipam-driver.js";
+import { PolicyGroups } from "./driver/policy-groups.js";
+import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
+import { ipamVsd, policyGroupVsd } from "./driver/vsd-backends.js";
+import { hostname } from "node:os";
 import { createMetrics, noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
 import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
@@ -46,33 +52,6 @@ export const DEFAULT_VRS_SOCKET = "/var/run/openvswitch/db.sock";
 export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): OvsdbEndpoint[] {
   if (cfg.VrsSocket) return [{ kind: "unix", path: cfg.VrsSocket }];
   return [{ kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort }, { kind: "unix", path: defaultSocket }];
-}
-
-export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
-  if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
-  if (cfg.VsdInsecure) {
-    logger.warn({ vsdUrl: cfg.VsdUrl, key: "VsdInsecure" },
-      "VsdInsecure = true: the VSD's certificate is not verified, so anyone who can intercept the connection can pose as the VSD " +
-      "and read the VSD user's password; set VsdCaFile to the VSD's CA certificate and remove VsdInsecure");
-  }
-  let logins = 0;
-  return new VsdClient({
-    url: cfg.VsdUrl, apiVersion: cfg.VsdApiVersion, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
-    caFile: cfg.VsdCaFile, insecure: cfg.VsdInsecure, logger, onLogin: () => { if (logins++ > 0) metrics.reconnected("vsd"); },
-  });
-}
-
-export function vsdDirectory(client: VsdClient | undefined): SubnetDirectory | undefined {
-  if (!client) return undefined;
-  return {
-    async findSubnet(ref) {
-      const { subnet: s } = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
-      return {
-        address: s.address ?? undefined, netmask: s.netmask ?? undefined, gateway: s.gateway ?? undefined,
-        ipType: s.IPType ?? undefined, ipv6Address: s.IPv6Address ?? undefined,
-      };
-    },
-  };
 }
 
 /** Names VSD containers after their Docker containers (identity-sync.ts). */
@@ -114,6 +93,33 @@ function openOvsdb(cfg: Config, logger: Logger, opts: StartOptions): OvsdbClient
   return ovsdb;
 }
 
+export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
+  if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
+  if (cfg.VsdInsecure) {
+    logger.warn({ vsdUrl: cfg.VsdUrl, key: "VsdInsecure" },
+      "VsdInsecure = true: the VSD's certificate is not verified, so anyone who can intercept the connection can pose as the VSD " +
+      "and read the VSD user's password; set VsdCaFile to the VSD's CA certificate and remove VsdInsecure");
+  }
+  let logins = 0;
+  return new VsdClient({
+    url: cfg.VsdUrl, apiVersion: cfg.VsdApiVersion, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
+    caFile: cfg.VsdCaFile, insecure: cfg.VsdInsecure, logger, onLogin: () => { if (logins++ > 0) metrics.reconnected("vsd"); },
+  });
+}
+
+export function vsdDirectory(client: VsdClient | undefined): SubnetDirectory | undefined {
+  if (!client) return undefined;
+  return {
+    async findSubnet(ref) {
+      const { subnet: s } = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
+      return {
+        address: s.address ?? undefined, netmask: s.netmask ?? undefined, gateway: s.gateway ?? undefined,
+        ipType: s.IPType ?? undefined, ipv6Address: s.IPv6Address ?? undefined,
+      };
+    },
+  };
+}
+
 interface Parts {
   logger: Logger;
   ovsdb: OvsdbClient;
@@ -123,9 +129,12 @@ interface Parts {
   links: IpRouteLinks;
   vsd?: VsdClient;
   driver: NuageDriver;
+  ipam: NuageIpam;
+  policyGroups: PolicyGroups;
 }
 
 async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opts: StartOptions = {}): Promise<Parts> {
+  // OVSDB connects (and its replica fills) while the records are read; nobody waits for it here.
   const ovsdb = openOvsdb(cfg, logger, opts);
   const vrs = new VrsClient(ovsdb, cfg.VrsBridge, { logger: { warn: (m) => logger.warn(m), error: (m) => logger.error(m) } });
   vrs.begin();
@@ -133,16 +142,21 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
   const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000, { ca: cfg.DockerTlsCa, cert: cfg.DockerTlsCert, key: cfg.DockerTlsKey });
   const links = new IpRouteLinks();
   const vsd = vsdClient(cfg, logger, metrics);
+  const ipam = new NuageIpam({ graceMs: graceMs(cfg) }, { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger });
+  const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
   const driver = new NuageDriver(
     { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName, vethMtu: cfg.VethMtu },
-    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), logger },
+    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), ipam, policyGroups, logger },
   );
-  return { logger, ovsdb, vrs, store, docker, links, vsd, driver };
+  return { logger, ovsdb, vrs, store, docker, links, vsd, driver, ipam, policyGroups };
 }
 
 /** The clients' connections, closed whatever fails. */
-function closeClients(p: Pick<Parts, "ovsdb" | "docker" | "vsd" | "vrs">): (() => Promise<unknown>)[] {
-  return [async () => p.vrs.stop(), () => p.ovsdb.close(), () => p.docker.close(), () => p.vsd?.close() ?? Promise.resolve()];
+function closeClients(p: Pick<Parts, "ovsdb" | "docker" | "vsd" | "driver" | "links" | "vrs">): (() => Promise<unknown>)[] {
+  return [
+    () => p.driver.linksSettled(), async () => p.links.close(),
+    async () => p.vrs.stop(), () => p.ovsdb.close(), () => p.docker.close(), () => p.vsd?.close() ?? Promise.resolve(),
+  ];
 }
 
 /** Runs every step; logs each failure; rejects with the first one at the end. */
@@ -178,11 +192,14 @@ export function graceMs(cfg: Config): number {
   return (cfg.DockerTimeout + 10) * 1000;
 }
 
+/** Driver calls wait at most this long for the first reconcile pass. */
+const READY_WAIT_MS = 5_000;
+
+/** How long the first reconcile pass waits for OVSDB before it is left to the first connection. */
+const OVSDB_START_WAIT_MS = 2_000;
+
 /** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
 const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
-
-/** How long the start waits for OVSDB before serving anyway (the reconcile pass then runs at the connection). */
-const OVSDB_START_WAIT_MS = 2_000;
 
 export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat }), opts: StartOptions = {}): Promise<RunningPlugin> {
   let store: FileStore | undefined;
@@ -204,19 +221,21 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const reconciler = new Reconciler({
     store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg),
-    onRemoved: (report) => metrics.removed(report),
+    onRemoved: (report) => metrics.removed(report), ipam: p.ipam,
   });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
-  // Leftovers are cleaned before serving, so a restart after a crash starts clean; with OVSDB
-  // not up yet, the pass runs once it is (Docker gets its answers meanwhile).
+  // Leftovers are cleaned before calls are served (a restart after a crash starts clean), but
+  // Docker's Activate is answered at once: the socket opens while the first pass runs.
+  // With OVSDB not up yet, the pass runs at the first connection (calls are served meanwhile).
   let onFirstConnect: (() => void) | undefined;
-  if (await p.vrs.ready(OVSDB_START_WAIT_MS).then(() => true, () => false)) {
-    await reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
-  } else {
-    p.ovsdb.once("connected", onFirstConnect = () => {
-      void p.vrs.ready(10_000).then(reconcileNow).catch((err: Error) => logger.error({ err }, "reconcile after OVSDB came up failed"));
-    });
-  }
+  const firstPass = p.vrs.ready(OVSDB_START_WAIT_MS).then(
+    () => reconcileNow().then(() => undefined),
+    () => {
+      p.ovsdb.once("connected", onFirstConnect = () => {
+        void p.vrs.ready(10_000).then(reconcileNow).catch((err: Error) => logger.error({ err }, "reconcile after OVSDB came up failed"));
+      });
+    },
+  ).catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
   let server;
   let ops: OpsServer | undefined;
   try {
@@ -227,12 +246,13 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
         health: () => checkHealth({ ovsdbConnected: () => p.ovsdb.connected, ovsdbName: p.ovsdb.endpointName, stateDir: cfg.StateDir }),
       });
     }
-    server = await startPluginServer(p.driver, { socketPath, logger, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
+    server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), { socketPath, logger, ipam: p.ipam, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
   } catch (err) {
     await runAll(logger, "start", [() => reconciler.stop(), async () => ops?.close(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
     throw err;
   }
-  const sync = new IdentitySync(p.docker, p.store, p.driver, logger, vsdNamer(p.vsd));
+  const labelSource = { labelsOf: async (id: string) => (await p.docker.listContainers({ id: [id] }))[0]?.Labels ?? undefined };
+  const sync = new IdentitySync(p.docker, p.store, p.driver, logger, vsdNamer(p.vsd), {}, new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger));
   sync.start();
   sync.markPending();
   let timer: NodeJS.Timeout | undefined;
@@ -291,7 +311,7 @@ export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { f
   const { lock, parts: p } = await lockAndAssemble(cfg, logger, "-audit");
   try {
     await p.vrs.start(10_000);
-    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg) });
+    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg), ipam: p.ipam });
   } finally {
     await runAll(logger, "-audit", [...closeClients(p), () => lock.release()]);
   }

@@ -33,7 +33,8 @@ async function main(argv: string[]): Promise<number> {
     else { process.stderr.write(`unknown argument ${a}\n${USAGE}`); return 2; }
   }
   // Without -f, a missing nuage.cfg beside the executable means the documented defaults.
-  const cfg = await loadConfig(file, { missingOk: !explicitFile });
+  // Config keys in the environment win over the file (a managed plugin gets them from `docker plugin set`).
+  const cfg = await loadConfig(file, { missingOk: !explicitFile, env: process.env });
   const logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat });
   if (auditOnly) {
     const report = await audit(cfg, logger);

@@ -4,11 +4,13 @@
  * - dockerd keeps its default bridge network (`--bridge=docker0`, still `--iptables=false`),
  *   for the comparison with Docker's own driver;
  * - the plugin logs at Info (one line per call, as in production), not Debug;
+ * - the plugin runs as bin/nuage-libnetwork runs it: the bundle (dist/bundle/, from
+ *   `npm run build`) with BIN_NODE_ARGS; restartPlugin can start tsc's dist/src/main.js instead;
  * - the plugin's DockerEndpoint is a pass-through proxy to that dockerd which also lists the
  *   driver-cycle bench's endpoints (made on the plugin's socket, unknown to dockerd) as live,
  *   so that the plugin's reconcile keeps them as it would keep real containers' (docker-proxy.ts).
  */
-import { openSync, closeSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, openSync, closeSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NuageBed, MAIN, REPO } from "../../test/support/nuage-bed.js";
 import { PluginClient } from "./plugin-client.js";
@@ -16,6 +18,13 @@ import { DockerProxy } from "./docker-proxy.js";
 import { sleep } from "../../test/support/proc.js";
 
 export { NuageBed, MAIN, REPO };
+
+/** The one-file build bin/nuage-libnetwork runs (scripts/bundle.mjs). */
+export const BUNDLE = join(REPO, "dist/bundle/nuage-libnetwork.mjs");
+/** The node options bin/nuage-libnetwork passes. */
+export const BIN_NODE_ARGS = ["--max-semi-space-size=2"] as const;
+/** What bin/nuage-libnetwork would run: the bundle when it was built. */
+export const binEntry = (): string => (existsSync(BUNDLE) ? BUNDLE : MAIN);
 
 export async function startBenchBed(): Promise<{ bed: NuageBed; proxy: DockerProxy }> {
   const bed = await NuageBed.start({ name: "bench", extraConfig: { LogLevel: "Info" }, dockerdArgs: ["--bridge=docker0"] });
@@ -80,15 +89,15 @@ export interface Restart {
  * Stops the bed's plugin (SIGTERM) and starts it again, from the bench, timing spawn →
  * first 200 to Plugin.Activate (polled every 2 ms on fresh connections).
  */
-export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: string; nodeArgs?: readonly string[] } = {}): Promise<Restart> {
+export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: string; nodeArgs?: readonly string[]; entry?: string } = {}): Promise<Restart> {
   await bed.stopPlugin("SIGTERM");
   const client = new PluginClient(socketFromOutside(bed));
-  const nodeArgs = [...(opts.nodeArgs ?? [])];
+  const nodeArgs = [...(opts.nodeArgs ?? BIN_NODE_ARGS)];
   if (opts.cpuProfileDir) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", opts.cpuProfileDir);
   const fd = openSync(bed.pluginLogPath, "a");
   const t0 = performance.now();
   try {
-    bed.plugin = bed.host.spawn(process.execPath, [...nodeArgs, MAIN, "-f", bed.cfgPath], { stdio: ["ignore", fd, fd] });
+    bed.plugin = bed.host.spawn(process.execPath, [...nodeArgs, opts.entry ?? binEntry(), "-f", bed.cfgPath], { stdio: ["ignore", fd, fd] });
   } finally {
     closeSync(fd);
   }

@@ -22,6 +22,7 @@ export interface ProfileSummary {
 function place(url: string, fn: string): string {
   if (!url) return fn.startsWith("(") ? fn : "(native/builtin)";
   if (url.startsWith("node:")) return "node internals";
+  if (/\/dist\/bundle\//.test(url)) return "bundle (plugin + npm packages)";
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return `npm ${nm[1]}`;
   const src = /\/dist\/(src\/[^/]+(?:\/[^/]+)?)\//.exec(url) ?? /\/dist\/(src)\/[^/]+$/.exec(url);

@@ -162,22 +162,70 @@ const VSD_GROUP = ["VsdUrl", "VsdOrganization", "VsdUser", "VsdPassword"] as con
 export function defaultConfigPath(argv1: string | undefined = process.argv[1]): string {
   if (!argv1) return resolve("nuage.cfg");
   const dir = dirname(resolve(argv1));
-  // bin/nuage-libnetwork execs `node dist/src/main.js`: the executable's folder is then <root>/bin.
-  if (basename(dir) === "src" && basename(dirname(dir)) === "dist") return join(dirname(dirname(dir)), "bin", "nuage.cfg");
+  // bin/nuage-libnetwork execs `node dist/bundle/nuage-libnetwork.mjs` (or dist/src/main.js): the
+  // executable's folder is then <root>/bin.
+  if ((basename(dir) === "src" || basename(dir) === "bundle") && basename(dirname(dir)) === "dist") return join(dirname(dirname(dir)), "bin", "nuage.cfg");
   return join(dir, "nuage.cfg");
 }
 
-export async function loadConfig(path: string, opts: { missingOk?: boolean } = {}): Promise<Config> {
-  let text: string;
+export interface LoadOptions {
+  /** A missing file means the defaults (the file beside the executable is optional). */
+  missingOk?: boolean;
+  /**
+   * Config keys set in this environment override the file's (a managed plugin's
+   * `docker plugin set VrsSocket=…`); an empty value counts as not set.
+   */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<Config> {
+  let text = "";
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === "ENOENT" && opts.missingOk) return parseConfig("", path);
-    const why = e.code === "ENOENT" ? "no such file" : e.code === "EACCES" ? "permission denied" : e.code === "EISDIR" ? "it is a folder" : e.message;
-    throw new ConfigError(`${path}: cannot read the configuration file: ${why}`, { cause: err });
+    if (!(e.code === "ENOENT" && opts.missingOk)) {
+      const why = e.code === "ENOENT" ? "no such file" : e.code === "EACCES" ? "permission denied" : e.code === "EISDIR" ? "it is a folder" : e.message;
+      throw new ConfigError(`${path}: cannot read the configuration file: ${why}`, { cause: err });
+    }
   }
-  return parseConfig(text, path);
+  const fromFile = parseTomlText(text, path);
+  const fromEnv = opts.env ? configFromEnv(opts.env) : {};
+  const envKeys = Object.keys(fromEnv);
+  const source = envKeys.length > 0 ? `${path} with environment ${envKeys.join(", ")}` : path;
+  return checkConfig({ ...fromFile, ...fromEnv }, source);
+}
+
+/** The zod type under a key's default/optional/refinements: what a value from the environment is read as. */
+function baseType(schema: z.ZodTypeAny): "number" | "boolean" | "string" {
+  let s: z.ZodTypeAny = schema;
+  for (;;) {
+    if (s instanceof z.ZodDefault) s = s._def.innerType as z.ZodTypeAny;
+    else if (s instanceof z.ZodOptional) s = s.unwrap() as z.ZodTypeAny;
+    else if (s instanceof z.ZodEffects) s = s.innerType() as z.ZodTypeAny;
+    else break;
+  }
+  if (s instanceof z.ZodNumber) return "number";
+  if (s instanceof z.ZodBoolean) return "boolean";
+  return "string";
+}
+
+/**
+ * The config keys present (non-empty) in an environment, each read as its key's type: numbers
+ * and true/false are converted; anything else stays a string, so a bad value gets the key's
+ * usual error ("VrsPort must be an integer between 1 and 65535, got "x"").
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of KNOWN_KEYS) {
+    const v = env[k];
+    if (v === undefined || v === "") continue;
+    const type = baseType(KEYS[k].schema);
+    if (type === "number" && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) out[k] = Number(v);
+    else if (type === "boolean" && /^(true|false)$/i.test(v.trim())) out[k] = v.trim().toLowerCase() === "true";
+    else out[k] = v;
+  }
+  return out;
 }
 
 export function parseConfig(text: string, source: string): Config {

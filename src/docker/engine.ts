@@ -57,7 +57,7 @@ export interface DockerNetwork {
   Driver: string;
   Scope: string;
   Options: Record<string, string> | null;
-  IPAM: { Driver: string; Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null };
+  IPAM: { Driver: string; Options?: Record<string, string> | null; Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null };
   Containers?: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string }>;
 }
 
@@ -65,6 +65,7 @@ export interface DockerContainerSummary {
   Id: string;
   Names: string[];
   State: string;
+  Labels?: Record<string, string> | null;
   NetworkSettings?: { Networks?: Record<string, { NetworkID: string; EndpointID: string; MacAddress?: string; IPAddress?: string }> };
 }
 

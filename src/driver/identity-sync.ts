@@ -19,6 +19,7 @@ import { WorkQueue } from "../background/work-queue.js";
 import { KeyedMutex } from "../concurrency/keyed-mutex.js";
 import type { VsdContainerNamer } from "./deps.js";
 import type { NuageDriver } from "./nuage-driver.js";
+import type { LabelPolicyGroups } from "./policy-group-labels.js";
 
 const short = (id: string): string => id.slice(0, 12);
 
@@ -37,6 +38,8 @@ export class IdentitySync {
     private readonly logger: Logger,
     private readonly vsd?: VsdContainerNamer,
     opts: { baseDelayMs?: number; maxDelayMs?: number } = {},
+    /** The container label nuage.policy-group, applied when the container becomes known. */
+    private readonly labels?: LabelPolicyGroups,
   ) {
     this.queue = new WorkQueue<string>({
       name: "identity-sync", handle: (networkId) => this.syncNetwork(networkId), log: logger,
@@ -97,9 +100,10 @@ export class IdentitySync {
         notYet.push(short(ep.id));
         continue;
       }
+      if (ep.joined?.identity !== "docker") await this.labels?.apply(ep.id, c.id);
       const entity = await this.driver.learnContainer(ep.id, c.id, c.name);
       const vsd = this.vsd;
-      if (!entity || !vsd) continue;
+      if (!entity || entity.named || !vsd) continue;
       const done = await this.naming.run(entity.vmUuid, async () => {
         if (this.named.get(entity.vmUuid) === c.name) return true;
         if (!(await vsd.nameContainer(entity.vmUuid, c.name, c.id))) return false;

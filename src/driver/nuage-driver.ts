@@ -20,6 +20,8 @@ import { KeyedMutex } from "../concurrency/keyed-mutex.js";
 import { bareIp, generateMac, isMac, macForAddress, maskToPrefix, parseCidr, vethNames } from "./naming.js";
 import { parseNetworkOptions } from "./network-options.js";
 import type { DockerLookup, SubnetDirectory, VrsPorts, VsdSubnetFacts } from "./deps.js";
+import { NuageIpam, reservationName } from "./ipam-driver.js";
+import type { PolicyGroups } from "./policy-groups.js";
 
 export interface DriverSettings {
   scope: "local" | "global";
@@ -37,6 +39,10 @@ export interface DriverDeps {
   vrs: VrsPorts;
   docker?: DockerLookup;
   vsd?: SubnetDirectory;
+  /** The plugin's IPAM (--ipam-driver=nuage): its networks' addresses are VSD reservations. */
+  ipam?: NuageIpam;
+  /** Policy groups per container (driver-opt nuage.policy-group). */
+  policyGroups?: PolicyGroups;
   logger: Logger;
 }
 
@@ -63,8 +69,13 @@ export class NuageDriver implements NetworkDriver {
 
   async createNetwork(req: CreateNetworkRequest): Promise<void> {
     await this.locks.run(`net:${req.NetworkID}`, async () => {
-      const parsed = parseNetworkOptions(req.Options?.["com.docker.network.generic"] ?? null, req.IPv4Data, req.IPv6Data);
-      if (this.deps.vsd) await this.checkAgainstVsd(parsed.nuage, parsed.pool, parsed.gateway);
+      const generic = req.Options?.["com.docker.network.generic"] ?? null;
+      // The nuage IPAM checked its pool against the VSD at RequestPool.
+      const ipam = this.deps.ipam && NuageIpam.isOwnAddressSpace(req.IPv4Data?.[0]?.AddressSpace) ? this.deps.ipam : undefined;
+      const parsed = ipam
+        ? ipam.networkOptions(req.NetworkID, generic, req.IPv4Data, req.IPv6Data)
+        : parseNetworkOptions(generic, req.IPv4Data, req.IPv6Data);
+      if (this.deps.vsd && !ipam) await this.checkAgainstVsd(parsed.nuage, parsed.pool, parsed.gateway);
       const rec: NetworkRecord = {
         id: req.NetworkID,
         nuage: parsed.nuage,
@@ -72,6 +83,7 @@ export class NuageDriver implements NetworkDriver {
         pool: parsed.pool,
         gateway: parsed.gateway,
         options: parsed.options,
+        ...(ipam ? { ipam: true } : {}),
         learntFrom: "CreateNetwork",
         createdAt: new Date().toISOString(),
       };
@@ -124,15 +136,17 @@ export class NuageDriver implements NetworkDriver {
       }
       if (!info) throw new DriverError(`network ${short(networkId)} is unknown to the Nuage plugin and to Docker`);
       const cfg = (info.IPAM.Config ?? []).map((c) => ({ Pool: c.Subnet, Gateway: c.Gateway }));
+      // A network of the nuage IPAM may name its VSD subnet only in --ipam-opt.
+      const ipam = info.IPAM.Driver === this.settings.driverName;
       let parsed;
       try {
-        parsed = parseNetworkOptions(info.Options ?? {}, cfg, []);
+        parsed = parseNetworkOptions(ipam ? { ...(info.IPAM.Options ?? {}), ...(info.Options ?? {}) } : info.Options ?? {}, cfg, []);
       } catch (err) {
         throw new DriverError(`network ${info.Name} (${short(networkId)}) as Docker describes it: ${(err as Error).message}`, { cause: err });
       }
       const rec: NetworkRecord = {
         id: networkId, nuage: parsed.nuage, policyGroup: parsed.policyGroup, pool: parsed.pool, gateway: parsed.gateway,
-        options: parsed.options, learntFrom: "DockerAPI", createdAt: new Date().toISOString(),
+        options: parsed.options, learntFrom: "DockerAPI", createdAt: new Date().toISOString(), ...(ipam ? { ipam: true } : {}),
       };
       await this.deps.store.putNetwork(rec, "redone-if-lost");
       this.deps.logger.info({ network: short(networkId), name: info.Name }, "network learnt from the Docker API");
@@ -142,6 +156,8 @@ export class NuageDriver implements NetworkDriver {
 
   async createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResponse> {
     const net = await this.network(req.NetworkID);
+    // Checked before anything is made: an unknown group fails the start with nothing left behind.
+    const policyGroups = await this.deps.policyGroups?.forEndpoint(net.nuage, req.Options);
     return this.locks.run(`ep:${req.EndpointID}`, async () => {
       const iface = req.Interface ?? {};
       const existing = this.deps.store.getEndpoint(req.EndpointID);
@@ -168,19 +184,35 @@ export class NuageDriver implements NetworkDriver {
       let mac = iface.MacAddress ?? "";
       const macGenerated = !mac;
       if (mac && !isMac(mac)) throw new DriverError(`MAC address "${mac}" is not of the form aa:bb:cc:dd:ee:ff`);
-      if (!mac) mac = this.uniqueMac(cidr.ip, `${net.nuage.organization}/${net.nuage.domain}/${net.nuage.subnet}`);
+      // The nuage IPAM reserved the address in the VSD with a MAC and a port name: the endpoint takes them.
+      const reservation = net.ipam ? await this.ipam().claim({ ref: net.nuage, ip: cidr.ip, endpointId: req.EndpointID, mac: mac || undefined }) : undefined;
+      if (!mac) mac = reservation?.mac ?? this.uniqueMac(cidr.ip, `${net.nuage.organization}/${net.nuage.domain}/${net.nuage.subnet}`);
       // Scans rather than a Set built per call: a name is asked about once or twice (bench: 0.05 vs 0.8 ms at 1,000 endpoints).
       const others = this.deps.store.listEndpoints();
-      const names = vethNames(req.EndpointID, (n) => others.some((e) => e.hostIfName === n || e.containerIfName === n));
+      const names = reservation
+        ? { host: reservation.portName, container: reservation.containerIfName }
+        : vethNames(req.EndpointID, (n) => this.linksBeingDeleted.has(n) || others.some((e) => e.hostIfName === n || e.containerIfName === n));
       const rec: EndpointRecord = {
         id: req.EndpointID, networkId: req.NetworkID, address, mac: mac.toLowerCase(), macGenerated,
         hostIfName: names.host, containerIfName: names.container, createdAt: new Date().toISOString(),
+        ...(reservation ? { reservationId: reservation.id } : {}),
+        ...(policyGroups ? { policyGroups } : {}),
       };
       await this.deps.store.putEndpoint(rec);
       this.deps.logger.debug({ endpoint: short(rec.id), address, mac: rec.mac, hostIf: rec.hostIfName }, "endpoint recorded");
       // Fill in only what Docker left empty (protocol reference, fact 6).
       return macGenerated ? { Interface: { MacAddress: rec.mac } } : {};
     });
+  }
+
+  private ipam(): NuageIpam {
+    if (!this.deps.ipam) throw new DriverError("this network uses the nuage IPAM, which this plugin process does not run");
+    return this.deps.ipam;
+  }
+
+  private policyGroups(): PolicyGroups {
+    if (!this.deps.policyGroups) throw new DriverError("policy groups per container need VSD access in the plugin's config");
+    return this.deps.policyGroups;
   }
 
   private uniqueMac(ip: string, networkKey: string): string {
@@ -215,26 +247,37 @@ export class NuageDriver implements NetworkDriver {
       if (ep.joined && ep.joined.sandboxKey === req.SandboxKey && (await this.deps.links.linkExists(ep.hostIfName))) {
         return answer(net.gateway ?? ep.joined.resolved.gateway);
       }
-      // Final identity, known now and shared by the container's networks (entity-identity.ts).
-      const { vmUuid, vmName } = entityIdentity(req.SandboxKey, net.nuage.organization, net.nuage.user, ep.id);
+      // An address of the nuage IPAM is a VSD container made at RequestAddress: split activation
+      // binds the port to it by its UUID (vrs-ovsdb.md §10.2), for good.
+      const reservation = ep.reservationId ? this.deps.store.getReservation(ep.reservationId) : undefined;
+      if (ep.reservationId && !reservation) throw new DriverError(`the VSD reservation of endpoint ${short(ep.id)} (${bareIp(ep.address)}) is gone: start the container again`);
+      // Otherwise a final identity, known now and shared by the container's networks of one
+      // organization and user (entity-identity.ts): never renamed under the VRS.
+      const standIn = entityIdentity(req.SandboxKey, net.nuage.organization, net.nuage.user, ep.id);
+      const vmUuid = reservation?.id ?? standIn.vmUuid;
+      const vmName = reservation ? reservationName(reservation.id) : standIn.vmName;
       const what = `endpoint ${short(ep.id)} (organization "${net.nuage.organization}", domain "${net.nuage.domain}", ` +
         `zone "${net.nuage.zone}", subnet "${net.nuage.subnet}", user "${net.nuage.user}", IP ${bareIp(ep.address)})`;
-      // Nuage's own clients check the VRS's controller before writing anything (vrs-ovsdb.md §7.4).
       // One budget for the whole Join (ResolveTimeout): waiting for OVSDB counts against it.
       const deadline = Date.now() + this.settings.resolveTimeoutMs;
       await this.vrsReady(what, Math.min(OVSDB_UNREACHABLE_MS, this.settings.resolveTimeoutMs));
+      // Nuage's own clients check the VRS's controller before writing anything (vrs-ovsdb.md §7.4).
       const controller = this.deps.vrs.controllerProblem();
       if (controller) throw new DriverError(`the Nuage VRS cannot resolve ${what}: ${controller}`);
+      // Groups of the endpoint's own, or the network's default when the VRS cannot apply it (split activation).
+      const groups = ep.policyGroups
+        ?? (reservation && net.policyGroup ? await this.policyGroups().resolve(net.nuage, [net.policyGroup], "-o policy-group") : undefined);
       const undo: (() => Promise<unknown>)[] = [];
       try {
+        if (groups && reservation) await this.policyGroups().apply(groups, { vportId: reservation.vportId, vmUuid, portName: ep.hostIfName });
         await this.deps.links.deleteLink(ep.hostIfName); // a leftover from a crash
         await this.deps.links.createVethPair(ep.hostIfName, ep.containerIfName, ep.mac, this.settings.vethMtu);
         undo.push(() => this.deps.links.deleteLink(ep.hostIfName));
         await this.deps.vrs.attach({
           bridge: this.settings.bridge, portName: ep.hostIfName, mac: ep.mac, vmUuid, vmName,
           enterprise: net.nuage.organization, user: net.nuage.user, domain: net.nuage.domain, zone: net.nuage.zone,
-          subnet: net.nuage.subnet, staticIp: bareIp(ep.address), policyGroup: net.policyGroup,
-          endpointId: ep.id, networkId: net.id,
+          subnet: net.nuage.subnet, staticIp: bareIp(ep.address), policyGroup: groups ? undefined : net.policyGroup,
+          endpointId: ep.id, networkId: net.id, split: !!reservation,
         }, { timeoutMs: OVSDB_WRITE_MS });
         undo.push(() => this.deps.vrs.detach(ep.hostIfName, vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS }));
         let resolved;
@@ -247,6 +290,8 @@ export class NuageDriver implements NetworkDriver {
         if (resolved.ip !== bareIp(ep.address)) {
           throw new DriverError(`the Nuage VRS resolved endpoint ${short(ep.id)} to ${resolved.ip}, not to Docker's address ${bareIp(ep.address)}`);
         }
+        // Before Join returns, so before the container runs: the vPort exists once the VRS resolved the port.
+        if (groups && !reservation) await this.policyGroups().apply(groups, { vmUuid, portName: ep.hostIfName });
         // Not fsynced: see the store's header (lost only with the host, and the container with it).
         await this.deps.store.putEndpoint({ ...ep, joined: { vmUuid, vmName, identity: "provisional", sandboxKey: req.SandboxKey, resolved } }, "redone-if-lost");
         this.deps.logger.debug({ endpoint: short(ep.id), ...resolved, port: ep.hostIfName, vmUuid: short(vmUuid) }, "port resolved");
@@ -269,7 +314,7 @@ export class NuageDriver implements NetworkDriver {
     }
   }
 
-  /** What Join says when the port did not resolve: why, and what to check (issue 9.5, 17). */
+  /** What Join says when the port did not resolve: why, and what to check (issues 9.5, 17). */
   private async unresolvedMessage(what: string, net: NetworkRecord, err: ResolutionError): Promise<string> {
     const why = err.kind === "timeout" ? `the VRS did not resolve it within ResolveTimeout (${this.settings.resolveTimeoutMs / 1000} s)` : err.message;
     const head = `the Nuage VRS did not resolve the port of ${what}: ${why}`;
@@ -283,10 +328,10 @@ export class NuageDriver implements NetworkDriver {
     let vsdSays = "";
     if (this.deps.vsd) {
       const lookup = this.deps.vsd.findSubnet(net.nuage).then(
-        (s) => `the VSD has that subnet, ${s.address}/${maskToPrefix(s.netmask) ?? "?"}${s.gateway ? ` with gateway ${s.gateway}` : ""}`,
+        (s) => `the VSD has that subnet, ${s.address}/${s.netmask ? maskToPrefix(s.netmask) ?? "?" : "?"}${s.gateway ? ` with gateway ${s.gateway}` : ""}`,
         (e: Error) => `the VSD lookup of that subnet failed: ${e.message}`,
       );
-      const late = new Promise<string>((r) => setTimeout(() => r("the VSD did not answer about that subnet within 2 s"), VSD_HINT_MS).unref());
+      const late = new Promise<string>((r) => setTimeout(() => r(`the VSD did not answer about that subnet within ${VSD_HINT_MS / 1000} s`), VSD_HINT_MS).unref());
       vsdSays = `; ${await Promise.race([lookup, late])}`;
     }
     return `${head}${vsdSays}. Check ${checks.map((c, i) => `(${i + 1}) ${c}`).join(", ")}`;
@@ -319,38 +364,80 @@ export class NuageDriver implements NetworkDriver {
         if (!(err instanceof OvsdbUnavailableError)) throw err;
         this.deps.logger.warn({ endpoint: short(ep.id), port: ep.hostIfName, err: err.message }, "DeleteEndpoint: OVSDB unavailable; its rows are left for the reconcile pass");
       }
+      await this.deps.store.deleteEndpoint(ep.id);
+      // ReleaseAddress follows; if it never comes, the reconcile pass releases the reservation.
+      if (ep.reservationId) await this.deps.ipam?.unclaim(ep.reservationId, ep.id);
+      // Nobody waits for the veth: the kernel takes ~15 ms to delete one, so it goes after the
+      // answer. One that fails (or a crash before it) is a veth of ours without a record, which
+      // the reconcile pass removes.
+      this.deleteLinksLater(ep);
+    });
+  }
+
+  /** Veth names whose deletion is under way after DeleteEndpoint answered (not to be handed out meanwhile). */
+  private readonly linksBeingDeleted = new Map<string, Promise<void>>();
+
+  private deleteLinksLater(ep: Pick<EndpointRecord, "id" | "hostIfName" | "containerIfName">): void {
+    const names = [ep.hostIfName, ep.containerIfName];
+    const work = (async () => {
       // Deleting one end of a veth deletes its peer: the container end needs a call of its own
       // only when the host end was not there.
-      if (!(await this.deps.links.deleteLink(ep.hostIfName))) await this.deps.links.deleteLink(ep.containerIfName);
-      await this.deps.store.deleteEndpoint(ep.id);
-    });
+      const background = { background: true };
+      if (!(await this.deps.links.deleteLink(ep.hostIfName, background))) await this.deps.links.deleteLink(ep.containerIfName, background);
+    })()
+      .catch((err: Error) => this.deps.logger.warn({ endpoint: short(ep.id), port: ep.hostIfName, err: err.message }, "veth deletion after DeleteEndpoint failed; the reconcile pass removes it"))
+      .finally(() => { for (const n of names) if (this.linksBeingDeleted.get(n) === work) this.linksBeingDeleted.delete(n); });
+    for (const n of names) this.linksBeingDeleted.set(n, work);
+  }
+
+  /** Resolves when the veth deletions started after answering DeleteEndpoint are done (stop, tests). */
+  async linksSettled(): Promise<void> {
+    await Promise.all(this.linksBeingDeleted.values());
   }
 
   /**
    * Records the Docker container behind a joined endpoint (learnt by the identity sync from
-   * Docker, outside any driver call). The OVSDB rows do not change; the answer is the entity
-   * whose VSD container should carry the container's name, or undefined when the endpoint
-   * is not joined (any more).
+   * Docker, outside any driver call). The OVSDB rows never change. The answer: the entity whose
+   * VSD container is to carry the container's name (`named` when done here already: a reserved
+   * address's VSD container, named through the IPAM), and whether this is the first time
+   * (container labels are applied then); undefined when the endpoint is not joined (any more).
    */
-  async learnContainer(endpointId: string, containerId: string, containerName: string): Promise<{ vmUuid: string; organization: string } | undefined> {
+  async learnContainer(endpointId: string, containerId: string, containerName: string): Promise<{ vmUuid: string; named: boolean; first: boolean } | undefined> {
     return this.locks.run(`ep:${endpointId}`, async () => {
       const ep = this.deps.store.getEndpoint(endpointId);
       if (!ep?.joined) return undefined;
-      if (ep.joined.identity !== "docker" || ep.joined.containerId !== containerId || ep.joined.containerName !== containerName) {
+      const first = ep.joined.identity !== "docker";
+      if (first || ep.joined.containerId !== containerId || ep.joined.containerName !== containerName) {
+        // Split activation: the VSD container was reserved by the IPAM; it takes the container's name.
+        if (ep.reservationId) await this.ipam().nameContainer(ep.reservationId, containerName);
         await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, identity: "docker", containerId, containerName } }, "redone-if-lost");
       }
-      return { vmUuid: ep.joined.vmUuid, organization: this.deps.store.getNetwork(ep.networkId)?.nuage.organization ?? "" };
+      return { vmUuid: ep.joined.vmUuid, named: !!ep.reservationId, first };
     });
   }
 
   async programExternalConnectivity(_req: ExternalConnectivityRequest): Promise<void> {}
   async revokeExternalConnectivity(_req: ExternalConnectivityRequest): Promise<void> {}
 
-  /** Swarm managers: echo the user's options, the only set workers will receive (protocol reference §2.13). */
+  /**
+   * Swarm, on the leader manager (protocol reference §2.13, §11): checks the network as
+   * CreateNetwork does (options, the pool, the VSD subnet), so a bad `docker network create`
+   * fails there and then, and answers the Nuage options: the only driver options the workers'
+   * CreateNetwork will carry. It creates nothing (the VSD subnet exists already, nothing is
+   * recorded on the manager), so it is idempotent, as swarm needs when a new leader
+   * re-allocates every network, and FreeNetwork has nothing to release.
+   */
   async allocateNetwork(req: AllocateNetworkRequest): Promise<AllocateNetworkResponse> {
-    return { Options: { ...(req.Options ?? {}) } };
+    const parsed = parseNetworkOptions(req.Options ?? null, req.IPv4Data, req.IPv6Data);
+    if (this.deps.vsd) await this.checkAgainstVsd(parsed.nuage, parsed.pool, parsed.gateway);
+    this.deps.logger.info({ network: short(req.NetworkID), ...parsed.nuage, pool: parsed.pool }, "swarm network allocated");
+    return { Options: { ...parsed.options } };
   }
-  async freeNetwork(_req: NetworkIdRequest): Promise<void> {}
+
+  async freeNetwork(req: NetworkIdRequest): Promise<void> {
+    // Each node's own DeleteNetwork removes its record when its last task goes.
+    this.deps.logger.info({ network: short(req.NetworkID) }, "swarm network freed (nothing was allocated on the manager)");
+  }
   async discoverNew(_req: DiscoveryRequest): Promise<void> {}
   async discoverDelete(_req: DiscoveryRequest): Promise<void> {}
 }

@@ -38,6 +38,8 @@ export interface ReconcileReport {
   links: string[];
   nuagePortRows: string[];
   nuageEntityRows: string[];
+  /** VSD reservations of the nuage IPAM that no endpoint took (IDs); absent when the plugin runs no IPAM pass. */
+  reservations?: string[];
   dockerReachable: boolean;
 }
 
@@ -62,11 +64,15 @@ export interface ReconcilerDeps {
   retry?: { baseDelayMs: number; maxDelayMs: number };
   /** Told what each real pass removed (metrics). */
   onRemoved?: (report: ReconcileReport) => void;
+  /** The nuage IPAM: releases the VSD reservations no endpoint holds (after the endpoints above). */
+  ipam?: { reconcile(opts?: { dryRun?: boolean }): Promise<string[]> };
 }
 
 /** A record this young is never removed: Docker may be storing its endpoint right now. */
 export const MIN_AGE_MS = 5_000;
 const OWN_LINK = /^nu[hc][0-9a-z]{12}$/;
+/** How stale the set of record names may be when a removal is decided. */
+const NAMES_FRESH_MS = 50;
 
 /** Waits between retries of a pass that failed (OVSDB or Docker down, say). */
 const RETRY_BASE_MS = 1_000;
@@ -142,13 +148,15 @@ export class Reconciler {
     const dryRun = opts.dryRun === true;
     const report: ReconcileReport = { endpoints: [], networks: [], bridgePorts: [], links: [], nuagePortRows: [], nuageEntityRows: [], dockerReachable: false };
 
-    // 1. Endpoints and networks Docker no longer has.
+    // 1. Endpoints and networks Docker no longer has. One walk over the records builds what
+    //    the steps below look up (O(n) in endpoints, whatever the number of leftovers).
     if (d.docker) {
       let listed: Set<string> | undefined;
       const goneNetworks = new Set<string>();
       try {
         listed = new Set<string>();
-        const networkIds = new Set([...d.store.listNetworks().map((n) => n.id), ...d.store.listEndpoints().map((e) => e.networkId)]);
+        const networkIds = new Set(d.store.listNetworks().map((n) => n.id));
+        for (const e of d.store.listEndpoints()) networkIds.add(e.networkId);
         for (const id of networkIds) {
           const info = await d.docker.inspectNetwork(id);
           if (!info) { goneNetworks.add(id); continue; }
@@ -174,10 +182,15 @@ export class Reconciler {
           this.seen.delete(ep.id);
           report.endpoints.push(ep.id);
         }
-        for (const id of goneNetworks) {
-          if (d.store.getNetwork(id) && !d.store.listEndpoints().some((e) => e.networkId === id && !(dryRun && report.endpoints.includes(e.id)))) {
-            if (!dryRun) await d.store.deleteNetwork(id);
-            report.networks.push(id);
+        if (goneNetworks.size > 0) {
+          const removed = new Set(dryRun ? report.endpoints : []);
+          const inUse = new Set<string>();
+          for (const e of d.store.listEndpoints()) if (!removed.has(e.id)) inUse.add(e.networkId);
+          for (const id of goneNetworks) {
+            if (d.store.getNetwork(id) && !inUse.has(id)) {
+              if (!dryRun) await d.store.deleteNetwork(id);
+              report.networks.push(id);
+            }
           }
         }
         if (!dryRun) for (const id of this.seen) if (!d.store.getEndpoint(id)) this.seen.delete(id);
@@ -188,21 +201,30 @@ export class Reconciler {
     //    then compare with the records as they are now (see the header).
     const ports = await d.vrs.ownedBridgePorts();
     const rows = await d.vrs.nuageRows();
-    const links: string[] = [];
-    for (const prefix of [HOST_IF_PREFIX, CONTAINER_IF_PREFIX]) links.push(...(await d.links.listLinks(prefix)));
-    // Names of the records as they are now (after the listing); a candidate for removal is
-    // checked against the store once more right before it goes (a record written meanwhile).
-    const names = new Set(d.store.listEndpoints().flatMap((e) => [e.hostIfName, e.containerIfName]));
-    const knownIf = (name: string): boolean =>
-      names.has(name) || d.store.listEndpoints().some((e) => e.hostIfName === name || e.containerIfName === name);
+    const links = await d.links.listLinks(HOST_IF_PREFIX, CONTAINER_IF_PREFIX);
+    // Names of the records as they are now (after the listing). A name missing from it is
+    // looked up again in a set rebuilt when older than NAMES_FRESH_MS, so a record written
+    // while removals go on is seen, and the step stays O(n) per pass, not O(n) per leftover.
+    let names = recordNames(d.store);
+    let builtAt = performance.now();
+    const knownIf = (name: string): boolean => {
+      if (names.has(name)) return true;
+      if (performance.now() - builtAt > NAMES_FRESH_MS) {
+        names = recordNames(d.store);
+        builtAt = performance.now();
+      }
+      return names.has(name);
+    };
+    const removedPorts = new Set<string>();
 
     for (const port of ports) {
       if (d.store.getEndpoint(port.endpointId) && knownIf(port.name)) continue;
       if (!dryRun) await d.vrs.detach(port.name, port.vmUuid || undefined);
       report.bridgePorts.push(port.name);
+      removedPorts.add(port.name);
     }
     for (const name of rows.ports) {
-      if (!name.startsWith(HOST_IF_PREFIX) || knownIf(name) || report.bridgePorts.includes(name)) continue;
+      if (!name.startsWith(HOST_IF_PREFIX) || removedPorts.has(name) || knownIf(name)) continue;
       if (!dryRun) await d.vrs.detach(name);
       report.nuagePortRows.push(name);
     }
@@ -215,15 +237,22 @@ export class Reconciler {
     }
     for (const name of links) {
       if (!OWN_LINK.test(name) || knownIf(name)) continue;
-      if (dryRun || (await d.links.deleteLink(name))) report.links.push(name);
+      if (dryRun || (await d.links.deleteLink(name, { background: true }))) report.links.push(name);
     }
-    const removed = report.endpoints.length + report.networks.length + report.bridgePorts.length + report.links.length + report.nuagePortRows.length + report.nuageEntityRows.length;
+    if (d.ipam) report.reservations = await d.ipam.reconcile({ dryRun });
+    const removed = report.endpoints.length + report.networks.length + report.bridgePorts.length + report.links.length + report.nuagePortRows.length + report.nuageEntityRows.length + (report.reservations?.length ?? 0);
     if (removed > 0 && !dryRun) {
       d.logger.info({ ...report }, "reconcile removed leftovers");
       d.onRemoved?.(report);
     }
     return report;
   }
+}
+
+function recordNames(store: ReconcileRecords): Set<string> {
+  const names = new Set<string>();
+  for (const e of store.listEndpoints()) { names.add(e.hostIfName); names.add(e.containerIfName); }
+  return names;
 }
 
 /**

@@ -6,6 +6,11 @@
  * (e.g. `{ cfg: { VsdPassword } }`, `{ body: { Options: { "com.docker.network.generic": { password } } } }`).
  * Only property values are redacted; code must still not put secrets into message strings.
  *
+ * One walk of the logged object (formatters below) instead of pino's path redaction: its
+ * wildcard paths (`*.*.password`, ... 42 of them) cost ~46 µs per Info line, the walk ~3 µs
+ * (bench/log-micro.ts). The walk copies only the objects on the way to a credential, so what
+ * the caller logged is never changed.
+ *
  * `LogFormat = "pretty"` prints the same records for a terminal, one line each, through
  * pino-pretty (the pino project's own formatter, in the npm list): levels, times, `err` with
  * its stack and the fields a call line carries (call, net, ep, outcome, status, ms) come out
@@ -26,13 +31,34 @@ export const REDACTED_KEYS = [
 ] as const;
 const REDACT_DEPTH = 5;
 
-/** `password`, `*.password`, `*.*.password`, ... for each key. */
-export function redactPaths(keys: readonly string[] = REDACTED_KEYS, depth = REDACT_DEPTH): string[] {
-  const paths: string[] = [];
-  for (const k of keys) {
-    for (let d = 0; d <= depth; d++) paths.push([...Array<string>(d).fill("*"), k].join("."));
+const CENSOR = "[redacted]";
+const SECRET = new Set<string>(REDACTED_KEYS);
+
+/**
+ * The value with every property named in REDACTED_KEYS replaced by "[redacted]", at most
+ * `depth` levels below it; the value itself when it holds none (nothing copied).
+ */
+export function redactSecrets<T>(value: T, depth = REDACT_DEPTH): T {
+  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
+  let copy: Record<string, unknown> | undefined;
+  const obj = value as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    let next: unknown;
+    if (SECRET.has(key)) next = CENSOR;
+    else if (depth > 0 && v !== null && typeof v === "object") next = redactSecrets(v, depth - 1);
+    else continue;
+    if (next === v) continue;
+    copy ??= shallowCopy(obj);
+    copy[key] = next;
   }
-  return paths;
+  return (copy ?? value) as T;
+}
+
+/** Same prototype and own properties (an Error keeps its message and stack for the serializer). */
+function shallowCopy(obj: Record<string, unknown>): Record<string, unknown> {
+  if (Array.isArray(obj)) return [...obj] as unknown as Record<string, unknown>;
+  return Object.defineProperties(Object.create(Object.getPrototypeOf(obj) as object | null) as Record<string, unknown>, Object.getOwnPropertyDescriptors(obj));
 }
 
 const LEVELS: Record<LogLevelName, pino.Level> = { Debug: "debug", Info: "info", Warn: "warn", Error: "error" };
@@ -65,14 +91,21 @@ export function createLogger(level: LogLevelName, opts: LoggerOptions = {}): Log
   const dest = opts.destination
     ? opts.format === "pretty" ? prettyDestination({ destination: opts.destination as NodeJS.WritableStream, colorize: false }) : opts.destination
     : opts.format === "pretty" ? prettyDestination() : pino.destination({ fd: 2, sync: true });
-  return pino(
+  const logger = pino(
     {
       level: LEVELS[level] ?? "info",
       base: { name: "nuage-libnetwork", ...(opts.base ?? {}) },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: redactPaths(), censor: "[redacted]" },
+      formatters: { log: (obj) => redactSecrets(obj), bindings: (b) => redactSecrets(b) },
       serializers: { err: pino.stdSerializers.errWithCause, error: pino.stdSerializers.errWithCause },
     },
     dest as pino.DestinationStream,
   );
+  // pino gives children no bindings formatter; their bindings are redacted once, here
+  // (children inherit this method, so grandchildren too).
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, options) {
+    return child.call(this, redactSecrets(bindings), options);
+  } as typeof logger.child;
+  return logger;
 }

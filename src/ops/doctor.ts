@@ -104,12 +104,12 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     return report;
   }
   const t = opts.timeoutMs ?? 5_000;
-  const docker = new DockerEngine(cfg.DockerEndpoint, Math.min(cfg.DockerTimeout * 1000, t));
+  const docker = dockerEngine(cfg, checks, t);
   let ovsdb: OvsdbClient | undefined;
   let vsd: VsdClient | undefined;
   try {
-    const dockerUp = await checkDocker(cfg, docker, checks);
-    await checkPlugin(cfg, docker, dockerUp, checks, t);
+    const dockerUp = docker ? await checkDocker(cfg, docker, checks) : false;
+    await checkPlugin(cfg, dockerUp ? docker : undefined, checks, t);
     ovsdb = await checkOvsdb(cfg, checks, t);
     const records = await RecordsSnapshot.read(cfg.StateDir);
     checks.push(records.unusable.length === 0
@@ -119,7 +119,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
         detail: `${cfg.StateDir}: ${records.unusable.map((u) => `${u.file} (${u.reason})`).join("; ")}`,
         fix: "the plugin moves such files to StateDir/quarantine/ at its next start and serves the others; look at them before deleting",
       });
-    const dockerNets = dockerUp ? await dockerNetworks(docker, records) : undefined;
+    const dockerNets = dockerUp && docker ? await dockerNetworks(docker, records) : undefined;
     vsd = await checkVsd(cfg, checks, t);
     if (vsd) await checkNetworks(vsd, records.listNetworks(), dockerNets, checks);
     report.endpoints = await checkEndpoints(cfg, records, dockerNets, ovsdb, vsd);
@@ -128,7 +128,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     }));
   } finally {
     await ovsdb?.close().catch(() => undefined);
-    await docker.close().catch(() => undefined);
+    await docker?.close().catch(() => undefined);
     await vsd?.close().catch(() => undefined);
   }
   report.ok = checks.every((c) => c.status !== "failed") && report.endpoints.every((e) => e.status === "ok") && report.reconcile.status !== "failed";
@@ -136,6 +136,16 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
 }
 
 // ---------------------------------------------------------------- Docker and the plugin socket
+
+/** The Docker client as the plugin makes it (TLS files included); a file it cannot read fails the docker check. */
+function dockerEngine(cfg: Config, checks: Check[], timeoutMs: number): DockerEngine | undefined {
+  try {
+    return new DockerEngine(cfg.DockerEndpoint, Math.min(cfg.DockerTimeout * 1000, timeoutMs), { ca: cfg.DockerTlsCa, cert: cfg.DockerTlsCert, key: cfg.DockerTlsKey });
+  } catch (err) {
+    checks.push({ name: "docker", status: "failed", detail: (err as Error).message, fix: "correct DockerEndpoint or DockerTlsCa / DockerTlsCert / DockerTlsKey" });
+    return undefined;
+  }
+}
 
 async function checkDocker(cfg: Config, docker: DockerEngine, checks: Check[]): Promise<boolean> {
   try {
@@ -165,9 +175,11 @@ function pluginBaseName(name: string): string {
   return (name.split("/").pop() ?? name).split(":")[0] ?? name;
 }
 
-async function checkPlugin(cfg: Config, docker: DockerEngine, dockerUp: boolean, checks: Check[], timeoutMs: number): Promise<void> {
+/** docker: the Docker client when its API answers. */
+async function checkPlugin(cfg: Config, docker: DockerEngine | undefined, checks: Check[], timeoutMs: number): Promise<void> {
+  const dockerUp = docker !== undefined;
   let managed: DockerPlugin | undefined;
-  if (dockerUp) {
+  if (docker) {
     try {
       managed = (await docker.listPlugins()).find((p) => pluginBaseName(p.Name) === cfg.PluginName && isNetworkDriver(p));
     } catch {
@@ -401,7 +413,7 @@ async function checkEndpoints(
       /* OVSDB went away since its check: each endpoint's resolution reads "unknown" */
     }
   }
-  const links = new Set(await new IpRouteLinks().listLinks(HOST_IF_PREFIX));
+  const links = new Set(await new IpRouteLinks({ batch: false }).listLinks(HOST_IF_PREFIX));
   const out: EndpointCheck[] = [];
   for (const ep of endpoints) {
     const { check, fixes } = endpointCheck(cfg, ep, records.getNetwork(ep.networkId), docker, onBridge, portRows, links);
@@ -505,13 +517,14 @@ function finish(out: EndpointCheck, fixes: string[]): EndpointCheck {
 const REMOVAL_WORDS: [keyof ReconcileReport, string][] = [
   ["endpoints", "endpoint record"], ["networks", "network record"], ["bridgePorts", "bridge port"],
   ["links", "veth"], ["nuagePortRows", `${PORT_TABLE} row`], ["nuageEntityRows", `${VM_TABLE} row`],
+  ["reservations", "VSD address reservation"],
 ];
 
 async function dryRunReconcile(cfg: Config, records: RecordsSnapshot, docker: DockerEngine | undefined, ovsdb: OvsdbClient | undefined): Promise<DoctorReport["reconcile"]> {
   if (!ovsdb) return { name: "reconcile", status: "skipped", detail: "dry run not possible: needs OVSDB" };
   const wouldRemove = await reconcile({
     store: records,
-    links: new IpRouteLinks(),
+    links: new IpRouteLinks({ batch: false }), // lists only: no co-process
     vrs: new VrsClient(ovsdb, cfg.VrsBridge),
     docker,
     driver: { deleteEndpoint: () => Promise.reject(new Error("doctor removes nothing")) },
@@ -519,7 +532,7 @@ async function dryRunReconcile(cfg: Config, records: RecordsSnapshot, docker: Do
     graceMs: graceMs(cfg),
   }, { dryRun: true });
   const parts = REMOVAL_WORDS.flatMap(([field, word]) => {
-    const items = wouldRemove[field] as string[];
+    const items = (wouldRemove[field] as string[] | undefined) ?? [];
     return items.length === 0 ? [] : [`${items.length} ${word}${items.length > 1 ? "s" : ""} (${items.map((i) => (i.length > 15 ? i.slice(0, 12) : i)).join(", ")})`];
   });
   const note = docker ? "" : " (Docker does not answer: endpoint records were not compared with Docker's)";

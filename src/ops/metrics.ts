@@ -56,6 +56,7 @@ export const REMOVAL_KINDS = {
   links: "link",
   nuagePortRows: "nuage_port_row",
   nuageEntityRows: "nuage_entity_row",
+  reservations: "ipam_reservation",
 } as const satisfies Partial<Record<keyof ReconcileReport, string>>;
 
 export const PREFIX = "nuage_libnetwork_";
@@ -113,7 +114,7 @@ export function createMetrics(counts: RecordCounts, opts: { defaultMetrics?: boo
     },
     removed(report) {
       for (const [field, kind] of Object.entries(REMOVAL_KINDS)) {
-        const n = (report[field as keyof typeof REMOVAL_KINDS] as string[]).length;
+        const n = (report[field as keyof typeof REMOVAL_KINDS] as string[] | undefined)?.length ?? 0;
         if (n > 0) removals.inc({ kind }, n);
       }
     },

@@ -6,7 +6,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { z } from "zod";
-import { EndpointRecordSchema, NetworkRecordSchema, RECORD_VERSION, RecordVersion, type EndpointRecord, type NetworkRecord } from "../store/records.js";
+import { EndpointRecordSchema, NetworkRecordSchema, checkRecordText, type EndpointRecord, type NetworkRecord } from "../store/records.js";
 import type { ReconcileRecords } from "../driver/reconciler.js";
 
 /** A record file the plugin will not use (it moves such files to StateDir/quarantine/ at its next start). */
@@ -56,21 +56,9 @@ async function readKind<S extends z.ZodType<{ id: string }>>(stateDir: string, k
       if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // removed since the listing
       throw err;
     }
-    const why = (reason: string): void => { unusable.push({ file: path, reason }); };
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      why(`not readable as JSON: ${(err as Error).message}`);
-      continue;
-    }
-    const v = RecordVersion.safeParse(value);
-    if (!v.success) { why("not a JSON object with a numeric version"); continue; }
-    if (v.data.version !== undefined && v.data.version !== RECORD_VERSION) { why(`record version ${v.data.version}, and this plugin reads version ${RECORD_VERSION} only`); continue; }
-    const r = schema.safeParse(value);
-    if (!r.success) { why(`not a valid record: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(record)"}: ${i.message}`).join("; ")}`); continue; }
-    if (`${r.data.id}.json` !== name) { why(`its id ${JSON.stringify(r.data.id)} does not match the file name`); continue; }
-    out.push(r.data);
+    const checked = checkRecordText(text, name, schema);
+    if ("reason" in checked) unusable.push({ file: path, reason: checked.reason });
+    else out.push(checked.record);
   }
   return out;
 }

@@ -22,7 +22,8 @@ import { chmod, lstat, mkdir, mkdtemp, rename, rm, stat, unlink } from "node:fs/
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "../log/logger.js";
 import type { NetworkDriver } from "./protocol.js";
-import { ROUTES, type Route } from "./routes.js";
+import { ROUTES, type Drivers, type Route } from "./routes.js";
+import type { IpamDriver } from "./ipam-protocol.js";
 import { parseBody, RequestError } from "./validate.js";
 import { asError, failureOf } from "./errors.js";
 
@@ -54,7 +55,8 @@ export interface PluginServer {
   close(): Promise<void>;
 }
 
-export async function startPluginServer(driver: NetworkDriver, opts: PluginServerOptions): Promise<PluginServer> {
+export async function startPluginServer(driver: NetworkDriver, opts: PluginServerOptions & { ipam?: IpamDriver }): Promise<PluginServer> {
+  const drivers: Drivers = { network: driver, ipam: opts.ipam };
   const log = opts.logger.child({ component: "plugin-server" });
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const socketPath = opts.socketPath;
@@ -68,7 +70,7 @@ export async function startPluginServer(driver: NetworkDriver, opts: PluginServe
     // Once closing, each answer ends its connection (Docker's client would keep it idle for long).
     if (state.closing) res.setHeader("Connection", "close");
     res.once("finish", () => { if (state.closing) server.closeIdleConnections(); });
-    handle(driver, req, res, log, maxBody, state, opts.onCall).catch((err: unknown) => {
+    handle(drivers, req, res, log, maxBody, state, opts.onCall).catch((err: unknown) => {
       // handle() answers every error itself; this is a last resort that must never throw.
       log.error({ err: asError(err) }, "plugin request handling failed");
       try {
@@ -177,7 +179,7 @@ function answers(path: string): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 
 async function handle(
-  driver: NetworkDriver,
+  drivers: Drivers,
   req: http.IncomingMessage,
   res: http.ServerResponse,
   log: Logger,
@@ -194,12 +196,15 @@ async function handle(
 
   const finish = (status: number, answer: unknown, err?: unknown): void => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const outcome = callOutcome(status);
+    // An IPAM refusal travels as 200 {"Error"} (routes.ts): for people and metrics it is a failed call.
+    const ipamRefusal = status === 200 && typeof (answer as { Error?: unknown } | undefined)?.Error === "string";
+    const outcome = ipamRefusal ? "failed" : callOutcome(status);
     const fields = { call, ...ids, outcome, status, ms: Math.round(ms * 10) / 10 };
     if (status >= 500) {
       const internal = failureOf(err).internal;
       log.error({ ...fields, ...(internal ? { internal } : {}), err: asError(err) }, internal ? `${call} failed: internal error` : `${call} failed`);
     } else if (status >= 400) log.warn({ ...fields, reason: failureOf(err).message }, `${call} refused`);
+    else if (ipamRefusal) log.warn({ ...fields, reason: (answer as { Error: string }).Error }, `${call} failed`);
     else log.info(fields, call);
     log.debug({ call, status, res: answer }, `${call} response`);
     if (state.closing) res.setHeader("Connection", "close");
@@ -244,7 +249,7 @@ async function handle(
     const body = route.noArgs ? {} : parseBody(call, text);
     pickIds(body, ids);
     log.debug({ call, req: route.noArgs ? undefined : body }, `${call} request`);
-    answer = (await route.handle(driver, body)) ?? {};
+    answer = (await route.handle(drivers, body)) ?? {};
     if (typeof answer !== "object" || Array.isArray(answer)) {
       throw new TypeError(`${call}: the driver answered ${Array.isArray(answer) ? "an array" : typeof answer}, not an object`);
     }

@@ -25,7 +25,8 @@ export const PortMeta = {
   sandboxReason: "nuage-resolution-error",
 } as const;
 
-export const EntityMeta = { enterprise: "enterprise", user: "user" } as const;
+/** nuage-extension=true: split activation, the VSD side exists already (vrs-ovsdb.md §10.2). */
+export const EntityMeta = { enterprise: "enterprise", user: "user", extension: "nuage-extension" } as const;
 
 /** external_ids keys on the OVS Interface and Port rows that mark what this plugin owns. */
 export const OwnerKeys = {

@@ -33,6 +33,12 @@ export interface PortAttachment {
   policyGroup?: string;
   endpointId: string;
   networkId: string;
+  /**
+   * Split activation (vrs-ovsdb.md §10.2): the VSD container and interface exist already (the
+   * IPAM reserved them); the rows carry no enterprise/user/names and the entity is marked
+   * nuage-extension=true, so the VRS finds the endpoint by vm_uuid and MAC/port name.
+   */
+  split?: boolean;
 }
 
 export interface ResolvedPort { ip: string; mask: string; gateway: string }
@@ -188,14 +194,18 @@ export class VrsClient {
       [OwnerKeys.vmUuid]: a.vmUuid,
       [OwnerKeys.vmName]: a.vmName,
     });
-    const portMeta: Record<string, string> = {
-      [PortMeta.domain]: a.domain,
-      [PortMeta.zone]: a.zone,
-      [PortMeta.network]: a.subnet,
-      [PortMeta.networkType]: "ipv4",
-      [PortMeta.staticIp]: a.staticIp,
-    };
-    if (a.policyGroup) portMeta[PortMeta.policyGroup] = a.policyGroup;
+    const portMeta: Record<string, string> = a.split
+      ? { [PortMeta.domain]: "", [PortMeta.zone]: "", [PortMeta.network]: "", [PortMeta.networkType]: "ipv4" }
+      : {
+        [PortMeta.domain]: a.domain,
+        [PortMeta.zone]: a.zone,
+        [PortMeta.network]: a.subnet,
+        [PortMeta.networkType]: "ipv4",
+        [PortMeta.staticIp]: a.staticIp,
+      };
+    if (a.policyGroup && !a.split) portMeta[PortMeta.policyGroup] = a.policyGroup;
+    // Split activation writes no names: the VRS finds the endpoint by vm_uuid and MAC.
+    const names = a.split ? { domain: "", zone: "", subnet: "", enterprise: "", user: "" } : a;
     const ops: OvsdbOperation[] = [];
 
     // 1. The bridge port (Interface + Port + Bridge.ports).
@@ -219,7 +229,7 @@ export class VrsClient {
     // 2. The port row: updated in place when there (no delete + insert for the VRS to see).
     const wanted: OvsdbRow = {
       name: a.portName, mac: a.mac, bridge: a.bridge, alias: "",
-      nuage_domain: a.domain, nuage_network: a.subnet, nuage_zone: a.zone, nuage_network_type: "ipv4",
+      nuage_domain: names.domain, nuage_network: names.subnet, nuage_zone: names.zone, nuage_network_type: "ipv4",
       evpn_id: 0, vrf_id: 0, vm_domain: EntityDomain.Docker, metadata: ovsMap(portMeta), dirty: 0,
     };
     const row = this.replica.find(PORT_TABLE, a.portName);
@@ -228,32 +238,42 @@ export class VrsClient {
     } else {
       const have = row.row;
       const meta = mapToObject(have.metadata);
-      const samePlacement = scalarString(have.mac) === a.mac && scalarString(have.nuage_domain) === a.domain &&
-        scalarString(have.nuage_zone) === a.zone && scalarString(have.nuage_network) === a.subnet &&
-        (meta[PortMeta.staticIp] ?? "") === a.staticIp && (meta[PortMeta.policyGroup] ?? "") === (a.policyGroup ?? "");
+      const samePlacement = scalarString(have.mac) === a.mac && scalarString(have.nuage_domain) === names.domain &&
+        scalarString(have.nuage_zone) === names.zone && scalarString(have.nuage_network) === names.subnet &&
+        (meta[PortMeta.staticIp] ?? "") === (portMeta[PortMeta.staticIp] ?? "") && (meta[PortMeta.policyGroup] ?? "") === (portMeta[PortMeta.policyGroup] ?? "");
       // A resolution made for other inputs is stale: empty it, as a fresh row would be.
       const update: OvsdbRow = samePlacement ? wanted : { ...wanted, ip_addr: "", subnet_mask: "", gateway: "" };
       ops.push(guardEquals(PORT_TABLE, "_uuid", ["uuid", row.uuid], { name: a.portName }), { op: "update", table: PORT_TABLE, where: [["_uuid", "==", ["uuid", row.uuid]]], row: update });
     }
 
-    // 3. The entity: one per vm_uuid, never shared across organizations or users.
+    // 3. The entity: one per vm_uuid, never shared across organizations or users; a port is
+    //    listed by that entity only (one left in another by a crash is taken out of it).
+    for (const [, row] of this.replica.rows(VM_TABLE)) {
+      const uuid = scalarString(row.vm_uuid);
+      const ports = setToArray(row.ports).map(String);
+      if (uuid === a.vmUuid || !ports.includes(a.portName)) continue;
+      ops.push(guardEquals(VM_TABLE, "vm_uuid", uuid, { ports: ovsSet(ports) }));
+      if (ports.length === 1) ops.push({ op: "delete", table: VM_TABLE, where: [["vm_uuid", "==", uuid]] });
+      else ops.push({ op: "mutate", table: VM_TABLE, where: [["vm_uuid", "==", uuid]], mutations: [["ports", "delete", ovsSet([a.portName])]] });
+    }
     const entity = this.replica.find(VM_TABLE, a.vmUuid);
     if (!entity) {
       ops.push(guardAbsent(VM_TABLE, "vm_uuid", a.vmUuid), {
         op: "insert", table: VM_TABLE, row: {
           vm_uuid: a.vmUuid, vm_name: a.vmName, type: EntityType.Container, domain: EntityDomain.Docker,
           event: EntityEvent.Started, event_type: EntityEvent.Booted, state: EntityState.Running, reason: EntityState.RunningBooted,
-          nuage_user: a.user, nuage_enterprise: a.enterprise,
-          metadata: ovsMap({ [EntityMeta.enterprise]: a.enterprise }), ports: ovsSet([a.portName]), dirty: 0,
+          nuage_user: names.user, nuage_enterprise: names.enterprise,
+          metadata: ovsMap(a.split ? { [EntityMeta.extension]: "true" } : { [EntityMeta.enterprise]: a.enterprise }),
+          ports: ovsSet([a.portName]), dirty: 0,
         },
       });
     } else {
       const ent = scalarString(entity.row.nuage_enterprise);
       const user = scalarString(entity.row.nuage_user);
-      if (ent !== a.enterprise || user !== a.user) {
-        throw new Error(`entity ${a.vmUuid} in the VRS belongs to organization "${ent}", user "${user}", not to "${a.enterprise}", "${a.user}": a port is never added to another organization's or user's entity`);
+      if (ent !== names.enterprise || user !== names.user) {
+        throw new Error(`entity ${a.vmUuid} in the VRS belongs to organization "${ent}", user "${user}", not to "${names.enterprise}", "${names.user}": a port is never added to another organization's or user's entity`);
       }
-      ops.push(guardEquals(VM_TABLE, "vm_uuid", a.vmUuid, { nuage_enterprise: a.enterprise, nuage_user: a.user }));
+      ops.push(guardEquals(VM_TABLE, "vm_uuid", a.vmUuid, { nuage_enterprise: names.enterprise, nuage_user: names.user }));
       if (!setToArray(entity.row.ports).includes(a.portName)) {
         ops.push({ op: "mutate", table: VM_TABLE, where: [["vm_uuid", "==", a.vmUuid]], mutations: [["ports", "insert", ovsSet([a.portName])]] });
       }

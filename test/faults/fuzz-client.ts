@@ -37,7 +37,7 @@ const PATHS = [
   "/NetworkDriver.Leave", "/NetworkDriver.ProgramExternalConnectivity", "/NetworkDriver.RevokeExternalConnectivity",
   "/NetworkDriver.AllocateNetwork", "/NetworkDriver.FreeNetwork", "/NetworkDriver.DiscoverNew", "/NetworkDriver.DiscoverDelete",
 ] as const;
-const ODD_PATHS = ["/NetworkDriver.Nope", "/networkdriver.join", "/", "/Plugin.Activate/x", "/IpamDriver.RequestPool", "/NetworkDriver.Join%00", "/../../etc/passwd"];
+const ODD_PATHS = ["/NetworkDriver.Nope", "/networkdriver.join", "/", "/Plugin.Activate/x", "/IpamDriver.Nope", "/NetworkDriver.Join%00", "/../../etc/passwd"];
 
 /** Strings that must never reach a shell and must survive every layer intact. */
 export const WEIRD = [

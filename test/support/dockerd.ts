@@ -1,11 +1,13 @@
 /**
- * A private dockerd (Debian's docker.io 20.10) inside a test host: own data-root, exec-root,
- * API socket, pidfile, config file and managed containerd, no docker0, no iptables, no
- * sysctl changes in the root network namespace.
+ * A private dockerd inside a test host: own data-root, exec-root, API socket, pidfile, config
+ * file and managed containerd, no docker0, no iptables, no sysctl changes in the root network
+ * namespace. Two engines: Debian 12's docker.io 20.10 (installed), and Debian 13's docker.io
+ * 26 with its containerd, unpacked by scripts/fetch-docker26.sh under .cache/docker26/ (run
+ * with that folder first in PATH, so it finds its own containerd and Debian 12's runc).
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { isAbsolute } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { onCleanup } from "./cleanup.js";
 import type { Host } from "./host.js";
 import {
@@ -26,9 +28,39 @@ export const DOCKERD = "/usr/sbin/dockerd";
 /** The 20.10 client; /usr/local/bin/docker on this machine is an unrelated v28 client. */
 export const DOCKER = "/usr/bin/docker";
 
+/** "20.10": Debian 12's docker.io. "26": Debian 13's docker.io + containerd from the test cache. */
+export type Engine = "20.10" | "26";
+export const ENGINES: readonly Engine[] = ["20.10", "26"];
+
+export interface EngineFiles {
+  dockerd: string;
+  docker: string;
+  /** Folders put first in PATH for dockerd (its containerd, shims, docker-init). */
+  pathPrefix: string[];
+}
+
+const REPO_ROOT = resolve(new URL(".", import.meta.url).pathname, "../../..");
+/** Where scripts/fetch-docker26.sh unpacked Docker 26 (env NUAGE_DOCKER26_ROOT overrides). */
+export const DOCKER26_ROOT = process.env.NUAGE_DOCKER26_ROOT ?? join(REPO_ROOT, ".cache/docker26/root");
+
+export function engineFiles(engine: Engine): EngineFiles {
+  if (engine === "20.10") return { dockerd: DOCKERD, docker: DOCKER, pathPrefix: [] };
+  const files: EngineFiles = {
+    dockerd: join(DOCKER26_ROOT, "usr/sbin/dockerd"),
+    docker: join(DOCKER26_ROOT, "usr/bin/docker"),
+    pathPrefix: [join(DOCKER26_ROOT, "usr/bin"), join(DOCKER26_ROOT, "usr/sbin")],
+  };
+  for (const f of [files.dockerd, files.docker, join(DOCKER26_ROOT, "usr/bin/containerd")]) {
+    if (!existsSync(f)) throw new Error(`Docker 26 is not unpacked (${f} missing): run scripts/fetch-docker26.sh (scripts/setup.sh does)`);
+  }
+  return files;
+}
+
 export interface DockerdOptions {
   /** Directory for everything of this daemon (created if missing). Keep it short: sockets live below it. */
   dir: string;
+  /** Default "20.10"; env NUAGE_TEST_ENGINE sets the default. */
+  engine?: Engine;
   /** e.g. `etcd://172.31.250.1:2379` (libkv, etcd v2 API). */
   clusterStore?: string;
   /** e.g. `172.31.250.11:2376`. */
@@ -51,6 +83,9 @@ export interface DockerRunOptions {
 
 export interface Dockerd {
   readonly host: Host;
+  readonly engine: Engine;
+  /** The client binary matching the engine. */
+  readonly dockerBin: string;
   readonly dir: string;
   /** Path of the API socket (visible from the root mount namespace too). */
   readonly socket: string;
@@ -63,7 +98,7 @@ export interface Dockerd {
   readonly storageDriver: string;
   /** Milliseconds from spawn until `docker version` answered. */
   readonly startMs: number;
-  /** Runs /usr/bin/docker -H unix://<socket> ...args (from the root namespace); never throws on exit code. */
+  /** Runs the engine's docker client -H unix://<socket> ...args (from the root namespace); never throws on exit code. */
   docker(args: readonly string[], opts?: DockerRunOptions): Promise<ExecResult>;
   /** Same, but throws with stderr on a non-zero exit; returns stdout. */
   dockerOk(args: readonly string[], opts?: DockerRunOptions): Promise<string>;
@@ -77,6 +112,13 @@ export interface Dockerd {
    * plugin it uses: a dead legacy plugin costs ~15 s of retries per endpoint.
    */
   stop(opts?: { keepDir?: boolean; timeoutMs?: number; killContainers?: boolean }): Promise<{ stopMs: number }>;
+}
+
+function defaultEngine(): Engine {
+  const e = process.env.NUAGE_TEST_ENGINE;
+  if (e === undefined || e === "") return "20.10";
+  if ((ENGINES as readonly string[]).includes(e)) return e as Engine;
+  throw new Error(`NUAGE_TEST_ENGINE=${e}: expected one of ${ENGINES.join(", ")}`);
 }
 
 function fsType(path: string): Promise<string> {
@@ -105,6 +147,8 @@ export async function startDockerd(host: Host, opts: DockerdOptions): Promise<Do
   for (const p of host.privateDirs) {
     if (dir === p || dir.startsWith(p + "/")) throw new Error(`startDockerd: dir ${dir} is inside the host's private ${p}; the socket would be invisible outside`);
   }
+  const engine: Engine = opts.engine ?? defaultEngine();
+  const bins = engineFiles(engine);
   const socket = `${dir}/docker.sock`;
   // dockerd dials managed plugins at <exec-root>/plugins/<64 hex id>/<socket>; sun_path holds 107 bytes.
   if (`${dir}/run/plugins/`.length + 65 + "nuage.sock".length > 107) {
@@ -149,10 +193,11 @@ export async function startDockerd(host: Host, opts: DockerdOptions): Promise<Do
 
   const logFd = openSync(logFile, "a");
   const t0 = Date.now();
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" };
+  const basePath = process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+  const env: NodeJS.ProcessEnv = { PATH: [...bins.pathPrefix, basePath].join(":"), HOME: "/root" };
   let child;
   try {
-    child = host.spawn(DOCKERD, args, { stdio: ["ignore", logFd, logFd], env });
+    child = host.spawn(bins.dockerd, args, { stdio: ["ignore", logFd, logFd], env });
   } finally {
     closeSync(logFd);
   }
@@ -172,7 +217,7 @@ export async function startDockerd(host: Host, opts: DockerdOptions): Promise<Do
   const docker = (a: readonly string[], o: DockerRunOptions = {}): Promise<ExecResult> => {
     const ro: Parameters<typeof run>[2] = { env: cliEnv, timeoutMs: o.timeoutMs ?? 120_000 };
     if (o.input !== undefined) ro.input = o.input;
-    return run(DOCKER, ["-H", `unix://${socket}`, ...a], ro);
+    return run(bins.docker, ["-H", `unix://${socket}`, ...a], ro);
   };
   const logTail = (lines = 40): string => {
     try {
@@ -255,6 +300,8 @@ export async function startDockerd(host: Host, opts: DockerdOptions): Promise<Do
 
   const d: Dockerd = {
     host,
+    engine,
+    dockerBin: bins.docker,
     dir,
     socket,
     endpoint: `unix://${socket}`,

@@ -6,12 +6,13 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { createHost, type Host, type Lab } from "./host.js";
-import { startDockerd, type Dockerd } from "./dockerd.js";
+import { startDockerd, type Dockerd, type Engine } from "./dockerd.js";
 import { ensureBusyboxImage } from "./busybox-image.js";
 import { makeTestDir, randomHex, waitFor, sleep } from "./proc.js";
+import { installManagedPlugin, MANAGED_DRIVER, managedPluginLog } from "./managed-plugin.js";
 import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../sandbox/src/ovs/ovs-host.js";
 import { connectOvsdb } from "../../src/vrs/ovsdb/client.js";
 import type { OvsdbConnection } from "../../src/vrs/ovsdb/types.js";
@@ -118,6 +119,14 @@ export interface BedOptions {
   /** dockerd --cluster-store / --cluster-advertise. */
   clusterStore?: string;
   clusterAdvertisePort?: number;
+  /**
+   * "legacy" (default): the plugin as a process in the host, socket /run/docker/plugins/nuage.sock.
+   * "managed": scripts/build-plugin.sh's plugin, created and enabled in the bed's dockerd as
+   * nuage:latest; the VSD keys come from a mounted nuage.cfg, the others from `docker plugin set`.
+   */
+  plugin?: "legacy" | "managed";
+  /** Docker engine of the bed (default "20.10", or env NUAGE_TEST_ENGINE). */
+  engine?: Engine;
   /** Extra dockerd arguments, after the harness's own (a later flag wins, e.g. `--bridge=docker0` for a default bridge network). */
   dockerdArgs?: readonly string[];
 }
@@ -152,8 +161,10 @@ export class NuageBed {
     readonly bridge: string,
     readonly address: string | undefined,
     readonly hostId: string,
-    /** The plugin's StateDir (BedOptions.extraConfig may put it elsewhere). */
+    /** The plugin's StateDir (BedOptions.extraConfig may put it elsewhere; the managed plugin's is its state mount's source). */
     readonly stateDir: string,
+    /** What `docker network create -d` takes: "nuage", or "nuage:latest" for the managed plugin. */
+    readonly driver: string,
   ) {
     this.pluginLogPath = join(dir, "plugin.log");
   }
@@ -185,6 +196,7 @@ export class NuageBed {
       const address = host.address;
       const dockerd = await startDockerd(host, {
         dir: makeTestDir("d"), // short: socket paths live below it
+        engine: opts.engine,
         clusterStore: opts.clusterStore,
         clusterAdvertise: opts.clusterStore && address ? `${address}:${opts.clusterAdvertisePort ?? 2376}` : undefined,
         extraArgs: opts.dockerdArgs,
@@ -211,9 +223,12 @@ export class NuageBed {
       };
       const cfgPath = join(dir, "nuage.cfg");
       await writeFile(cfgPath, Object.entries(cfg).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join("\n") + "\n", { mode: 0o600 });
-      const bed = new NuageBed(dir, host, dockerd, vsd, !opts.vsd, ovs, agent, ovsdb, cfgPath, bridge, address, hostId, String(cfg.StateDir));
+      const managed = opts.plugin === "managed";
+      const stateDir = managed ? join(dir, "v2-state") : String(cfg.StateDir);
+      const bed = new NuageBed(dir, host, dockerd, vsd, !opts.vsd, ovs, agent, ovsdb, cfgPath, bridge, address, hostId, stateDir, managed ? MANAGED_DRIVER : "nuage");
       bed.agentArgv = agentArgv;
-      await bed.startPlugin();
+      if (managed) await bed.installManaged(cfg);
+      else await bed.startPlugin();
       return bed;
     } catch (err) {
       for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -230,6 +245,31 @@ export class NuageBed {
   async restartAgent(extraArgs: readonly string[] = []): Promise<void> {
     await stopChild(this.agent);
     this.agent = await spawnAgent(this.host, this.dir, [...this.agentArgv, ...extraArgs]);
+  }
+
+  get managed(): boolean { return this.driver !== "nuage"; }
+
+  /** Milliseconds `docker plugin enable` took (managed plugin). */
+  enableMs = 0;
+
+  /**
+   * The managed plugin, configured both ways: the VSD keys and CA in a nuage.cfg on the
+   * config mount, every other key as an env entry; OVSDB, state and Docker socket folders as mounts.
+   */
+  private async installManaged(cfg: Record<string, string | number>): Promise<void> {
+    const confDir = join(this.dir, "v2-config");
+    await mkdir(confDir, { recursive: true });
+    await copyFile(String(cfg.VsdCaFile), join(confDir, "vsd-ca.pem"));
+    const vsdKeys = ["VsdUrl", "VsdOrganization", "VsdUser", "VsdPassword"];
+    const file = [...vsdKeys.map((k) => `${k} = ${JSON.stringify(cfg[k])}`), `VsdCaFile = "/etc/nuage-libnetwork/vsd-ca.pem"`];
+    await writeFile(join(confDir, "nuage.cfg"), file.join("\n") + "\n", { mode: 0o600 });
+    const env = Object.fromEntries(Object.entries(cfg).filter(([k]) => !vsdKeys.includes(k) && !["VsdCaFile", "VrsSocket", "StateDir", "DockerEndpoint"].includes(k)));
+    const { enableMs } = await installManagedPlugin(this.dockerd, {
+      mounts: { ovsdb: dirname(this.ovs.unixSocket), state: this.stateDir, config: confDir, docker: this.dockerd.dir },
+      // StateDir and DockerEndpoint keep their defaults: the mounts put them in place.
+      env: { ...env, VrsSocket: `/var/run/openvswitch/${basename(this.ovs.unixSocket)}` },
+    });
+    this.enableMs = enableMs;
   }
 
   /** Starts the plugin inside the host's namespaces and waits for its socket. */
@@ -257,6 +297,7 @@ export class NuageBed {
   }
 
   pluginLog(): string {
+    if (this.managed) return managedPluginLog(this.dockerd);
     try { return readFileSync(this.pluginLogPath, "utf8"); } catch { return ""; }
   }
 
@@ -314,7 +355,7 @@ export class NuageBed {
 
   /** Endpoint IDs Docker has on networks of the nuage driver. */
   async dockerEndpointIds(): Promise<Set<string>> {
-    const ids = (await this.dockerOk(["network", "ls", "-q", "--filter", "driver=nuage"])).split("\n").filter(Boolean);
+    const ids = (await this.dockerOk(["network", "ls", "-q", "--filter", `driver=${this.driver}`])).split("\n").filter(Boolean);
     const out = new Set<string>();
     for (const id of ids) {
       const info = JSON.parse(await this.dockerOk(["network", "inspect", id])) as { Containers?: Record<string, { EndpointID: string }> }[];

@@ -42,6 +42,15 @@ test("resolves enterprise → user → domain → zone → subnet by name", asyn
   assert.equal(rest.calls.length, 5);
 });
 
+test("the enterprise is found whatever the case of its name, when only one matches", async () => {
+  const lists = { ...found, "/enterprises|": [{ ID: "e0", name: "csp" }, { ID: "e1", name: "Enterprise" }] };
+  const p = await new VsdOps(fakeRest(lists)).resolvePath({ ...names, enterprise: "ENTERPRISE" });
+  assert.equal(p.enterprise.ID, "e1");
+  assert.equal(p.subnet.ID, "s1");
+  const twice = { ...lists, "/enterprises|": [{ ID: "e1", name: "Enterprise" }, { ID: "e2", name: "enterprise" }] };
+  await assert.rejects(new VsdOps(fakeRest(twice)).resolvePath({ ...names, enterprise: "ENTERPRISE" }), /enterprise "ENTERPRISE" not found/);
+});
+
 test("each missing level gives a precise reason", async () => {
   const cases: [string, string][] = [
     [`/enterprises|${eq("name", "Enterprise")}`, 'enterprise "Enterprise" not found'],

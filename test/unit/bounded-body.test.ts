@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { once } from "node:events";
 import { BodyTooLargeError, lines, readBounded } from "../../src/http/bounded-body.js";
 import { DockerEngine, DockerApiError, type DockerEvent } from "../../src/docker/engine.js";
+import { VsdClient } from "../../src/vsd/client.js";
+import { VsdError } from "../../src/vsd/errors.js";
 
 async function* chunks(...parts: (string | Buffer)[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield typeof p === "string" ? Buffer.from(p) : p;
@@ -98,5 +100,38 @@ test("Docker API: an answer over the size limit fails the call with a clear mess
     server.close();
     await docker.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("VSD: an answer over the size limit fails the call with a clear message, and is not retried", async () => {
+  let requests = 0;
+  const server = createServer((_req, res) => {
+    requests++;
+    res.writeHead(200, { "Content-Type": "application/json" });
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    let sent = 0;
+    const more = (): void => {
+      while (sent < 20 && res.write(chunk)) sent++;
+      if (sent < 20) res.once("drain", () => { sent++; more(); });
+      else res.end();
+    };
+    more();
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  const vsd = new VsdClient({ url: `http://127.0.0.1:${port}`, organization: "csp", user: "csproot", password: "not-logged" });
+  try {
+    await assert.rejects(vsd.me(), (err: Error) => {
+      assert.ok(err instanceof VsdError);
+      assert.match(err.message, /^VSD http:\/\/127\.0\.0\.1:\d+\/nuage\/api\/v6: VSD GET \/me: the answer is larger than 16777216 bytes/);
+      assert.ok(!err.message.includes("not-logged"));
+      return true;
+    });
+    assert.equal(requests, 1);
+  } finally {
+    await vsd.close();
+    server.closeAllConnections();
+    server.close();
   }
 });

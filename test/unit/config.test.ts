@@ -202,6 +202,7 @@ test("loadConfig: names the file it could not read; missingOk gives the defaults
 
 test("defaultConfigPath: nuage.cfg in the executable's bin/ folder", () => {
   assert.equal(defaultConfigPath("/opt/nuage-libnetwork/dist/src/main.js"), "/opt/nuage-libnetwork/bin/nuage.cfg");
+  assert.equal(defaultConfigPath("/opt/nuage-libnetwork/dist/bundle/nuage-libnetwork.mjs"), "/opt/nuage-libnetwork/bin/nuage.cfg");
   assert.equal(defaultConfigPath("/usr/local/bin/nuage-libnetwork"), "/usr/local/bin/nuage.cfg");
   assert.match(defaultConfigPath(), /nuage\.cfg$/);
 });

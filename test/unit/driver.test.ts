@@ -219,9 +219,44 @@ test("Leave and DeleteEndpoint undo everything and are safe to repeat", async ()
     await d.leave({ NetworkID: NET, EndpointID: EP });
     await d.deleteEndpoint({ NetworkID: NET, EndpointID: EP });
   }
+  await d.linksSettled();
   assert.equal(vrs.ports.size, 0);
   assert.equal(links.links.size, 0);
   assert.equal(store.getEndpoint(EP), undefined);
+});
+
+test("DeleteEndpoint answers before the veth is deleted; a failed deletion is logged for the reconcile pass, and the names are not handed out meanwhile", async () => {
+  const lines: string[] = [];
+  const d = new NuageDriver(
+    { scope: "local", bridge: "alubr0", resolveTimeoutMs: 1000, driverName: "nuage" },
+    { store, links, vrs, logger: pino({ level: "warn" }, { write: (l: string) => { lines.push(l); } }) },
+  );
+  await d.createNetwork(netReq(readmeOpts));
+  await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
+  await d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null });
+  await d.leave({ NetworkID: NET, EndpointID: EP });
+  let release!: () => void;
+  const slow = links.deleteLink.bind(links);
+  links.deleteLink = async (n) => { await new Promise<void>((r) => { release = r; }); return slow(n); };
+  await d.deleteEndpoint({ NetworkID: NET, EndpointID: EP });
+  assert.equal(store.getEndpoint(EP), undefined, "answered: the record is gone");
+  assert.ok(links.links.has("nuh" + "b".repeat(12)), "the veth is still being deleted");
+  // An endpoint whose ID starts like the one being deleted gets other names meanwhile.
+  const twin = "b".repeat(12) + "d".repeat(52);
+  await d.createEndpoint({ NetworkID: NET, EndpointID: twin, Interface: { Address: "10.21.59.3/24" }, Options: null });
+  assert.notEqual(store.getEndpoint(twin)?.hostIfName, "nuh" + "b".repeat(12));
+  links.deleteLink = slow;
+  release();
+  await d.linksSettled();
+  assert.ok(!links.links.has("nuh" + "b".repeat(12)), "deleted after the answer");
+
+  await d.join({ NetworkID: NET, EndpointID: twin, SandboxKey: "/y", Options: null });
+  links.deleteLink = async () => { throw new Error("RTNETLINK answers: Device or resource busy"); };
+  await d.deleteEndpoint({ NetworkID: NET, EndpointID: twin });
+  await d.linksSettled();
+  assert.equal(store.getEndpoint(twin), undefined);
+  assert.match(lines.join(""), /veth deletion after DeleteEndpoint failed; the reconcile pass removes it/);
+  assert.match(lines.join(""), /Device or resource busy/);
 });
 
 test("A network created on another host is learnt from the Docker API", async () => {
@@ -262,4 +297,31 @@ test("Concurrent calls for one endpoint are serialised", async () => {
   if (results[0].status === "rejected") assert.match(String(results[0].reason), /unknown to the Nuage plugin/);
   assert.equal(vrs.ports.size, 0);
   assert.equal(links.links.size, 0);
+});
+
+test("AllocateNetwork (swarm leader) checks like CreateNetwork and answers only the Nuage options; repeatable; FreeNetwork keeps nothing", async () => {
+  const asked: string[] = [];
+  const vsd: SubnetDirectory = {
+    async findSubnet(ref) { asked.push(ref.subnet); return { address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" }; },
+  };
+  const d = make({ vsd });
+  const req = {
+    NetworkID: "e33s9vpgyxln7wekm4awg3pts",
+    Options: { ...readmeOpts, "policy-group": "PG1" },
+    IPv4Data: [{ AddressSpace: "", Pool: "10.21.59.0/24", Gateway: "10.21.59.1/24" }],
+    IPv6Data: null,
+  };
+  const first = await d.allocateNetwork(req);
+  assert.deepEqual(first, { Options: { ...readmeOpts, "policy-group": "PG1" } });
+  // A new leader re-allocates: the same answer, nothing accumulated.
+  assert.deepEqual(await d.allocateNetwork(req), first);
+  assert.deepEqual(asked, ["Subnet 2", "Subnet 2"]);
+  assert.equal(store.listNetworks().length, 0, "the manager records nothing");
+  // What the worker then gets in CreateNetwork's generic options makes a valid network.
+  await d.createNetwork({ ...netReq(first.Options), NetworkID: "f".repeat(64) });
+  assert.equal(store.getNetwork("f".repeat(64))?.nuage.subnet, "Subnet 2");
+  await d.freeNetwork({ NetworkID: req.NetworkID });
+  await assert.rejects(d.allocateNetwork({ ...req, Options: { organization: "Enterprise" } }), /missing options -o domain=.*-o zone=.*-o subnet=.*-o user=/);
+  await assert.rejects(d.allocateNetwork({ ...req, IPv4Data: [{ AddressSpace: "", Pool: "10.21.58.0/24" }] }), /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2"/);
+  await assert.rejects(d.allocateNetwork({ ...req, Options: { ...readmeOpts, vni: "4097" } }), /unknown option -o vni/);
 });

@@ -19,7 +19,8 @@ import { RecordsSnapshot } from "../../src/ops/records-snapshot.js";
 import { doctorMain, formatReport } from "../../src/ops/doctor-cli.js";
 import type { DoctorReport } from "../../src/ops/doctor.js";
 import { callOutcome, startPluginServer, type CallOutcome } from "../../src/plugin/server.js";
-import type { NetworkDriver } from "../../src/plugin/protocol.js";
+import { DriverError, type NetworkDriver } from "../../src/plugin/protocol.js";
+import type { IpamDriver } from "../../src/plugin/ipam-protocol.js";
 import { reconcile } from "../../src/driver/reconciler.js";
 import type { EndpointRecord, NetworkRecord } from "../../src/store/records.js";
 import { createLogger } from "../../src/log/logger.js";
@@ -100,7 +101,8 @@ describe("metrics", () => {
     const dir = await tempDir();
     const seen: [string, CallOutcome, number][] = [];
     const driver = { getCapabilities: () => ({ Scope: "local", ConnectivityScope: "local" }) } as unknown as NetworkDriver;
-    const server = await startPluginServer(driver, { socketPath: join(dir, "p.sock"), logger: silent, onCall: (c, o, s) => seen.push([c, o, s]) });
+    const ipam = { requestAddress: async () => { throw new DriverError("address 10.0.0.9 is already in use"); } } as unknown as IpamDriver;
+    const server = await startPluginServer(driver, { socketPath: join(dir, "p.sock"), logger: silent, ipam, onCall: (c, o, s) => seen.push([c, o, s]) });
     try {
       const post = (path: string, body: string): Promise<number> => new Promise((resolve, reject) => {
         const req = http.request({ socketPath: join(dir, "p.sock"), path, method: "POST" }, (res) => { res.resume(); res.on("end", () => resolve(res.statusCode ?? 0)); });
@@ -110,8 +112,9 @@ describe("metrics", () => {
       assert.equal(await post("/NetworkDriver.GetCapabilities", ""), 200);
       assert.equal(await post("/NetworkDriver.Bogus/$(rm)", "{}"), 404);
       assert.equal(await post("/NetworkDriver.CreateNetwork", "{not json"), 400);
+      assert.equal(await post("/IpamDriver.RequestAddress", JSON.stringify({ PoolID: "p", Address: "10.0.0.9", Options: null })), 200, "an IPAM refusal is a 200 {Error}");
       assert.deepEqual(seen.map(([c, o]) => [c, o]), [
-        ["NetworkDriver.GetCapabilities", "ok"], ["unknown", "refused"], ["NetworkDriver.CreateNetwork", "refused"],
+        ["NetworkDriver.GetCapabilities", "ok"], ["unknown", "refused"], ["NetworkDriver.CreateNetwork", "refused"], ["IpamDriver.RequestAddress", "failed"],
       ]);
       assert.ok(seen.every(([, , s]) => s >= 0 && s < 5));
     } finally {
@@ -228,7 +231,7 @@ describe("records snapshot and the reconciler's dry run", () => {
     const report = await reconcile({
       store,
       links: {
-        listLinks: async (prefix: string) => [`${prefix}${live.slice(0, 12)}`, `${prefix}${dead.slice(0, 12)}`, `${prefix}0123456789ab`].filter((n) => n.startsWith(prefix)),
+        listLinks: async (...prefixes: string[]) => prefixes.flatMap((prefix) => [`${prefix}${live.slice(0, 12)}`, `${prefix}${dead.slice(0, 12)}`, `${prefix}0123456789ab`]),
         deleteLink: async (n: string) => { touched.push(`deleteLink ${n}`); return true; },
         linkExists: async () => true,
         createVethPair: async () => { touched.push("createVethPair"); },

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createLogger, type Logger } from "../../src/log/logger.js";
 import { startPluginServer, CONTENT_TYPE, type PluginServer } from "../../src/plugin/server.js";
 import { DriverError, type NetworkDriver } from "../../src/plugin/protocol.js";
+import type { IpamDriver } from "../../src/plugin/ipam-protocol.js";
 
 const NET = "69a83e02" + "0123456789abcdef".repeat(3) + "01234567"; // 64 hex
 const EP = "8b76b6a3" + "fedcba9876543210".repeat(3) + "76543210";
@@ -115,7 +116,7 @@ describe("plugin protocol server", () => {
     const r = await call(socketPath, "/Plugin.Activate");
     assert.equal(r.status, 200);
     assert.equal(r.headers["content-type"], CONTENT_TYPE);
-    assert.deepEqual(r.json, { Implements: ["NetworkDriver"] });
+    assert.deepEqual(r.json, { Implements: ["NetworkDriver", "IpamDriver"] });
   });
 
   test("GetCapabilities with an empty body (Content-Length 0, no Content-Type)", async () => {
@@ -219,9 +220,9 @@ describe("plugin protocol server", () => {
     let r = await call(socketPath, "/NetworkDriver.Bogus", "{}");
     assert.equal(r.status, 404);
     assert.deepEqual(r.json, { Err: "not implemented: /NetworkDriver.Bogus" });
-    r = await call(socketPath, "/IpamDriver.RequestPool", "{}");
+    r = await call(socketPath, "/IpamDriver.Bogus", "{}");
     assert.equal(r.status, 404);
-    assert.deepEqual(r.json, { Err: "not implemented: /IpamDriver.RequestPool" });
+    assert.deepEqual(r.json, { Err: "not implemented: /IpamDriver.Bogus" });
     assert.equal(r.headers["content-type"], CONTENT_TYPE);
     r = await call(socketPath, "/networkdriver.join", "{}");
     assert.equal(r.status, 404);
@@ -483,5 +484,70 @@ describe("plugin socket life cycle", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("IPAM calls on the same socket", () => {
+  let dir: string;
+  let socketPath: string;
+  let server: PluginServer;
+  const seen: [string, unknown][] = [];
+  let fail: Error | undefined;
+  const answer = async <T>(name: string, req: unknown, value: T): Promise<T> => {
+    seen.push([name, req]);
+    if (fail) throw fail;
+    return value;
+  };
+  const ipam: IpamDriver = {
+    getCapabilities: () => ({ RequiresMACAddress: true, RequiresRequestReplay: false }),
+    getDefaultAddressSpaces: () => ({ LocalDefaultAddressSpace: "nuage-local", GlobalDefaultAddressSpace: "nuage-global" }),
+    requestPool: (r) => answer("requestPool", r, { PoolID: "p1", Pool: "10.21.59.0/24", Data: { "com.docker.network.gateway": "10.21.59.1/24" } }),
+    releasePool: (r) => answer("releasePool", r, undefined),
+    requestAddress: (r) => answer("requestAddress", r, { Address: "10.21.59.2/24", Data: {} }),
+    releaseAddress: (r) => answer("releaseAddress", r, undefined),
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "nuage-ipam-"));
+    socketPath = join(dir, "nuage.sock");
+    server = await startPluginServer(stubDriver([], {} as Behaviour), { socketPath, logger: createLogger("Error"), ipam });
+  });
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("the IPAM calls reach the IPAM driver; null maps and the empty-body calls are accepted", async () => {
+    fail = undefined;
+    let r = await call(socketPath, "/IpamDriver.GetCapabilities");
+    assert.deepEqual(r.json, { RequiresMACAddress: true, RequiresRequestReplay: false });
+    r = await call(socketPath, "/IpamDriver.GetDefaultAddressSpaces");
+    assert.deepEqual(r.json, { LocalDefaultAddressSpace: "nuage-local", GlobalDefaultAddressSpace: "nuage-global" });
+    r = await post(socketPath, "/IpamDriver.RequestPool", { AddressSpace: "nuage-local", Pool: "", SubPool: "", Options: { organization: "E" }, V6: false });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { PoolID: "p1", Pool: "10.21.59.0/24", Data: { "com.docker.network.gateway": "10.21.59.1/24" } });
+    r = await post(socketPath, "/IpamDriver.RequestAddress", { PoolID: "p1", Address: "", Options: null });
+    assert.deepEqual(r.json, { Address: "10.21.59.2/24", Data: {} });
+    r = await post(socketPath, "/IpamDriver.ReleaseAddress", { PoolID: "p1", Address: "10.21.59.2" });
+    assert.deepEqual(r.json, {});
+    r = await post(socketPath, "/IpamDriver.ReleasePool", { PoolID: "p1" });
+    assert.deepEqual(r.json, {});
+    assert.deepEqual(seen.map(([n]) => n), ["requestPool", "requestAddress", "releaseAddress", "releasePool"]);
+    assert.deepEqual(seen[1]![1], { PoolID: "p1", Address: "", Options: null });
+  });
+
+  test("an IPAM refusal is 200 {Error} (Docker ignores Err in a 200 IPAM answer); a bug stays 500 {Err}; a bad request 400", async () => {
+    fail = new DriverError("address 10.21.59.40 is already in use");
+    let r = await post(socketPath, "/IpamDriver.RequestAddress", { PoolID: "p1", Address: "10.21.59.40", Options: null });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { Error: "address 10.21.59.40 is already in use" });
+    fail = new TypeError("boom");
+    r = await post(socketPath, "/IpamDriver.RequestPool", { Pool: "" });
+    assert.equal(r.status, 500);
+    assert.match(String((r.json as { Err: string }).Err), /internal error in the nuage plugin: boom/);
+    fail = undefined;
+    r = await post(socketPath, "/IpamDriver.ReleaseAddress", { PoolID: "p1" });
+    assert.equal(r.status, 400);
+    assert.match(String((r.json as { Err: string }).Err), /IpamDriver\.ReleaseAddress: Address/);
   });
 });

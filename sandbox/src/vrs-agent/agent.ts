@@ -135,11 +135,24 @@ export async function startVrsAgent(opts: VrsAgentOptions): Promise<RunningVrsAg
 export class VrsAgent {
   readonly bindings = new Map<string, Binding>();
   private readonly failures = new Map<string, Failure>();
+  // The mirror of the monitored tables, kept up to date row by row: an update costs the agent
+  // work for the ports it touches, not for every port (the sandbox must not be the bench's
+  // bottleneck at 1,000 ports).
   private readonly entities = new Map<string, EntityView>();
+  private readonly entitiesByPort = new Map<string, Map<string, EntityView>>();
   private readonly portRowsByUuid = new Map<string, PortRowView>();
+  private readonly portRowUuidsByName = new Map<string, Set<string>>();
   private readonly ovsPorts = new Map<string, { name: string; tag: number | undefined }>();
+  private readonly ovsPortUuidsByName = new Map<string, Set<string>>();
   private readonly bridges = new Map<string, { name: string; ports: string[] }>();
-  private mirror: Mirror = { entities: [], portRows: new Map(), bridgePorts: new Map() };
+  /** UUIDs of the Port rows the bridge lists. */
+  private onBridge = new Set<string>();
+  private readonly mirror: Mirror = {
+    entities: { [Symbol.iterator]: () => this.entities.values() },
+    portRows: new Map(),
+    bridgePorts: new Map(),
+    entitiesOfPort: (port) => this.entitiesByPort.get(port)?.values() ?? [],
+  };
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
   private idleWaiters: (() => void)[] = [];
@@ -204,51 +217,91 @@ export class VrsAgent {
 
   private onUpdates(updates: TableUpdates, initial: boolean): void {
     if (this.stopped) return;
+    const touched = new Set<string>();
     try {
       if (initial) {
         this.entities.clear();
+        this.entitiesByPort.clear();
         this.portRowsByUuid.clear();
+        this.portRowUuidsByName.clear();
+        this.mirror.portRows.clear();
         this.ovsPorts.clear();
+        this.ovsPortUuidsByName.clear();
         this.bridges.clear();
+        this.onBridge = new Set();
+        this.mirror.bridgePorts.clear();
       }
       for (const [uuid, ch] of Object.entries(updates[VM_TABLE] ?? {})) {
-        if (ch.new) this.entities.set(uuid, entityView(ch.new));
-        else this.entities.delete(uuid);
+        const prev = this.entities.get(uuid);
+        if (prev) for (const p of prev.ports) { touched.add(p); this.entitiesByPort.get(p)?.delete(uuid); if (this.entitiesByPort.get(p)?.size === 0) this.entitiesByPort.delete(p); }
+        if (ch.new) {
+          const e = entityView(ch.new);
+          this.entities.set(uuid, e);
+          for (const p of e.ports) {
+            touched.add(p);
+            let m = this.entitiesByPort.get(p);
+            if (!m) this.entitiesByPort.set(p, m = new Map());
+            m.set(uuid, e);
+          }
+        } else this.entities.delete(uuid);
       }
       for (const [uuid, ch] of Object.entries(updates[PORT_TABLE] ?? {})) {
-        if (ch.new) this.portRowsByUuid.set(uuid, portRowView(ch.new));
-        else this.portRowsByUuid.delete(uuid);
+        const prev = this.portRowsByUuid.get(uuid);
+        if (prev) { touched.add(prev.name); removeFromIndex(this.portRowUuidsByName, prev.name, uuid); }
+        if (ch.new) {
+          const r = portRowView(ch.new);
+          this.portRowsByUuid.set(uuid, r);
+          addToIndex(this.portRowUuidsByName, r.name, uuid);
+          touched.add(r.name);
+        } else this.portRowsByUuid.delete(uuid);
       }
       for (const [uuid, ch] of Object.entries(updates.Port ?? {})) {
+        const prev = this.ovsPorts.get(uuid);
+        if (prev) { touched.add(prev.name); removeFromIndex(this.ovsPortUuidsByName, prev.name, uuid); }
         if (ch.new) {
           const tag = setToArray(ch.new.tag)[0];
-          this.ovsPorts.set(uuid, { name: str(ch.new.name), tag: tag === undefined ? undefined : num(tag) });
+          const p = { name: str(ch.new.name), tag: tag === undefined ? undefined : num(tag) };
+          this.ovsPorts.set(uuid, p);
+          addToIndex(this.ovsPortUuidsByName, p.name, uuid);
+          touched.add(p.name);
         } else this.ovsPorts.delete(uuid);
       }
-      for (const [uuid, ch] of Object.entries(updates.Bridge ?? {})) {
-        if (ch.new) this.bridges.set(uuid, { name: str(ch.new.name), ports: setToArray(ch.new.ports).map((a) => (Array.isArray(a) ? a[1] : str(a))) });
-        else this.bridges.delete(uuid);
+      if (updates.Bridge) {
+        for (const [uuid, ch] of Object.entries(updates.Bridge)) {
+          if (ch.new) this.bridges.set(uuid, { name: str(ch.new.name), ports: setToArray(ch.new.ports).map((a) => (Array.isArray(a) ? str(a[1]) : str(a))) });
+          else this.bridges.delete(uuid);
+        }
+        const onBridge = new Set<string>();
+        for (const b of this.bridges.values()) if (b.name === this.opts.bridge) for (const u of b.ports) onBridge.add(u);
+        for (const u of onBridge) if (!this.onBridge.has(u)) { const p = this.ovsPorts.get(u); if (p) touched.add(p.name); }
+        for (const u of this.onBridge) if (!onBridge.has(u)) { const p = this.ovsPorts.get(u); if (p) touched.add(p.name); }
+        this.onBridge = onBridge;
       }
-      this.rebuildMirror();
+      for (const name of touched) this.refreshMirror(name);
     } catch (err) {
       this.log.error({ err }, "could not read an OVSDB update");
       return;
     }
-    if (this.resynced) this.scheduleAll();
+    if (!this.resynced) return;
+    if (initial) this.scheduleAll();
+    else for (const p of touched) this.schedule(p);
   }
 
-  private rebuildMirror(): void {
-    const portRows = new Map<string, PortRowView>();
-    for (const r of this.portRowsByUuid.values()) portRows.set(r.name, r);
-    const onBridge = new Set<string>();
-    for (const b of this.bridges.values()) if (b.name === this.opts.bridge) for (const u of b.ports) onBridge.add(u);
-    const bridgePorts = new Map<string, BridgePortView>();
-    for (const [uuid, p] of this.ovsPorts) {
-      const prev = bridgePorts.get(p.name);
-      const view: BridgePortView = { name: p.name, uuid, tag: p.tag, onBridge: onBridge.has(uuid) };
-      if (!prev || (!prev.onBridge && view.onBridge)) bridgePorts.set(p.name, view);
+  /** The mirror's port row and bridge port of one name, from the row indexes. */
+  private refreshMirror(name: string): void {
+    const rowUuids = this.portRowUuidsByName.get(name);
+    let row: PortRowView | undefined;
+    for (const u of rowUuids ?? []) row = this.portRowsByUuid.get(u);
+    if (row) this.mirror.portRows.set(name, row);
+    else this.mirror.portRows.delete(name);
+    let view: BridgePortView | undefined;
+    for (const uuid of this.ovsPortUuidsByName.get(name) ?? []) {
+      const p = this.ovsPorts.get(uuid)!;
+      const v: BridgePortView = { name, uuid, tag: p.tag, onBridge: this.onBridge.has(uuid) };
+      if (!view || (!view.onBridge && v.onBridge)) view = v;
     }
-    this.mirror = { entities: [...this.entities.values()], portRows, bridgePorts };
+    if (view) this.mirror.bridgePorts.set(name, view);
+    else this.mirror.bridgePorts.delete(name);
   }
 
   // ------------------------------------------------------------ scheduling
@@ -600,6 +653,18 @@ export class VrsAgent {
       }
     }
   }
+}
+
+function addToIndex(index: Map<string, Set<string>>, name: string, uuid: string): void {
+  let set = index.get(name);
+  if (!set) index.set(name, set = new Set());
+  set.add(uuid);
+}
+
+function removeFromIndex(index: Map<string, Set<string>>, name: string, uuid: string): void {
+  const set = index.get(name);
+  set?.delete(uuid);
+  if (set?.size === 0) index.delete(name);
 }
 
 function desireKey(i: PortInputs): string {

@@ -117,6 +117,8 @@ export interface Mirror {
   entities: Iterable<EntityView>;
   portRows: Map<string, PortRowView>;
   bridgePorts: Map<string, BridgePortView>;
+  /** The entities that list a port, when the mirror keeps that index (else entities are scanned). */
+  entitiesOfPort?(port: string): Iterable<EntityView>;
 }
 
 /** The entity that lists the port (the first by vm_uuid order if several do). */
@@ -130,7 +132,7 @@ export function entityOfPort(entities: Iterable<EntityView>, port: string): Enti
 
 /** What the port should be, from the mirror alone. */
 export function desireFor(m: Mirror, port: string): PortDesire {
-  const entity = entityOfPort(m.entities, port);
+  const entity = entityOfPort(m.entitiesOfPort ? m.entitiesOfPort(port) : m.entities, port);
   const row = m.portRows.get(port);
   const bp = m.bridgePorts.get(port);
   if (!entity || !row || !bp?.onBridge) return { kind: "absent" };

@@ -126,9 +126,20 @@ export class VsdOps {
     return (await this.rest.list(path, filter)).find((o) => o[attribute] === value);
   }
 
+  /**
+   * The one enterprise whose name differs only by case: the VSD takes organization names without
+   * case (vsd-api.md, "Added 2026-11-29"), and the plugin's VSD check does the same. Whether the
+   * VSD also does so for a VRS's metadata is not documented; this emulator assumes it does.
+   */
+  private async enterpriseWithoutCase(name: string): Promise<VsdObject | undefined> {
+    const lower = name.toLowerCase();
+    const hits = (await this.rest.list("/enterprises")).filter((e) => typeof e.name === "string" && e.name.toLowerCase() === lower);
+    return hits.length === 1 ? hits[0] : undefined;
+  }
+
   /** enterprise → user → domain → zone → subnet by name, as the VSD does for a VRS in metadata mode. */
   async resolvePath(p: { enterprise: string; user: string; domain: string; zone: string; network: string }): Promise<ResolvedPath> {
-    const enterprise = await this.named("/enterprises", "name", p.enterprise);
+    const enterprise = (await this.named("/enterprises", "name", p.enterprise)) ?? (await this.enterpriseWithoutCase(p.enterprise));
     if (!enterprise) throw new Unresolvable(`enterprise "${p.enterprise}" not found`);
     const user = await this.named(`/enterprises/${enterprise.ID}/users`, "userName", p.user);
     if (!user) throw new Unresolvable(`user "${p.user}" not found in enterprise "${p.enterprise}"`);

@@ -40,6 +40,8 @@ type Token =
 export interface CompiledFilter {
   type: "predicate" | "plain";
   test(obj: Record<string, unknown>): boolean;
+  /** The attributes a predicate reads (a plain-text filter reads them all: absent). */
+  attrs?: ReadonlySet<string>;
 }
 
 class ParseError extends Error {}
@@ -298,7 +300,17 @@ export function plainTextMatch(text: string): (obj: Record<string, unknown>) => 
 /** The filter for a request: a predicate when it parses, otherwise plain text. */
 export function compileFilter(text: string): CompiledFilter {
   try {
-    return { type: "predicate", test: parsePredicate(text) };
+    const tree = new Parser(tokenize(text)).parseAll();
+    const attrs = new Set<string>();
+    const walk = (n: Node): void => {
+      switch (n.kind) {
+        case "and": case "or": walk(n.left); walk(n.right); break;
+        case "not": walk(n.inner); break;
+        default: attrs.add(n.attr);
+      }
+    };
+    walk(tree);
+    return { type: "predicate", test: (obj) => evaluate(tree, obj), attrs };
   } catch (err) {
     if (!(err instanceof ParseError)) throw err;
     return { type: "plain", test: plainTextMatch(text) };

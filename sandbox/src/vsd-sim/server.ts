@@ -250,8 +250,12 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     const filter = filterText ? compileFilter(filterText) : undefined;
     const orderText = header(req, "x-nuage-orderby");
     const order = parseOrderBy(orderText);
-    let views = items.filter((e) => store.visible(actor, e)).map((e) => store.view(e));
-    if (filter) views = views.filter((v) => filter.test(v));
+    let visible = items.filter((e) => store.visible(actor, e));
+    // A predicate on stored attributes only is tested before the (costlier) views are made.
+    const early = filter?.attrs && store.filterableRaw(filter.attrs);
+    if (filter && early) visible = visible.filter((e) => filter.test(e.a));
+    let views = visible.map((e) => store.view(e));
+    if (filter && !early) views = views.filter((v) => filter.test(v));
     if (order) views = views.map((v, i) => ({ v, i })).sort((x, y) => order(x.v, y.v) || x.i - y.i).map((x) => x.v);
     const page = Math.max(0, Number.parseInt(header(req, "x-nuage-page") ?? "0", 10) || 0);
     let pageSize = Number.parseInt(header(req, "x-nuage-pagesize") ?? "", 10);

@@ -249,8 +249,57 @@ interface Reservations {
   vportNames: Map<string, Set<string>>;
 }
 
+/**
+ * Entities by ID, also indexed by kind and (interfaces) by container, so that a lookup or a
+ * list costs the objects of its kind, not every object (the VRS agent asks per port change:
+ * at 1,000 ports a scan of everything per container view was O(n²) per request). Each index
+ * keeps insertion order, which is creation (seq) order.
+ */
+class EntityMap extends Map<string, Entity> {
+  readonly byKind = new Map<Kind, Map<string, Entity>>();
+  readonly interfacesByContainer = new Map<string, Map<string, Entity>>();
+
+  override set(id: string, e: Entity): this {
+    this.delete(id);
+    super.set(id, e);
+    let k = this.byKind.get(e.kind);
+    if (!k) this.byKind.set(e.kind, k = new Map());
+    k.set(id, e);
+    if (e.kind === "containerinterface") {
+      const parent = String(e.a.parentID);
+      let m = this.interfacesByContainer.get(parent);
+      if (!m) this.interfacesByContainer.set(parent, m = new Map());
+      m.set(id, e);
+    }
+    return this;
+  }
+
+  override delete(id: string): boolean {
+    const e = super.get(id);
+    if (!e) return false;
+    super.delete(id);
+    this.byKind.get(e.kind)?.delete(id);
+    if (e.kind === "containerinterface") {
+      const parent = String(e.a.parentID);
+      const m = this.interfacesByContainer.get(parent);
+      m?.delete(id);
+      if (m?.size === 0) this.interfacesByContainer.delete(parent);
+    }
+    return true;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.byKind.clear();
+    this.interfacesByContainer.clear();
+  }
+}
+
+/** Attributes a container's or user's view has that its stored attributes do not (see view()). */
+const VIEW_ONLY_ATTRS: ReadonlySet<string> = new Set(["interfaces", "subnetIDs", "zoneIDs", "domainIDs", "l2DomainIDs", "password"]);
+
 export class SimStore {
-  private readonly entities = new Map<string, Entity>();
+  private readonly entities = new EntityMap();
   private readonly passwords = new Map<string, string>();
   private readonly memberships = new Map<string, Set<string>>();
   /** Containers whose embedded interfaces are shown without ID, as Nuage's own simulator echoes them (seed only). */
@@ -268,10 +317,15 @@ export class SimStore {
     return e && e.kind === kind ? e : undefined;
   }
 
+  /** Objects of a kind, in creation order. */
   all(kind: Kind): Entity[] {
-    const out: Entity[] = [];
-    for (const e of this.entities.values()) if (e.kind === kind) out.push(e);
-    return out.sort((x, y) => x.seq - y.seq);
+    return [...(this.entities.byKind.get(kind)?.values() ?? [])];
+  }
+
+  /** Whether a filter reading these attributes reads the same from the stored attributes as from the view. */
+  filterableRaw(attrs: ReadonlySet<string>): boolean {
+    for (const a of attrs) if (VIEW_ONLY_ATTRS.has(a)) return false;
+    return true;
   }
 
   /**
@@ -384,8 +438,7 @@ export class SimStore {
   }
 
   private interfacesOf(container: Entity): Entity[] {
-    const id = container.a.ID;
-    return this.all("containerinterface").filter((i) => i.a.parentID === id);
+    return [...(this.entities.interfacesByContainer.get(String(container.a.ID))?.values() ?? [])];
   }
 
   /** Interfaces attached to an object (a vport, subnet, zone, domain, enterprise). */

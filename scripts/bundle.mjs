@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Bundles the plugin (dist/src is tsc's output, for the tests) into one file that
+// bin/nuage-libnetwork runs: node then reads and compiles one module instead of ~200
+// (README, Performance). Type checking stays with tsc; this only strips types and joins.
+let build;
+try {
+  ({ build } = await import("esbuild"));
+} catch {
+  // A node_modules from before esbuild was a dependency: the plugin still runs, from dist/src.
+  console.warn("bundle: esbuild is not installed (npm ci installs it); bin/nuage-libnetwork runs dist/src/main.js instead");
+  process.exit(0);
+}
+
+await build({
+  entryPoints: ["src/main.ts"],
+  outfile: "dist/bundle/nuage-libnetwork.mjs",
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  sourcemap: true,
+  legalComments: "linked",
+  logLevel: "warning",
+  // undici's index (cookies) reads globalThis.Headers, whose getter loads node's own copy of
+  // undici and compiles its wasm HTTP parser: ~5 MB resident for nothing (the plugin uses
+  // undici's Agent and request only). Reads only; undici's install() still assigns it.
+  define: { "globalThis.Headers": "undefined" },
+  // The bundled CommonJS packages (pino, undici, ...) call require() for node's own modules.
+  banner: { js: 'import { createRequire as __nuageCreateRequire } from "node:module"; const require = __nuageCreateRequire(import.meta.url);' },
+});

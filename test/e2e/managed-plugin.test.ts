@@ -1,0 +1,114 @@
+/**
+ * The managed (v2) plugin on Docker 26: scripts/build-plugin.sh's directory accepted by
+ * `docker plugin create` (no registry), configured by `docker plugin set` (mount sources, one env
+ * entry per config key) and a mounted nuage.cfg (the VSD keys), driver `nuage:latest`; the
+ * README's network and containers end to end; starting without the Docker API.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { NuageBed, noOrphans } from "../support/nuage-bed.js";
+import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
+import { waitFor } from "../support/proc.js";
+import { enableManagedPlugin, MANAGED_DRIVER, setManagedPlugin } from "../support/managed-plugin.js";
+import { KNOWN_KEYS } from "../../src/config/config.js";
+import { NOT_SETTABLE_IN_MANAGED } from "../../src/managed-plugin/manifest.js";
+
+const CREATE = (driver: string) => [
+  "network", "create", `--driver=${driver}`, "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
+  "-o", "subnet=Subnet 2", "-o", "user=admin", "--subnet=10.21.59.0/24",
+];
+
+let bed: NuageBed;
+
+before(async () => {
+  bed = await NuageBed.start({ name: "v2", engine: "26", plugin: "managed" });
+});
+after(async () => {
+  if (bed) await bed.stop();
+});
+
+const ipOf = async (c: string, net: string): Promise<string> =>
+  (await bed.dockerOk(["inspect", "-f", `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, c])).trim();
+
+async function expectClean(what: string): Promise<void> {
+  const o = await waitFor(`no orphans after ${what}`, async () => {
+    const found = await bed.orphans();
+    return noOrphans(found) ? found : false;
+  }, { timeoutMs: 15_000, intervalMs: 300 }).catch(async () => bed.orphans());
+  assert.deepEqual(o, { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] }, `left behind after ${what}`);
+}
+
+test("docker plugin create took the built directory; enabled as nuage:latest, host network, every config key a settable env entry", async () => {
+  const [info] = JSON.parse(await bed.dockerOk(["plugin", "inspect", MANAGED_DRIVER])) as {
+    Name: string; Enabled: boolean;
+    Config: { Interface: { Types: string[]; Socket: string }; Network: { Type: string }; Linux: { Capabilities: string[] }; Env: { Name: string; Settable: string[] | null }[]; Mounts: { Name: string; Settable: string[] | null }[] };
+    Settings: { Env: string[]; Mounts: { Name: string; Source: string }[] };
+  }[];
+  assert.equal(info!.Name, MANAGED_DRIVER);
+  assert.equal(info!.Enabled, true);
+  assert.equal(info!.Config.Interface.Types[0], "docker.networkdriver/1.0");
+  assert.equal(info!.Config.Interface.Socket, "nuage.sock");
+  assert.equal(info!.Config.Network.Type, "host");
+  assert.deepEqual(info!.Config.Linux.Capabilities, ["CAP_NET_ADMIN"]);
+  const settable = info!.Config.Env.filter((e) => e.Settable?.includes("value")).map((e) => e.Name).sort();
+  assert.deepEqual(settable, KNOWN_KEYS.filter((k) => !(NOT_SETTABLE_IN_MANAGED as readonly string[]).includes(k)).sort());
+  assert.ok(info!.Settings.Env.some((e) => e.startsWith("VrsSocket=/var/run/openvswitch/")), "VrsSocket set by docker plugin set");
+  assert.deepEqual(info!.Config.Mounts.map((m) => m.Name).sort(), ["config", "docker", "ovsdb", "state"]);
+  process.stdout.write(`# docker plugin enable took ${bed.enableMs} ms\n`);
+  const log = bed.pluginLog();
+  assert.match(log, /nuage plugin ready/, "the plugin's own log reaches dockerd's");
+});
+
+test("-d nuage is refused (a managed plugin's driver name carries its tag); -d nuage:latest creates the README's network", async () => {
+  const bare = await bed.docker([...CREATE("nuage"), "Untagged"]);
+  assert.notEqual(bare.code, 0);
+  // The VSD keys come from the mounted nuage.cfg: a --subnet that is not the VSD subnet's is refused.
+  const wrong = await bed.docker(["network", "create", `--driver=${MANAGED_DRIVER}`, "-o", "organization=Enterprise", "-o", "domain=Domain",
+    "-o", "zone=Zone", "-o", "subnet=Subnet 2", "-o", "user=admin", "--subnet=10.21.58.0/24", "WrongNet"]);
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.stderr, /does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/);
+  await bed.dockerOk([...CREATE(MANAGED_DRIVER), "MyNet"]);
+  const ls = await bed.dockerOk(["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+  assert.match(ls, /^MyNet nuage:latest$/m);
+});
+
+test("containers on the network get their addresses, ping each other, and appear in the VSD under their names", async () => {
+  for (const c of ["m1", "m2"]) await bed.dockerOk(["run", "-d", "--name", c, "--net", "MyNet", BUSYBOX_IMAGE, "sleep", "3600"]);
+  const ip1 = await ipOf("m1", "MyNet");
+  const ip2 = await ipOf("m2", "MyNet");
+  assert.match(ip1, /^10\.21\.59\.\d+$/);
+  const p = await bed.execIn("m1", ["ping", "-c", "2", "-W", "3", ip2]);
+  assert.equal(p.code, 0, `m1 → m2: ${p.stdout}${p.stderr}`);
+  // The names come from the Docker API, reached through the "docker" mount.
+  for (const [c, ip] of [["m1", ip1], ["m2", ip2]] as const) {
+    const vc = await waitFor(`VSD container ${c}`, () => bed.vsdContainerNamed(c), { timeoutMs: 15_000 });
+    const ifs = (await bed.vsd.state()).containerinterfaces.filter((i) => i.parentID === vc.ID);
+    assert.equal(ifs[0]?.IPAddress, ip);
+  }
+  await bed.dockerOk(["rm", "-f", "m1", "m2"]);
+  await bed.dockerOk(["network", "rm", "MyNet"]);
+  await expectClean("rm -f and network rm");
+});
+
+test("the plugin starts and serves without the Docker API (no docker.sock in its docker mount)", async () => {
+  const disabled = await bed.docker(["plugin", "disable", MANAGED_DRIVER]);
+  assert.equal(disabled.code, 0, disabled.stderr);
+  const empty = join(bed.dir, "no-docker");
+  mkdirSync(empty, { recursive: true });
+  await setManagedPlugin(bed.dockerd, { mounts: { docker: empty } as never });
+  const { enableMs } = await enableManagedPlugin(bed.dockerd);
+  process.stdout.write(`# enable without the Docker API took ${enableMs} ms\n`);
+  assert.ok(enableMs < 9_000, `enabled in ${enableMs} ms (Docker gives a managed plugin about 9 s to listen)`);
+  await bed.dockerOk([...CREATE(MANAGED_DRIVER), "NoApiNet"]);
+  for (const c of ["n1", "n2"]) await bed.dockerOk(["run", "-d", "--name", c, "--net", "NoApiNet", BUSYBOX_IMAGE, "sleep", "3600"]);
+  const p = await bed.execIn("n1", ["ping", "-c", "2", "-W", "3", await ipOf("n2", "NoApiNet")]);
+  assert.equal(p.code, 0, `n1 → n2 without the Docker API: ${p.stdout}`);
+  // Without the API the VSD containers keep their stand-in names (README, managed plugin).
+  const state = await bed.vsd.state();
+  assert.equal(state.containers.filter((c) => String(c.name).startsWith("nuage-ep-")).length, 2);
+  await bed.dockerOk(["rm", "-f", "n1", "n2"]);
+  await bed.dockerOk(["network", "rm", "NoApiNet"]);
+  await expectClean("rm without the Docker API");
+});
