@@ -204,7 +204,7 @@ test("The entity identity: final at Join, one per container per organization and
   const otherSandbox = entityIdentity("/var/run/docker/netns/ba9876543210", "Enterprise", "admin", EP);
   assert.equal(new Set([a.vmUuid, other.vmUuid, otherUser.vmUuid, otherSandbox.vmUuid]).size, 4);
   // Docker learnt later: the record says so; the OVSDB rows are not touched.
-  assert.deepEqual(await d.learnContainer(EP, "d".repeat(64), "tender_goldstine"), { vmUuid: a.vmUuid, organization: "Enterprise" });
+  assert.deepEqual(await d.learnContainer(EP, "d".repeat(64), "tender_goldstine"), { vmUuid: a.vmUuid, named: false, first: true });
   assert.equal(store.getEndpoint(EP)?.joined?.containerName, "tender_goldstine");
   assert.equal(store.getEndpoint(EP)?.joined?.vmUuid, a.vmUuid);
   assert.equal(vrs.ports.get("nuh" + "b".repeat(12))!.vmUuid, a.vmUuid);
