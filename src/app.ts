@@ -88,7 +88,7 @@ function openOvsdb(cfg: Config, logger: Logger, opts: StartOptions): OvsdbClient
   });
   ovsdb.on("connected", () => logger.info({ endpoint: ovsdb.endpointName, tried: endpoints.map(describeEndpoint) }, `VRS OVSDB: using ${ovsdb.endpointName}`));
   ovsdb.start().catch((err: Error) => {
-    logger.warn({ err: err.message }, "VRS OVSDB not reachable yet: serving Docker meanwhile and reconnecting; calls that need OVSDB fail until it answers");
+    logger.warn({ err: err.message }, "VRS OVSDB still not reachable: reconnecting");
   });
   return ovsdb;
 }
@@ -230,7 +230,8 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
   let onFirstConnect: (() => void) | undefined;
   const firstPass = p.vrs.ready(OVSDB_START_WAIT_MS).then(
     () => reconcileNow().then(() => undefined),
-    () => {
+    (err: Error) => {
+      logger.warn({ err: err.message }, "VRS OVSDB not reachable yet: serving Docker meanwhile and reconnecting; calls that need OVSDB fail until it answers");
       p.ovsdb.once("connected", onFirstConnect = () => {
         void p.vrs.ready(10_000).then(reconcileNow).catch((err: Error) => logger.error({ err }, "reconcile after OVSDB came up failed"));
       });

@@ -190,7 +190,7 @@ test("the plugin started before ovsdb-server answers Docker at once, and serves 
     await bed.startPlugin();
     const started = Date.now() - t0;
     assert.ok(started < 6_000, `the plugin's socket took ${started} ms without OVSDB`);
-    assert.match(bed.pluginLog(), /VRS OVSDB not reachable yet: serving Docker meanwhile/);
+    await waitFor("the log saying so", () => /VRS OVSDB not reachable yet: serving Docker meanwhile/.test(bed.pluginLog()), { timeoutMs: 5_000 });
     // Docker's calls that need no OVSDB are served; one that needs it fails with the reason.
     await bed.dockerOk(["network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
       "-o", "subnet=Subnet 3", "-o", "user=admin", "--subnet=10.21.60.0/24", "Early"]);
