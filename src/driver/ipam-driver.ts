@@ -145,7 +145,7 @@ export class NuageIpam implements IpamDriver {
     if (same.length >= MAX_PENDING_PER_SUBNET) {
       throw new DriverError(`Docker asked for subnet ${cidr} ${same.length + 1} times without creating a network: it overlaps a route or network of this host (Docker then asks again); remove the overlap`);
     }
-    const { id, key } = encodePoolId({ ...ref, policyGroup, cidr, gateway: subnet.gateway });
+    const { id, key } = encodePoolId({ ...ref, policyGroup, cidr, gateway: subnet.gateway, subnetId: subnet.id });
     this.pending.set(key.nonce, { key, at: Date.now() });
     this.deps.logger.info({ pool: cidr, subnet: ref.subnet, domain: ref.domain }, "IPAM pool given");
     return { PoolID: id, Pool: cidr, Data: { [GATEWAY_DATA_KEY]: `${subnet.gateway}/${prefix}` } };
@@ -227,7 +227,7 @@ export class NuageIpam implements IpamDriver {
     }
     if (dockerMac !== undefined && !isMac(dockerMac)) throw new DriverError(`the MAC address Docker gave (${dockerMac}) is not of the form aa:bb:cc:dd:ee:ff`);
     const mac = (dockerMac ?? generateMac()).toLowerCase();
-    const subnet = await this.subnet(key);
+    const subnet = key.subnetId ? { id: key.subnetId } : await this.subnet(key);
 
     const uuid = randomBytes(32).toString("hex");
     const taken = (n: string): boolean => this.deps.store.listReservations().some((r) => r.portName === n)
@@ -301,7 +301,8 @@ export class NuageIpam implements IpamDriver {
     }
     if (rec.endpointId !== a.endpointId) {
       const { freeSince: _f, ...rest } = rec;
-      await this.deps.store.putReservation({ ...rest, endpointId: a.endpointId, freeSince: "" });
+      // Not fsynced: the endpoint record (fsynced by CreateEndpoint) names the reservation too.
+      await this.deps.store.putReservation({ ...rest, endpointId: a.endpointId, freeSince: "" }, "redone-if-lost");
     }
     return this.deps.store.getReservation(rec.id)!;
   }
@@ -311,7 +312,7 @@ export class NuageIpam implements IpamDriver {
     const rec = this.deps.store.getReservation(reservationId);
     if (!rec || rec.endpointId !== endpointId) return;
     const { endpointId: _e, ...rest } = rec;
-    await this.deps.store.putReservation({ ...rest, freeSince: new Date().toISOString() });
+    await this.deps.store.putReservation({ ...rest, freeSince: new Date().toISOString() }, "redone-if-lost");
   }
 
   /**
@@ -343,6 +344,7 @@ export class NuageIpam implements IpamDriver {
           continue;
         }
         if (rec.endpointId && this.deps.store.getEndpoint(rec.endpointId)) continue;
+        if (this.deps.store.listEndpoints().some((e) => e.reservationId === rec.id)) continue; // a claim lost to a power loss
         const since = Date.parse(rec.freeSince || rec.createdAt);
         if (now - since < this.settings.graceMs) continue;
         // Re-read: an endpoint may have taken it while this pass ran.

@@ -21,6 +21,8 @@ const poolKeySchema = z.object({
   /** The VSD subnet's CIDR and gateway (bare IP) when the pool was given. */
   cidr: z.string(),
   gateway: z.string(),
+  /** The VSD subnet's ID: RequestAddress reserves without looking the names up again (absent: look them up). */
+  subnetId: z.string().optional(),
   nonce: z.string(),
 });
 export type PoolKey = z.infer<typeof poolKeySchema>;

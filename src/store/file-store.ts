@@ -26,6 +26,9 @@
  *  - fsynced (file, then its folder after the rename): the network record of
  *    CreateNetwork (Docker never replays it), and the endpoint record of CreateEndpoint
  *    (the record of what Docker was told: address, MAC, veth names).
+ *  - the one exception, IpamDriver.RequestAddress (nuage IPAM), fsyncs two: the
+ *    reservation's intent before the VSD call (without it a power loss in between would
+ *    leave a VSD reservation nobody knows of) and its outcome (the address Docker is given).
  *  - not fsynced ("redone-if-lost"; the caller says so at each write):
  *    - a network record learnt from the Docker API: learnt again on the next call;
  *    - Join's and Leave's update of an endpoint record: after a power loss the
@@ -33,9 +36,13 @@
  *      Leave/DeleteEndpoint, which detach by port name whatever the record says, and
  *      the reconcile pass removes rows and ports no record needs;
  *    - the container identity learnt by the identity sync: a provisional record is
- *      synced again at start.
+ *      synced again at start;
+ *    - a reservation taken or freed by CreateEndpoint/DeleteEndpoint: the endpoint record
+ *      names its reservation, and the reconcile pass keeps a reservation an endpoint names
+ *      and releases one none does.
  *  - deletions are never fsynced: a record that comes back after a power loss belongs
- *    to an endpoint or network Docker no longer lists, and the reconcile pass removes it.
+ *    to an endpoint or network Docker no longer lists, or is a reservation no endpoint
+ *    names, and the reconcile pass removes it.
  * A write that fails (a full filesystem, say) removes its temporary file, leaves the
  * old record in place on disk and in memory, and throws a StoreWriteError naming
  * StateDir and the cause.
@@ -113,8 +120,8 @@ export class FileStore {
 
   getReservation(id: string): Frozen<ReservationRecord> | undefined { return this.reservations.get(id); }
   listReservations(): Frozen<ReservationRecord>[] { return [...this.reservations.values()]; }
-  async putReservation(rec: ReservationRecord | Frozen<ReservationRecord>): Promise<void> {
-    const copy = await this.write("reservations", rec, "fsync");
+  async putReservation(rec: ReservationRecord | Frozen<ReservationRecord>, durability: Durability = "fsync"): Promise<void> {
+    const copy = await this.write("reservations", rec, durability);
     this.reservations.set(copy.id, copy);
   }
   async deleteReservation(id: string): Promise<void> {

@@ -1,17 +1,19 @@
 /**
- * The nuage IPAM on two hosts without a cluster store (issue 11): each host has its own
- * local-scope network of the same VSD subnet, created without --ip-range; every address is a
- * VSD reservation, so containers started on both hosts at the same time never share one.
- * Lab as in multi-host.test.ts: one VSD simulator in the hub, hosts A and B each with their
- * own OVS, VRS agent, dockerd and plugin, their alubr0 bridges joined by a trunk veth.
+ * The nuage IPAM on two hosts (issue 11). Local scope, no cluster store: each host has its own
+ * network of the same VSD subnet, created without --ip-range; every address is a VSD
+ * reservation, so containers started on both hosts at the same time never share one. Global
+ * scope: one network created on A, learnt by B's plugin with its --ipam-opt options.
+ * Lab as in multi-host.test.ts: one VSD simulator and one etcd in the hub, hosts A and B each
+ * with their own OVS, VRS agent, dockerd and plugin, their alubr0 bridges joined by a trunk veth.
  */
-import { after, before, test, type TestContext } from "node:test";
+import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { NuageBed, VsdProcess, noOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { createLab, linkHosts, type Lab } from "../support/host.js";
 import { cleanupAll } from "../support/cleanup.js";
+import { startEtcd, type Etcd } from "../support/etcd.js";
 import { makeTestDir, runOk, waitFor } from "../support/proc.js";
 
 const IPAM_CREATE = [
@@ -23,37 +25,64 @@ const PER_HOST = 4;
 let lab: Lab;
 let vsd: VsdProcess;
 let vsdDir: string;
-let a: NuageBed;
-let b: NuageBed;
+let etcd: Etcd;
 
 before(async () => {
   lab = await createLab({ name: "ih" });
-  vsd = await VsdProcess.start(lab.hub, (vsdDir = makeTestDir("vsd")), lab.hubIp);
-  const started = await Promise.allSettled(["ia", "ib"].map((name) => NuageBed.start({ name, lab, vsd, scope: "local" })));
+  [vsd, etcd] = await Promise.all([
+    VsdProcess.start(lab.hub, (vsdDir = makeTestDir("vsd")), lab.hubIp),
+    startEtcd({ dir: makeTestDir("etcd"), host: lab.hub, listenIp: lab.hubIp }),
+  ]);
+});
+
+after(async () => {
+  await vsd?.stop().catch(() => undefined);
+  if (vsdDir) await rm(vsdDir, { recursive: true, force: true });
+  await etcd?.stop().catch(() => undefined);
+  await lab?.destroy().catch(() => undefined);
+  assert.deepEqual(await cleanupAll(), [], "cleanup failed");
+});
+
+/** Two beds side by side, their bridges joined by a trunk (it stands in for the overlay the VSD would program). */
+async function startPair(scope: "local" | "global", names: [string, string], clusterStore?: string): Promise<[NuageBed, NuageBed]> {
+  const started = await Promise.allSettled(names.map((name) => NuageBed.start({ name, lab, vsd, scope, clusterStore })));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
   const ok = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   if (failed) {
     await Promise.all(ok.map((x) => x.stop()));
     throw failed.reason;
   }
-  [a, b] = ok as [NuageBed, NuageBed];
-  // The trunk stands in for the overlay the VSD would program between the hosts.
+  const [a, b] = ok as [NuageBed, NuageBed];
   await linkHosts(a.host, b.host, { aName: "trunk0", bName: "trunk0" });
   for (const bed of [a, b]) await runOk("ovs-vsctl", [`--db=unix:${bed.ovs.unixSocket}`, "--timeout=20", "add-port", bed.bridge, "trunk0"]);
-});
+  return [a, b];
+}
 
-after(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await vsd?.stop().catch(() => undefined);
-  if (vsdDir) await rm(vsdDir, { recursive: true, force: true });
-  await lab?.destroy().catch(() => undefined);
-  assert.deepEqual(await cleanupAll(), [], "cleanup failed");
-});
+/** The addresses of the IPAM's VSD reservations. */
+async function reservedAddresses(): Promise<string[]> {
+  const state = await vsd.state();
+  return state.containers.filter((c) => String(c.externalID ?? "").startsWith("nuage-libnetwork-ipam"))
+    .flatMap((c) => state.containerinterfaces.filter((i) => i.parentID === c.ID).map((i) => String(i.IPAddress))).sort();
+}
+
+async function expectClean(bed: NuageBed): Promise<void> {
+  const o = await waitFor("no orphans", async () => {
+    const found = await bed.orphans();
+    return noOrphans(found) ? found : false;
+  }, { timeoutMs: 15_000, intervalMs: 300 }).catch(async () => bed.orphans());
+  assert.deepEqual(o, { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] });
+}
 
 const ipOf = async (bed: NuageBed, container: string): Promise<string> =>
   (await bed.dockerOk(["inspect", "-f", '{{(index .NetworkSettings.Networks "ipamnet").IPAddress}}', container])).trim();
 
-test("two hosts, one VSD subnet, local networks without --ip-range: all addresses distinct, reserved in the VSD, ping across", { timeout: 300_000 }, async (t: TestContext) => {
+describe("local scope", { timeout: 300_000 }, () => {
+  let a: NuageBed;
+  let b: NuageBed;
+  before(async () => { [a, b] = await startPair("local", ["ia", "ib"]); });
+  after(async () => { await Promise.all([a?.stop(), b?.stop()]); });
+
+test("two hosts, one VSD subnet, local networks without --ip-range: all addresses distinct, reserved in the VSD, ping across", async (t: TestContext) => {
   await Promise.all([a.dockerOk([...IPAM_CREATE, "ipamnet"]), b.dockerOk([...IPAM_CREATE, "ipamnet"])]);
   const names = (p: string): string[] => Array.from({ length: PER_HOST }, (_, i) => `${p}${i}`);
   const t0 = Date.now();
@@ -71,10 +100,7 @@ test("two hosts, one VSD subnet, local networks without --ip-range: all addresse
   assert.ok(all.every((ip) => /^10\.21\.59\.\d+$/.test(ip)), all.join(" "));
   assert.equal(new Set(all).size, all.length, `addresses distinct: ${all.join(" ")}`);
 
-  const state = await vsd.state();
-  const reserved = new Set(state.containers.filter((c) => String(c.externalID ?? "").startsWith("nuage-libnetwork-ipam"))
-    .flatMap((c) => state.containerinterfaces.filter((i) => i.parentID === c.ID).map((i) => String(i.IPAddress))));
-  assert.deepEqual([...reserved].sort(), [...all].sort(), "each address is a VSD reservation");
+  assert.deepEqual(await reservedAddresses(), [...all].sort(), "each address is a VSD reservation");
 
   for (const target of names("b")) {
     const r = await a.execIn("a0", ["ping", "-c", "2", "-W", "3", ips.get(target)!]);
@@ -85,15 +111,32 @@ test("two hosts, one VSD subnet, local networks without --ip-range: all addresse
 
   await Promise.all([a.dockerOk(["rm", "-f", ...names("a")]), b.dockerOk(["rm", "-f", ...names("b")])]);
   await Promise.all([a.dockerOk(["network", "rm", "ipamnet"]), b.dockerOk(["network", "rm", "ipamnet"])]);
-  await waitFor("no reservation left", async () => {
-    const s = await vsd.state();
-    return !s.containers.some((c) => String(c.externalID ?? "").startsWith("nuage-libnetwork-ipam"));
-  }, { timeoutMs: 15_000 });
-  for (const bed of [a, b]) {
-    const o = await waitFor("no orphans", async () => {
-      const found = await bed.orphans();
-      return noOrphans(found) ? found : false;
-    }, { timeoutMs: 15_000, intervalMs: 300 }).catch(async () => bed.orphans());
-    assert.deepEqual(o, { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] });
-  }
+  await waitFor("no reservation left", async () => (await reservedAddresses()).length === 0, { timeoutMs: 15_000 });
+  for (const bed of [a, b]) await expectClean(bed);
+});
+});
+
+describe("global scope (Docker 20.10 engines sharing a cluster store)", { timeout: 300_000 }, () => {
+  let a: NuageBed;
+  let b: NuageBed;
+  before(async () => { [a, b] = await startPair("global", ["ga", "gb"], etcd.clusterStore); });
+  after(async () => { await Promise.all([a?.stop(), b?.stop()]); });
+
+  test("a network of the nuage IPAM created on A serves containers on B: addresses from the VSD, ping across", async () => {
+    await a.dockerOk([...IPAM_CREATE, "gipam"]);
+    await waitFor("gipam listed on B", async () => (await b.docker(["network", "inspect", "gipam"])).code === 0, { timeoutMs: 15_000, intervalMs: 200 });
+    await a.dockerOk(["run", "-d", "--name", "ga1", "--net", "gipam", BUSYBOX_IMAGE, "sleep", "3600"]);
+    await b.dockerOk(["run", "-d", "--name", "gb1", "--net", "gipam", BUSYBOX_IMAGE, "sleep", "3600"]);
+    const ip = async (bed: NuageBed, c: string): Promise<string> =>
+      (await bed.dockerOk(["inspect", "-f", '{{(index .NetworkSettings.Networks "gipam").IPAddress}}', c])).trim();
+    const [ipA, ipB] = [await ip(a, "ga1"), await ip(b, "gb1")];
+    assert.notEqual(ipA, ipB);
+    assert.deepEqual(await reservedAddresses(), [ipA, ipB].sort(), "both addresses are VSD reservations");
+    const r = await b.execIn("gb1", ["ping", "-c", "2", "-W", "3", ipA]);
+    assert.equal(r.code, 0, `gb1 → ga1: ${r.stdout}${r.stderr}`);
+    await Promise.all([a.dockerOk(["rm", "-f", "ga1"]), b.dockerOk(["rm", "-f", "gb1"])]);
+    await a.dockerOk(["network", "rm", "gipam"]);
+    await waitFor("no reservation left", async () => (await reservedAddresses()).length === 0, { timeoutMs: 15_000 });
+    for (const bed of [a, b]) await expectClean(bed);
+  });
 });

@@ -2,7 +2,7 @@
  * The nuage IPAM and per-container policy groups on one host, end to end (issue 11): a private
  * dockerd, the sandbox (VSD simulator, OVS, VRS agent emulator) and the plugin.
  */
-import { test, before, after } from "node:test";
+import { test, before, after, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -195,4 +195,20 @@ test("docker rm -f and network rm leave no reservation, record or port behind", 
     return noOrphans(found) ? found : false;
   }, { timeoutMs: 15_000, intervalMs: 300 }).catch(async () => bed.orphans());
   assert.deepEqual(o, { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] });
+});
+
+test("figures: how long the IPAM calls took (plugin log)", (t: TestContext) => {
+  const ms = new Map<string, number[]>();
+  for (const line of bed.pluginLog().split("\n")) {
+    try {
+      const o = JSON.parse(line) as { call?: string; status?: number; ms?: number };
+      if (typeof o.call === "string" && o.status === 200 && typeof o.ms === "number") ms.set(o.call, [...(ms.get(o.call) ?? []), o.ms]);
+    } catch { /* not a JSON line */ }
+  }
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  for (const call of ["IpamDriver.RequestPool", "IpamDriver.RequestAddress", "IpamDriver.ReleaseAddress", "NetworkDriver.CreateEndpoint", "NetworkDriver.Join"]) {
+    const xs = ms.get(call) ?? [];
+    t.diagnostic(`${call}: ${xs.length} calls, median ${xs.length ? median(xs) : "-"} ms, max ${xs.length ? Math.max(...xs) : "-"} ms`);
+  }
+  assert.ok((ms.get("IpamDriver.RequestAddress") ?? []).length >= 8, "the IPAM served the containers' addresses");
 });

@@ -6,9 +6,9 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { NuageBed, noOrphans } from "../support/nuage-bed.js";
+import { MAIN, NuageBed, noOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { waitFor } from "../support/proc.js";
 import { enableManagedPlugin, MANAGED_DRIVER, setManagedPlugin } from "../support/managed-plugin.js";
@@ -111,4 +111,29 @@ test("the plugin starts and serves without the Docker API (no docker.sock in its
   await bed.dockerOk(["rm", "-f", "n1", "n2"]);
   await bed.dockerOk(["network", "rm", "NoApiNet"]);
   await expectClean("rm without the Docker API");
+});
+
+test("doctor on the host finds the managed plugin: its socket in Docker's plugin folder answers, enabled; disabled is named", async () => {
+  // The host's view of what the plugin was given: host paths, and its state mount's source as StateDir.
+  const cfg = join(bed.dir, "doctor.cfg");
+  writeFileSync(cfg, readFileSync(bed.cfgPath, "utf8").replace(/^StateDir = .*$/m, `StateDir = ${JSON.stringify(bed.stateDir)}`), { mode: 0o600 });
+  const doctor = async (): Promise<{ code: number; checks: Record<string, { status: string; detail: string; fix?: string }> }> => {
+    const r = await bed.host.exec(process.execPath, [MAIN, "doctor", "-f", cfg, "--json"], { timeoutMs: 60_000 });
+    const report = JSON.parse(r.stdout) as { checks: { name: string; status: string; detail: string; fix?: string }[] };
+    return { code: r.code, checks: Object.fromEntries(report.checks.map((c) => [c.name, c])) };
+  };
+  const on = await doctor();
+  assert.equal(on.checks.plugin?.status, "ok", JSON.stringify(on.checks));
+  assert.match(on.checks.plugin!.detail, /^\/run\/docker\/plugins\/[0-9a-f]{64}\/nuage\.sock answers Plugin\.Activate: implements NetworkDriver/);
+  assert.deepEqual([on.checks["docker-plugin"]?.status, on.checks["docker-plugin"]?.detail], ["ok", `Docker has the managed plugin ${MANAGED_DRIVER}, enabled`]);
+  assert.equal(on.code, 0, JSON.stringify(on.checks));
+  await bed.dockerOk(["plugin", "disable", MANAGED_DRIVER]);
+  try {
+    const off = await doctor();
+    assert.equal(off.code, 1);
+    assert.deepEqual([off.checks["docker-plugin"]?.status, off.checks["docker-plugin"]?.fix], ["failed", `docker plugin enable ${MANAGED_DRIVER}`]);
+    assert.equal(off.checks.plugin?.status, "failed", "nothing answers on its socket while disabled");
+  } finally {
+    await enableManagedPlugin(bed.dockerd);
+  }
 });
