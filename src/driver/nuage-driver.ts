@@ -273,13 +273,19 @@ export class NuageDriver implements NetworkDriver {
         await this.deps.links.deleteLink(ep.hostIfName); // a leftover from a crash
         await this.deps.links.createVethPair(ep.hostIfName, ep.containerIfName, ep.mac, this.settings.vethMtu);
         undo.push(() => this.deps.links.deleteLink(ep.hostIfName));
-        await this.deps.vrs.attach({
-          bridge: this.settings.bridge, portName: ep.hostIfName, mac: ep.mac, vmUuid, vmName,
-          enterprise: net.nuage.organization, user: net.nuage.user, domain: net.nuage.domain, zone: net.nuage.zone,
-          subnet: net.nuage.subnet, staticIp: bareIp(ep.address), policyGroup: groups ? undefined : net.policyGroup,
-          endpointId: ep.id, networkId: net.id, split: !!reservation,
-        }, { timeoutMs: OVSDB_WRITE_MS });
+        // Before the write: a write cut by a dropped connection may have been committed.
         undo.push(() => this.deps.vrs.detach(ep.hostIfName, vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS }));
+        try {
+          await this.deps.vrs.attach({
+            bridge: this.settings.bridge, portName: ep.hostIfName, mac: ep.mac, vmUuid, vmName,
+            enterprise: net.nuage.organization, user: net.nuage.user, domain: net.nuage.domain, zone: net.nuage.zone,
+            subnet: net.nuage.subnet, staticIp: bareIp(ep.address), policyGroup: groups ? undefined : net.policyGroup,
+            endpointId: ep.id, networkId: net.id, split: !!reservation,
+          }, { timeoutMs: OVSDB_WRITE_MS });
+        } catch (err) {
+          // OVSDB gone during the write, or a row it refused: the message says which.
+          throw new DriverError(`cannot attach ${what} to the Nuage VRS: ${(err as Error).message}`, { cause: err });
+        }
         let resolved;
         try {
           resolved = await this.deps.vrs.waitResolved(ep.hostIfName, Math.max(MIN_RESOLVE_WAIT_MS, deadline - Date.now()), { watchController: true });
