@@ -473,7 +473,9 @@ function endpointCheck(
   const entry = Object.entries(dockerNet?.Containers ?? {}).find(([, c]) => c.EndpointID === ep.id);
   const out: EndpointCheck = {
     status: "ok", endpoint: ep.id, network: ep.networkId, networkName: dockerNet?.Name, port: ep.hostIfName, ip, mac: ep.mac,
-    resolution: "not joined", policyGroups: net?.policyGroup ? [net.policyGroup] : [], policyGroupsFrom: "port row", problems,
+    // The endpoint's own groups (driver-opt nuage.policy-group) replace the network's default.
+    resolution: "not joined", policyGroups: ep.policyGroups?.length ? ep.policyGroups.map((g) => g.name) : net?.policyGroup ? [net.policyGroup] : [],
+    policyGroupsFrom: "port row", problems,
   };
   const done = (): { check: EndpointCheck; fixes: string[] } => ({ check: out, fixes });
   if (entry) {
@@ -498,7 +500,7 @@ function endpointCheck(
     problems.push(`no ${PORT_TABLE} row for ${ep.hostIfName}`);
   } else {
     const pg = row.meta[PortMeta.policyGroup];
-    if (pg) out.policyGroups = [pg];
+    if (pg && !ep.policyGroups?.length) out.policyGroups = [pg];
     if (row.ip && row.ip !== "0.0.0.0") {
       out.resolution = `resolved ${row.ip}/${netmaskToPrefix(row.mask) ?? "?"} gw ${row.gateway || "?"}`;
       if (row.ip !== ip) problems.push(`the VRS resolved ${row.ip}, Docker gave ${ip}`);
