@@ -82,12 +82,15 @@ export const reservationName = (uuid: string): string => `nuage-ipam-${short(uui
 const sameSubnet = (a: Omit<NuageSubnetRef, "user">, b: Omit<NuageSubnetRef, "user">): boolean =>
   a.organization === b.organization && a.domain === b.domain && a.zone === b.zone && a.subnet === b.subnet;
 
+/** The records the IPAM reads and writes (doctor hands its read-only snapshot for a dry run). */
+export type IpamStore = Pick<FileStore, "listReservations" | "getReservation" | "putReservation" | "deleteReservation" | "getEndpoint" | "listEndpoints">;
+
 export class NuageIpam implements IpamDriver {
   private readonly pending = new Map<string, PendingPool>();
 
   constructor(
     private readonly settings: IpamSettings,
-    private readonly deps: { store: FileStore; vsd?: IpamVsd; logger: Logger },
+    private readonly deps: { store: IpamStore; vsd?: IpamVsd; logger: Logger },
   ) {}
 
   getCapabilities(): IpamCapabilitiesResponse {

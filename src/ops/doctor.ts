@@ -29,6 +29,8 @@ import { bareIp, HOST_IF_PREFIX } from "../driver/naming.js";
 import { reconcile, type ReconcileReport } from "../driver/reconciler.js";
 import type { EndpointRecord, NetworkRecord } from "../store/records.js";
 import { RecordsSnapshot } from "./records-snapshot.js";
+import { NuageIpam } from "../driver/ipam-driver.js";
+import { ipamVsd } from "../driver/vsd-backends.js";
 
 export type CheckStatus = "ok" | "failed" | "skipped";
 
@@ -123,7 +125,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     vsd = await checkVsd(cfg, checks, t);
     if (vsd) await checkNetworks(vsd, records.listNetworks(), dockerNets, checks);
     report.endpoints = await checkEndpoints(cfg, records, dockerNets, ovsdb, vsd);
-    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, ovsdb).catch((err: Error) => ({
+    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, ovsdb, vsd).catch((err: Error) => ({
       name: "reconcile", status: "failed" as const, detail: `dry run failed: ${err.message}`, fix: "see the checks above (OVSDB, Docker)",
     }));
   } finally {
@@ -300,7 +302,7 @@ async function checkVrsTables(cfg: Config, ovsdb: OvsdbClient, which: string, ch
 
   const [bridges, controllers] = await ovsdb.transact(DB, [
     { op: "select", table: "Bridge", where: [["name", "==", cfg.VrsBridge]], columns: ["name", "controller"] },
-    { op: "select", table: "Controller", where: [], columns: ["_uuid", "target", "role", "is_connected"] },
+    { op: "select", table: "Controller", where: [], columns: ["_uuid", "target", "role", "is_connected", "status"] },
   ]);
   const bridge = bridges?.rows?.[0];
   if (!bridge) {
@@ -317,10 +319,19 @@ async function checkVrsTables(cfg: Config, ovsdb: OvsdbClient, which: string, ch
  * clients check (vrs-ovsdb.md, "Controller check before writing"); ovs-vswitchd clears the
  * role when the OpenFlow connection to the VSC is down.
  */
-function controllerCheck(bridge: string, ids: string[], rows: OvsdbRow[]): Check {
+export function controllerCheck(bridge: string, ids: string[], rows: OvsdbRow[]): Check {
   const mine = rows.filter((r) => ids.includes(uuidOf(r._uuid)));
   const fix = `check the VRS's connection to its VSC (ovs-vsctl get-controller ${bridge}; ovs-vsctl list Controller), and that the VSC is up`;
   if (mine.length === 0) return { name: "controller", status: "failed", detail: `bridge ${bridge} has no controller (the VSC)`, fix };
+  // role, is_connected and status are ephemeral: empty after an ovsdb-server (re)start until
+  // ovs-vswitchd reports again (within its backoff, up to ~8 s).
+  if (mine.every((r) => setToArray(r.role).length === 0 && Object.keys(mapToObject(r.status)).length === 0)) {
+    return {
+      name: "controller", status: "failed",
+      detail: `bridge ${bridge}'s controller state is not reported: ovs-vswitchd has not written it since ovsdb-server (re)started`,
+      fix: "run doctor again in a few seconds; if it stays so, check that ovs-vswitchd runs and reaches this ovsdb-server",
+    };
+  }
   const masters = mine.filter((r) => setToArray(r.role).map(String).includes("master"));
   const describe = (r: OvsdbRow): string => `${String(setToArray(r.target)[0] ?? "?")} (role ${String(setToArray(r.role)[0] ?? "none")})`;
   if (masters.length === 1) return { name: "controller", status: "ok", detail: `bridge ${bridge} is connected to its controller ${describe(masters[0]!)}` };
@@ -462,7 +473,9 @@ function endpointCheck(
   const entry = Object.entries(dockerNet?.Containers ?? {}).find(([, c]) => c.EndpointID === ep.id);
   const out: EndpointCheck = {
     status: "ok", endpoint: ep.id, network: ep.networkId, networkName: dockerNet?.Name, port: ep.hostIfName, ip, mac: ep.mac,
-    resolution: "not joined", policyGroups: net?.policyGroup ? [net.policyGroup] : [], policyGroupsFrom: "port row", problems,
+    // The endpoint's own groups (driver-opt nuage.policy-group) replace the network's default.
+    resolution: "not joined", policyGroups: ep.policyGroups?.length ? ep.policyGroups.map((g) => g.name) : net?.policyGroup ? [net.policyGroup] : [],
+    policyGroupsFrom: "port row", problems,
   };
   const done = (): { check: EndpointCheck; fixes: string[] } => ({ check: out, fixes });
   if (entry) {
@@ -487,7 +500,7 @@ function endpointCheck(
     problems.push(`no ${PORT_TABLE} row for ${ep.hostIfName}`);
   } else {
     const pg = row.meta[PortMeta.policyGroup];
-    if (pg) out.policyGroups = [pg];
+    if (pg && !ep.policyGroups?.length) out.policyGroups = [pg];
     if (row.ip && row.ip !== "0.0.0.0") {
       out.resolution = `resolved ${row.ip}/${netmaskToPrefix(row.mask) ?? "?"} gw ${row.gateway || "?"}`;
       if (row.ip !== ip) problems.push(`the VRS resolved ${row.ip}, Docker gave ${ip}`);
@@ -520,7 +533,9 @@ const REMOVAL_WORDS: [keyof ReconcileReport, string][] = [
   ["reservations", "VSD address reservation"],
 ];
 
-async function dryRunReconcile(cfg: Config, records: RecordsSnapshot, docker: DockerEngine | undefined, ovsdb: OvsdbClient | undefined): Promise<DoctorReport["reconcile"]> {
+async function dryRunReconcile(
+  cfg: Config, records: RecordsSnapshot, docker: DockerEngine | undefined, ovsdb: OvsdbClient | undefined, vsd: VsdClient | undefined,
+): Promise<DoctorReport["reconcile"]> {
   if (!ovsdb) return { name: "reconcile", status: "skipped", detail: "dry run not possible: needs OVSDB" };
   const wouldRemove = await reconcile({
     store: records,
@@ -530,6 +545,8 @@ async function dryRunReconcile(cfg: Config, records: RecordsSnapshot, docker: Do
     driver: { deleteEndpoint: () => Promise.reject(new Error("doctor removes nothing")) },
     logger: silent,
     graceMs: graceMs(cfg),
+    // The IPAM's pass only lists in a dry run; without VSD access it has nothing to release.
+    ipam: new NuageIpam({ graceMs: graceMs(cfg) }, { store: records, vsd: vsd && ipamVsd(vsd, "nuage-libnetwork-doctor"), logger: silent }),
   }, { dryRun: true });
   const parts = REMOVAL_WORDS.flatMap(([field, word]) => {
     const items = (wouldRemove[field] as string[] | undefined) ?? [];

@@ -6,16 +6,20 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { z } from "zod";
-import { EndpointRecordSchema, NetworkRecordSchema, checkRecordText, type EndpointRecord, type NetworkRecord } from "../store/records.js";
+import {
+  EndpointRecordSchema, NetworkRecordSchema, ReservationRecordSchema, checkRecordText, type EndpointRecord, type NetworkRecord, type ReservationRecord,
+} from "../store/records.js";
 import type { ReconcileRecords } from "../driver/reconciler.js";
+import type { IpamStore } from "../driver/ipam-driver.js";
 
 /** A record file the plugin will not use (it moves such files to StateDir/quarantine/ at its next start). */
 export interface UnusableFile { file: string; reason: string }
 
-export class RecordsSnapshot implements ReconcileRecords {
+export class RecordsSnapshot implements ReconcileRecords, IpamStore {
   private constructor(
     private readonly networks: Map<string, NetworkRecord>,
     private readonly endpoints: Map<string, EndpointRecord>,
+    private readonly reservations: Map<string, ReservationRecord>,
     readonly unusable: UnusableFile[],
   ) {}
 
@@ -24,15 +28,26 @@ export class RecordsSnapshot implements ReconcileRecords {
     const unusable: UnusableFile[] = [];
     const networks = await readKind(stateDir, "networks", NetworkRecordSchema, unusable);
     const endpoints = await readKind(stateDir, "endpoints", EndpointRecordSchema, unusable);
-    return new RecordsSnapshot(new Map(networks.map((n) => [n.id, n])), new Map(endpoints.map((e) => [e.id, e])), unusable);
+    const reservations = await readKind(stateDir, "reservations", ReservationRecordSchema, unusable);
+    return new RecordsSnapshot(
+      new Map(networks.map((n) => [n.id, n])), new Map(endpoints.map((e) => [e.id, e])), new Map(reservations.map((r) => [r.id, r])), unusable,
+    );
   }
 
   getNetwork(id: string): NetworkRecord | undefined { return this.networks.get(id); }
   listNetworks(): NetworkRecord[] { return [...this.networks.values()]; }
   getEndpoint(id: string): EndpointRecord | undefined { return this.endpoints.get(id); }
   listEndpoints(): EndpointRecord[] { return [...this.endpoints.values()]; }
+  getReservation(id: string): ReservationRecord | undefined { return this.reservations.get(id); }
+  listReservations(): ReservationRecord[] { return [...this.reservations.values()]; }
   deleteNetwork(id: string): Promise<void> {
     return Promise.reject(new Error(`records snapshot is read-only (network ${id})`));
+  }
+  putReservation(rec: { id: string }): Promise<void> {
+    return Promise.reject(new Error(`records snapshot is read-only (reservation ${rec.id})`));
+  }
+  deleteReservation(id: string): Promise<void> {
+    return Promise.reject(new Error(`records snapshot is read-only (reservation ${id})`));
   }
 }
 

@@ -185,6 +185,21 @@ test("a reservation no endpoint took is released by the reconcile pass", async (
   await pluginCall("/IpamDriver.ReleasePool", { PoolID: pool.PoolID });
 });
 
+test("several --network flags with driver-opt on one docker run: Docker 25+ (API 1.44); older engines refuse", async (t: TestContext) => {
+  const version = (await bed.dockerOk(["version", "--format", "{{.Server.Version}}"])).trim();
+  const r = await run("multi", ["--network", "name=mynet,driver-opt=nuage.policy-group=web", "--network", "name=ipamnet,driver-opt=nuage.policy-group=db"]);
+  t.diagnostic(`Docker ${version}: ${r.code === 0 ? "started" : r.stderr.trim().split("\n")[0]}`);
+  if (Number(version.split(".")[0]) < 25) {
+    assert.notEqual(r.code, 0, `Docker ${version} took several --network flags`);
+    await bed.docker(["rm", "-f", "multi"]);
+    return;
+  }
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await groupsOfAddress(await ipOf("multi", "mynet")), ["Web"]);
+  assert.deepEqual(await groupsOfAddress(await ipOf("multi", "ipamnet")), ["DB"]);
+  await bed.dockerOk(["rm", "-f", "multi"]);
+});
+
 test("docker rm -f and network rm leave no reservation, record or port behind", async () => {
   await bed.dockerOk(["rm", "-f", "i1", "i2", "p1", "p2", "p3", "p4", "p6"]);
   await bed.dockerOk(["network", "rm", "ipamnet", "mynet"]);

@@ -28,14 +28,16 @@ after(async () => {
   if (bed) await bed.stop();
 });
 
-interface DoctorRun { code: number; text: string; report: DoctorReport }
+interface DoctorRun { code: number; text: string; report: DoctorReport; ms: number }
 
 /** Runs `doctor` inside the host (its plugin socket, links and OVSDB), as text and as --json. */
 async function doctor(cfgPath = bed.cfgPath): Promise<DoctorRun> {
+  const t0 = Date.now();
   const text = await bed.host.exec(process.execPath, [MAIN, "doctor", "-f", cfgPath], { timeoutMs: 60_000 });
+  const ms = Date.now() - t0;
   const json = await bed.host.exec(process.execPath, [MAIN, "doctor", "-f", cfgPath, "--json"], { timeoutMs: 60_000 });
   assert.equal(json.code, text.code, "--json exits as the text run does");
-  return { code: text.code, text: text.stdout, report: JSON.parse(json.stdout) as DoctorReport };
+  return { code: text.code, text: text.stdout, report: JSON.parse(json.stdout) as DoctorReport, ms };
 }
 
 const failedChecks = (r: DoctorReport): string[] => [
@@ -79,6 +81,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 test("doctor on a healthy host: exit 0, every check ok, each endpoint with its container, port, IP, MAC and resolution", async (t) => {
   const run = await doctor();
   for (const l of run.text.trimEnd().split("\n")) t.diagnostic(l);
+  t.diagnostic(`doctor took ${run.ms} ms (process start included)`);
   assert.equal(run.code, 0, run.text);
   assert.equal(run.report.ok, true);
   assert.deepEqual(run.report.checks.map((c) => [c.name, c.status]), [

@@ -22,6 +22,7 @@ import { callOutcome, startPluginServer, type CallOutcome } from "../../src/plug
 import { DriverError, type NetworkDriver } from "../../src/plugin/protocol.js";
 import type { IpamDriver } from "../../src/plugin/ipam-protocol.js";
 import { reconcile } from "../../src/driver/reconciler.js";
+import { NuageIpam, type IpamVsd } from "../../src/driver/ipam-driver.js";
 import type { EndpointRecord, NetworkRecord } from "../../src/store/records.js";
 import { createLogger } from "../../src/log/logger.js";
 
@@ -216,6 +217,31 @@ describe("records snapshot and the reconciler's dry run", () => {
     await assert.rejects(snap.deleteNetwork(NET_ID), /read-only/);
   });
 
+  test("the snapshot feeds the IPAM's dry run: a reservation no endpoint took is listed, nothing released", async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, "reservations"), { recursive: true });
+    const old = new Date(Date.now() - 3_600_000).toISOString();
+    const reservation = (id: string, endpointId?: string) => ({
+      id, poolId: "p", subnetRef: { organization: "E", domain: "D", zone: "Z", subnet: "S" }, subnetId: "s1", state: "reserved",
+      ip: "10.0.0.9", prefix: 24, mac: "02:00:00:00:00:09", portName: `nuh${id.slice(0, 12)}`, containerIfName: `nuc${id.slice(0, 12)}`,
+      ...(endpointId ? { endpointId } : {}), freeSince: endpointId ? "" : old, createdAt: old,
+    });
+    const free = "d".repeat(64);
+    const taken = "e".repeat(64);
+    await mkdir(join(dir, "endpoints"));
+    await writeFile(join(dir, "endpoints", `${"a".repeat(64)}.json`), JSON.stringify(endpoint("a".repeat(64), NET_ID)));
+    await writeFile(join(dir, "reservations", `${free}.json`), JSON.stringify(reservation(free)));
+    await writeFile(join(dir, "reservations", `${taken}.json`), JSON.stringify(reservation(taken, "a".repeat(64))));
+    const snap = await RecordsSnapshot.read(dir);
+    assert.deepEqual(snap.unusable, []);
+    const released: string[] = [];
+    const vsd = { release: async (r: { uuid: string }) => { released.push(r.uuid); } } as unknown as IpamVsd;
+    const ipam = new NuageIpam({ graceMs: 15_000 }, { store: snap, vsd, logger: silent });
+    assert.deepEqual(await ipam.reconcile({ dryRun: true }), [free]);
+    assert.deepEqual(released, []);
+    assert.deepEqual((await readdir(join(dir, "reservations"))).sort(), [`${free}.json`, `${taken}.json`]);
+  });
+
   test("dry run: lists what a pass would remove and touches nothing", async () => {
     const dir = await tempDir();
     await mkdir(join(dir, "networks"));
@@ -367,4 +393,23 @@ describe("doctor against a fake Docker API", () => {
       }
     });
   }
+});
+
+describe("doctor's controller check", () => {
+  test("master: connected; role cleared with a status: not connected; nothing reported yet; no controller; two masters", async () => {
+    const { controllerCheck } = await import("../../src/ops/doctor.js");
+    const row = (uuid: string, role: string | undefined, status: Record<string, string>) => ({
+      _uuid: ["uuid", uuid] as ["uuid", string], target: "unix:/vsc.sock", role: role ?? ["set", []] as ["set", []],
+      is_connected: role === "master", status: ["map", Object.entries(status)] as ["map", [string, string][]],
+    });
+    const a = "11111111-1111-1111-1111-111111111111";
+    const b = "22222222-2222-2222-2222-222222222222";
+    const c = (rows: ReturnType<typeof row>[], ids = [a]) => controllerCheck("alubr0", ids, rows);
+    assert.deepEqual([c([row(a, "master", { state: "ACTIVE" })]).status, c([row(a, "master", {})]).detail], ["ok", "bridge alubr0 is connected to its controller unix:/vsc.sock (role master)"]);
+    const down = c([row(a, undefined, { state: "BACKOFF", last_error: "Connection refused" })]);
+    assert.deepEqual([down.status, down.detail], ["failed", "bridge alubr0's controller is not connected: unix:/vsc.sock (role none)"]);
+    assert.match(c([row(a, undefined, {})]).detail, /state is not reported: ovs-vswitchd has not written it since ovsdb-server \(re\)started/);
+    assert.equal(c([row(b, "master", {})]).detail, "bridge alubr0 has no controller (the VSC)", "another bridge's controller does not count");
+    assert.match(c([row(a, "master", {}), row(b, "master", {})], [a, b]).detail, /has 2 master controllers/);
+  });
 });
