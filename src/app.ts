@@ -6,7 +6,8 @@ import net from "node:net";
 import { join } from "node:path";
 import type { Config } from "./config/config.js";
 import { createLogger, type Logger } from "./log/logger.js";
-import { connectOvsdb, type OvsdbClient } from "./vrs/ovsdb/client.js";
+import { OvsdbClient } from "./vrs/ovsdb/client.js";
+import { describeEndpoint } from "./vrs/ovsdb/errors.js";
 import type { OvsdbEndpoint } from "./vrs/ovsdb/types.js";
 import { VrsClient } from "./vrs/vrs-client.js";
 import { IpRouteLinks } from "./host/links.js";
@@ -16,7 +17,7 @@ import { StateDirLock } from "./store/state-dir-lock.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
 import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
-import type { SubnetDirectory } from "./driver/deps.js";
+import type { VsdContainerNamer, SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
 import { gateUntilReady } from "./driver/ready-gate.js";
@@ -40,8 +41,56 @@ export interface RunningPlugin {
   failed: Promise<Error>;
 }
 
-export function vrsEndpoint(cfg: Config): OvsdbEndpoint {
-  return cfg.VrsSocket ? { kind: "unix", path: cfg.VrsSocket } : { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort };
+/** Where Nuage's own clients find the VRS's OVSDB (libvrsdk, nuage-cni: vrs-ovsdb.md §2.1). */
+export const DEFAULT_VRS_SOCKET = "/var/run/openvswitch/db.sock";
+
+/**
+ * The OVSDB endpoints to try, in order: VrsSocket alone when set; else the TCP remote
+ * (VrsEndpoint:VrsPort), then the VRS's unix socket: ovsdb-server listens on TCP only after
+ * `ovsdb-server/add-remote`, a step operators skip, while the unix socket is always there.
+ */
+export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): OvsdbEndpoint[] {
+  if (cfg.VrsSocket) return [{ kind: "unix", path: cfg.VrsSocket }];
+  return [{ kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort }, { kind: "unix", path: defaultSocket }];
+}
+
+/** Names VSD containers after their Docker containers (identity-sync.ts). */
+export function vsdNamer(client: VsdClient | undefined): VsdContainerNamer | undefined {
+  if (!client) return undefined;
+  return {
+    // The VRS made the container (metadata mode) with UUID = vm_uuid and name = the stand-in.
+    async nameContainer(vmUuid, name, containerId) {
+      const c = await client.findOne("/containers", `UUID == "${vmUuid}"`);
+      if (!c) return false;
+      if (c.name !== name || c.orchestrationID !== containerId) {
+        await client.update(`/containers/${encodeURIComponent(String(c.ID))}`, { name, orchestrationID: containerId });
+      }
+      return true;
+    },
+  };
+}
+
+export interface StartOptions {
+  /** Test hook: where the VRS's unix socket is looked for when VrsSocket is unset. */
+  defaultVrsSocket?: string;
+}
+
+/**
+ * The OVSDB connection, not waited for: the plugin answers Docker whatever the order in
+ * which Docker, the plugin and the VRS come up at boot; it keeps reconnecting, says in its
+ * log which endpoint it uses, and a call that needs OVSDB meanwhile fails with the reason.
+ */
+function openOvsdb(cfg: Config, logger: Logger, opts: StartOptions): OvsdbClient {
+  const endpoints = vrsEndpoints(cfg, opts.defaultVrsSocket);
+  const ovsdb = new OvsdbClient(endpoints, {
+    logger: { debug: (m) => logger.debug(m), info: (m) => logger.debug(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+    connectTimeoutMs: 5_000, callTimeoutMs: 10_000,
+  });
+  ovsdb.on("connected", () => logger.info({ endpoint: ovsdb.endpointName, tried: endpoints.map(describeEndpoint) }, `VRS OVSDB: using ${ovsdb.endpointName}`));
+  ovsdb.start().catch((err: Error) => {
+    logger.warn({ err: err.message }, "VRS OVSDB still not reachable: reconnecting");
+  });
+  return ovsdb;
 }
 
 export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
@@ -84,32 +133,29 @@ interface Parts {
   policyGroups: PolicyGroups;
 }
 
-async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics): Promise<Parts> {
-  const endpoint = vrsEndpoint(cfg);
-  // The records are read while OVSDB connects (start-up time: README, Performance).
-  const opening = FileStore.open(cfg.StateDir, { log: logger });
-  opening.catch(() => undefined); // awaited below; not unhandled if OVSDB fails first
-  const ovsdb = await connectOvsdb(endpoint, { logger, connectTimeoutMs: 10_000, callTimeoutMs: 10_000 });
-  const vrs = new VrsClient(ovsdb, cfg.VrsBridge);
-  await vrs.start();
-  const store = await opening;
+async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opts: StartOptions = {}): Promise<Parts> {
+  // OVSDB connects (and its replica fills) while the records are read; nobody waits for it here.
+  const ovsdb = openOvsdb(cfg, logger, opts);
+  const vrs = new VrsClient(ovsdb, cfg.VrsBridge, { logger: { warn: (m) => logger.warn(m), error: (m) => logger.error(m) } });
+  vrs.begin();
+  const store = await FileStore.open(cfg.StateDir, { log: logger });
   const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000, { ca: cfg.DockerTlsCa, cert: cfg.DockerTlsCert, key: cfg.DockerTlsKey });
   const links = new IpRouteLinks();
   const vsd = vsdClient(cfg, logger, metrics);
   const ipam = new NuageIpam({ graceMs: graceMs(cfg) }, { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger });
   const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
   const driver = new NuageDriver(
-    { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName },
+    { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName, vethMtu: cfg.VethMtu },
     { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), ipam, policyGroups, logger },
   );
   return { logger, ovsdb, vrs, store, docker, links, vsd, driver, ipam, policyGroups };
 }
 
 /** The clients' connections, closed whatever fails. */
-function closeClients(p: Pick<Parts, "ovsdb" | "docker" | "vsd" | "driver" | "links">): (() => Promise<unknown>)[] {
+function closeClients(p: Pick<Parts, "ovsdb" | "docker" | "vsd" | "driver" | "links" | "vrs">): (() => Promise<unknown>)[] {
   return [
     () => p.driver.linksSettled(), async () => p.links.close(),
-    () => p.ovsdb.close(), () => p.docker.close(), () => p.vsd?.close() ?? Promise.resolve(),
+    async () => p.vrs.stop(), () => p.ovsdb.close(), () => p.docker.close(), () => p.vsd?.close() ?? Promise.resolve(),
   ];
 }
 
@@ -128,10 +174,10 @@ async function runAll(logger: Logger, what: string, steps: (() => Promise<unknow
 }
 
 /** Takes StateDir's lock (see store/state-dir-lock.ts) and opens what needs it; the lock is let go if that fails. */
-async function lockAndAssemble(cfg: Config, logger: Logger, role: string, metrics: PluginMetrics = noMetrics): Promise<{ lock: StateDirLock; parts: Parts }> {
+async function lockAndAssemble(cfg: Config, logger: Logger, role: string, metrics: PluginMetrics = noMetrics, opts: StartOptions = {}): Promise<{ lock: StateDirLock; parts: Parts }> {
   const lock = await StateDirLock.acquire(cfg.StateDir, { role });
   try {
-    return { lock, parts: await assemble(cfg, logger, metrics) };
+    return { lock, parts: await assemble(cfg, logger, metrics, opts) };
   } catch (err) {
     await lock.release();
     throw err;
@@ -149,15 +195,18 @@ export function graceMs(cfg: Config): number {
 /** Driver calls wait at most this long for the first reconcile pass. */
 const READY_WAIT_MS = 5_000;
 
+/** How long the first reconcile pass waits for OVSDB before it is left to the first connection. */
+const OVSDB_START_WAIT_MS = 2_000;
+
 /** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
 const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
 
-export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<RunningPlugin> {
+export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat }), opts: StartOptions = {}): Promise<RunningPlugin> {
   let store: FileStore | undefined;
   const metrics = cfg.MetricsAddress
     ? createMetrics({ networks: () => store?.listNetworks().length ?? 0, endpoints: () => store?.listEndpoints().length ?? 0 })
     : noMetrics;
-  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics);
+  const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics, opts);
   store = p.store;
   // A "connected" after the connection was up once is a reconnection.
   let ovsdbWasUp = p.ovsdb.connected;
@@ -177,7 +226,17 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
   // Leftovers are cleaned before calls are served (a restart after a crash starts clean), but
   // Docker's Activate is answered at once: the socket opens while the first pass runs.
-  const firstPass = reconcileNow().catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
+  // With OVSDB not up yet, the pass runs at the first connection (calls are served meanwhile).
+  let onFirstConnect: (() => void) | undefined;
+  const firstPass = p.vrs.ready(OVSDB_START_WAIT_MS).then(
+    () => reconcileNow().then(() => undefined),
+    (err: Error) => {
+      logger.warn({ err: err.message }, "VRS OVSDB not reachable yet: serving Docker meanwhile and reconnecting; calls that need OVSDB fail until it answers");
+      p.ovsdb.once("connected", onFirstConnect = () => {
+        void p.vrs.ready(10_000).then(reconcileNow).catch((err: Error) => logger.error({ err }, "reconcile after OVSDB came up failed"));
+      });
+    },
+  ).catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
   let server;
   let ops: OpsServer | undefined;
   try {
@@ -194,8 +253,9 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
     throw err;
   }
   const labelSource = { labelsOf: async (id: string) => (await p.docker.listContainers({ id: [id] }))[0]?.Labels ?? undefined };
-  const sync = new IdentitySync(p.docker, p.store, p.driver, logger, new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger));
+  const sync = new IdentitySync(p.docker, p.store, p.driver, logger, vsdNamer(p.vsd), {}, new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger));
   sync.start();
+  sync.markPending();
   let timer: NodeJS.Timeout | undefined;
   const events = new AbortController();
   let onOvsdbConnected: (() => void) | undefined;
@@ -228,6 +288,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
       if (timer) clearInterval(timer);
       events.abort();
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
+      if (onFirstConnect) p.ovsdb.off("connected", onFirstConnect);
       await runAll(logger, "shutdown", [
         () => server.close(),
         async () => ops?.close(),
@@ -250,6 +311,7 @@ export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { f
   }
   const { lock, parts: p } = await lockAndAssemble(cfg, logger, "-audit");
   try {
+    await p.vrs.start(10_000);
     return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg), ipam: p.ipam });
   } finally {
     await runAll(logger, "-audit", [...closeClients(p), () => lock.release()]);

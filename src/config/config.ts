@@ -125,7 +125,7 @@ const KEYS = {
   PluginName: key(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).default("nuage"),
     "a plugin name Docker accepts: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters"),
   PluginDir: key(absolutePath.default("/run/docker/plugins"), "an absolute folder path (a string)"),
-  ResolveTimeout: key(seconds(0, 3600, false).default(30), "a number of seconds greater than 0 and at most 3600"),
+  ResolveTimeout: key(seconds(0, 3600, false).default(20), "a number of seconds greater than 0 and at most 3600"),
   StateDir: key(absolutePath.default("/var/lib/nuage-libnetwork"), "an absolute folder path (a string)"),
   ReconcileInterval: key(seconds(0, 86400, true).default(60), "a number of seconds from 0 (off) to 86400"),
   VsdUrl: key(z.string().refine(isHttpsUrl).optional(),

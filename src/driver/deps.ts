@@ -4,11 +4,15 @@ import type { PortAttachment, ResolvedPort } from "../vrs/vrs-client.js";
 import type { DockerNetwork } from "../docker/engine.js";
 
 export interface VrsPorts {
-  attach(a: PortAttachment): Promise<void>;
-  /** failFastMs: when the OVSDB connection is down, wait at most this long for it (not the call deadline). */
-  detach(portName: string, vmUuid?: string, opts?: { failFastMs?: number }): Promise<void>;
-  waitResolved(portName: string, timeoutMs: number): Promise<ResolvedPort>;
-  renameEntity(oldUuid: string, newUuid: string, newName: string): Promise<void>;
+  /** Rejects (naming the endpoint and why) unless OVSDB is up and followed within waitMs. */
+  ready(waitMs: number): Promise<void>;
+  /** Why the VRS cannot resolve anything now (no master controller, not connected), or undefined. */
+  controllerProblem(): string | undefined;
+  controllerTargets(): string[];
+  /** timeoutMs bounds the whole call, waiting for a connection included. */
+  attach(a: PortAttachment, opts?: { timeoutMs?: number }): Promise<void>;
+  detach(portName: string, vmUuid?: string, opts?: { timeoutMs?: number }): Promise<void>;
+  waitResolved(portName: string, timeoutMs: number, opts?: { watchController?: boolean }): Promise<ResolvedPort>;
 }
 
 export interface DockerLookup {
@@ -28,4 +32,13 @@ export interface VsdSubnetFacts {
 /** The VSD subnet a network names, when the plugin has VSD credentials. */
 export interface SubnetDirectory {
   findSubnet(ref: NuageSubnetRef): Promise<VsdSubnetFacts>;
+}
+
+/** Names a VSD container after its Docker container, when the plugin has VSD credentials. */
+export interface VsdContainerNamer {
+  /**
+   * Gives the VSD container whose UUID is vmUuid the Docker container's name, and its ID as
+   * orchestrationID. false when the VSD has no such container (yet).
+   */
+  nameContainer(vmUuid: string, name: string, containerId: string): Promise<boolean>;
 }

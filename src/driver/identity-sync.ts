@@ -1,26 +1,51 @@
 /**
- * Learns which container is behind each joined endpoint, outside any driver call:
- * follows Docker's `network connect` events and, for a network of ours, reads the
- * network's endpoint list from the Docker API, then renames the provisional entity.
+ * Learns which container is behind each joined endpoint, outside any driver call, and
+ * names its VSD container after it. The OVSDB rows never change (their identity is final
+ * when Join writes them: entity-identity.ts); what changes is the VSD container's `name`
+ * (the Docker name) and `orchestrationID` (the Docker container ID), over the VSD API,
+ * where VSD credentials are configured. Without them the VSD shows the stand-in name.
+ *
+ * Work goes through a WorkQueue keyed by network: a `network connect` event of one of our
+ * networks marks it dirty (coalesced, never dropped while a pass of that network runs); the
+ * pass reads the network's endpoint list from the Docker API and handles every joined
+ * endpoint of ours not yet done. Docker sends the event just before it lists the endpoint,
+ * and the VSD container may lag: a pass that finds work it cannot do yet fails, and the
+ * queue retries it with backoff.
  */
 import type { Logger } from "pino";
 import type { DockerEngine, DockerEvent } from "../docker/engine.js";
 import type { FileStore } from "../store/file-store.js";
+import { WorkQueue } from "../background/work-queue.js";
+import { KeyedMutex } from "../concurrency/keyed-mutex.js";
+import type { VsdContainerNamer } from "./deps.js";
 import type { NuageDriver } from "./nuage-driver.js";
 import type { LabelPolicyGroups } from "./policy-group-labels.js";
 
+const short = (id: string): string => id.slice(0, 12);
+
 export class IdentitySync {
   private readonly abort = new AbortController();
-  private readonly pending = new Set<string>();
+  private readonly queue: WorkQueue<string>;
+  /** vm_uuid → the name its VSD container was given by this process. */
+  private readonly named = new Map<string, string>();
+  /** One naming of an entity at a time: the passes of its two networks run in parallel. */
+  private readonly naming = new KeyedMutex();
 
   constructor(
     private readonly docker: DockerEngine,
     private readonly store: FileStore,
     private readonly driver: NuageDriver,
     private readonly logger: Logger,
+    private readonly vsd?: VsdContainerNamer,
+    opts: { baseDelayMs?: number; maxDelayMs?: number } = {},
     /** The container label nuage.policy-group, applied when the container becomes known. */
     private readonly labels?: LabelPolicyGroups,
-  ) {}
+  ) {
+    this.queue = new WorkQueue<string>({
+      name: "identity-sync", handle: (networkId) => this.syncNetwork(networkId), log: logger,
+      baseDelayMs: opts.baseDelayMs ?? 300, maxDelayMs: opts.maxDelayMs ?? 15_000,
+    });
+  }
 
   start(): void {
     void this.docker.followEvents(
@@ -28,48 +53,67 @@ export class IdentitySync {
       (e) => this.onEvent(e),
       this.abort.signal,
       (err) => this.logger.warn({ err: err.message }, "Docker event stream interrupted; reconnecting"),
+      // Connected (again): events may have been missed meanwhile.
+      () => this.markPending(),
     );
-    void this.syncAll();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.abort.abort();
+    await this.queue.stop();
+  }
+
+  /** Resolves when no network is waiting to be synced (tests). */
+  idle(): Promise<void> {
+    return this.queue.idle();
   }
 
   private onEvent(e: DockerEvent): void {
-    if (!this.store.getNetwork(e.Actor.ID)) return;
-    void this.syncNetwork(e.Actor.ID);
+    if (this.store.getNetwork(e.Actor.ID)) this.queue.add(e.Actor.ID);
   }
 
-  /** Every network with a provisionally named joined endpoint. */
-  async syncAll(): Promise<void> {
-    const nets = new Set(this.store.listEndpoints().filter((ep) => ep.joined?.identity === "provisional").map((ep) => ep.networkId));
-    for (const n of nets) await this.syncNetwork(n);
+  /** Every network with a joined endpoint whose container is not known, or not named in the VSD yet. */
+  markPending(): void {
+    for (const ep of this.store.listEndpoints()) if (ep.joined && this.pending(ep.joined)) this.queue.add(ep.networkId);
   }
 
-  async syncNetwork(networkId: string): Promise<void> {
-    if (this.pending.has(networkId)) return;
-    this.pending.add(networkId);
-    try {
-      // Docker emits the event just before it records the endpoint on the network: retry briefly.
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const waiting = this.store.listEndpoints().filter((ep) => ep.networkId === networkId && ep.joined?.identity === "provisional");
-        if (waiting.length === 0) return;
-        const info = await this.docker.inspectNetwork(networkId);
-        if (!info) return;
-        for (const [containerId, c] of Object.entries(info.Containers ?? {})) {
-          if (containerId.startsWith("ep-")) continue;
-          const ep = waiting.find((w) => w.id === c.EndpointID);
-          if (!ep) continue;
-          await this.labels?.apply(ep.id, containerId);
-          await this.driver.adoptContainerIdentity(ep.id, containerId, c.Name.replace(/^\//, ""));
-        }
-        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-      }
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message, network: networkId.slice(0, 12) }, "could not learn the containers of a network");
-    } finally {
-      this.pending.delete(networkId);
+  private pending(j: NonNullable<ReturnType<FileStore["getEndpoint"]>>["joined"]): boolean {
+    if (!j) return false;
+    if (j.identity !== "docker") return true;
+    return !!this.vsd && !!j.containerName && this.named.get(j.vmUuid) !== j.containerName;
+  }
+
+  private async syncNetwork(networkId: string): Promise<void> {
+    const waiting = this.store.listEndpoints().filter((ep) => ep.networkId === networkId && this.pending(ep.joined));
+    if (waiting.length === 0) return;
+    const info = await this.docker.inspectNetwork(networkId);
+    if (!info) return;
+    const listed = new Map<string, { id: string; name: string }>();
+    for (const [containerId, c] of Object.entries(info.Containers ?? {})) {
+      if (containerId.startsWith("ep-")) continue; // another host's endpoint (global scope)
+      listed.set(c.EndpointID, { id: containerId, name: c.Name.replace(/^\//, "") });
     }
+    const notYet: string[] = [];
+    for (const ep of waiting) {
+      const c = listed.get(ep.id);
+      if (!c) {
+        notYet.push(short(ep.id));
+        continue;
+      }
+      if (ep.joined?.identity !== "docker") await this.labels?.apply(ep.id, c.id);
+      const entity = await this.driver.learnContainer(ep.id, c.id, c.name);
+      const vsd = this.vsd;
+      if (!entity || entity.named || !vsd) continue;
+      const done = await this.naming.run(entity.vmUuid, async () => {
+        if (this.named.get(entity.vmUuid) === c.name) return true;
+        if (!(await vsd.nameContainer(entity.vmUuid, c.name, c.id))) return false;
+        this.named.set(entity.vmUuid, c.name);
+        this.logger.info({ endpoint: short(ep.id), container: short(c.id), name: c.name, vmUuid: short(entity.vmUuid) }, "VSD container named after its Docker container");
+        return true;
+      });
+      if (!done) notYet.push(`${short(ep.id)} (no VSD container with UUID ${short(entity.vmUuid)}… yet)`);
+    }
+    // Docker lists an endpoint just after its connect event; the VSD container may lag: try again.
+    if (notYet.length) throw new Error(`network ${short(networkId)}: endpoints not ready to be named: ${notYet.join(", ")}`);
   }
 }

@@ -14,6 +14,7 @@ import type { FileStore } from "../store/file-store.js";
 import type { EndpointRecord, NetworkRecord } from "../store/records.js";
 import type { HostLinks } from "../host/links.js";
 import { ResolutionError } from "../vrs/vrs-client.js";
+import { entityIdentity } from "./entity-identity.js";
 import { OvsdbUnavailableError } from "../vrs/ovsdb/errors.js";
 import { KeyedMutex } from "../concurrency/keyed-mutex.js";
 import { bareIp, generateMac, isMac, macForAddress, maskToPrefix, parseCidr, vethNames } from "./naming.js";
@@ -26,6 +27,8 @@ export interface DriverSettings {
   scope: "local" | "global";
   bridge: string;
   resolveTimeoutMs: number;
+  /** MTU of both veth ends (VethMtu). */
+  vethMtu?: number;
   /** The driver name Docker knows this plugin by, to recognise its networks in the Docker API. */
   driverName: string;
 }
@@ -44,8 +47,16 @@ export interface DriverDeps {
 }
 
 const short = (id: string): string => id.slice(0, 12);
-/** Leave and DeleteEndpoint wait this long for a dropped OVSDB connection, not the whole call deadline. */
+/** Leave and DeleteEndpoint give OVSDB this long in all (a dropped connection included), not the whole call deadline. */
 const OVSDB_DOWN_WAIT_MS = 2_000;
+/** How long Join waits for OVSDB to come (back): the README's bound for a VRS whose OVSDB is down. */
+const OVSDB_UNREACHABLE_MS = 10_000;
+/** The least time Join gives the VRS to resolve, whatever waiting for OVSDB took. */
+const MIN_RESOLVE_WAIT_MS = 1_000;
+/** Join's write to OVSDB, reconnections and retries of a conflicting write included. */
+const OVSDB_WRITE_MS = 3_000;
+/** How long a failed Join asks the VSD about the subnet, for its message. */
+const VSD_HINT_MS = 2_000;
 
 export class NuageDriver implements NetworkDriver {
   private readonly locks = new KeyedMutex();
@@ -236,17 +247,23 @@ export class NuageDriver implements NetworkDriver {
       if (ep.joined && ep.joined.sandboxKey === req.SandboxKey && (await this.deps.links.linkExists(ep.hostIfName))) {
         return answer(net.gateway ?? ep.joined.resolved.gateway);
       }
-      // The container behind the endpoint is not knowable from inside Join without risking a
-      // deadlock with the daemon (protocol reference §7.1): the entity starts under a stand-in
-      // identity and is renamed once Docker reports the connection (see identity-sync.ts).
       // An address of the nuage IPAM is a VSD container made at RequestAddress: split activation
-      // binds the port to it by its UUID (vrs-ovsdb.md §10.2).
+      // binds the port to it by its UUID (vrs-ovsdb.md §10.2), for good.
       const reservation = ep.reservationId ? this.deps.store.getReservation(ep.reservationId) : undefined;
       if (ep.reservationId && !reservation) throw new DriverError(`the VSD reservation of endpoint ${short(ep.id)} (${bareIp(ep.address)}) is gone: start the container again`);
-      // A reserved address: vm_uuid is the VSD container's UUID, for good (never renamed).
-      const vmUuid = ep.joined?.vmUuid ?? reservation?.id ?? ep.id;
-      const vmName = ep.joined?.vmName ?? (reservation ? reservationName(reservation.id) : `nuage-ep-${short(ep.id)}`);
-      const identity = ep.joined?.identity ?? "provisional";
+      // Otherwise a final identity, known now and shared by the container's networks of one
+      // organization and user (entity-identity.ts): never renamed under the VRS.
+      const standIn = entityIdentity(req.SandboxKey, net.nuage.organization, net.nuage.user, ep.id);
+      const vmUuid = reservation?.id ?? standIn.vmUuid;
+      const vmName = reservation ? reservationName(reservation.id) : standIn.vmName;
+      const what = `endpoint ${short(ep.id)} (organization "${net.nuage.organization}", domain "${net.nuage.domain}", ` +
+        `zone "${net.nuage.zone}", subnet "${net.nuage.subnet}", user "${net.nuage.user}", IP ${bareIp(ep.address)})`;
+      // One budget for the whole Join (ResolveTimeout): waiting for OVSDB counts against it.
+      const deadline = Date.now() + this.settings.resolveTimeoutMs;
+      await this.vrsReady(what, Math.min(OVSDB_UNREACHABLE_MS, this.settings.resolveTimeoutMs));
+      // Nuage's own clients check the VRS's controller before writing anything (vrs-ovsdb.md §7.4).
+      const controller = this.deps.vrs.controllerProblem();
+      if (controller) throw new DriverError(`the Nuage VRS cannot resolve ${what}: ${controller}`);
       // Groups of the endpoint's own, or the network's default when the VRS cannot apply it (split activation).
       const groups = ep.policyGroups
         ?? (reservation && net.policyGroup ? await this.policyGroups().resolve(net.nuage, [net.policyGroup], "-o policy-group") : undefined);
@@ -254,25 +271,27 @@ export class NuageDriver implements NetworkDriver {
       try {
         if (groups && reservation) await this.policyGroups().apply(groups, { vportId: reservation.vportId, vmUuid, portName: ep.hostIfName });
         await this.deps.links.deleteLink(ep.hostIfName); // a leftover from a crash
-        await this.deps.links.createVethPair(ep.hostIfName, ep.containerIfName, ep.mac);
+        await this.deps.links.createVethPair(ep.hostIfName, ep.containerIfName, ep.mac, this.settings.vethMtu);
         undo.push(() => this.deps.links.deleteLink(ep.hostIfName));
-        await this.deps.vrs.attach({
-          bridge: this.settings.bridge, portName: ep.hostIfName, mac: ep.mac, vmUuid, vmName,
-          enterprise: net.nuage.organization, user: net.nuage.user, domain: net.nuage.domain, zone: net.nuage.zone,
-          subnet: net.nuage.subnet, staticIp: bareIp(ep.address), policyGroup: groups ? undefined : net.policyGroup,
-          endpointId: ep.id, networkId: net.id, split: !!reservation,
-        });
-        undo.push(() => this.deps.vrs.detach(ep.hostIfName, vmUuid));
+        // Before the write: a write cut by a dropped connection may have been committed.
+        undo.push(() => this.deps.vrs.detach(ep.hostIfName, vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS }));
+        try {
+          await this.deps.vrs.attach({
+            bridge: this.settings.bridge, portName: ep.hostIfName, mac: ep.mac, vmUuid, vmName,
+            enterprise: net.nuage.organization, user: net.nuage.user, domain: net.nuage.domain, zone: net.nuage.zone,
+            subnet: net.nuage.subnet, staticIp: bareIp(ep.address), policyGroup: groups ? undefined : net.policyGroup,
+            endpointId: ep.id, networkId: net.id, split: !!reservation,
+          }, { timeoutMs: OVSDB_WRITE_MS });
+        } catch (err) {
+          // OVSDB gone during the write, or a row it refused: the message says which.
+          throw new DriverError(`cannot attach ${what} to the Nuage VRS: ${(err as Error).message}`, { cause: err });
+        }
         let resolved;
         try {
-          resolved = await this.deps.vrs.waitResolved(ep.hostIfName, this.settings.resolveTimeoutMs);
+          resolved = await this.deps.vrs.waitResolved(ep.hostIfName, Math.max(MIN_RESOLVE_WAIT_MS, deadline - Date.now()), { watchController: true });
         } catch (err) {
           if (!(err instanceof ResolutionError)) throw err;
-          throw new DriverError(
-            `the Nuage VRS did not resolve the port of endpoint ${short(ep.id)} (organization "${net.nuage.organization}", ` +
-            `domain "${net.nuage.domain}", zone "${net.nuage.zone}", subnet "${net.nuage.subnet}", IP ${bareIp(ep.address)}): ${err.message}`,
-            { cause: err },
-          );
+          throw new DriverError(await this.unresolvedMessage(what, net, err), { cause: err });
         }
         if (resolved.ip !== bareIp(ep.address)) {
           throw new DriverError(`the Nuage VRS resolved endpoint ${short(ep.id)} to ${resolved.ip}, not to Docker's address ${bareIp(ep.address)}`);
@@ -280,8 +299,8 @@ export class NuageDriver implements NetworkDriver {
         // Before Join returns, so before the container runs: the vPort exists once the VRS resolved the port.
         if (groups && !reservation) await this.policyGroups().apply(groups, { vmUuid, portName: ep.hostIfName });
         // Not fsynced: see the store's header (lost only with the host, and the container with it).
-        await this.deps.store.putEndpoint({ ...ep, joined: { vmUuid, vmName, identity, sandboxKey: req.SandboxKey, resolved } }, "redone-if-lost");
-        this.deps.logger.debug({ endpoint: short(ep.id), ...resolved, port: ep.hostIfName }, "port resolved");
+        await this.deps.store.putEndpoint({ ...ep, joined: { vmUuid, vmName, identity: "provisional", sandboxKey: req.SandboxKey, resolved } }, "redone-if-lost");
+        this.deps.logger.debug({ endpoint: short(ep.id), ...resolved, port: ep.hostIfName, vmUuid: short(vmUuid) }, "port resolved");
         return answer(net.gateway ?? resolved.gateway);
       } catch (err) {
         for (const step of undo.reverse()) {
@@ -292,12 +311,45 @@ export class NuageDriver implements NetworkDriver {
     });
   }
 
+  /** OVSDB must be up (and its replica current) to write; the plugin serves Docker before it is. */
+  private async vrsReady(what: string, waitMs: number): Promise<void> {
+    try {
+      await this.deps.vrs.ready(waitMs);
+    } catch (err) {
+      throw new DriverError(`cannot attach ${what} to the Nuage VRS: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** What Join says when the port did not resolve: why, and what to check (issues 9.5, 17). */
+  private async unresolvedMessage(what: string, net: NetworkRecord, err: ResolutionError): Promise<string> {
+    const why = err.kind === "timeout" ? `the VRS did not resolve it within ResolveTimeout (${this.settings.resolveTimeoutMs / 1000} s)` : err.message;
+    const head = `the Nuage VRS did not resolve the port of ${what}: ${why}`;
+    if (err.kind === "controller" || err.kind === "removed") return head;
+    const controllers = this.deps.vrs.controllerTargets();
+    const checks = [
+      `that organization "${net.nuage.organization}", user "${net.nuage.user}", domain "${net.nuage.domain}", zone "${net.nuage.zone}" and subnet "${net.nuage.subnet}" exist in the VSD under exactly these names`,
+      `that the VRS's controller${controllers.length ? ` (${controllers.join(", ")})` : ""} is connected to its VSC (ovs-vsctl show, ovs-appctl -t ovs-vswitchd bridge/dump-flows ${this.settings.bridge})`,
+      "bin/nuage-libnetwork doctor",
+    ];
+    let vsdSays = "";
+    if (this.deps.vsd) {
+      const lookup = this.deps.vsd.findSubnet(net.nuage).then(
+        (s) => `the VSD has that subnet, ${s.address}/${s.netmask ? maskToPrefix(s.netmask) ?? "?" : "?"}${s.gateway ? ` with gateway ${s.gateway}` : ""}`,
+        (e: Error) => `the VSD lookup of that subnet failed: ${e.message}`,
+      );
+      const late = new Promise<string>((r) => setTimeout(() => r(`the VSD did not answer about that subnet within ${VSD_HINT_MS / 1000} s`), VSD_HINT_MS).unref());
+      vsdSays = `; ${await Promise.race([lookup, late])}`;
+    }
+    return `${head}${vsdSays}. Check ${checks.map((c, i) => `(${i + 1}) ${c}`).join(", ")}`;
+  }
+
   async leave(req: EndpointRequest): Promise<void> {
     await this.locks.run(`ep:${req.EndpointID}`, async () => {
       const ep = this.deps.store.getEndpoint(req.EndpointID);
       if (!ep) return;
-      // OVSDB down: fail soon; Docker goes on with DeleteEndpoint, which leaves the rows to reconcile.
-      await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { failFastMs: OVSDB_DOWN_WAIT_MS });
+      // OVSDB down (or dropping during the call): fail within the bound; Docker goes on with
+      // DeleteEndpoint, which leaves the rows to reconcile.
+      await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS });
       if (ep.joined) {
         const { joined: _left, ...rest } = ep;
         await this.deps.store.putEndpoint(rest, "redone-if-lost");
@@ -310,7 +362,7 @@ export class NuageDriver implements NetworkDriver {
       const ep = this.deps.store.getEndpoint(req.EndpointID);
       if (!ep) return;
       try {
-        await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { failFastMs: OVSDB_DOWN_WAIT_MS });
+        await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS });
       } catch (err) {
         // The VRS's OVSDB is down: Docker drops the endpoint whatever we answer, so remove the
         // rest now; the port's rows, left without a record, go at the reconcile pass that
@@ -349,23 +401,24 @@ export class NuageDriver implements NetworkDriver {
     await Promise.all(this.linksBeingDeleted.values());
   }
 
-  /** Gives a provisionally named entity its Docker container ID and name. */
-  async adoptContainerIdentity(endpointId: string, containerId: string, containerName: string): Promise<boolean> {
+  /**
+   * Records the Docker container behind a joined endpoint (learnt by the identity sync from
+   * Docker, outside any driver call). The OVSDB rows never change. The answer: the entity whose
+   * VSD container is to carry the container's name (`named` when done here already: a reserved
+   * address's VSD container, named through the IPAM), and whether this is the first time
+   * (container labels are applied then); undefined when the endpoint is not joined (any more).
+   */
+  async learnContainer(endpointId: string, containerId: string, containerName: string): Promise<{ vmUuid: string; named: boolean; first: boolean } | undefined> {
     return this.locks.run(`ep:${endpointId}`, async () => {
       const ep = this.deps.store.getEndpoint(endpointId);
-      if (!ep?.joined || ep.joined.identity === "docker") return false;
-      if (ep.reservationId) {
-        // Split activation: the entity keeps the reservation's UUID (the VRS finds the VSD
-        // container by it); the VSD container takes the container's name.
-        await this.ipam().nameContainer(ep.reservationId, containerName);
-        await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, identity: "docker" } }, "redone-if-lost");
-        this.deps.logger.info({ endpoint: short(endpointId), container: short(containerId), name: containerName }, "reserved VSD container named after its container");
-        return true;
+      if (!ep?.joined) return undefined;
+      const first = ep.joined.identity !== "docker";
+      if (first || ep.joined.containerId !== containerId || ep.joined.containerName !== containerName) {
+        // Split activation: the VSD container was reserved by the IPAM; it takes the container's name.
+        if (ep.reservationId) await this.ipam().nameContainer(ep.reservationId, containerName);
+        await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, identity: "docker", containerId, containerName } }, "redone-if-lost");
       }
-      await this.deps.vrs.renameEntity(ep.joined.vmUuid, containerId, containerName);
-      await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, vmUuid: containerId, vmName: containerName, identity: "docker" } }, "redone-if-lost");
-      this.deps.logger.info({ endpoint: short(endpointId), container: short(containerId), name: containerName }, "entity renamed to its container");
-      return true;
+      return { vmUuid: ep.joined.vmUuid, named: !!ep.reservationId, first };
     });
   }
 

@@ -13,7 +13,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import pino from "pino";
 import { loadConfig, type Config } from "../config/config.js";
-import { graceMs, vrsEndpoint } from "../app.js";
+import { graceMs, vrsEndpoints } from "../app.js";
 import { DockerEngine, type DockerNetwork, type DockerPlugin } from "../docker/engine.js";
 import { IpRouteLinks } from "../host/links.js";
 import { connectOvsdb, type OvsdbClient } from "../vrs/ovsdb/client.js";
@@ -267,9 +267,9 @@ async function dockerNetworks(docker: DockerEngine, records: RecordsSnapshot): P
 // ---------------------------------------------------------------- OVSDB, the bridge, the controller
 
 async function checkOvsdb(cfg: Config, checks: Check[], timeoutMs: number): Promise<OvsdbClient | undefined> {
-  const endpoint = vrsEndpoint(cfg);
-  const where = describeEndpoint(endpoint);
-  const which = cfg.VrsSocket ? "VrsSocket" : "VrsEndpoint and VrsPort";
+  const endpoint = vrsEndpoints(cfg);
+  const where = endpoint.map(describeEndpoint).join(" or ");
+  const which = cfg.VrsSocket ? "VrsSocket" : "VrsEndpoint and VrsPort (or VrsSocket)";
   let ovsdb: OvsdbClient;
   try {
     ovsdb = await connectOvsdb(endpoint, { connectTimeoutMs: Math.min(timeoutMs, 3_000), callTimeoutMs: timeoutMs });
@@ -278,7 +278,7 @@ async function checkOvsdb(cfg: Config, checks: Check[], timeoutMs: number): Prom
     for (const name of ["nuage-tables", "bridge", "controller"]) checks.push({ name, status: "skipped", detail: "needs OVSDB" });
     return undefined;
   }
-  checks.push({ name: "ovsdb", status: "ok", detail: `OVSDB at ${where} answers` });
+  checks.push({ name: "ovsdb", status: "ok", detail: `OVSDB at ${ovsdb.endpointName} answers` });
   try {
     await checkVrsTables(cfg, ovsdb, which, checks);
     return ovsdb;
@@ -505,7 +505,7 @@ function endpointCheck(
       out.resolution = `resolved ${row.ip}/${netmaskToPrefix(row.mask) ?? "?"} gw ${row.gateway || "?"}`;
       if (row.ip !== ip) problems.push(`the VRS resolved ${row.ip}, Docker gave ${ip}`);
     } else {
-      const why = row.meta[PortMeta.resolutionError];
+      const why = row.meta[PortMeta.sandboxReason];
       out.resolution = why ? `unresolved: ${why}` : "unresolved";
       problems.push("the VRS has not resolved the port");
       fixes.push("see the controller and vsd checks, and the VRS's log");

@@ -8,15 +8,15 @@
 import type { ResolutionObserver } from "./metrics.js";
 
 interface Resolves {
-  waitResolved(portName: string, timeoutMs: number): Promise<unknown>;
+  waitResolved(portName: string, timeoutMs: number, opts?: { watchController?: boolean }): Promise<unknown>;
 }
 
 export function withResolutionTiming<T extends Resolves>(vrs: T, obs: ResolutionObserver): T {
-  const timed = async (portName: string, timeoutMs: number): Promise<unknown> => {
+  const timed = async (portName: string, timeoutMs: number, opts?: { watchController?: boolean }): Promise<unknown> => {
     const started = process.hrtime.bigint();
     const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     try {
-      const resolved = await vrs.waitResolved(portName, timeoutMs);
+      const resolved = await vrs.waitResolved(portName, timeoutMs, opts);
       obs.observeResolution(seconds(), "resolved");
       return resolved;
     } catch (err) {

@@ -44,8 +44,13 @@ export type NetworkRecord = z.infer<typeof NetworkRecordSchema>;
 export const JoinedSchema = z.object({
   vmUuid: z.string().min(1),
   vmName: z.string().min(1),
-  /** Whether vmUuid is the Docker container ID or a stand-in until Docker tells us. */
+  /**
+   * vmUuid/vmName are final when Join writes them (src/driver/entity-identity.ts); "docker"
+   * once the identity sync learnt the container behind the endpoint from Docker.
+   */
   identity: z.enum(["docker", "provisional"]),
+  containerId: z.string().optional(),
+  containerName: z.string().optional(),
   sandboxKey: z.string(),
   resolved: z.object({ ip: z.string(), mask: z.string(), gateway: z.string() }),
 });

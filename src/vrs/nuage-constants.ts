@@ -16,8 +16,13 @@ export const PortMeta = {
   networkType: "nuage-enterprise-network-type",
   staticIp: "static-ip",
   policyGroup: "nuage-policy-group",
-  /** Not a Nuage key: where the sandbox's VRS agent says why a port did not resolve. */
-  resolutionError: "nuage-resolution-error",
+  /**
+   * Not a Nuage key, and no real VRS writes it: the sandbox emulator's TEST HOOK, written only
+   * when it runs with --write-reasons, so that a test can see why a port did not resolve
+   * without waiting for the timeout. A real VRS says nothing: the plugin then learns the
+   * failure from the timeout, `0.0.0.0`, or the controller check.
+   */
+  sandboxReason: "nuage-resolution-error",
 } as const;
 
 /** nuage-extension=true: split activation, the VSD side exists already (vrs-ovsdb.md §10.2). */

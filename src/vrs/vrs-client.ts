@@ -1,10 +1,19 @@
 /**
  * The plugin's view of the local VRS: ports on the bridge and the two Nuage tables,
  * over one OVSDB connection. Knows OVSDB rows, not Docker.
+ *
+ * Reads come from a local replica (replica.ts) of Bridge, Port, Interface, Controller and
+ * the two Nuage tables. Every write is ONE transaction built from the replica and guarded
+ * by `wait` operations on exactly what it read (guarded.ts): if another writer changed
+ * those rows meanwhile, the transaction commits nothing, the replica catches up, and the
+ * write is built again. attach, detach and nothing else write; identities are final when
+ * written (no rename: see src/driver/entity-identity.ts).
  */
-import type { OvsdbConnection, OvsdbOperation, OvsdbRow, TableUpdates } from "./ovsdb/types.js";
+import type { OvsdbConnection, OvsdbOperation, OvsdbRow } from "./ovsdb/types.js";
 import { OvsdbUnavailableError } from "./ovsdb/errors.js";
-import { mapToObject, namedUuid, ovsMap, ovsSet, setToArray, uuidOf } from "./ovsdb/values.js";
+import { Replica } from "./ovsdb/replica.js";
+import { guardAbsent, guardEquals, runGuarded } from "./ovsdb/guarded.js";
+import { mapToObject, namedUuid, ovsMap, ovsSet, scalarBoolean, scalarString, setToArray, uuidOf } from "./ovsdb/values.js";
 import {
   DB, EntityDomain, EntityEvent, EntityMeta, EntityState, EntityType, OwnerKeys, PORT_TABLE, PortMeta, VM_TABLE,
 } from "./nuage-constants.js";
@@ -34,89 +43,149 @@ export interface PortAttachment {
 
 export interface ResolvedPort { ip: string; mask: string; gateway: string }
 
+/** Why waitResolved gave up: the deadline, a `0.0.0.0` answer, the controller, the row gone, the sandbox's reason hook. */
+export type ResolutionFailure = "timeout" | "unresolvable" | "controller" | "removed" | "sandbox-reason";
+
 export class ResolutionError extends Error {
-  constructor(message: string, readonly reason?: string) { super(message); }
+  constructor(message: string, readonly kind: ResolutionFailure, readonly reason?: string) { super(message); }
 }
 
-interface PortState { ip: string; mask: string; gateway: string; error?: string }
-type Waiter = (state: PortState | "deleted") => void;
+/** The default bound of a write, including the wait for a connection. */
+const WRITE_TIMEOUT_MS = 10_000;
 
-/**
- * attach, detach and renameEntity read the rows, then write in one transaction; run again
- * from the read, each converges to the same rows. When the connection drops under one
- * (ovsdb-server restarted: the transaction may or may not have been committed), it is run
- * once more, which waits for the reconnection within the OVSDB call deadline.
- */
-async function againIfCut<T>(step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (err) {
-    if (err instanceof OvsdbUnavailableError && err.reason === "connection-lost") return step();
-    throw err;
-  }
+const TABLES = {
+  Bridge: { columns: ["name", "ports", "controller"], index: "name" },
+  Port: { columns: ["name", "external_ids"], index: "name" },
+  Interface: { columns: ["name"], index: "name" },
+  Controller: { columns: ["target", "role", "is_connected", "status"] },
+  [VM_TABLE]: { columns: ["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports"], index: "vm_uuid" },
+  [PORT_TABLE]: { columns: ["name", "mac", "ip_addr", "subnet_mask", "gateway", "bridge", "nuage_domain", "nuage_zone", "nuage_network", "metadata"], index: "name" },
+};
+
+type Conn = OvsdbConnection & { readonly endpointName?: string };
+
+export interface VrsClientOptions {
+  logger?: { warn(msg: string): void; error(msg: string): void };
 }
 
 export class VrsClient {
-  private readonly ports = new Map<string, PortState>();
-  private readonly waiters = new Map<string, Set<Waiter>>();
-  private monitorStarted = false;
+  private readonly replica: Replica;
+  private started = false;
 
-  constructor(private readonly ovsdb: OvsdbConnection, readonly bridge: string) {}
-
-  /** Checks the schema has the Nuage tables and the bridge exists; starts the port monitor. */
-  async start(): Promise<void> {
-    const schema = (await this.ovsdb.getSchema(DB)) as { tables?: Record<string, unknown> };
-    for (const t of [VM_TABLE, PORT_TABLE]) {
-      if (!schema.tables?.[t]) throw new Error(`the OVSDB at the VRS has no table ${t}: is this a Nuage VRS?`);
-    }
-    const [res] = await this.ovsdb.transact(DB, [{ op: "select", table: "Bridge", where: [["name", "==", this.bridge]], columns: ["name"] }]);
-    if (!res?.rows?.length) throw new Error(`bridge ${this.bridge} (VrsBridge) does not exist in the VRS`);
-    if (!this.monitorStarted) {
-      this.monitorStarted = true;
-      await this.ovsdb.monitor(
-        DB,
-        { [PORT_TABLE]: { columns: ["name", "ip_addr", "subnet_mask", "gateway", "metadata"] } },
-        (updates, initial) => this.onPortUpdates(updates, initial),
-      );
-    }
+  constructor(private readonly ovsdb: Conn, readonly bridge: string, opts: VrsClientOptions = {}) {
+    this.replica = new Replica(ovsdb, DB, TABLES, opts.logger);
   }
 
-  private onPortUpdates(updates: TableUpdates, initial: boolean): void {
-    const rows = updates[PORT_TABLE] ?? {};
-    if (initial) this.ports.clear();
-    for (const change of Object.values(rows)) {
-      if (change.new) {
-        const name = String(change.new.name);
-        const meta = mapToObject(change.new.metadata);
-        const state: PortState = {
-          ip: String(change.new.ip_addr ?? ""),
-          mask: String(change.new.subnet_mask ?? ""),
-          gateway: String(change.new.gateway ?? ""),
-          error: meta[PortMeta.resolutionError] || undefined,
-        };
-        this.ports.set(name, state);
-        this.notify(name, state);
-      } else if (change.old) {
-        const name = String(change.old.name);
-        this.ports.delete(name);
-        this.notify(name, "deleted");
+  get endpointName(): string {
+    return this.ovsdb.endpointName ?? "the VRS";
+  }
+
+  /** Starts following the VRS's tables, now or whenever OVSDB comes up; never waits. */
+  begin(): void {
+    if (this.started) return;
+    this.started = true;
+    this.replica.start();
+  }
+
+  /** begin(), then waits until the replica is synced and the bridge exists (what a caller needs to write). */
+  async start(waitMs = WRITE_TIMEOUT_MS): Promise<void> {
+    this.begin();
+    await this.ready(waitMs);
+  }
+
+  stop(): void {
+    this.replica.stop();
+  }
+
+  /** Rejects, naming the endpoint and why, unless the replica is synced and the bridge exists within waitMs. */
+  async ready(waitMs: number): Promise<void> {
+    await this.readyBy(Date.now() + waitMs, waitMs);
+    this.bridgeRow();
+  }
+
+  private async readyBy(deadline: number, waitedMs?: number): Promise<void> {
+    this.begin();
+    try {
+      await this.replica.whenSynced(deadline, waitedMs);
+    } catch (err) {
+      if (this.replica.problem) {
+        throw new Error(`the OVSDB at ${this.endpointName} cannot be followed (${this.replica.problem}): is it a Nuage VRS, with tables ${VM_TABLE} and ${PORT_TABLE}?`, { cause: err });
       }
+      throw err;
     }
   }
 
-  private notify(name: string, state: PortState | "deleted"): void {
-    for (const w of this.waiters.get(name) ?? []) w(state);
+  /** True when OVSDB is connected and the replica current. */
+  get available(): boolean {
+    return this.replica.synced;
+  }
+
+  private bridgeRow(): { uuid: string; row: OvsdbRow } {
+    const b = this.replica.find("Bridge", this.bridge);
+    if (!b) throw new Error(`bridge ${this.bridge} (VrsBridge) does not exist in the VRS's OVSDB at ${this.endpointName}`);
+    return b;
   }
 
   /**
-   * Puts the port on the bridge and writes the port and entity rows, in one
-   * transaction, so a failure or a crash leaves all or none of them.
+   * The controller check of Nuage's own clients (libvrsdk GetControllerState, nuage-cni
+   * IsVSPFunctional; vrs-ovsdb.md "Added 2026-11-29"): exactly one Controller row with role
+   * master, here among the bridge's controllers. ovs-vswitchd clears `role` when the
+   * connection to the controller (the VSC) goes; `is_connected` lags it at start (false for
+   * up to its 5 s status refresh while the role is already master), so it only appears in
+   * the message. undefined when the check holds, else why not, naming the controllers.
    */
-  async attach(a: PortAttachment): Promise<void> {
-    await againIfCut(() => this.attachOnce(a));
+  controllerProblem(): string | undefined {
+    const b = this.replica.find("Bridge", this.bridge);
+    if (!b) return `bridge ${this.bridge} (VrsBridge) does not exist in the VRS`;
+    if (this.controllerUnknown()) return undefined;
+    const rows = setToArray(b.row.controller).map((ref) => this.replica.get("Controller", uuidOf(ref as never))).filter((r): r is OvsdbRow => !!r);
+    if (rows.length === 0) return `bridge ${this.bridge} has no controller (no Controller row): the VRS is not set up to reach a VSC`;
+    const describe = (r: OvsdbRow): string => {
+      const role = scalarString(r.role) || "no role";
+      const conn = scalarBoolean(r.is_connected);
+      return `${scalarString(r.target)} (role ${role}${conn === undefined ? "" : conn ? ", connected" : ", not connected"})`;
+    };
+    const masters = rows.filter((r) => scalarString(r.role) === "master");
+    if (masters.length !== 1) {
+      return `the VRS has ${masters.length === 0 ? "no" : masters.length} controller${masters.length > 1 ? "s" : ""} with role master ` +
+        `(bridge ${this.bridge}: ${rows.map(describe).join(", ")}): it is not connected to its VSC`;
+    }
+    return undefined;
   }
 
-  private async attachOnce(a: PortAttachment): Promise<void> {
+  /**
+   * True while ovs-vswitchd has not reported on the bridge's controllers since ovsdb-server
+   * (re)started: `role`, `is_connected` and `status` are ephemeral columns, empty after a
+   * restart until ovs-vswitchd reconnects (with its own backoff, up to 8 s). The controller
+   * check then says nothing (a Join goes on; the wait fails at once if the report, when it
+   * comes, says no master), rather than "no master" for a VRS that is fine.
+   */
+  private controllerUnknown(): boolean {
+    const b = this.replica.find("Bridge", this.bridge);
+    if (!b) return false;
+    const rows = setToArray(b.row.controller).map((ref) => this.replica.get("Controller", uuidOf(ref as never))).filter((r): r is OvsdbRow => !!r);
+    return rows.length > 0 && rows.every((r) => !scalarString(r.role) && Object.keys(mapToObject(r.status)).length === 0);
+  }
+
+  /** The bridge's controller targets, for messages. */
+  controllerTargets(): string[] {
+    const b = this.replica.find("Bridge", this.bridge);
+    if (!b) return [];
+    return setToArray(b.row.controller).map((ref) => this.replica.get("Controller", uuidOf(ref as never))).filter((r): r is OvsdbRow => !!r).map((r) => scalarString(r.target));
+  }
+
+  /**
+   * Puts the port on the bridge and writes the port and entity rows, in one guarded
+   * transaction: all or nothing. A port row already there is updated (the VRS sees no
+   * removal); its resolution is kept when nothing it depends on changed.
+   */
+  async attach(a: PortAttachment, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (opts.timeoutMs ?? WRITE_TIMEOUT_MS);
+    await runGuarded(this.ovsdb, this.replica, DB, () => this.attachOps(a), deadline);
+  }
+
+  private attachOps(a: PortAttachment): OvsdbOperation[] {
+    const bridge = this.bridgeRow();
     const ext = ovsMap({
       [OwnerKeys.owner]: "true",
       [OwnerKeys.endpoint]: a.endpointId,
@@ -135,31 +204,61 @@ export class VrsClient {
         [PortMeta.staticIp]: a.staticIp,
       };
     if (a.policyGroup && !a.split) portMeta[PortMeta.policyGroup] = a.policyGroup;
+    // Split activation writes no names: the VRS finds the endpoint by vm_uuid and MAC.
     const names = a.split ? { domain: "", zone: "", subnet: "", enterprise: "", user: "" } : a;
-
-    const existing = await this.findEntity(a.vmUuid);
     const ops: OvsdbOperation[] = [];
-    if (!(await this.bridgePortExists(a.portName))) {
+
+    // 1. The bridge port (Interface + Port + Bridge.ports).
+    const port = this.replica.find("Port", a.portName);
+    if (!port) {
       ops.push(
+        guardAbsent("Port", "name", a.portName),
         { op: "insert", table: "Interface", "uuid-name": "intf", row: { name: a.portName, external_ids: ext } },
         { op: "insert", table: "Port", "uuid-name": "port", row: { name: a.portName, interfaces: namedUuid("intf"), external_ids: ext } },
-        { op: "mutate", table: "Bridge", where: [["name", "==", a.bridge]], mutations: [["ports", "insert", ovsSet([namedUuid("port")])]] },
+        { op: "mutate", table: "Bridge", where: [["_uuid", "==", ["uuid", bridge.uuid]]], mutations: [["ports", "insert", ovsSet([namedUuid("port")])]] },
+      );
+    } else {
+      ops.push(
+        guardEquals("Port", "_uuid", ["uuid", port.uuid], { name: a.portName }),
+        { op: "update", table: "Port", where: [["_uuid", "==", ["uuid", port.uuid]]], row: { external_ids: ext } },
+        { op: "update", table: "Interface", where: [["name", "==", a.portName]], row: { external_ids: ext } },
+        { op: "mutate", table: "Bridge", where: [["_uuid", "==", ["uuid", bridge.uuid]]], mutations: [["ports", "insert", ovsSet([["uuid", port.uuid]])]] },
       );
     }
-    ops.push({ op: "delete", table: PORT_TABLE, where: [["name", "==", a.portName]] });
-    ops.push({
-      op: "insert", table: PORT_TABLE, row: {
-        name: a.portName, mac: a.mac, ip_addr: "", subnet_mask: "", gateway: "", bridge: a.bridge, alias: "",
-        nuage_domain: names.domain, nuage_network: names.subnet, nuage_zone: names.zone, nuage_network_type: "ipv4",
-        evpn_id: 0, vrf_id: 0, vm_domain: EntityDomain.Docker, metadata: ovsMap(portMeta), dirty: 0,
-      },
-    });
-    if (existing) {
-      const ports = new Set(existing.ports);
-      ports.add(a.portName);
-      ops.push({ op: "update", table: VM_TABLE, where: [["vm_uuid", "==", a.vmUuid]], row: { ports: ovsSet([...ports]) } });
+
+    // 2. The port row: updated in place when there (no delete + insert for the VRS to see).
+    const wanted: OvsdbRow = {
+      name: a.portName, mac: a.mac, bridge: a.bridge, alias: "",
+      nuage_domain: names.domain, nuage_network: names.subnet, nuage_zone: names.zone, nuage_network_type: "ipv4",
+      evpn_id: 0, vrf_id: 0, vm_domain: EntityDomain.Docker, metadata: ovsMap(portMeta), dirty: 0,
+    };
+    const row = this.replica.find(PORT_TABLE, a.portName);
+    if (!row) {
+      ops.push(guardAbsent(PORT_TABLE, "name", a.portName), { op: "insert", table: PORT_TABLE, row: { ...wanted, ip_addr: "", subnet_mask: "", gateway: "" } });
     } else {
-      ops.push({
+      const have = row.row;
+      const meta = mapToObject(have.metadata);
+      const samePlacement = scalarString(have.mac) === a.mac && scalarString(have.nuage_domain) === names.domain &&
+        scalarString(have.nuage_zone) === names.zone && scalarString(have.nuage_network) === names.subnet &&
+        (meta[PortMeta.staticIp] ?? "") === (portMeta[PortMeta.staticIp] ?? "") && (meta[PortMeta.policyGroup] ?? "") === (portMeta[PortMeta.policyGroup] ?? "");
+      // A resolution made for other inputs is stale: empty it, as a fresh row would be.
+      const update: OvsdbRow = samePlacement ? wanted : { ...wanted, ip_addr: "", subnet_mask: "", gateway: "" };
+      ops.push(guardEquals(PORT_TABLE, "_uuid", ["uuid", row.uuid], { name: a.portName }), { op: "update", table: PORT_TABLE, where: [["_uuid", "==", ["uuid", row.uuid]]], row: update });
+    }
+
+    // 3. The entity: one per vm_uuid, never shared across organizations or users; a port is
+    //    listed by that entity only (one left in another by a crash is taken out of it).
+    for (const [, row] of this.replica.rows(VM_TABLE)) {
+      const uuid = scalarString(row.vm_uuid);
+      const ports = setToArray(row.ports).map(String);
+      if (uuid === a.vmUuid || !ports.includes(a.portName)) continue;
+      ops.push(guardEquals(VM_TABLE, "vm_uuid", uuid, { ports: ovsSet(ports) }));
+      if (ports.length === 1) ops.push({ op: "delete", table: VM_TABLE, where: [["vm_uuid", "==", uuid]] });
+      else ops.push({ op: "mutate", table: VM_TABLE, where: [["vm_uuid", "==", uuid]], mutations: [["ports", "delete", ovsSet([a.portName])]] });
+    }
+    const entity = this.replica.find(VM_TABLE, a.vmUuid);
+    if (!entity) {
+      ops.push(guardAbsent(VM_TABLE, "vm_uuid", a.vmUuid), {
         op: "insert", table: VM_TABLE, row: {
           vm_uuid: a.vmUuid, vm_name: a.vmName, type: EntityType.Container, domain: EntityDomain.Docker,
           event: EntityEvent.Started, event_type: EntityEvent.Booted, state: EntityState.Running, reason: EntityState.RunningBooted,
@@ -168,170 +267,142 @@ export class VrsClient {
           ports: ovsSet([a.portName]), dirty: 0,
         },
       });
-    }
-    await this.ovsdb.transact(DB, ops);
-  }
-
-  /**
-   * Removes the port from its entity (the entity row goes with its last port),
-   * its port row, and the bridge port, in one transaction. Safe to repeat.
-   */
-  async detach(portName: string, vmUuid?: string, opts: { failFastMs?: number } = {}): Promise<void> {
-    if (opts.failFastMs !== undefined) await this.connectedWithin(opts.failFastMs);
-    await againIfCut(() => this.detachOnce(portName, vmUuid));
-  }
-
-  /** Rejects with OvsdbUnavailableError unless the connection is up (or comes back) within waitMs. */
-  private async connectedWithin(waitMs: number): Promise<void> {
-    const deadline = Date.now() + waitMs;
-    while (!this.ovsdb.connected) {
-      if (Date.now() >= deadline) {
-        const where = (this.ovsdb as { endpointName?: string }).endpointName ?? "the VRS";
-        throw new OvsdbUnavailableError(where, "unreachable", { timeoutMs: waitMs });
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  private async detachOnce(portName: string, vmUuid?: string): Promise<void> {
-    const ops: OvsdbOperation[] = [];
-    const entities = await this.entitiesWithPort(portName, vmUuid);
-    for (const e of entities) {
-      const rest = e.ports.filter((p) => p !== portName);
-      if (rest.length === 0) ops.push({ op: "delete", table: VM_TABLE, where: [["vm_uuid", "==", e.vmUuid]] });
-      else ops.push({ op: "update", table: VM_TABLE, where: [["vm_uuid", "==", e.vmUuid]], row: { ports: ovsSet(rest) } });
-    }
-    ops.push({ op: "delete", table: PORT_TABLE, where: [["name", "==", portName]] });
-    const [sel] = await this.ovsdb.transact(DB, [{ op: "select", table: "Port", where: [["name", "==", portName]], columns: ["_uuid"] }]);
-    for (const row of sel?.rows ?? []) {
-      const uuid = uuidOf(row._uuid);
-      ops.push(
-        { op: "mutate", table: "Bridge", where: [], mutations: [["ports", "delete", ovsSet([["uuid", uuid]])]] },
-        { op: "delete", table: "Port", where: [["_uuid", "==", ["uuid", uuid]]] },
-      );
-    }
-    await this.ovsdb.transact(DB, ops);
-  }
-
-  /** Changes the entity's identity (e.g. once Docker tells us the container behind an endpoint). */
-  async renameEntity(oldUuid: string, newUuid: string, newName: string): Promise<void> {
-    await againIfCut(() => this.renameEntityOnce(oldUuid, newUuid, newName));
-  }
-
-  private async renameEntityOnce(oldUuid: string, newUuid: string, newName: string): Promise<void> {
-    const old = await this.findEntity(oldUuid);
-    if (!old) return;
-    const target = oldUuid === newUuid ? undefined : await this.findEntity(newUuid);
-    const ops: OvsdbOperation[] = [];
-    if (target) {
-      ops.push({ op: "delete", table: VM_TABLE, where: [["vm_uuid", "==", oldUuid]] });
-      ops.push({ op: "update", table: VM_TABLE, where: [["vm_uuid", "==", newUuid]], row: { ports: ovsSet([...new Set([...target.ports, ...old.ports])]) } });
     } else {
-      ops.push({ op: "update", table: VM_TABLE, where: [["vm_uuid", "==", oldUuid]], row: { vm_uuid: newUuid, vm_name: newName } });
-    }
-    for (const p of old.ports) {
-      for (const table of ["Interface", "Port"]) {
-        ops.push({
-          op: "mutate", table, where: [["name", "==", p]], mutations: [
-            ["external_ids", "delete", ovsSet([OwnerKeys.vmUuid, OwnerKeys.vmName, OwnerKeys.container])],
-          ],
-        });
-        ops.push({
-          op: "mutate", table, where: [["name", "==", p]], mutations: [
-            ["external_ids", "insert", ovsMap({ [OwnerKeys.vmUuid]: newUuid, [OwnerKeys.vmName]: newName, [OwnerKeys.container]: newUuid })],
-          ],
-        });
+      const ent = scalarString(entity.row.nuage_enterprise);
+      const user = scalarString(entity.row.nuage_user);
+      if (ent !== names.enterprise || user !== names.user) {
+        throw new Error(`entity ${a.vmUuid} in the VRS belongs to organization "${ent}", user "${user}", not to "${names.enterprise}", "${names.user}": a port is never added to another organization's or user's entity`);
+      }
+      ops.push(guardEquals(VM_TABLE, "vm_uuid", a.vmUuid, { nuage_enterprise: names.enterprise, nuage_user: names.user }));
+      if (!setToArray(entity.row.ports).includes(a.portName)) {
+        ops.push({ op: "mutate", table: VM_TABLE, where: [["vm_uuid", "==", a.vmUuid]], mutations: [["ports", "insert", ovsSet([a.portName])]] });
       }
     }
-    await this.ovsdb.transact(DB, ops);
+    return ops;
   }
 
   /**
-   * Waits until the VRS has written the port's IP, mask and gateway. Rejects
-   * with ResolutionError at the deadline, at once when the VRS gives a reason,
-   * or when the row disappears.
+   * Removes the port from its entity (the entity row goes with its last port), its port
+   * row, and the bridge port, in one guarded transaction. Safe to repeat. The whole call,
+   * reconnections included, is bounded by timeoutMs.
    */
-  waitResolved(portName: string, timeoutMs: number): Promise<ResolvedPort> {
+  async detach(portName: string, vmUuid?: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (opts.timeoutMs ?? WRITE_TIMEOUT_MS);
+    await runGuarded(this.ovsdb, this.replica, DB, () => this.detachOps(portName, vmUuid), deadline);
+  }
+
+  private detachOps(portName: string, vmUuid?: string): OvsdbOperation[] {
+    const ops: OvsdbOperation[] = [];
+    const listing: string[] = [];
+    for (const [, row] of this.replica.rows(VM_TABLE)) {
+      const ports = setToArray(row.ports).map(String);
+      const uuid = scalarString(row.vm_uuid);
+      if (!ports.includes(portName) && !(vmUuid && uuid === vmUuid && ports.length === 0)) continue;
+      if (ports.includes(portName)) listing.push(uuid);
+      // Guarded on the exact port set read: two detaches of one entity's ports cannot both
+      // see the other port still there and leave an entity listing nothing (or a deleted port).
+      ops.push(guardEquals(VM_TABLE, "vm_uuid", uuid, { ports: ovsSet(ports) }));
+      const rest = ports.filter((p) => p !== portName);
+      if (rest.length === 0) ops.push({ op: "delete", table: VM_TABLE, where: [["vm_uuid", "==", uuid]] });
+      else ops.push({ op: "mutate", table: VM_TABLE, where: [["vm_uuid", "==", uuid]], mutations: [["ports", "delete", ovsSet([portName])]] });
+    }
+    // What the replica says is not there is guarded too: a replica behind another writer
+    // (another process) makes the transaction fail and be built again, never a silent no-op.
+    ops.unshift({ op: "wait", table: VM_TABLE, where: [["ports", "includes", portName]], columns: ["vm_uuid"], until: "==", rows: listing.map((u) => ({ vm_uuid: u })), timeout: 0 });
+    if (this.replica.find(PORT_TABLE, portName)) ops.push({ op: "delete", table: PORT_TABLE, where: [["name", "==", portName]] });
+    else ops.push(guardAbsent(PORT_TABLE, "name", portName));
+    const port = this.replica.find("Port", portName);
+    if (port) {
+      ops.push(
+        { op: "mutate", table: "Bridge", where: [], mutations: [["ports", "delete", ovsSet([["uuid", port.uuid]])]] },
+        { op: "delete", table: "Port", where: [["_uuid", "==", ["uuid", port.uuid]]] },
+      );
+    } else {
+      ops.push(guardAbsent("Port", "name", portName));
+    }
+    return ops;
+  }
+
+  /**
+   * Waits until the VRS has written the port's IP, mask and gateway. Rejects with
+   * ResolutionError at the deadline; at once on `0.0.0.0` (what Nuage's SDK tests treat as
+   * "unable to resolve"), when the row disappears, when the sandbox's reason hook is set,
+   * and (watchController) as soon as the controller check fails.
+   */
+  waitResolved(portName: string, timeoutMs: number, opts: { watchController?: boolean } = {}): Promise<ResolvedPort> {
     return new Promise((resolve, reject) => {
-      const set = this.waiters.get(portName) ?? new Set<Waiter>();
-      this.waiters.set(portName, set);
-      const done = (): void => {
+      let settled = false;
+      const finish = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        set.delete(waiter);
-        if (set.size === 0) this.waiters.delete(portName);
+        this.replica.off("change", check);
+        fn();
       };
-      const check = (state: PortState | "deleted" | undefined): boolean => {
-        if (state === "deleted") {
-          done();
-          reject(new ResolutionError("its port row was removed while waiting"));
-          return true;
+      const check = (): void => {
+        if (!this.replica.synced) return; // the rows come back with the resync
+        const r = this.replica.find(PORT_TABLE, portName);
+        if (!r) {
+          finish(() => reject(new ResolutionError("its port row was removed while waiting", "removed")));
+          return;
         }
-        if (!state) return false;
-        if (state.ip && state.mask && state.gateway && state.ip !== "0.0.0.0") {
-          done();
-          resolve({ ip: state.ip, mask: state.mask, gateway: state.gateway });
-          return true;
+        const ip = scalarString(r.row.ip_addr);
+        const mask = scalarString(r.row.subnet_mask);
+        const gateway = scalarString(r.row.gateway);
+        if (ip === "0.0.0.0") {
+          finish(() => reject(new ResolutionError("the VRS answered 0.0.0.0: it could not resolve the port", "unresolvable")));
+          return;
         }
-        if (state.error) {
-          done();
-          reject(new ResolutionError(`the VRS could not resolve it: ${state.error}`, state.error));
-          return true;
+        if (ip && mask && gateway) {
+          finish(() => resolve({ ip, mask, gateway }));
+          return;
         }
-        return false;
+        const hook = mapToObject(r.row.metadata)[PortMeta.sandboxReason];
+        if (hook) {
+          finish(() => reject(new ResolutionError(`the VRS could not resolve it: ${hook}`, "sandbox-reason", hook)));
+          return;
+        }
+        if (opts.watchController) {
+          const problem = this.controllerProblem();
+          if (problem) finish(() => reject(new ResolutionError(problem, "controller")));
+        }
       };
-      const waiter: Waiter = (s) => { check(s); };
       const timer = setTimeout(() => {
-        done();
-        reject(new ResolutionError(`the VRS did not resolve it within ${Math.round(timeoutMs / 1000)} s`));
+        finish(() => reject(new ResolutionError(`the VRS did not resolve it within ${Math.round(timeoutMs / 100) / 10} s`, "timeout")));
       }, timeoutMs);
-      set.add(waiter);
-      check(this.ports.get(portName));
+      this.replica.on("change", check);
+      check();
     });
   }
 
   /** Ports on the bridge that carry this plugin's mark, with their external_ids. */
-  async ownedBridgePorts(): Promise<{ name: string; endpointId: string; vmUuid: string }[]> {
-    const [res] = await this.ovsdb.transact(DB, [{ op: "select", table: "Port", where: [], columns: ["name", "external_ids"] }]);
+  async ownedBridgePorts(waitMs = WRITE_TIMEOUT_MS): Promise<{ name: string; endpointId: string; vmUuid: string }[]> {
+    await this.readyBy(Date.now() + waitMs);
     const out: { name: string; endpointId: string; vmUuid: string }[] = [];
-    for (const row of res?.rows ?? []) {
+    for (const [, row] of this.replica.rows("Port")) {
       const ext = mapToObject(row.external_ids);
       if (ext[OwnerKeys.owner] === "true" && ext[OwnerKeys.endpoint]) {
-        out.push({ name: String(row.name), endpointId: ext[OwnerKeys.endpoint]!, vmUuid: ext[OwnerKeys.vmUuid] ?? "" });
+        out.push({ name: scalarString(row.name), endpointId: ext[OwnerKeys.endpoint]!, vmUuid: ext[OwnerKeys.vmUuid] ?? "" });
       }
     }
     return out;
   }
 
   /** Every Nuage port row name and entity row, for reconciliation. */
-  async nuageRows(): Promise<{ ports: string[]; entities: { vmUuid: string; ports: string[] }[] }> {
-    const res = await this.ovsdb.transact(DB, [
-      { op: "select", table: PORT_TABLE, where: [], columns: ["name"] },
-      { op: "select", table: VM_TABLE, where: [], columns: ["vm_uuid", "ports"] },
-    ]);
+  async nuageRows(waitMs = WRITE_TIMEOUT_MS): Promise<{ ports: string[]; entities: { vmUuid: string; ports: string[] }[] }> {
+    await this.readyBy(Date.now() + waitMs);
     return {
-      ports: (res[0]?.rows ?? []).map((r) => String(r.name)),
-      entities: (res[1]?.rows ?? []).map((r) => ({ vmUuid: String(r.vm_uuid), ports: setToArray(r.ports).map(String) })),
+      ports: [...this.replica.rows(PORT_TABLE)].map(([, r]) => scalarString(r.name)),
+      entities: [...this.replica.rows(VM_TABLE)].map(([, r]) => ({ vmUuid: scalarString(r.vm_uuid), ports: setToArray(r.ports).map(String) })),
     };
   }
 
-  private async bridgePortExists(name: string): Promise<boolean> {
-    const [res] = await this.ovsdb.transact(DB, [{ op: "select", table: "Port", where: [["name", "==", name]], columns: ["name"] }]);
-    return (res?.rows?.length ?? 0) > 0;
-  }
-
-  private async findEntity(vmUuid: string): Promise<{ vmUuid: string; ports: string[] } | undefined> {
-    const [res] = await this.ovsdb.transact(DB, [{ op: "select", table: VM_TABLE, where: [["vm_uuid", "==", vmUuid]], columns: ["vm_uuid", "ports"] }]);
-    const row = res?.rows?.[0];
-    return row ? { vmUuid: String(row.vm_uuid), ports: setToArray(row.ports).map(String) } : undefined;
-  }
-
-  private async entitiesWithPort(portName: string, vmUuid?: string): Promise<{ vmUuid: string; ports: string[] }[]> {
-    const [res] = await this.ovsdb.transact(DB, [{ op: "select", table: VM_TABLE, where: [["ports", "includes", portName]], columns: ["vm_uuid", "ports"] }]);
-    const found = (res?.rows ?? []).map((row: OvsdbRow) => ({ vmUuid: String(row.vm_uuid), ports: setToArray(row.ports).map(String) }));
-    if (found.length === 0 && vmUuid) {
-      const e = await this.findEntity(vmUuid);
-      if (e) return [e];
-    }
-    return found;
+  /** The entity row of a vm_uuid as the replica has it (tests, doctor). */
+  entity(vmUuid: string): { vmName: string; enterprise: string; user: string; ports: string[] } | undefined {
+    const e = this.replica.find(VM_TABLE, vmUuid);
+    if (!e) return undefined;
+    return { vmName: scalarString(e.row.vm_name), enterprise: scalarString(e.row.nuage_enterprise), user: scalarString(e.row.nuage_user), ports: setToArray(e.row.ports).map(String) };
   }
 }
+
+export { OvsdbUnavailableError };

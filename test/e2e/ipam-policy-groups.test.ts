@@ -129,6 +129,21 @@ test("docker rm releases the reservation in the VSD", async () => {
   await bed.dockerOk(["rm", "-f", "i5"]);
 });
 
+test("the plugin killed and started again keeps its reservations and serves the IPAM network", async () => {
+  const before = [...reservations(await bed.vsd.state()).keys()].sort();
+  await bed.stopPlugin("SIGKILL");
+  await bed.startPlugin();
+  assert.deepEqual([...reservations(await bed.vsd.state()).keys()].sort(), before, "nothing released by the restart");
+  assert.equal(recordFiles().length, before.length);
+  await runOk("i6", ["--net", "ipamnet"]);
+  const ip6 = await ipOf("i6", "ipamnet");
+  assert.ok(!before.includes(ip6), `a new address (${ip6})`);
+  const p = await bed.execIn("i6", ["ping", "-c", "2", "-W", "3", await ipOf("i1", "ipamnet")]);
+  assert.equal(p.code, 0, `i6 → i1 after the restart: ${p.stdout}`);
+  await bed.dockerOk(["rm", "-f", "i6"]);
+  await waitFor(`${ip6} released`, async () => !reservations(await bed.vsd.state()).has(ip6), { timeoutMs: 10_000 });
+});
+
 test("policy groups by driver-opt: lowercased in the --network form, as given with network connect; several", async () => {
   // A network of Docker's own IPAM in another VSD subnet (Docker's IPAM knows nothing of the VSD's reservations).
   await bed.dockerOk([...SUBNET3_CREATE, "mynet"]);

@@ -120,7 +120,8 @@ export function singleHostSuite(engine: Engine): void {
       const c = await waitFor(`VSD container named ${name}`, () => bed.vsdContainerNamed(name), { timeoutMs: 10_000 });
       const state = await bed.vsd.state();
       const id = (await bed.dockerOk(["inspect", "-f", "{{.Id}}", name])).trim();
-      assert.equal(c.UUID, id, "the VSD container carries the Docker container ID");
+      assert.equal(c.orchestrationID, id, "the VSD container carries the Docker container ID");
+      assert.match(String(c.UUID), /^[0-9a-f]{64}$/, "its UUID is the entity's vm_uuid, which never changes");
       const ifs = state.containerinterfaces.filter((i) => i.parentID === c.ID);
       assert.equal(ifs.length, 1);
       assert.equal(ifs[0]!.IPAddress, ip);

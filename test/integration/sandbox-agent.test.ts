@@ -67,6 +67,9 @@ async function startAgent(): Promise<RunningVrsAgent> {
   return startVrsAgent({
     ovsdb: ovs.endpoint, bridge: BRIDGE, vsd, hostId: HOST_ID, logger,
     retryBaseMs: 100, retryCapMs: 400, retryAttempts: 5, recheckUnresolvedMs: 0,
+    // These tests read why a port did not resolve from the sandbox's test hook (a real VRS
+    // writes nothing; see the e2e tests for that path).
+    unresolved: "reason",
   });
 }
 
@@ -84,9 +87,12 @@ async function container(name: string, port: string): Promise<{ ns: string; mac:
   return { ns, mac: j[0]!.address };
 }
 
+/** A 64-hex vm_uuid per port name, as a Docker-domain entity has (the emulator checks it). */
+const vmOf = (port: string): string => Buffer.from(port).toString("hex").padEnd(64, "0");
+
 function attachment(port: string, mac: string, over: Partial<PortAttachment>): PortAttachment {
   return {
-    bridge: BRIDGE, portName: port, mac, vmUuid: port.padEnd(64, "0"), vmName: `ctr-${port}`,
+    bridge: BRIDGE, portName: port, mac, vmUuid: vmOf(port), vmName: `ctr-${port}`,
     enterprise: "Enterprise", user: "admin", domain: "Domain", zone: "Zone", subnet: "Subnet 2", staticIp: "",
     endpointId: `ep-${port}`, networkId: "net-1", ...over,
   };
@@ -157,7 +163,7 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
     assert.ok(Number(row.evpn_id) > 0 && Number(row.vrf_id) > 0);
     assert.equal(mapToObject(row.metadata as never)["nuage-resolution-error"], undefined);
 
-    const ctr = containerOf("nuhta".padEnd(64, "0"));
+    const ctr = containerOf(vmOf("nuhta"));
     assert.ok(ctr, "the VSD container exists");
     assert.equal(ctr.name, "ctr-nuhta");
     assert.equal(ctr.externalID, HOST_ID);
@@ -235,13 +241,13 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
       const xmac = (JSON.parse(await ok("ip", ["-n", xns, "-j", "link", "show", "eth0"])) as { address: string }[])[0]!.address;
       await vrs2.attach(attachment("nuhtx", xmac, { staticIp: "10.21.59.12" }));
       assert.equal((await vrs2.waitResolved("nuhtx", 15_000)).ip, "10.21.59.12");
-      assert.equal(containerOf("nuhtx".padEnd(64, "0"))?.externalID, "test-host-agent-2");
+      assert.equal(containerOf(vmOf("nuhtx"))?.externalID, "test-host-agent-2");
       await ok("ip", ["-n", xns, "addr", "add", "10.21.59.12/16", "dev", "eth0"]);
       assert.ok(await ping(xns, "10.21.59.10"), "x (host 2) pings a (host 1): same subnet, same VLAN on both hosts");
       assert.equal(await ping(xns, "10.21.60.10", 3), false, "x must not reach c (Subnet 3)");
       await vrs2.detach("nuhtx");
-      await waitUntil("x's container gone", () => !containerOf("nuhtx".padEnd(64, "0")));
-      assert.ok(containerOf("nuhta".padEnd(64, "0")), "host 2's agent leaves host 1's containers alone");
+      await waitUntil("x's container gone", () => !containerOf(vmOf("nuhtx")));
+      assert.ok(containerOf(vmOf("nuhta")), "host 2's agent leaves host 1's containers alone");
     } finally {
       await agent2?.stop();
       await conn2.close();
@@ -286,19 +292,19 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
     assert.equal((await vrs.waitResolved("nuhtd", 15_000)).ip, "10.21.59.20");
     assert.equal(mapToObject((await portRow("nuhtd"))!.metadata as never)["nuage-resolution-error"], undefined);
     await vrs.detach("nuhtd");
-    await waitUntil("d's container gone", () => !containerOf("nuhtd".padEnd(64, "0")));
+    await waitUntil("d's container gone", () => !containerOf(vmOf("nuhtd")));
   });
 
   it("removing the rows removes the container, its interface and its vPort", async () => {
-    const uuid = "nuhtb".padEnd(64, "0");
+    const uuid = vmOf("nuhtb");
     assert.ok(containerOf(uuid));
     await vrs.detach("nuhtb");
     await waitUntil("b's container gone", () => !containerOf(uuid));
     assert.equal(interfaceNamed("nuhtb"), undefined);
     assert.equal(vportNamed("nuhtb"), undefined);
     // The others are untouched.
-    assert.ok(containerOf("nuhta".padEnd(64, "0")));
-    assert.ok(containerOf("nuhtc".padEnd(64, "0")));
+    assert.ok(containerOf(vmOf("nuhta")));
+    assert.ok(containerOf(vmOf("nuhtc")));
   });
 
   it("a port leaving the bridge is unresolved: VSD side removed, row emptied", async () => {
@@ -315,26 +321,43 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
     await vrs.detach("nuhte");
   });
 
-  it("renaming an entity renames its VSD container; merging moves the interface and keeps the IP", async () => {
-    const oldUuid = "nuhta".padEnd(64, "0");
-    const ctrId = containerOf(oldUuid)!.ID;
+  it("an in-place vm_uuid change is not a rename: the interface is torn down and made again under a new container", async () => {
+    const oldUuid = vmOf("nuhta");
+    const oldCtr = containerOf(oldUuid)!.ID;
     const newUuid = "f".repeat(64);
-    await vrs.renameEntity(oldUuid, newUuid, "web-renamed");
-    await waitUntil("container renamed", () => containerOf(newUuid)?.name === "web-renamed");
-    assert.equal(containerOf(newUuid)!.ID, ctrId, "same container, renamed in place");
-    assert.equal(interfaceNamed("nuhta")!.IPAddress, "10.21.59.10");
+    await conn.transact("Open_vSwitch", [{ op: "update", table: "Nuage_VM_Table", where: [["vm_uuid", "==", oldUuid]], row: { vm_uuid: newUuid } }]);
+    await waitUntil("a new container under the new vm_uuid", () => containerOf(newUuid));
+    assert.equal(containerOf(oldUuid), undefined, "the old container is gone");
+    assert.notEqual(containerOf(newUuid)!.ID, oldCtr, "not renamed in place");
+    assert.equal((await vrs.waitResolved("nuhta", 15_000)).ip, "10.21.59.10");
+    // A vm_name change does not rename the VSD container either (the plugin names it over REST).
+    await conn.transact("Open_vSwitch", [{ op: "update", table: "Nuage_VM_Table", where: [["vm_uuid", "==", newUuid]], row: { vm_name: "other-name" } }]);
+    await new Promise((r) => setTimeout(r, 500));
+    await agent!.idle();
+    assert.equal(containerOf(newUuid)!.name, "ctr-nuhta");
+    await conn.transact("Open_vSwitch", [{ op: "update", table: "Nuage_VM_Table", where: [["vm_uuid", "==", newUuid]], row: { vm_uuid: oldUuid, vm_name: "ctr-nuhta" } }]);
+    await waitUntil("back under the old vm_uuid", () => containerOf(oldUuid));
+  });
 
-    // Merge: c's entity into a's (now newUuid): c's interface moves under a's container, same IP.
-    const cUuid = "nuhtc".padEnd(64, "0");
-    await vrs.renameEntity(cUuid, newUuid, "web-renamed");
-    await waitUntil("c's old container gone", () => !containerOf(cUuid));
-    const merged = containerOf(newUuid)!;
-    const ifaces = sim.state().containerinterfaces.filter((i) => i.parentID === merged.ID).map((i) => [i.name, i.IPAddress]).sort();
-    assert.deepEqual(ifaces, [["nuhta", "10.21.59.10"], ["nuhtc", "10.21.60.10"]]);
-    const row = (await portRow("nuhtc"))!;
-    assert.equal(row.ip_addr, "10.21.60.10");
-    // The data plane did not change: a still does not reach c, c's tag is Subnet 3's.
-    assert.equal(await portTag("nuhtc"), vlanForSubnet(subnetId("Subnet 3")));
+  it("refuses entities a real VRS would not take: a Docker vm_uuid that is not 64 hex, a wrong type, an unknown event", async () => {
+    const z = await container("z", "nuhtz");
+    for (const [bad, reason] of [
+      [{ vmUuid: "not-hex".padEnd(64, "0") }, /a Docker-domain vm_uuid is 64 lower-case hex characters/],
+    ] as const) {
+      await vrs.attach(attachment("nuhtz", z.mac, { staticIp: "10.21.59.60", ...bad }));
+      await assert.rejects(vrs.waitResolved("nuhtz", 15_000), (err: unknown) => err instanceof ResolutionError && reason.test(err.message));
+      await vrs.detach("nuhtz");
+    }
+    for (const [column, value, reason] of [["type", 0, /type 0 is not 4/], ["event", 9, /event 9 is not an event category/], ["reason", 12, /reason 12 is not a sub-state of state 1/]] as const) {
+      await vrs.attach(attachment("nuhtz", z.mac, { staticIp: "10.21.59.60" }));
+      assert.equal((await vrs.waitResolved("nuhtz", 15_000)).ip, "10.21.59.60");
+      await conn.transact("Open_vSwitch", [{ op: "update", table: "Nuage_VM_Table", where: [["vm_uuid", "==", vmOf("nuhtz")]], row: { [column]: value } }]);
+      await waitUntil(`${column} ${value} refused`, async () => reason.test(mapToObject((await portRow("nuhtz"))!.metadata as never)["nuage-resolution-error"] ?? ""));
+      assert.equal((await portRow("nuhtz"))!.ip_addr, "", "the port is no longer resolved");
+      await waitUntil("its VSD interface removed", () => !interfaceNamed("nuhtz"));
+      await vrs.detach("nuhtz");
+    }
+    assert.equal(interfaceNamed("nuhtz"), undefined, "nothing made in the VSD");
   });
 
   it("retries transient VSD failures (503) without writing a reason", async () => {
@@ -344,7 +367,7 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
     const res = await vrs.waitResolved("nuhtg", 20_000);
     assert.equal(res.ip, "10.21.59.40");
     assert.ok(sim.stats().injectedFaults >= 6);
-    assert.ok(containerOf("nuhtg".padEnd(64, "0")));
+    assert.ok(containerOf(vmOf("nuhtg")));
   });
 
   it("after 5xx beyond its retries it writes a reason, and resolves when the VSD recovers", async () => {
@@ -364,8 +387,8 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
   it("at start, resyncs with the VSD: containers of ports gone while it was down are deleted, live ones adopted", async () => {
     await agent!.stop();
     agent = undefined;
-    const gUuid = "nuhtg".padEnd(64, "0");
-    const hUuid = "nuhth".padEnd(64, "0");
+    const gUuid = vmOf("nuhtg");
+    const hUuid = vmOf("nuhth");
     const hCtr = containerOf(hUuid)!.ID;
     await vrs.detach("nuhtg");
     assert.ok(containerOf(gUuid), "still in the VSD while the agent is down");

@@ -240,13 +240,14 @@ describe("authentication", () => {
 describe("seed", () => {
   test("holds the original README's enterprise, user, domain, zone, subnets, a policy group and the CSP root", async () => {
     const s = sim.state();
-    assert.deepEqual(s.enterprises.map((e) => e.name).sort(), ["Enterprise", "csp"]);
-    assert.deepEqual(s.users.map((u) => `${u.userName}`).sort(), ["admin", "csproot"]);
+    assert.deepEqual(s.enterprises.map((e) => e.name).sort(), ["Enterprise", "Second Enterprise", "csp"]);
+    assert.deepEqual(s.users.map((u) => `${u.userName}`).sort(), ["admin", "csproot", "operator"]);
     assert.equal(s.users.find((u) => u.userName === "csproot")?.role, "CSPROOT");
-    assert.equal(s.domaintemplates.length, 1);
-    assert.equal(s.domains.length, 1);
-    assert.equal(s.domains[0]!.name, "Domain");
-    assert.equal(s.domains[0]!.templateID, ids.template);
+    // The second organization ("Second Enterprise": Domain B, Zone B, Subnet B) has its own.
+    assert.equal(s.domaintemplates.length, 2);
+    assert.deepEqual(s.domains.map((d) => d.name).sort(), ["Domain", "Domain B"]);
+    assert.equal(s.domains.find((d) => d.name === "Domain")!.templateID, ids.template);
+    assert.equal(s.subnets.find((x) => x.name === "Subnet B")?.address, "10.31.59.0");
     assert.equal(s.zones.length >= 1, true);
     const sub2 = s.subnets.find((x) => x.name === "Subnet 2")!;
     assert.deepEqual([sub2.address, sub2.netmask, sub2.gateway, sub2.parentID], ["10.21.59.0", "255.255.255.0", "10.21.59.1", ids.zone]);
@@ -258,7 +259,7 @@ describe("seed", () => {
 
   test("csproot sees every enterprise; admin sees only its own and gets 403 on others", async () => {
     const all = await api("GET", "/enterprises", { as: "csp" });
-    assert.equal(all.json.length, 2);
+    assert.equal(all.json.length, 3);
     const mine = await api("GET", "/enterprises");
     assert.deepEqual(mine.json.map((e: { name: string }) => e.name), ["Enterprise"]);
     const csp = all.json.find((e: { name: string }) => e.name === "csp");

@@ -89,7 +89,23 @@ async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals
   }
 }
 
+/** Starts the VRS agent emulator in the host and waits for its ready line. */
+async function spawnAgent(host: Host, dir: string, argv: string[]): Promise<ChildProcess> {
+  const agentLog = openSync(join(dir, "agent.log"), "a");
+  const agent = host.spawn(process.execPath, argv, { stdio: ["ignore", "pipe", agentLog] });
+  closeSync(agentLog);
+  try {
+    await readyLine(agent, "VRS agent");
+  } catch (err) {
+    await stopChild(agent);
+    throw err;
+  }
+  return agent;
+}
+
 export interface BedOptions {
+  /** Extra arguments of the VRS agent emulator (e.g. ["--unresolved", "zero"]). */
+  agentArgs?: readonly string[];
   name: string;
   scope?: "local" | "global";
   resolveTimeoutSec?: number;
@@ -138,7 +154,8 @@ export class NuageBed {
     readonly vsd: VsdProcess,
     private readonly ownVsd: boolean,
     readonly ovs: OvsHostInfo,
-    readonly agent: ChildProcess,
+    /** The VRS agent emulator (restartAgent() replaces it). */
+    public agent: ChildProcess,
     readonly ovsdb: OvsdbConnection,
     readonly cfgPath: string,
     readonly bridge: string,
@@ -167,15 +184,13 @@ export class NuageBed {
       const hostId = `h-${host.name}`;
       const pwFile = join(dir, "vsd-password");
       await writeFile(pwFile, "csproot", { mode: 0o600 });
-      const agentLog = openSync(join(dir, "agent.log"), "a");
-      const agent = host.spawn(process.execPath, [
+      const agentArgv = [
         join(REPO, "dist/sandbox/src/vrs-agent/main.js"), "--ovsdb", `unix:${ovs.unixSocket}`, "--bridge", bridge,
         "--vsd-url", vsd.url, "--vsd-ca", vsd.caFile, "--vsd-org", "csp", "--vsd-user", "csproot", "--vsd-password-file", pwFile,
         "--host-id", hostId, "--log-level", "Debug",
-      ], { stdio: ["ignore", "pipe", agentLog] });
-      closeSync(agentLog);
+      ];
+      const agent = await spawnAgent(host, dir, [...agentArgv, ...(opts.agentArgs ?? [])]);
       cleanups.push(() => stopChild(agent));
-      await readyLine(agent, "VRS agent");
       const ovsdb = await connectOvsdb(ovs.endpoint);
       cleanups.push(() => ovsdb.close());
       const address = host.address;
@@ -211,6 +226,7 @@ export class NuageBed {
       const managed = opts.plugin === "managed";
       const stateDir = managed ? join(dir, "v2-state") : String(cfg.StateDir);
       const bed = new NuageBed(dir, host, dockerd, vsd, !opts.vsd, ovs, agent, ovsdb, cfgPath, bridge, address, hostId, stateDir, managed ? MANAGED_DRIVER : "nuage");
+      bed.agentArgv = agentArgv;
       if (managed) await bed.installManaged(cfg);
       else await bed.startPlugin();
       return bed;
@@ -222,6 +238,14 @@ export class NuageBed {
   }
 
   get socketInHost(): string { return "/run/docker/plugins/nuage.sock"; }
+
+  private agentArgv: string[] = [];
+
+  /** Stops the VRS agent emulator and starts it again with these extra arguments (e.g. --unresolved zero). */
+  async restartAgent(extraArgs: readonly string[] = []): Promise<void> {
+    await stopChild(this.agent);
+    this.agent = await spawnAgent(this.host, this.dir, [...this.agentArgv, ...extraArgs]);
+  }
 
   get managed(): boolean { return this.driver !== "nuage"; }
 

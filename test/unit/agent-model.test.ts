@@ -71,12 +71,13 @@ test("the entity of a port, and every port the mirror names", () => {
   assert.deepEqual([...allPortNames(m, ["old"])].sort(), ["alubr0", "old", "p1", "p2", "p9"]);
 });
 
-test("placement ignores identity and policy group", () => {
+test("placement ignores vm_name and policy group; a vm_uuid change is a new placement, not a rename", () => {
   const d = desireFor(mirror([entity()], [portRow()], ["nuh1"]), "nuh1");
   assert.equal(d.kind, "resolve");
   if (d.kind !== "resolve") return;
   const i = d.inputs;
-  assert.equal(placementKey(i), placementKey({ ...i, vmUuid: "other", vmName: "x", policyGroup: "PG1" }));
+  assert.equal(placementKey(i), placementKey({ ...i, vmName: "x", policyGroup: "PG1" }));
+  assert.notEqual(placementKey(i), placementKey({ ...i, vmUuid: "f".repeat(64) }));
   assert.notEqual(placementKey(i), placementKey({ ...i, staticIp: "10.21.59.8" }));
   assert.notEqual(placementKey(i), placementKey({ ...i, network: "Subnet 3" }));
 });

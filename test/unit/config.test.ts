@@ -38,7 +38,7 @@ test("the original README's sample, verbatim, loads with the documented defaults
     Scope: "global",
     PluginName: "nuage",
     PluginDir: "/run/docker/plugins",
-    ResolveTimeout: 30,
+    ResolveTimeout: 20,
     StateDir: "/var/lib/nuage-libnetwork",
     DockerTimeout: 5,
     ReconcileInterval: 60,

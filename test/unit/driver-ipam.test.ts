@@ -45,7 +45,9 @@ class Vrs implements VrsPorts {
     const a = this.ports.get(name)!;
     return { ip: a.split ? "10.21.59.2" : a.staticIp, mask: "255.255.255.0", gateway: "10.21.59.1" };
   }
-  async renameEntity(): Promise<void> {}
+  async ready(): Promise<void> {}
+  controllerProblem(): string | undefined { return undefined; }
+  controllerTargets(): string[] { return []; }
 }
 
 class IpVsd implements IpamVsd {
@@ -131,7 +133,7 @@ test("the endpoint takes the reservation's port name and MAC; Join writes split-
   assert.equal(a.policyGroup, undefined, "the VRS is not asked for a group in split activation");
   assert.deepEqual(vrs.groupsAtAttach.get(res!.portName), ["pg-web", "pg-db"], "the vPort was in its groups before the rows were written");
 
-  assert.equal(await driver.adoptContainerIdentity(EP, "f".repeat(64), "web1"), true);
+  assert.deepEqual(await driver.learnContainer(EP, "f".repeat(64), "web1"), { vmUuid: res!.id, named: true, first: true });
   assert.deepEqual(ipVsd.renamed, [[`c-${res!.id.slice(0, 4)}`, "web1"]]);
   assert.equal(store.getEndpoint(EP)!.joined!.vmUuid, res!.id, "never renamed");
 

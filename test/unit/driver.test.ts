@@ -33,17 +33,21 @@ class FakeLinks implements HostLinks {
 
 class FakeVrs implements VrsPorts {
   ports = new Map<string, PortAttachment>();
-  outcome: "resolve" | "reason" | "timeout" = "resolve";
+  outcome: "resolve" | "reason" | "timeout" | "zero" = "resolve";
+  controller: string | undefined;
+  down: string | undefined;
+  async ready(): Promise<void> { if (this.down) throw new Error(this.down); }
+  controllerProblem(): string | undefined { return this.controller; }
+  controllerTargets(): string[] { return ["tcp:192.0.2.1:6633"]; }
   async attach(a: PortAttachment): Promise<void> { this.ports.set(a.portName, a); }
   async detach(name: string): Promise<void> { this.ports.delete(name); }
   async waitResolved(name: string) {
     const a = this.ports.get(name)!;
-    if (this.outcome === "reason") throw new ResolutionError(`the VRS could not resolve it: zone "${a.zone}" not found`, "x");
-    if (this.outcome === "timeout") throw new ResolutionError("the VRS did not resolve it within 1 s");
+    if (this.outcome === "reason") throw new ResolutionError(`the VRS could not resolve it: zone "${a.zone}" not found`, "sandbox-reason", "x");
+    if (this.outcome === "timeout") throw new ResolutionError("the VRS did not resolve it within 1 s", "timeout");
+    if (this.outcome === "zero") throw new ResolutionError("the VRS answered 0.0.0.0: it could not resolve the port", "unresolvable");
     return { ip: a.staticIp, mask: "255.255.255.0", gateway: "10.21.59.1" };
   }
-  renamed: [string, string, string][] = [];
-  async renameEntity(o: string, n: string, name: string): Promise<void> { this.renamed.push([o, n, name]); }
 }
 
 const netReq = (generic: Record<string, string>, pool = "10.21.59.0/24"): CreateNetworkRequest => ({
@@ -141,7 +145,7 @@ test("Join plugs the port with the network's Nuage metadata and answers SrcName,
   for (const name of ["nuh" + "b".repeat(12), "nuc" + "b".repeat(12)]) assert.ok(name.length <= 15);
 });
 
-for (const outcome of ["reason", "timeout"] as const) {
+for (const outcome of ["reason", "timeout", "zero"] as const) {
   test(`Join that does not resolve (${outcome}) names what it asked for and leaves nothing behind`, async () => {
     const d = make();
     vrs.outcome = outcome;
@@ -149,12 +153,62 @@ for (const outcome of ["reason", "timeout"] as const) {
     await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
     await assert.rejects(
       d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null }),
-      /organization "Enterprise", domain "Domain", zone "Zone", subnet "Subnet 2", IP 10\.21\.59\.2/,
+      (err: Error) => {
+        assert.match(err.message, /organization "Enterprise", domain "Domain", zone "Zone", subnet "Subnet 2", user "admin", IP 10\.21\.59\.2/);
+        // What to check: the VSD names, the VRS's controller, doctor (issue 9.5).
+        assert.match(err.message, /Check \(1\) that organization "Enterprise", user "admin", domain "Domain", zone "Zone" and subnet "Subnet 2" exist in the VSD/);
+        assert.match(err.message, /\(2\) that the VRS's controller \(tcp:192\.0\.2\.1:6633\) is connected/);
+        assert.match(err.message, /\(3\) bin\/nuage-libnetwork doctor/);
+        return true;
+      },
     );
     assert.equal(vrs.ports.size, 0);
     assert.equal(links.links.size, 0);
   });
 }
+
+test("Join with the VRS's controller not master fails before writing anything, naming the controller", async () => {
+  const d = make();
+  vrs.controller = "the VRS has no controller with role master (bridge alubr0: tcp:192.0.2.1:6633 (role slave, not connected))";
+  await d.createNetwork(netReq(readmeOpts));
+  await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
+  await assert.rejects(d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null }), /cannot resolve endpoint .*: the VRS has no controller with role master \(bridge alubr0: tcp:192\.0\.2\.1:6633/);
+  assert.equal(vrs.ports.size, 0);
+  assert.equal(links.links.size, 0);
+});
+
+test("Join with OVSDB not reachable fails with that reason and writes nothing", async () => {
+  const d = make();
+  vrs.down = "VRS OVSDB at unix:/var/run/openvswitch/db.sock is unreachable";
+  await d.createNetwork(netReq(readmeOpts));
+  await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
+  await assert.rejects(d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null }), /cannot attach endpoint .* to the Nuage VRS: VRS OVSDB at unix:\/var\/run\/openvswitch\/db\.sock is unreachable/);
+  assert.equal(links.links.size, 0);
+});
+
+test("The entity identity: final at Join, one per container per organization and user, shared by the container's networks", async () => {
+  const d = make();
+  await d.createNetwork(netReq(readmeOpts));
+  await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
+  await d.createEndpoint({ NetworkID: NET, EndpointID: EP2, Interface: { Address: "10.21.59.3/24" }, Options: null });
+  await d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/var/run/docker/netns/0123456789ab", Options: null });
+  await d.join({ NetworkID: NET, EndpointID: EP2, SandboxKey: "/var/run/docker/netns/0123456789ab", Options: null });
+  const a = vrs.ports.get("nuh" + "b".repeat(12))!;
+  const b = vrs.ports.get("nuh" + "c".repeat(12))!;
+  assert.match(a.vmUuid, /^[0-9a-f]{64}$/);
+  assert.equal(a.vmUuid, b.vmUuid, "one sandbox, one organization and user: one entity");
+  assert.match(a.vmName, /^docker-0123456789ab-[0-9a-f]{6}$/);
+  const { entityIdentity } = await import("../../src/driver/entity-identity.js");
+  const other = entityIdentity("/var/run/docker/netns/0123456789ab", "Other Enterprise", "admin", EP);
+  const otherUser = entityIdentity("/var/run/docker/netns/0123456789ab", "Enterprise", "bob", EP);
+  const otherSandbox = entityIdentity("/var/run/docker/netns/ba9876543210", "Enterprise", "admin", EP);
+  assert.equal(new Set([a.vmUuid, other.vmUuid, otherUser.vmUuid, otherSandbox.vmUuid]).size, 4);
+  // Docker learnt later: the record says so; the OVSDB rows are not touched.
+  assert.deepEqual(await d.learnContainer(EP, "d".repeat(64), "tender_goldstine"), { vmUuid: a.vmUuid, named: false, first: true });
+  assert.equal(store.getEndpoint(EP)?.joined?.containerName, "tender_goldstine");
+  assert.equal(store.getEndpoint(EP)?.joined?.vmUuid, a.vmUuid);
+  assert.equal(vrs.ports.get("nuh" + "b".repeat(12))!.vmUuid, a.vmUuid);
+});
 
 test("Leave and DeleteEndpoint undo everything and are safe to repeat", async () => {
   const d = make();
@@ -243,17 +297,6 @@ test("Concurrent calls for one endpoint are serialised", async () => {
   if (results[0].status === "rejected") assert.match(String(results[0].reason), /unknown to the Nuage plugin/);
   assert.equal(vrs.ports.size, 0);
   assert.equal(links.links.size, 0);
-});
-
-test("The entity is renamed to its container once Docker tells", async () => {
-  const d = make();
-  await d.createNetwork(netReq(readmeOpts));
-  await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
-  await d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null });
-  assert.equal(await d.adoptContainerIdentity(EP, "d".repeat(64), "tender_goldstine"), true);
-  assert.deepEqual(vrs.renamed, [[EP, "d".repeat(64), "tender_goldstine"]]);
-  assert.equal(store.getEndpoint(EP)?.joined?.vmName, "tender_goldstine");
-  assert.equal(await d.adoptContainerIdentity(EP, "d".repeat(64), "tender_goldstine"), false);
 });
 
 test("AllocateNetwork (swarm leader) checks like CreateNetwork and answers only the Nuage options; repeatable; FreeNetwork keeps nothing", async () => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { atomToString, mapToObject, namedUuid, ovsMap, ovsSet, setToArray, uuid, uuidOf } from "../../src/vrs/ovsdb/values.js";
+import { atomToString, mapToObject, namedUuid, ovsMap, ovsSet, scalar, scalarBoolean, scalarNumber, scalarString, setToArray, uuid, uuidOf } from "../../src/vrs/ovsdb/values.js";
 import { OvsdbError, OvsdbUnavailableError } from "../../src/vrs/ovsdb/errors.js";
 
 const U = "8c1f2f4e-1d2a-4b3c-9d8e-0123456789ab";
@@ -57,4 +57,21 @@ test("error messages name the op index, error and details / the endpoint", () =>
   assert.equal(c.commit, true);
   const u = new OvsdbUnavailableError({ kind: "tcp", host: "127.0.0.1", port: 6633 }, "unreachable", { timeoutMs: 500 });
   assert.match(u.message, /VRS OVSDB at tcp:127\.0\.0\.1:6633 is unreachable/);
+});
+
+test("scalar columns decode as RFC 7047 says: an empty set is empty, a one-element set its element", () => {
+  assert.equal(scalarString(["set", []]), "");
+  assert.equal(scalarString(["set", ["master"]]), "master");
+  assert.equal(scalarString("master"), "master");
+  assert.equal(scalarString(undefined), "");
+  assert.equal(scalarNumber(["set", [42]]), 42);
+  assert.equal(scalarNumber(["set", []]), 0);
+  assert.equal(scalarNumber(7), 7);
+  assert.equal(scalarBoolean(["set", []]), undefined);
+  assert.equal(scalarBoolean(true), true);
+  assert.equal(scalarBoolean(["set", [false]]), false);
+  assert.deepEqual(scalar(["uuid", U]), ["uuid", U]);
+  assert.equal(scalar(["set", []]), undefined);
+  assert.throws(() => scalar(["set", ["a", "b"]]), TypeError);
+  assert.throws(() => scalar(["map", []]), TypeError);
 });

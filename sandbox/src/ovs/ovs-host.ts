@@ -443,7 +443,7 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
 
     const client = await connectOvsdb({ kind: "unix", path: p.sock }, { connectTimeoutMs: 5000, callTimeoutMs: 10_000 });
     try {
-      if (!withVswitchd) await setMasterController(client, bridge, manifest.controllerTarget);
+      if (!withVswitchd) await setMasterController(client, bridge, manifest.controllerTarget, true);
 
       let vsPid = withVswitchd ? livePid(p.vsPid, stateDir) : null;
       let vscPid = withVswitchd ? livePid(p.vscPid, stateDir) : null;
@@ -472,7 +472,7 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
         // so the row reads "master" throughout.
         // (Same target: ovs-vswitchd keeps an existing connection.)
         if ((await controllerRole(client, manifest.controllerTarget)) !== "master") {
-          await setMasterController(client, bridge, manifest.controllerTarget);
+          await setMasterController(client, bridge, manifest.controllerTarget, false);
         }
         if (!wasRunning) {
           // The VSC stamps vsc.master each time ovs-vswitchd grants it the master role.
@@ -567,10 +567,14 @@ async function stopProcesses(stateDir: string, m: Manifest | null): Promise<void
 
 // ------------------------------------------------------------------ OVSDB bits
 
-/** One transaction: the bridge's controller set becomes exactly one row {target, role: master}. */
-async function setMasterController(client: OvsdbClient, bridge: string, target: string): Promise<void> {
+/**
+ * One transaction: the bridge's controller set becomes exactly one row {target, role: master}.
+ * Without ovs-vswitchd nobody maintains `is_connected`, so it is written true as well (what a
+ * connected VRS shows; the plugin names it in its messages); with it, ovs-vswitchd writes it.
+ */
+async function setMasterController(client: OvsdbClient, bridge: string, target: string, standIn: boolean): Promise<void> {
   const res = await client.transact("Open_vSwitch", [
-    { op: "insert", table: "Controller", "uuid-name": "vsc", row: { target, role: "master" } },
+    { op: "insert", table: "Controller", "uuid-name": "vsc", row: standIn ? { target, role: "master", is_connected: true } : { target, role: "master" } },
     { op: "update", table: "Bridge", where: [["name", "==", bridge]], row: { controller: ovsSet([namedUuid("vsc")]) } },
   ]);
   if (res[1]?.count !== 1) throw new Error(`bridge ${bridge} not found while setting its controller`);

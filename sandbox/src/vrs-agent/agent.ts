@@ -13,7 +13,7 @@
  */
 import type { Logger } from "../../../src/log/logger.js";
 import type { OvsdbConnection, OvsdbEndpoint, OvsdbOperation, OvsdbRow, TableUpdates, Monitor } from "../../../src/vrs/ovsdb/types.js";
-import { mapToObject, ovsMap, ovsSet, setToArray } from "../../../src/vrs/ovsdb/values.js";
+import { mapToObject, ovsMap, ovsSet, scalar, scalarNumber, scalarString, setToArray } from "../../../src/vrs/ovsdb/values.js";
 import {
   META, allPortNames, backoffMs, desireFor, evpnIdFor, placementKey, vlanForSubnet, vrfIdFor,
   type BridgePortView, type EntityView, type Mirror, type PortInputs, type PortRowView,
@@ -70,7 +70,16 @@ export interface VrsAgentOptions {
   connectTimeoutMs?: number;
   /** How often ports that could not be resolved are tried again (the VSD may have changed). 0: never. */
   recheckUnresolvedMs?: number;
+  /**
+   * What the agent writes for a port it cannot resolve. "silent" (the default) is what a real
+   * VRS is known to do: nothing (the plugin learns it by timeout). "zero": ip_addr 0.0.0.0,
+   * which libvrsdk's tests treat as "unable to resolve". "reason": the sandbox's test hook,
+   * metadata["nuage-resolution-error"], which no real VRS writes.
+   */
+  unresolved?: UnresolvedAnswer;
 }
+
+export type UnresolvedAnswer = "silent" | "zero" | "reason";
 
 export interface RunningVrsAgent {
   stop(): Promise<void>;
@@ -171,7 +180,7 @@ export class VrsAgent {
     this.monitor = await this.ovsdb.monitor(
       DB,
       {
-        [VM_TABLE]: { columns: ["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports", "metadata"] },
+        [VM_TABLE]: { columns: ["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports", "metadata", "type", "domain", "event", "event_type", "state", "reason"] },
         [PORT_TABLE]: {
           columns: ["name", "mac", "ip_addr", "subnet_mask", "gateway", "metadata", "nuage_domain", "nuage_zone", "nuage_network", "evpn_id", "vrf_id"],
         },
@@ -431,17 +440,18 @@ export class VrsAgent {
   private async ensureBound(port: string, i: PortInputs): Promise<void> {
     let b = this.bindings.get(port);
     if (b && placementKey(b.inputs) !== placementKey(i)) {
-      await this.unbind(b, "its subnet, IP or MAC changed");
+      const why = b.inputs.vmUuid !== i.vmUuid ? `its entity's vm_uuid changed (${b.inputs.vmUuid} → ${i.vmUuid}): not a rename` : "its subnet, IP or MAC changed";
+      await this.unbind(b, why);
+      // The port goes unresolved before it is resolved again: the flap a VRS may cause.
+      await this.clearRow(port, true);
       b = undefined;
     }
     if (!b) {
       await this.bind(port, i);
       return;
     }
-    if (b.containerUuid !== i.vmUuid || b.containerName !== i.vmName) await this.reidentify(port, i);
-    b = this.bindings.get(port);
-    if (b && b.inputs.policyGroup !== i.policyGroup && !i.split) await this.applyPolicyGroup(b, i);
-    if (b) b.inputs = i;
+    if (b.inputs.policyGroup !== i.policyGroup && !i.split) await this.applyPolicyGroup(b, i);
+    b.inputs = i;
   }
 
   /** Resolves the port in the VSD and records the binding. */
@@ -480,7 +490,6 @@ export class VrsAgent {
     this.bindings.set(port, b);
     this.log.info({ port, vmUuid: i.vmUuid, ip: b.iface.ip, subnet: i.network, vlan: b.vlan, container: b.containerId }, "port resolved");
     if (pg) await this.applyPolicyGroup(b, i, pg);
-    if (b.containerUuid !== i.vmUuid || b.containerName !== i.vmName) await this.reidentify(port, i);
   }
 
   /** Split activation: the orchestrator made the VSD container; find it, create nothing. */
@@ -510,78 +519,6 @@ export class VrsAgent {
     b.policyGroupIds = ids;
     b.inputs = { ...b.inputs, policyGroup: i.policyGroup };
     this.log.info({ port: b.port, policyGroup: i.policyGroup || null, vport: b.iface.vportId }, "policy groups assigned");
-  }
-
-  /**
-   * The entity of a bound port changed identity: renamed (same ports, new
-   * vm_uuid/vm_name) → PUT the container; merged into another entity whose
-   * container exists → move the interface there (same IP).
-   */
-  private async reidentify(port: string, i: PortInputs): Promise<void> {
-    const first = this.bindings.get(port);
-    if (!first) return;
-    if (first.inputs.split) {
-      // The orchestrator owns the VSD side; look it up again under the new identity.
-      this.bindings.delete(port);
-      await this.bindSplit(port, i);
-      return;
-    }
-    await this.locks.run([first.containerUuid, i.vmUuid], async () => {
-      const b = this.bindings.get(port);
-      if (!b) return;
-      if (b.containerUuid === i.vmUuid) {
-        if (b.containerName !== i.vmName) {
-          await this.vsd.renameContainer(b.containerId, i.vmUuid, i.vmName);
-          this.log.info({ port, container: b.containerId, name: i.vmName }, "VSD container renamed");
-          this.forContainer(b.containerId, (x) => { x.containerName = i.vmName; });
-        }
-        return;
-      }
-      const target = await this.vsd.findContainerByUuid(i.vmUuid);
-      if (!target || target.ID === b.containerId) {
-        const siblings = await this.vsd.interfacesOf(b.containerId);
-        const entity = this.mirror.entities && [...this.mirror.entities].find((e) => e.vmUuid === i.vmUuid);
-        const allMove = siblings.every((s) => entity?.ports.includes(s.name));
-        if (siblings.length > 0 && allMove) {
-          await this.vsd.renameContainer(b.containerId, i.vmUuid, i.vmName);
-          this.log.info({ port, container: b.containerId, uuid: i.vmUuid, name: i.vmName }, "VSD container renamed");
-          this.forContainer(b.containerId, (x) => { x.containerUuid = i.vmUuid; x.containerName = i.vmName; });
-          return;
-        }
-      }
-      // Move: free the IP first, then make the interface again under the target (or a new container).
-      const keepIp = b.iface.ip;
-      await this.vsd.removeInterface(b.containerId, b.iface.id);
-      const spec = { name: port, MAC: b.inputs.mac, IPAddress: keepIp || undefined, attachedNetworkID: b.subnetId };
-      let containerId: string;
-      let iface: InterfaceFacts;
-      if (target && target.ID !== b.containerId) {
-        containerId = target.ID;
-        iface = await this.vsd.addInterface(target.ID, spec);
-        this.log.info({ port, from: b.containerUuid, to: i.vmUuid, ip: iface.ip }, "interface moved to the merged entity's container");
-      } else {
-        const made = await this.vsd.createContainer({ uuid: i.vmUuid, name: i.vmName, externalID: this.opts.hostId, iface: spec });
-        containerId = made.container.ID;
-        iface = made.iface;
-        this.log.info({ port, from: b.containerUuid, to: i.vmUuid, ip: iface.ip }, "interface moved to a new container");
-      }
-      if (!iface.gateway) iface.gateway = b.iface.gateway;
-      if (!iface.netmask) iface.netmask = b.iface.netmask;
-      b.containerId = containerId;
-      b.containerUuid = i.vmUuid;
-      b.containerName = i.vmName;
-      b.iface = iface;
-      const pgs = b.policyGroupIds;
-      b.policyGroupIds = [];
-      if (pgs.length) {
-        await this.vsd.assignPolicyGroups(iface.vportId, pgs);
-        b.policyGroupIds = pgs;
-      }
-    });
-  }
-
-  private forContainer(containerId: string, fn: (b: Binding) => void): void {
-    for (const b of this.bindings.values()) if (b.containerId === containerId) fn(b);
   }
 
   /** Removes what the agent made in the VSD for the port (never in split activation) and forgets it. */
@@ -631,7 +568,13 @@ export class VrsAgent {
     const row = this.portRow(port);
     const bp = this.mirror.bridgePorts.get(port);
     const ops: OvsdbOperation[] = [];
-    if (row) {
+    const mode = this.opts.unresolved ?? "silent";
+    if (row && mode !== "reason") {
+      const ip = mode === "zero" ? "0.0.0.0" : "";
+      if (row.ipAddr !== ip || row.subnetMask || row.gateway) {
+        ops.push({ op: "update", table: PORT_TABLE, where: [["name", "==", port]], row: { ip_addr: ip, subnet_mask: "", gateway: "" } });
+      }
+    } else if (row) {
       if (row.ipAddr || row.subnetMask || row.gateway) {
         ops.push({ op: "update", table: PORT_TABLE, where: [["name", "==", port]], row: { ip_addr: "", subnet_mask: "", gateway: "" } });
       }
@@ -728,29 +671,37 @@ function desireKey(i: PortInputs): string {
   return JSON.stringify([placementKey(i), i.vmUuid, i.vmName, i.policyGroup]);
 }
 
+/** Scalar columns decoded as RFC 7047 says (an optional column's empty set is empty). */
 function entityView(row: OvsdbRow): EntityView {
+  const int = (c: string): number | undefined => (scalar(row[c]) === undefined ? undefined : scalarNumber(row[c]));
   return {
-    vmUuid: str(row.vm_uuid),
-    vmName: str(row.vm_name),
-    enterprise: str(row.nuage_enterprise),
-    user: str(row.nuage_user),
+    vmUuid: scalarString(row.vm_uuid),
+    vmName: scalarString(row.vm_name),
+    enterprise: scalarString(row.nuage_enterprise),
+    user: scalarString(row.nuage_user),
     ports: setToArray(row.ports).map((a) => str(a)),
     metadata: mapToObject(row.metadata),
+    type: int("type"),
+    domain: int("domain"),
+    event: int("event"),
+    eventType: int("event_type"),
+    state: int("state"),
+    reason: int("reason"),
   };
 }
 
 function portRowView(row: OvsdbRow): PortRowView {
   return {
-    name: str(row.name),
-    mac: str(row.mac),
-    ipAddr: str(row.ip_addr),
-    subnetMask: str(row.subnet_mask),
-    gateway: str(row.gateway),
+    name: scalarString(row.name),
+    mac: scalarString(row.mac),
+    ipAddr: scalarString(row.ip_addr),
+    subnetMask: scalarString(row.subnet_mask),
+    gateway: scalarString(row.gateway),
     metadata: mapToObject(row.metadata),
-    nuageDomain: str(row.nuage_domain),
-    nuageZone: str(row.nuage_zone),
-    nuageNetwork: str(row.nuage_network),
-    evpnId: num(row.evpn_id),
-    vrfId: num(row.vrf_id),
+    nuageDomain: scalarString(row.nuage_domain),
+    nuageZone: scalarString(row.nuage_zone),
+    nuageNetwork: scalarString(row.nuage_network),
+    evpnId: scalarNumber(row.evpn_id),
+    vrfId: scalarNumber(row.vrf_id),
   };
 }

@@ -3,7 +3,7 @@
  *
  *   node dist/src/sandbox/vrs-agent/main.js --ovsdb unix:PATH|tcp:HOST:PORT --bridge alubr0 \
  *     --vsd-url URL [--vsd-ca FILE] --vsd-org csp --vsd-user csproot --vsd-password-file FILE \
- *     --host-id ID [--log-level Info]
+ *     --host-id ID [--log-level Info] [--unresolved silent|zero|reason]
  *
  * The password is read from a file, never taken from the command line. Logs go
  * to stderr (JSON lines); once running it prints {"ready":true,...} on stdout.
@@ -12,11 +12,11 @@
 import { readFile } from "node:fs/promises";
 import { createLogger, type LogLevelName } from "../../../src/log/logger.js";
 import type { OvsdbEndpoint } from "../../../src/vrs/ovsdb/types.js";
-import { startVrsAgent } from "./agent.js";
+import { startVrsAgent, type UnresolvedAnswer } from "./agent.js";
 import { vsdRestFromClient } from "./vsd-rest.js";
 
 const USAGE = "usage: vrs-agent --ovsdb unix:PATH|tcp:HOST:PORT --bridge NAME --vsd-url URL [--vsd-ca FILE] " +
-  "--vsd-org ORG --vsd-user USER --vsd-password-file FILE --host-id ID [--log-level Debug|Info|Warn|Error]";
+  "--vsd-org ORG --vsd-user USER --vsd-password-file FILE --host-id ID [--log-level Debug|Info|Warn|Error] [--unresolved silent|zero|reason]";
 
 export function parseOvsdbEndpoint(s: string): OvsdbEndpoint {
   if (s.startsWith("unix:")) return { kind: "unix", path: s.slice(5) };
@@ -27,12 +27,12 @@ export function parseOvsdbEndpoint(s: string): OvsdbEndpoint {
 
 interface Args {
   ovsdb: string; bridge: string; vsdUrl: string; vsdCa?: string; vsdOrg: string; vsdUser: string;
-  vsdPasswordFile: string; hostId: string; logLevel: LogLevelName;
+  vsdPasswordFile: string; hostId: string; logLevel: LogLevelName; unresolved: UnresolvedAnswer;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Record<string, string> = {};
-  const known = new Set(["--ovsdb", "--bridge", "--vsd-url", "--vsd-ca", "--vsd-org", "--vsd-user", "--vsd-password-file", "--host-id", "--log-level"]);
+  const known = new Set(["--ovsdb", "--bridge", "--vsd-url", "--vsd-ca", "--vsd-org", "--vsd-user", "--vsd-password-file", "--host-id", "--log-level", "--unresolved"]);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     if (k === "--vsd-password") throw new Error("the VSD password is never taken on the command line: use --vsd-password-file");
@@ -44,10 +44,12 @@ function parseArgs(argv: string[]): Args {
   for (const k of ["--ovsdb", "--vsd-url", "--vsd-password-file", "--host-id"]) if (!a[k]) throw new Error(`${k} is required`);
   const level = (a["--log-level"] ?? "Info") as LogLevelName;
   if (!["Debug", "Info", "Warn", "Error"].includes(level)) throw new Error(`--log-level: Debug, Info, Warn or Error`);
+  const unresolved = (a["--unresolved"] ?? "silent") as UnresolvedAnswer;
+  if (!["silent", "zero", "reason"].includes(unresolved)) throw new Error(`--unresolved: silent (a real VRS: nothing), zero (ip_addr 0.0.0.0) or reason (the sandbox's test hook)`);
   return {
     ovsdb: a["--ovsdb"]!, bridge: a["--bridge"] ?? "alubr0", vsdUrl: a["--vsd-url"]!, vsdCa: a["--vsd-ca"],
     vsdOrg: a["--vsd-org"] ?? "csp", vsdUser: a["--vsd-user"] ?? "csproot", vsdPasswordFile: a["--vsd-password-file"]!,
-    hostId: a["--host-id"]!, logLevel: level,
+    hostId: a["--host-id"]!, logLevel: level, unresolved,
   };
 }
 
@@ -72,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
   process.once("SIGINT", () => { stopping = true; });
   for (let attempt = 1; !agent; attempt++) {
     try {
-      agent = await startVrsAgent({ ovsdb: endpoint, bridge: args.bridge, vsd, hostId: args.hostId, logger, connectTimeoutMs: 5000 });
+      agent = await startVrsAgent({ ovsdb: endpoint, bridge: args.bridge, vsd, hostId: args.hostId, logger, connectTimeoutMs: 5000, unresolved: args.unresolved });
     } catch (err) {
       if (stopping) return 0;
       const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));

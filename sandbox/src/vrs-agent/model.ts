@@ -14,6 +14,44 @@ export interface EntityView {
   user: string;
   ports: string[];
   metadata: Record<string, string>;
+  /** The lifecycle columns (vrs-ovsdb.md §4); undefined when the row did not carry them (older tests). */
+  type?: number;
+  domain?: number;
+  event?: number;
+  eventType?: number;
+  state?: number;
+  reason?: number;
+}
+
+/** libvrsdk's constants (vrs-ovsdb.md §4): what a real VRS is documented to understand. */
+const DOMAIN_DOCKER = 4;
+const TYPE_CONTAINER = 4;
+/** Events per category: the number of defined events (an event_type must be below it). */
+const EVENTS_PER_CATEGORY: Record<number, number> = { 0: 2, 1: 1, 2: 5, 3: 7, 4: 3, 5: 7, 6: 1, 7: 2 };
+/** Sub-states (column `reason`) per state (column `state`). */
+const REASONS_PER_STATE: Record<number, number> = { 0: 1, 1: 9, 2: 1, 3: 10, 4: 2, 5: 8, 6: 1, 7: 1 };
+
+/**
+ * Why an entity row is one a real VRS would not take, or undefined. Stricter than any
+ * evidence requires on purpose (issue 17): the tests must not pass on rows a VRS rejects.
+ */
+export function entityProblem(e: EntityView): string | undefined {
+  if (e.type !== undefined && e.type !== TYPE_CONTAINER && e.domain === DOMAIN_DOCKER) return `entity ${e.vmUuid}: type ${e.type} is not 4 (container) in the Docker domain`;
+  if (e.domain !== undefined && ![0, 1, 2, 3, 4, 5, 6, 7, 8].includes(e.domain)) return `entity ${e.vmUuid}: domain ${e.domain} is not a libvrsdk domain (0-8)`;
+  if (e.event !== undefined && e.eventType !== undefined) {
+    const n = EVENTS_PER_CATEGORY[e.event];
+    if (n === undefined) return `entity ${e.vmUuid}: event ${e.event} is not an event category libvrsdk posts`;
+    if (e.eventType < 0 || e.eventType >= n) return `entity ${e.vmUuid}: event_type ${e.eventType} is not an event of category ${e.event}`;
+  }
+  if (e.state !== undefined && e.reason !== undefined) {
+    const n = REASONS_PER_STATE[e.state];
+    if (n === undefined) return `entity ${e.vmUuid}: state ${e.state} is not a libvrsdk state (0-7)`;
+    if (e.reason < 0 || e.reason >= n) return `entity ${e.vmUuid}: reason ${e.reason} is not a sub-state of state ${e.state}`;
+  }
+  if (e.domain === DOMAIN_DOCKER && !/^[0-9a-f]{64}$/.test(e.vmUuid)) {
+    return `entity "${e.vmUuid}": a Docker-domain vm_uuid is 64 lower-case hex characters (the container ID form Nuage's clients write)`;
+  }
+  return undefined;
 }
 
 /** A Nuage_Port_Table row as the agent sees it. */
@@ -118,6 +156,8 @@ export function desireFor(m: Mirror, port: string): PortDesire {
     split,
   };
   if (!inputs.vmUuid) return { kind: "invalid", reason: `the entity listing port "${port}" has an empty vm_uuid` };
+  const bad = entityProblem(entity);
+  if (bad) return { kind: "invalid", reason: bad };
   if (split) return { kind: "resolve", inputs };
   const missing: string[] = [];
   if (!inputs.enterprise) missing.push("nuage_enterprise (entity)");
@@ -133,12 +173,15 @@ export function desireFor(m: Mirror, port: string): PortDesire {
 }
 
 /**
- * The part of the inputs that, when it changes, means the VSD interface must be
- * made again (another subnet, IP, MAC, or policy group). Identity (vm_uuid,
- * vm_name) is handled by rename/merge instead.
+ * The part of the inputs that, when it changes, means the VSD interface must be made
+ * again (another subnet, IP, MAC, or entity). A vm_uuid changed in place is NOT a rename:
+ * no source shows a real VRS renaming the VSD container then, so the emulator does the
+ * harsher plausible thing: the port is torn down and resolved again under a new container
+ * (tests cannot then pass on a rename only this emulator would do). vm_name is left out:
+ * the VSD container keeps the name it was made with (the plugin names it over REST).
  */
 export function placementKey(i: PortInputs): string {
-  return JSON.stringify([i.enterprise, i.user, i.domain, i.zone, i.network, i.staticIp, i.mac, i.split]);
+  return JSON.stringify([i.enterprise, i.user, i.domain, i.zone, i.network, i.staticIp, i.mac, i.split, i.vmUuid]);
 }
 
 /** Every port name the mirror mentions anywhere. */

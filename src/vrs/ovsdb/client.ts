@@ -10,6 +10,8 @@
  *   `echo` after echoIntervalMs without traffic and drops the connection when
  *   the server stays silent (ovsdb-server itself probes after 5 s idle and
  *   hangs up 5 s later).
+ * - Endpoints: one, or a list tried in turn until one answers (the plugin's default:
+ *   the VRS's unix socket, then TCP); after a drop, the list is tried again from its start.
  * - Reconnect: after a drop, reconnects with exponential backoff (minBackoffMs
  *   doubling up to maxBackoffMs) forever, until close(). Every monitor is
  *   re-established with the same json-value; its handler receives the fresh
@@ -86,14 +88,14 @@ const silentLogger: OvsdbLogger = { debug: noop, info: noop, warn: noop, error: 
 type RpcMessage = { id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown };
 
 export class OvsdbClient extends EventEmitter implements OvsdbConnection {
-  readonly endpoint: OvsdbEndpoint;
-  readonly endpointName: string;
+  private readonly candidates: OvsdbEndpoint[];
+  private candidate = 0;
   private readonly log: OvsdbLogger;
   private readonly connectTimeoutMs: number;
   private readonly callTimeoutMs: number;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
-  private readonly echoIntervalMs: number;
+  private readonly echoIntervalOption: number | undefined;
 
   private socket: net.Socket | null = null;
   private parser = new JsonStreamParser();
@@ -106,6 +108,10 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
   private echoOutstanding = false;
   private lastRx = 0;
   private lastError = "";
+  /** Set by skipEndpoint: the next connection goes to the next endpoint of the list. */
+  private skipping: string | undefined;
+  /** The last failure per endpoint (described), for a message naming them all. */
+  private readonly errors = new Map<string, string>();
   private nextId = 1;
   private nextMonitorId = 1;
   private readonly pending = new Map<number, PendingCall>();
@@ -113,17 +119,59 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private closeWaiters: (() => void)[] = [];
 
-  constructor(endpoint: OvsdbEndpoint, opts: OvsdbClientOptions = {}) {
+  constructor(endpoint: OvsdbEndpoint | readonly OvsdbEndpoint[], opts: OvsdbClientOptions = {}) {
     super();
-    this.endpoint = endpoint;
-    this.endpointName = describeEndpoint(endpoint);
+    this.candidates = Array.isArray(endpoint) ? [...(endpoint as readonly OvsdbEndpoint[])] : [endpoint as OvsdbEndpoint];
+    if (this.candidates.length === 0) throw new Error("OvsdbClient: no endpoint given");
     this.log = opts.logger ?? silentLogger;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.callTimeoutMs = opts.callTimeoutMs ?? 10_000;
     this.minBackoffMs = opts.minBackoffMs ?? 100;
     this.maxBackoffMs = Math.max(opts.maxBackoffMs ?? 3000, this.minBackoffMs);
-    this.echoIntervalMs = opts.echoIntervalMs ?? (endpoint.kind === "tcp" ? 4000 : 0);
+    this.echoIntervalOption = opts.echoIntervalMs;
     this.backoffMs = this.minBackoffMs;
+  }
+
+  /** The endpoint in use (or being tried). */
+  get endpoint(): OvsdbEndpoint {
+    return this.candidates[this.candidate]!;
+  }
+
+  get endpointName(): string {
+    return describeEndpoint(this.endpoint);
+  }
+
+  /** Every endpoint this client tries, described. */
+  get endpointNames(): string[] {
+    return this.candidates.map(describeEndpoint);
+  }
+
+  /** Why the last connection attempt failed ("" once connected). */
+  get lastErrorText(): string {
+    if (this.candidates.length === 1) return this.lastError;
+    return this.candidates.map((c) => `${describeEndpoint(c)}: ${this.errors.get(describeEndpoint(c)) ?? "not tried yet"}`).join("; ");
+  }
+
+  /** What an "unreachable" error names: the endpoint, or every endpoint of the list. */
+  private get unreachableWhere(): string {
+    return this.candidates.length === 1 ? this.endpointName : this.endpointNames.join(" or ");
+  }
+
+  private get echoIntervalMs(): number {
+    return this.echoIntervalOption ?? (this.endpoint.kind === "tcp" ? 4000 : 0);
+  }
+
+  /**
+   * Drops the connection and goes on with the next endpoint of the list (the peer answered but
+   * is not what the caller needs, e.g. an ovsdb-server without the Nuage tables). false, and
+   * nothing done, with a single endpoint.
+   */
+  skipEndpoint(why: string): boolean {
+    if (this.candidates.length < 2 || !this.socket) return false;
+    this.skipping = why;
+    this.lastError = why;
+    this.socket.destroy();
+    return true;
   }
 
   /** True while the connection is up (socket connected and handshake answered). */
@@ -140,9 +188,9 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     const p = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
-        reject(new OvsdbUnavailableError(this.endpoint, "unreachable", {
+        reject(new OvsdbUnavailableError(this.unreachableWhere, "unreachable", {
           timeoutMs: this.connectTimeoutMs,
-          detail: this.lastError || "no answer",
+          detail: this.lastErrorText || "no answer",
         }));
       }, this.connectTimeoutMs);
       const waiter = {
@@ -215,7 +263,7 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
         this.dropMonitor(m);
         reject(this.ready
           ? new OvsdbUnavailableError(this.endpoint, "timeout", { method: "monitor", timeoutMs: this.callTimeoutMs })
-          : new OvsdbUnavailableError(this.endpoint, "unreachable", { method: "monitor", timeoutMs: this.callTimeoutMs, detail: this.lastError || undefined }));
+          : new OvsdbUnavailableError(this.unreachableWhere, "unreachable", { method: "monitor", timeoutMs: this.callTimeoutMs, detail: this.lastErrorText || undefined }));
       }, this.callTimeoutMs);
       m.first = { resolve, reject, timer };
     });
@@ -324,10 +372,10 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
         outcomeUnknown: p.method === "transact",
       }));
     } else {
-      this.settle(p, new OvsdbUnavailableError(this.endpoint, "unreachable", {
+      this.settle(p, new OvsdbUnavailableError(this.unreachableWhere, "unreachable", {
         method: p.method,
         timeoutMs: p.timeoutMs,
-        detail: this.lastError || undefined,
+        detail: this.lastErrorText || undefined,
       }));
     }
   }
@@ -449,6 +497,7 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     this.ready = true;
     this.backoffMs = this.minBackoffMs;
     this.lastError = "";
+    this.errors.clear();
     this.log.info(`ovsdb: connected to ${this.endpointName} (databases: ${Array.isArray(dbs) ? dbs.join(", ") : "?"})`);
     for (const m of this.monitors.values()) this.establishMonitor(m);
     for (const p of this.pending.values()) if (p.sentGen === 0) this.sendCall(p);
@@ -459,6 +508,7 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
 
   private onSocketClosed(sock: net.Socket): void {
     if (sock !== this.socket) return;
+    if (this.lastError) this.errors.set(this.endpointName, this.lastError);
     const gen = this.generation;
     this.socket = null;
     const wasReady = this.ready;
@@ -485,6 +535,25 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     if (this.closed) {
       for (const w of this.closeWaiters.splice(0)) w();
       return;
+    }
+    if (this.skipping !== undefined) {
+      this.lastError = this.skipping;
+      this.errors.set(this.endpointName, this.skipping);
+      this.skipping = undefined;
+      this.candidate = (this.candidate + 1) % this.candidates.length;
+      this.reconnectTimer = setTimeout(() => this.openSocket(), this.backoffMs);
+      this.backoffMs = Math.min(this.backoffMs * 2, this.maxBackoffMs);
+      return;
+    }
+    if (wasReady) {
+      this.candidate = 0;
+    } else if (this.candidates.length > 1) {
+      this.candidate = (this.candidate + 1) % this.candidates.length;
+      if (this.candidate !== 0) {
+        // The next endpoint of the list at once; the backoff applies to whole rounds.
+        this.reconnectTimer = setTimeout(() => this.openSocket(), 0);
+        return;
+      }
     }
     const delay = wasReady ? this.minBackoffMs : this.backoffMs;
     if (!wasReady) this.backoffMs = Math.min(this.backoffMs * 2, this.maxBackoffMs);
@@ -591,7 +660,7 @@ function truncate(s: string | undefined, n = 200): string {
  * OvsdbUnavailableError naming the endpoint. After that the connection
  * reconnects by itself until close().
  */
-export async function connectOvsdb(endpoint: OvsdbEndpoint, opts: OvsdbClientOptions = {}): Promise<OvsdbClient> {
+export async function connectOvsdb(endpoint: OvsdbEndpoint | readonly OvsdbEndpoint[], opts: OvsdbClientOptions = {}): Promise<OvsdbClient> {
   const client = new OvsdbClient(endpoint, opts);
   try {
     await client.start();

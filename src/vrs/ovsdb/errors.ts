@@ -102,12 +102,23 @@ export class OvsdbUnavailableError extends Error {
         break;
     }
     if (opts.detail) msg += `: ${opts.detail}`;
+    if (reason === "unreachable" && ep.includes("tcp:") && /ECONNREFUSED/.test(opts.detail ?? "")) msg += tcpRefusedHint(ep);
     super(msg);
     this.endpoint = ep;
     this.reason = reason;
     this.method = opts.method;
     this.outcomeUnknown = opts.outcomeUnknown ?? false;
   }
+}
+
+/**
+ * ovsdb-server listens on TCP only when told to (vrs-ovsdb.md §2.1): a refused TCP connect
+ * on a VRS host usually means the operator skipped the original README's add-remote step.
+ */
+function tcpRefusedHint(ep: string): string {
+  const port = /tcp:[^\s]*:(\d+)/.exec(ep)?.[1] ?? "6633";
+  return `; ovsdb-server listens on TCP only after \`ovs-appctl -t ovsdb-server ovsdb-server/add-remote ptcp:${port}\`` +
+    " (or set VrsSocket to its unix socket, e.g. /var/run/openvswitch/db.sock)";
 }
 
 /** Raised by the framing parser on bytes that cannot be OVSDB JSON-RPC. */

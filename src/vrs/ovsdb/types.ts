@@ -64,5 +64,6 @@ export interface OvsdbConnection {
   readonly connected: boolean;
   /** 'connected' and 'disconnected' events. */
   on(event: "connected" | "disconnected", listener: () => void): this;
+  off?(event: "connected" | "disconnected", listener: () => void): this;
   close(): Promise<void>;
 }

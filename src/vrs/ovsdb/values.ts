@@ -92,3 +92,40 @@ export function uuidOf(v: OvsdbValue | undefined | null): string {
   }
   throw new TypeError(`expected an OVSDB uuid ["uuid", x], got ${JSON.stringify(v)}`);
 }
+
+/**
+ * A scalar column as RFC 7047 §5.1 defines it: a bare atom is the value; a set holds
+ * zero or one (an optional column): empty → undefined, one element → that element.
+ * A set of more than one element, or a map, is not a scalar: TypeError.
+ */
+export function scalar(v: OvsdbValue | undefined | null): OvsdbAtom | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) {
+    if (v[0] === "set" && Array.isArray(v[1])) {
+      if (v[1].length === 0) return undefined;
+      if (v[1].length === 1) return v[1][0] as OvsdbAtom;
+      throw new TypeError(`expected an OVSDB scalar, got a set of ${v[1].length} elements`);
+    }
+    if (isTaggedAtom(v)) return v;
+    throw new TypeError(`expected an OVSDB scalar, got ${JSON.stringify(v).slice(0, 80)}`);
+  }
+  return v;
+}
+
+/** A string column (or an optional one): "" when empty. */
+export function scalarString(v: OvsdbValue | undefined | null): string {
+  const a = scalar(v);
+  return a === undefined ? "" : atomToString(a);
+}
+
+/** An integer column (or an optional one): 0 when empty or not a number. */
+export function scalarNumber(v: OvsdbValue | undefined | null): number {
+  const a = scalar(v);
+  return typeof a === "number" ? a : 0;
+}
+
+/** A boolean column (or an optional one): undefined when empty. */
+export function scalarBoolean(v: OvsdbValue | undefined | null): boolean | undefined {
+  const a = scalar(v);
+  return typeof a === "boolean" ? a : undefined;
+}
