@@ -6,7 +6,9 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -257,5 +259,26 @@ test("the monitor sees a Controller role emptied as an empty set, decoded as no 
   const [sel] = await conn.transact(DB, [{ op: "select", table: "Controller", where: [["target", "==", "tcp:192.0.2.9:1"]], columns: ["_uuid"] }]);
   for (const r of sel!.rows ?? []) {
     await conn.transact(DB, [{ op: "mutate", table: "Bridge", where: [], mutations: [["controller", "delete", ["set", [r._uuid as ["uuid", string]]]]] }]);
+  }
+});
+
+test("an endpoint that answers without the Nuage tables (a plain Open vSwitch) is skipped for the next one", { timeout: 30_000 }, async () => {
+  const run = promisify(execFile);
+  const dir = await mkdtemp(join(tmpdir(), "nuage-plain-ovs-"));
+  const sock = join(dir, "db.sock");
+  await run("ovsdb-tool", ["create", join(dir, "conf.db"), "/usr/share/openvswitch/vswitch.ovsschema"]);
+  await run("ovsdb-server", [join(dir, "conf.db"), `--remote=punix:${sock}`, `--pidfile=${join(dir, "pid")}`, `--unixctl=${join(dir, "ctl")}`, `--log-file=${join(dir, "log")}`, "--detach"]);
+  try {
+    const c = new OvsdbClient([{ kind: "unix", path: sock }, host.endpoint], { connectTimeoutMs: 5000 });
+    clients.push(c);
+    c.start().catch(() => undefined);
+    const vrs = new VrsClient(c, BRIDGE);
+    vrsClients.push(vrs);
+    await vrs.start(15_000);
+    assert.equal(c.endpointName, `unix:${(host.endpoint as { path: string }).path}`, "the Nuage VRS's OVSDB, not the plain one");
+  } finally {
+    const pid = Number((await readFile(join(dir, "pid"), "utf8")).trim());
+    process.kill(pid, "SIGTERM");
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -108,6 +108,8 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
   private echoOutstanding = false;
   private lastRx = 0;
   private lastError = "";
+  /** Set by skipEndpoint: the next connection goes to the next endpoint of the list. */
+  private skipping: string | undefined;
   /** The last failure per endpoint (described), for a message naming them all. */
   private readonly errors = new Map<string, string>();
   private nextId = 1;
@@ -157,6 +159,19 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
 
   private get echoIntervalMs(): number {
     return this.echoIntervalOption ?? (this.endpoint.kind === "tcp" ? 4000 : 0);
+  }
+
+  /**
+   * Drops the connection and goes on with the next endpoint of the list (the peer answered but
+   * is not what the caller needs, e.g. an ovsdb-server without the Nuage tables). false, and
+   * nothing done, with a single endpoint.
+   */
+  skipEndpoint(why: string): boolean {
+    if (this.candidates.length < 2 || !this.socket) return false;
+    this.skipping = why;
+    this.lastError = why;
+    this.socket.destroy();
+    return true;
   }
 
   /** True while the connection is up (socket connected and handshake answered). */
@@ -519,6 +534,15 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     }
     if (this.closed) {
       for (const w of this.closeWaiters.splice(0)) w();
+      return;
+    }
+    if (this.skipping !== undefined) {
+      this.lastError = this.skipping;
+      this.errors.set(this.endpointName, this.skipping);
+      this.skipping = undefined;
+      this.candidate = (this.candidate + 1) % this.candidates.length;
+      this.reconnectTimer = setTimeout(() => this.openSocket(), this.backoffMs);
+      this.backoffMs = Math.min(this.backoffMs * 2, this.maxBackoffMs);
       return;
     }
     if (wasReady) {

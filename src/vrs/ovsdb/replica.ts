@@ -99,7 +99,12 @@ export class Replica extends EventEmitter {
         // Not connected after all, or the server refused (a table it does not have): the
         // next connection tries again.
         this.lastProblem = err instanceof OvsdbError ? err.message : undefined;
-        if (err instanceof OvsdbError) this.log?.error(`OVSDB monitor of ${[...this.tables.keys()].join(", ")} refused: ${err.message}`);
+        if (err instanceof OvsdbError) {
+          const where = this.conn.endpointName ?? "the VRS";
+          // Another endpoint of the list may be the right one (a plain Open vSwitch on the default socket, say).
+          const skipped = (this.conn as { skipEndpoint?: (why: string) => boolean }).skipEndpoint?.(`monitor refused: ${err.message}`) ?? false;
+          this.log?.error(`OVSDB at ${where}: monitor of ${[...this.tables.keys()].join(", ")} refused: ${err.message}${skipped ? "; trying the next endpoint" : ""}`);
+        }
       },
     ).finally(() => { this.monitoring = undefined; });
     return this.monitoring;
