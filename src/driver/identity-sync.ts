@@ -84,7 +84,13 @@ export class IdentitySync {
   }
 
   private async syncNetwork(networkId: string): Promise<void> {
-    const waiting = this.store.listEndpoints().filter((ep) => ep.networkId === networkId && this.pending(ep.joined));
+    const all = this.store.listEndpoints();
+    // Entities whose endpoints are gone are forgotten (the map stays as large as the live entities).
+    if (this.named.size > 0) {
+      const live = new Set(all.map((ep) => ep.joined?.vmUuid));
+      for (const vmUuid of this.named.keys()) if (!live.has(vmUuid)) this.named.delete(vmUuid);
+    }
+    const waiting = all.filter((ep) => ep.networkId === networkId && this.pending(ep.joined));
     if (waiting.length === 0) return;
     const info = await this.docker.inspectNetwork(networkId);
     if (!info) return;

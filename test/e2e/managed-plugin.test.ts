@@ -107,7 +107,9 @@ test("the plugin starts and serves without the Docker API (no docker.sock in its
   assert.equal(p.code, 0, `n1 → n2 without the Docker API: ${p.stdout}`);
   // Without the API the VSD containers keep their stand-in names (README, managed plugin).
   const state = await bed.vsd.state();
-  assert.equal(state.containers.filter((c) => String(c.name).startsWith("nuage-ep-")).length, 2);
+  const names = state.containers.filter((c) => c.externalID === bed.hostId).map((c) => String(c.name));
+  assert.equal(names.length, 2, names.join(", "));
+  for (const n of names) assert.match(n, /^docker-[0-9a-f]{12}-[0-9a-f]{6}$/, "a stand-in name, not the Docker container's");
   await bed.dockerOk(["rm", "-f", "n1", "n2"]);
   await bed.dockerOk(["network", "rm", "NoApiNet"]);
   await expectClean("rm without the Docker API");

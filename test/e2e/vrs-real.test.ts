@@ -121,6 +121,7 @@ test("a VRS that never answers: docker run fails after ResolveTimeout, saying wh
   assert.match(r.stderr, /Check \(1\) that organization "Enterprise", user "nobody", domain "Domain", zone "Zone" and subnet "Subnet 3" exist in the VSD under exactly these names, \(2\) that the VRS's controller \(unix:\S+vsc\.sock\) is connected/);
   assert.match(r.stderr, /\(3\) bin\/nuage-libnetwork doctor/);
   assert.ok(took >= RESOLVE_S * 1000 && took < RESOLVE_S * 1000 + 10_000, `failed after ${took} ms`);
+  console.log(`never answers: docker run failed after ${took} ms (ResolveTimeout ${RESOLVE_S} s)`);
   await bed.docker(["rm", "-f", "silent"]);
   await bed.dockerOk(["network", "rm", "Silent"]);
   await expectClean("a VRS that never answered");
@@ -138,6 +139,7 @@ test("a VRS answering 0.0.0.0: docker run fails at once and leaves nothing", asy
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /user "nobody".*the VRS answered 0\.0\.0\.0: it could not resolve the port/);
     assert.ok(took < RESOLVE_S * 1000, `failed after ${took} ms, not at once`);
+    console.log(`0.0.0.0: docker run failed after ${took} ms`);
     await bed.docker(["rm", "-f", "zero"]);
     await bed.dockerOk(["network", "rm", "NoUser"]);
   } finally {
@@ -161,6 +163,7 @@ test("no master controller: docker run fails within 2 s naming the controller, a
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /the VRS has no controller with role master \(bridge alubr0: unix:\S+vsc\.sock \(role [^)]*\)\): it is not connected to its VSC/);
     assert.ok(took < 2_000 + 1_500, `failed after ${took} ms`); // 2 s for the plugin, the rest is the docker CLI and dockerd
+    console.log(`no master controller: docker run failed after ${took} ms`);
     await bed.docker(["rm", "-f", "nomaster"]);
     await expectClean("no master controller");
   } finally {
@@ -190,6 +193,7 @@ test("the plugin started before ovsdb-server answers Docker at once, and serves 
     await bed.startPlugin();
     const started = Date.now() - t0;
     assert.ok(started < 6_000, `the plugin's socket took ${started} ms without OVSDB`);
+    console.log(`started without OVSDB: socket after ${started} ms`);
     await waitFor("the log saying so", () => /VRS OVSDB not reachable yet: serving Docker meanwhile/.test(bed.pluginLog()), { timeoutMs: 5_000 });
     // Docker's calls that need no OVSDB are served; one that needs it fails with the reason.
     await bed.dockerOk(["network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
