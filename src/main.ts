@@ -3,7 +3,8 @@
  * nuage-libnetwork doctor [-f FILE] [--json] what is wrong, part by part (read-only)
  * (`bin/nuage-libnetwork sandbox …` runs the sandbox package instead: the plugin never imports it.)
  */
-import { loadConfig, defaultConfigPath } from "./config/config.js";
+import { loadConfig } from "./config/config.js";
+import { parseCommandLine } from "./cli-args.js";
 import { createLogger } from "./log/logger.js";
 import { audit, startPlugin } from "./app.js";
 
@@ -18,20 +19,10 @@ async function main(argv: string[]): Promise<number> {
     const { doctorMain } = await import("./ops/doctor-cli.js");
     return doctorMain(argv.slice(1));
   }
-  let file = defaultConfigPath();
-  let explicitFile = false;
-  let auditOnly = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "-f" || a === "--config") {
-      const v = argv[++i];
-      if (!v) { process.stderr.write(`-f needs a file\n${USAGE}`); return 2; }
-      file = v;
-      explicitFile = true;
-    } else if (a === "-audit" || a === "--audit") auditOnly = true;
-    else if (a === "-h" || a === "--help") { process.stdout.write(USAGE); return 0; }
-    else { process.stderr.write(`unknown argument ${a}\n${USAGE}`); return 2; }
-  }
+  const line = parseCommandLine(argv, USAGE, { "-audit": "audit", "--audit": "audit" });
+  if (typeof line === "number") return line;
+  const { file, explicitFile } = line;
+  const auditOnly = line.flags.has("audit");
   // Without -f, a missing nuage.cfg beside the executable means the documented defaults.
   // Config keys in the environment win over the file (a managed plugin gets them from `docker plugin set`).
   const cfg = await loadConfig(file, { missingOk: !explicitFile, env: process.env });

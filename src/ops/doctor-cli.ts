@@ -4,26 +4,16 @@
  * with --json the same report as one JSON document. Exit status 0 when everything holds, 1
  * when anything failed, 2 for a bad command line.
  */
-import { defaultConfigPath } from "../config/config.js";
+import { parseCommandLine } from "../cli-args.js";
 import { runDoctor, type Check, type DoctorReport, type EndpointCheck } from "./doctor.js";
 
 const USAGE = "usage: nuage-libnetwork doctor [-f FILE] [--json]\n";
 
 export async function doctorMain(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  let file = defaultConfigPath();
-  let explicitFile = false;
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "-f" || a === "--config") {
-      const v = argv[++i];
-      if (!v) { process.stderr.write(`-f needs a file\n${USAGE}`); return 2; }
-      file = v;
-      explicitFile = true;
-    } else if (a === "--json" || a === "-json") json = true;
-    else if (a === "-h" || a === "--help") { out.write(USAGE); return 0; }
-    else { process.stderr.write(`unknown argument ${a}\n${USAGE}`); return 2; }
-  }
+  const line = parseCommandLine(argv, USAGE, { "--json": "json", "-json": "json" }, out);
+  if (typeof line === "number") return line;
+  const { file, explicitFile } = line;
+  const json = line.flags.has("json");
   const report = await runDoctor({ configFile: file, explicitFile });
   out.write(json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report));
   return report.ok ? 0 : 1;
