@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAIN, NuageBed, noOrphans } from "../support/nuage-bed.js";
+import { MAIN, NuageBed, noOrphans, expectNoOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { waitFor } from "../support/proc.js";
 import { enableManagedPlugin, MANAGED_DRIVER, setManagedPlugin } from "../support/managed-plugin.js";
@@ -32,13 +32,7 @@ after(async () => {
 const ipOf = async (c: string, net: string): Promise<string> =>
   (await bed.dockerOk(["inspect", "-f", `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, c])).trim();
 
-async function expectClean(what: string): Promise<void> {
-  const o = await waitFor(`no orphans after ${what}`, async () => {
-    const found = await bed.orphans();
-    return noOrphans(found) ? found : false;
-  }, { timeoutMs: 15_000, intervalMs: 300 }).catch(async () => bed.orphans());
-  assert.deepEqual(o, { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] }, `left behind after ${what}`);
-}
+const expectClean = (what: string): Promise<void> => expectNoOrphans(bed, what);
 
 test("docker plugin create took the built directory; enabled as nuage:latest, host network, every config key a settable env entry", async () => {
   const [info] = JSON.parse(await bed.dockerOk(["plugin", "inspect", MANAGED_DRIVER])) as {

@@ -8,9 +8,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "shell-quote";
-import { NuageBed, REPO, noOrphans } from "../support/nuage-bed.js";
+import { NuageBed, REPO, expectNoOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
-import { waitFor } from "../support/proc.js";
 
 /** The `docker …` command lines of the README's "## Quick start" section, in order, as argument arrays. */
 function quickStartCommands(readme: string): string[][] {
@@ -44,9 +43,5 @@ test("the README's quick-start commands work as written against the sandbox", as
       assert.match(r.stdout, /inet 10\.21\.59\.\d+\/24/, "the container has an address of VSD subnet \"Subnet 2\"");
     }
   }
-  const o = await waitFor("nothing left behind", async () => {
-    const found = await bed.orphans();
-    return noOrphans(found) ? found : false;
-  }, { timeoutMs: 15_000, intervalMs: 300 }).catch(async () => bed.orphans());
-  assert.deepEqual(o, { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] });
+  await expectNoOrphans(bed, "the quick start");
 });

@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { NuageBed, README_CREATE, SUBNET3_CREATE, noOrphans } from "../support/nuage-bed.js";
+import { NuageBed, README_CREATE, SUBNET3_CREATE, noOrphans, expectNoOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { waitFor } from "../support/proc.js";
 import type { Engine } from "../support/dockerd.js";
@@ -28,13 +28,7 @@ export function singleHostSuite(engine: Engine): void {
   const runDetached = (name: string, network: string) =>
     bed.dockerOk(["run", "-d", "--name", name, "--net", network, BUSYBOX_IMAGE, "sleep", "3600"]);
 
-  async function expectClean(what: string): Promise<void> {
-    const o = await waitFor(`no orphans after ${what}`, async () => {
-      const found = await bed.orphans();
-      return noOrphans(found) ? found : false;
-    }, { timeoutMs: 15_000, intervalMs: 300 }).catch(async () => bed.orphans());
-    assert.deepEqual(o, { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] }, `left behind after ${what}`);
-  }
+  const expectClean = (what: string): Promise<void> => expectNoOrphans(bed, what);
 
   test(`the daemon is Docker ${engine}`, async () => {
     const v = (await bed.dockerOk(["version", "--format", "{{.Server.Version}}"])).trim();

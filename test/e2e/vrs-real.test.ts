@@ -8,7 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { NuageBed, README_CREATE, noOrphans } from "../support/nuage-bed.js";
+import { NuageBed, README_CREATE, noOrphans, expectNoOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { isAlive, runOk, sleep, waitFor } from "../support/proc.js";
 import { startOvsHost } from "../../sandbox/src/ovs/ovs-host.js";
@@ -25,13 +25,7 @@ const SECOND_ORG_CREATE = [
   "-o", "subnet=Subnet B", "-o", "user=operator", "--subnet=10.31.59.0/24",
 ];
 
-async function expectClean(what: string): Promise<void> {
-  const o = await waitFor(`no orphans after ${what}`, async () => {
-    const found = await bed.orphans();
-    return noOrphans(found) ? found : false;
-  }, { timeoutMs: 20_000, intervalMs: 300 }).catch(async () => bed.orphans());
-  assert.deepEqual(o, { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] }, `left behind after ${what}`);
-}
+const expectClean = (what: string): Promise<void> => expectNoOrphans(bed, what, 20_000);
 
 const idOf = async (name: string): Promise<string> => (await bed.dockerOk(["inspect", "-f", "{{.Id}}", name])).trim();
 

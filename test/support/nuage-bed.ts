@@ -4,6 +4,7 @@
  * (VSD simulator, Open vSwitch with the Nuage tables, VRS agent emulator).
  * Also the orphan check: what of the plugin's is left with no Docker endpoint behind it.
  */
+import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
@@ -381,3 +382,12 @@ export class NuageBed {
 }
 
 export const noOrphans = (o: Orphans): boolean => Object.values(o).every((v) => (v as string[]).length === 0);
+
+/** Waits until the bed has nothing left behind (veths, bridge ports, Nuage rows, VSD objects), and asserts it. */
+export async function expectNoOrphans(bed: NuageBed, what: string, timeoutMs = 15_000): Promise<void> {
+  const o = await waitFor(`no orphans after ${what}`, async () => {
+    const found = await bed.orphans();
+    return noOrphans(found) ? found : false;
+  }, { timeoutMs, intervalMs: 300 }).catch(async () => bed.orphans());
+  assert.deepEqual(o, { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] }, `left behind after ${what}`);
+}
