@@ -1,6 +1,7 @@
 /** Shape checks of Docker's IpamDriver requests (docker-plugin-protocol.md §3), as validate.ts does for NetworkDriver. */
 import { z } from "zod";
 import type { ReleaseAddressRequest, ReleasePoolRequest, RequestAddressRequest, RequestPoolRequest } from "./ipam-protocol.js";
+import type { Assignable } from "./validate.js";
 
 /** PoolIDs are the plugin's own (see driver/ipam-pool-id.ts); bounded so a junk one cannot cost much. */
 const poolId = z.string().min(1).max(4096);
@@ -17,7 +18,6 @@ export const releasePoolSchema = z.object({ PoolID: poolId });
 export const requestAddressSchema = z.object({ PoolID: poolId, Address: z.string().default(""), Options: stringMap });
 export const releaseAddressSchema = z.object({ PoolID: poolId, Address: z.string() });
 
-type Assignable<T, U extends T> = U;
 export type _IpamChecks = [
   Assignable<RequestPoolRequest, z.output<typeof requestPoolSchema>>,
   Assignable<ReleasePoolRequest, z.output<typeof releasePoolSchema>>,

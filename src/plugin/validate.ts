@@ -98,7 +98,7 @@ export const allocateNetworkSchema = z.object({
 });
 
 // Compile-time check that each schema's output is assignable to the protocol's request type.
-type Assignable<T, U extends T> = U;
+export type Assignable<T, U extends T> = U;
 export type _Checks = [
   Assignable<CreateNetworkRequest, z.output<typeof createNetworkSchema>>,
   Assignable<NetworkIdRequest, z.output<typeof networkIdSchema>>,

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { NuageBed, README_CREATE } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { isAlive, runOk, sleep, waitFor } from "../support/proc.js";
-import { assertNone, pluginLogSince, pluginLogSize, removeAll, report, settleOrphans, unserved, withLogsOnFailure } from "./support.js";
+import { assertNone, ovsdbServerProcess, pluginLogSince, pluginLogSize, removeAll, report, settleOrphans, unserved, withLogsOnFailure } from "./support.js";
 
 let bed: NuageBed;
 before(async () => { bed = await NuageBed.start({ name: "fleave", reconcileIntervalSec: 5 }); });
@@ -23,18 +23,7 @@ const ROUNDS = 4;
 const BOUND_MS = 2_000;
 const SLACK_MS = 700;
 
-interface OvsdbServer { pid: number; argv: string[]; env: Record<string, string> }
-
-function ovsdbServer(): OvsdbServer {
-  const pid = Number(readFileSync(join(bed.ovs.stateDir, "ovsdb-server.pid"), "utf8").trim());
-  const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-  const env = Object.fromEntries(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((kv) => {
-    const i = kv.indexOf("=");
-    return [kv.slice(0, i), kv.slice(i + 1)];
-  }));
-  assert.match(argv[0] ?? "", /ovsdb-server$/);
-  return { pid, argv, env };
-}
+const ovsdbServer = () => ovsdbServerProcess(bed);
 
 test("OVSDB connection dropped during a Leave: Leave and DeleteEndpoint answer within the bound, nothing is left once OVSDB is back", { timeout: 300_000 }, async () => {
   await withLogsOnFailure(bed, "ovsdb-leave", async () => {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { NuageBed, README_CREATE } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { isAlive, runOk, sleep, waitFor } from "../support/proc.js";
-import { assertNone, churn, pluginLogSince, pluginLogSize, recordCount, removeAll, report, settleOrphans, unserved, whileRunning, withLogsOnFailure } from "./support.js";
+import { assertNone, churn, ovsdbServerProcess, pluginLogSince, pluginLogSize, recordCount, removeAll, report, settleOrphans, unserved, whileRunning, withLogsOnFailure } from "./support.js";
 
 let bed: NuageBed;
 before(async () => { bed = await NuageBed.start({ name: "fovsdb", reconcileIntervalSec: 5 }); });
@@ -20,13 +20,7 @@ const TOTAL = 50;
 
 /** Kills the bed's ovsdb-server, waits downMs, starts it again with the same arguments and environment. */
 async function restartOvsdbServer(signal: NodeJS.Signals, downMs: number, onDown?: () => void): Promise<{ down: number; up: number }> {
-  const pid = Number(readFileSync(join(bed.ovs.stateDir, "ovsdb-server.pid"), "utf8").trim());
-  const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-  const env = Object.fromEntries(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((kv) => {
-    const i = kv.indexOf("=");
-    return [kv.slice(0, i), kv.slice(i + 1)];
-  }));
-  assert.match(argv[0] ?? "", /ovsdb-server$/);
+  const { pid, argv, env } = ovsdbServerProcess(bed);
   process.kill(pid, signal);
   await waitFor("ovsdb-server to exit", () => !isAlive(pid), { timeoutMs: 10_000, intervalMs: 20 });
   const down = Date.now();

@@ -236,3 +236,17 @@ export async function withLogsOnFailure(bed: NuageBed, tag: string, fn: () => Pr
     throw err;
   }
 }
+
+/** The bed's running ovsdb-server: its pid, and the arguments and environment to start it again with. */
+export interface OvsdbServerProcess { pid: number; argv: string[]; env: Record<string, string> }
+
+export function ovsdbServerProcess(bed: NuageBed): OvsdbServerProcess {
+  const pid = Number(readFileSync(join(bed.ovs.stateDir, "ovsdb-server.pid"), "utf8").trim());
+  const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  const env = Object.fromEntries(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((kv) => {
+    const i = kv.indexOf("=");
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }));
+  assert.match(argv[0] ?? "", /ovsdb-server$/);
+  return { pid, argv, env };
+}
