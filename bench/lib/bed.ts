@@ -10,7 +10,7 @@
  *   driver-cycle bench's endpoints (made on the plugin's socket, unknown to dockerd) as live,
  *   so that the plugin's reconcile keeps them as it would keep real containers' (docker-proxy.ts).
  */
-import { existsSync, openSync, closeSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, openSync, closeSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NuageBed, MAIN, REPO } from "../../test/support/nuage-bed.js";
 import { PluginClient } from "./plugin-client.js";
@@ -89,11 +89,13 @@ export interface Restart {
  * Stops the bed's plugin (SIGTERM) and starts it again, from the bench, timing spawn →
  * first 200 to Plugin.Activate (polled every 2 ms on fresh connections).
  */
-export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: string; nodeArgs?: readonly string[]; entry?: string } = {}): Promise<Restart> {
+export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: string; heapSnapshotDir?: string; nodeArgs?: readonly string[]; entry?: string } = {}): Promise<Restart> {
   await bed.stopPlugin("SIGTERM");
   const client = new PluginClient(socketFromOutside(bed));
   const nodeArgs = [...(opts.nodeArgs ?? BIN_NODE_ARGS)];
   if (opts.cpuProfileDir) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", opts.cpuProfileDir);
+  // takeHeapSnapshot() then has the plugin write one there.
+  if (opts.heapSnapshotDir) nodeArgs.push("--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${opts.heapSnapshotDir}`);
   const fd = openSync(bed.pluginLogPath, "a");
   const t0 = performance.now();
   try {
@@ -114,6 +116,27 @@ export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: strin
   const readyMs = performance.now() - t0;
   client.close();
   return { readyMs, cpuProfileDir: opts.cpuProfileDir };
+}
+
+/**
+ * Has the plugin (restarted with heapSnapshotDir) write a heap snapshot, and returns its path once
+ * written: V8 writes it on the main thread, so the plugin answers Plugin.Activate again only after.
+ */
+export async function takeHeapSnapshot(bed: NuageBed, dir: string): Promise<string> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pluginPid(bed), "SIGUSR2");
+  const client = new PluginClient(socketFromOutside(bed));
+  try {
+    const t0 = performance.now();
+    for (;;) {
+      await sleep(100);
+      const file = readdirSync(dir).find((f) => f.endsWith(".heapsnapshot") && !before.has(f));
+      if (file && (await client.once("Plugin.Activate").catch(() => undefined))?.status === 200) return join(dir, file);
+      if (performance.now() - t0 > 60_000) throw new Error("the plugin wrote no heap snapshot within 60 s");
+    }
+  } finally {
+    client.close();
+  }
 }
 
 /** What a process of the bench host is, for CPU accounting. */
