@@ -24,6 +24,7 @@ import type { DockerProxy } from "./lib/docker-proxy.js";
 import type { PortWatch } from "./lib/port-watch.js";
 import { aim, fmt, ratio, round, summarize, type Summary } from "./lib/stats.js";
 import type { Variant } from "./footprint.js";
+import { sleep } from "../test/support/proc.js";
 import type { StepsConfig, StepsResult } from "./driver-steps.js";
 
 export const BENCH_SUBNET = { name: "Bench", address: "10.23.0.0", netmask: "255.255.248.0", gateway: "10.23.0.1", prefix: 21 };
@@ -112,6 +113,7 @@ async function oneCycle(client: PluginClient, proxy: DockerProxy, watch: PortWat
 }
 
 const VARIANT_ROUNDS = 4;
+const START_SETTLE_MS = 3_000;
 
 /** bin's way and each variant, restarted in turn for VARIANT_ROUNDS blocks of cycles each (rotating order); bin's way again after. */
 async function variantCycles(bed: NuageBed, client: PluginClient, proxy: DockerProxy, watch: PortWatch, networkId: string, cycles: number, variants: Variant[]): Promise<NonNullable<LevelResult["variants"]>> {
@@ -124,6 +126,7 @@ async function variantCycles(bed: NuageBed, client: PluginClient, proxy: DockerP
     for (let k = 0; k < modes.length; k++) {
       const m = (k + r) % modes.length;
       await restartPlugin(bed, { entry: modes[m]!.entry, nodeArgs: modes[m]!.nodeArgs });
+      await sleep(START_SETTLE_MS); // the start's own work (reconcile pass, identity sync, replica) is not the cycles'
       for (let i = 0; i < 5; i++) await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!);
       const c0 = cpuTimesOf(pluginPid(bed)).selfMs;
       for (let i = 0; i < block; i++) runs[m]!.push(await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!));

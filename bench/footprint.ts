@@ -36,7 +36,7 @@ export interface FootprintPoint {
   /** --variant modes (other node options or entry), alternated with those. */
   variants: (Variant & { ready: Summary; rssAfterRestart: Summary })[];
   /** A heap snapshot 1.5 s after a restart (bin's way): where the V8 heap goes. */
-  heap?: HeapSummary & { rssMB: number };
+  heap?: HeapSummary & Memory;
   /** Right after the last (plain) restart, idle for 2 s. */
   memoryAfterRestart: Memory;
   startupProfile?: ProfileSummary & { readyMs: number };
@@ -59,8 +59,8 @@ async function heapAt(bed: NuageBed): Promise<FootprintPoint["heap"]> {
   try {
     await restartPlugin(bed, { heapSnapshotDir: dir });
     await sleep(1500);
-    const rssMB = memoryOf(pluginPid(bed)).rssMB;
-    return { ...summarizeHeapSnapshot(await takeHeapSnapshot(bed, dir)), rssMB };
+    const mem = memoryOf(pluginPid(bed));
+    return { ...summarizeHeapSnapshot(await takeHeapSnapshot(bed, dir)), ...mem };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -127,7 +127,7 @@ export function printFootprint(points: FootprintPoint[], code: CodeMemory | unde
     const big = p.endpoints >= 1000;
     if (p.recordsAfter !== p.recordsBefore) out(`  WARNING: the restarts changed the endpoint records: ${p.recordsBefore} → ${p.recordsAfter}`);
     const worst = Math.max(p.memoryServing.rssMB, p.rssAfterRestart.p50);
-    out(`RSS @${p.endpoints}`.padEnd(35) + `serving=${p.memoryServing.rssMB} MB (peak ${p.memoryServing.hwmMB})  after restart p50=${p.rssAfterRestart.p50} MB${big ? `  (aim ≤ 64: ${worst <= 64 ? "met" : "MISSED"})` : ""}`);
+    out(`RSS @${p.endpoints}`.padEnd(35) + `serving=${p.memoryServing.rssMB} MB (peak ${p.memoryServing.hwmMB}; files ${p.memoryServing.fileMB}, anonymous ${p.memoryServing.anonMB})  after restart p50=${p.rssAfterRestart.p50} MB${big ? `  (aim ≤ 64: ${worst <= 64 ? "met" : "MISSED"})` : ""}`);
     out(`${fmt(`ready @${p.endpoints}`, p.ready, ["p50", "max"])}${big ? `  (aim ≤ 500: ${p.ready.p50 <= 500 ? "met" : "MISSED"})` : ""}`);
     out(`  unbundled (dist/src/main.js)`.padEnd(35) + `(alternated) RSS after restart p50=${p.unbundled.rssAfterRestart.p50} MB, ready p50=${p.unbundled.ready.p50} ms`);
     for (const v of p.variants ?? []) {
@@ -135,7 +135,7 @@ export function printFootprint(points: FootprintPoint[], code: CodeMemory | unde
     }
     const h = p.heap;
     if (h) {
-      out(`  heap snapshot @${p.endpoints}`.padEnd(35) + `RSS ${h.rssMB} MB, V8 heap ${h.totalMB} MB: ${h.byKind.slice(0, 7).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+      out(`  heap snapshot @${p.endpoints}`.padEnd(35) + `RSS ${h.rssMB} MB (files ${h.fileMB}, anonymous ${h.anonMB}), V8 heap used ${h.totalMB} MB: ${h.byKind.slice(0, 7).map(([k, v]) => `${k}=${v}`).join(", ")}`);
       out(`    retained by part (MB)`.padEnd(35) + Object.entries(h.parts).map(([k, v]) => `${k}=${v}`).join(", "));
     }
     const pr = p.startupProfile;

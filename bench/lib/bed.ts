@@ -14,6 +14,7 @@ import { existsSync, openSync, closeSync, readdirSync, readFileSync, writeFileSy
 import { join } from "node:path";
 import { NuageBed, MAIN, REPO } from "../../test/support/nuage-bed.js";
 import { PluginClient } from "./plugin-client.js";
+import { NODE_OPTIONS } from "../../src/managed-plugin/manifest.js";
 import { DockerProxy } from "./docker-proxy.js";
 import { sleep } from "../../test/support/proc.js";
 
@@ -22,7 +23,7 @@ export { NuageBed, MAIN, REPO };
 /** The one-file build bin/nuage-libnetwork runs (scripts/bundle.mjs). */
 export const BUNDLE = join(REPO, "dist/bundle/nuage-libnetwork.mjs");
 /** The node options bin/nuage-libnetwork passes. */
-export const BIN_NODE_ARGS = ["--max-semi-space-size=2"] as const;
+export const BIN_NODE_ARGS = NODE_OPTIONS;
 /** What bin/nuage-libnetwork would run: the bundle when it was built. */
 export const binEntry = (): string => (existsSync(BUNDLE) ? BUNDLE : MAIN);
 
@@ -55,7 +56,13 @@ export function pluginPid(bed: NuageBed): number {
   return pid;
 }
 
-export interface Memory { rssMB: number; hwmMB: number }
+export interface Memory {
+  rssMB: number;
+  hwmMB: number;
+  /** Of the RSS: pages of files (node's binary and libraries, the same in every node process) and anonymous ones (V8's heap, malloc). */
+  fileMB?: number;
+  anonMB?: number;
+}
 
 export interface CpuTimes {
   /** CPU time of the process itself (user + system), ms. */
@@ -75,7 +82,8 @@ export function cpuTimesOf(pid: number): CpuTimes {
 export function memoryOf(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-  return { rssMB: Math.round(kb("VmRSS") / 102.4) / 10, hwmMB: Math.round(kb("VmHWM") / 102.4) / 10 };
+  const mb = (k: number): number => Math.round(k / 102.4) / 10;
+  return { rssMB: mb(kb("VmRSS")), hwmMB: mb(kb("VmHWM")), fileMB: mb(kb("RssFile") + kb("RssShmem")), anonMB: mb(kb("RssAnon")) };
 }
 
 export interface Restart {

@@ -30,7 +30,7 @@ export interface HeapSummary {
   topObjects: [string, number][];
 }
 
-const mb = (b: number): number => Math.round(b / 104857.6) / 10;
+const mb = (b: number): number => Math.round(b / 10485.76) / 100;
 
 export function summarizeHeapSnapshot(file: string): HeapSummary {
   const s = JSON.parse(readFileSync(file, "utf8")) as Snapshot;
@@ -112,7 +112,9 @@ export function summarizeHeapSnapshot(file: string): HeapSummary {
     const label = kind === "hidden" || kind === "native" || kind === "synthetic" ? `${kind}: ${name.replace(/ \/ .*$/, (m) => m.slice(0, 40))}` : kind;
     byKind.set(label, (byKind.get(label) ?? 0) + size);
     if (kind === "object" || kind === "closure") byName.set(name, (byName.get(name) ?? 0) + size);
-    if (kind === "object" && wanted.has(name) && order[i] !== -1) parts[name] = (parts[name] ?? 0) + retained[i]!;
+    // esbuild's bundle names a class that refers to itself _Name.
+    const part = name.replace(/^_/, "");
+    if (kind === "object" && wanted.has(part) && order[i] !== -1) parts[part] = (parts[part] ?? 0) + retained[i]!;
   }
   const top = (m: Map<string, number>, k: number): [string, number][] =>
     [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, k).map(([a, b]) => [a, mb(b)]);
