@@ -78,6 +78,12 @@ interface MonitorEntry {
   cancelled: boolean;
   /** Established on the current connection (updates are delivered). */
   live: boolean;
+  /**
+   * Updates that arrived after the monitor's reply was read but before its promise callback
+   * ran (the reply settles through a microtask; a notification in the same chunk is handled
+   * synchronously before it). Delivered right after the initial contents, in order.
+   */
+  early: { gen: number; updates: TableUpdates[] } | undefined;
   firstDone: boolean;
   first: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout | undefined } | undefined;
 }
@@ -254,6 +260,7 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
       handler: onUpdate,
       cancelled: false,
       live: false,
+      early: undefined,
       firstDone: false,
       first: undefined,
     };
@@ -385,14 +392,18 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
   private dropMonitor(m: MonitorEntry): void {
     m.cancelled = true;
     m.live = false;
+    m.early = undefined;
     if (this.monitors.get(m.id) === m) this.monitors.delete(m.id);
     if (m.first) clearTimeout(m.first.timer);
   }
 
   private establishMonitor(m: MonitorEntry): void {
     const gen = this.generation;
+    m.early = { gen, updates: [] };
     this.call("monitor", [m.db, m.id, m.tables], { timeoutMs: this.callTimeoutMs, retrySafe: false, immediate: true }).then(
       (initial) => {
+        const early = m.early?.gen === gen ? m.early.updates : [];
+        m.early = undefined;
         if (m.cancelled) {
           // Gave up on it meanwhile: stop the server-side monitor too.
           if (gen === this.generation && this.ready) this.request("monitor_cancel", [m.id]).catch(noop);
@@ -401,6 +412,7 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
         if (gen !== this.generation) return;
         m.live = true;
         this.deliver(m, (initial ?? {}) as TableUpdates, true);
+        for (const u of early) this.deliver(m, u, false);
         if (!m.firstDone) {
           m.firstDone = true;
           clearTimeout(m.first?.timer);
@@ -408,6 +420,7 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
         }
       },
       (err: Error) => {
+        if (m.early?.gen === gen) m.early = undefined;
         if (m.cancelled) return;
         if (err instanceof OvsdbError) {
           if (!m.firstDone) {
@@ -525,7 +538,10 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
         }));
       }
     }
-    for (const m of this.monitors.values()) m.live = false;
+    for (const m of this.monitors.values()) {
+      m.live = false;
+      m.early = undefined;
+    }
     if (wasReady) {
       this.log.warn(`ovsdb: connection to ${this.endpointName} lost${this.lastError ? ` (${this.lastError})` : ""}; reconnecting`);
       this.emit("disconnected");
@@ -614,6 +630,7 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
       const [id, updates] = params;
       const m = typeof id === "string" ? this.monitors.get(id) : undefined;
       if (m && m.live && !m.cancelled) this.deliver(m, (updates ?? {}) as TableUpdates, false);
+      else if (m && !m.cancelled && m.early?.gen === this.generation) m.early.updates.push((updates ?? {}) as TableUpdates);
       else this.log.debug(`ovsdb ${this.endpointName}: update for unknown monitor ${JSON.stringify(id)}`);
       return;
     }
