@@ -620,7 +620,10 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
         }));
       }
     }
-    for (const m of this.monitors.values()) m.live = false;
+    for (const m of this.monitors.values()) {
+      m.live = false;
+      m.early = undefined;
+    }
     if (wasReady) {
       this.log.warn(`ovsdb: connection to ${this.endpointName} lost${this.lastError ? ` (${this.lastError})` : ""}; reconnecting`);
       this.emit("disconnected");
