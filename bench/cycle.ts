@@ -17,12 +17,14 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import type { NuageBed } from "../test/support/nuage-bed.js";
-import { cpuTimesOf, distPath, hostCpuDelta, hostCpuSnapshot, MAIN, pluginPid, restartPlugin } from "./lib/bed.js";
+import { BIN_NODE_ARGS, binEntry, cpuTimesOf, distPath, hostCpuDelta, hostCpuSnapshot, MAIN, pluginPid, restartPlugin } from "./lib/bed.js";
 import { summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { PluginClient } from "./lib/plugin-client.js";
 import type { DockerProxy } from "./lib/docker-proxy.js";
 import type { PortWatch } from "./lib/port-watch.js";
-import { aim, fmt, round, summarize, type Summary } from "./lib/stats.js";
+import { aim, fmt, ratio, round, summarize, type Summary } from "./lib/stats.js";
+import type { Variant } from "./footprint.js";
+import { sleep } from "../test/support/proc.js";
 import type { StepsConfig, StepsResult } from "./driver-steps.js";
 
 export const BENCH_SUBNET = { name: "Bench", address: "10.23.0.0", netmask: "255.255.248.0", gateway: "10.23.0.1", prefix: 21 };
@@ -50,6 +52,8 @@ export interface LevelResult {
    * (the sandbox's VRS agent, VSD simulator and OVS share the machine's cores with the plugin), and ovsdb-server always.
    */
   hostCpuPerCycleMs: Record<string, number>;
+  /** --variant modes and bin's, restarted in turn for blocks of cycles: the plugin's CPU per cycle and the cycle excl. VRS of each. */
+  variants?: { label: string; entry: string; nodeArgs: string[]; cpuPerCycleMs: number; cycleExclVrs: Summary }[];
   steps?: StepsResult;
   /** The plugin restarted under --cpu-prof for `cycles` more cycles: where its CPU went during them. */
   profile?: ProfileSummary & { cycles: number; cyclesMs: number };
@@ -108,6 +112,34 @@ async function oneCycle(client: PluginClient, proxy: DockerProxy, watch: PortWat
   return { ce, join: joinMs, leave: leave.ms, de: de.ms, total, vrs };
 }
 
+const VARIANT_ROUNDS = 4;
+const START_SETTLE_MS = 3_000;
+
+/** bin's way and each variant, restarted in turn for VARIANT_ROUNDS blocks of cycles each (rotating order); bin's way again after. */
+async function variantCycles(bed: NuageBed, client: PluginClient, proxy: DockerProxy, watch: PortWatch, networkId: string, cycles: number, variants: Variant[]): Promise<NonNullable<LevelResult["variants"]>> {
+  const modes: Variant[] = [{ label: "bin", entry: binEntry(), nodeArgs: [...BIN_NODE_ARGS] }, ...variants];
+  const cpu = modes.map(() => 0);
+  const runs = modes.map((): OneCycle[] => []);
+  const block = Math.max(1, Math.ceil(cycles / VARIANT_ROUNDS));
+  let n = 0;
+  for (let r = 0; r < VARIANT_ROUNDS; r++) {
+    for (let k = 0; k < modes.length; k++) {
+      const m = (k + r) % modes.length;
+      await restartPlugin(bed, { entry: modes[m]!.entry, nodeArgs: modes[m]!.nodeArgs });
+      await sleep(START_SETTLE_MS); // the start's own work (reconcile pass, identity sync, replica) is not the cycles'
+      for (let i = 0; i < 5; i++) await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!);
+      const c0 = cpuTimesOf(pluginPid(bed)).selfMs;
+      for (let i = 0; i < block; i++) runs[m]!.push(await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!));
+      cpu[m]! += cpuTimesOf(pluginPid(bed)).selfMs - c0;
+    }
+  }
+  await restartPlugin(bed);
+  return modes.map((v, m) => ({
+    ...v, cpuPerCycleMs: round(cpu[m]! / runs[m]!.length),
+    cycleExclVrs: summarize(runs[m]!.filter((c) => c.vrs !== undefined).map((c) => c.total - c.vrs!)),
+  }));
+}
+
 async function runSteps(bed: NuageBed, networkId: string, cycles: number): Promise<StepsResult> {
   // A copy of the plugin's records, so that the instrumented driver's store holds what the plugin's does.
   const dir = await mkdtemp("/tmp/nuage-bench-steps-");
@@ -128,7 +160,7 @@ async function runSteps(bed: NuageBed, networkId: string, cycles: number): Promi
 }
 
 /** Restarts the plugin under --cpu-prof, runs `cycles` cycles, stops it and reads where its CPU went meanwhile; then restarts it plainly. */
-async function profiledCycles(bed: NuageBed, client: PluginClient, proxy: DockerProxy, watch: PortWatch, networkId: string, cycles: number): Promise<LevelResult["profile"]> {
+async function profiledCycles(bed: NuageBed, client: PluginClient, proxy: DockerProxy, watch: PortWatch, networkId: string, cycles: number, keepIn?: string): Promise<LevelResult["profile"]> {
   const dir = await mkdtemp("/tmp/nuage-bench-prof-");
   try {
     // tsc's output rather than the bundle: the profile then names each folder and package.
@@ -140,6 +172,7 @@ async function profiledCycles(bed: NuageBed, client: PluginClient, proxy: Docker
     await restartPlugin(bed);
     const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
     if (!file) return undefined;
+    if (keepIn) await cp(join(dir, file), join(keepIn, `cycles-${cycles}-${file}`));
     // The profile's clock starts a little after the spawn that readyMs counts from: the window is approximate at its edges.
     return { ...summarizeProfile(join(dir, file), r.readyMs, r.readyMs + cyclesMs), cycles, cyclesMs: Math.round(cyclesMs) };
   } finally {
@@ -152,7 +185,7 @@ export async function benchCycle(
   watch: PortWatch,
   proxy: DockerProxy,
   socket: string,
-  opts: { levels: number[]; cycles: number; warmup: number; stepsAt: number[]; stepsCycles: number; parallel: number; log: (s: string) => void },
+  opts: { levels: number[]; cycles: number; warmup: number; stepsAt: number[]; stepsCycles: number; parallel: number; variants?: Variant[]; keepProfilesIn?: string; log: (s: string) => void },
 ): Promise<CycleResult> {
   await ensureBenchSubnet(bed);
   const client = new PluginClient(socket, opts.parallel + 2);
@@ -214,9 +247,10 @@ export async function benchCycle(
         hostCpuPerCycleMs,
       };
       opts.log(`  cycle: ${level} present: cycle p50=${lr.cycle.p50} ms, excl. VRS p50=${lr.cycleExclVrs.p50} ms`);
+      if (opts.variants?.length) lr.variants = await variantCycles(bed, client, proxy, watch, networkId, opts.cycles, opts.variants);
       if (opts.stepsAt.includes(level)) {
         lr.steps = await runSteps(bed, networkId, opts.stepsCycles);
-        lr.profile = await profiledCycles(bed, client, proxy, watch, networkId, opts.stepsCycles);
+        lr.profile = await profiledCycles(bed, client, proxy, watch, networkId, opts.stepsCycles, opts.keepProfilesIn);
         opts.log(`  cycle: ${level} present: step breakdown and profile done`);
       }
       levels.push(lr);
@@ -248,6 +282,10 @@ export function printCycle(r: CycleResult, out: (s: string) => void): void {
     out(`  plugin CPU per cycle ${at}`.padEnd(35) + `own=${l.pluginCpuPerCycleMs.self} ms ${aim(l.pluginCpuPerCycleMs.self, 5)}, its ip processes=${l.pluginCpuPerCycleMs.ipChildren} ms`);
     const total = Object.values(l.hostCpuPerCycleMs).reduce((a, b) => a + b, 0);
     out(`  host CPU per cycle ${at}`.padEnd(35) + `${Object.entries(l.hostCpuPerCycleMs).map(([k, v]) => `${k}=${v}`).join(", ")}; total=${round(total)} ms per ${l.cycle.mean} ms cycle on ${cpus().length} cores`);
+    for (const v of l.variants ?? []) {
+      const bin = l.variants![0]!;
+      out(`  variant ${v.label} ${at}`.padEnd(35) + `plugin CPU per cycle=${v.cpuPerCycleMs} ms (${ratio(v.cpuPerCycleMs, bin.cpuPerCycleMs)} × bin's), cycle excl. VRS p50=${v.cycleExclVrs.p50} ms (blocks alternated): ${[...v.nodeArgs, v.entry.replace(/^.*\/dist\//, "dist/")].join(" ")}`);
+    }
     if (l.steps) printSteps(l.steps, at, out);
     const pr = l.profile;
     if (pr) {

@@ -11,9 +11,10 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { NuageBed } from "../test/support/nuage-bed.js";
-import { BIN_NODE_ARGS, binEntry, distPath, MAIN, memoryOf, pluginPid, restartPlugin, type Memory } from "./lib/bed.js";
+import { BIN_NODE_ARGS, binEntry, distPath, MAIN, memoryOf, pluginPid, restartPlugin, takeHeapSnapshot, type Memory } from "./lib/bed.js";
 import { summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
-import { fmt, summarize, type Summary } from "./lib/stats.js";
+import { summarizeHeapSnapshot, type HeapSummary } from "./lib/heap-snapshot.js";
+import { fmt, ratio, summarize, type Summary } from "./lib/stats.js";
 import { run, sleep } from "../test/support/proc.js";
 
 
@@ -32,12 +33,40 @@ export interface FootprintPoint {
   nodeArgs: string[];
   /** The same restarts, alternated with those, with tsc's dist/src/main.js. */
   unbundled: { entry: string; ready: Summary; rssAfterRestart: Summary };
+  /** --variant modes (other node options or entry), alternated with those. */
+  variants: (Variant & { ready: Summary; rssAfterRestart: Summary })[];
+  /** A heap snapshot 1.5 s after a restart (bin's way): where the V8 heap goes. */
+  heap?: HeapSummary & Memory;
   /** Right after the last (plain) restart, idle for 2 s. */
   memoryAfterRestart: Memory;
   startupProfile?: ProfileSummary & { readyMs: number };
 }
 
-export async function footprintAt(bed: NuageBed, endpoints: number, opts: { restarts: number; profile: boolean; log: (s: string) => void }): Promise<FootprintPoint> {
+/** Another way to run the plugin, measured alternately with bin's (bench --variant). */
+export interface Variant { label: string; entry: string; nodeArgs: string[] }
+
+/** "LABEL=ARG ARG ... [ENTRY]": node options, and the file to run when the last word is a .js/.mjs (else bin's). */
+export function parseVariant(spec: string): Variant {
+  const eq = spec.indexOf("=");
+  if (eq <= 0) throw new Error(`--variant ${spec}: expected LABEL=NODE-OPTIONS [ENTRY]`);
+  const words = spec.slice(eq + 1).split(/\s+/).filter(Boolean);
+  const entry = words.length && /\.m?js$/.test(words[words.length - 1]!) ? words.pop()! : binEntry();
+  return { label: spec.slice(0, eq), entry, nodeArgs: words };
+}
+
+async function heapAt(bed: NuageBed): Promise<FootprintPoint["heap"]> {
+  const dir = await mkdtemp("/tmp/nuage-bench-heap-");
+  try {
+    await restartPlugin(bed, { heapSnapshotDir: dir });
+    await sleep(1500);
+    const mem = memoryOf(pluginPid(bed));
+    return { ...summarizeHeapSnapshot(await takeHeapSnapshot(bed, dir)), ...mem };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function footprintAt(bed: NuageBed, endpoints: number, opts: { restarts: number; profile: boolean; variants?: Variant[]; log: (s: string) => void }): Promise<FootprintPoint> {
   const memoryServing = memoryOf(pluginPid(bed));
   const records = async (): Promise<number> => (await readdir(join(bed.dir, "plugin-state", "endpoints"))).filter((f) => f.endsWith(".json")).length;
   const recordsBefore = await records();
@@ -54,18 +83,22 @@ export async function footprintAt(bed: NuageBed, endpoints: number, opts: { rest
       await rm(dir, { recursive: true, force: true });
     }
   }
-  const ready: number[] = [];
-  const rss: number[] = [];
-  const plainReady: number[] = [];
-  const plainRss: number[] = [];
+  // Modes in rotating order: bin's way, tsc's dist/src, then each --variant.
+  const modes: Variant[] = [{ label: "bin", entry: binEntry(), nodeArgs: [...BIN_NODE_ARGS] }, { label: "unbundled", entry: MAIN, nodeArgs: [...BIN_NODE_ARGS] }, ...(opts.variants ?? [])];
+  const readyOf = modes.map((): number[] => []);
+  const rssOf = modes.map((): number[] => []);
   for (let i = 0; i < opts.restarts; i++) {
-    for (const unbundled of i % 2 === 0 ? [false, true] : [true, false]) {
-      const r = await restartPlugin(bed, unbundled ? { entry: MAIN } : {});
-      (unbundled ? plainReady : ready).push(r.readyMs);
+    for (let k = 0; k < modes.length; k++) {
+      const m = (k + i) % modes.length;
+      const r = await restartPlugin(bed, { entry: modes[m]!.entry, nodeArgs: modes[m]!.nodeArgs });
+      readyOf[m]!.push(r.readyMs);
       await sleep(1500);
-      (unbundled ? plainRss : rss).push(memoryOf(pluginPid(bed)).rssMB);
+      rssOf[m]!.push(memoryOf(pluginPid(bed)).rssMB);
     }
   }
+  const [ready, plainReady] = [readyOf[0]!, readyOf[1]!];
+  const [rss, plainRss] = [rssOf[0]!, rssOf[1]!];
+  const heap = await heapAt(bed).catch((err: Error) => { opts.log(`  footprint @${endpoints}: no heap snapshot: ${err.message}`); return undefined; });
   await restartPlugin(bed); // leave bin's way running
   await sleep(2000);
   const memoryAfterRestart = memoryOf(pluginPid(bed));
@@ -74,7 +107,8 @@ export async function footprintAt(bed: NuageBed, endpoints: number, opts: { rest
     endpoints, recordsBefore, recordsAfter: await records(), memoryServing, ready: summarize(ready), rssAfterRestart: summarize(rss),
     entry: binEntry(), nodeArgs: [...BIN_NODE_ARGS],
     unbundled: { entry: MAIN, ready: summarize(plainReady), rssAfterRestart: summarize(plainRss) },
-    memoryAfterRestart, startupProfile,
+    variants: modes.slice(2).map((v, k) => ({ ...v, ready: summarize(readyOf[k + 2]!), rssAfterRestart: summarize(rssOf[k + 2]!) })),
+    heap, memoryAfterRestart, startupProfile,
   };
 }
 
@@ -93,9 +127,17 @@ export function printFootprint(points: FootprintPoint[], code: CodeMemory | unde
     const big = p.endpoints >= 1000;
     if (p.recordsAfter !== p.recordsBefore) out(`  WARNING: the restarts changed the endpoint records: ${p.recordsBefore} → ${p.recordsAfter}`);
     const worst = Math.max(p.memoryServing.rssMB, p.rssAfterRestart.p50);
-    out(`RSS @${p.endpoints}`.padEnd(35) + `serving=${p.memoryServing.rssMB} MB (peak ${p.memoryServing.hwmMB})  after restart p50=${p.rssAfterRestart.p50} MB${big ? `  (aim ≤ 64: ${worst <= 64 ? "met" : "MISSED"})` : ""}`);
+    out(`RSS @${p.endpoints}`.padEnd(35) + `serving=${p.memoryServing.rssMB} MB (peak ${p.memoryServing.hwmMB}; files ${p.memoryServing.fileMB}, anonymous ${p.memoryServing.anonMB})  after restart p50=${p.rssAfterRestart.p50} MB${big ? `  (aim ≤ 64: ${worst <= 64 ? "met" : "MISSED"})` : ""}`);
     out(`${fmt(`ready @${p.endpoints}`, p.ready, ["p50", "max"])}${big ? `  (aim ≤ 500: ${p.ready.p50 <= 500 ? "met" : "MISSED"})` : ""}`);
     out(`  unbundled (dist/src/main.js)`.padEnd(35) + `(alternated) RSS after restart p50=${p.unbundled.rssAfterRestart.p50} MB, ready p50=${p.unbundled.ready.p50} ms`);
+    for (const v of p.variants ?? []) {
+      out(`  variant ${v.label}`.padEnd(35) + `(alternated) RSS after restart p50=${v.rssAfterRestart.p50} MB (${ratio(v.rssAfterRestart.p50, p.rssAfterRestart.p50)} × bin's), ready p50=${v.ready.p50} ms: ${[...v.nodeArgs, v.entry.replace(/^.*\/dist\//, "dist/")].join(" ")}`);
+    }
+    const h = p.heap;
+    if (h) {
+      out(`  heap snapshot @${p.endpoints}`.padEnd(35) + `RSS ${h.rssMB} MB (files ${h.fileMB}, anonymous ${h.anonMB}), V8 heap used ${h.totalMB} MB: ${h.byKind.slice(0, 7).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+      out(`    retained by part (MB)`.padEnd(35) + Object.entries(h.parts).map(([k, v]) => `${k}=${v}`).join(", "));
+    }
     const pr = p.startupProfile;
     if (pr) {
       out(`  start-up profile @${p.endpoints} (${pr.readyMs} ms under --cpu-prof): cpu=${pr.cpuMs} idle=${pr.idleMs} gc=${pr.gcMs} ms; cpu by place: ${pr.byPlace.slice(0, 6).map(([k, v]) => `${k}=${v}`).join(", ")}`);

@@ -21,7 +21,7 @@ import { PortWatch } from "./lib/port-watch.js";
 import { benchStart, printStart, type StartResult } from "./start.js";
 import { benchCycle, printCycle, type CycleResult } from "./cycle.js";
 import { benchConcurrency, printConcurrency, type ConcurrencyResult } from "./concurrency.js";
-import { codeMemory, footprintAt, printFootprint, type CodeMemory, type FootprintPoint } from "./footprint.js";
+import { codeMemory, footprintAt, parseVariant, printFootprint, type CodeMemory, type FootprintPoint } from "./footprint.js";
 import { run } from "../test/support/proc.js";
 
 const ALL = ["start", "cycle", "concurrency", "footprint"] as const;
@@ -38,6 +38,10 @@ const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [o
   --parallel N       at a time (default 10)
   --restarts N       plugin restarts per footprint point (default 5)
   --quick            small counts, to check the set-up (runs 5, cycles 20, levels 0,100, total 20)
+  --variant L=OPTS   also run the plugin as \`node OPTS [ENTRY]\` (ENTRY: a last word ending in .js/.mjs, else
+                     bin's), alternated with bin's way: RSS and start-up (footprint), CPU per cycle (cycle);
+                     repeatable, e.g. --variant 'lite=--max-semi-space-size=2 --lite-mode'
+  --keep-profiles DIR  keep the plugin's CPU profiles of the cycle bench there (.cpuprofile)
   --out FILE         JSON result (default bench/results/bench-<time>.json)
 `;
 
@@ -48,6 +52,7 @@ async function main(): Promise<void> {
       levels: { type: "string" }, "steps-at": { type: "string" }, "steps-cycles": { type: "string" },
       total: { type: "string" }, parallel: { type: "string" }, restarts: { type: "string" },
       quick: { type: "boolean" }, out: { type: "string" }, help: { type: "boolean", short: "h" },
+      variant: { type: "string", multiple: true }, "keep-profiles": { type: "string" },
     },
     strict: true,
   });
@@ -73,8 +78,10 @@ async function main(): Promise<void> {
     total: int(values.total, q ? 20 : 50),
     parallel: int(values.parallel, 10),
     restarts: int(values.restarts, q ? 2 : 5),
+    variants: (values.variant ?? []).map(parseVariant),
   };
 
+  if (values["keep-profiles"]) mkdirSync(values["keep-profiles"], { recursive: true });
   const lines: string[] = [];
   const out = (s: string): void => { lines.push(s); process.stdout.write(`${s}\n`); };
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
@@ -91,7 +98,7 @@ async function main(): Promise<void> {
     const watch = await PortWatch.start(bed.ovsdb);
     if (only.has("footprint")) {
       log("footprint, no endpoints...");
-      results.footprint.push(await footprintAt(bed, 0, { restarts: o.restarts, profile: true, log }));
+      results.footprint.push(await footprintAt(bed, 0, { restarts: o.restarts, profile: true, variants: o.variants, log }));
     }
     if (only.has("start")) {
       log(`container start, ${o.runs} runs per mode...`);
@@ -107,6 +114,7 @@ async function main(): Promise<void> {
       log(`driver cycle at ${o.levels.join(", ")} endpoints, ${o.cycles} cycles each...`);
       results.cycle = await benchCycle(bed, watch, proxy, socketFromOutside(bed), {
         levels: o.levels, cycles: o.cycles, warmup: 5, stepsAt: o.stepsAt, stepsCycles: o.stepsCycles, parallel: 4, log,
+        variants: o.variants, keepProfilesIn: values["keep-profiles"],
       });
       printCycle(results.cycle, out);
     }
@@ -114,7 +122,7 @@ async function main(): Promise<void> {
       const n = results.cycle?.populate.made ?? 0;
       if (n > 0) {
         log(`footprint, ${n} endpoints...`);
-        results.footprint.push(await footprintAt(bed, n, { restarts: o.restarts, profile: true, log }));
+        results.footprint.push(await footprintAt(bed, n, { restarts: o.restarts, profile: true, variants: o.variants, log }));
       }
       results.codeMemory = await codeMemory();
       printFootprint(results.footprint, results.codeMemory, out);

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds the managed (v2) Docker plugin from this machine's files, offline (no registry, no image):
 #   DIR/config.json   (dist/src/managed-plugin/manifest.js: interface types, socket, mounts, one env entry per config key)
-#   DIR/rootfs/       node, iproute2, flock and cat with the libraries they load, the plugin with its runtime
-#                     dependencies in /app (scripts/stage-plugin.sh), and the folders config.json mounts on.
+#   DIR/rootfs/       node, iproute2, flock and cat with the libraries they load, the plugin's one-file bundle
+#                     in /app (scripts/stage-plugin.sh --bundle), and the folders config.json mounts on.
 # Then: docker plugin create nuage DIR && docker plugin enable nuage:latest   (README, "Install as a managed plugin")
 #   scripts/build-plugin.sh DIR
 set -euo pipefail
 repo="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 dir="${1:?usage: build-plugin.sh DIR}"
 [ -f "$repo/dist/src/managed-plugin/manifest.js" ] || { echo "build-plugin: not built: run npm run build (scripts/setup.sh)" >&2; exit 1; }
+[ -f "$repo/dist/bundle/nuage-libnetwork.mjs" ] || { echo "build-plugin: dist/bundle/nuage-libnetwork.mjs missing: run npm run build (scripts/setup.sh; it needs esbuild, a dev dependency)" >&2; exit 1; }
 
 mkdir -p "$dir"
 rootfs="$dir/rootfs"
@@ -50,7 +51,7 @@ printf 'hosts: files dns\n' >"$rootfs/etc/nsswitch.conf"
 # DockerEndpoint's default, unix:///var/run/docker.sock, reaches the host's socket through the "docker" mount.
 ln -s /host-run/docker.sock "$rootfs/var/run/docker.sock"
 
-bash "$repo/scripts/stage-plugin.sh" "$rootfs/app" >/dev/null
+bash "$repo/scripts/stage-plugin.sh" --bundle "$rootfs/app" >/dev/null
 # The default config path (bin/nuage.cfg beside the executable) is the mounted file, when there is one.
 ln -s /etc/nuage-libnetwork/nuage.cfg "$rootfs/app/bin/nuage.cfg"
 

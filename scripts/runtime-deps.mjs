@@ -3,7 +3,8 @@
 // time: the closure of package.json's "dependencies" (and their dependencies and installed
 // optional dependencies), resolved as Node resolves them (nearest node_modules first).
 // Workspace packages (the sandbox) and dev dependencies are not part of it.
-//   node scripts/runtime-deps.mjs [REPO]
+// With package names after REPO, the closure of those packages only (the bundle needs pino-pretty alone).
+//   node scripts/runtime-deps.mjs [REPO [PACKAGE...]]
 import { existsSync, lstatSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -22,7 +23,9 @@ function resolvePkg(name, from) {
 
 const seen = new Map();
 const missing = [];
-const queue = [[repo, readPkg(repo).dependencies ?? {}, {}]];
+const only = process.argv.slice(3);
+const roots = only.length > 0 ? Object.fromEntries(only.map((name) => [name, "*"])) : readPkg(repo).dependencies ?? {};
+const queue = [[repo, roots, {}]];
 while (queue.length > 0) {
   const [from, deps, optional] = queue.shift();
   for (const [name, isOptional] of [...Object.keys(deps).map((n) => [n, false]), ...Object.keys(optional).map((n) => [n, true])]) {

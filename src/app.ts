@@ -26,7 +26,7 @@ import { PolicyGroups } from "./driver/policy-groups.js";
 import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
 import { ipamVsd, policyGroupVsd } from "./driver/vsd-backends.js";
 import { hostname } from "node:os";
-import { createMetrics, noMetrics, type PluginMetrics } from "./ops/metrics.js";
+import { noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
 import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
 import { checkHealth } from "./ops/health.js";
@@ -203,8 +203,9 @@ const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "d
 
 export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat }), opts: StartOptions = {}): Promise<RunningPlugin> {
   let store: FileStore | undefined;
+  // prom-client is loaded only when metrics are on.
   const metrics = cfg.MetricsAddress
-    ? createMetrics({ networks: () => store?.listNetworks().length ?? 0, endpoints: () => store?.listEndpoints().length ?? 0 })
+    ? (await import("./ops/prometheus.js")).createMetrics({ networks: () => store?.listNetworks().length ?? 0, endpoints: () => store?.listEndpoints().length ?? 0 })
     : noMetrics;
   const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics, opts);
   store = p.store;

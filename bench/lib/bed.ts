@@ -10,10 +10,11 @@
  *   driver-cycle bench's endpoints (made on the plugin's socket, unknown to dockerd) as live,
  *   so that the plugin's reconcile keeps them as it would keep real containers' (docker-proxy.ts).
  */
-import { existsSync, openSync, closeSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, openSync, closeSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NuageBed, MAIN, REPO } from "../../test/support/nuage-bed.js";
 import { PluginClient } from "./plugin-client.js";
+import { NODE_OPTIONS } from "../../src/managed-plugin/manifest.js";
 import { DockerProxy } from "./docker-proxy.js";
 import { sleep } from "../../test/support/proc.js";
 
@@ -22,7 +23,7 @@ export { NuageBed, MAIN, REPO };
 /** The one-file build bin/nuage-libnetwork runs (scripts/bundle.mjs). */
 export const BUNDLE = join(REPO, "dist/bundle/nuage-libnetwork.mjs");
 /** The node options bin/nuage-libnetwork passes. */
-export const BIN_NODE_ARGS = ["--max-semi-space-size=2"] as const;
+export const BIN_NODE_ARGS = NODE_OPTIONS;
 /** What bin/nuage-libnetwork would run: the bundle when it was built. */
 export const binEntry = (): string => (existsSync(BUNDLE) ? BUNDLE : MAIN);
 
@@ -55,7 +56,13 @@ export function pluginPid(bed: NuageBed): number {
   return pid;
 }
 
-export interface Memory { rssMB: number; hwmMB: number }
+export interface Memory {
+  rssMB: number;
+  hwmMB: number;
+  /** Of the RSS: pages of files (node's binary and libraries, the same in every node process) and anonymous ones (V8's heap, malloc). */
+  fileMB?: number;
+  anonMB?: number;
+}
 
 export interface CpuTimes {
   /** CPU time of the process itself (user + system), ms. */
@@ -75,7 +82,8 @@ export function cpuTimesOf(pid: number): CpuTimes {
 export function memoryOf(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-  return { rssMB: Math.round(kb("VmRSS") / 102.4) / 10, hwmMB: Math.round(kb("VmHWM") / 102.4) / 10 };
+  const mb = (k: number): number => Math.round(k / 102.4) / 10;
+  return { rssMB: mb(kb("VmRSS")), hwmMB: mb(kb("VmHWM")), fileMB: mb(kb("RssFile") + kb("RssShmem")), anonMB: mb(kb("RssAnon")) };
 }
 
 export interface Restart {
@@ -89,11 +97,13 @@ export interface Restart {
  * Stops the bed's plugin (SIGTERM) and starts it again, from the bench, timing spawn →
  * first 200 to Plugin.Activate (polled every 2 ms on fresh connections).
  */
-export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: string; nodeArgs?: readonly string[]; entry?: string } = {}): Promise<Restart> {
+export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: string; heapSnapshotDir?: string; nodeArgs?: readonly string[]; entry?: string } = {}): Promise<Restart> {
   await bed.stopPlugin("SIGTERM");
   const client = new PluginClient(socketFromOutside(bed));
   const nodeArgs = [...(opts.nodeArgs ?? BIN_NODE_ARGS)];
   if (opts.cpuProfileDir) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", opts.cpuProfileDir);
+  // takeHeapSnapshot() then has the plugin write one there.
+  if (opts.heapSnapshotDir) nodeArgs.push("--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${opts.heapSnapshotDir}`);
   const fd = openSync(bed.pluginLogPath, "a");
   const t0 = performance.now();
   try {
@@ -114,6 +124,27 @@ export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: strin
   const readyMs = performance.now() - t0;
   client.close();
   return { readyMs, cpuProfileDir: opts.cpuProfileDir };
+}
+
+/**
+ * Has the plugin (restarted with heapSnapshotDir) write a heap snapshot, and returns its path once
+ * written: V8 writes it on the main thread, so the plugin answers Plugin.Activate again only after.
+ */
+export async function takeHeapSnapshot(bed: NuageBed, dir: string): Promise<string> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pluginPid(bed), "SIGUSR2");
+  const client = new PluginClient(socketFromOutside(bed));
+  try {
+    const t0 = performance.now();
+    for (;;) {
+      await sleep(100);
+      const file = readdirSync(dir).find((f) => f.endsWith(".heapsnapshot") && !before.has(f));
+      if (file && (await client.once("Plugin.Activate").catch(() => undefined))?.status === 200) return join(dir, file);
+      if (performance.now() - t0 > 60_000) throw new Error("the plugin wrote no heap snapshot within 60 s");
+    }
+  } finally {
+    client.close();
+  }
 }
 
 /** What a process of the bench host is, for CPU accounting. */

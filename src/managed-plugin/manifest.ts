@@ -19,6 +19,9 @@ export const IN_PLUGIN = {
   hostRunDir: "/host-run",
 } as const;
 
+/** The node options bin/nuage-libnetwork runs the plugin with (test/unit/bundle.test.ts checks they agree). */
+export const NODE_OPTIONS = ["--max-semi-space-size=2", "--no-opt"] as const;
+
 /**
  * Keys a managed plugin cannot take: Docker dials the socket config.json names
  * (interface.socket, in the folder it mounts at /run/docker/plugins), and names the
@@ -68,8 +71,9 @@ export function managedPluginManifest(): ManagedPluginManifest {
   return {
     description: "Nuage Networks VSP network driver for Docker",
     documentation: "https://github.com/nuagenetworks/nuage-libnetwork",
-    // No shell in the rootfs: node directly, with bin/nuage-libnetwork's heap setting.
-    entrypoint: [IN_PLUGIN.node, "--max-semi-space-size=2", `${IN_PLUGIN.app}/dist/src/main.js`],
+    // No shell in the rootfs: node directly, with bin/nuage-libnetwork's options, on the
+    // one-file bundle (scripts/build-plugin.sh stages it alone: scripts/stage-plugin.sh --bundle).
+    entrypoint: [IN_PLUGIN.node, ...NODE_OPTIONS, `${IN_PLUGIN.app}/dist/bundle/nuage-libnetwork.mjs`],
     workdir: IN_PLUGIN.app,
     interface: { types, socket: `${DEFAULTS.PluginName}.sock` },
     // veth pairs and bridge ports are made in the host's network namespace.

@@ -13,7 +13,7 @@ import { NuageBed, README_CREATE, SUBNET3_CREATE } from "../support/nuage-bed.js
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { waitFor } from "../support/proc.js";
 import { setToArray } from "../../src/vrs/ovsdb/values.js";
-import { assertNone, recordCount, removeAll, report, settleOrphans, unserved, withLogsOnFailure } from "./support.js";
+import { assertNone, recordCount, removeAll, removeNetworks, report, settleOrphans, unserved, withLogsOnFailure } from "./support.js";
 
 let bed: NuageBed;
 before(async () => { bed = await NuageBed.start({ name: "f2net", reconcileIntervalSec: 5 }); });
@@ -110,6 +110,6 @@ test("both networks disconnected at once, many times over: each entity goes with
     assertNone("lost", teardown);
     assert.equal(orphans.total, 0, JSON.stringify(orphans.orphans));
     assert.equal(afterAll.total, 0, JSON.stringify(afterAll.orphans));
-    await bed.dockerOk(["network", "rm", "NetA", "NetB"]);
+    await removeNetworks(bed, ["NetA", "NetB"]);
   });
 });

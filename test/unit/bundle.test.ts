@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -29,4 +29,13 @@ test("the bundle runs alone: usage, and a config error naming the key", { skip: 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// The bench's BIN_NODE_ARGS are NODE_OPTIONS.
+test("bin/nuage-libnetwork and the managed plugin's entrypoint run the bundle with the same node options", async () => {
+  const { NODE_OPTIONS, managedPluginManifest } = await import("../../src/managed-plugin/manifest.js");
+  const exec = /^exec node (.*) "\$main" "\$@"$/m.exec(readFileSync(resolve("bin/nuage-libnetwork"), "utf8"));
+  assert.ok(exec, "bin/nuage-libnetwork ends with: exec node OPTIONS \"$main\" \"$@\"");
+  assert.deepEqual(exec[1]!.split(/\s+/), [...NODE_OPTIONS]);
+  assert.deepEqual(managedPluginManifest().entrypoint, ["/usr/bin/node", ...NODE_OPTIONS, "/app/dist/bundle/nuage-libnetwork.mjs"]);
 });

@@ -11,7 +11,8 @@ import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { createMetrics, PREFIX } from "../../src/ops/metrics.js";
+import { PREFIX } from "../../src/ops/metrics.js";
+import { createMetrics } from "../../src/ops/prometheus.js";
 import { startOpsServer } from "../../src/ops/ops-server.js";
 import { checkHealth } from "../../src/ops/health.js";
 import { withResolutionTiming } from "../../src/ops/resolution-timing.js";
