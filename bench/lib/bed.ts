@@ -171,7 +171,8 @@ function labelOf(pid: number): string {
 /** CPU ms (own + waited-for children) of every process in the bench host, by pid, with its label. */
 export function hostCpuSnapshot(bed: NuageBed): Map<number, { label: string; ms: number }> {
   const out = new Map<number, { label: string; ms: number }>();
-  for (const pid of bed.host.members()) {
+  // ovsdb-server runs outside the host's namespaces (only its socket is inside): counted by its pid.
+  for (const pid of new Set([...bed.host.members(), bed.ovs.pids.ovsdbServer])) {
     try {
       const t = cpuTimesOf(pid);
       out.set(pid, { label: labelOf(pid), ms: t.selfMs + t.childrenMs });

@@ -18,7 +18,9 @@ export class PortWatch {
 
   static async start(ovsdb: OvsdbConnection): Promise<PortWatch> {
     const w = new PortWatch();
-    w.monitor = await ovsdb.monitor("Open_vSwitch", { [PORT_TABLE]: { columns: ["name", "ip_addr"] } }, (u, initial) => w.onUpdates(u, initial));
+    // monitor_cond where the server has it: the plugin's and the agent's monitors do the same.
+    const follow = ovsdb.monitorCond ? ovsdb.monitorCond.bind(ovsdb) : ovsdb.monitor.bind(ovsdb);
+    w.monitor = await follow("Open_vSwitch", { [PORT_TABLE]: { columns: ["name", "ip_addr"] } }, (u, initial) => w.onUpdates(u, initial));
     return w;
   }
 

@@ -53,13 +53,18 @@ export class ResolutionError extends Error {
 /** The default bound of a write, including the wait for a connection. */
 const WRITE_TIMEOUT_MS = 10_000;
 
+/**
+ * The columns read here and nothing else: an update of a column not monitored is not sent at
+ * all. Bridge.ports in particular is not read (a port is found by name, and the bridge
+ * mutated by its UUID): monitoring it made every port change send the bridge's whole port
+ * set (1,000 UUIDs) here. Interface is not read at all (written by name).
+ */
 const TABLES = {
-  Bridge: { columns: ["name", "ports", "controller"], index: "name" },
+  Bridge: { columns: ["name", "controller"], index: "name" },
   Port: { columns: ["name", "external_ids"], index: "name" },
-  Interface: { columns: ["name"], index: "name" },
   Controller: { columns: ["target", "role", "is_connected", "status"] },
-  [VM_TABLE]: { columns: ["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports"], index: "vm_uuid" },
-  [PORT_TABLE]: { columns: ["name", "mac", "ip_addr", "subnet_mask", "gateway", "bridge", "nuage_domain", "nuage_zone", "nuage_network", "metadata"], index: "name" },
+  [VM_TABLE]: { columns: ["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports"], index: "vm_uuid", members: "ports" },
+  [PORT_TABLE]: { columns: ["name", "mac", "ip_addr", "subnet_mask", "gateway", "nuage_domain", "nuage_zone", "nuage_network", "metadata"], index: "name" },
 };
 
 type Conn = OvsdbConnection & { readonly endpointName?: string };
@@ -248,7 +253,7 @@ export class VrsClient {
 
     // 3. The entity: one per vm_uuid, never shared across organizations or users; a port is
     //    listed by that entity only (one left in another by a crash is taken out of it).
-    for (const [, row] of this.replica.rows(VM_TABLE)) {
+    for (const { row } of this.replica.withMember(VM_TABLE, a.portName)) {
       const uuid = scalarString(row.vm_uuid);
       const ports = setToArray(row.ports).map(String);
       if (uuid === a.vmUuid || !ports.includes(a.portName)) continue;
@@ -288,13 +293,21 @@ export class VrsClient {
    */
   async detach(portName: string, vmUuid?: string, opts: { timeoutMs?: number } = {}): Promise<void> {
     const deadline = Date.now() + (opts.timeoutMs ?? WRITE_TIMEOUT_MS);
+    // Also when the replica shows nothing to remove (DeleteEndpoint after Leave): the guards
+    // then commit nothing, but they are what tells a replica behind another writer (a second
+    // client attaching the port meanwhile) from an empty VRS. Skipping them lost that port in
+    // test/integration/vrs-client.test.ts (concurrent detaches).
     await runGuarded(this.ovsdb, this.replica, DB, () => this.detachOps(portName, vmUuid), deadline);
   }
 
   private detachOps(portName: string, vmUuid?: string): OvsdbOperation[] {
     const ops: OvsdbOperation[] = [];
     const listing: string[] = [];
-    for (const [, row] of this.replica.rows(VM_TABLE)) {
+    // The entities listing the port, and the caller's entity when it lists nothing (left so by a crash).
+    const candidates = this.replica.withMember(VM_TABLE, portName);
+    const own = vmUuid ? this.replica.find(VM_TABLE, vmUuid) : undefined;
+    if (own && !candidates.some((c) => c.uuid === own.uuid)) candidates.push(own);
+    for (const { row } of candidates) {
       const ports = setToArray(row.ports).map(String);
       const uuid = scalarString(row.vm_uuid);
       if (!ports.includes(portName) && !(vmUuid && uuid === vmUuid && ports.length === 0)) continue;

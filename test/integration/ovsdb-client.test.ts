@@ -229,6 +229,74 @@ test("monitor: initial contents, insert, modify, delete; cancel stops it", async
   await assert.rejects(c.monitor(DB, { No_Such_Table: {} }, () => {}), OvsdbError);
 });
 
+/** A monitor's row as a comparable value: sets and maps sorted (the wire order is not meaningful). */
+function normal(row: OvsdbRow | undefined): unknown {
+  if (!row) return row;
+  return Object.fromEntries(Object.entries(row).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => {
+    if (Array.isArray(v) && v[0] === "map") return [k, Object.entries(mapToObject(v)).sort()];
+    if (Array.isArray(v) && v[0] === "set") return [k, ["set", setToArray(v).map((x) => JSON.stringify(x)).sort()]];
+    return [k, v];
+  }));
+}
+
+test("monitorCond: update2 differences give the rows monitor gives (sets, maps, optional and default columns)", async () => {
+  const c = await client();
+  const tables = {
+    [VMS]: { columns: ["vm_uuid", "vm_name", "ports", "metadata", "state"] },
+    [PORTS]: { columns: ["name", "ip_addr", "metadata", "evpn_id"] },
+  };
+  await c.transact(DB, [{ op: "insert", table: VMS, row: { vm_uuid: "vm-c0", vm_name: "before", ports: ovsSet(["x1", "x2"]), metadata: ovsMap({ k: "v" }) } }]);
+  const v1 = new UpdateQueue();
+  const v2 = new UpdateQueue();
+  const m1 = await c.monitor(DB, tables, v1.handler);
+  const m2 = await c.monitorCond(DB, tables, v2.handler);
+  assert.equal(c.usesMonitorCond, true, "ovsdb-server 2.6+ has monitor_cond");
+  const [i1, i2] = [await v1.next(), await v2.next()];
+  assert.equal(i2.initial, true);
+  const initialOf = (u: TableUpdates) => Object.values(u[VMS] ?? {}).map((ch) => normal(ch.new)).find((r) => (r as { vm_uuid?: string })?.vm_uuid === "vm-c0");
+  assert.deepEqual(initialOf(i2.updates), initialOf(i1.updates), "initial rows alike, defaults included");
+
+  const steps: { what: string; ops: Parameters<OvsdbClient["transact"]>[1] }[] = [
+    { what: "insert with columns left at their defaults", ops: [{ op: "insert", table: VMS, row: { vm_uuid: "vm-c1" } }] },
+    { what: "a set: elements added", ops: [{ op: "mutate", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], mutations: [["ports", "insert", ovsSet(["p1", "p2", "p3"])]] }] },
+    { what: "a set: one element removed", ops: [{ op: "mutate", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], mutations: [["ports", "delete", ovsSet(["p2"])]] }] },
+    { what: "a set: added and removed at once", ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { ports: ovsSet(["p3", "p4"]) } }] },
+    { what: "a set down to one element, then none", ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { ports: ovsSet(["p4"]) } }] },
+    { what: "a set emptied", ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { ports: ovsSet([]) } }] },
+    { what: "a map: keys added", ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { metadata: ovsMap({ a: "1", b: "2" }) } }] },
+    { what: "a map: one removed, one changed, one added", ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { metadata: ovsMap({ b: "3", c: "4" }) } }] },
+    { what: "a map: a key with the same value stays", ops: [{ op: "mutate", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], mutations: [["metadata", "insert", ovsMap({ d: "5" })]] }] },
+    { what: "scalars", ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { state: 2, vm_name: "after" } }] },
+    { what: "two tables in one transaction", ops: [
+      { op: "insert", table: PORTS, row: portRow("nltp-c1") },
+      { op: "mutate", table: VMS, where: [["vm_uuid", "==", "vm-c0"]], mutations: [["ports", "delete", ovsSet(["x1"])], ["metadata", "delete", ovsSet(["k"])]] },
+    ] },
+    { what: "a port row resolved", ops: [{ op: "update", table: PORTS, where: [["name", "==", "nltp-c1"]], row: { ip_addr: "10.1.1.9", evpn_id: 7 } }] },
+    { what: "deletes", ops: [{ op: "delete", table: VMS, where: [["vm_uuid", "includes", "vm-c1"]] }, { op: "delete", table: PORTS, where: [["name", "==", "nltp-c1"]] }] },
+  ];
+  for (const step of steps) {
+    await c.transact(DB, step.ops);
+    const [a, b] = [await v1.next(), await v2.next()];
+    for (const table of [VMS, PORTS]) {
+      assert.deepEqual(Object.keys(b.updates[table] ?? {}).sort(), Object.keys(a.updates[table] ?? {}).sort(), `${step.what}: the same rows of ${table} changed`);
+      for (const [id, ch] of Object.entries(a.updates[table] ?? {})) {
+        const other = b.updates[table]![id]!;
+        assert.deepEqual(normal(other.new), normal(ch.new), `${step.what}: ${table} row after`);
+        assert.equal(other.old === undefined, ch.old === undefined, `${step.what}: an old row where monitor has one`);
+        if (ch.old && ch.new) {
+          // monitor's old: the changed columns; monitorCond's: the whole row before.
+          for (const [col, v] of Object.entries(ch.old)) assert.deepEqual(normal({ [col]: other.old![col]! }), normal({ [col]: v }), `${step.what}: ${col} before`);
+        }
+      }
+    }
+  }
+  await m1.cancel();
+  await m2.cancel();
+  await c.transact(DB, [{ op: "delete", table: VMS, where: [["vm_uuid", "==", "vm-c0"]] }]);
+  await assert.rejects(v2.next(300), /no monitor update/, "cancelled");
+  await assert.rejects(c.monitorCond(DB, { No_Such_Table: {} }, () => {}), OvsdbError, "a monitor on an unknown table is refused");
+});
+
 test("TCP: idle connections survive the server's echo probes and our own keepalive", { timeout: 30_000 }, async () => {
   const ep = { kind: "tcp" as const, host: "127.0.0.1", port: tcpPort };
   // (a) we never send echo: ovsdb-server probes after 5 s idle and hangs up 5 s later unless answered
@@ -254,6 +322,9 @@ test("reconnect: server killed and restarted on the same socket; monitors resync
   const q = new UpdateQueue();
   await c.monitor(DB, { [PORTS]: { columns: ["name"] } }, q.handler);
   assert.equal((await q.next()).initial, true);
+  const q2 = new UpdateQueue();
+  await c.monitorCond(DB, { [PORTS]: { columns: ["name", "ip_addr"] } }, q2.handler);
+  assert.equal((await q2.next()).initial, true);
 
   // A transact in flight when the connection drops rejects at once (never retried).
   const blocked = c.transact(DB, [
@@ -302,6 +373,15 @@ test("reconnect: server killed and restarted on the same socket; monitors resync
   const live = await q.next();
   assert.equal(live.initial, false);
   assert.ok(Object.values(live.updates[PORTS] ?? {}).some((r) => r.new?.name === "nltp-r2"));
+  // The same for monitor_cond: its rows are read again whole, and its differences apply to them.
+  const resync2 = await q2.next();
+  assert.equal(resync2.initial, true);
+  assert.ok(Object.values(resync2.updates[PORTS] ?? {}).some((r) => r.new?.name === "nltp-r1"));
+  const live2 = await q2.next();
+  assert.ok(Object.values(live2.updates[PORTS] ?? {}).some((r) => r.new?.name === "nltp-r2" && r.new.ip_addr === ""));
+  await c.transact(DB, [{ op: "update", table: PORTS, where: [["name", "==", "nltp-r2"]], row: { ip_addr: "10.9.9.9" } }]);
+  const mod2 = await q2.next();
+  assert.ok(Object.values(mod2.updates[PORTS] ?? {}).some((r) => r.new?.name === "nltp-r2" && r.new.ip_addr === "10.9.9.9"), "a modify after the resync: the whole row");
   await c.transact(DB, [{ op: "delete", table: PORTS, where: [["name", "includes", "nltp-r1"]] }, { op: "delete", table: PORTS, where: [["name", "==", "nltp-r2"]] }]);
 });
 

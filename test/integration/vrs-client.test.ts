@@ -114,6 +114,17 @@ test("re-attach updates the port row in place: same row UUID; its resolution sta
   await vrs.detach("nuhre");
 });
 
+test("the replica follows by monitor_cond, only the columns read: a port put on the bridge sends it no Bridge row", async () => {
+  const { conn, vrs } = await vrsClient();
+  assert.equal(conn.usesMonitorCond, true);
+  const tables = new Set<string>();
+  const replica = (vrs as unknown as { replica: { on(e: "change", f: (u: TableUpdates, initial: boolean) => void): void } }).replica;
+  replica.on("change", (u, initial) => { if (!initial) for (const t of Object.keys(u)) tables.add(t); });
+  await vrs.attach(att("nuhcols", { vmUuid: "c".repeat(64) }));
+  await vrs.detach("nuhcols");
+  assert.deepEqual([...tables].sort(), ["Nuage_Port_Table", "Nuage_VM_Table", "Port"], "Bridge.ports and Interface are not followed");
+});
+
 test("two clients attaching ports of one identity at once, many times over: one entity listing every port", async () => {
   const one = await vrsClient();
   const two = await vrsClient();

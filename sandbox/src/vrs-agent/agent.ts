@@ -177,7 +177,11 @@ export class VrsAgent {
   }
 
   async start(): Promise<void> {
-    this.monitor = await this.ovsdb.monitor(
+    // monitor_cond where the server has it (as ovs-vswitchd and a real VRS agent): a port added
+    // to the bridge sends its UUID, not the bridge's whole port set before and after.
+    const conn = this.ovsdb;
+    const follow = conn.monitorCond ? conn.monitorCond.bind(conn) : conn.monitor.bind(conn);
+    this.monitor = await follow(
       DB,
       {
         [VM_TABLE]: { columns: ["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports", "metadata", "type", "domain", "event", "event_type", "state", "reason"] },

@@ -12,6 +12,13 @@
  *   hangs up 5 s later).
  * - Endpoints: one, or a list tried in turn until one answers (the plugin's default:
  *   the VRS's unix socket, then TCP); after a drop, the list is tried again from its start.
+ * - Monitors: `monitor` (RFC 7047 §4.1.5: every change of a row sends its old and new
+ *   values, a set or map column whole) or `monitorCond` (ovsdb-server(7) §4.1.12: `update2`
+ *   sends a modified row's changed columns only, and of a set or map column the difference
+ *   only: one UUID for a port added to a bridge of 1,000). monitorCond reads the schema first
+ *   (applying a difference needs the column types; see update2.ts) and, on a server that
+ *   answers "unknown method", uses `monitor` on that connection. Both hand their handler
+ *   the same rows.
  * - Reconnect: after a drop, reconnects with exponential backoff (minBackoffMs
  *   doubling up to maxBackoffMs) forever, until close(). Every monitor is
  *   re-established with the same json-value; its handler receives the fresh
@@ -29,6 +36,7 @@ import net from "node:net";
 import { JsonStreamParser } from "./framing.js";
 import { describeEndpoint, OvsdbError, OvsdbProtocolError, OvsdbUnavailableError } from "./errors.js";
 import type { Monitor, MonitorRequest, OvsdbConnection, OvsdbEndpoint, OvsdbOperation, OvsdbOpResult, TableUpdates } from "./types.js";
+import { MonitoredRows, monitoredTypes, Update2Error, type TableUpdates2 } from "./update2.js";
 
 export { OvsdbError, OvsdbUnavailableError } from "./errors.js";
 
@@ -75,15 +83,18 @@ interface MonitorEntry {
   db: string;
   tables: Record<string, MonitorRequest>;
   handler: (updates: TableUpdates, initial: boolean) => void;
+  /** Asked for as monitor_cond (falls back to monitor where the server has no monitor_cond). */
+  cond: boolean;
+  /** monitor_cond established on the current connection: its rows, to apply update2 to. */
+  rows: MonitoredRows | undefined;
+  /**
+   * Notifications read while its request is answered: the reply and the first updates can come
+   * in one read, and the reply's handler runs a microtask later than they are read.
+   */
+  early: { method: string; params: unknown[] }[] | undefined;
   cancelled: boolean;
   /** Established on the current connection (updates are delivered). */
   live: boolean;
-  /**
-   * Updates that arrived after the monitor's reply was read but before its promise callback
-   * ran (the reply settles through a microtask; a notification in the same chunk is handled
-   * synchronously before it). Delivered right after the initial contents, in order.
-   */
-  early: { gen: number; updates: TableUpdates[] } | undefined;
   firstDone: boolean;
   first: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout | undefined } | undefined;
 }
@@ -120,6 +131,8 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
   private readonly errors = new Map<string, string>();
   private nextId = 1;
   private nextMonitorId = 1;
+  /** The socket generation whose server answered monitor_cond with "unknown method". */
+  private noMonitorCondGen = 0;
   private readonly pending = new Map<number, PendingCall>();
   private readonly monitors = new Map<string, MonitorEntry>();
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -247,10 +260,33 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     return (await this.request("echo", params)) as unknown[];
   }
 
-  async monitor(
+  monitor(
     db: string,
     tables: Record<string, MonitorRequest>,
     onUpdate: (updates: TableUpdates, initial: boolean) => void,
+  ): Promise<Monitor & { id: string }> {
+    return this.addMonitor(db, tables, onUpdate, false);
+  }
+
+  monitorCond(
+    db: string,
+    tables: Record<string, MonitorRequest>,
+    onUpdate: (updates: TableUpdates, initial: boolean) => void,
+  ): Promise<Monitor & { id: string }> {
+    return this.addMonitor(db, tables, onUpdate, true);
+  }
+
+  /** true / false once a connection's server answered monitor_cond; undefined before. */
+  get usesMonitorCond(): boolean | undefined {
+    for (const m of this.monitors.values()) if (m.cond && m.live) return m.rows !== undefined;
+    return undefined;
+  }
+
+  private async addMonitor(
+    db: string,
+    tables: Record<string, MonitorRequest>,
+    onUpdate: (updates: TableUpdates, initial: boolean) => void,
+    cond: boolean,
   ): Promise<Monitor & { id: string }> {
     if (this.closed) throw new OvsdbUnavailableError(this.endpoint, "closed", { method: "monitor" });
     const m: MonitorEntry = {
@@ -258,9 +294,11 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
       db,
       tables,
       handler: onUpdate,
+      cond,
+      rows: undefined,
+      early: undefined,
       cancelled: false,
       live: false,
-      early: undefined,
       firstDone: false,
       first: undefined,
     };
@@ -392,6 +430,7 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
   private dropMonitor(m: MonitorEntry): void {
     m.cancelled = true;
     m.live = false;
+    m.rows = undefined;
     m.early = undefined;
     if (this.monitors.get(m.id) === m) this.monitors.delete(m.id);
     if (m.first) clearTimeout(m.first.timer);
@@ -399,44 +438,87 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
 
   private establishMonitor(m: MonitorEntry): void {
     const gen = this.generation;
-    m.early = { gen, updates: [] };
+    m.live = false;
+    m.rows = undefined;
+    m.early = [];
+    if (m.cond && this.noMonitorCondGen !== gen) {
+      this.establishMonitorCond(m, gen);
+      return;
+    }
     this.call("monitor", [m.db, m.id, m.tables], { timeoutMs: this.callTimeoutMs, retrySafe: false, immediate: true }).then(
-      (initial) => {
-        const early = m.early?.gen === gen ? m.early.updates : [];
-        m.early = undefined;
-        if (m.cancelled) {
-          // Gave up on it meanwhile: stop the server-side monitor too.
-          if (gen === this.generation && this.ready) this.request("monitor_cancel", [m.id]).catch(noop);
-          return;
-        }
-        if (gen !== this.generation) return;
-        m.live = true;
-        this.deliver(m, (initial ?? {}) as TableUpdates, true);
-        for (const u of early) this.deliver(m, u, false);
-        if (!m.firstDone) {
-          m.firstDone = true;
-          clearTimeout(m.first?.timer);
-          m.first?.resolve();
-        }
-      },
-      (err: Error) => {
-        if (m.early?.gen === gen) m.early = undefined;
-        if (m.cancelled) return;
-        if (err instanceof OvsdbError) {
-          if (!m.firstDone) {
-            this.dropMonitor(m);
-            m.first?.reject(err);
-          } else {
-            this.log.error(`ovsdb ${this.endpointName}: re-establishing monitor ${m.id} failed: ${err.message}`);
-          }
-        } else if (gen === this.generation && this.socket && err instanceof OvsdbUnavailableError && err.reason === "timeout") {
-          // The connection is up but the server does not answer: start over.
-          this.log.warn(`ovsdb ${this.endpointName}: monitor request timed out; reconnecting`);
-          this.socket.destroy();
-        }
-        // connection-lost: the next connection re-establishes it.
-      },
+      (initial) => this.monitorUp(m, gen, () => (initial ?? {}) as TableUpdates),
+      (err: Error) => this.monitorFailed(m, gen, err),
     );
+  }
+
+  /** get_schema (the column types), then monitor_cond; monitor instead where the server has no monitor_cond. */
+  private establishMonitorCond(m: MonitorEntry, gen: number): void {
+    const opts = { timeoutMs: this.callTimeoutMs, retrySafe: false, immediate: true };
+    const requests = Object.fromEntries(Object.entries(m.tables).map(([t, r]) => [t, [r]]));
+    this.call("get_schema", [m.db], opts)
+      .then((schema) => {
+        const rows = new MonitoredRows(monitoredTypes(schema, m.tables));
+        return this.call("monitor_cond", [m.db, m.id, requests], opts).then((initial) => ({ rows, initial }));
+      })
+      .then(
+        ({ rows, initial }) => this.monitorUp(m, gen, () => {
+          m.rows = rows;
+          return rows.apply2((initial ?? {}) as TableUpdates2, true);
+        }),
+        (err: Error) => {
+          if (err instanceof OvsdbError && err.method === "monitor_cond" && err.error === "unknown method" && gen === this.generation) {
+            this.log.info(`ovsdb ${this.endpointName}: no monitor_cond (an Open vSwitch older than 2.6?): using monitor, which sends whole rows`);
+            this.noMonitorCondGen = gen;
+            if (!m.cancelled) this.establishMonitor(m);
+            return;
+          }
+          this.monitorFailed(m, gen, err);
+        },
+      );
+  }
+
+  private monitorUp(m: MonitorEntry, gen: number, contents: () => TableUpdates): void {
+    if (m.cancelled) {
+      // Gave up on it meanwhile: stop the server-side monitor too.
+      if (gen === this.generation && this.ready) this.request("monitor_cancel", [m.id]).catch(noop);
+      return;
+    }
+    if (gen !== this.generation) return;
+    let initial: TableUpdates;
+    try {
+      initial = contents();
+    } catch (err) {
+      this.monitorFailed(m, gen, new OvsdbProtocolError(`monitor ${m.id}: unreadable initial contents: ${(err as Error).message}`));
+      return;
+    }
+    m.live = true;
+    this.deliver(m, initial, true);
+    const early = m.early ?? [];
+    m.early = undefined;
+    for (const n of early) this.onNotification(n.method, n.params);
+    if (!m.firstDone) {
+      m.firstDone = true;
+      clearTimeout(m.first?.timer);
+      m.first?.resolve();
+    }
+  }
+
+  private monitorFailed(m: MonitorEntry, gen: number, err: Error): void {
+    if (m.cancelled) return;
+    if (gen === this.generation) m.early = undefined;
+    if (err instanceof OvsdbError) {
+      if (!m.firstDone) {
+        this.dropMonitor(m);
+        m.first?.reject(err);
+      } else {
+        this.log.error(`ovsdb ${this.endpointName}: re-establishing monitor ${m.id} failed: ${err.message}`);
+      }
+    } else if (gen === this.generation && this.socket && (err instanceof OvsdbProtocolError || (err instanceof OvsdbUnavailableError && err.reason === "timeout"))) {
+      // The connection is up but the server does not answer (or answers nonsense): start over.
+      this.log.warn(`ovsdb ${this.endpointName}: monitor ${m.id}: ${err.message}; reconnecting`);
+      this.socket.destroy();
+    }
+    // connection-lost: the next connection re-establishes it.
   }
 
   private deliver(m: MonitorEntry, updates: TableUpdates, initial: boolean): void {
@@ -626,12 +708,40 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
   }
 
   private onNotification(method: string, params: unknown[]): void {
+    if (method === "update" || method === "update2") {
+      const m = typeof params[0] === "string" ? this.monitors.get(params[0]) : undefined;
+      if (m && !m.live && !m.cancelled && m.early) {
+        m.early.push({ method, params });
+        return;
+      }
+    }
     if (method === "update") {
       const [id, updates] = params;
       const m = typeof id === "string" ? this.monitors.get(id) : undefined;
-      if (m && m.live && !m.cancelled) this.deliver(m, (updates ?? {}) as TableUpdates, false);
-      else if (m && !m.cancelled && m.early?.gen === this.generation) m.early.updates.push((updates ?? {}) as TableUpdates);
+      if (m && m.live && !m.cancelled && !m.rows) this.deliver(m, (updates ?? {}) as TableUpdates, false);
       else this.log.debug(`ovsdb ${this.endpointName}: update for unknown monitor ${JSON.stringify(id)}`);
+      return;
+    }
+    if (method === "update2") {
+      const [id, updates] = params;
+      const m = typeof id === "string" ? this.monitors.get(id) : undefined;
+      if (!m || !m.live || m.cancelled || !m.rows) {
+        this.log.debug(`ovsdb ${this.endpointName}: update2 for unknown monitor ${JSON.stringify(id)}`);
+        return;
+      }
+      let changes: TableUpdates;
+      try {
+        changes = m.rows.apply2((updates ?? {}) as TableUpdates2, false);
+      } catch (err) {
+        if (!(err instanceof Update2Error || err instanceof TypeError)) throw err;
+        // The rows can no longer be trusted: a new connection sends them whole again.
+        this.log.error(`ovsdb ${this.endpointName}: monitor ${m.id}: ${err.message}; reconnecting to read the tables again`);
+        this.lastError = `unreadable update2: ${err.message}`;
+        m.live = false;
+        this.socket?.destroy();
+        return;
+      }
+      this.deliver(m, changes, false);
       return;
     }
     this.log.debug(`ovsdb ${this.endpointName}: notification ${method} ignored`);

@@ -1,7 +1,8 @@
 /**
- * A local replica of some tables of one OVSDB database: one `monitor` of the columns the
- * caller reads, into a cache keyed by row UUID, with an index on one column per table
- * (a name or a vm_uuid). Writers build their transactions from it and guard them with
+ * A local replica of some tables of one OVSDB database: one `monitor_cond` (update2: the
+ * changes only; `monitor` on a server without it) of the columns the caller reads, into a
+ * cache keyed by row UUID, with an index on one column per table (a name or a vm_uuid) and,
+ * where asked, one on the elements of a set column (the ports an entity lists). Writers build their transactions from it and guard them with
  * `wait` operations on what they read (see guarded.ts), so that a read and the write
  * that depends on it are never two round trips apart.
  *
@@ -16,18 +17,26 @@
 import { EventEmitter } from "node:events";
 import type { MonitorRequest, OvsdbConnection, OvsdbRow, TableUpdates } from "./types.js";
 import { OvsdbError, OvsdbUnavailableError } from "./errors.js";
-import { scalarString } from "./values.js";
+import { atomToString, scalarString, setToArray } from "./values.js";
+
+function memberKeys(v: OvsdbRow[string] | undefined): string[] {
+  return setToArray(v).map(atomToString);
+}
 
 export interface ReplicaTable {
   columns: string[];
   /** A column whose value is unique per row (it has an index in the schema): find() looks rows up by it. */
   index?: string;
+  /** A set column: withMember() finds the rows whose set holds a value. */
+  members?: string;
 }
 
 interface TableCache {
   rows: Map<string, OvsdbRow>;
   index?: string;
   byIndex: Map<string, string>;
+  members?: string;
+  byMember: Map<string, Set<string>>;
 }
 
 export interface ReplicaRow {
@@ -57,7 +66,7 @@ export class Replica extends EventEmitter {
   ) {
     super();
     for (const [name, spec] of Object.entries(specs)) {
-      this.tables.set(name, { rows: new Map(), index: spec.index, byIndex: new Map() });
+      this.tables.set(name, { rows: new Map(), index: spec.index, byIndex: new Map(), members: spec.members, byMember: new Map() });
     }
     this.requests = Object.fromEntries(Object.entries(specs).map(([t, s]) => [t, { columns: s.columns }]));
   }
@@ -90,7 +99,8 @@ export class Replica extends EventEmitter {
 
   private ensureMonitor(): Promise<void> {
     if (this.monitored || this.closed) return Promise.resolve();
-    this.monitoring ??= this.conn.monitor(this.db, this.requests, (u, initial) => this.apply(u, initial)).then(
+    const onUpdate = (u: TableUpdates, initial: boolean): void => this.apply(u, initial);
+    this.monitoring ??= (this.conn.monitorCond ? this.conn.monitorCond(this.db, this.requests, onUpdate) : this.conn.monitor(this.db, this.requests, onUpdate)).then(
       () => {
         this.monitored = true;
         this.lastProblem = undefined;
@@ -111,7 +121,7 @@ export class Replica extends EventEmitter {
   }
 
   private apply(updates: TableUpdates, initial: boolean): void {
-    if (initial) for (const t of this.tables.values()) { t.rows.clear(); t.byIndex.clear(); }
+    if (initial) for (const t of this.tables.values()) { t.rows.clear(); t.byIndex.clear(); t.byMember.clear(); }
     for (const [table, rows] of Object.entries(updates)) {
       const t = this.tables.get(table);
       if (!t) continue;
@@ -121,9 +131,23 @@ export class Replica extends EventEmitter {
           const key = scalarString(before[t.index]);
           if (t.byIndex.get(key) === uuid) t.byIndex.delete(key);
         }
+        if (before && t.members) {
+          for (const m of memberKeys(before[t.members])) {
+            const set = t.byMember.get(m);
+            set?.delete(uuid);
+            if (set?.size === 0) t.byMember.delete(m);
+          }
+        }
         if (change.new) {
           t.rows.set(uuid, change.new);
           if (t.index) t.byIndex.set(scalarString(change.new[t.index]), uuid);
+          if (t.members) {
+            for (const m of memberKeys(change.new[t.members])) {
+              let set = t.byMember.get(m);
+              if (!set) t.byMember.set(m, (set = new Set()));
+              set.add(uuid);
+            }
+          }
         } else {
           t.rows.delete(uuid);
         }
@@ -146,6 +170,18 @@ export class Replica extends EventEmitter {
     const uuid = t.byIndex.get(value);
     const row = uuid === undefined ? undefined : t.rows.get(uuid);
     return row && uuid ? { uuid, row } : undefined;
+  }
+
+  /** The rows whose `members` set column holds value (a string, or a uuid's id). */
+  withMember(table: string, value: string): ReplicaRow[] {
+    const t = this.table(table);
+    if (!t.members) throw new Error(`table ${table} has no member index`);
+    const out: ReplicaRow[] = [];
+    for (const uuid of t.byMember.get(value) ?? []) {
+      const row = t.rows.get(uuid);
+      if (row) out.push({ uuid, row });
+    }
+    return out;
   }
 
   get(table: string, uuid: string): OvsdbRow | undefined {

@@ -31,7 +31,11 @@ export interface OvsdbOpResult {
   count?: number;
 }
 
-/** table → row uuid → {new?, old?} (the `monitor` / `update` format, §2.5). */
+/**
+ * table → row uuid → {new?, old?} (the `monitor` / `update` format, §2.5). `new` is the whole
+ * row (its monitored columns); `old` is there for a modify or a delete: from `monitor`, the
+ * changed columns only; from `monitorCond`, the whole row before.
+ */
 export type TableUpdates = Record<string, Record<string, { new?: OvsdbRow; old?: OvsdbRow }>>;
 
 export interface MonitorRequest {
@@ -55,6 +59,15 @@ export interface OvsdbConnection {
    *  within the call's deadline. */
   transact(db: string, ops: OvsdbOperation[], opts?: { timeoutMs?: number }): Promise<OvsdbOpResult[]>;
   monitor(
+    db: string,
+    tables: Record<string, MonitorRequest>,
+    onUpdate: (updates: TableUpdates, initial: boolean) => void,
+  ): Promise<Monitor>;
+  /**
+   * The same, over `monitor_cond` (update2: a modified row's changes only, a set or map column's
+   * difference only), falling back to `monitor` on a server without it. Same handler.
+   */
+  monitorCond?(
     db: string,
     tables: Record<string, MonitorRequest>,
     onUpdate: (updates: TableUpdates, initial: boolean) => void,
