@@ -39,6 +39,8 @@ export interface FootprintPoint {
   heap?: HeapSummary & Memory;
   /** Right after the last (plain) restart, idle for 2 s. */
   memoryAfterRestart: Memory;
+  /** The same plugin later on, still idle: what V8 and malloc give back once the start's garbage is collected. */
+  settling?: (Memory & { afterS: number })[];
   startupProfile?: ProfileSummary & { readyMs: number };
 }
 
@@ -102,13 +104,18 @@ export async function footprintAt(bed: NuageBed, endpoints: number, opts: { rest
   await restartPlugin(bed); // leave bin's way running
   await sleep(2000);
   const memoryAfterRestart = memoryOf(pluginPid(bed));
+  const settling: NonNullable<FootprintPoint["settling"]> = [];
+  for (const afterS of [5, 10, 20]) {
+    await sleep((afterS - (settling.at(-1)?.afterS ?? 2)) * 1000);
+    settling.push({ afterS, ...memoryOf(pluginPid(bed)) });
+  }
   opts.log(`  footprint @${endpoints}: ready p50=${summarize(ready).p50} ms, RSS ${memoryAfterRestart.rssMB} MB`);
   return {
     endpoints, recordsBefore, recordsAfter: await records(), memoryServing, ready: summarize(ready), rssAfterRestart: summarize(rss),
     entry: binEntry(), nodeArgs: [...BIN_NODE_ARGS],
     unbundled: { entry: MAIN, ready: summarize(plainReady), rssAfterRestart: summarize(plainRss) },
     variants: modes.slice(2).map((v, k) => ({ ...v, ready: summarize(readyOf[k + 2]!), rssAfterRestart: summarize(rssOf[k + 2]!) })),
-    heap, memoryAfterRestart, startupProfile,
+    heap, memoryAfterRestart, settling, startupProfile,
   };
 }
 
@@ -132,6 +139,9 @@ export function printFootprint(points: FootprintPoint[], code: CodeMemory | unde
     out(`  unbundled (dist/src/main.js)`.padEnd(35) + `(alternated) RSS after restart p50=${p.unbundled.rssAfterRestart.p50} MB, ready p50=${p.unbundled.ready.p50} ms`);
     for (const v of p.variants ?? []) {
       out(`  variant ${v.label}`.padEnd(35) + `(alternated) RSS after restart p50=${v.rssAfterRestart.p50} MB (${ratio(v.rssAfterRestart.p50, p.rssAfterRestart.p50)} × bin's), ready p50=${v.ready.p50} ms: ${[...v.nodeArgs, v.entry.replace(/^.*\/dist\//, "dist/")].join(" ")}`);
+    }
+    if (p.settling?.length) {
+      out(`  idle after a restart`.padEnd(35) + [{ afterS: 2, ...p.memoryAfterRestart }, ...p.settling].map((m) => `${m.afterS} s: ${m.rssMB} MB (anonymous ${m.anonMB})`).join(", "));
     }
     const h = p.heap;
     if (h) {
