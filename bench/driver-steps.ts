@@ -15,6 +15,7 @@ import { open, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
+import { AsyncLocalStorage } from "node:async_hooks";
 import pino from "pino";
 import { NuageDriver } from "../src/driver/nuage-driver.js";
 import { IpRouteLinks } from "../src/host/links.js";
@@ -68,9 +69,12 @@ async function main(): Promise<void> {
 
   // Each step's time, for the phase (driver call) in progress. A timed call made inside
   // another (OVSDB transactions inside vrs.attach, linkExists inside deleteLink) is marked
-  // "(in ...)" and is part of its caller's time. Calls within a phase are sequential.
+  // "(in ...)" and is part of its caller's time; the caller is tracked per async context (a
+  // shared stack named the veth deletion that runs after DeleteEndpoint answered as the caller
+  // of the next cycle's steps). A deletion made after the answer ({background: true}) is marked
+  // "(in background)": not part of the phase's time.
   let current: Timing | undefined;
-  const stack: string[] = [];
+  const caller = new AsyncLocalStorage<string>();
   const wrap = (obj: object, label: string, methods: string[]): void => {
     const o = obj as Record<string, (...a: unknown[]) => Promise<unknown>>;
     for (const m of methods) {
@@ -79,12 +83,12 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const timing = current;
         const name = `${label}.${m}`;
-        const key = stack.length > 0 ? `${name} (in ${stack[stack.length - 1]})` : name;
-        stack.push(name);
+        const background = args.some((a) => typeof a === "object" && a !== null && (a as { background?: unknown }).background === true);
+        const parent = background ? "background" : caller.getStore();
+        const key = parent ? `${name} (in ${parent})` : name;
         try {
-          return await orig(...args);
+          return await caller.run(background ? "background" : name, () => orig(...args));
         } finally {
-          stack.pop();
           if (timing) {
             const e = timing.get(key) ?? { ms: 0, n: 0 };
             e.ms += performance.now() - t0;

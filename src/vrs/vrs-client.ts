@@ -2,8 +2,8 @@
  * The plugin's view of the local VRS: ports on the bridge and the two Nuage tables,
  * over one OVSDB connection. Knows OVSDB rows, not Docker.
  *
- * Reads come from a local replica (replica.ts) of Bridge, Port, Interface, Controller and
- * the two Nuage tables. Every write is ONE transaction built from the replica and guarded
+ * Reads come from a local replica (replica.ts) of the columns read here of Bridge, Port,
+ * Controller and the two Nuage tables. Every write is ONE transaction built from the replica and guarded
  * by `wait` operations on exactly what it read (guarded.ts): if another writer changed
  * those rows meanwhile, the transaction commits nothing, the replica catches up, and the
  * write is built again. attach, detach and nothing else write; identities are final when

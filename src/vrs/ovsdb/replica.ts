@@ -2,9 +2,10 @@
  * A local replica of some tables of one OVSDB database: one `monitor_cond` (update2: the
  * changes only; `monitor` on a server without it) of the columns the caller reads, into a
  * cache keyed by row UUID, with an index on one column per table (a name or a vm_uuid) and,
- * where asked, one on the elements of a set column (the ports an entity lists). Writers build their transactions from it and guard them with
- * `wait` operations on what they read (see guarded.ts), so that a read and the write
- * that depends on it are never two round trips apart.
+ * where asked, one on the elements of a set column (the ports an entity lists). Writers
+ * build their transactions from it and guard them with `wait` operations on what they read
+ * (see guarded.ts), so that a read and the write that depends on it are never two round
+ * trips apart.
  *
  * The connection re-establishes the monitor after every reconnect and hands over the
  * whole contents again (initial = true): the cache is then rebuilt from scratch, and
