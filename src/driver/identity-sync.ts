@@ -26,7 +26,11 @@ const short = (id: string): string => id.slice(0, 12);
 export class IdentitySync {
   private readonly abort = new AbortController();
   private readonly queue: WorkQueue<string>;
-  /** vm_uuid → the name its VSD container was given by this process. */
+  /**
+   * vm_uuid → the name its VSD container was given by this process (its other endpoints, on
+   * other networks, need no VSD call); each endpoint's record keeps it too (`vsdNamed`), so a
+   * restart does not ask the VSD again.
+   */
   private readonly named = new Map<string, string>();
   /** One naming of an entity at a time: the passes of its two networks run in parallel. */
   private readonly naming = new KeyedMutex();
@@ -80,7 +84,7 @@ export class IdentitySync {
   private pending(j: NonNullable<ReturnType<FileStore["getEndpoint"]>>["joined"]): boolean {
     if (!j) return false;
     if (j.identity !== "docker") return true;
-    return !!this.vsd && !!j.containerName && this.named.get(j.vmUuid) !== j.containerName;
+    return !!this.vsd && !!j.containerName && j.vsdNamed !== j.containerName && this.named.get(j.vmUuid) !== j.containerName;
   }
 
   private async syncNetwork(networkId: string): Promise<void> {
@@ -109,7 +113,11 @@ export class IdentitySync {
       if (ep.joined?.identity !== "docker") await this.labels?.apply(ep.id, c.id);
       const entity = await this.driver.learnContainer(ep.id, c.id, c.name);
       const vsd = this.vsd;
-      if (!entity || entity.named || !vsd) continue;
+      if (!entity || !vsd) continue;
+      if (entity.named) {
+        await this.driver.recordVsdName(ep.id, c.name);
+        continue;
+      }
       const done = await this.naming.run(entity.vmUuid, async () => {
         if (this.named.get(entity.vmUuid) === c.name) return true;
         if (!(await vsd.nameContainer(entity.vmUuid, c.name, c.id))) return false;
@@ -117,7 +125,8 @@ export class IdentitySync {
         this.logger.info({ endpoint: short(ep.id), container: short(c.id), name: c.name, vmUuid: short(entity.vmUuid) }, "VSD container named after its Docker container");
         return true;
       });
-      if (!done) notYet.push(`${short(ep.id)} (no VSD container with UUID ${short(entity.vmUuid)}… yet)`);
+      if (done) await this.driver.recordVsdName(ep.id, c.name);
+      else notYet.push(`${short(ep.id)} (no VSD container with UUID ${short(entity.vmUuid)}… yet)`);
     }
     // Docker lists an endpoint just after its connect event; the VSD container may lag: try again.
     if (notYet.length) {

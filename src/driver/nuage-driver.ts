@@ -419,6 +419,15 @@ export class NuageDriver implements NetworkDriver {
     });
   }
 
+  /** Records that the endpoint's VSD container carries `name` (the identity sync, once it named it). */
+  async recordVsdName(endpointId: string, name: string): Promise<void> {
+    await this.locks.run(`ep:${endpointId}`, async () => {
+      const ep = this.deps.store.getEndpoint(endpointId);
+      if (!ep?.joined || ep.joined.containerName !== name || ep.joined.vsdNamed === name) return;
+      await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, vsdNamed: name } }, "redone-if-lost");
+    });
+  }
+
   async programExternalConnectivity(_req: ExternalConnectivityRequest): Promise<void> {}
   async revokeExternalConnectivity(_req: ExternalConnectivityRequest): Promise<void> {}
 

@@ -40,7 +40,8 @@
  *      Leave/DeleteEndpoint, which detach by port name whatever the record says, and
  *      the reconcile pass removes rows and ports no record needs;
  *    - the container identity learnt by the identity sync: a provisional record is
- *      synced again at start;
+ *      synced again at start; so is the name it gave the VSD container (`vsdNamed`):
+ *      lost, the sync asks the VSD again;
  *    - a reservation taken or freed by CreateEndpoint/DeleteEndpoint: the endpoint record
  *      names its reservation, and the reconcile pass keeps a reservation an endpoint names
  *      and releases one none does.

@@ -51,6 +51,11 @@ export const JoinedSchema = z.object({
   identity: z.enum(["docker", "provisional"]),
   containerId: z.string().optional(),
   containerName: z.string().optional(),
+  /**
+   * The name the identity sync gave the VSD container (the Docker name, once done), so that a
+   * plugin restart does not ask the VSD again for every endpoint.
+   */
+  vsdNamed: z.string().optional(),
   sandboxKey: z.string(),
   resolved: z.object({ ip: z.string(), mask: z.string(), gateway: z.string() }),
 });

@@ -14,7 +14,7 @@ const NET = "n".repeat(64);
 const NET2 = "m".repeat(64);
 const logger = pino({ level: process.env.DBG ? "debug" : "silent" });
 
-interface Ep { id: string; networkId: string; joined?: { vmUuid: string; identity: "docker" | "provisional"; containerName?: string } }
+interface Ep { id: string; networkId: string; joined?: { vmUuid: string; identity: "docker" | "provisional"; containerName?: string; vsdNamed?: string } }
 
 function setup() {
   const endpoints = new Map<string, Ep>();
@@ -46,6 +46,10 @@ function setup() {
       ep.joined = { ...ep.joined, identity: "docker", containerName: name };
       learnt.push(`${epId}:${containerId}:${name}`);
       return { vmUuid: ep.joined.vmUuid, organization: "Enterprise" };
+    },
+    async recordVsdName(epId: string, name: string) {
+      const ep = endpoints.get(epId);
+      if (ep?.joined?.containerName === name) ep.joined = { ...ep.joined, vsdNamed: name };
     },
   };
   const vsdContainers = new Map<string, string>(); // vmUuid → name
@@ -105,4 +109,32 @@ test("events during a pass are not dropped; Docker errors are retried; one entit
   await t.sync.idle();
   assert.equal(t.putCalls.length, 2);
   await t.sync.stop();
+});
+
+test("the name given is kept in each endpoint's record: after a restart only an endpoint without it costs a VSD call", async () => {
+  const t = setup();
+  t.vsdContainers.set("v1", "stand-in");
+  t.vsdContainers.set("v2", "stand-in");
+  t.endpoints.set("a1", { id: "a1", networkId: NET, joined: { vmUuid: "v1", identity: "provisional" } });
+  t.endpoints.set("b1", { id: "b1", networkId: NET, joined: { vmUuid: "v2", identity: "provisional" } });
+  t.listed.get(NET)!.set("a1", { id: "c1", name: "one" });
+  t.listed.get(NET)!.set("b1", { id: "c2", name: "two" });
+  t.connect();
+  await t.sync.idle();
+  assert.deepEqual(t.putCalls.sort(), ["v1=one", "v2=two"]);
+  assert.equal(t.endpoints.get("a1")!.joined!.vsdNamed, "one");
+  await t.sync.stop();
+
+  // A restarted plugin: the same records, a new sync with no memory of its own.
+  const r = setup();
+  for (const [id, ep] of t.endpoints) r.endpoints.set(id, structuredClone(ep));
+  for (const [ep, c] of t.listed.get(NET)!) r.listed.get(NET)!.set(ep, c);
+  r.vsdContainers.set("v1", "one");
+  r.vsdContainers.set("v2", "two");
+  delete r.endpoints.get("b1")!.joined!.vsdNamed; // its write was lost (not fsynced)
+  r.sync.markPending();
+  await r.sync.idle();
+  assert.deepEqual(r.putCalls, ["v2=two"], "only the endpoint whose record lacks the name asks the VSD");
+  assert.equal(r.endpoints.get("b1")!.joined!.vsdNamed, "two");
+  await r.sync.stop();
 });
