@@ -4,11 +4,16 @@
  * containers'. Those endpoints are made straight on the plugin's socket, so the real
  * dockerd does not know them, and the plugin's reconcile pass (at start, and after Docker
  * events) removes records Docker does not list: through this proxy, `GET /networks/<id>` of
- * that network lists every bench endpoint that is alive, as remote endpoints (`ep-<id>`),
- * and the plugin keeps them like real containers' — its start-up with 1,000 endpoints then
- * does what it would do with 1,000 containers. Every other request (and the /events stream)
+ * that network lists every bench endpoint that is alive under a container of its own (a
+ * made-up 64-hex ID, named `bench-<endpoint>`), and the plugin keeps them like real
+ * containers' — its start-up with 1,000 endpoints then does what it would do with 1,000
+ * containers, the identity sync included (it names each VSD container once per plugin start).
+ * Listed as another host's endpoints (`ep-<id>`) instead, they stayed "not yet listed" for the
+ * identity sync, which retried them forever. Every other request (the /events stream, the
+ * container list the label lookup asks for, where these containers are absent: no labels)
  * goes to the real dockerd unchanged.
  */
+import { createHash } from "node:crypto";
 import http from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -68,7 +73,7 @@ export class DockerProxy {
     const containers: Record<string, unknown> = {};
     for (const [id, ep] of this.endpoints) {
       if (ep.networkId !== n.id) continue;
-      containers[`ep-${id}`] = { Name: `bench-${id.slice(0, 12)}`, EndpointID: id, MacAddress: ep.mac, IPv4Address: ep.address, IPv6Address: "" };
+      containers[benchContainerId(id)] = { Name: `bench-${id.slice(0, 12)}`, EndpointID: id, MacAddress: ep.mac, IPv4Address: ep.address, IPv6Address: "" };
     }
     return {
       Name: n.name, Id: n.id, Created: new Date(0).toISOString(), Scope: "local", Driver: "nuage", EnableIPv6: false,
@@ -83,4 +88,9 @@ export class DockerProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The made-up container of a bench endpoint: stable, 64 hex like Docker's IDs. */
+export function benchContainerId(endpointId: string): string {
+  return createHash("sha256").update(`nuage-bench-container:${endpointId}`).digest("hex");
 }

@@ -120,6 +120,9 @@ export class IdentitySync {
       if (!done) notYet.push(`${short(ep.id)} (no VSD container with UUID ${short(entity.vmUuid)}… yet)`);
     }
     // Docker lists an endpoint just after its connect event; the VSD container may lag: try again.
-    if (notYet.length) throw new Error(`network ${short(networkId)}: endpoints not ready to be named: ${notYet.join(", ")}`);
+    if (notYet.length) {
+      const shown = notYet.slice(0, 10).join(", ") + (notYet.length > 10 ? ` and ${notYet.length - 10} more` : "");
+      throw new Error(`network ${short(networkId)}: endpoints not ready to be named: ${shown}`);
+    }
   }
 }

@@ -83,7 +83,7 @@ const sameSubnet = (a: Omit<NuageSubnetRef, "user">, b: Omit<NuageSubnetRef, "us
   a.organization === b.organization && a.domain === b.domain && a.zone === b.zone && a.subnet === b.subnet;
 
 /** The records the IPAM reads and writes (doctor hands its read-only snapshot for a dry run). */
-export type IpamStore = Pick<FileStore, "listReservations" | "getReservation" | "putReservation" | "deleteReservation" | "getEndpoint" | "listEndpoints">;
+export type IpamStore = Pick<FileStore, "listReservations" | "getReservation" | "putReservation" | "deleteReservation" | "getEndpoint" | "listEndpoints" | "ifNameInUse">;
 
 export class NuageIpam implements IpamDriver {
   private readonly pending = new Map<string, PendingPool>();
@@ -234,7 +234,7 @@ export class NuageIpam implements IpamDriver {
 
     const uuid = randomBytes(32).toString("hex");
     const taken = (n: string): boolean => this.deps.store.listReservations().some((r) => r.portName === n)
-      || this.deps.store.listEndpoints().some((e) => e.hostIfName === n || e.containerIfName === n);
+      || this.deps.store.ifNameInUse(n);
     const names = vethNames(randomBytes(6).toString("hex"), taken);
     const now = new Date().toISOString();
     const rec: ReservationRecord = {

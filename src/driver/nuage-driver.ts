@@ -176,8 +176,8 @@ export class NuageDriver implements NetworkDriver {
       // Docker's IPAM gives an address to one live endpoint of a network at a time: a record of
       // ours still holding it is an endpoint Docker dropped without telling us (dockerd killed,
       // a DeleteEndpoint cut by a crash). Its port would make the VSD refuse this one's IP.
-      for (const stale of this.deps.store.listEndpoints()) {
-        if (stale.networkId !== req.NetworkID || stale.id === req.EndpointID || bareIp(stale.address) !== cidr.ip) continue;
+      for (const stale of this.deps.store.endpointsWithIp(req.NetworkID, cidr.ip)) {
+        if (stale.id === req.EndpointID) continue;
         this.deps.logger.warn({ endpoint: short(req.EndpointID), stale: short(stale.id), address }, "address given again by Docker: removing the endpoint that held it");
         await this.deleteEndpoint({ NetworkID: stale.networkId, EndpointID: stale.id });
       }
@@ -187,11 +187,9 @@ export class NuageDriver implements NetworkDriver {
       // The nuage IPAM reserved the address in the VSD with a MAC and a port name: the endpoint takes them.
       const reservation = net.ipam ? await this.ipam().claim({ ref: net.nuage, ip: cidr.ip, endpointId: req.EndpointID, mac: mac || undefined }) : undefined;
       if (!mac) mac = reservation?.mac ?? this.uniqueMac(cidr.ip, `${net.nuage.organization}/${net.nuage.domain}/${net.nuage.subnet}`);
-      // Scans rather than a Set built per call: a name is asked about once or twice (bench: 0.05 vs 0.8 ms at 1,000 endpoints).
-      const others = this.deps.store.listEndpoints();
       const names = reservation
         ? { host: reservation.portName, container: reservation.containerIfName }
-        : vethNames(req.EndpointID, (n) => this.linksBeingDeleted.has(n) || others.some((e) => e.hostIfName === n || e.containerIfName === n));
+        : vethNames(req.EndpointID, (n) => this.linksBeingDeleted.has(n) || this.deps.store.ifNameInUse(n));
       const rec: EndpointRecord = {
         id: req.EndpointID, networkId: req.NetworkID, address, mac: mac.toLowerCase(), macGenerated,
         hostIfName: names.host, containerIfName: names.container, createdAt: new Date().toISOString(),
@@ -216,8 +214,7 @@ export class NuageDriver implements NetworkDriver {
   }
 
   private uniqueMac(ip: string, networkKey: string): string {
-    const endpoints = this.deps.store.listEndpoints();
-    const used = (mac: string): boolean => endpoints.some((e) => e.mac === mac);
+    const used = (mac: string): boolean => this.deps.store.macInUse(mac);
     const derived = macForAddress(ip, networkKey);
     if (derived && !used(derived)) return derived;
     for (;;) {

@@ -38,6 +38,7 @@ export class RecordsSnapshot implements ReconcileRecords, IpamStore {
   listNetworks(): NetworkRecord[] { return [...this.networks.values()]; }
   getEndpoint(id: string): EndpointRecord | undefined { return this.endpoints.get(id); }
   listEndpoints(): EndpointRecord[] { return [...this.endpoints.values()]; }
+  ifNameInUse(name: string): boolean { return this.listEndpoints().some((e) => e.hostIfName === name || e.containerIfName === name); }
   getReservation(id: string): ReservationRecord | undefined { return this.reservations.get(id); }
   listReservations(): ReservationRecord[] { return [...this.reservations.values()]; }
   deleteNetwork(id: string): Promise<void> {

@@ -10,6 +10,7 @@ import type { HostLinks } from "../../src/host/links.js";
 import type { VrsPorts, DockerLookup, SubnetDirectory } from "../../src/driver/deps.js";
 import { ResolutionError, type PortAttachment } from "../../src/vrs/vrs-client.js";
 import type { CreateNetworkRequest } from "../../src/plugin/protocol.js";
+import { macForAddress } from "../../src/driver/naming.js";
 
 const NET = "a".repeat(64);
 const EP = "b".repeat(64);
@@ -122,6 +123,31 @@ test("CreateEndpoint fills in a MAC only when Docker left it empty, and answers 
   assert.deepEqual(await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24", MacAddress: "" }, Options: null }), res);
   const given = await d.createEndpoint({ NetworkID: NET, EndpointID: EP2, Interface: { Address: "10.21.59.3/24", MacAddress: "02:11:22:33:44:55" }, Options: null });
   assert.deepEqual(given, {});
+});
+
+test("CreateEndpoint: veth names and MACs of other records are not reused; an address Docker gives again removes the record that held it", async () => {
+  const d = make();
+  await d.createNetwork(netReq(readmeOpts));
+  // The veth names come from an endpoint ID's first 12 hex digits: X's are EP's.
+  const X = "b".repeat(12) + "e".repeat(52);
+  const Y = "b".repeat(12) + "d".repeat(52);
+  const ep = await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24", MacAddress: "" }, Options: null });
+  const x = await d.createEndpoint({ NetworkID: NET, EndpointID: X, Interface: { Address: "10.21.59.3/24", MacAddress: "" }, Options: null });
+  const [a, b] = [store.getEndpoint(EP)!, store.getEndpoint(X)!];
+  assert.notEqual(a.hostIfName, b.hostIfName);
+  assert.notEqual(a.containerIfName, b.containerIfName);
+  assert.notEqual(ep.Interface?.MacAddress, x.Interface?.MacAddress);
+  // Docker dropped EP without telling the plugin, and gives its address to Y.
+  await d.createEndpoint({ NetworkID: NET, EndpointID: Y, Interface: { Address: "10.21.59.2/24", MacAddress: "" }, Options: null });
+  assert.equal(store.getEndpoint(EP), undefined, "the record that held the address is removed");
+  assert.deepEqual(store.endpointsWithIp(NET, "10.21.59.2").map((e) => e.id), [Y]);
+  assert.ok(store.getEndpoint(X), "the record of another address is kept");
+  // A MAC Docker gave one endpoint is the one the plugin would derive for another's address: that one gets another.
+  const derived = macForAddress("10.21.59.4", `${readmeOpts.organization}/${readmeOpts.domain}/${readmeOpts.subnet}`)!;
+  await d.createEndpoint({ NetworkID: NET, EndpointID: "f".repeat(64), Interface: { Address: "10.21.59.5/24", MacAddress: derived }, Options: null });
+  const z = await d.createEndpoint({ NetworkID: NET, EndpointID: "9".repeat(64), Interface: { Address: "10.21.59.4/24", MacAddress: "" }, Options: null });
+  assert.match(z.Interface?.MacAddress ?? "", /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+  assert.notEqual(z.Interface?.MacAddress, derived);
 });
 
 test("CreateEndpoint refuses an endpoint without an IPv4 address and one outside the pool", async () => {

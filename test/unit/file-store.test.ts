@@ -129,3 +129,46 @@ test("a write that fails leaves the store, the folder and the old record as they
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("endpoints are found by veth name, MAC and (network, IP): after a write, a change, a removal, a failed write and a reopen", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "nuage-store-"));
+  try {
+    const s = await FileStore.open(dir);
+    const a = "a".repeat(64), b = "b".repeat(64);
+    await s.putEndpoint(ep(a));
+    await s.putEndpoint({ ...ep(b), address: "10.0.0.3/24", mac: "02:00:00:00:00:02" });
+    assert.ok(s.ifNameInUse(`nuh${a.slice(0, 12)}`) && s.ifNameInUse(`nuc${b.slice(0, 12)}`));
+    assert.ok(!s.ifNameInUse("nuh000000000000"));
+    assert.ok(s.macInUse("02:00:00:00:00:01") && s.macInUse("02:00:00:00:00:02"));
+    assert.deepEqual(s.endpointsWithIp("n1", "10.0.0.3").map((e) => e.id), [b]);
+    assert.deepEqual(s.endpointsWithIp("n2", "10.0.0.3"), [], "another network's IP");
+
+    // A change of the indexed fields: the old values are free again.
+    await s.putEndpoint({ ...ep(a), address: "10.0.0.9/24", mac: "02:00:00:00:00:09", hostIfName: "nuhchanged0000", containerIfName: "nucchanged0000" });
+    assert.ok(!s.ifNameInUse(`nuh${a.slice(0, 12)}`) && s.ifNameInUse("nuhchanged0000"));
+    assert.ok(!s.macInUse("02:00:00:00:00:01") && s.macInUse("02:00:00:00:00:09"));
+    assert.deepEqual(s.endpointsWithIp("n1", "10.0.0.2"), []);
+    assert.deepEqual(s.endpointsWithIp("n1", "10.0.0.9").map((e) => e.id), [a]);
+
+    // Two records with one IP (an endpoint Docker dropped without telling us, and its successor): both found.
+    const c = "c".repeat(64);
+    await s.putEndpoint({ ...ep(c), address: "10.0.0.9/24", mac: "02:00:00:00:00:0c" });
+    assert.deepEqual(s.endpointsWithIp("n1", "10.0.0.9").map((e) => e.id).sort(), [a, c]);
+
+    // A write that fails changes nothing.
+    await mkdir(join(dir, "endpoints", `${"d".repeat(64)}.json`));
+    await assert.rejects(s.putEndpoint({ ...ep("d".repeat(64)), mac: "02:00:00:00:00:0d" }));
+    assert.ok(!s.macInUse("02:00:00:00:00:0d"));
+
+    await s.deleteEndpoint(c);
+    assert.deepEqual(s.endpointsWithIp("n1", "10.0.0.9").map((e) => e.id), [a]);
+    assert.ok(!s.macInUse("02:00:00:00:00:0c") && !s.ifNameInUse(`nuh${c.slice(0, 12)}`));
+
+    const again = await FileStore.open(dir);
+    assert.ok(again.ifNameInUse("nucchanged0000") && again.macInUse("02:00:00:00:00:02"));
+    assert.deepEqual(again.endpointsWithIp("n1", "10.0.0.9").map((e) => e.id), [a]);
+    assert.ok(!again.macInUse("02:00:00:00:00:0c"));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
