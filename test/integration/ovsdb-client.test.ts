@@ -244,6 +244,8 @@ test("monitorCond: update2 differences give the rows monitor gives (sets, maps, 
   const tables = {
     [VMS]: { columns: ["vm_uuid", "vm_name", "ports", "metadata", "state"] },
     [PORTS]: { columns: ["name", "ip_addr", "metadata", "evpn_id"] },
+    // role: an optional column (at most one value), sent whole in a modify, not as a difference.
+    Controller: { columns: ["target", "role", "is_connected", "status"] },
   };
   await c.transact(DB, [{ op: "insert", table: VMS, row: { vm_uuid: "vm-c0", vm_name: "before", ports: ovsSet(["x1", "x2"]), metadata: ovsMap({ k: "v" }) } }]);
   const v1 = new UpdateQueue();
@@ -272,12 +274,15 @@ test("monitorCond: update2 differences give the rows monitor gives (sets, maps, 
       { op: "mutate", table: VMS, where: [["vm_uuid", "==", "vm-c0"]], mutations: [["ports", "delete", ovsSet(["x1"])], ["metadata", "delete", ovsSet(["k"])]] },
     ] },
     { what: "a port row resolved", ops: [{ op: "update", table: PORTS, where: [["name", "==", "nltp-c1"]], row: { ip_addr: "10.1.1.9", evpn_id: 7 } }] },
+    { what: "an optional column set to another value", ops: [{ op: "update", table: "Controller", where: [], row: { role: "slave", status: ovsMap({ state: "ACTIVE" }) } }] },
+    { what: "an optional column emptied", ops: [{ op: "update", table: "Controller", where: [], row: { role: ovsSet([]), is_connected: false, status: ovsMap({ state: "BACKOFF", last_error: "refused" }) } }] },
+    { what: "an optional column set again", ops: [{ op: "update", table: "Controller", where: [], row: { role: "master", is_connected: true, status: ovsMap({}) } }] },
     { what: "deletes", ops: [{ op: "delete", table: VMS, where: [["vm_uuid", "includes", "vm-c1"]] }, { op: "delete", table: PORTS, where: [["name", "==", "nltp-c1"]] }] },
   ];
   for (const step of steps) {
     await c.transact(DB, step.ops);
     const [a, b] = [await v1.next(), await v2.next()];
-    for (const table of [VMS, PORTS]) {
+    for (const table of [VMS, PORTS, "Controller"]) {
       assert.deepEqual(Object.keys(b.updates[table] ?? {}).sort(), Object.keys(a.updates[table] ?? {}).sort(), `${step.what}: the same rows of ${table} changed`);
       for (const [id, ch] of Object.entries(a.updates[table] ?? {})) {
         const other = b.updates[table]![id]!;

@@ -56,16 +56,23 @@ function baseTypeName(t: unknown): string {
   throw new TypeError(`unreadable column base type ${JSON.stringify(t)}`);
 }
 
-/** A column's type from its schema `<type>` (RFC 7047 §3.2). */
+/**
+ * A column's type from its schema `<type>` (RFC 7047 §3.2). A column of at most one value
+ * (max 1: a scalar, or an optional one such as Controller.role or Port.tag) is sent whole in a
+ * modify ("for columns with single value, the difference is the value of the new column":
+ * Controller.role going from "master" to none comes as ["set", []], checked against
+ * ovsdb-server 3.1); only sets and maps of more values come as differences.
+ */
 export function columnType(type: unknown): ColumnType {
   if (typeof type === "string") return { kind: "scalar", empty: atomicDefault(type) };
   if (!type || typeof type !== "object") throw new TypeError(`unreadable column type ${JSON.stringify(type)}`);
   const t = type as { key: unknown; value?: unknown; min?: unknown; max?: unknown };
-  if (t.value !== undefined) return { kind: "map", empty: ["map", []] };
   const min = t.min ?? 1;
   const max = t.max ?? 1;
-  if (min === 1 && max === 1) return { kind: "scalar", empty: atomicDefault(baseTypeName(t.key)) };
-  return { kind: "set", empty: ["set", []] };
+  const isMap = t.value !== undefined;
+  const empty: OvsdbValue = isMap ? ["map", []] : min === 0 ? ["set", []] : atomicDefault(baseTypeName(t.key));
+  if (max === 1) return { kind: "scalar", empty };
+  return { kind: isMap ? "map" : "set", empty };
 }
 
 /**
