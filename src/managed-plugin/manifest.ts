@@ -20,7 +20,7 @@ export const IN_PLUGIN = {
 } as const;
 
 /** The node options bin/nuage-libnetwork runs the plugin with (test/unit/bundle.test.ts checks they agree). */
-export const NODE_OPTIONS = ["--max-semi-space-size=2", "--no-opt"] as const;
+export const NODE_OPTIONS = ["--max-semi-space-size=2", "--no-opt", "--optimize-for-size"] as const;
 
 /**
  * Keys a managed plugin cannot take: Docker dials the socket config.json names
