@@ -268,9 +268,12 @@ describe("global scope: two dockerds sharing an etcd cluster store", { timeout: 
     assert.deepEqual(recordedNetworks(a), []);
     await waitFor("GNet gone from B", async () => (await lists(b, "GNet")) === undefined, { timeoutMs: 15_000, intervalMs: 200 });
     assert.ok(!callNames(b, gnetId).includes("DeleteNetwork"), "B's plugin is not told either");
-    // B's learnt record goes at its next reconcile pass (here: the one at start).
+    // B's learnt record goes at its next reconcile pass (here: the one at start, which runs
+    // after the socket already answers Activate: wait for it).
     await b.stopPlugin();
     await b.startPlugin();
+    await waitFor("B's learnt record of GNet removed by the reconcile pass at start", () => recordedNetworks(b).length === 0, { timeoutMs: 15_000, intervalMs: 100 })
+      .catch(() => undefined);
     assert.deepEqual(recordedNetworks(b), []);
   });
 
