@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { NuageBed, README_CREATE, noOrphans, expectNoOrphans } from "../support/nuage-bed.js";
+import { ovsdbServerProcess } from "../faults/support.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { isAlive, runOk, sleep, waitFor } from "../support/proc.js";
 import { startOvsHost } from "../../sandbox/src/ovs/ovs-host.js";
@@ -19,6 +20,14 @@ const RESOLVE_S = 4;
 let bed: NuageBed;
 before(async () => { bed = await NuageBed.start({ name: "vrsreal", resolveTimeoutSec: RESOLVE_S }); });
 after(async () => { if (bed) await bed.stop(); });
+
+/** ovs-vswitchd reconnects with its own backoff: waits until its controller is master again. */
+async function waitForMasterRole(): Promise<void> {
+  await waitFor("the master role back", async () => {
+    const [c] = await bed.ovsdb.transact("Open_vSwitch", [{ op: "select", table: "Controller", where: [], columns: ["role"] }]);
+    return (c!.rows ?? []).some((x) => scalarString(x.role) === "master");
+  }, { timeoutMs: 20_000, intervalMs: 200 });
+}
 
 const SECOND_ORG_CREATE = [
   "network", "create", "--driver=nuage", "-o", "organization=Second Enterprise", "-o", "domain=Domain B", "-o", "zone=Zone B",
@@ -162,10 +171,7 @@ test("no master controller: docker run fails within 2 s naming the controller, a
     await expectClean("no master controller");
   } finally {
     await startOvsHost({ stateDir: bed.ovs.stateDir, bridge: bed.bridge, tcpPort: null, netns: bed.host.netns });
-    await waitFor("the master role back", async () => {
-      const [c] = await bed.ovsdb.transact("Open_vSwitch", [{ op: "select", table: "Controller", where: [], columns: ["role"] }]);
-      return (c!.rows ?? []).some((x) => scalarString(x.role) === "master");
-    }, { timeoutMs: 20_000, intervalMs: 200 });
+    await waitForMasterRole();
   }
   await bed.dockerOk(["run", "-d", "--name", "master-again", "--net", "MyNet", BUSYBOX_IMAGE, "sleep", "3600"]);
   await bed.dockerOk(["rm", "-f", "master-again"]);
@@ -173,12 +179,7 @@ test("no master controller: docker run fails within 2 s naming the controller, a
 
 test("the plugin started before ovsdb-server answers Docker at once, and serves containers once ovsdb-server is up", async () => {
   await bed.stopPlugin();
-  const pid = Number(readFileSync(join(bed.ovs.stateDir, "ovsdb-server.pid"), "utf8").trim());
-  const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-  const env = Object.fromEntries(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((kv) => {
-    const i = kv.indexOf("=");
-    return [kv.slice(0, i), kv.slice(i + 1)];
-  }));
+  const { pid, argv, env } = ovsdbServerProcess(bed);
   process.kill(pid, "SIGTERM");
   await waitFor("ovsdb-server to exit", () => !isAlive(pid), { timeoutMs: 10_000, intervalMs: 20 });
   let up = false;
@@ -201,10 +202,7 @@ test("the plugin started before ovsdb-server answers Docker at once, and serves 
     await waitFor("the plugin connected", () => /VRS OVSDB: using unix:/.test(bed.pluginLog()), { timeoutMs: 15_000 });
     // ovs-vswitchd reconnects with its own backoff: wait until it has applied the database (master role again).
     await runOk("ovs-vsctl", [`--db=unix:${bed.ovs.unixSocket}`, "--timeout=30", "set", "Open_vSwitch", ".", `external_ids:nuage-vrs-real=${Date.now()}`]);
-    await waitFor("the master role back", async () => {
-      const [c] = await bed.ovsdb.transact("Open_vSwitch", [{ op: "select", table: "Controller", where: [], columns: ["role"] }]);
-      return (c!.rows ?? []).some((x) => scalarString(x.role) === "master");
-    }, { timeoutMs: 20_000, intervalMs: 200 });
+    await waitForMasterRole();
     await bed.dockerOk(["run", "-d", "--name", "later", "--net", "Early", BUSYBOX_IMAGE, "sleep", "3600"]);
     await bed.dockerOk(["rm", "-f", "later"]);
     await bed.dockerOk(["network", "rm", "Early"]);
