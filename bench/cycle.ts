@@ -17,13 +17,13 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import type { NuageBed } from "../test/support/nuage-bed.js";
-import { BIN_NODE_ARGS, binEntry, cpuTimesOf, distPath, hostCpuDelta, hostCpuSnapshot, MAIN, pluginPid, restartPlugin } from "./lib/bed.js";
+import { cpuTimesOf, memoryOf, type AnonParts, distPath, hostCpuDelta, hostCpuSnapshot, MAIN, pluginPid, restartPlugin } from "./lib/bed.js";
 import { summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { PluginClient } from "./lib/plugin-client.js";
 import type { DockerProxy } from "./lib/docker-proxy.js";
 import type { PortWatch } from "./lib/port-watch.js";
 import { aim, fmt, ratio, round, summarize, type Summary } from "./lib/stats.js";
-import type { Variant } from "./footprint.js";
+import { binMode, describeAnon, describeMode, medianParts, type Variant } from "./footprint.js";
 import { sleep } from "../test/support/proc.js";
 import type { StepsConfig, StepsResult } from "./driver-steps.js";
 
@@ -53,7 +53,7 @@ export interface LevelResult {
    */
   hostCpuPerCycleMs: Record<string, number>;
   /** --variant modes and bin's, restarted in turn for blocks of cycles: the plugin's CPU per cycle and the cycle excl. VRS of each. */
-  variants?: { label: string; entry: string; nodeArgs: string[]; cpuPerCycleMs: number; cycleExclVrs: Summary }[];
+  variants?: (Variant & { cpuPerCycleMs: number; cycleExclVrs: Summary; rssAfterBlock: Summary; anonAfterBlock?: AnonParts })[];
   steps?: StepsResult;
   /** The plugin restarted under --cpu-prof for `cycles` more cycles: where its CPU went during them. */
   profile?: ProfileSummary & { cycles: number; cyclesMs: number };
@@ -117,26 +117,32 @@ const START_SETTLE_MS = 3_000;
 
 /** bin's way and each variant, restarted in turn for VARIANT_ROUNDS blocks of cycles each (rotating order); bin's way again after. */
 async function variantCycles(bed: NuageBed, client: PluginClient, proxy: DockerProxy, watch: PortWatch, networkId: string, cycles: number, variants: Variant[]): Promise<NonNullable<LevelResult["variants"]>> {
-  const modes: Variant[] = [{ label: "bin", entry: binEntry(), nodeArgs: [...BIN_NODE_ARGS] }, ...variants];
+  const modes: Variant[] = [binMode(), ...variants];
   const cpu = modes.map(() => 0);
+  const rss = modes.map((): number[] => []);
+  const anon = modes.map((): AnonParts[] => []);
   const runs = modes.map((): OneCycle[] => []);
   const block = Math.max(1, Math.ceil(cycles / VARIANT_ROUNDS));
   let n = 0;
   for (let r = 0; r < VARIANT_ROUNDS; r++) {
     for (let k = 0; k < modes.length; k++) {
       const m = (k + r) % modes.length;
-      await restartPlugin(bed, { entry: modes[m]!.entry, nodeArgs: modes[m]!.nodeArgs });
+      await restartPlugin(bed, modes[m]!);
       await sleep(START_SETTLE_MS); // the start's own work (reconcile pass, identity sync, replica) is not the cycles'
       for (let i = 0; i < 5; i++) await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!);
       const c0 = cpuTimesOf(pluginPid(bed)).selfMs;
       for (let i = 0; i < block; i++) runs[m]!.push(await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!));
       cpu[m]! += cpuTimesOf(pluginPid(bed)).selfMs - c0;
+      const mem = memoryOf(pluginPid(bed)); // serving: right after its block of cycles
+      rss[m]!.push(mem.rssMB);
+      if (mem.anonParts) anon[m]!.push(mem.anonParts);
     }
   }
   await restartPlugin(bed);
   return modes.map((v, m) => ({
     ...v, cpuPerCycleMs: round(cpu[m]! / runs[m]!.length),
     cycleExclVrs: summarize(runs[m]!.filter((c) => c.vrs !== undefined).map((c) => c.total - c.vrs!)),
+    rssAfterBlock: summarize(rss[m]!), anonAfterBlock: medianParts(anon[m]!),
   }));
 }
 
@@ -284,7 +290,8 @@ export function printCycle(r: CycleResult, out: (s: string) => void): void {
     out(`  host CPU per cycle ${at}`.padEnd(35) + `${Object.entries(l.hostCpuPerCycleMs).map(([k, v]) => `${k}=${v}`).join(", ")}; total=${round(total)} ms per ${l.cycle.mean} ms cycle on ${cpus().length} cores`);
     for (const v of l.variants ?? []) {
       const bin = l.variants![0]!;
-      out(`  variant ${v.label} ${at}`.padEnd(35) + `plugin CPU per cycle=${v.cpuPerCycleMs} ms (${ratio(v.cpuPerCycleMs, bin.cpuPerCycleMs)} × bin's), cycle excl. VRS p50=${v.cycleExclVrs.p50} ms (blocks alternated): ${[...v.nodeArgs, v.entry.replace(/^.*\/dist\//, "dist/")].join(" ")}`);
+      out(`  variant ${v.label} ${at}`.padEnd(35) + `plugin CPU per cycle=${v.cpuPerCycleMs} ms (${ratio(v.cpuPerCycleMs, bin.cpuPerCycleMs)} × bin's), cycle excl. VRS p50=${v.cycleExclVrs.p50} ms (blocks alternated): ${describeMode(v)}`);
+      out(`    serving: RSS after a block`.padEnd(35) + `p50=${v.rssAfterBlock.p50} MB (${ratio(v.rssAfterBlock.p50, bin.rssAfterBlock.p50)} × bin's); anonymous MB: ${describeAnon(v.anonAfterBlock)}`);
     }
     if (l.steps) printSteps(l.steps, at, out);
     const pr = l.profile;

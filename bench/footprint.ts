@@ -11,10 +11,11 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { NuageBed } from "../test/support/nuage-bed.js";
-import { BIN_NODE_ARGS, binEntry, distPath, MAIN, memoryOf, pluginPid, restartPlugin, takeHeapSnapshot, type Memory } from "./lib/bed.js";
+import { BIN_ENV, BIN_NODE_ARGS, binEntry, distPath, MAIN, memoryOf, pluginPid, restartPlugin, takeHeapSnapshot, type Memory } from "./lib/bed.js";
 import { summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { summarizeHeapSnapshot, type HeapSummary } from "./lib/heap-snapshot.js";
 import { fmt, ratio, summarize, type Summary } from "./lib/stats.js";
+import type { AnonParts } from "./lib/bed.js";
 import { run, sleep } from "../test/support/proc.js";
 
 
@@ -34,7 +35,9 @@ export interface FootprintPoint {
   /** The same restarts, alternated with those, with tsc's dist/src/main.js. */
   unbundled: { entry: string; ready: Summary; rssAfterRestart: Summary };
   /** --variant modes (other node options or entry), alternated with those. */
-  variants: (Variant & { ready: Summary; rssAfterRestart: Summary })[];
+  variants: (Variant & { ready: Summary; rssAfterRestart: Summary; anonAfterRestart?: AnonParts })[];
+  /** The anonymous MB 1.5 s after bin's restarts by kind of mapping (medians of each part). */
+  anonAfterRestart?: AnonParts;
   /** A heap snapshot 1.5 s after a restart (bin's way): where the V8 heap goes. */
   heap?: HeapSummary & Memory;
   /** Right after the last (plain) restart, idle for 2 s. */
@@ -45,16 +48,32 @@ export interface FootprintPoint {
 }
 
 /** Another way to run the plugin, measured alternately with bin's (bench --variant). */
-export interface Variant { label: string; entry: string; nodeArgs: string[] }
+export interface Variant { label: string; entry: string; nodeArgs: string[]; env: Record<string, string> }
 
-/** "LABEL=ARG ARG ... [ENTRY]": node options, and the file to run when the last word is a .js/.mjs (else bin's). */
+/** bin/nuage-libnetwork's way (the mode variants are compared with). */
+export const binMode = (): Variant => ({ label: "bin", entry: binEntry(), nodeArgs: [...BIN_NODE_ARGS], env: { ...BIN_ENV } });
+
+/**
+ * "LABEL=[NAME=VALUE ...] ARG ARG ... [ENTRY]": environment variables (the variant's only ones
+ * on top of the bench's: bin's are not added), node options, and the file to run when the last
+ * word is a .js/.mjs (else bin's).
+ */
 export function parseVariant(spec: string): Variant {
   const eq = spec.indexOf("=");
-  if (eq <= 0) throw new Error(`--variant ${spec}: expected LABEL=NODE-OPTIONS [ENTRY]`);
+  if (eq <= 0) throw new Error(`--variant ${spec}: expected LABEL=[NAME=VALUE ...] NODE-OPTIONS [ENTRY]`);
   const words = spec.slice(eq + 1).split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  while (words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!)) {
+    const w = words.shift()!;
+    env[w.slice(0, w.indexOf("="))] = w.slice(w.indexOf("=") + 1);
+  }
   const entry = words.length && /\.m?js$/.test(words[words.length - 1]!) ? words.pop()! : binEntry();
-  return { label: spec.slice(0, eq), entry, nodeArgs: words };
+  return { label: spec.slice(0, eq), entry, nodeArgs: words, env };
 }
+
+/** How a mode runs, for the printout: its variables, node options and file. */
+export const describeMode = (v: Variant): string =>
+  [...Object.entries(v.env).map(([k, x]) => `${k}=${x}`), ...v.nodeArgs, v.entry.replace(/^.*\/dist\//, "dist/")].join(" ");
 
 async function heapAt(bed: NuageBed): Promise<FootprintPoint["heap"]> {
   const dir = await mkdtemp("/tmp/nuage-bench-heap-");
@@ -86,16 +105,19 @@ export async function footprintAt(bed: NuageBed, endpoints: number, opts: { rest
     }
   }
   // Modes in rotating order: bin's way, tsc's dist/src, then each --variant.
-  const modes: Variant[] = [{ label: "bin", entry: binEntry(), nodeArgs: [...BIN_NODE_ARGS] }, { label: "unbundled", entry: MAIN, nodeArgs: [...BIN_NODE_ARGS] }, ...(opts.variants ?? [])];
+  const modes: Variant[] = [binMode(), { ...binMode(), label: "unbundled", entry: MAIN }, ...(opts.variants ?? [])];
   const readyOf = modes.map((): number[] => []);
   const rssOf = modes.map((): number[] => []);
+  const anonOf = modes.map((): AnonParts[] => []);
   for (let i = 0; i < opts.restarts; i++) {
     for (let k = 0; k < modes.length; k++) {
       const m = (k + i) % modes.length;
-      const r = await restartPlugin(bed, { entry: modes[m]!.entry, nodeArgs: modes[m]!.nodeArgs });
+      const r = await restartPlugin(bed, modes[m]!);
       readyOf[m]!.push(r.readyMs);
       await sleep(1500);
-      rssOf[m]!.push(memoryOf(pluginPid(bed)).rssMB);
+      const mem = memoryOf(pluginPid(bed));
+      rssOf[m]!.push(mem.rssMB);
+      if (mem.anonParts) anonOf[m]!.push(mem.anonParts);
     }
   }
   const [ready, plainReady] = [readyOf[0]!, readyOf[1]!];
@@ -114,10 +136,22 @@ export async function footprintAt(bed: NuageBed, endpoints: number, opts: { rest
     endpoints, recordsBefore, recordsAfter: await records(), memoryServing, ready: summarize(ready), rssAfterRestart: summarize(rss),
     entry: binEntry(), nodeArgs: [...BIN_NODE_ARGS],
     unbundled: { entry: MAIN, ready: summarize(plainReady), rssAfterRestart: summarize(plainRss) },
-    variants: modes.slice(2).map((v, k) => ({ ...v, ready: summarize(readyOf[k + 2]!), rssAfterRestart: summarize(rssOf[k + 2]!) })),
+    anonAfterRestart: medianParts(anonOf[0]!),
+    variants: modes.slice(2).map((v, k) => ({ ...v, ready: summarize(readyOf[k + 2]!), rssAfterRestart: summarize(rssOf[k + 2]!), anonAfterRestart: medianParts(anonOf[k + 2]!) })),
     heap, memoryAfterRestart, settling, startupProfile,
   };
 }
+
+/** Each part's median over the restarts. */
+export function medianParts(all: AnonParts[]): AnonParts | undefined {
+  if (!all.length) return undefined;
+  const med = (k: keyof AnonParts): number => summarize(all.map((a) => a[k])).p50;
+  return { brk: med("brk"), arenas: med("arenas"), stacks: med("stacks"), other: med("other"), arenaCount: med("arenaCount"), stackCount: med("stackCount") };
+}
+
+/** "brk 3.1, arenas 2.0 (4), stacks 0.3 (11), other 20.1" */
+export const describeAnon = (a: AnonParts | undefined): string =>
+  a ? `malloc brk ${a.brk}, malloc arenas ${a.arenas} (${a.arenaCount}), stacks ${a.stacks} (${a.stackCount}), V8 and large blocks ${a.other}` : "?";
 
 export interface CodeMemory { bareNodeRssMB: number; afterImportsRssMB: number; afterImportsHeapUsedMB: number }
 
@@ -135,13 +169,17 @@ export function printFootprint(points: FootprintPoint[], code: CodeMemory | unde
     if (p.recordsAfter !== p.recordsBefore) out(`  WARNING: the restarts changed the endpoint records: ${p.recordsBefore} → ${p.recordsAfter}`);
     const worst = Math.max(p.memoryServing.rssMB, p.rssAfterRestart.p50);
     out(`RSS @${p.endpoints}`.padEnd(35) + `serving=${p.memoryServing.rssMB} MB (peak ${p.memoryServing.hwmMB}; files ${p.memoryServing.fileMB}, anonymous ${p.memoryServing.anonMB})  after restart p50=${p.rssAfterRestart.p50} MB${big ? `  (aim ≤ 64: ${worst <= 64 ? "met" : "MISSED"})` : ""}`);
+    out(`  anonymous MB, serving`.padEnd(35) + describeAnon(p.memoryServing.anonParts));
+    out(`  anonymous MB, after restart p50`.padEnd(35) + describeAnon(p.anonAfterRestart));
     out(`${fmt(`ready @${p.endpoints}`, p.ready, ["p50", "max"])}${big ? `  (aim ≤ 500: ${p.ready.p50 <= 500 ? "met" : "MISSED"})` : ""}`);
     out(`  unbundled (dist/src/main.js)`.padEnd(35) + `(alternated) RSS after restart p50=${p.unbundled.rssAfterRestart.p50} MB, ready p50=${p.unbundled.ready.p50} ms`);
     for (const v of p.variants ?? []) {
-      out(`  variant ${v.label}`.padEnd(35) + `(alternated) RSS after restart p50=${v.rssAfterRestart.p50} MB (${ratio(v.rssAfterRestart.p50, p.rssAfterRestart.p50)} × bin's), ready p50=${v.ready.p50} ms: ${[...v.nodeArgs, v.entry.replace(/^.*\/dist\//, "dist/")].join(" ")}`);
+      out(`  variant ${v.label}`.padEnd(35) + `(alternated) RSS after restart p50=${v.rssAfterRestart.p50} MB (${ratio(v.rssAfterRestart.p50, p.rssAfterRestart.p50)} × bin's), ready p50=${v.ready.p50} ms: ${describeMode(v)}`);
+      out(`    anonymous MB`.padEnd(35) + describeAnon(v.anonAfterRestart));
     }
     if (p.settling?.length) {
       out(`  idle after a restart`.padEnd(35) + [{ afterS: 2, ...p.memoryAfterRestart }, ...p.settling].map((m) => `${m.afterS} s: ${m.rssMB} MB (anonymous ${m.anonMB})`).join(", "));
+      out(`    anonymous MB at 20 s`.padEnd(35) + describeAnon(p.settling.at(-1)?.anonParts));
     }
     const h = p.heap;
     if (h) {

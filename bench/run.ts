@@ -38,9 +38,12 @@ const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [o
   --parallel N       at a time (default 10)
   --restarts N       plugin restarts per footprint point (default 5)
   --quick            small counts, to check the set-up (runs 5, cycles 20, levels 0,100, total 20)
-  --variant L=OPTS   also run the plugin as \`node OPTS [ENTRY]\` (ENTRY: a last word ending in .js/.mjs, else
-                     bin's), alternated with bin's way: RSS and start-up (footprint), CPU per cycle (cycle);
-                     repeatable, e.g. --variant 'lite=--max-semi-space-size=2 --lite-mode'
+  --variant L=[VAR=VALUE ...] OPTS   also run the plugin as \`VAR=VALUE node OPTS [ENTRY]\` (ENTRY: a last word
+                     ending in .js/.mjs, else bin's; leading VAR=VALUE words: its environment variables, the
+                     only ones set on top of the bench's: bin's own are not added), alternated with bin's way:
+                     RSS and start-up (footprint), CPU per cycle and RSS after a block of cycles (cycle);
+                     repeatable, e.g. --variant 'lite=--max-semi-space-size=2 --lite-mode',
+                     --variant 'arena=MALLOC_ARENA_MAX=1 --max-semi-space-size=2 --no-opt --optimize-for-size'
   --keep-profiles DIR  keep the plugin's CPU profiles of the cycle bench there (.cpuprofile)
   --out FILE         JSON result (default bench/results/bench-<time>.json)
 `;

@@ -14,7 +14,7 @@ import { existsSync, openSync, closeSync, readdirSync, readFileSync, writeFileSy
 import { join } from "node:path";
 import { NuageBed, MAIN, REPO } from "../../test/support/nuage-bed.js";
 import { PluginClient } from "./plugin-client.js";
-import { NODE_OPTIONS } from "../../src/managed-plugin/manifest.js";
+import { NODE_ENV_VARS, NODE_OPTIONS } from "../../src/managed-plugin/manifest.js";
 import { DockerProxy } from "./docker-proxy.js";
 import { sleep } from "../../test/support/proc.js";
 
@@ -24,6 +24,8 @@ export { NuageBed, MAIN, REPO };
 export const BUNDLE = join(REPO, "dist/bundle/nuage-libnetwork.mjs");
 /** The node options bin/nuage-libnetwork passes. */
 export const BIN_NODE_ARGS = NODE_OPTIONS;
+/** The environment variables bin/nuage-libnetwork sets for node. */
+export const BIN_ENV = NODE_ENV_VARS;
 /** What bin/nuage-libnetwork would run: the bundle when it was built. */
 export const binEntry = (): string => (existsSync(BUNDLE) ? BUNDLE : MAIN);
 
@@ -62,6 +64,52 @@ export interface Memory {
   /** Of the RSS: pages of files (node's binary and libraries, the same in every node process) and anonymous ones (V8's heap, malloc). */
   fileMB?: number;
   anonMB?: number;
+  /** The anonymous pages by kind of mapping (smapsAnon). */
+  anonParts?: AnonParts;
+}
+
+/** Anonymous resident MB by kind of mapping, from /proc/PID/smaps. */
+export interface AnonParts {
+  /** malloc's main arena (the brk heap, "[heap]"). */
+  brk: number;
+  /** malloc's other arenas: 64 MB-aligned reservations, one per thread that malloc'd while the others were busy (MALLOC_ARENA_MAX caps them). */
+  arenas: number;
+  /** Thread stacks: a mapping right after a guard page (---p), and the main "[stack]". */
+  stacks: number;
+  /** The rest: V8's heap spaces and code, and malloc's own mappings of large blocks (≥ 128 KB). */
+  other: number;
+  /** How many arenas and thread stacks there are. */
+  arenaCount: number;
+  stackCount: number;
+}
+
+const ARENA_ALIGN = 64 * 2 ** 20;
+
+export function smapsAnon(pid: number): AnonParts {
+  const maps: { start: number; end: number; perms: string; name: string; anonKb: number }[] = [];
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) { maps.push({ start: parseInt(head[1]!, 16), end: parseInt(head[2]!, 16), perms: head[3]!, name: head[4]!, anonKb: 0 }); continue; }
+    const anon = /^Anonymous:\s+(\d+) kB/.exec(line);
+    if (anon && maps.length) maps[maps.length - 1]!.anonKb = Number(anon[1]);
+  }
+  const kb = { brk: 0, arenas: 0, stacks: 0, other: 0 };
+  let arenaCount = 0;
+  let stackCount = 0;
+  maps.forEach((m, i) => {
+    const prev = maps[i - 1];
+    const next = maps[i + 1];
+    if (m.name === "[heap]") kb.brk += m.anonKb;
+    else if (m.name === "[stack]") { kb.stacks += m.anonKb; stackCount++; }
+    else if (m.name !== "" || m.perms !== "rw-p") kb.other += m.anonKb;
+    // glibc's arena heap: rw at the start of a 64 MB-aligned reservation whose rest is ---p.
+    else if (m.start % ARENA_ALIGN === 0 && (!next || (next.start === m.end && next.perms === "---p" && next.end - m.start <= ARENA_ALIGN) || m.end - m.start === ARENA_ALIGN)) { kb.arenas += m.anonKb; arenaCount++; }
+    // pthread stack: its guard page (---p) right below it.
+    else if (prev && prev.end === m.start && prev.perms === "---p" && prev.name === "" && prev.end - prev.start <= 64 * 1024 && m.end - m.start >= 256 * 1024) { kb.stacks += m.anonKb; stackCount++; }
+    else kb.other += m.anonKb;
+  });
+  const mb = (k: number): number => Math.round(k / 102.4) / 10;
+  return { brk: mb(kb.brk), arenas: mb(kb.arenas), stacks: mb(kb.stacks), other: mb(kb.other), arenaCount, stackCount };
 }
 
 export interface CpuTimes {
@@ -83,7 +131,9 @@ export function memoryOf(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
   const mb = (k: number): number => Math.round(k / 102.4) / 10;
-  return { rssMB: mb(kb("VmRSS")), hwmMB: mb(kb("VmHWM")), fileMB: mb(kb("RssFile") + kb("RssShmem")), anonMB: mb(kb("RssAnon")) };
+  let anonParts: AnonParts | undefined;
+  try { anonParts = smapsAnon(pid); } catch { /* smaps unreadable (exited) */ }
+  return { rssMB: mb(kb("VmRSS")), hwmMB: mb(kb("VmHWM")), fileMB: mb(kb("RssFile") + kb("RssShmem")), anonMB: mb(kb("RssAnon")), anonParts };
 }
 
 export interface Restart {
@@ -97,7 +147,7 @@ export interface Restart {
  * Stops the bed's plugin (SIGTERM) and starts it again, from the bench, timing spawn →
  * first 200 to Plugin.Activate (polled every 2 ms on fresh connections).
  */
-export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: string; heapSnapshotDir?: string; nodeArgs?: readonly string[]; entry?: string } = {}): Promise<Restart> {
+export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: string; heapSnapshotDir?: string; nodeArgs?: readonly string[]; entry?: string; env?: Readonly<Record<string, string>> } = {}): Promise<Restart> {
   await bed.stopPlugin("SIGTERM");
   const client = new PluginClient(socketFromOutside(bed));
   const nodeArgs = [...(opts.nodeArgs ?? BIN_NODE_ARGS)];
@@ -107,7 +157,11 @@ export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: strin
   const fd = openSync(bed.pluginLogPath, "a");
   const t0 = performance.now();
   try {
-    bed.plugin = bed.host.spawn(process.execPath, [...nodeArgs, opts.entry ?? binEntry(), "-f", bed.cfgPath], { stdio: ["ignore", fd, fd] });
+    // The bench's own environment, without bin's variables, plus the mode's (bin's by default).
+    const env = { ...process.env };
+    for (const k of Object.keys(BIN_ENV)) delete env[k];
+    Object.assign(env, opts.env ?? BIN_ENV);
+    bed.plugin = bed.host.spawn(process.execPath, [...nodeArgs, opts.entry ?? binEntry(), "-f", bed.cfgPath], { stdio: ["ignore", fd, fd], env });
   } finally {
     closeSync(fd);
   }

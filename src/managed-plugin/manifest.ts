@@ -23,6 +23,12 @@ export const IN_PLUGIN = {
 export const NODE_OPTIONS = ["--max-semi-space-size=2", "--no-opt", "--optimize-for-size"] as const;
 
 /**
+ * The environment variables bin/nuage-libnetwork sets for node (glibc's malloc, libuv), also in
+ * the managed plugin's env (test/unit/bundle.test.ts checks they agree).
+ */
+export const NODE_ENV_VARS: Readonly<Record<string, string>> = {};
+
+/**
  * Keys a managed plugin cannot take: Docker dials the socket config.json names
  * (interface.socket, in the folder it mounts at /run/docker/plugins), and names the
  * driver after the plugin itself (`nuage:latest`).
@@ -99,6 +105,7 @@ export function managedPluginManifest(): ManagedPluginManifest {
     ],
     env: [
       { name: "PATH", description: "", value: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
+      ...Object.entries(NODE_ENV_VARS).map(([name, value]) => ({ name, description: "as bin/nuage-libnetwork sets it (docs/performance.md, Memory)", value })),
       // "" = not set: the value comes from nuage.cfg (config mount), else the default.
       ...keys.map((k) => ({ name: k, description: `config key ${k} (README, Configuration); ${describeDefault(k)}`, settable: ["value"] as ["value"], value: "" })),
     ],
