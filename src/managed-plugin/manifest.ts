@@ -26,7 +26,11 @@ export const NODE_OPTIONS = ["--max-semi-space-size=2", "--no-opt", "--optimize-
  * The environment variables bin/nuage-libnetwork sets for node (glibc's malloc, libuv), also in
  * the managed plugin's env (test/unit/bundle.test.ts checks they agree).
  */
-export const NODE_ENV_VARS: Readonly<Record<string, string>> = {};
+export const NODE_ENV_VARS: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: "2",
+  MALLOC_MMAP_THRESHOLD_: "131072",
+  MALLOC_TRIM_THRESHOLD_: "131072",
+};
 
 /**
  * Keys a managed plugin cannot take: Docker dials the socket config.json names
@@ -77,7 +81,7 @@ export function managedPluginManifest(): ManagedPluginManifest {
   return {
     description: "Nuage Networks VSP network driver for Docker",
     documentation: "https://github.com/nuagenetworks/nuage-libnetwork",
-    // No shell in the rootfs: node directly, with bin/nuage-libnetwork's options, on the
+    // No shell in the rootfs: node directly, with bin/nuage-libnetwork's options (its variables: env), on the
     // one-file bundle (scripts/build-plugin.sh stages it alone: scripts/stage-plugin.sh --bundle).
     entrypoint: [IN_PLUGIN.node, ...NODE_OPTIONS, `${IN_PLUGIN.app}/dist/bundle/nuage-libnetwork.mjs`],
     workdir: IN_PLUGIN.app,
