@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import type { NuageBed } from "../test/support/nuage-bed.js";
-import { cpuTimesOf, memoryOf, type AnonParts, distPath, hostCpuDelta, hostCpuSnapshot, MAIN, pluginPid, restartPlugin } from "./lib/bed.js";
+import { cpuTimesOf, memoryOf, type AnonParts, type Memory, distPath, hostCpuDelta, hostCpuSnapshot, MAIN, pluginPid, restartPlugin } from "./lib/bed.js";
 import { summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { PluginClient } from "./lib/plugin-client.js";
 import type { DockerProxy } from "./lib/docker-proxy.js";
@@ -47,6 +47,8 @@ export interface LevelResult {
   deleteEndpoint: Summary;
   /** The plugin process's CPU per cycle over the measured cycles (/proc/<pid>/stat), and its `ip` children's. */
   pluginCpuPerCycleMs: { self: number; ipChildren: number };
+  /** The plugin right after these cycles (bin's way, running since before the population): its memory while serving. */
+  memoryAfterCycles?: Memory;
   /**
    * CPU per cycle of every process of the bench host that used at least 0.5 ms per cycle
    * (the sandbox's VRS agent, VSD simulator and OVS share the machine's cores with the plugin), and ovsdb-server always.
@@ -124,6 +126,11 @@ async function variantCycles(bed: NuageBed, client: PluginClient, proxy: DockerP
   const runs = modes.map((): OneCycle[] => []);
   const block = Math.max(1, Math.ceil(cycles / VARIANT_ROUNDS));
   let n = 0;
+  // One block not counted first: the first block after the population or the level's cycles used
+  // ~1.5 x the CPU per cycle of the later ones (bin's way against itself as a variant, 4 runs of 4).
+  await restartPlugin(bed, modes[0]!);
+  await sleep(START_SETTLE_MS);
+  for (let i = 0; i < 5 + block; i++) await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!);
   for (let r = 0; r < VARIANT_ROUNDS; r++) {
     for (let k = 0; k < modes.length; k++) {
       const m = (k + r) % modes.length;
@@ -234,6 +241,7 @@ export async function benchCycle(
         if (i >= opts.warmup) runs.push(c);
       }
       const cpu1 = cpuTimesOf(pluginPid(bed));
+      const memoryAfterCycles = memoryOf(pluginPid(bed));
       const hostCpu = hostCpuDelta(host0, hostCpuSnapshot(bed));
       const hostCpuPerCycleMs = Object.fromEntries(Object.entries(hostCpu)
         .map(([k, v]) => [k, round(v / runs.length)] as const).filter(([k, v]) => v >= 0.5 || k === "ovsdb-server").sort((a, b) => b[1] - a[1]));
@@ -250,6 +258,7 @@ export async function benchCycle(
         leave: summarize(runs.map((r) => r.leave)),
         deleteEndpoint: summarize(runs.map((r) => r.de)),
         pluginCpuPerCycleMs: { self: round((cpu1.selfMs - cpu0.selfMs) / runs.length), ipChildren: round((cpu1.childrenMs - cpu0.childrenMs) / runs.length) },
+        memoryAfterCycles,
         hostCpuPerCycleMs,
       };
       opts.log(`  cycle: ${level} present: cycle p50=${lr.cycle.p50} ms, excl. VRS p50=${lr.cycleExclVrs.p50} ms`);
@@ -286,6 +295,8 @@ export function printCycle(r: CycleResult, out: (s: string) => void): void {
     out(fmt(`  Join excl. VRS ${at}`, l.joinExclVrs, ["p50", "p99"]));
     out(`  per call p50 ${at}`.padEnd(35) + `CreateEndpoint=${l.createEndpoint.p50} Leave=${l.leave.p50} DeleteEndpoint=${l.deleteEndpoint.p50} ms`);
     out(`  plugin CPU per cycle ${at}`.padEnd(35) + `own=${l.pluginCpuPerCycleMs.self} ms ${aim(l.pluginCpuPerCycleMs.self, 5)}, its ip processes=${l.pluginCpuPerCycleMs.ipChildren} ms`);
+    const m = l.memoryAfterCycles;
+    if (m) out(`  plugin RSS after the cycles ${at}`.padEnd(35) + `${m.rssMB} MB (serving; files ${m.fileMB}, anonymous ${m.anonMB}: ${describeAnon(m.anonParts)})`);
     const total = Object.values(l.hostCpuPerCycleMs).reduce((a, b) => a + b, 0);
     out(`  host CPU per cycle ${at}`.padEnd(35) + `${Object.entries(l.hostCpuPerCycleMs).map(([k, v]) => `${k}=${v}`).join(", ")}; total=${round(total)} ms per ${l.cycle.mean} ms cycle on ${cpus().length} cores`);
     for (const v of l.variants ?? []) {

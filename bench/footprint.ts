@@ -24,8 +24,9 @@ export interface FootprintPoint {
   /** Endpoint records in the plugin's StateDir before and after the restarts (the restarts must not drop any). */
   recordsBefore: number;
   recordsAfter: number;
-  /** The running plugin, as it is when the measurement starts (after whatever it served). */
+  /** The running plugin while serving: the cycle bench's after its cycles, else as it is when this measurement starts. */
   memoryServing: Memory;
+  servingFrom: string;
   ready: Summary;
   /** RSS 1.5 s after each restart (MB). */
   rssAfterRestart: Summary;
@@ -87,8 +88,11 @@ async function heapAt(bed: NuageBed): Promise<FootprintPoint["heap"]> {
   }
 }
 
-export async function footprintAt(bed: NuageBed, endpoints: number, opts: { restarts: number; profile: boolean; variants?: Variant[]; log: (s: string) => void }): Promise<FootprintPoint> {
-  const memoryServing = memoryOf(pluginPid(bed));
+export async function footprintAt(bed: NuageBed, endpoints: number, opts: { restarts: number; profile: boolean; variants?: Variant[]; serving?: Memory; log: (s: string) => void }): Promise<FootprintPoint> {
+  // The cycle bench's figure after its cycles when there is one: here the plugin may have just
+  // been restarted (the cycle bench's variants and profile end with a restart), still starting.
+  const memoryServing = opts.serving ?? memoryOf(pluginPid(bed));
+  const servingFrom = opts.serving ? "cycle bench, right after its cycles at this level" : "at this bench's start (the plugin as the previous bench left it)";
   const records = async (): Promise<number> => (await readdir(join(bed.dir, "plugin-state", "endpoints"))).filter((f) => f.endsWith(".json")).length;
   const recordsBefore = await records();
   let startupProfile: FootprintPoint["startupProfile"];
@@ -133,7 +137,7 @@ export async function footprintAt(bed: NuageBed, endpoints: number, opts: { rest
   }
   opts.log(`  footprint @${endpoints}: ready p50=${summarize(ready).p50} ms, RSS ${memoryAfterRestart.rssMB} MB`);
   return {
-    endpoints, recordsBefore, recordsAfter: await records(), memoryServing, ready: summarize(ready), rssAfterRestart: summarize(rss),
+    endpoints, recordsBefore, recordsAfter: await records(), memoryServing, servingFrom, ready: summarize(ready), rssAfterRestart: summarize(rss),
     entry: binEntry(), nodeArgs: [...BIN_NODE_ARGS],
     unbundled: { entry: MAIN, ready: summarize(plainReady), rssAfterRestart: summarize(plainRss) },
     anonAfterRestart: medianParts(anonOf[0]!),
@@ -169,7 +173,7 @@ export function printFootprint(points: FootprintPoint[], code: CodeMemory | unde
     if (p.recordsAfter !== p.recordsBefore) out(`  WARNING: the restarts changed the endpoint records: ${p.recordsBefore} → ${p.recordsAfter}`);
     const worst = Math.max(p.memoryServing.rssMB, p.rssAfterRestart.p50);
     out(`RSS @${p.endpoints}`.padEnd(35) + `serving=${p.memoryServing.rssMB} MB (peak ${p.memoryServing.hwmMB}; files ${p.memoryServing.fileMB}, anonymous ${p.memoryServing.anonMB})  after restart p50=${p.rssAfterRestart.p50} MB${big ? `  (aim ≤ 64: ${worst <= 64 ? "met" : "MISSED"})` : ""}`);
-    out(`  anonymous MB, serving`.padEnd(35) + describeAnon(p.memoryServing.anonParts));
+    out(`  anonymous MB, serving`.padEnd(35) + `${describeAnon(p.memoryServing.anonParts)} (serving: ${p.servingFrom})`);
     out(`  anonymous MB, after restart p50`.padEnd(35) + describeAnon(p.anonAfterRestart));
     out(`${fmt(`ready @${p.endpoints}`, p.ready, ["p50", "max"])}${big ? `  (aim ≤ 500: ${p.ready.p50 <= 500 ? "met" : "MISSED"})` : ""}`);
     out(`  unbundled (dist/src/main.js)`.padEnd(35) + `(alternated) RSS after restart p50=${p.unbundled.rssAfterRestart.p50} MB, ready p50=${p.unbundled.ready.p50} ms`);

@@ -125,7 +125,8 @@ async function main(): Promise<void> {
       const n = results.cycle?.populate.made ?? 0;
       if (n > 0) {
         log(`footprint, ${n} endpoints...`);
-        results.footprint.push(await footprintAt(bed, n, { restarts: o.restarts, profile: true, variants: o.variants, log }));
+        const serving = results.cycle?.levels.find((l) => l.endpointsPresent === n)?.memoryAfterCycles;
+        results.footprint.push(await footprintAt(bed, n, { restarts: o.restarts, profile: true, variants: o.variants, serving, log }));
       }
       results.codeMemory = await codeMemory();
       printFootprint(results.footprint, results.codeMemory, out);

@@ -20,7 +20,7 @@ export const IN_PLUGIN = {
 } as const;
 
 /** The node options bin/nuage-libnetwork runs the plugin with (test/unit/bundle.test.ts checks they agree). */
-export const NODE_OPTIONS = ["--max-semi-space-size=2", "--no-opt", "--optimize-for-size"] as const;
+export const NODE_OPTIONS = ["--max-semi-space-size=2", "--no-opt", "--optimize-for-size", "--liftoff-only"] as const;
 
 /**
  * The environment variables bin/nuage-libnetwork sets for node (glibc's malloc, libuv), also in

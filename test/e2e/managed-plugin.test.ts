@@ -13,7 +13,7 @@ import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { waitFor } from "../support/proc.js";
 import { enableManagedPlugin, MANAGED_DRIVER, setManagedPlugin } from "../support/managed-plugin.js";
 import { KNOWN_KEYS } from "../../src/config/config.js";
-import { NOT_SETTABLE_IN_MANAGED } from "../../src/managed-plugin/manifest.js";
+import { NODE_ENV_VARS, NODE_OPTIONS, NOT_SETTABLE_IN_MANAGED } from "../../src/managed-plugin/manifest.js";
 
 const CREATE = (driver: string) => [
   "network", "create", `--driver=${driver}`, "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
@@ -37,7 +37,7 @@ const expectClean = (what: string): Promise<void> => expectNoOrphans(bed, what);
 test("docker plugin create took the built directory; enabled as nuage:latest, host network, every config key a settable env entry", async () => {
   const [info] = JSON.parse(await bed.dockerOk(["plugin", "inspect", MANAGED_DRIVER])) as {
     Name: string; Enabled: boolean;
-    Config: { Interface: { Types: string[]; Socket: string }; Network: { Type: string }; Linux: { Capabilities: string[] }; Env: { Name: string; Settable: string[] | null }[]; Mounts: { Name: string; Settable: string[] | null }[] };
+    Config: { Entrypoint: string[]; Interface: { Types: string[]; Socket: string }; Network: { Type: string }; Linux: { Capabilities: string[] }; Env: { Name: string; Value: string; Settable: string[] | null }[]; Mounts: { Name: string; Settable: string[] | null }[] };
     Settings: { Env: string[]; Mounts: { Name: string; Source: string }[] };
   }[];
   assert.equal(info!.Name, MANAGED_DRIVER);
@@ -50,6 +50,17 @@ test("docker plugin create took the built directory; enabled as nuage:latest, ho
   assert.deepEqual(settable, KNOWN_KEYS.filter((k) => !(NOT_SETTABLE_IN_MANAGED as readonly string[]).includes(k)).sort());
   assert.ok(info!.Settings.Env.some((e) => e.startsWith("VrsSocket=/var/run/openvswitch/")), "VrsSocket set by docker plugin set");
   assert.deepEqual(info!.Config.Mounts.map((m) => m.Name).sort(), ["config", "docker", "ovsdb", "state"]);
+  // node runs as bin/nuage-libnetwork runs it: its options, and its variables (malloc's tuning).
+  assert.deepEqual(info!.Config.Entrypoint.slice(1, -1), [...NODE_OPTIONS]);
+  for (const [name, value] of Object.entries(NODE_ENV_VARS)) {
+    assert.ok(info!.Config.Env.some((e) => e.Name === name && e.Value === value && !e.Settable?.length), `config.json sets ${name}=${value}`);
+  }
+  const node = [...bed.host.members()].find((pid) => {
+    try { return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("/app/dist/bundle/nuage-libnetwork.mjs"); } catch { return false; }
+  });
+  assert.ok(node, "the plugin's node process runs in the bed's host");
+  const environ = readFileSync(`/proc/${node}/environ`, "utf8").split("\0");
+  for (const [name, value] of Object.entries(NODE_ENV_VARS)) assert.ok(environ.includes(`${name}=${value}`), `the plugin's node has ${name}=${value}`);
   process.stdout.write(`# docker plugin enable took ${bed.enableMs} ms\n`);
   const log = bed.pluginLog();
   assert.match(log, /nuage plugin ready/, "the plugin's own log reaches dockerd's");
