@@ -11,8 +11,8 @@ import {
   type NetworkIdRequest,
 } from "../plugin/protocol.js";
 import type { FileStore } from "../store/file-store.js";
-import type { EndpointRecord, NetworkRecord } from "../store/records.js";
-import type { HostLinks } from "../host/links.js";
+import type { EndpointRecord, Frozen, NetworkRecord } from "../store/records.js";
+import { LinkExistsError, type HostLinks } from "../host/links.js";
 import { ResolutionError } from "../vrs/vrs-client.js";
 import { entityIdentity } from "./entity-identity.js";
 import { OvsdbUnavailableError } from "../vrs/ovsdb/errors.js";
@@ -267,8 +267,7 @@ export class NuageDriver implements NetworkDriver {
       const undo: (() => Promise<unknown>)[] = [];
       try {
         if (groups && reservation) await this.policyGroups().apply(groups, { vportId: reservation.vportId, vmUuid, portName: ep.hostIfName });
-        await this.deps.links.deleteLink(ep.hostIfName); // a leftover from a crash
-        await this.deps.links.createVethPair(ep.hostIfName, ep.containerIfName, ep.mac, this.settings.vethMtu);
+        await this.createVeth(ep);
         undo.push(() => this.deps.links.deleteLink(ep.hostIfName));
         // Before the write: a write cut by a dropped connection may have been committed.
         undo.push(() => this.deps.vrs.detach(ep.hostIfName, vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS }));
@@ -391,6 +390,23 @@ export class NuageDriver implements NetworkDriver {
       .catch((err: Error) => this.deps.logger.warn({ endpoint: short(ep.id), port: ep.hostIfName, err: err.message }, "veth deletion after DeleteEndpoint failed; the reconcile pass removes it"))
       .finally(() => { for (const n of names) if (this.linksBeingDeleted.get(n) === work) this.linksBeingDeleted.delete(n); });
     for (const n of names) this.linksBeingDeleted.set(n, work);
+  }
+
+  /**
+   * The endpoint's veth pair, replacing a leftover of the same name (a crash between its
+   * creation and Join's answer). Created first and deleted only when the name is taken: the
+   * leftover is rare, and a deletion up front cost every Join a round trip to `ip`.
+   */
+  private async createVeth(ep: Frozen<EndpointRecord>): Promise<void> {
+    const create = (): Promise<void> => this.deps.links.createVethPair(ep.hostIfName, ep.containerIfName, ep.mac, this.settings.vethMtu);
+    try {
+      await create();
+    } catch (err) {
+      if (!(err instanceof LinkExistsError)) throw err;
+      await this.deps.links.deleteLink(ep.hostIfName);
+      await this.deps.links.deleteLink(ep.containerIfName);
+      await create();
+    }
   }
 
   /** Resolves when the veth deletions started after answering DeleteEndpoint are done (stop, tests). */

@@ -19,9 +19,14 @@ const IP = "ip";
 const MAX_BATCH_FAILURES = 3;
 
 export class LinkError extends Error {}
+/** A link of that name (the host end's or the peer's) is already there: iproute2's "File exists". */
+export class LinkExistsError extends LinkError {}
 
 export interface HostLinks {
-  /** The pair with the peer's name and MAC, the host end up; mtu (when given) on both ends. */
+  /**
+   * The pair with the peer's name and MAC, the host end up; mtu (when given) on both ends.
+   * LinkExistsError when either name is taken.
+   */
   createVethPair(hostName: string, peerName: string, peerMac: string, mtu?: number): Promise<void>;
   /**
    * Deletes a link (a veth takes its peer with it); false when it was not there. background:
@@ -69,7 +74,12 @@ export class IpRouteLinks implements HostLinks {
       throw new LinkError(`veth MTU ${mtu}: expected a whole number from 68 to 65535`);
     }
     const m = mtu === undefined ? [] : ["mtu", String(mtu)];
-    await this.ip(["link", "add", hostName, ...m, "up", "type", "veth", "peer", "name", peerName, "address", peerMac, ...m]);
+    try {
+      await this.ip(["link", "add", hostName, ...m, "up", "type", "veth", "peer", "name", peerName, "address", peerMac, ...m]);
+    } catch (err) {
+      if (err instanceof LinkError && /File exists/.test(err.message)) throw new LinkExistsError(err.message, { cause: err });
+      throw err;
+    }
   }
 
   async deleteLink(name: string, opts: { background?: boolean } = {}): Promise<boolean> {

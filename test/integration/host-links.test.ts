@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { IpRouteLinks } from "../../src/host/links.js";
+import { IpRouteLinks, LinkExistsError } from "../../src/host/links.js";
 import { IpBatch } from "../../src/host/ip-batch.js";
 
 const NS = `nt-links-${randomBytes(4).toString("hex")}`;
@@ -35,7 +35,7 @@ for (const batch of [true, false]) {
       assert.deepEqual(await links.listLinks("nuh", "nuc"), [host, peer], "in the prefixes' order (the kernel lists the peer first)");
       assert.deepEqual(await links.listLinks("nuc"), [peer]);
 
-      await assert.rejects(links.createVethPair(host, peer, "0a:01:0a:15:3b:07"), /File exists/, "a second create fails with iproute2's message");
+      await assert.rejects(links.createVethPair(host, peer, "0a:01:0a:15:3b:07"), (err: Error) => err instanceof LinkExistsError && /File exists/.test(err.message), "a second create fails as LinkExistsError, with iproute2's message");
       assert.equal(await links.deleteLink(host), true);
       assert.equal(linkInfo(peer), undefined, "the peer went with the host end");
       assert.equal(await links.deleteLink(host), false, "deleting a missing link says so");

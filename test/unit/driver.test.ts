@@ -6,7 +6,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { NuageDriver } from "../../src/driver/nuage-driver.js";
 import { FileStore } from "../../src/store/file-store.js";
-import type { HostLinks } from "../../src/host/links.js";
+import { LinkExistsError, type HostLinks } from "../../src/host/links.js";
 import type { VrsPorts, DockerLookup, SubnetDirectory } from "../../src/driver/deps.js";
 import { ResolutionError, type PortAttachment } from "../../src/vrs/vrs-client.js";
 import type { CreateNetworkRequest } from "../../src/plugin/protocol.js";
@@ -19,7 +19,7 @@ const EP2 = "c".repeat(64);
 class FakeLinks implements HostLinks {
   links = new Set<string>();
   async createVethPair(h: string, p: string): Promise<void> {
-    if (this.links.has(h)) throw new Error("exists");
+    if (this.links.has(h) || this.links.has(p)) throw new LinkExistsError("RTNETLINK answers: File exists");
     this.links.add(h); this.links.add(p);
   }
   async deleteLink(n: string): Promise<boolean> {
@@ -169,6 +169,30 @@ test("Join plugs the port with the network's Nuage metadata and answers SrcName,
   assert.equal(port?.staticIp, "10.21.59.2");
   assert.ok(links.links.has("nuh" + "b".repeat(12)));
   for (const name of ["nuh" + "b".repeat(12), "nuc" + "b".repeat(12)]) assert.ok(name.length <= 15);
+});
+
+test("Join replaces a leftover veth with the endpoint's names (a crash before Join answered), and deletes nothing when there is none", async () => {
+  const d = make();
+  await d.createNetwork(netReq(readmeOpts));
+  const host = "nuh" + "b".repeat(12);
+  const peer = "nuc" + "b".repeat(12);
+  const deleted: string[] = [];
+  const del = links.deleteLink.bind(links);
+  links.deleteLink = async (n) => { deleted.push(n); return del(n); };
+  await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
+  await d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null });
+  assert.equal(deleted.join(" "), "", "no deletion before the create when no link has the names");
+  for (const leftover of [[host, peer], [peer]]) {
+    await d.leave({ NetworkID: NET, EndpointID: EP });
+    await d.linksSettled();
+    links.links.clear();
+    for (const n of leftover) links.links.add(n);
+    deleted.length = 0;
+    await d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null });
+    assert.ok(links.links.has(host) && links.links.has(peer), `joined again over a leftover ${leftover.join(" + ")}`);
+    assert.ok(deleted.includes(leftover[0]!), `the leftover ${leftover[0]} deleted first`);
+    assert.ok(vrs.ports.has(host));
+  }
 });
 
 for (const outcome of ["reason", "timeout", "zero"] as const) {
