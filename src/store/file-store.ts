@@ -49,12 +49,13 @@
  *    to an endpoint or network Docker no longer lists, or is a reservation no endpoint
  *    names, and the reconcile pass removes it.
  * A write's system calls that reach only the page cache (open, write, close, rename) are
- * synchronous, and an fsync is the one asynchronous step: through libuv's thread pool the same took four hand-offs to a pool
- * thread and back, each waking the event loop, and on the bench's loaded two cores each waited
- * for a core (the cycle bench at 1,000 endpoints, blocks of the two alternated, two runs: the
- * plugin's CPU per cycle 4.3 and 4.9 ms against 5.5 and 5.4, the cycle without the VRS 11.5
- * and 14.2 ms p50 against 14.0 and 15.8, with the fsynced writes as before). So StateDir
- * must be a local filesystem (a hung network mount would stall the event loop, not one call).
+ * synchronous, and an fsync is the one asynchronous step: through libuv's thread pool each
+ * was a hand-off to a pool thread and back, waking the event loop, and on the bench's loaded
+ * two cores waiting for one (the cycle bench at 1,000 endpoints, blocks of the two alternated,
+ * two runs: the plugin's CPU per cycle 4.3 and 4.9 ms against 5.5 and 5.4, the cycle without
+ * the VRS 11.5 and 14.2 ms p50 against 14.0 and 15.8, with the fsynced writes as before). So
+ * StateDir must be a local filesystem (a hung network mount would stall the event loop, not
+ * one call).
  * Deletions stay asynchronous (one unlink).
  * A write that fails (a full filesystem, say) removes its temporary file, leaves the
  * old record in place on disk and in memory, and throws a StoreWriteError naming
@@ -231,19 +232,14 @@ export class FileStore {
     const final = join(this.dir, kind, `${id}.json`);
     const tmp = `${final}.tmp${process.pid}.${this.tmpSeq++}`;
     try {
-      if (durability === "fsync") {
-        const fd = openSync(tmp, "wx", 0o600);
-        try {
-          writeFileSync(fd, JSON.stringify(copy));
-          await fsyncFd(fd);
-        } finally {
-          closeSync(fd);
-        }
-        renameSync(tmp, final);
-      } else {
-        writeFileSync(tmp, JSON.stringify(copy), { flag: "wx", mode: 0o600 });
-        renameSync(tmp, final);
+      const fd = openSync(tmp, "wx", 0o600);
+      try {
+        writeFileSync(fd, JSON.stringify(copy));
+        if (durability === "fsync") await fsyncFd(fd);
+      } finally {
+        closeSync(fd);
       }
+      renameSync(tmp, final);
     } catch (err) {
       rmSync(tmp, { force: true });
       throw new StoreWriteError(`could not write the ${WHAT[kind]} record ${id.slice(0, 12)} to StateDir ${this.dir}: ${(err as Error).message}`, { cause: err });
