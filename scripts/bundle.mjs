@@ -25,10 +25,6 @@ await build({
   minifyWhitespace: true,
   legalComments: "linked",
   logLevel: "warning",
-  // undici's index (cookies) reads globalThis.Headers, whose getter loads node's own copy of
-  // undici and compiles its wasm HTTP parser: ~5 MB resident for nothing (the plugin uses
-  // undici's Agent and request only). Reads only; undici's install() still assigns it.
-  define: { "globalThis.Headers": "undefined" },
-  // The bundled CommonJS packages (pino, undici, ...) call require() for node's own modules.
+  // The bundled CommonJS packages (pino, prom-client, ...) call require() for node's own modules.
   banner: { js: 'import { createRequire as __nuageCreateRequire } from "node:module"; const require = __nuageCreateRequire(import.meta.url);' },
 });

@@ -1,14 +1,14 @@
 /**
  * A small client of the Docker Engine API at DockerEndpoint (unix:// or tcp://),
- * on undici. Every call has a deadline (DockerTimeout): the plugin may be asked
+ * on node's http (src/http/transport.ts). Every call has a deadline (DockerTimeout): the plugin may be asked
  * something by a daemon that is itself blocked (protocol reference §7.1), and a
  * driver call must then fail with a clear message instead of hanging.
  * Over TCP with TLS files it speaks HTTPS as Docker's own clients do with `--tlsverify`
  * (CA, client certificate and key).
  */
 import { readFileSync } from "node:fs";
-import { Agent, request } from "undici";
 import { BodyTooLargeError, lines, readBounded } from "../http/bounded-body.js";
+import { HttpRequestError, httpTransport, type HttpTransport } from "../http/transport.js";
 
 /** The largest answer read from the Docker API (a network with thousands of containers is ~2 MB). */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -36,8 +36,12 @@ function tlsHint(err: unknown): string | undefined {
     const o = e as { code?: unknown; message?: unknown; cause?: unknown };
     const code = typeof o.code === "string" ? o.code : "";
     // TLS 1.3: a daemon that refuses the client certificate just closes the connection.
-    if (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE") {
+    if (code === "ECONNRESET" || code === "EPIPE") {
       return `the daemon closed the TLS connection (${String(o.message)}): with --tlsverify it wants a client certificate signed by its CA: check DockerTlsCert and DockerTlsKey`;
+    }
+    // An alert from the daemon (TLS 1.3 "certificate required", TLS 1.2 "bad certificate"): it refused the client's.
+    if (/^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(code)) {
+      return `the daemon refused the client certificate (${code}): with --tlsverify it wants one signed by its CA: check DockerTlsCert and DockerTlsKey`;
     }
     if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `its certificate does not name the host of DockerEndpoint (${String(o.message)})`;
     if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code)) return `its certificate is not signed by DockerTlsCa (${code}: ${String(o.message)})`;
@@ -91,34 +95,25 @@ export interface DockerEvent {
 }
 
 export class DockerEngine {
-  private readonly dispatcher: Agent;
-  private readonly origin: string;
-
+  private readonly transport: HttpTransport;
   private readonly tls: boolean;
 
-  constructor(endpoint: string, private readonly timeoutMs: number, tls?: DockerTlsFiles) {
+  constructor(private readonly endpoint: string, private readonly timeoutMs: number, tls?: DockerTlsFiles) {
     const useTls = tls !== undefined && (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined);
     this.tls = useTls && endpoint.startsWith("tcp://");
     if (endpoint.startsWith("unix://")) {
-      this.dispatcher = new Agent({ connect: { socketPath: endpoint.slice("unix://".length) } });
-      this.origin = "http://localhost";
+      this.transport = httpTransport({ socketPath: endpoint.slice("unix://".length) });
     } else if (useTls && endpoint.startsWith("tcp://")) {
-      this.dispatcher = new Agent({
-        connect: {
-          ca: tls.ca === undefined ? undefined : readPem(tls.ca, "DockerTlsCa"),
-          cert: tls.cert === undefined ? undefined : readPem(tls.cert, "DockerTlsCert"),
-          key: tls.key === undefined ? undefined : readPem(tls.key, "DockerTlsKey"),
-          rejectUnauthorized: true,
-        },
+      this.transport = httpTransport({ origin: endpoint.replace(/^tcp:\/\//, "https://").replace(/\/+$/, "") }, {
+        ca: tls.ca === undefined ? undefined : readPem(tls.ca, "DockerTlsCa"),
+        cert: tls.cert === undefined ? undefined : readPem(tls.cert, "DockerTlsCert"),
+        key: tls.key === undefined ? undefined : readPem(tls.key, "DockerTlsKey"),
+        rejectUnauthorized: true,
       });
-      this.origin = endpoint.replace(/^tcp:\/\//, "https://").replace(/\/+$/, "");
     } else {
-      this.dispatcher = new Agent();
-      this.origin = endpoint.replace(/^tcp:\/\//, "http://").replace(/\/+$/, "");
+      this.transport = httpTransport({ origin: endpoint.replace(/^tcp:\/\//, "http://").replace(/\/+$/, "") });
     }
-    this.endpoint = endpoint;
   }
-  private readonly endpoint: string;
 
   async inspectNetwork(id: string): Promise<DockerNetwork | undefined> {
     return this.getJson<DockerNetwork>(`/networks/${encodeURIComponent(id)}`, true);
@@ -153,8 +148,11 @@ export class DockerEngine {
     while (!signal.aborted) {
       try {
         const q = new URLSearchParams({ filters: JSON.stringify(filters) });
-        const res = await request(`${this.origin}/events?${q}`, { dispatcher: this.dispatcher, signal });
-        if (res.statusCode !== 200) throw new DockerApiError(`Docker /events answered ${res.statusCode}`, res.statusCode);
+        const res = await this.transport.request({ method: "GET", path: `/events?${q}`, signal });
+        if (res.status !== 200) {
+          res.body.destroy();
+          throw new DockerApiError(`Docker /events answered ${res.status}`, res.status);
+        }
         onConnected?.();
         for await (const raw of lines(res.body, MAX_EVENT_BYTES, "Docker /events")) {
           const line = raw.trim();
@@ -172,21 +170,16 @@ export class DockerEngine {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.transport.close();
   }
 
   private async getJson<T>(path: string, notFoundIsUndefined = false, raw = false): Promise<T | undefined> {
     let res;
     try {
-      res = await request(`${this.origin}${path}`, {
-        dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(this.timeoutMs),
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      });
+      res = await this.transport.request({ method: "GET", path, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
       const e = err as Error;
-      const why = e.name === "TimeoutError" || e.name === "AbortError"
+      const why = err instanceof HttpRequestError && err.timedOut
         ? `no answer within ${this.timeoutMs / 1000} s`
         : (this.tls ? tlsHint(err) : undefined) ?? e.message;
       throw new DockerApiError(`the Docker API at ${this.endpoint} is unavailable (${why})`, undefined, { cause: err });
@@ -195,14 +188,14 @@ export class DockerEngine {
     try {
       text = await readBounded(res.body, MAX_BODY_BYTES, `Docker API GET ${path.split("?")[0]}`);
     } catch (err) {
-      if (err instanceof BodyTooLargeError) throw new DockerApiError(err.message, res.statusCode, { cause: err });
-      throw new DockerApiError(`the Docker API at ${this.endpoint} failed while answering GET ${path.split("?")[0]}: ${(err as Error).message}`, res.statusCode, { cause: err });
+      if (err instanceof BodyTooLargeError) throw new DockerApiError(err.message, res.status, { cause: err });
+      throw new DockerApiError(`the Docker API at ${this.endpoint} failed while answering GET ${path.split("?")[0]}: ${(err as Error).message}`, res.status, { cause: err });
     }
-    if (res.statusCode === 404 && notFoundIsUndefined) return undefined;
-    if (res.statusCode !== 200) {
+    if (res.status === 404 && notFoundIsUndefined) return undefined;
+    if (res.status !== 200) {
       let msg = text;
       try { msg = (JSON.parse(text) as { message?: string }).message ?? text; } catch { /* plain text */ }
-      throw new DockerApiError(`Docker API GET ${path.split("?")[0]} answered ${res.statusCode}: ${msg.trim()}`, res.statusCode);
+      throw new DockerApiError(`Docker API GET ${path.split("?")[0]} answered ${res.status}: ${msg.trim()}`, res.status);
     }
     return (raw ? text : JSON.parse(text)) as T;
   }

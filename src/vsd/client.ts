@@ -16,8 +16,8 @@
  */
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agent, request, type Dispatcher } from "undici";
 import { BodyTooLargeError, readBounded } from "../http/bounded-body.js";
+import { HttpRequestError, httpTransport, type HttpTransport } from "../http/transport.js";
 
 /** The largest answer read from the VSD (a page of 500 objects is well under 1 MB). */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -72,8 +72,8 @@ export interface VsdClientOptions {
   retry?: VsdRetryPolicy;
   /** Renew the APIKey this long before APIKeyExpiry (default 3 min, at most half the key's lifetime). */
   renewBeforeMs?: number;
-  /** Use this undici dispatcher instead of making one (tests). */
-  dispatcher?: Dispatcher;
+  /** Send through this transport (to the VSD's origin) instead of making one (tests). */
+  transport?: HttpTransport;
   /** Told after each successful login (metrics count the ones after the first). */
   onLogin?: () => void;
 }
@@ -119,12 +119,20 @@ interface Raw {
 const silent: VsdLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Transport errors after which the request cannot have reached the VSD (safe to retry any method). */
-const NOT_SENT = new Set(["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND"]);
+const NOT_SENT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND"]);
 /** Transport errors worth retrying for idempotent methods. */
-const TRANSIENT = new Set([
-  ...NOT_SENT, "ECONNRESET", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CLOSED",
-  "TIMEOUT",
-]);
+const TRANSIENT = new Set([...NOT_SENT, "ECONNRESET", "EPIPE", "ETIMEDOUT", "TIMEOUT"]);
+
+/**
+ * Whether a failed exchange may be tried again: a transient failure before the request left
+ * (no connected socket yet: a connect that timed out, a reset during the TLS handshake) for any
+ * method, after it only for idempotent ones.
+ */
+function retryableFailure(err: unknown, code: string | undefined, idempotent: boolean): boolean {
+  if (code === undefined || !TRANSIENT.has(code)) return false;
+  const neverSent = NOT_SENT.has(code) || (err instanceof HttpRequestError && !err.requestSent);
+  return idempotent || neverSent;
+}
 
 function errorCode(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
@@ -191,10 +199,12 @@ function normalizePath(path: string): string {
 
 export class VsdClient {
   private readonly base: string;
+  /** The API root's path (`/nuage/api/v6`), before every call's path. */
+  private readonly basePath: string;
   private readonly apiVersion: string;
   private readonly log: VsdLogger;
-  private readonly dispatcher: Dispatcher;
-  private readonly ownsDispatcher: boolean;
+  private readonly transport: HttpTransport;
+  private readonly ownsTransport: boolean;
   private readonly pageSize: number;
   private readonly requestTimeoutMs: number;
   private readonly callTimeoutMs: number;
@@ -218,6 +228,7 @@ export class VsdClient {
     if (url.username || url.password) throw new Error("VSD url must not carry credentials; give user and password apart");
     this.apiVersion = opts.apiVersion ?? "v6";
     this.base = vsdApiRoot(opts.url, this.apiVersion);
+    this.basePath = new URL(this.base).pathname;
     this.organization = opts.organization;
     this.user = opts.user;
     this.onLogin = opts.onLogin;
@@ -231,9 +242,9 @@ export class VsdClient {
     this.baseDelayMs = opts.retry?.baseDelayMs ?? 100;
     this.maxDelayMs = opts.retry?.maxDelayMs ?? 2_000;
     this.renewBeforeMs = opts.renewBeforeMs ?? 180_000;
-    if (opts.dispatcher) {
-      this.dispatcher = opts.dispatcher;
-      this.ownsDispatcher = false;
+    if (opts.transport) {
+      this.transport = opts.transport;
+      this.ownsTransport = false;
     } else {
       let ca: string | undefined;
       if (opts.caFile) {
@@ -243,8 +254,8 @@ export class VsdClient {
           throw new Error(`cannot read the VSD CA file ${opts.caFile}: ${(err as Error).message}`, { cause: err });
         }
       }
-      this.dispatcher = new Agent({ connect: { ca, rejectUnauthorized: !opts.insecure }, keepAliveTimeout: 4_000 });
-      this.ownsDispatcher = true;
+      this.transport = httpTransport({ origin: new URL(this.base).origin }, { ca, rejectUnauthorized: !opts.insecure });
+      this.ownsTransport = true;
     }
   }
 
@@ -266,7 +277,7 @@ export class VsdClient {
   async close(): Promise<void> {
     this.closed = true;
     this.session = undefined;
-    if (this.ownsDispatcher) await this.dispatcher.close();
+    if (this.ownsTransport) await this.transport.close();
   }
 
   // ---------- generic calls ----------
@@ -527,15 +538,15 @@ export class VsdClient {
     };
     if (proxyUser) headers["X-Nuage-ProxyUser"] = proxyUser;
     const timeout = Math.max(1, Math.min(this.requestTimeoutMs, deadline - Date.now()));
-    const res = await request(`${this.base}${x.path}${qs}`, {
-      method: x.method as Dispatcher.HttpMethod,
+    const res = await this.transport.request({
+      method: x.method,
+      path: `${this.basePath}${x.path}${qs}`,
       headers,
       body: x.body === undefined ? undefined : JSON.stringify(x.body),
-      dispatcher: this.dispatcher,
       signal: AbortSignal.timeout(timeout),
     });
-    const text = x.method === "HEAD" ? (await res.body.dump(), "") : await readBounded(res.body, MAX_BODY_BYTES, `VSD ${x.method} ${x.path}`);
-    return { status: res.statusCode, headers: res.headers, text };
+    const text = x.method === "HEAD" ? (res.body.resume(), "") : await readBounded(res.body, MAX_BODY_BYTES, `VSD ${x.method} ${x.path}`);
+    return { status: res.status, headers: res.headers, text };
   }
 
   /** An exchange with retries on 5xx and transport failures, bounded by attempts and the deadline. */
@@ -550,7 +561,7 @@ export class VsdClient {
         if (err instanceof BodyTooLargeError) throw new VsdError(`VSD ${this.base}: ${err.message}`, { status: 0, method: x.method, path: x.path, cause: err });
         const code = errorCode(err);
         if (code !== undefined && (CERT_UNTRUSTED.has(code) || code === CERT_WRONG_NAME)) throw this.tlsError(code, err, x);
-        const retryable = code !== undefined && (idempotent ? TRANSIENT.has(code) : NOT_SENT.has(code));
+        const retryable = retryableFailure(err, code, idempotent);
         const delay = this.backoff(attempt);
         if (!retryable || last || this.closed || Date.now() + delay >= deadline) {
           const why = code ? `${code}` : (err as Error).message;

@@ -9,12 +9,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
-import { Agent, type Dispatcher } from "undici";
 import { startVsdSimulator, type VsdSimulator } from "../../sandbox/src/vsd-sim/server.js";
 import {
   VsdClient, VsdDeadlineError, VsdError, VsdNotFoundError, VsdTlsError, isVsdNotFound, vsdFilterEq, vsdPath, type VsdClientOptions, type VsdLogger,
 } from "../../src/vsd/client.js";
 import { VsdSubnetSchema } from "../../src/vsd/types.js";
+import { httpTransport, type HttpTransport } from "../../src/http/transport.js";
 
 let sim: VsdSimulator;
 let dir: string;
@@ -39,21 +39,22 @@ function client(over: Partial<VsdClientOptions> = {}): VsdClient {
   return c;
 }
 
-/** A dispatcher trusting the sim's CA that records the headers of every request. */
-async function recordingDispatcher(): Promise<{ dispatcher: Dispatcher; sent: Record<string, string>[] }> {
+/** A transport to the sim trusting its CA that records the headers of every request. */
+async function recordingTransport(): Promise<{ transport: HttpTransport; sent: Record<string, string>[] }> {
   const sent: Record<string, string>[] = [];
-  const base = new Agent({ connect: { ca: await readFile(sim.caFile, "utf8") } });
-  const dispatcher = base.compose((dispatch) => (opts, handler) => {
-    const h: Record<string, string> = {};
-    const raw = opts.headers;
-    if (Array.isArray(raw)) for (let i = 0; i < raw.length; i += 2) h[String(raw[i]).toLowerCase()] = String(raw[i + 1]);
-    else if (raw && typeof raw === "object") for (const [k, v] of Object.entries(raw as Record<string, unknown>)) h[k.toLowerCase()] = String(v);
-    h[":method"] = String(opts.method);
-    h[":path"] = String(opts.path);
-    sent.push(h);
-    return dispatch(opts, handler);
-  });
-  return { dispatcher, sent };
+  const base = httpTransport({ origin: new URL(sim.url).origin }, { ca: await readFile(sim.caFile, "utf8") });
+  const transport: HttpTransport = {
+    request(r) {
+      const h: Record<string, string> = {};
+      for (const [k, v] of Object.entries(r.headers ?? {})) h[k.toLowerCase()] = v;
+      h[":method"] = r.method;
+      h[":path"] = r.path;
+      sent.push(h);
+      return base.request(r);
+    },
+    close: () => base.close(),
+  };
+  return { transport, sent };
 }
 
 before(async () => {
@@ -70,8 +71,8 @@ after(async () => {
 
 describe("login and API keys", () => {
   test("logs in lazily with XREST, then sends the API key, the organization and a page size on every call", async () => {
-    const { dispatcher, sent } = await recordingDispatcher();
-    const c = client({ dispatcher });
+    const { transport, sent } = await recordingTransport();
+    const c = client({ transport });
     const me = await c.me();
     assert.equal(me.userName, "admin");
     assert.equal(me.enterpriseName, "Enterprise");
@@ -89,7 +90,7 @@ describe("login and API keys", () => {
       assert.equal(h["x-nuage-pagesize"], "50");
     }
     assert.equal(head[":method"], "HEAD");
-    await dispatcher.close();
+    await transport.close();
   });
 
   test("a wrong password is a 401 VsdError naming user and organization, not the password, after one login attempt", async () => {
@@ -164,8 +165,8 @@ describe("login and API keys", () => {
     const secret = "S3cr3t-Pa55-xyzzy";
     await csp.create(vsdPath("enterprises", ent.ID), "users", { userName: "quiet", password: secret, email: "q@example.invalid" });
     const { logger, lines } = capture();
-    const { dispatcher, sent } = await recordingDispatcher();
-    const c = client({ user: "quiet", password: secret, logger, dispatcher });
+    const { transport, sent } = await recordingTransport();
+    const c = client({ user: "quiet", password: secret, logger, transport });
     await c.list("/enterprises");
     sim.setFaults({ expireKeys: true, failNext: 1 });
     await c.list("/enterprises");
@@ -176,7 +177,7 @@ describe("login and API keys", () => {
     for (const s of [secret, ...keysSent, "XREST", "authorization", "Authorization"]) {
       if (s) assert.ok(!text.includes(s), `log contains ${s.slice(0, 6)}…`);
     }
-    await dispatcher.close();
+    await transport.close();
   });
 });
 
@@ -370,8 +371,8 @@ describe("a VSD as deployments have it (issue 9)", () => {
       [{ url: origin(), apiVersion: "v5_0" }, "/nuage/api/v5_0"],
       [{ url: `${origin()}/nuage/api/v5_0`, apiVersion: "v6" }, "/nuage/api/v5_0"],
     ] as [Partial<VsdClientOptions>, string][]) {
-      const { dispatcher, sent } = await recordingDispatcher();
-      const c = client({ ...over, dispatcher });
+      const { transport, sent } = await recordingTransport();
+      const c = client({ ...over, transport });
       assert.equal(c.apiRoot, `${origin()}${root}`);
       const found = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" });
       assert.equal(found.subnet.address, "10.21.59.0");
