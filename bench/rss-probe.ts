@@ -1,6 +1,6 @@
 /**
  * What the plugin's code alone costs in memory: a node process that imports the plugin's
- * whole module graph (dist/src/app.js: pino, undici, zod, the OVSDB and VSD clients, ...)
+ * whole module graph (dist/src/app.js: pino, zod, the OVSDB and VSD clients, ...)
  * without starting anything, and prints its RSS before and after, in MB, as JSON.
  *   node dist/bench/rss-probe.js
  */
