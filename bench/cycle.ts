@@ -54,8 +54,11 @@ export interface LevelResult {
    * (the sandbox's VRS agent, VSD simulator and OVS share the machine's cores with the plugin), and ovsdb-server always.
    */
   hostCpuPerCycleMs: Record<string, number>;
-  /** --variant modes and bin's, restarted in turn for blocks of cycles: the plugin's CPU per cycle and the cycle excl. VRS of each. */
-  variants?: (Variant & { cpuPerCycleMs: number; cycleExclVrs: Summary; rssAfterBlock: Summary; anonAfterBlock?: AnonParts })[];
+  /**
+   * --variant modes and bin's, restarted in turn for blocks of cycles: the plugin's CPU per cycle and the cycle excl. VRS of each;
+   * with --stop-vswitchd also bin's way with ovs-vswitchd stopped during its blocks (`vswitchdStopped`).
+   */
+  variants?: (CycleMode & { cpuPerCycleMs: number; cycleExclVrs: Summary; rssAfterBlock: Summary; anonAfterBlock?: AnonParts })[];
   steps?: StepsResult;
   /** The plugin restarted under --cpu-prof for `cycles` more cycles: where its CPU went during them. */
   profile?: ProfileSummary & { cycles: number; cyclesMs: number };
@@ -114,6 +117,15 @@ async function oneCycle(client: PluginClient, proxy: DockerProxy, watch: PortWat
   return { ce, join: joinMs, leave: leave.ms, de: de.ms, total, vrs };
 }
 
+/**
+ * A way to run a block of cycles: a plugin variant, or bin's way with the host's ovs-vswitchd
+ * stopped (SIGSTOP) during the block. The latter is a diagnostic, not a configuration anyone
+ * runs: nothing the plugin or the VRS agent emulator waits for needs ovs-vswitchd (OVSDB is
+ * ovsdb-server's), so it shows what the cycle costs without the CPU that ovs-vswitchd's
+ * reconfiguration at every port and link change takes from the same two cores.
+ */
+type CycleMode = Variant & { vswitchdStopped?: boolean };
+
 const VARIANT_ROUNDS = 4;
 const SETTLE_MIN_MS = 3_000;
 const SETTLE_MAX_MS = 60_000;
@@ -139,9 +151,24 @@ async function settleAfterStart(bed: NuageBed): Promise<number> {
   return performance.now() - from;
 }
 
+/** Waits until a process used less than SETTLE_CPU_MS_PER_S of CPU in the last second (at most SETTLE_MAX_MS). */
+async function settleProcess(pid: number): Promise<void> {
+  const from = performance.now();
+  let last = cpuTimesOf(pid).selfMs;
+  while (performance.now() - from < SETTLE_MAX_MS) {
+    await sleep(1_000);
+    const now = cpuTimesOf(pid).selfMs;
+    if (now - last < SETTLE_CPU_MS_PER_S) return;
+    last = now;
+  }
+}
+
 /** bin's way and each variant, restarted in turn for VARIANT_ROUNDS blocks of cycles each (rotating order); bin's way again after. */
-async function variantCycles(bed: NuageBed, client: PluginClient, proxy: DockerProxy, watch: PortWatch, networkId: string, cycles: number, variants: Variant[]): Promise<NonNullable<LevelResult["variants"]>> {
-  const modes: Variant[] = [binMode(), ...variants];
+async function variantCycles(bed: NuageBed, client: PluginClient, proxy: DockerProxy, watch: PortWatch, networkId: string, cycles: number, variants: Variant[], stopVswitchd: boolean): Promise<NonNullable<LevelResult["variants"]>> {
+  const modes: CycleMode[] = [binMode(), ...variants];
+  if (stopVswitchd) modes.push({ ...binMode(), label: "vswitchd-stopped", vswitchdStopped: true });
+  const vswitchd = bed.ovs.pids.ovsVswitchd;
+  if (stopVswitchd && vswitchd === null) throw new Error("--stop-vswitchd: the bench host runs no ovs-vswitchd");
   const cpu = modes.map(() => 0);
   const rss = modes.map((): number[] => []);
   const anon = modes.map((): AnonParts[] => []);
@@ -153,10 +180,19 @@ async function variantCycles(bed: NuageBed, client: PluginClient, proxy: DockerP
       const m = (k + r) % modes.length;
       await restartPlugin(bed, modes[m]!);
       await settleAfterStart(bed);
-      for (let i = 0; i < 5; i++) await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!);
-      const c0 = cpuTimesOf(pluginPid(bed)).selfMs;
-      for (let i = 0; i < block; i++) runs[m]!.push(await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!));
-      cpu[m]! += cpuTimesOf(pluginPid(bed)).selfMs - c0;
+      const stopped = modes[m]!.vswitchdStopped === true;
+      if (stopped) process.kill(vswitchd!, "SIGSTOP");
+      try {
+        for (let i = 0; i < 5; i++) await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!);
+        const c0 = cpuTimesOf(pluginPid(bed)).selfMs;
+        for (let i = 0; i < block; i++) runs[m]!.push(await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!));
+        cpu[m]! += cpuTimesOf(pluginPid(bed)).selfMs - c0;
+      } finally {
+        if (stopped) {
+          process.kill(vswitchd!, "SIGCONT");
+          await settleProcess(vswitchd!); // it catches up with the block's changes before the next block
+        }
+      }
       const mem = memoryOf(pluginPid(bed)); // serving: right after its block of cycles
       rss[m]!.push(mem.rssMB);
       if (mem.anonParts) anon[m]!.push(mem.anonParts);
@@ -217,7 +253,7 @@ export async function benchCycle(
   watch: PortWatch,
   proxy: DockerProxy,
   socket: string,
-  opts: { levels: number[]; cycles: number; warmup: number; stepsAt: number[]; stepsCycles: number; parallel: number; variants?: Variant[]; keepProfilesIn?: string; log: (s: string) => void },
+  opts: { levels: number[]; cycles: number; warmup: number; stepsAt: number[]; stepsCycles: number; parallel: number; variants?: Variant[]; stopVswitchd?: boolean; keepProfilesIn?: string; log: (s: string) => void },
 ): Promise<CycleResult> {
   await ensureBenchSubnet(bed);
   const client = new PluginClient(socket, opts.parallel + 2);
@@ -281,7 +317,7 @@ export async function benchCycle(
         hostCpuPerCycleMs,
       };
       opts.log(`  cycle: ${level} present: cycle p50=${lr.cycle.p50} ms, excl. VRS p50=${lr.cycleExclVrs.p50} ms`);
-      if (opts.variants?.length) lr.variants = await variantCycles(bed, client, proxy, watch, networkId, opts.cycles, opts.variants);
+      if (opts.variants?.length || opts.stopVswitchd) lr.variants = await variantCycles(bed, client, proxy, watch, networkId, opts.cycles, opts.variants ?? [], opts.stopVswitchd === true);
       if (opts.stepsAt.includes(level)) {
         lr.steps = await runSteps(bed, networkId, opts.stepsCycles);
         lr.profile = await profiledCycles(bed, client, proxy, watch, networkId, opts.stepsCycles, opts.keepProfilesIn);
@@ -320,7 +356,7 @@ export function printCycle(r: CycleResult, out: (s: string) => void): void {
     out(`  host CPU per cycle ${at}`.padEnd(35) + `${Object.entries(l.hostCpuPerCycleMs).map(([k, v]) => `${k}=${v}`).join(", ")}; total=${round(total)} ms per ${l.cycle.mean} ms cycle on ${cpus().length} cores`);
     for (const v of l.variants ?? []) {
       const bin = l.variants![0]!;
-      out(`  variant ${v.label} ${at}`.padEnd(35) + `plugin CPU per cycle=${v.cpuPerCycleMs} ms (${ratio(v.cpuPerCycleMs, bin.cpuPerCycleMs)} × bin's), cycle excl. VRS p50=${v.cycleExclVrs.p50} ms (blocks alternated): ${describeMode(v)}`);
+      out(`  variant ${v.label} ${at}`.padEnd(35) + `plugin CPU per cycle=${v.cpuPerCycleMs} ms (${ratio(v.cpuPerCycleMs, bin.cpuPerCycleMs)} × bin's), cycle excl. VRS p50=${v.cycleExclVrs.p50} ms (blocks alternated): ${v.vswitchdStopped ? "bin's way, ovs-vswitchd stopped during its blocks (diagnostic)" : describeMode(v)}`);
       out(`    serving: RSS after a block`.padEnd(35) + `p50=${v.rssAfterBlock.p50} MB (${ratio(v.rssAfterBlock.p50, bin.rssAfterBlock.p50)} × bin's); anonymous MB: ${describeAnon(v.anonAfterBlock)}`);
     }
     if (l.steps) printSteps(l.steps, at, out);

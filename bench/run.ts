@@ -44,6 +44,8 @@ const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [o
                      RSS and start-up (footprint), CPU per cycle and RSS after a block of cycles (cycle);
                      repeatable, e.g. --variant 'lite=--max-semi-space-size=2 --lite-mode',
                      --variant 'arena=MALLOC_ARENA_MAX=1 --max-semi-space-size=2 --no-opt --optimize-for-size'
+  --stop-vswitchd    the cycle bench also runs blocks of bin's way with ovs-vswitchd stopped (SIGSTOP), alternated
+                     with the others: a diagnostic of what ovs-vswitchd's CPU on the same cores adds to the cycle
   --keep-profiles DIR  keep the plugin's CPU profiles of the cycle bench there (.cpuprofile)
   --out FILE         JSON result (default bench/results/bench-<time>.json)
 `;
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
       levels: { type: "string" }, "steps-at": { type: "string" }, "steps-cycles": { type: "string" },
       total: { type: "string" }, parallel: { type: "string" }, restarts: { type: "string" },
       quick: { type: "boolean" }, out: { type: "string" }, help: { type: "boolean", short: "h" },
-      variant: { type: "string", multiple: true }, "keep-profiles": { type: "string" },
+      variant: { type: "string", multiple: true }, "keep-profiles": { type: "string" }, "stop-vswitchd": { type: "boolean" },
     },
     strict: true,
   });
@@ -117,7 +119,7 @@ async function main(): Promise<void> {
       log(`driver cycle at ${o.levels.join(", ")} endpoints, ${o.cycles} cycles each...`);
       results.cycle = await benchCycle(bed, watch, proxy, socketFromOutside(bed), {
         levels: o.levels, cycles: o.cycles, warmup: 5, stepsAt: o.stepsAt, stepsCycles: o.stepsCycles, parallel: 4, log,
-        variants: o.variants, keepProfilesIn: values["keep-profiles"],
+        variants: o.variants, stopVswitchd: values["stop-vswitchd"] === true, keepProfilesIn: values["keep-profiles"],
       });
       printCycle(results.cycle, out);
     }
