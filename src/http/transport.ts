@@ -47,7 +47,7 @@ export interface HttpAnswer {
 /** The narrow interface the Docker and VSD clients use (tests wrap it to see what is sent). */
 export interface HttpTransport {
   request(req: HttpRequest): Promise<HttpAnswer>;
-  /** Closes every connection, idle or in use. */
+  /** Closes every connection, idle or in use (requests in flight fail); later requests fail with code CLOSED. */
   close(): Promise<void>;
 }
 
@@ -60,16 +60,20 @@ export class HttpRequestError extends Error {
     this.name = "HttpRequestError";
     this.code = code;
   }
+
+  /** Wraps a transport failure (an HttpRequestError is kept as it is). */
+  static from(err: unknown, requestSent: boolean): HttpRequestError {
+    if (err instanceof HttpRequestError) return err;
+    const e = err as { code?: unknown; message?: unknown; errors?: unknown };
+    // A host name with IPv4 and IPv6 addresses that all fail: an AggregateError whose own message is "".
+    const parts = Array.isArray(e?.errors) ? e.errors.map((x: { message?: unknown }) => String(x?.message ?? x)) : [];
+    const message = String(e?.message || parts.join("; ") || e?.code || err);
+    return new HttpRequestError(message, requestSent, false, typeof e?.code === "string" ? e.code : undefined, { cause: err });
+  }
 }
 
 /** Idle connections are closed after this long (a peer that closes them first announces it in Keep-Alive, which node honours). */
 const IDLE_CLOSE_MS = 4_000;
-
-function fromError(err: unknown, requestSent: boolean): HttpRequestError {
-  if (err instanceof HttpRequestError) return err;
-  const e = err as { code?: unknown; message?: unknown };
-  return new HttpRequestError(String(e?.message ?? err), requestSent, false, typeof e?.code === "string" ? e.code : undefined, { cause: err });
-}
 
 function fromAbort(signal: AbortSignal, requestSent: boolean): HttpRequestError {
   const reason = signal.reason as { name?: unknown; message?: unknown } | undefined;
@@ -92,11 +96,16 @@ export function httpTransport(target: HttpTarget, tls?: HttpTlsOptions): HttpTra
     ? new https.Agent({ keepAlive: true, timeout: IDLE_CLOSE_MS, scheduling: "lifo", ca: tls?.ca, cert: tls?.cert, key: tls?.key, rejectUnauthorized: tls?.rejectUnauthorized ?? true })
     : new http.Agent({ keepAlive: true, timeout: IDLE_CLOSE_MS, scheduling: "lifo" });
   const send = secure ? https.request : http.request;
+  let closed = false;
 
   return {
     request(r: HttpRequest): Promise<HttpAnswer> {
       return new Promise((resolve, reject) => {
         const { signal } = r;
+        if (closed) {
+          reject(new HttpRequestError("the client is closed", false, false, "CLOSED"));
+          return;
+        }
         if (signal?.aborted) {
           reject(fromAbort(signal, false));
           return;
@@ -119,7 +128,7 @@ export function httpTransport(target: HttpTarget, tls?: HttpTlsOptions): HttpTra
         });
         req.on("error", (err) => {
           forget();
-          reject(fromError(err, sent));
+          reject(HttpRequestError.from(err, sent));
         });
         req.once("response", (res) => {
           answer = res;
@@ -132,6 +141,7 @@ export function httpTransport(target: HttpTarget, tls?: HttpTlsOptions): HttpTra
       });
     },
     async close(): Promise<void> {
+      closed = true;
       agent.destroy();
     },
   };

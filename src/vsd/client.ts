@@ -130,7 +130,9 @@ const TRANSIENT = new Set([...NOT_SENT, "ECONNRESET", "EPIPE", "ETIMEDOUT", "TIM
  */
 function retryableFailure(err: unknown, code: string | undefined, idempotent: boolean): boolean {
   if (code === undefined || !TRANSIENT.has(code)) return false;
-  const neverSent = NOT_SENT.has(code) || (err instanceof HttpRequestError && !err.requestSent);
+  // The transport knows whether the request had a connected socket; the codes alone do not
+  // (EHOSTUNREACH can also end an established connection whose request was written).
+  const neverSent = err instanceof HttpRequestError ? !err.requestSent : NOT_SENT.has(code);
   return idempotent || neverSent;
 }
 

@@ -111,6 +111,25 @@ test("without a client certificate the daemon refuses the plugin; the error name
   await refused(engine("127.0.0.1", { ca: files.ca }), /DockerTlsCert and DockerTlsKey/);
 });
 
+test("a TLS 1.2 daemon refuses the plugin without a client certificate with an alert; the error names DockerTlsCert and DockerTlsKey", async () => {
+  // TLS 1.3 ends such a handshake with "certificate required"; TLS 1.2 with a handshake failure alert (EPROTO).
+  const ca12 = await makeCa("a TLS 1.2 CA");
+  const { cert, key } = await makeLeaf(ca12, "docker daemon", "server");
+  const old = createServer({ key, cert, requestCert: true, rejectUnauthorized: true, maxVersion: "TLSv1.2" }, (_req, res) => res.end("{}"));
+  old.on("tlsClientError", () => { /* the refused plugin */ });
+  await new Promise<void>((resolve) => old.listen(0, "127.0.0.1", resolve));
+  try {
+    const caFile = join(dir, "tls12-ca.pem");
+    await writeFile(caFile, ca12.cert); // the daemon is trusted: only the client certificate is missing
+    const e = new DockerEngine(`tcp://127.0.0.1:${(old.address() as { port: number }).port}`, 3_000, { ca: caFile });
+    engines.push(e);
+    await refused(e, /refused the client certificate.*DockerTlsCert and DockerTlsKey/);
+  } finally {
+    old.closeAllConnections();
+    await new Promise((resolve) => old.close(resolve));
+  }
+});
+
 test("a TLS file that cannot be read stops the start, naming the key", () => {
   assert.throws(() => new DockerEngine(`tcp://127.0.0.1:${port}`, 1_000, { ca: join(dir, "missing.pem") }), /cannot read DockerTlsCa .*missing\.pem/);
 });

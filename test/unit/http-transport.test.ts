@@ -146,3 +146,26 @@ test("an https origin without a trusted certificate fails before anything is sen
     return true;
   });
 });
+
+test("a closed transport refuses further requests; a failure of several addresses keeps every address's message", async () => {
+  const { origin } = await serve((_req, res) => res.end("ok"));
+  const t = httpTransport({ origin });
+  const a = await t.request({ method: "GET", path: "/" });
+  assert.equal(await readBounded(a.body, 1024, "answer"), "ok");
+  await t.close();
+  await assert.rejects(t.request({ method: "GET", path: "/" }), (err: unknown) => {
+    assert.ok(err instanceof HttpRequestError, String(err));
+    assert.equal(err.code, "CLOSED");
+    assert.equal(err.requestSent, false);
+    return true;
+  });
+
+  // What node gives when a name's IPv4 and IPv6 addresses all refuse: an AggregateError whose own message is empty.
+  const v4 = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:2375"), { code: "ECONNREFUSED" });
+  const v6 = Object.assign(new Error("connect ECONNREFUSED ::1:2375"), { code: "ECONNREFUSED" });
+  const both = Object.assign(new AggregateError([v4, v6], ""), { code: "ECONNREFUSED" });
+  const e = HttpRequestError.from(both, false);
+  assert.equal(e.message, "connect ECONNREFUSED 127.0.0.1:2375; connect ECONNREFUSED ::1:2375");
+  assert.equal(e.code, "ECONNREFUSED");
+  assert.equal(HttpRequestError.from(e, true), e, "an HttpRequestError is kept as it is");
+});
