@@ -141,21 +141,15 @@ const SETTLE_CPU_MS_PER_S = 30;
 async function settleAfterStart(bed: NuageBed): Promise<number> {
   const from = performance.now();
   await sleep(SETTLE_MIN_MS);
-  let last = cpuTimesOf(pluginPid(bed)).selfMs;
-  while (performance.now() - from < SETTLE_MAX_MS) {
-    await sleep(1_000);
-    const now = cpuTimesOf(pluginPid(bed)).selfMs;
-    if (now - last < SETTLE_CPU_MS_PER_S) break;
-    last = now;
-  }
+  await settleProcess(pluginPid(bed), SETTLE_MAX_MS - SETTLE_MIN_MS);
   return performance.now() - from;
 }
 
-/** Waits until a process used less than SETTLE_CPU_MS_PER_S of CPU in the last second (at most SETTLE_MAX_MS). */
-async function settleProcess(pid: number): Promise<void> {
+/** Waits until a process used less than SETTLE_CPU_MS_PER_S of CPU in the last second (at most maxMs). */
+async function settleProcess(pid: number, maxMs = SETTLE_MAX_MS): Promise<void> {
   const from = performance.now();
   let last = cpuTimesOf(pid).selfMs;
-  while (performance.now() - from < SETTLE_MAX_MS) {
+  while (performance.now() - from < maxMs) {
     await sleep(1_000);
     const now = cpuTimesOf(pid).selfMs;
     if (now - last < SETTLE_CPU_MS_PER_S) return;

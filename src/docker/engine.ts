@@ -39,14 +39,12 @@ function tlsHint(err: unknown): string | undefined {
     if (code === "ECONNRESET" || code === "EPIPE") {
       return `the daemon closed the TLS connection (${String(o.message)}): with --tlsverify it wants a client certificate signed by its CA: check DockerTlsCert and DockerTlsKey`;
     }
-    // An alert from the daemon (TLS 1.3 "certificate required", TLS 1.2 "bad certificate"): it refused the client's.
-    if (/^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(code)) {
-      return `the daemon refused the client certificate (${code}): with --tlsverify it wants one signed by its CA: check DockerTlsCert and DockerTlsKey`;
-    }
-    // TLS 1.2: the alert arrives as EPROTO with its name in the message ("sslv3 alert handshake failure").
-    if (code === "EPROTO" && /alert (bad certificate|certificate required|handshake failure|unknown ca|certificate unknown)/.test(String(o.message))) {
-      return `the daemon refused the client certificate (${String(o.message).split("\n")[0]}): with --tlsverify it wants one signed by its CA: check DockerTlsCert and DockerTlsKey`;
-    }
+    // An alert from the daemon refusing the client's certificate: TLS 1.3's as its own code,
+    // TLS 1.2's as EPROTO with the alert's name in the message ("sslv3 alert handshake failure").
+    const alert = /^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(code) ? code
+      : code === "EPROTO" && /alert (bad certificate|certificate required|handshake failure|unknown ca|certificate unknown)/.test(String(o.message)) ? String(o.message).split("\n")[0]
+      : undefined;
+    if (alert) return `the daemon refused the client certificate (${alert}): with --tlsverify it wants one signed by its CA: check DockerTlsCert and DockerTlsKey`;
     if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `its certificate does not name the host of DockerEndpoint (${String(o.message)})`;
     if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code)) return `its certificate is not signed by DockerTlsCa (${code}: ${String(o.message)})`;
     if (code.startsWith("ERR_SSL_")) return `the TLS handshake failed (${code}: ${String(o.message)}): check DockerTlsCert and DockerTlsKey, the client certificate the daemon's --tlsverify asks for`;

@@ -5,9 +5,11 @@
  * node's parser is built in. What this module adds to node:http:
  * - one signal (a deadline, an abort) covers the whole exchange: connecting, the headers and the
  *   body; when it fires the request, or the answer's body, is destroyed with an HttpRequestError;
- * - every failure is an HttpRequestError that says whether the request can have reached the peer
- *   (`requestSent`: false while no connected socket, TLS handshake done, had it), so that a caller
- *   may retry even a POST that never left, and whether the signal's deadline cut it (`timedOut`).
+ * - every failure of request() is an HttpRequestError that says whether the request can have
+ *   reached the peer (`requestSent`: false while no connected socket, TLS handshake done, had it),
+ *   so that a caller may retry even a POST that never left, and whether the signal's deadline cut
+ *   it (`timedOut`); a body cut by the signal fails its reader with one too, a body the peer cuts
+ *   with node's own error (ECONNRESET, "aborted").
  */
 import http from "node:http";
 import https from "node:https";

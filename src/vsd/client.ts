@@ -230,7 +230,8 @@ export class VsdClient {
     if (url.username || url.password) throw new Error("VSD url must not carry credentials; give user and password apart");
     this.apiVersion = opts.apiVersion ?? "v6";
     this.base = vsdApiRoot(opts.url, this.apiVersion);
-    this.basePath = new URL(this.base).pathname;
+    const root = new URL(this.base);
+    this.basePath = root.pathname;
     this.organization = opts.organization;
     this.user = opts.user;
     this.onLogin = opts.onLogin;
@@ -256,7 +257,7 @@ export class VsdClient {
           throw new Error(`cannot read the VSD CA file ${opts.caFile}: ${(err as Error).message}`, { cause: err });
         }
       }
-      this.transport = httpTransport({ origin: new URL(this.base).origin }, { ca, rejectUnauthorized: !opts.insecure });
+      this.transport = httpTransport({ origin: root.origin }, { ca, rejectUnauthorized: !opts.insecure });
       this.ownsTransport = true;
     }
   }
