@@ -26,7 +26,15 @@ export interface BatchResult {
 
 export interface ConcurrencyResult {
   nuage: BatchResult & {
-    unique: { ips: number; macs: number; hostVeths: number; bridgePorts: number; portRows: number; allUnique: boolean; rowsMatchDocker: boolean };
+    unique: {
+      ips: number;
+      macs: number;
+      hostVeths: number;
+      bridgePorts: number;
+      portRows: number;
+      allUnique: boolean;
+      rowsMatchDocker: boolean;
+    };
     vrsWait: Summary;
   };
   bridgeReference: BatchResult;
@@ -35,17 +43,25 @@ export interface ConcurrencyResult {
 async function pool<T>(n: number, parallel: number, job: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = new Array(n);
   let next = 0;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= n) return;
-      out[i] = await job(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        out[i] = await job(i);
+      }
+    }),
+  );
   return out;
 }
 
-async function batch(bed: NuageBed, network: string, prefix: string, total: number, parallel: number): Promise<{ result: BatchResult; names: string[] }> {
+async function batch(
+  bed: NuageBed,
+  network: string,
+  prefix: string,
+  total: number,
+  parallel: number,
+): Promise<{ result: BatchResult; names: string[] }> {
   const errors: string[] = [];
   const t0 = performance.now();
   const runs = await pool(total, parallel, async (i) => {
@@ -60,7 +76,16 @@ async function batch(bed: NuageBed, network: string, prefix: string, total: numb
   const ok = runs.filter((r) => r.ok);
   return {
     names: ok.map((r) => r.name),
-    result: { network, total, parallel, succeeded: ok.length, start: summarize(ok.map((r) => r.ms)), remove: summarize([]), wallMs: Math.round(wallMs), errors },
+    result: {
+      network,
+      total,
+      parallel,
+      succeeded: ok.length,
+      start: summarize(ok.map((r) => r.ms)),
+      remove: summarize([]),
+      wallMs: Math.round(wallMs),
+      errors,
+    },
   };
 }
 
@@ -75,9 +100,17 @@ async function removeAll(bed: NuageBed, prefix: string, parallel: number): Promi
   return summarize(times);
 }
 
-interface NetInfo { IPAddress: string; MacAddress: string; EndpointID: string }
+interface NetInfo {
+  IPAddress: string;
+  MacAddress: string;
+  EndpointID: string;
+}
 
-export async function benchConcurrency(bed: NuageBed, watch: PortWatch, opts: { total: number; parallel: number; log: (s: string) => void }): Promise<ConcurrencyResult> {
+export async function benchConcurrency(
+  bed: NuageBed,
+  watch: PortWatch,
+  opts: { total: number; parallel: number; log: (s: string) => void },
+): Promise<ConcurrencyResult> {
   await ensureNetworks(bed);
   const { result: nuage, names } = await batch(bed, NUAGE_NET, "bcn", opts.total, opts.parallel);
   opts.log(`  concurrency: ${nuage.succeeded}/${nuage.total} started on ${NUAGE_NET}; checking uniqueness`);
@@ -89,7 +122,9 @@ export async function benchConcurrency(bed: NuageBed, watch: PortWatch, opts: { 
     infos.push(JSON.parse(j) as NetInfo);
   }
   // The host's veths and the OVSDB rows.
-  const links = (JSON.parse(await bed.host.ip(["-j", "link", "show"])) as { ifname: string }[]).map((l) => l.ifname).filter((n) => /^nuh[0-9a-z]{12}$/.test(n));
+  const links = (JSON.parse(await bed.host.ip(["-j", "link", "show"])) as { ifname: string }[])
+    .map((l) => l.ifname)
+    .filter((n) => /^nuh[0-9a-z]{12}$/.test(n));
   const res = await bed.ovsdb.transact("Open_vSwitch", [
     { op: "select", table: "Port", where: [], columns: ["name", "external_ids"] },
     { op: "select", table: "Nuage_Port_Table", where: [], columns: ["name", "mac", "ip_addr"] },
@@ -99,7 +134,9 @@ export async function benchConcurrency(bed: NuageBed, watch: PortWatch, opts: { 
     .map((r) => ({ name: String(r.name), ep: mapToObject(r.external_ids)["nuage-libnetwork-endpoint-id"] }))
     .filter((p) => p.ep !== undefined && live.has(p.ep));
   const portByEp = new Map(ports.map((p) => [p.ep!, p.name]));
-  const rows = new Map((res[1]?.rows ?? []).map((r) => [String(r.name), { mac: String(r.mac), ip: String(r.ip_addr) }]));
+  const rows = new Map(
+    (res[1]?.rows ?? []).map((r) => [String(r.name), { mac: String(r.mac), ip: String(r.ip_addr) }]),
+  );
   const distinct = (xs: string[]): number => new Set(xs).size;
   const ips = infos.map((i) => i.IPAddress);
   const macs = infos.map((i) => i.MacAddress.toLowerCase());
@@ -119,7 +156,12 @@ export async function benchConcurrency(bed: NuageBed, watch: PortWatch, opts: { 
     rowsMatchDocker,
   };
   const n = names.length;
-  unique.allUnique = unique.ips === n && unique.macs === n && unique.hostVeths === n && unique.bridgePorts === n && unique.portRows === n;
+  unique.allUnique =
+    unique.ips === n &&
+    unique.macs === n &&
+    unique.hostVeths === n &&
+    unique.bridgePorts === n &&
+    unique.portRows === n;
   const vrsWait = summarize(portNames.map((p) => watch.vrsWaitMs(p)).filter((v): v is number => v !== undefined));
   nuage.remove = await removeAll(bed, "bcn", opts.parallel);
 
@@ -135,12 +177,16 @@ export function printConcurrency(r: ConcurrencyResult, out: (s: string) => void)
   out(fmt("nuage start", n.start, ["p50", "p99", "max"]));
   out(fmt("nuage VRS wait (in Join)", n.vrsWait, ["p50", "p99", "max"]));
   const u = n.unique;
-  out(`nuage unique                       IPs=${u.ips} MACs=${u.macs} host veths=${u.hostVeths} bridge ports=${u.bridgePorts} port rows=${u.portRows} of ${n.succeeded}: ${u.allUnique ? "all unique" : "DUPLICATES"}; OVSDB rows carry Docker's IP and MAC: ${u.rowsMatchDocker ? "yes" : "NO"}`);
+  out(
+    `nuage unique                       IPs=${u.ips} MACs=${u.macs} host veths=${u.hostVeths} bridge ports=${u.bridgePorts} port rows=${u.portRows} of ${n.succeeded}: ${u.allUnique ? "all unique" : "DUPLICATES"}; OVSDB rows carry Docker's IP and MAC: ${u.rowsMatchDocker ? "yes" : "NO"}`,
+  );
   out(fmt("nuage docker rm -f", n.remove, ["p50", "p99"]));
   const b = r.bridgeReference;
   out(`user-bridge (reference) succeeded  ${b.succeeded}/${b.total}  wall=${b.wallMs} ms`);
   out(fmt("user-bridge start", b.start, ["p50", "p99", "max"]));
   out(fmt("user-bridge docker rm -f", b.remove, ["p50", "p99"]));
-  out(`start p50 nuage / user-bridge      ${ratio(n.start.p50, b.start.p50)} ${aim(ratio(n.start.p50, b.start.p50), 1.15)}`);
+  out(
+    `start p50 nuage / user-bridge      ${ratio(n.start.p50, b.start.p50)} ${aim(ratio(n.start.p50, b.start.p50), 1.15)}`,
+  );
   for (const e of [...n.errors, ...b.errors]) out(`  error: ${e}`);
 }

@@ -17,7 +17,18 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import type { NuageBed } from "../test/support/nuage-bed.js";
-import { cpuTimesOf, memoryOf, type AnonParts, type Memory, distPath, hostCpuDelta, hostCpuSnapshot, MAIN, pluginPid, restartPlugin } from "./lib/bed.js";
+import {
+  cpuTimesOf,
+  memoryOf,
+  type AnonParts,
+  type Memory,
+  distPath,
+  hostCpuDelta,
+  hostCpuSnapshot,
+  MAIN,
+  pluginPid,
+  restartPlugin,
+} from "./lib/bed.js";
 import { summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { PluginClient } from "./lib/plugin-client.js";
 import type { DockerProxy } from "./lib/docker-proxy.js";
@@ -27,7 +38,13 @@ import { binMode, describeAnon, describeMode, medianParts, type Variant } from "
 import { sleep } from "../test/support/proc.js";
 import type { StepsConfig, StepsResult } from "./driver-steps.js";
 
-export const BENCH_SUBNET = { name: "Bench", address: "10.23.0.0", netmask: "255.255.248.0", gateway: "10.23.0.1", prefix: 21 };
+export const BENCH_SUBNET = {
+  name: "Bench",
+  address: "10.23.0.0",
+  netmask: "255.255.248.0",
+  gateway: "10.23.0.1",
+  prefix: 21,
+};
 const ip = (n: number): string => `10.23.${n >> 8}.${n & 255}`;
 /** Addresses: pre-existing endpoints from 10.23.0.2 up; cycles 10.23.6.10-209; driver-steps 10.23.7.10-209. */
 const populatedIp = (k: number): string => ip(2 + k);
@@ -58,7 +75,12 @@ export interface LevelResult {
    * --variant modes and bin's, restarted in turn for blocks of cycles: the plugin's CPU per cycle and the cycle excl. VRS of each;
    * with --stop-vswitchd also bin's way with ovs-vswitchd stopped during its blocks (`vswitchdStopped`).
    */
-  variants?: (CycleMode & { cpuPerCycleMs: number; cycleExclVrs: Summary; rssAfterBlock: Summary; anonAfterBlock?: AnonParts })[];
+  variants?: (CycleMode & {
+    cpuPerCycleMs: number;
+    cycleExclVrs: Summary;
+    rssAfterBlock: Summary;
+    anonAfterBlock?: AnonParts;
+  })[];
   steps?: StepsResult;
   /** The plugin restarted under --cpu-prof for `cycles` more cycles: where its CPU went during them. */
   profile?: ProfileSummary & { cycles: number; cyclesMs: number };
@@ -75,12 +97,22 @@ const hex = (n: number): string => randomBytes(n / 2).toString("hex");
 
 export async function ensureBenchSubnet(bed: NuageBed): Promise<void> {
   const s = BENCH_SUBNET;
-  await bed.host.execOk(process.execPath, [distPath("bench/vsd-subnet.js"), bed.vsd.url, bed.vsd.caFile, s.name, s.address, s.netmask, s.gateway], { timeoutMs: 30_000 });
+  await bed.host.execOk(
+    process.execPath,
+    [distPath("bench/vsd-subnet.js"), bed.vsd.url, bed.vsd.caFile, s.name, s.address, s.netmask, s.gateway],
+    { timeoutMs: 30_000 },
+  );
 }
 
 async function createNetwork(client: PluginClient, proxy: DockerProxy): Promise<string> {
   const id = hex(64);
-  const options = { organization: "Enterprise", domain: "Domain", zone: "Zone", subnet: BENCH_SUBNET.name, user: "admin" };
+  const options = {
+    organization: "Enterprise",
+    domain: "Domain",
+    zone: "Zone",
+    subnet: BENCH_SUBNET.name,
+    user: "admin",
+  };
   const pool = `${BENCH_SUBNET.address}/${BENCH_SUBNET.prefix}`;
   proxy.networks.set(id, { id, name: "bench-cycle", pool, gateway: BENCH_SUBNET.gateway, options });
   await client.call("NetworkDriver.CreateNetwork", {
@@ -92,20 +124,48 @@ async function createNetwork(client: PluginClient, proxy: DockerProxy): Promise<
   return id;
 }
 
-interface OneCycle { ce: number; join: number; leave: number; de: number; total: number; vrs?: number }
+interface OneCycle {
+  ce: number;
+  join: number;
+  leave: number;
+  de: number;
+  total: number;
+  vrs?: number;
+}
 
-async function createAndJoin(client: PluginClient, proxy: DockerProxy, networkId: string, address: string): Promise<{ ep: string; port: string; ce: number; join: number }> {
+async function createAndJoin(
+  client: PluginClient,
+  proxy: DockerProxy,
+  networkId: string,
+  address: string,
+): Promise<{ ep: string; port: string; ce: number; join: number }> {
   const ep = hex(64);
   const cidr = `${address}/${BENCH_SUBNET.prefix}`;
   proxy.endpoints.set(ep, { networkId, address: cidr, mac: "" }); // Docker stores an endpoint as CreateEndpoint answers
-  const ce = await client.call<{ Interface?: { MacAddress?: string } }>("NetworkDriver.CreateEndpoint", { NetworkID: networkId, EndpointID: ep, Interface: { Address: cidr, AddressIPv6: "", MacAddress: "" }, Options: {} });
+  const ce = await client.call<{ Interface?: { MacAddress?: string } }>("NetworkDriver.CreateEndpoint", {
+    NetworkID: networkId,
+    EndpointID: ep,
+    Interface: { Address: cidr, AddressIPv6: "", MacAddress: "" },
+    Options: {},
+  });
   proxy.endpoints.set(ep, { networkId, address: cidr, mac: ce.body.Interface?.MacAddress ?? "" });
-  const j = await client.call<{ InterfaceName?: { SrcName?: string } }>("NetworkDriver.Join", { NetworkID: networkId, EndpointID: ep, SandboxKey: `/var/run/docker/netns/${ep.slice(0, 12)}`, Options: {} });
+  const j = await client.call<{ InterfaceName?: { SrcName?: string } }>("NetworkDriver.Join", {
+    NetworkID: networkId,
+    EndpointID: ep,
+    SandboxKey: `/var/run/docker/netns/${ep.slice(0, 12)}`,
+    Options: {},
+  });
   const src = j.body.InterfaceName?.SrcName ?? "";
   return { ep, port: `nuh${src.slice(3)}`, ce: ce.ms, join: j.ms };
 }
 
-async function oneCycle(client: PluginClient, proxy: DockerProxy, watch: PortWatch, networkId: string, address: string): Promise<OneCycle> {
+async function oneCycle(
+  client: PluginClient,
+  proxy: DockerProxy,
+  watch: PortWatch,
+  networkId: string,
+  address: string,
+): Promise<OneCycle> {
   const t0 = performance.now();
   const { ep, port, ce, join: joinMs } = await createAndJoin(client, proxy, networkId, address);
   const leave = await client.call("NetworkDriver.Leave", { NetworkID: networkId, EndpointID: ep });
@@ -158,7 +218,16 @@ async function settleProcess(pid: number, maxMs = SETTLE_MAX_MS): Promise<void> 
 }
 
 /** bin's way and each variant, restarted in turn for VARIANT_ROUNDS blocks of cycles each (rotating order); bin's way again after. */
-async function variantCycles(bed: NuageBed, client: PluginClient, proxy: DockerProxy, watch: PortWatch, networkId: string, cycles: number, variants: Variant[], stopVswitchd: boolean): Promise<NonNullable<LevelResult["variants"]>> {
+async function variantCycles(
+  bed: NuageBed,
+  client: PluginClient,
+  proxy: DockerProxy,
+  watch: PortWatch,
+  networkId: string,
+  cycles: number,
+  variants: Variant[],
+  stopVswitchd: boolean,
+): Promise<NonNullable<LevelResult["variants"]>> {
   const modes: CycleMode[] = [binMode(), ...variants];
   if (stopVswitchd) modes.push({ ...binMode(), label: "vswitchd-stopped", vswitchdStopped: true });
   const vswitchd = bed.ovs.pids.ovsVswitchd;
@@ -179,7 +248,8 @@ async function variantCycles(bed: NuageBed, client: PluginClient, proxy: DockerP
       try {
         for (let i = 0; i < 5; i++) await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!);
         const c0 = cpuTimesOf(pluginPid(bed)).selfMs;
-        for (let i = 0; i < block; i++) runs[m]!.push(await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!));
+        for (let i = 0; i < block; i++)
+          runs[m]!.push(await oneCycle(client, proxy, watch, networkId, cycleIps[n++ % cycleIps.length]!));
         cpu[m]! += cpuTimesOf(pluginPid(bed)).selfMs - c0;
       } finally {
         if (stopped) {
@@ -194,9 +264,11 @@ async function variantCycles(bed: NuageBed, client: PluginClient, proxy: DockerP
   }
   await restartPlugin(bed);
   return modes.map((v, m) => ({
-    ...v, cpuPerCycleMs: round(cpu[m]! / runs[m]!.length),
+    ...v,
+    cpuPerCycleMs: round(cpu[m]! / runs[m]!.length),
     cycleExclVrs: summarize(runs[m]!.filter((c) => c.vrs !== undefined).map((c) => c.total - c.vrs!)),
-    rssAfterBlock: summarize(rss[m]!), anonAfterBlock: medianParts(anon[m]!),
+    rssAfterBlock: summarize(rss[m]!),
+    anonAfterBlock: medianParts(anon[m]!),
   }));
 }
 
@@ -207,12 +279,21 @@ async function runSteps(bed: NuageBed, networkId: string, cycles: number): Promi
     const stateDir = join(dir, "state");
     await cp(join(bed.dir, "plugin-state"), stateDir, { recursive: true });
     const cfg: StepsConfig = {
-      ovsdbSocket: bed.ovs.unixSocket, bridge: bed.bridge, stateDir, networkId, prefix: BENCH_SUBNET.prefix,
-      ips: stepsIps, cycles, warmup: 5, resolveTimeoutMs: 60_000,
+      ovsdbSocket: bed.ovs.unixSocket,
+      bridge: bed.bridge,
+      stateDir,
+      networkId,
+      prefix: BENCH_SUBNET.prefix,
+      ips: stepsIps,
+      cycles,
+      warmup: 5,
+      resolveTimeoutMs: 60_000,
     };
     const cfgFile = join(dir, "steps.json");
     await writeFile(cfgFile, JSON.stringify(cfg));
-    const out = await bed.host.execOk(process.execPath, [distPath("bench/driver-steps.js"), cfgFile], { timeoutMs: 30 * 60_000 });
+    const out = await bed.host.execOk(process.execPath, [distPath("bench/driver-steps.js"), cfgFile], {
+      timeoutMs: 30 * 60_000,
+    });
     return JSON.parse(out.trim().split("\n").pop()!) as StepsResult;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -220,14 +301,23 @@ async function runSteps(bed: NuageBed, networkId: string, cycles: number): Promi
 }
 
 /** Restarts the plugin under --cpu-prof, runs `cycles` cycles, stops it and reads where its CPU went meanwhile; then restarts it plainly. */
-async function profiledCycles(bed: NuageBed, client: PluginClient, proxy: DockerProxy, watch: PortWatch, networkId: string, cycles: number, keepIn?: string): Promise<LevelResult["profile"]> {
+async function profiledCycles(
+  bed: NuageBed,
+  client: PluginClient,
+  proxy: DockerProxy,
+  watch: PortWatch,
+  networkId: string,
+  cycles: number,
+  keepIn?: string,
+): Promise<LevelResult["profile"]> {
   const dir = await mkdtemp("/tmp/nuage-bench-prof-");
   try {
     // tsc's output rather than the bundle: the profile then names each folder and package.
     const r = await restartPlugin(bed, { cpuProfileDir: dir, entry: MAIN });
     const settledMs = await settleAfterStart(bed);
     const from = performance.now();
-    for (let i = 0; i < cycles; i++) await oneCycle(client, proxy, watch, networkId, cycleIps[(i + 100) % cycleIps.length]!);
+    for (let i = 0; i < cycles; i++)
+      await oneCycle(client, proxy, watch, networkId, cycleIps[(i + 100) % cycleIps.length]!);
     const cyclesMs = performance.now() - from;
     await bed.stopPlugin("SIGTERM"); // writes the profile
     await restartPlugin(bed);
@@ -247,7 +337,18 @@ export async function benchCycle(
   watch: PortWatch,
   proxy: DockerProxy,
   socket: string,
-  opts: { levels: number[]; cycles: number; warmup: number; stepsAt: number[]; stepsCycles: number; parallel: number; variants?: Variant[]; stopVswitchd?: boolean; keepProfilesIn?: string; log: (s: string) => void },
+  opts: {
+    levels: number[];
+    cycles: number;
+    warmup: number;
+    stepsAt: number[];
+    stepsCycles: number;
+    parallel: number;
+    variants?: Variant[];
+    stopVswitchd?: boolean;
+    keepProfilesIn?: string;
+    log: (s: string) => void;
+  },
 ): Promise<CycleResult> {
   await ensureBenchSubnet(bed);
   const client = new PluginClient(socket, opts.parallel + 2);
@@ -263,16 +364,18 @@ export async function benchCycle(
       const t0 = performance.now();
       const todo = level - made;
       let next = 0;
-      await Promise.all(Array.from({ length: Math.min(opts.parallel, Math.max(0, todo)) }, async () => {
-        for (;;) {
-          const i = next++;
-          if (i >= todo) return;
-          const r = await createAndJoin(client, proxy, networkId, populatedIp(made + i));
-          popJoin.push(r.join);
-          const v = await watch.vrsWaitMsSettled(r.port);
-          if (v !== undefined) popVrs.push(v);
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: Math.min(opts.parallel, Math.max(0, todo)) }, async () => {
+          for (;;) {
+            const i = next++;
+            if (i >= todo) return;
+            const r = await createAndJoin(client, proxy, networkId, populatedIp(made + i));
+            popJoin.push(r.join);
+            const v = await watch.vrsWaitMsSettled(r.port);
+            if (v !== undefined) popVrs.push(v);
+          }
+        }),
+      );
       if (todo > 0) {
         made = level;
         popWall += performance.now() - t0;
@@ -292,8 +395,12 @@ export async function benchCycle(
       const cpu1 = cpuTimesOf(pluginPid(bed));
       const memoryAfterCycles = memoryOf(pluginPid(bed));
       const hostCpu = hostCpuDelta(host0, hostCpuSnapshot(bed));
-      const hostCpuPerCycleMs = Object.fromEntries(Object.entries(hostCpu)
-        .map(([k, v]) => [k, round(v / runs.length)] as const).filter(([k, v]) => v >= 0.5 || k === "ovsdb-server").sort((a, b) => b[1] - a[1]));
+      const hostCpuPerCycleMs = Object.fromEntries(
+        Object.entries(hostCpu)
+          .map(([k, v]) => [k, round(v / runs.length)] as const)
+          .filter(([k, v]) => v >= 0.5 || k === "ovsdb-server")
+          .sort((a, b) => b[1] - a[1]),
+      );
       const withVrs = runs.filter((r) => r.vrs !== undefined);
       const lr: LevelResult = {
         endpointsPresent: level,
@@ -306,12 +413,25 @@ export async function benchCycle(
         createEndpoint: summarize(runs.map((r) => r.ce)),
         leave: summarize(runs.map((r) => r.leave)),
         deleteEndpoint: summarize(runs.map((r) => r.de)),
-        pluginCpuPerCycleMs: { self: round((cpu1.selfMs - cpu0.selfMs) / runs.length), ipChildren: round((cpu1.childrenMs - cpu0.childrenMs) / runs.length) },
+        pluginCpuPerCycleMs: {
+          self: round((cpu1.selfMs - cpu0.selfMs) / runs.length),
+          ipChildren: round((cpu1.childrenMs - cpu0.childrenMs) / runs.length),
+        },
         memoryAfterCycles,
         hostCpuPerCycleMs,
       };
       opts.log(`  cycle: ${level} present: cycle p50=${lr.cycle.p50} ms, excl. VRS p50=${lr.cycleExclVrs.p50} ms`);
-      if (opts.variants?.length || opts.stopVswitchd) lr.variants = await variantCycles(bed, client, proxy, watch, networkId, opts.cycles, opts.variants ?? [], opts.stopVswitchd === true);
+      if (opts.variants?.length || opts.stopVswitchd)
+        lr.variants = await variantCycles(
+          bed,
+          client,
+          proxy,
+          watch,
+          networkId,
+          opts.cycles,
+          opts.variants ?? [],
+          opts.stopVswitchd === true,
+        );
       if (opts.stepsAt.includes(level)) {
         lr.steps = await runSteps(bed, networkId, opts.stepsCycles);
         lr.profile = await profiledCycles(bed, client, proxy, watch, networkId, opts.stepsCycles, opts.keepProfilesIn);
@@ -323,48 +443,92 @@ export async function benchCycle(
     client.close();
   }
   return {
-    client: "bench process, over /proc/<host holder pid>/root/run/docker/plugins/nuage.sock (keep-alive HTTP, as dockerd)",
+    client:
+      "bench process, over /proc/<host holder pid>/root/run/docker/plugins/nuage.sock (keep-alive HTTP, as dockerd)",
     network: { id: networkId, vsdSubnet: `${BENCH_SUBNET.name} ${BENCH_SUBNET.address}/${BENCH_SUBNET.prefix}` },
-    populate: { made, parallel: opts.parallel, wallMs: Math.round(popWall), join: summarize(popJoin), vrsWait: summarize(popVrs) },
+    populate: {
+      made,
+      parallel: opts.parallel,
+      wallMs: Math.round(popWall),
+      join: summarize(popJoin),
+      vrsWait: summarize(popVrs),
+    },
     levels,
   };
 }
 
 export function printCycle(r: CycleResult, out: (s: string) => void): void {
   out(`== 2. driver cycle: CreateEndpoint, Join, Leave, DeleteEndpoint on the plugin's socket (sandbox VRS)`);
-  out(`populate                           ${r.populate.made} endpoints (CreateEndpoint + real Join), ${r.populate.parallel} at a time, in ${round(r.populate.wallMs / 1000)} s; Join p50=${r.populate.join.p50} ms, VRS wait p50=${r.populate.vrsWait.p50} ms`);
+  out(
+    `populate                           ${r.populate.made} endpoints (CreateEndpoint + real Join), ${r.populate.parallel} at a time, in ${round(r.populate.wallMs / 1000)} s; Join p50=${r.populate.join.p50} ms, VRS wait p50=${r.populate.vrsWait.p50} ms`,
+  );
   for (const l of r.levels) {
     const at = `@${l.endpointsPresent}`;
     out(fmt(`cycle ${at}`, l.cycle, ["p50", "p99"]));
     out(fmt(`  Join ${at}`, l.join, ["p50", "p99"]));
     out(fmt(`  VRS resolution wait ${at}`, l.vrsWait, ["p50", "p99"]));
     const at100 = r.levels.find((x) => x.endpointsPresent === 100)?.cycleExclVrs.p50;
-    const growth = at100 && l.endpointsPresent >= 1000 ? `; ≤ 1.2 × @100 (${at100}): ${l.cycleExclVrs.p50 <= 1.2 * at100 ? "met" : "MISSED"}` : "";
-    out(`${fmt(`cycle excl. VRS ${at}`, l.cycleExclVrs, ["p50", "p99"])}${l.endpointsPresent >= 1000 ? `  (aim p50 ≤ 10: ${l.cycleExclVrs.p50 <= 10 ? "met" : "MISSED"}; p99 ≤ 25: ${l.cycleExclVrs.p99 <= 25 ? "met" : "MISSED"}${growth})` : ""}`);
+    const growth =
+      at100 && l.endpointsPresent >= 1000
+        ? `; ≤ 1.2 × @100 (${at100}): ${l.cycleExclVrs.p50 <= 1.2 * at100 ? "met" : "MISSED"}`
+        : "";
+    out(
+      `${fmt(`cycle excl. VRS ${at}`, l.cycleExclVrs, ["p50", "p99"])}${l.endpointsPresent >= 1000 ? `  (aim p50 ≤ 10: ${l.cycleExclVrs.p50 <= 10 ? "met" : "MISSED"}; p99 ≤ 25: ${l.cycleExclVrs.p99 <= 25 ? "met" : "MISSED"}${growth})` : ""}`,
+    );
     out(fmt(`  Join excl. VRS ${at}`, l.joinExclVrs, ["p50", "p99"]));
-    out(`  per call p50 ${at}`.padEnd(35) + `CreateEndpoint=${l.createEndpoint.p50} Leave=${l.leave.p50} DeleteEndpoint=${l.deleteEndpoint.p50} ms`);
-    out(`  plugin CPU per cycle ${at}`.padEnd(35) + `own=${l.pluginCpuPerCycleMs.self} ms ${aim(l.pluginCpuPerCycleMs.self, 5)}, its ip processes=${l.pluginCpuPerCycleMs.ipChildren} ms`);
+    out(
+      `  per call p50 ${at}`.padEnd(35) +
+        `CreateEndpoint=${l.createEndpoint.p50} Leave=${l.leave.p50} DeleteEndpoint=${l.deleteEndpoint.p50} ms`,
+    );
+    out(
+      `  plugin CPU per cycle ${at}`.padEnd(35) +
+        `own=${l.pluginCpuPerCycleMs.self} ms ${aim(l.pluginCpuPerCycleMs.self, 5)}, its ip processes=${l.pluginCpuPerCycleMs.ipChildren} ms`,
+    );
     const m = l.memoryAfterCycles;
-    if (m) out(`  plugin RSS after the cycles ${at}`.padEnd(35) + `${m.rssMB} MB (serving; files ${m.fileMB}, anonymous ${m.anonMB}: ${describeAnon(m.anonParts)})`);
+    if (m)
+      out(
+        `  plugin RSS after the cycles ${at}`.padEnd(35) +
+          `${m.rssMB} MB (serving; files ${m.fileMB}, anonymous ${m.anonMB}: ${describeAnon(m.anonParts)})`,
+      );
     const total = Object.values(l.hostCpuPerCycleMs).reduce((a, b) => a + b, 0);
-    out(`  host CPU per cycle ${at}`.padEnd(35) + `${Object.entries(l.hostCpuPerCycleMs).map(([k, v]) => `${k}=${v}`).join(", ")}; total=${round(total)} ms per ${l.cycle.mean} ms cycle on ${cpus().length} cores`);
+    out(
+      `  host CPU per cycle ${at}`.padEnd(35) +
+        `${Object.entries(l.hostCpuPerCycleMs)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(", ")}; total=${round(total)} ms per ${l.cycle.mean} ms cycle on ${cpus().length} cores`,
+    );
     for (const v of l.variants ?? []) {
       const bin = l.variants![0]!;
-      out(`  variant ${v.label} ${at}`.padEnd(35) + `plugin CPU per cycle=${v.cpuPerCycleMs} ms (${ratio(v.cpuPerCycleMs, bin.cpuPerCycleMs)} × bin's), cycle excl. VRS p50=${v.cycleExclVrs.p50} ms (blocks alternated): ${v.vswitchdStopped ? "bin's way, ovs-vswitchd stopped during its blocks (diagnostic)" : describeMode(v)}`);
-      out(`    serving: RSS after a block`.padEnd(35) + `p50=${v.rssAfterBlock.p50} MB (${ratio(v.rssAfterBlock.p50, bin.rssAfterBlock.p50)} × bin's); anonymous MB: ${describeAnon(v.anonAfterBlock)}`);
+      out(
+        `  variant ${v.label} ${at}`.padEnd(35) +
+          `plugin CPU per cycle=${v.cpuPerCycleMs} ms (${ratio(v.cpuPerCycleMs, bin.cpuPerCycleMs)} × bin's), cycle excl. VRS p50=${v.cycleExclVrs.p50} ms (blocks alternated): ${v.vswitchdStopped ? "bin's way, ovs-vswitchd stopped during its blocks (diagnostic)" : describeMode(v)}`,
+      );
+      out(
+        `    serving: RSS after a block`.padEnd(35) +
+          `p50=${v.rssAfterBlock.p50} MB (${ratio(v.rssAfterBlock.p50, bin.rssAfterBlock.p50)} × bin's); anonymous MB: ${describeAnon(v.anonAfterBlock)}`,
+      );
     }
     if (l.steps) printSteps(l.steps, at, out);
     const pr = l.profile;
     if (pr) {
-      out(`  plugin profile ${at} (${pr.cycles} cycles under --cpu-prof, ${pr.cyclesMs} ms): cpu=${pr.cpuMs} idle=${pr.idleMs} gc=${pr.gcMs} ms`);
+      out(
+        `  plugin profile ${at} (${pr.cycles} cycles under --cpu-prof, ${pr.cyclesMs} ms): cpu=${pr.cpuMs} idle=${pr.idleMs} gc=${pr.gcMs} ms`,
+      );
       out(`    cpu by place: ${pr.byPlace.map(([k, v]) => `${k}=${v}`).join(", ")}`);
-      out(`    top functions (self ms): ${pr.topFunctions.slice(0, 6).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+      out(
+        `    top functions (self ms): ${pr.topFunctions
+          .slice(0, 6)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(", ")}`,
+      );
     }
   }
 }
 
 export function printSteps(s: StepsResult, at: string, out: (s: string) => void): void {
-  out(`  steps ${at} (same cycle, the plugin's driver instrumented in a process of its own in the host, ${s.cycles} cycles, ${s.endpointsInStore} records in its store): ms per cycle, p50 [calls per cycle]`);
+  out(
+    `  steps ${at} (same cycle, the plugin's driver instrumented in a process of its own in the host, ${s.cycles} cycles, ${s.endpointsInStore} records in its store): ms per cycle, p50 [calls per cycle]`,
+  );
   for (const [phase, p] of Object.entries(s.phases)) {
     if (phase === "cycle") continue;
     const all = Object.entries(p.steps).sort((a, b) => b[1].mean - a[1].mean);
@@ -373,7 +537,9 @@ export function printSteps(s: StepsResult, at: string, out: (s: string) => void)
     const rest = p.total.mean - top.reduce((a, [, v]) => a + v.mean, 0);
     const parts = top.map(([k, v]) => `${k}=${v.p50} [${v.perCycle}]`);
     parts.push(`other≈${round(Math.max(0, rest))}`);
-    out(`    ${phase.padEnd(15)} total=${p.total.p50}: ${parts.join("  ")}${inner.length ? `  | within: ${inner.map(([k, v]) => `${k}=${v.p50} [${v.perCycle}]`).join("  ")}` : ""}`);
+    out(
+      `    ${phase.padEnd(15)} total=${p.total.p50}: ${parts.join("  ")}${inner.length ? `  | within: ${inner.map(([k, v]) => `${k}=${v.p50} [${v.perCycle}]`).join("  ")}` : ""}`,
+    );
   }
   const c = s.phases.cycle;
   if (c) out(`    ${"cycle".padEnd(15)} total=${c.total.p50}`);

@@ -61,7 +61,10 @@ type Timing = Map<string, { ms: number; n: number }>;
 async function main(): Promise<void> {
   const cfg = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as StepsConfig;
   const logger = createLogger("Info", { destination: pino.destination({ dest: "/dev/null", sync: true }) });
-  const ovsdb = await connectOvsdb({ kind: "unix", path: cfg.ovsdbSocket }, { logger, connectTimeoutMs: 10_000, callTimeoutMs: 30_000 });
+  const ovsdb = await connectOvsdb(
+    { kind: "unix", path: cfg.ovsdbSocket },
+    { logger, connectTimeoutMs: 10_000, callTimeoutMs: 30_000 },
+  );
   const vrs = new VrsClient(ovsdb, cfg.bridge);
   await vrs.start();
   const store = await FileStore.open(cfg.stateDir);
@@ -83,7 +86,9 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const timing = current;
         const name = `${label}.${m}`;
-        const background = args.some((a) => typeof a === "object" && a !== null && (a as { background?: unknown }).background === true);
+        const background = args.some(
+          (a) => typeof a === "object" && a !== null && (a as { background?: unknown }).background === true,
+        );
         const parent = background ? "background" : caller.getStore();
         const key = parent ? `${name} (in ${parent})` : name;
         try {
@@ -131,8 +136,28 @@ async function main(): Promise<void> {
     const ep = randomBytes(32).toString("hex");
     const ip = cfg.ips[i % cfg.ips.length]!;
     const t0 = performance.now();
-    await phase("CreateEndpoint", () => driver.createEndpoint({ NetworkID: cfg.networkId, EndpointID: ep, Interface: { Address: `${ip}/${cfg.prefix}` }, Options: null }), keep);
-    await phase("Join", () => driver.join({ NetworkID: cfg.networkId, EndpointID: ep, SandboxKey: `/var/run/docker/netns/${ep.slice(0, 12)}`, Options: null }), keep);
+    await phase(
+      "CreateEndpoint",
+      () =>
+        driver.createEndpoint({
+          NetworkID: cfg.networkId,
+          EndpointID: ep,
+          Interface: { Address: `${ip}/${cfg.prefix}` },
+          Options: null,
+        }),
+      keep,
+    );
+    await phase(
+      "Join",
+      () =>
+        driver.join({
+          NetworkID: cfg.networkId,
+          EndpointID: ep,
+          SandboxKey: `/var/run/docker/netns/${ep.slice(0, 12)}`,
+          Options: null,
+        }),
+      keep,
+    );
     await phase("Leave", () => driver.leave({ NetworkID: cfg.networkId, EndpointID: ep }), keep);
     await phase("DeleteEndpoint", () => driver.deleteEndpoint({ NetworkID: cfg.networkId, EndpointID: ep }), keep);
     if (keep) (phaseTimes.cycle ??= []).push(performance.now() - t0);
@@ -147,7 +172,12 @@ async function main(): Promise<void> {
       const ms = runs.map((t) => t.get(k)?.ms ?? 0);
       const n = runs.map((t) => t.get(k)?.n ?? 0);
       const s = summarize(ms);
-      steps[k] = { perCycle: Math.round((n.reduce((a, b) => a + b, 0) / runs.length) * 10) / 10, p50: s.p50, mean: s.mean, nested: k.includes(" (in ") };
+      steps[k] = {
+        perCycle: Math.round((n.reduce((a, b) => a + b, 0) / runs.length) * 10) / 10,
+        p50: s.p50,
+        mean: s.mean,
+        nested: k.includes(" (in "),
+      };
     }
     phases[name] = { total: summarize(times), steps };
   }
@@ -164,34 +194,55 @@ async function main(): Promise<void> {
     const b = `nby${a.slice(3)}`;
     const mac = "02:00:00:00:00:01";
     // Raw iproute2 commands (what each approach costs), alternated so that load falls on all.
-    await time("ip: one process that does nothing (ip link show dev lo)", () => runFile("ip", ["link", "show", "dev", "lo"]));
+    await time("ip: one process that does nothing (ip link show dev lo)", () =>
+      runFile("ip", ["link", "show", "dev", "lo"]),
+    );
     await time("ip: del of a missing link, then show to check (2 processes)", async () => {
       await runFile("ip", ["link", "del", a]).catch(() => undefined);
       await runFile("ip", ["link", "show", "dev", a]).catch(() => undefined);
     });
-    await time("ip: del of a missing link alone (1 process)", () => runFile("ip", ["link", "del", a]).catch(() => undefined));
+    await time("ip: del of a missing link alone (1 process)", () =>
+      runFile("ip", ["link", "del", a]).catch(() => undefined),
+    );
     await time("veth: ip link add, then ip link set up (2 processes)", async () => {
       await runFile("ip", ["link", "add", a, "type", "veth", "peer", "name", b, "address", mac]);
       await runFile("ip", ["link", "set", a, "up"]);
     });
     await time("veth: ip link del of an existing pair", () => runFile("ip", ["link", "del", a]));
-    await time("veth: ip link add ... up (1 process)", () => runFile("ip", ["link", "add", a, "up", "type", "veth", "peer", "name", b, "address", mac]));
+    await time("veth: ip link add ... up (1 process)", () =>
+      runFile("ip", ["link", "add", a, "up", "type", "veth", "peer", "name", b, "address", mac]),
+    );
     await time("veth: ip link del of an existing pair", () => runFile("ip", ["link", "del", a]));
-    await time("ovsdb: one round trip (select 1 row)", () => ovsdb.transact("Open_vSwitch", [{ op: "select", table: "Bridge", where: [["name", "==", cfg.bridge]], columns: ["name"] }]));
-    await time("ovsdb: two selects in one transaction", () => ovsdb.transact("Open_vSwitch", [
-      { op: "select", table: "Bridge", where: [["name", "==", cfg.bridge]], columns: ["name"] },
-      { op: "select", table: "Port", where: [["name", "==", a]], columns: ["name"] },
-    ]));
+    await time("ovsdb: one round trip (select 1 row)", () =>
+      ovsdb.transact("Open_vSwitch", [
+        { op: "select", table: "Bridge", where: [["name", "==", cfg.bridge]], columns: ["name"] },
+      ]),
+    );
+    await time("ovsdb: two selects in one transaction", () =>
+      ovsdb.transact("Open_vSwitch", [
+        { op: "select", table: "Bridge", where: [["name", "==", cfg.bridge]], columns: ["name"] },
+        { op: "select", table: "Port", where: [["name", "==", a]], columns: ["name"] },
+      ]),
+    );
     const f = join(cfg.stateDir, `bench-${i}.json`);
     await time("store: record write, fsync file + dir (as FileStore)", async () => {
       const fh = await open(`${f}.tmp`, "w", 0o600);
-      try { await fh.writeFile("{\"bench\":true}"); await fh.sync(); } finally { await fh.close(); }
+      try {
+        await fh.writeFile('{"bench":true}');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await rename(`${f}.tmp`, f);
       const dh = await open(cfg.stateDir, "r");
-      try { await dh.sync(); } finally { await dh.close(); }
+      try {
+        await dh.sync();
+      } finally {
+        await dh.close();
+      }
     });
     await time("store: record write + rename, no fsync", async () => {
-      await writeFile(`${f}.tmp`, "{\"bench\":true}", { mode: 0o600 });
+      await writeFile(`${f}.tmp`, '{"bench":true}', { mode: 0o600 });
       await rename(`${f}.tmp`, f);
     });
     await rm(f, { force: true });
@@ -206,7 +257,10 @@ async function main(): Promise<void> {
   await ovsdb.close();
 }
 
-main().then(() => process.exit(0), (err: Error) => {
-  process.stderr.write(`driver-steps: ${err.stack ?? err.message}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`driver-steps: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

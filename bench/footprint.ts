@@ -11,13 +11,23 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { NuageBed } from "../test/support/nuage-bed.js";
-import { BIN_ENV, BIN_NODE_ARGS, binEntry, distPath, MAIN, memoryOf, pluginPid, restartPlugin, takeHeapSnapshot, type Memory } from "./lib/bed.js";
+import {
+  BIN_ENV,
+  BIN_NODE_ARGS,
+  binEntry,
+  distPath,
+  MAIN,
+  memoryOf,
+  pluginPid,
+  restartPlugin,
+  takeHeapSnapshot,
+  type Memory,
+} from "./lib/bed.js";
 import { summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { summarizeHeapSnapshot, type HeapSummary } from "./lib/heap-snapshot.js";
 import { fmt, ratio, summarize, type Summary } from "./lib/stats.js";
 import type { AnonParts } from "./lib/bed.js";
 import { run, sleep } from "../test/support/proc.js";
-
 
 export interface FootprintPoint {
   endpoints: number;
@@ -49,10 +59,20 @@ export interface FootprintPoint {
 }
 
 /** Another way to run the plugin, measured alternately with bin's (bench --variant). */
-export interface Variant { label: string; entry: string; nodeArgs: string[]; env: Record<string, string> }
+export interface Variant {
+  label: string;
+  entry: string;
+  nodeArgs: string[];
+  env: Record<string, string>;
+}
 
 /** bin/nuage-libnetwork's way (the mode variants are compared with). */
-export const binMode = (): Variant => ({ label: "bin", entry: binEntry(), nodeArgs: [...BIN_NODE_ARGS], env: { ...BIN_ENV } });
+export const binMode = (): Variant => ({
+  label: "bin",
+  entry: binEntry(),
+  nodeArgs: [...BIN_NODE_ARGS],
+  env: { ...BIN_ENV },
+});
 
 /**
  * "LABEL=[NAME=VALUE ...] ARG ARG ... [ENTRY]": environment variables (the variant's only ones
@@ -62,7 +82,10 @@ export const binMode = (): Variant => ({ label: "bin", entry: binEntry(), nodeAr
 export function parseVariant(spec: string): Variant {
   const eq = spec.indexOf("=");
   if (eq <= 0) throw new Error(`--variant ${spec}: expected LABEL=[NAME=VALUE ...] NODE-OPTIONS [ENTRY]`);
-  const words = spec.slice(eq + 1).split(/\s+/).filter(Boolean);
+  const words = spec
+    .slice(eq + 1)
+    .split(/\s+/)
+    .filter(Boolean);
   const env: Record<string, string> = {};
   while (words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!)) {
     const w = words.shift()!;
@@ -74,7 +97,9 @@ export function parseVariant(spec: string): Variant {
 
 /** How a mode runs, for the printout: its variables, node options and file. */
 export const describeMode = (v: Variant): string =>
-  [...Object.entries(v.env).map(([k, x]) => `${k}=${x}`), ...v.nodeArgs, v.entry.replace(/^.*\/dist\//, "dist/")].join(" ");
+  [...Object.entries(v.env).map(([k, x]) => `${k}=${x}`), ...v.nodeArgs, v.entry.replace(/^.*\/dist\//, "dist/")].join(
+    " ",
+  );
 
 async function heapAt(bed: NuageBed): Promise<FootprintPoint["heap"]> {
   const dir = await mkdtemp("/tmp/nuage-bench-heap-");
@@ -88,12 +113,19 @@ async function heapAt(bed: NuageBed): Promise<FootprintPoint["heap"]> {
   }
 }
 
-export async function footprintAt(bed: NuageBed, endpoints: number, opts: { restarts: number; profile: boolean; variants?: Variant[]; serving?: Memory; log: (s: string) => void }): Promise<FootprintPoint> {
+export async function footprintAt(
+  bed: NuageBed,
+  endpoints: number,
+  opts: { restarts: number; profile: boolean; variants?: Variant[]; serving?: Memory; log: (s: string) => void },
+): Promise<FootprintPoint> {
   // The cycle bench's figure after its cycles when there is one: here the plugin may have just
   // been restarted (the cycle bench's variants and profile end with a restart), still starting.
   const memoryServing = opts.serving ?? memoryOf(pluginPid(bed));
-  const servingFrom = opts.serving ? "cycle bench, right after its cycles at this level" : "at this bench's start (the plugin as the previous bench left it)";
-  const records = async (): Promise<number> => (await readdir(join(bed.dir, "plugin-state", "endpoints"))).filter((f) => f.endsWith(".json")).length;
+  const servingFrom = opts.serving
+    ? "cycle bench, right after its cycles at this level"
+    : "at this bench's start (the plugin as the previous bench left it)";
+  const records = async (): Promise<number> =>
+    (await readdir(join(bed.dir, "plugin-state", "endpoints"))).filter((f) => f.endsWith(".json")).length;
   const recordsBefore = await records();
   let startupProfile: FootprintPoint["startupProfile"];
   if (opts.profile) {
@@ -126,7 +158,10 @@ export async function footprintAt(bed: NuageBed, endpoints: number, opts: { rest
   }
   const [ready, plainReady] = [readyOf[0]!, readyOf[1]!];
   const [rss, plainRss] = [rssOf[0]!, rssOf[1]!];
-  const heap = await heapAt(bed).catch((err: Error) => { opts.log(`  footprint @${endpoints}: no heap snapshot: ${err.message}`); return undefined; });
+  const heap = await heapAt(bed).catch((err: Error) => {
+    opts.log(`  footprint @${endpoints}: no heap snapshot: ${err.message}`);
+    return undefined;
+  });
   await restartPlugin(bed); // leave bin's way running
   await sleep(2000);
   const memoryAfterRestart = memoryOf(pluginPid(bed));
@@ -137,12 +172,29 @@ export async function footprintAt(bed: NuageBed, endpoints: number, opts: { rest
   }
   opts.log(`  footprint @${endpoints}: ready p50=${summarize(ready).p50} ms, RSS ${memoryAfterRestart.rssMB} MB`);
   return {
-    endpoints, recordsBefore, recordsAfter: await records(), memoryServing, servingFrom, ready: summarize(ready), rssAfterRestart: summarize(rss),
-    entry: binEntry(), nodeArgs: [...BIN_NODE_ARGS],
+    endpoints,
+    recordsBefore,
+    recordsAfter: await records(),
+    memoryServing,
+    servingFrom,
+    ready: summarize(ready),
+    rssAfterRestart: summarize(rss),
+    entry: binEntry(),
+    nodeArgs: [...BIN_NODE_ARGS],
     unbundled: { entry: MAIN, ready: summarize(plainReady), rssAfterRestart: summarize(plainRss) },
     anonAfterRestart: medianParts(anonOf[0]!),
-    variants: modes.slice(2).map((v, k) => ({ ...v, ready: summarize(readyOf[k + 2]!), rssAfterRestart: summarize(rssOf[k + 2]!), anonAfterRestart: medianParts(anonOf[k + 2]!) })),
-    heap, memoryAfterRestart, settling, startupProfile,
+    variants: modes
+      .slice(2)
+      .map((v, k) => ({
+        ...v,
+        ready: summarize(readyOf[k + 2]!),
+        rssAfterRestart: summarize(rssOf[k + 2]!),
+        anonAfterRestart: medianParts(anonOf[k + 2]!),
+      })),
+    heap,
+    memoryAfterRestart,
+    settling,
+    startupProfile,
   };
 }
 
@@ -150,14 +202,27 @@ export async function footprintAt(bed: NuageBed, endpoints: number, opts: { rest
 export function medianParts(all: AnonParts[]): AnonParts | undefined {
   if (!all.length) return undefined;
   const med = (k: keyof AnonParts): number => summarize(all.map((a) => a[k])).p50;
-  return { brk: med("brk"), arenas: med("arenas"), stacks: med("stacks"), other: med("other"), arenaCount: med("arenaCount"), stackCount: med("stackCount") };
+  return {
+    brk: med("brk"),
+    arenas: med("arenas"),
+    stacks: med("stacks"),
+    other: med("other"),
+    arenaCount: med("arenaCount"),
+    stackCount: med("stackCount"),
+  };
 }
 
 /** "brk 3.1, arenas 2.0 (4), stacks 0.3 (11), other 20.1" */
 export const describeAnon = (a: AnonParts | undefined): string =>
-  a ? `malloc brk ${a.brk}, malloc arenas ${a.arenas} (${a.arenaCount}), stacks ${a.stacks} (${a.stackCount}), V8 and large blocks ${a.other}` : "?";
+  a
+    ? `malloc brk ${a.brk}, malloc arenas ${a.arenas} (${a.arenaCount}), stacks ${a.stacks} (${a.stackCount}), V8 and large blocks ${a.other}`
+    : "?";
 
-export interface CodeMemory { bareNodeRssMB: number; afterImportsRssMB: number; afterImportsHeapUsedMB: number }
+export interface CodeMemory {
+  bareNodeRssMB: number;
+  afterImportsRssMB: number;
+  afterImportsHeapUsedMB: number;
+}
 
 /** RSS of a bare node process, and after importing the plugin's modules (rss-probe.ts). */
 export async function codeMemory(): Promise<CodeMemory> {
@@ -167,32 +232,71 @@ export async function codeMemory(): Promise<CodeMemory> {
 
 export function printFootprint(points: FootprintPoint[], code: CodeMemory | undefined, out: (s: string) => void): void {
   out(`== 4. footprint: plugin RSS and start-up (spawn → first Plugin.Activate answer)`);
-  if (code) out(`RSS of the code alone`.padEnd(35) + `bare node=${code.bareNodeRssMB} MB, after importing the plugin's modules=${code.afterImportsRssMB} MB (heap used ${code.afterImportsHeapUsedMB} MB)`);
+  if (code)
+    out(
+      `RSS of the code alone`.padEnd(35) +
+        `bare node=${code.bareNodeRssMB} MB, after importing the plugin's modules=${code.afterImportsRssMB} MB (heap used ${code.afterImportsHeapUsedMB} MB)`,
+    );
   for (const p of points) {
     const big = p.endpoints >= 1000;
-    if (p.recordsAfter !== p.recordsBefore) out(`  WARNING: the restarts changed the endpoint records: ${p.recordsBefore} → ${p.recordsAfter}`);
+    if (p.recordsAfter !== p.recordsBefore)
+      out(`  WARNING: the restarts changed the endpoint records: ${p.recordsBefore} → ${p.recordsAfter}`);
     const worst = Math.max(p.memoryServing.rssMB, p.rssAfterRestart.p50);
-    out(`RSS @${p.endpoints}`.padEnd(35) + `serving=${p.memoryServing.rssMB} MB (peak ${p.memoryServing.hwmMB}; files ${p.memoryServing.fileMB}, anonymous ${p.memoryServing.anonMB})  after restart p50=${p.rssAfterRestart.p50} MB${big ? `  (aim ≤ 64: ${worst <= 64 ? "met" : "MISSED"})` : ""}`);
-    out(`  anonymous MB, serving`.padEnd(35) + `${describeAnon(p.memoryServing.anonParts)} (serving: ${p.servingFrom})`);
+    out(
+      `RSS @${p.endpoints}`.padEnd(35) +
+        `serving=${p.memoryServing.rssMB} MB (peak ${p.memoryServing.hwmMB}; files ${p.memoryServing.fileMB}, anonymous ${p.memoryServing.anonMB})  after restart p50=${p.rssAfterRestart.p50} MB${big ? `  (aim ≤ 64: ${worst <= 64 ? "met" : "MISSED"})` : ""}`,
+    );
+    out(
+      `  anonymous MB, serving`.padEnd(35) + `${describeAnon(p.memoryServing.anonParts)} (serving: ${p.servingFrom})`,
+    );
     out(`  anonymous MB, after restart p50`.padEnd(35) + describeAnon(p.anonAfterRestart));
-    out(`${fmt(`ready @${p.endpoints}`, p.ready, ["p50", "max"])}${big ? `  (aim ≤ 500: ${p.ready.p50 <= 500 ? "met" : "MISSED"})` : ""}`);
-    out(`  unbundled (dist/src/main.js)`.padEnd(35) + `(alternated) RSS after restart p50=${p.unbundled.rssAfterRestart.p50} MB, ready p50=${p.unbundled.ready.p50} ms`);
+    out(
+      `${fmt(`ready @${p.endpoints}`, p.ready, ["p50", "max"])}${big ? `  (aim ≤ 500: ${p.ready.p50 <= 500 ? "met" : "MISSED"})` : ""}`,
+    );
+    out(
+      `  unbundled (dist/src/main.js)`.padEnd(35) +
+        `(alternated) RSS after restart p50=${p.unbundled.rssAfterRestart.p50} MB, ready p50=${p.unbundled.ready.p50} ms`,
+    );
     for (const v of p.variants ?? []) {
-      out(`  variant ${v.label}`.padEnd(35) + `(alternated) RSS after restart p50=${v.rssAfterRestart.p50} MB (${ratio(v.rssAfterRestart.p50, p.rssAfterRestart.p50)} × bin's), ready p50=${v.ready.p50} ms: ${describeMode(v)}`);
+      out(
+        `  variant ${v.label}`.padEnd(35) +
+          `(alternated) RSS after restart p50=${v.rssAfterRestart.p50} MB (${ratio(v.rssAfterRestart.p50, p.rssAfterRestart.p50)} × bin's), ready p50=${v.ready.p50} ms: ${describeMode(v)}`,
+      );
       out(`    anonymous MB`.padEnd(35) + describeAnon(v.anonAfterRestart));
     }
     if (p.settling?.length) {
-      out(`  idle after a restart`.padEnd(35) + [{ afterS: 2, ...p.memoryAfterRestart }, ...p.settling].map((m) => `${m.afterS} s: ${m.rssMB} MB (anonymous ${m.anonMB})`).join(", "));
+      out(
+        `  idle after a restart`.padEnd(35) +
+          [{ afterS: 2, ...p.memoryAfterRestart }, ...p.settling]
+            .map((m) => `${m.afterS} s: ${m.rssMB} MB (anonymous ${m.anonMB})`)
+            .join(", "),
+      );
       out(`    anonymous MB at 20 s`.padEnd(35) + describeAnon(p.settling.at(-1)?.anonParts));
     }
     const h = p.heap;
     if (h) {
-      out(`  heap snapshot @${p.endpoints}`.padEnd(35) + `RSS ${h.rssMB} MB (files ${h.fileMB}, anonymous ${h.anonMB}), V8 heap used ${h.totalMB} MB: ${h.byKind.slice(0, 7).map(([k, v]) => `${k}=${v}`).join(", ")}`);
-      out(`    retained by part (MB)`.padEnd(35) + Object.entries(h.parts).map(([k, v]) => `${k}=${v}`).join(", "));
+      out(
+        `  heap snapshot @${p.endpoints}`.padEnd(35) +
+          `RSS ${h.rssMB} MB (files ${h.fileMB}, anonymous ${h.anonMB}), V8 heap used ${h.totalMB} MB: ${h.byKind
+            .slice(0, 7)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(", ")}`,
+      );
+      out(
+        `    retained by part (MB)`.padEnd(35) +
+          Object.entries(h.parts)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(", "),
+      );
     }
     const pr = p.startupProfile;
     if (pr) {
-      out(`  start-up profile @${p.endpoints} (${pr.readyMs} ms under --cpu-prof): cpu=${pr.cpuMs} idle=${pr.idleMs} gc=${pr.gcMs} ms; cpu by place: ${pr.byPlace.slice(0, 6).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+      out(
+        `  start-up profile @${p.endpoints} (${pr.readyMs} ms under --cpu-prof): cpu=${pr.cpuMs} idle=${pr.idleMs} gc=${pr.gcMs} ms; cpu by place: ${pr.byPlace
+          .slice(0, 6)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(", ")}`,
+      );
     }
   }
 }

@@ -46,9 +46,28 @@ function reapedChildrenCpuMs(): number {
 }
 
 function execLinks(): Links {
-  const ip = async (args: string[]): Promise<void> => { await execFileP("ip", args, { timeout: 10_000 }); };
+  const ip = async (args: string[]): Promise<void> => {
+    await execFileP("ip", args, { timeout: 10_000 });
+  };
   return {
-    create: (h, p, mac, mtu) => ip(["link", "add", h, "mtu", String(mtu), "up", "type", "veth", "peer", "name", p, "address", mac, "mtu", String(mtu)]),
+    create: (h, p, mac, mtu) =>
+      ip([
+        "link",
+        "add",
+        h,
+        "mtu",
+        String(mtu),
+        "up",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        p,
+        "address",
+        mac,
+        "mtu",
+        String(mtu),
+      ]),
     del: (n) => ip(["link", "del", n]),
     childCpuMs: reapedChildrenCpuMs,
     close: () => undefined,
@@ -58,7 +77,24 @@ function execLinks(): Links {
 function batchLinks(): Links {
   const b = new IpBatch();
   return {
-    create: (h, p, mac, mtu) => b.run(["link", "add", h, "mtu", String(mtu), "up", "type", "veth", "peer", "name", p, "address", mac, "mtu", String(mtu)]),
+    create: (h, p, mac, mtu) =>
+      b.run([
+        "link",
+        "add",
+        h,
+        "mtu",
+        String(mtu),
+        "up",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        p,
+        "address",
+        mac,
+        "mtu",
+        String(mtu),
+      ]),
     del: (n) => b.run(["link", "del", n]),
     childCpuMs: () => procCpuMs((b as unknown as { child?: { pid?: number } }).child?.pid),
     close: () => b.close(),
@@ -74,8 +110,17 @@ function nla(type: number, payload: Buffer): Buffer {
   payload.copy(b, 4);
   return b;
 }
-const IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2, VETH_INFO_PEER = 1;
-const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+const IFLA_ADDRESS = 1,
+  IFLA_IFNAME = 3,
+  IFLA_MTU = 4,
+  IFLA_INFO_KIND = 1,
+  IFLA_INFO_DATA = 2,
+  VETH_INFO_PEER = 1;
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
 const cstr = (s: string): Buffer => Buffer.from(`${s}\0`);
 
 async function netlinkLinks(): Promise<Links | undefined> {
@@ -93,9 +138,21 @@ async function netlinkLinks(): Promise<Links | undefined> {
   return {
     async create(h, p, mac, mtu) {
       // The peer's part is a raw ifinfomsg + attributes: the package types it as an opaque Buffer.
-      const peer = Buffer.concat([Buffer.alloc(16), nla(IFLA_IFNAME, cstr(p)), nla(IFLA_ADDRESS, Buffer.from(mac.split(":").map((x) => parseInt(x, 16)))), nla(IFLA_MTU, u32(mtu))]);
-      const linkinfo = Buffer.concat([nla(IFLA_INFO_KIND, cstr("veth")), nla(IFLA_INFO_DATA, nla(VETH_INFO_PEER, peer))]);
-      await sock.newLink({ flags: { up: true }, change: { up: true } }, { ifname: h, mtu, linkinfo }, { flags: CREATE_EXCL, timeout: 10_000 });
+      const peer = Buffer.concat([
+        Buffer.alloc(16),
+        nla(IFLA_IFNAME, cstr(p)),
+        nla(IFLA_ADDRESS, Buffer.from(mac.split(":").map((x) => parseInt(x, 16)))),
+        nla(IFLA_MTU, u32(mtu)),
+      ]);
+      const linkinfo = Buffer.concat([
+        nla(IFLA_INFO_KIND, cstr("veth")),
+        nla(IFLA_INFO_DATA, nla(VETH_INFO_PEER, peer)),
+      ]);
+      await sock.newLink(
+        { flags: { up: true }, change: { up: true } },
+        { ifname: h, mtu, linkinfo },
+        { flags: CREATE_EXCL, timeout: 10_000 },
+      );
     },
     async del(n) {
       await sock.delLink({}, { ifname: n }, { timeout: 10_000 });
@@ -110,16 +167,24 @@ async function main(): Promise<void> {
   const cycles = Number(values.cycles ?? 300);
   if (!values.inner) {
     // A private network namespace: the links never touch the host's.
-    const r = spawnSync("unshare", ["--net", process.execPath, process.argv[1]!, "--inner", "--cycles", String(cycles)], { stdio: "inherit" });
+    const r = spawnSync(
+      "unshare",
+      ["--net", process.execPath, process.argv[1]!, "--inner", "--cycles", String(cycles)],
+      { stdio: "inherit" },
+    );
     process.exit(r.status ?? 1);
   }
   spawnSync("ip", ["link", "set", "lo", "up"]);
-  const modes: [string, Links][] = [["exec", execLinks()], ["batch", batchLinks()]];
+  const modes: [string, Links][] = [
+    ["exec", execLinks()],
+    ["batch", batchLinks()],
+  ];
   const nl = await netlinkLinks();
   if (nl) modes.push(["netlink", nl]);
   else process.stdout.write("netlink: the npm package is not installed (npm install --no-save netlink): skipped\n");
 
-  const t: Record<string, { create: number[]; del: number[]; cycle: number[]; cpu: number; child: number; n: number }> = {};
+  const t: Record<string, { create: number[]; del: number[]; cycle: number[]; cpu: number; child: number; n: number }> =
+    {};
   for (const [m] of modes) t[m] = { create: [], del: [], cycle: [], cpu: 0, child: 0, n: 0 };
   const ROUND = 10;
   let k = 0;
@@ -132,11 +197,20 @@ async function main(): Promise<void> {
       for (let j = 0; j < ROUND; j++) {
         const hex = (k++).toString(16).padStart(12, "0");
         const t0 = performance.now();
-        await links.create(`nuh${hex}`, `nuc${hex}`, `02:00:00:${hex.slice(6, 8)}:${hex.slice(8, 10)}:${hex.slice(10, 12)}`, 1450);
+        await links.create(
+          `nuh${hex}`,
+          `nuc${hex}`,
+          `02:00:00:${hex.slice(6, 8)}:${hex.slice(8, 10)}:${hex.slice(10, 12)}`,
+          1450,
+        );
         const t1 = performance.now();
         await links.del(`nuh${hex}`);
         const t2 = performance.now();
-        if (round > 0) { rec.create.push(t1 - t0); rec.del.push(t2 - t1); rec.cycle.push(t2 - t0); }
+        if (round > 0) {
+          rec.create.push(t1 - t0);
+          rec.del.push(t2 - t1);
+          rec.cycle.push(t2 - t0);
+        }
       }
       if (round > 0) {
         const c = process.cpuUsage(cpu0);
@@ -148,13 +222,18 @@ async function main(): Promise<void> {
   }
   for (const [name, links] of modes) {
     const r = t[name]!;
-    const c = summarize(r.create), d = summarize(r.del), y = summarize(r.cycle);
+    const c = summarize(r.create),
+      d = summarize(r.del),
+      y = summarize(r.cycle);
     process.stdout.write(
       `${name.padEnd(8)} create p50 ${c.p50} p99 ${c.p99} · delete p50 ${d.p50} p99 ${d.p99} · cycle p50 ${y.p50} p99 ${y.p99} ms · ` +
-      `CPU per cycle: this process ${(r.cpu / r.n).toFixed(2)} ms, children ${(r.child / r.n).toFixed(2)} ms (n=${r.n})\n`,
+        `CPU per cycle: this process ${(r.cpu / r.n).toFixed(2)} ms, children ${(r.child / r.n).toFixed(2)} ms (n=${r.n})\n`,
     );
     links.close();
   }
 }
 
-main().catch((err: Error) => { process.stderr.write(`${err.stack ?? err.message}\n`); process.exit(1); });
+main().catch((err: Error) => {
+  process.stderr.write(`${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

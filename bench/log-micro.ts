@@ -11,10 +11,27 @@ import { parseArgs } from "node:util";
 import pino from "pino";
 import { createLogger, REDACTED_KEYS } from "../src/log/logger.js";
 
-const sink = (): Writable => new Writable({ write(_c, _e, cb) { cb(); } });
-const oldPaths = REDACTED_KEYS.flatMap((k) => [0, 1, 2, 3, 4, 5].map((d) => [...Array<string>(d).fill("*"), k].join(".")));
+const sink = (): Writable =>
+  new Writable({
+    write(_c, _e, cb) {
+      cb();
+    },
+  });
+const oldPaths = REDACTED_KEYS.flatMap((k) =>
+  [0, 1, 2, 3, 4, 5].map((d) => [...Array<string>(d).fill("*"), k].join(".")),
+);
 const modes: [string, pino.Logger][] = [
-  ["pino redact paths (before)", pino({ base: { name: "nuage-libnetwork" }, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: oldPaths, censor: "[redacted]" } }, sink())],
+  [
+    "pino redact paths (before)",
+    pino(
+      {
+        base: { name: "nuage-libnetwork" },
+        timestamp: pino.stdTimeFunctions.isoTime,
+        redact: { paths: oldPaths, censor: "[redacted]" },
+      },
+      sink(),
+    ),
+  ],
   ["walk (now)", createLogger("Info", { destination: sink() })],
   ["no redaction", pino({ base: { name: "nuage-libnetwork" }, timestamp: pino.stdTimeFunctions.isoTime }, sink())],
 ];
@@ -33,7 +50,9 @@ for (let round = 0; round < 6; round++) {
 }
 for (const [name] of modes) {
   const s = us[name]!.sort((a, b) => a - b);
-  process.stdout.write(`${name.padEnd(28)} ${s[Math.floor(s.length / 2)]!.toFixed(2)} µs per line (median of ${s.length} rounds of ${n})\n`);
+  process.stdout.write(
+    `${name.padEnd(28)} ${s[Math.floor(s.length / 2)]!.toFixed(2)} µs per line (median of ${s.length} rounds of ${n})\n`,
+  );
 }
 
 // Writing: what a line costs the process (CPU, both its threads and the kernel's work for it)
@@ -61,6 +80,8 @@ for (let round = 0; round < 5; round++) {
 }
 const med = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 for (const mode of ["sync", "async"] as const) {
-  process.stdout.write(`write to a pipe, ${mode.padEnd(5)}             ${(med(cpu[mode]!) - med(cpu.none!)).toFixed(1)} µs of CPU per line (one a ms; median of 5 rounds of ${sparse})\n`);
+  process.stdout.write(
+    `write to a pipe, ${mode.padEnd(5)}             ${(med(cpu[mode]!) - med(cpu.none!)).toFixed(1)} µs of CPU per line (one a ms; median of 5 rounds of ${sparse})\n`,
+  );
 }
 reader.kill();

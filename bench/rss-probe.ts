@@ -9,8 +9,10 @@ const before = process.memoryUsage();
 await import("../src/app.js");
 await new Promise((r) => setTimeout(r, 50));
 const after = process.memoryUsage();
-process.stdout.write(`${JSON.stringify({
-  bareNodeRssMB: mb(before.rss),
-  afterImportsRssMB: mb(after.rss),
-  afterImportsHeapUsedMB: mb(after.heapUsed),
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    bareNodeRssMB: mb(before.rss),
+    afterImportsRssMB: mb(after.rss),
+    afterImportsHeapUsedMB: mb(after.heapUsed),
+  })}\n`,
+);

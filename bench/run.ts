@@ -21,7 +21,14 @@ import { PortWatch } from "./lib/port-watch.js";
 import { benchStart, printStart, type StartResult } from "./start.js";
 import { benchCycle, printCycle, type CycleResult } from "./cycle.js";
 import { benchConcurrency, printConcurrency, type ConcurrencyResult } from "./concurrency.js";
-import { codeMemory, footprintAt, parseVariant, printFootprint, type CodeMemory, type FootprintPoint } from "./footprint.js";
+import {
+  codeMemory,
+  footprintAt,
+  parseVariant,
+  printFootprint,
+  type CodeMemory,
+  type FootprintPoint,
+} from "./footprint.js";
 import { run } from "../test/support/proc.js";
 
 const ALL = ["start", "cycle", "concurrency", "footprint"] as const;
@@ -53,15 +60,29 @@ const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [o
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      only: { type: "string" }, runs: { type: "string" }, warmup: { type: "string" }, cycles: { type: "string" },
-      levels: { type: "string" }, "steps-at": { type: "string" }, "steps-cycles": { type: "string" },
-      total: { type: "string" }, parallel: { type: "string" }, restarts: { type: "string" },
-      quick: { type: "boolean" }, out: { type: "string" }, help: { type: "boolean", short: "h" },
-      variant: { type: "string", multiple: true }, "keep-profiles": { type: "string" }, "stop-vswitchd": { type: "boolean" },
+      only: { type: "string" },
+      runs: { type: "string" },
+      warmup: { type: "string" },
+      cycles: { type: "string" },
+      levels: { type: "string" },
+      "steps-at": { type: "string" },
+      "steps-cycles": { type: "string" },
+      total: { type: "string" },
+      parallel: { type: "string" },
+      restarts: { type: "string" },
+      quick: { type: "boolean" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+      variant: { type: "string", multiple: true },
+      "keep-profiles": { type: "string" },
+      "stop-vswitchd": { type: "boolean" },
     },
     strict: true,
   });
-  if (values.help) { process.stdout.write(HELP); return; }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
   if (process.getuid?.() !== 0) throw new Error("the benchmarks need root (namespaces, dockerd, OVS)");
   const q = values.quick ?? false;
   const int = (v: string | undefined, d: number): number => {
@@ -70,7 +91,13 @@ async function main(): Promise<void> {
     if (!Number.isInteger(n) || n < 0) throw new Error(`not a count: ${v}`);
     return n;
   };
-  const list = (v: string | undefined, d: number[]): number[] => (v === undefined ? d : v.split(",").filter(Boolean).map((x) => int(x, 0)));
+  const list = (v: string | undefined, d: number[]): number[] =>
+    v === undefined
+      ? d
+      : v
+          .split(",")
+          .filter(Boolean)
+          .map((x) => int(x, 0));
   const only = new Set((values.only ?? ALL.join(",")).split(",").filter(Boolean));
   for (const o of only) if (!(ALL as readonly string[]).includes(o)) throw new Error(`--only: unknown bench ${o}`);
   const o = {
@@ -88,22 +115,45 @@ async function main(): Promise<void> {
 
   if (values["keep-profiles"]) mkdirSync(values["keep-profiles"], { recursive: true });
   const lines: string[] = [];
-  const out = (s: string): void => { lines.push(s); process.stdout.write(`${s}\n`); };
-  const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+  const out = (s: string): void => {
+    lines.push(s);
+    process.stdout.write(`${s}\n`);
+  };
+  const log = (s: string): void => {
+    process.stderr.write(`${s}\n`);
+  };
   const started = new Date();
   const dockerVersion = (await run("/usr/bin/docker", ["--version"]).catch(() => ({ stdout: "?" }))).stdout.trim();
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memMB: Math.round(totalmem() / 2 ** 20), kernel: release(), node: process.version, docker: dockerVersion, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) };
-  out(`nuage-libnetwork benchmarks, ${started.toISOString()}: ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.docker}, load ${machine.loadavgAtStart.join(" ")}`);
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memMB: Math.round(totalmem() / 2 ** 20),
+    kernel: release(),
+    node: process.version,
+    docker: dockerVersion,
+    loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+  out(
+    `nuage-libnetwork benchmarks, ${started.toISOString()}: ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.docker}, load ${machine.loadavgAtStart.join(" ")}`,
+  );
 
   log("starting the bench host (OVS, VRS agent, VSD simulator, dockerd with docker0, plugin)...");
   const { bed, proxy } = await startBenchBed();
-  const results: { start?: StartResult; cycle?: CycleResult; concurrency?: ConcurrencyResult; footprint: FootprintPoint[]; codeMemory?: CodeMemory } = { footprint: [] };
+  const results: {
+    start?: StartResult;
+    cycle?: CycleResult;
+    concurrency?: ConcurrencyResult;
+    footprint: FootprintPoint[];
+    codeMemory?: CodeMemory;
+  } = { footprint: [] };
   let failed: unknown;
   try {
     const watch = await PortWatch.start(bed.ovsdb);
     if (only.has("footprint")) {
       log("footprint, no endpoints...");
-      results.footprint.push(await footprintAt(bed, 0, { restarts: o.restarts, profile: true, variants: o.variants, log }));
+      results.footprint.push(
+        await footprintAt(bed, 0, { restarts: o.restarts, profile: true, variants: o.variants, log }),
+      );
     }
     if (only.has("start")) {
       log(`container start, ${o.runs} runs per mode...`);
@@ -118,8 +168,16 @@ async function main(): Promise<void> {
     if (only.has("cycle")) {
       log(`driver cycle at ${o.levels.join(", ")} endpoints, ${o.cycles} cycles each...`);
       results.cycle = await benchCycle(bed, watch, proxy, socketFromOutside(bed), {
-        levels: o.levels, cycles: o.cycles, warmup: 5, stepsAt: o.stepsAt, stepsCycles: o.stepsCycles, parallel: 4, log,
-        variants: o.variants, stopVswitchd: values["stop-vswitchd"] === true, keepProfilesIn: values["keep-profiles"],
+        levels: o.levels,
+        cycles: o.cycles,
+        warmup: 5,
+        stepsAt: o.stepsAt,
+        stepsCycles: o.stepsCycles,
+        parallel: 4,
+        log,
+        variants: o.variants,
+        stopVswitchd: values["stop-vswitchd"] === true,
+        keepProfilesIn: values["keep-profiles"],
       });
       printCycle(results.cycle, out);
     }
@@ -128,7 +186,9 @@ async function main(): Promise<void> {
       if (n > 0) {
         log(`footprint, ${n} endpoints...`);
         const serving = results.cycle?.levels.find((l) => l.endpointsPresent === n)?.memoryAfterCycles;
-        results.footprint.push(await footprintAt(bed, n, { restarts: o.restarts, profile: true, variants: o.variants, serving, log }));
+        results.footprint.push(
+          await footprintAt(bed, n, { restarts: o.restarts, profile: true, variants: o.variants, serving, log }),
+        );
       }
       results.codeMemory = await codeMemory();
       printFootprint(results.footprint, results.codeMemory, out);
@@ -136,7 +196,9 @@ async function main(): Promise<void> {
     await watch.stop().catch(() => undefined);
   } catch (err) {
     failed = err;
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n--- plugin log (tail) ---\n${bed.pluginLog().slice(-3000)}\n`);
+    process.stderr.write(
+      `bench failed: ${(err as Error).stack ?? String(err)}\n--- plugin log (tail) ---\n${bed.pluginLog().slice(-3000)}\n`,
+    );
   } finally {
     log("stopping the bench host...");
     await bed.stop();

@@ -19,12 +19,30 @@ export const NUAGE_NET = "bench-nuage";
 export const USER_BRIDGE_NET = "bench-ubr";
 export const NUAGE_IPAM_NET = "bench-nuage-ipam";
 const IPAM_CREATE = [
-  "network", "create", "--driver=nuage", "--ipam-driver=nuage", "--ipam-opt", "organization=Enterprise", "--ipam-opt", "domain=Domain",
-  "--ipam-opt", "zone=Zone", "--ipam-opt", "subnet=Subnet 3", "--ipam-opt", "user=admin",
+  "network",
+  "create",
+  "--driver=nuage",
+  "--ipam-driver=nuage",
+  "--ipam-opt",
+  "organization=Enterprise",
+  "--ipam-opt",
+  "domain=Domain",
+  "--ipam-opt",
+  "zone=Zone",
+  "--ipam-opt",
+  "subnet=Subnet 3",
+  "--ipam-opt",
+  "user=admin",
 ];
 const MODES = ["nuage", "bridge", "user-bridge", "none", "nuage-ipam"] as const;
 type Mode = (typeof MODES)[number];
-const NET_OF: Record<Mode, string> = { nuage: NUAGE_NET, bridge: "bridge", "user-bridge": USER_BRIDGE_NET, none: "none", "nuage-ipam": NUAGE_IPAM_NET };
+const NET_OF: Record<Mode, string> = {
+  nuage: NUAGE_NET,
+  bridge: "bridge",
+  "user-bridge": USER_BRIDGE_NET,
+  none: "none",
+  "nuage-ipam": NUAGE_IPAM_NET,
+};
 
 export interface StartResult {
   runsPerMode: number;
@@ -43,13 +61,19 @@ export interface StartResult {
 
 export async function ensureNetworks(bed: NuageBed): Promise<void> {
   const names = (await bed.dockerOk(["network", "ls", "--format", "{{.Name}}"])).split("\n");
-  if (!names.includes("bridge")) throw new Error("the bench's dockerd has no default bridge network (it needs --bridge=docker0)");
+  if (!names.includes("bridge"))
+    throw new Error("the bench's dockerd has no default bridge network (it needs --bridge=docker0)");
   if (!names.includes(NUAGE_NET)) await bed.dockerOk([...README_CREATE, NUAGE_NET]);
-  if (!names.includes(USER_BRIDGE_NET)) await bed.dockerOk(["network", "create", "--driver=bridge", "--subnet=172.30.0.0/24", USER_BRIDGE_NET]);
+  if (!names.includes(USER_BRIDGE_NET))
+    await bed.dockerOk(["network", "create", "--driver=bridge", "--subnet=172.30.0.0/24", USER_BRIDGE_NET]);
   if (!names.includes(NUAGE_IPAM_NET)) await bed.dockerOk([...IPAM_CREATE, NUAGE_IPAM_NET]);
 }
 
-export async function benchStart(bed: NuageBed, watch: PortWatch, opts: { runs: number; warmup: number; log: (s: string) => void }): Promise<StartResult> {
+export async function benchStart(
+  bed: NuageBed,
+  watch: PortWatch,
+  opts: { runs: number; warmup: number; log: (s: string) => void },
+): Promise<StartResult> {
   await ensureNetworks(bed);
   const times = Object.fromEntries(MODES.map((m) => [m, [] as number[]])) as Record<Mode, number[]>;
   const failures = Object.fromEntries(MODES.map((m) => [m, 0])) as Record<Mode, number>;
@@ -84,7 +108,8 @@ export async function benchStart(bed: NuageBed, watch: PortWatch, opts: { runs: 
 
   // What the plugin spent per Nuage container: its per-call log lines (call, ms) of the measured runs.
   const { lines } = pluginLogSince(bed, logStart);
-  const netId = async (name: string): Promise<string> => (await bed.dockerOk(["network", "inspect", "-f", "{{.Id}}", name])).trim().slice(0, 12);
+  const netId = async (name: string): Promise<string> =>
+    (await bed.dockerOk(["network", "inspect", "-f", "{{.Id}}", name])).trim().slice(0, 12);
   const nuageNet = await netId(NUAGE_NET);
   const ipamNet = await netId(NUAGE_IPAM_NET);
   const perContainer = (ofMode: (l: Record<string, unknown>) => boolean, runs: number): Record<string, number> => {
@@ -98,7 +123,10 @@ export async function benchStart(bed: NuageBed, watch: PortWatch, opts: { runs: 
     return callsMs;
   };
   const callsMs = perContainer((l) => l.net === nuageNet, times.nuage.length + failures.nuage);
-  const ipamCallsMs = perContainer((l) => l.net === ipamNet || String(l.call).startsWith("IpamDriver."), times["nuage-ipam"].length + failures["nuage-ipam"]);
+  const ipamCallsMs = perContainer(
+    (l) => l.net === ipamNet || String(l.call).startsWith("IpamDriver."),
+    times["nuage-ipam"].length + failures["nuage-ipam"],
+  );
   const vrsWaits = lines
     .filter((l) => l.call === "NetworkDriver.Join" && typeof l.ep === "string")
     .map((l) => watch.vrsWaitMs(`nuh${String(l.ep).slice(0, 12)}`))
@@ -112,7 +140,9 @@ export async function benchStart(bed: NuageBed, watch: PortWatch, opts: { runs: 
       medianExtraMs: round(median(perRound.map((x) => x[a]! - x[b]!))),
     };
   };
-  const modes = Object.fromEntries(MODES.map((m) => [m, { ...summarize(times[m]), failures: failures[m] }])) as StartResult["modes"];
+  const modes = Object.fromEntries(
+    MODES.map((m) => [m, { ...summarize(times[m]), failures: failures[m] }]),
+  ) as StartResult["modes"];
   return {
     runsPerMode: opts.runs,
     warmupPerMode: opts.warmup,
@@ -120,29 +150,50 @@ export async function benchStart(bed: NuageBed, watch: PortWatch, opts: { runs: 
     modes,
     nuageOverBridge: pair("nuage", "bridge"),
     nuageOverUserBridge: { ...pair("nuage", "user-bridge"), ofP90: ratio(modes.nuage.p90, modes["user-bridge"].p90) },
-    nuageIpamOverUserBridge: { ...pair("nuage-ipam", "user-bridge"), ofP90: ratio(modes["nuage-ipam"].p90, modes["user-bridge"].p90) },
+    nuageIpamOverUserBridge: {
+      ...pair("nuage-ipam", "user-bridge"),
+      ofP90: ratio(modes["nuage-ipam"].p90, modes["user-bridge"].p90),
+    },
     pluginPerContainer: {
       callsMs,
       totalMs: round(Object.values(callsMs).reduce((a, b) => a + b, 0)),
       vrsWait: summarize(vrsWaits),
     },
-    pluginPerIpamContainer: { callsMs: ipamCallsMs, totalMs: round(Object.values(ipamCallsMs).reduce((a, b) => a + b, 0)) },
+    pluginPerIpamContainer: {
+      callsMs: ipamCallsMs,
+      totalMs: round(Object.values(ipamCallsMs).reduce((a, b) => a + b, 0)),
+    },
     errors,
   };
 }
 
 export function printStart(r: StartResult, out: (s: string) => void): void {
-  out(`== 1. container start: docker run --rm busybox true (${r.runsPerMode} alternating runs per mode, ${r.warmupPerMode} warm-up)`);
-  for (const [m, s] of Object.entries(r.modes)) out(`${fmt(`start ${m}`, s, ["p50", "p90", "min", "max"])}${s.failures ? `  failures=${s.failures}` : ""}`);
+  out(
+    `== 1. container start: docker run --rm busybox true (${r.runsPerMode} alternating runs per mode, ${r.warmupPerMode} warm-up)`,
+  );
+  for (const [m, s] of Object.entries(r.modes))
+    out(`${fmt(`start ${m}`, s, ["p50", "p90", "min", "max"])}${s.failures ? `  failures=${s.failures}` : ""}`);
   const nb = r.nuageOverBridge;
-  out(`ratio nuage/bridge                 median ratio=${nb.ofMedians}  per-round median=${nb.medianOfRoundRatios}  extra=${nb.medianExtraMs} ms (reported)`);
+  out(
+    `ratio nuage/bridge                 median ratio=${nb.ofMedians}  per-round median=${nb.medianOfRoundRatios}  extra=${nb.medianExtraMs} ms (reported)`,
+  );
   const nu = r.nuageOverUserBridge;
-  out(`ratio nuage/user-bridge            median ratio=${nu.ofMedians} ${aim(nu.ofMedians, 1.05)}  p90 ratio=${nu.ofP90} ${aim(nu.ofP90, 1.1)}  per-round median=${nu.medianOfRoundRatios}  extra=${nu.medianExtraMs} ms`);
+  out(
+    `ratio nuage/user-bridge            median ratio=${nu.ofMedians} ${aim(nu.ofMedians, 1.05)}  p90 ratio=${nu.ofP90} ${aim(nu.ofP90, 1.1)}  per-round median=${nu.medianOfRoundRatios}  extra=${nu.medianExtraMs} ms`,
+  );
   const ni = r.nuageIpamOverUserBridge;
-  out(`ratio nuage-ipam/user-bridge       median ratio=${ni.ofMedians} ${aim(ni.ofMedians, 1.05)}  p90 ratio=${ni.ofP90} ${aim(ni.ofP90, 1.1)}  per-round median=${ni.medianOfRoundRatios}  extra=${ni.medianExtraMs} ms`);
-  const calls = Object.entries(r.pluginPerContainer.callsMs).map(([k, v]) => `${k}=${v}`).join(" ");
-  out(`plugin time per nuage container    total=${r.pluginPerContainer.totalMs} ms (${calls}); VRS wait p50=${r.pluginPerContainer.vrsWait.p50} ms`);
-  const ipamCalls = Object.entries(r.pluginPerIpamContainer.callsMs).map(([k, v]) => `${k}=${v}`).join(" ");
+  out(
+    `ratio nuage-ipam/user-bridge       median ratio=${ni.ofMedians} ${aim(ni.ofMedians, 1.05)}  p90 ratio=${ni.ofP90} ${aim(ni.ofP90, 1.1)}  per-round median=${ni.medianOfRoundRatios}  extra=${ni.medianExtraMs} ms`,
+  );
+  const calls = Object.entries(r.pluginPerContainer.callsMs)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+  out(
+    `plugin time per nuage container    total=${r.pluginPerContainer.totalMs} ms (${calls}); VRS wait p50=${r.pluginPerContainer.vrsWait.p50} ms`,
+  );
+  const ipamCalls = Object.entries(r.pluginPerIpamContainer.callsMs)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
   out(`  per nuage-ipam container         total=${r.pluginPerIpamContainer.totalMs} ms (${ipamCalls})`);
   for (const e of r.errors) out(`  error: ${e}`);
 }

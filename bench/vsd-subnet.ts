@@ -15,7 +15,12 @@ async function main(): Promise<void> {
   }
   const vsd = new VsdClient({ url, caFile, organization: "csp", user: "csproot", password: "csproot" });
   try {
-    const { zone } = await vsd.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" });
+    const { zone } = await vsd.findSubnetByPath({
+      enterprise: "Enterprise",
+      domain: "Domain",
+      zone: "Zone",
+      subnet: "Subnet 2",
+    });
     const existing = await vsd.findOne(`/zones/${zone.ID}/subnets`, vsdFilterEq("name", name));
     if (!existing) await vsd.create(`/zones/${zone.ID}`, "subnets", { name, address, netmask, gateway });
     process.stdout.write(`${existing ? "exists" : "created"}\n`);

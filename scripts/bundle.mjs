@@ -7,7 +7,9 @@ try {
   ({ build } = await import("esbuild"));
 } catch {
   // A node_modules from before esbuild was a dependency: the plugin still runs, from dist/src.
-  console.warn("bundle: esbuild is not installed (npm ci installs it); bin/nuage-libnetwork runs dist/src/main.js instead");
+  console.warn(
+    "bundle: esbuild is not installed (npm ci installs it); bin/nuage-libnetwork runs dist/src/main.js instead",
+  );
   process.exit(0);
 }
 
@@ -26,5 +28,7 @@ await build({
   legalComments: "linked",
   logLevel: "warning",
   // The bundled CommonJS packages (pino, prom-client, ...) call require() for node's own modules.
-  banner: { js: 'import { createRequire as __nuageCreateRequire } from "node:module"; const require = __nuageCreateRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __nuageCreateRequire } from "node:module"; const require = __nuageCreateRequire(import.meta.url);',
+  },
 });

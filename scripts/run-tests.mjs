@@ -10,7 +10,11 @@ const suites = suite === "all" ? ["unit", "integration", "e2e", "faults"] : [sui
 const files = [];
 const walk = (dir) => {
   let entries;
-  try { entries = readdirSync(dir); } catch { return; }
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
   for (const e of entries.sort()) {
     const p = join(dir, e);
     if (statSync(p).isDirectory()) walk(p);
@@ -18,7 +22,12 @@ const walk = (dir) => {
   }
 };
 for (const s of suites) walk(join("dist", "test", s));
-if (files.length === 0) { console.error(`no test files for ${suite}; did the build run?`); process.exit(1); }
+if (files.length === 0) {
+  console.error(`no test files for ${suite}; did the build run?`);
+  process.exit(1);
+}
 // Integration and e2e tests start real daemons: run files one at a time.
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...process.argv.slice(3), ...files], { stdio: "inherit" });
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...process.argv.slice(3), ...files], {
+  stdio: "inherit",
+});
 process.exit(r.status ?? 1);

@@ -24,13 +24,20 @@ function resolvePkg(name, from) {
 const seen = new Map();
 const missing = [];
 const only = process.argv.slice(3);
-const roots = only.length > 0 ? Object.fromEntries(only.map((name) => [name, "*"])) : readPkg(repo).dependencies ?? {};
+const roots =
+  only.length > 0 ? Object.fromEntries(only.map((name) => [name, "*"])) : (readPkg(repo).dependencies ?? {});
 const queue = [[repo, roots, {}]];
 while (queue.length > 0) {
   const [from, deps, optional] = queue.shift();
-  for (const [name, isOptional] of [...Object.keys(deps).map((n) => [n, false]), ...Object.keys(optional).map((n) => [n, true])]) {
+  for (const [name, isOptional] of [
+    ...Object.keys(deps).map((n) => [n, false]),
+    ...Object.keys(optional).map((n) => [n, true]),
+  ]) {
     const dir = resolvePkg(name, from);
-    if (!dir) { if (!isOptional) missing.push(`${name} (needed by ${relative(repo, from) || "the plugin"})`); continue; }
+    if (!dir) {
+      if (!isOptional) missing.push(`${name} (needed by ${relative(repo, from) || "the plugin"})`);
+      continue;
+    }
     if (seen.has(dir)) continue;
     seen.set(dir, relative(top, dir));
     const pkg = readPkg(dir);

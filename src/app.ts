@@ -51,7 +51,10 @@ export const DEFAULT_VRS_SOCKET = "/var/run/openvswitch/db.sock";
  */
 export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): OvsdbEndpoint[] {
   if (cfg.VrsSocket) return [{ kind: "unix", path: cfg.VrsSocket }];
-  return [{ kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort }, { kind: "unix", path: defaultSocket }];
+  return [
+    { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort },
+    { kind: "unix", path: defaultSocket },
+  ];
 }
 
 /** Names VSD containers after their Docker containers (identity-sync.ts). */
@@ -83,10 +86,21 @@ export interface StartOptions {
 function openOvsdb(cfg: Config, logger: Logger, opts: StartOptions): OvsdbClient {
   const endpoints = vrsEndpoints(cfg, opts.defaultVrsSocket);
   const ovsdb = new OvsdbClient(endpoints, {
-    logger: { debug: (m) => logger.debug(m), info: (m) => logger.debug(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
-    connectTimeoutMs: 5_000, callTimeoutMs: 10_000,
+    logger: {
+      debug: (m) => logger.debug(m),
+      info: (m) => logger.debug(m),
+      warn: (m) => logger.warn(m),
+      error: (m) => logger.error(m),
+    },
+    connectTimeoutMs: 5_000,
+    callTimeoutMs: 10_000,
   });
-  ovsdb.on("connected", () => logger.info({ endpoint: ovsdb.endpointName, tried: endpoints.map(describeEndpoint) }, `VRS OVSDB: using ${ovsdb.endpointName}`));
+  ovsdb.on("connected", () =>
+    logger.info(
+      { endpoint: ovsdb.endpointName, tried: endpoints.map(describeEndpoint) },
+      `VRS OVSDB: using ${ovsdb.endpointName}`,
+    ),
+  );
   ovsdb.start().catch((err: Error) => {
     logger.warn({ err: err.message }, "VRS OVSDB still not reachable: reconnecting");
   });
@@ -96,14 +110,25 @@ function openOvsdb(cfg: Config, logger: Logger, opts: StartOptions): OvsdbClient
 export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
   if (cfg.VsdInsecure) {
-    logger.warn({ vsdUrl: cfg.VsdUrl, key: "VsdInsecure" },
+    logger.warn(
+      { vsdUrl: cfg.VsdUrl, key: "VsdInsecure" },
       "VsdInsecure = true: the VSD's certificate is not verified, so anyone who can intercept the connection can pose as the VSD " +
-      "and read the VSD user's password; set VsdCaFile to the VSD's CA certificate and remove VsdInsecure");
+        "and read the VSD user's password; set VsdCaFile to the VSD's CA certificate and remove VsdInsecure",
+    );
   }
   let logins = 0;
   return new VsdClient({
-    url: cfg.VsdUrl, apiVersion: cfg.VsdApiVersion, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
-    caFile: cfg.VsdCaFile, insecure: cfg.VsdInsecure, logger, onLogin: () => { if (logins++ > 0) metrics.reconnected("vsd"); },
+    url: cfg.VsdUrl,
+    apiVersion: cfg.VsdApiVersion,
+    organization: cfg.VsdOrganization,
+    user: cfg.VsdUser,
+    password: cfg.VsdPassword,
+    caFile: cfg.VsdCaFile,
+    insecure: cfg.VsdInsecure,
+    logger,
+    onLogin: () => {
+      if (logins++ > 0) metrics.reconnected("vsd");
+    },
   });
 }
 
@@ -111,10 +136,18 @@ export function vsdDirectory(client: VsdClient | undefined): SubnetDirectory | u
   if (!client) return undefined;
   return {
     async findSubnet(ref) {
-      const { subnet: s } = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
+      const { subnet: s } = await client.findSubnetByPath({
+        enterprise: ref.organization,
+        domain: ref.domain,
+        zone: ref.zone,
+        subnet: ref.subnet,
+      });
       return {
-        address: s.address ?? undefined, netmask: s.netmask ?? undefined, gateway: s.gateway ?? undefined,
-        ipType: s.IPType ?? undefined, ipv6Address: s.IPv6Address ?? undefined,
+        address: s.address ?? undefined,
+        netmask: s.netmask ?? undefined,
+        gateway: s.gateway ?? undefined,
+        ipType: s.IPType ?? undefined,
+        ipv6Address: s.IPv6Address ?? undefined,
       };
     },
   };
@@ -136,26 +169,56 @@ interface Parts {
 async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opts: StartOptions = {}): Promise<Parts> {
   // OVSDB connects (and its replica fills) while the records are read; nobody waits for it here.
   const ovsdb = openOvsdb(cfg, logger, opts);
-  const vrs = new VrsClient(ovsdb, cfg.VrsBridge, { logger: { warn: (m) => logger.warn(m), error: (m) => logger.error(m) } });
+  const vrs = new VrsClient(ovsdb, cfg.VrsBridge, {
+    logger: { warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+  });
   vrs.begin();
   const store = await FileStore.open(cfg.StateDir, { log: logger });
-  const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000, { ca: cfg.DockerTlsCa, cert: cfg.DockerTlsCert, key: cfg.DockerTlsKey });
+  const docker = new DockerEngine(cfg.DockerEndpoint, cfg.DockerTimeout * 1000, {
+    ca: cfg.DockerTlsCa,
+    cert: cfg.DockerTlsCert,
+    key: cfg.DockerTlsKey,
+  });
   const links = new IpRouteLinks();
   const vsd = vsdClient(cfg, logger, metrics);
-  const ipam = new NuageIpam({ graceMs: graceMs(cfg) }, { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger });
+  const ipam = new NuageIpam(
+    { graceMs: graceMs(cfg) },
+    { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger },
+  );
   const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
   const driver = new NuageDriver(
-    { scope: cfg.Scope, bridge: cfg.VrsBridge, resolveTimeoutMs: cfg.ResolveTimeout * 1000, driverName: cfg.PluginName, vethMtu: cfg.VethMtu },
-    { store, links, vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics), docker, vsd: vsdDirectory(vsd), ipam, policyGroups, logger },
+    {
+      scope: cfg.Scope,
+      bridge: cfg.VrsBridge,
+      resolveTimeoutMs: cfg.ResolveTimeout * 1000,
+      driverName: cfg.PluginName,
+      vethMtu: cfg.VethMtu,
+    },
+    {
+      store,
+      links,
+      vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics),
+      docker,
+      vsd: vsdDirectory(vsd),
+      ipam,
+      policyGroups,
+      logger,
+    },
   );
   return { logger, ovsdb, vrs, store, docker, links, vsd, driver, ipam, policyGroups };
 }
 
 /** The clients' connections, closed whatever fails. */
-function closeClients(p: Pick<Parts, "ovsdb" | "docker" | "vsd" | "driver" | "links" | "vrs">): (() => Promise<unknown>)[] {
+function closeClients(
+  p: Pick<Parts, "ovsdb" | "docker" | "vsd" | "driver" | "links" | "vrs">,
+): (() => Promise<unknown>)[] {
   return [
-    () => p.driver.linksSettled(), async () => p.links.close(),
-    async () => p.vrs.stop(), () => p.ovsdb.close(), () => p.docker.close(), () => p.vsd?.close() ?? Promise.resolve(),
+    () => p.driver.linksSettled(),
+    async () => p.links.close(),
+    async () => p.vrs.stop(),
+    () => p.ovsdb.close(),
+    () => p.docker.close(),
+    () => p.vsd?.close() ?? Promise.resolve(),
   ];
 }
 
@@ -174,7 +237,13 @@ async function runAll(logger: Logger, what: string, steps: (() => Promise<unknow
 }
 
 /** Takes StateDir's lock (see store/state-dir-lock.ts) and opens what needs it; the lock is let go if that fails. */
-async function lockAndAssemble(cfg: Config, logger: Logger, role: string, metrics: PluginMetrics = noMetrics, opts: StartOptions = {}): Promise<{ lock: StateDirLock; parts: Parts }> {
+async function lockAndAssemble(
+  cfg: Config,
+  logger: Logger,
+  role: string,
+  metrics: PluginMetrics = noMetrics,
+  opts: StartOptions = {},
+): Promise<{ lock: StateDirLock; parts: Parts }> {
   const lock = await StateDirLock.acquire(cfg.StateDir, { role });
   try {
     return { lock, parts: await assemble(cfg, logger, metrics, opts) };
@@ -201,11 +270,18 @@ const OVSDB_START_WAIT_MS = 2_000;
 /** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
 const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
 
-export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat }), opts: StartOptions = {}): Promise<RunningPlugin> {
+export async function startPlugin(
+  cfg: Config,
+  logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat }),
+  opts: StartOptions = {},
+): Promise<RunningPlugin> {
   let store: FileStore | undefined;
   // prom-client is loaded only when metrics are on.
   const metrics = cfg.MetricsAddress
-    ? (await import("./ops/prometheus.js")).createMetrics({ networks: () => store?.listNetworks().length ?? 0, endpoints: () => store?.listEndpoints().length ?? 0 })
+    ? (await import("./ops/prometheus.js")).createMetrics({
+        networks: () => store?.listNetworks().length ?? 0,
+        endpoints: () => store?.listEndpoints().length ?? 0,
+      })
     : noMetrics;
   const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics, opts);
   store = p.store;
@@ -215,46 +291,94 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
     if (ovsdbWasUp) metrics.reconnected("ovsdb");
     ovsdbWasUp = true;
   });
-  const failed = new Promise<Error>((resolve) => lock.onLost((err) => {
-    logger.error({ err: err.message }, "StateDir lock lost: stopping, since another process could now take StateDir");
-    resolve(err);
-  }));
+  const failed = new Promise<Error>((resolve) =>
+    lock.onLost((err) => {
+      logger.error({ err: err.message }, "StateDir lock lost: stopping, since another process could now take StateDir");
+      resolve(err);
+    }),
+  );
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const reconciler = new Reconciler({
-    store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg),
-    onRemoved: (report) => metrics.removed(report), ipam: p.ipam,
+    store: p.store,
+    links: p.links,
+    vrs: p.vrs,
+    docker: p.docker,
+    driver: p.driver,
+    logger,
+    graceMs: graceMs(cfg),
+    onRemoved: (report) => metrics.removed(report),
+    ipam: p.ipam,
   });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
   // Leftovers are cleaned before calls are served (a restart after a crash starts clean), but
   // Docker's Activate is answered at once: the socket opens while the first pass runs.
   // With OVSDB not up yet, the pass runs at the first connection (calls are served meanwhile).
   let onFirstConnect: (() => void) | undefined;
-  const firstPass = p.vrs.ready(OVSDB_START_WAIT_MS).then(
-    () => reconcileNow().then(() => undefined),
-    (err: Error) => {
-      logger.warn({ err: err.message }, "VRS OVSDB not reachable yet: serving Docker meanwhile and reconnecting; calls that need OVSDB fail until it answers");
-      p.ovsdb.once("connected", onFirstConnect = () => {
-        void p.vrs.ready(10_000).then(reconcileNow).catch((err: Error) => logger.error({ err }, "reconcile after OVSDB came up failed"));
-      });
-    },
-  ).catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
+  const firstPass = p.vrs
+    .ready(OVSDB_START_WAIT_MS)
+    .then(
+      () => reconcileNow().then(() => undefined),
+      (err: Error) => {
+        logger.warn(
+          { err: err.message },
+          "VRS OVSDB not reachable yet: serving Docker meanwhile and reconnecting; calls that need OVSDB fail until it answers",
+        );
+        p.ovsdb.once(
+          "connected",
+          (onFirstConnect = () => {
+            void p.vrs
+              .ready(10_000)
+              .then(reconcileNow)
+              .catch((err: Error) => logger.error({ err }, "reconcile after OVSDB came up failed"));
+          }),
+        );
+      },
+    )
+    .catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
   let server;
   let ops: OpsServer | undefined;
   try {
     // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
     if (cfg.MetricsAddress) {
       ops = await startOpsServer({
-        address: cfg.MetricsAddress, metrics, logger,
-        health: () => checkHealth({ ovsdbConnected: () => p.ovsdb.connected, ovsdbName: p.ovsdb.endpointName, stateDir: cfg.StateDir }),
+        address: cfg.MetricsAddress,
+        metrics,
+        logger,
+        health: () =>
+          checkHealth({
+            ovsdbConnected: () => p.ovsdb.connected,
+            ovsdbName: p.ovsdb.endpointName,
+            stateDir: cfg.StateDir,
+          }),
       });
     }
-    server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), { socketPath, logger, ipam: p.ipam, onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s) });
+    server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), {
+      socketPath,
+      logger,
+      ipam: p.ipam,
+      onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s),
+    });
   } catch (err) {
-    await runAll(logger, "start", [() => reconciler.stop(), async () => ops?.close(), ...closeClients(p), () => lock.release()]).catch(() => undefined);
+    await runAll(logger, "start", [
+      () => reconciler.stop(),
+      async () => ops?.close(),
+      ...closeClients(p),
+      () => lock.release(),
+    ]).catch(() => undefined);
     throw err;
   }
-  const labelSource = { labelsOf: async (id: string) => (await p.docker.listContainers({ id: [id] }))[0]?.Labels ?? undefined };
-  const sync = new IdentitySync(p.docker, p.store, p.driver, logger, vsdNamer(p.vsd), {}, new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger));
+  const labelSource = {
+    labelsOf: async (id: string) => (await p.docker.listContainers({ id: [id] }))[0]?.Labels ?? undefined,
+  };
+  const sync = new IdentitySync(
+    p.docker,
+    p.store,
+    p.driver,
+    logger,
+    vsdNamer(p.vsd),
+    {},
+    new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger),
+  );
   sync.start();
   sync.markPending();
   let timer: NodeJS.Timeout | undefined;
@@ -265,7 +389,7 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
     timer = setInterval(() => reconciler.schedule("interval", 0), cfg.ReconcileInterval * 1000);
     timer.unref();
     // Rows a DeleteEndpoint could not remove while the VRS's OVSDB was down go once it is back.
-    p.ovsdb.on("connected", onOvsdbConnected = () => reconciler.schedule("ovsdb reconnected"));
+    p.ovsdb.on("connected", (onOvsdbConnected = () => reconciler.schedule("ovsdb reconnected")));
     // Docker may drop endpoints without calling the driver (dockerd killed, a call cut by a
     // plugin crash): look again soon after containers go and whenever dockerd comes back.
     void p.docker.followEvents(
@@ -303,7 +427,10 @@ export async function startPlugin(cfg: Config, logger = createLogger(cfg.LogLeve
 }
 
 /** One reconcile pass without serving: what `-audit` runs. */
-export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat })): Promise<ReconcileReport> {
+export async function audit(
+  cfg: Config,
+  logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat }),
+): Promise<ReconcileReport> {
   // A running plugin reconciles by itself; a second process comparing its records with the
   // host while the first one writes new ones could remove a port being made.
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
@@ -313,7 +440,16 @@ export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { f
   const { lock, parts: p } = await lockAndAssemble(cfg, logger, "-audit");
   try {
     await p.vrs.start(10_000);
-    return await reconcile({ store: p.store, links: p.links, vrs: p.vrs, docker: p.docker, driver: p.driver, logger, graceMs: graceMs(cfg), ipam: p.ipam });
+    return await reconcile({
+      store: p.store,
+      links: p.links,
+      vrs: p.vrs,
+      docker: p.docker,
+      driver: p.driver,
+      logger,
+      graceMs: graceMs(cfg),
+      ipam: p.ipam,
+    });
   } finally {
     await runAll(logger, "-audit", [...closeClients(p), () => lock.release()]);
   }
@@ -322,8 +458,14 @@ export async function audit(cfg: Config, logger = createLogger(cfg.LogLevel, { f
 function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(path);
-    s.setTimeout(1000, () => { s.destroy(); resolve(true); });
-    s.once("connect", () => { s.destroy(); resolve(true); });
+    s.setTimeout(1000, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once("error", () => resolve(false));
   });
 }

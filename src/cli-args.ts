@@ -12,18 +12,31 @@ export interface CommandLine {
   flags: Set<string>;
 }
 
-export function parseCommandLine(argv: string[], usage: string, booleanFlags: Record<string, string>, out: NodeJS.WritableStream = process.stdout): CommandLine | number {
+export function parseCommandLine(
+  argv: string[],
+  usage: string,
+  booleanFlags: Record<string, string>,
+  out: NodeJS.WritableStream = process.stdout,
+): CommandLine | number {
   const line: CommandLine = { file: defaultConfigPath(), explicitFile: false, flags: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-f" || a === "--config") {
       const v = argv[++i];
-      if (!v) { process.stderr.write(`-f needs a file\n${usage}`); return 2; }
+      if (!v) {
+        process.stderr.write(`-f needs a file\n${usage}`);
+        return 2;
+      }
       line.file = v;
       line.explicitFile = true;
-    } else if (a === "-h" || a === "--help") { out.write(usage); return 0; }
-    else if (booleanFlags[a] !== undefined) line.flags.add(booleanFlags[a]);
-    else { process.stderr.write(`unknown argument ${a}\n${usage}`); return 2; }
+    } else if (a === "-h" || a === "--help") {
+      out.write(usage);
+      return 0;
+    } else if (booleanFlags[a] !== undefined) line.flags.add(booleanFlags[a]);
+    else {
+      process.stderr.write(`unknown argument ${a}\n${usage}`);
+      return 2;
+    }
   }
   return line;
 }

@@ -30,11 +30,17 @@ export const BIN_ENV = NODE_ENV_VARS;
 export const binEntry = (): string => (existsSync(BUNDLE) ? BUNDLE : MAIN);
 
 export async function startBenchBed(): Promise<{ bed: NuageBed; proxy: DockerProxy }> {
-  const bed = await NuageBed.start({ name: "bench", extraConfig: { LogLevel: "Info" }, dockerdArgs: ["--bridge=docker0"] });
+  const bed = await NuageBed.start({
+    name: "bench",
+    extraConfig: { LogLevel: "Info" },
+    dockerdArgs: ["--bridge=docker0"],
+  });
   try {
     const proxy = await DockerProxy.start(bed.dockerd.socket);
-    const cfg = readFileSync(bed.cfgPath, "utf8").split("\n")
-      .map((l) => (l.startsWith("DockerEndpoint =") ? `DockerEndpoint = ${JSON.stringify(proxy.endpoint)}` : l)).join("\n");
+    const cfg = readFileSync(bed.cfgPath, "utf8")
+      .split("\n")
+      .map((l) => (l.startsWith("DockerEndpoint =") ? `DockerEndpoint = ${JSON.stringify(proxy.endpoint)}` : l))
+      .join("\n");
     writeFileSync(bed.cfgPath, cfg, { mode: 0o600 });
     await restartPlugin(bed);
     return { bed, proxy };
@@ -89,7 +95,16 @@ export function smapsAnon(pid: number): AnonParts {
   const maps: { start: number; end: number; perms: string; name: string; anonKb: number }[] = [];
   for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
     const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (head) { maps.push({ start: parseInt(head[1]!, 16), end: parseInt(head[2]!, 16), perms: head[3]!, name: head[4]!, anonKb: 0 }); continue; }
+    if (head) {
+      maps.push({
+        start: parseInt(head[1]!, 16),
+        end: parseInt(head[2]!, 16),
+        perms: head[3]!,
+        name: head[4]!,
+        anonKb: 0,
+      });
+      continue;
+    }
     const anon = /^Anonymous:\s+(\d+) kB/.exec(line);
     if (anon && maps.length) maps[maps.length - 1]!.anonKb = Number(anon[1]);
   }
@@ -100,13 +115,32 @@ export function smapsAnon(pid: number): AnonParts {
     const prev = maps[i - 1];
     const next = maps[i + 1];
     if (m.name === "[heap]") kb.brk += m.anonKb;
-    else if (m.name === "[stack]") { kb.stacks += m.anonKb; stackCount++; }
-    else if (m.name !== "" || m.perms !== "rw-p") kb.other += m.anonKb;
+    else if (m.name === "[stack]") {
+      kb.stacks += m.anonKb;
+      stackCount++;
+    } else if (m.name !== "" || m.perms !== "rw-p") kb.other += m.anonKb;
     // glibc's arena heap: rw at the start of a 64 MB-aligned reservation whose rest is ---p.
-    else if (m.start % ARENA_ALIGN === 0 && (!next || (next.start === m.end && next.perms === "---p" && next.end - m.start <= ARENA_ALIGN) || m.end - m.start === ARENA_ALIGN)) { kb.arenas += m.anonKb; arenaCount++; }
+    else if (
+      m.start % ARENA_ALIGN === 0 &&
+      (!next ||
+        (next.start === m.end && next.perms === "---p" && next.end - m.start <= ARENA_ALIGN) ||
+        m.end - m.start === ARENA_ALIGN)
+    ) {
+      kb.arenas += m.anonKb;
+      arenaCount++;
+    }
     // pthread stack: its guard page (---p) right below it.
-    else if (prev && prev.end === m.start && prev.perms === "---p" && prev.name === "" && prev.end - prev.start <= 64 * 1024 && m.end - m.start >= 256 * 1024) { kb.stacks += m.anonKb; stackCount++; }
-    else kb.other += m.anonKb;
+    else if (
+      prev &&
+      prev.end === m.start &&
+      prev.perms === "---p" &&
+      prev.name === "" &&
+      prev.end - prev.start <= 64 * 1024 &&
+      m.end - m.start >= 256 * 1024
+    ) {
+      kb.stacks += m.anonKb;
+      stackCount++;
+    } else kb.other += m.anonKb;
   });
   const mb = (k: number): number => Math.round(k / 102.4) / 10;
   return { brk: mb(kb.brk), arenas: mb(kb.arenas), stacks: mb(kb.stacks), other: mb(kb.other), arenaCount, stackCount };
@@ -122,7 +156,10 @@ export interface CpuTimes {
 /** From /proc/<pid>/stat (clock ticks of 10 ms: USER_HZ is 100 on Linux). */
 export function cpuTimesOf(pid: number): CpuTimes {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+  const f = stat
+    .slice(stat.lastIndexOf(")") + 2)
+    .split(" ")
+    .map(Number);
   // After "pid (comm) ": state is f[0], so utime (field 14) is f[11].
   return { selfMs: (f[11]! + f[12]!) * 10, childrenMs: (f[13]! + f[14]!) * 10 };
 }
@@ -132,8 +169,18 @@ export function memoryOf(pid: number): Memory {
   const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
   const mb = (k: number): number => Math.round(k / 102.4) / 10;
   let anonParts: AnonParts | undefined;
-  try { anonParts = smapsAnon(pid); } catch { /* smaps unreadable (exited) */ }
-  return { rssMB: mb(kb("VmRSS")), hwmMB: mb(kb("VmHWM")), fileMB: mb(kb("RssFile") + kb("RssShmem")), anonMB: mb(kb("RssAnon")), anonParts };
+  try {
+    anonParts = smapsAnon(pid);
+  } catch {
+    /* smaps unreadable (exited) */
+  }
+  return {
+    rssMB: mb(kb("VmRSS")),
+    hwmMB: mb(kb("VmHWM")),
+    fileMB: mb(kb("RssFile") + kb("RssShmem")),
+    anonMB: mb(kb("RssAnon")),
+    anonParts,
+  };
 }
 
 export interface Restart {
@@ -147,7 +194,16 @@ export interface Restart {
  * Stops the bed's plugin (SIGTERM) and starts it again, from the bench, timing spawn →
  * first 200 to Plugin.Activate (polled every 2 ms on fresh connections).
  */
-export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: string; heapSnapshotDir?: string; nodeArgs?: readonly string[]; entry?: string; env?: Readonly<Record<string, string>> } = {}): Promise<Restart> {
+export async function restartPlugin(
+  bed: NuageBed,
+  opts: {
+    cpuProfileDir?: string;
+    heapSnapshotDir?: string;
+    nodeArgs?: readonly string[];
+    entry?: string;
+    env?: Readonly<Record<string, string>>;
+  } = {},
+): Promise<Restart> {
   await bed.stopPlugin("SIGTERM");
   const client = new PluginClient(socketFromOutside(bed));
   const nodeArgs = [...(opts.nodeArgs ?? BIN_NODE_ARGS)];
@@ -161,13 +217,18 @@ export async function restartPlugin(bed: NuageBed, opts: { cpuProfileDir?: strin
     const env = { ...process.env };
     for (const k of Object.keys(BIN_ENV)) delete env[k];
     Object.assign(env, opts.env ?? BIN_ENV);
-    bed.plugin = bed.host.spawn(process.execPath, [...nodeArgs, opts.entry ?? binEntry(), "-f", bed.cfgPath], { stdio: ["ignore", fd, fd], env });
+    bed.plugin = bed.host.spawn(process.execPath, [...nodeArgs, opts.entry ?? binEntry(), "-f", bed.cfgPath], {
+      stdio: ["ignore", fd, fd],
+      env,
+    });
   } finally {
     closeSync(fd);
   }
   const child = bed.plugin;
   let exited = false;
-  child.once("exit", () => { exited = true; });
+  child.once("exit", () => {
+    exited = true;
+  });
   for (;;) {
     if (exited) throw new Error(`the plugin exited while starting:\n${bed.pluginLog().slice(-2000)}`);
     const r = await client.once("Plugin.Activate").catch(() => undefined);
@@ -238,7 +299,10 @@ export function hostCpuSnapshot(bed: NuageBed): Map<number, { label: string; ms:
 }
 
 /** CPU ms per label between two snapshots (processes present in both). */
-export function hostCpuDelta(a: Map<number, { label: string; ms: number }>, b: Map<number, { label: string; ms: number }>): Record<string, number> {
+export function hostCpuDelta(
+  a: Map<number, { label: string; ms: number }>,
+  b: Map<number, { label: string; ms: number }>,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [pid, x] of b) {
     const y = a.get(pid);
@@ -255,7 +319,11 @@ export function pluginLogSince(bed: NuageBed, offset: number): { lines: Record<s
   const lines: Record<string, unknown>[] = [];
   for (const l of text.split("\n")) {
     if (!l.startsWith("{")) continue;
-    try { lines.push(JSON.parse(l) as Record<string, unknown>); } catch { /* a partial line */ }
+    try {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      /* a partial line */
+    }
   }
   return { lines, offset: buf.length };
 }

@@ -5,8 +5,18 @@
  */
 import { readFileSync } from "node:fs";
 
-interface Node { id: number; callFrame: { functionName: string; url: string }; children?: number[] }
-interface Profile { nodes: Node[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
 
 export interface ProfileSummary {
   windowMs: number;
@@ -35,7 +45,9 @@ export function summarizeProfile(file: string, fromMs = 0, toMs = Infinity): Pro
   const p = JSON.parse(readFileSync(file, "utf8")) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   let t = 0; // µs since start
-  let idle = 0, gc = 0, cpu = 0;
+  let idle = 0,
+    gc = 0,
+    cpu = 0;
   const places = new Map<string, number>();
   const fns = new Map<string, number>();
   for (let i = 0; i < p.samples.length; i++) {
@@ -47,8 +59,14 @@ export function summarizeProfile(file: string, fromMs = 0, toMs = Infinity): Pro
     if (!n) continue;
     const fn = n.callFrame.functionName || "(anonymous)";
     const w = (p.timeDeltas[i + 1] ?? dt) / 1000;
-    if (fn === "(idle)") { idle += w; continue; }
-    if (fn === "(garbage collector)") { gc += w; continue; }
+    if (fn === "(idle)") {
+      idle += w;
+      continue;
+    }
+    if (fn === "(garbage collector)") {
+      gc += w;
+      continue;
+    }
     cpu += w;
     const pl = place(n.callFrame.url, fn);
     places.set(pl, (places.get(pl) ?? 0) + w);
@@ -56,11 +74,17 @@ export function summarizeProfile(file: string, fromMs = 0, toMs = Infinity): Pro
     fns.set(key, (fns.get(key) ?? 0) + w);
   }
   const top = (m: Map<string, number>, k: number): [string, number][] =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, k).map(([a, b]) => [a, Math.round(b * 10) / 10]);
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([a, b]) => [a, Math.round(b * 10) / 10]);
   const r = (x: number): number => Math.round(x * 10) / 10;
   return {
     windowMs: r(Math.min(toMs, (p.endTime - p.startTime) / 1000) - fromMs),
-    idleMs: r(idle), gcMs: r(gc), cpuMs: r(cpu),
-    byPlace: top(places, 8), topFunctions: top(fns, 8),
+    idleMs: r(idle),
+    gcMs: r(gc),
+    cpuMs: r(cpu),
+    byPlace: top(places, 8),
+    topFunctions: top(fns, 8),
   };
 }

@@ -32,7 +32,11 @@ export class DockerProxy {
   /** Live bench endpoints: endpoint ID → network ID and address (CIDR). */
   readonly endpoints = new Map<string, { networkId: string; address: string; mac: string }>();
 
-  private constructor(private readonly server: http.Server, readonly socketPath: string, private readonly dir: string) {}
+  private constructor(
+    private readonly server: http.Server,
+    readonly socketPath: string,
+    private readonly dir: string,
+  ) {}
 
   static async start(upstreamSocket: string): Promise<DockerProxy> {
     const dir = await mkdtemp("/tmp/nuage-bench-docker-");
@@ -48,10 +52,13 @@ export class DockerProxy {
         res.end(body);
         return;
       }
-      const up = http.request({ socketPath: upstreamSocket, method: req.method, path: req.url, headers: req.headers }, (ur) => {
-        res.writeHead(ur.statusCode ?? 502, ur.headers);
-        ur.pipe(res);
-      });
+      const up = http.request(
+        { socketPath: upstreamSocket, method: req.method, path: req.url, headers: req.headers },
+        (ur) => {
+          res.writeHead(ur.statusCode ?? 502, ur.headers);
+          ur.pipe(res);
+        },
+      );
       up.on("error", (err) => {
         if (!res.headersSent) res.writeHead(502, { "Content-Type": "application/json" });
         res.end(JSON.stringify({ message: `bench docker proxy: ${err.message}` }));
@@ -67,19 +74,38 @@ export class DockerProxy {
     return proxy;
   }
 
-  get endpoint(): string { return `unix://${this.socketPath}`; }
+  get endpoint(): string {
+    return `unix://${this.socketPath}`;
+  }
 
   private describe(n: SyntheticNetwork): Record<string, unknown> {
     const containers: Record<string, unknown> = {};
     for (const [id, ep] of this.endpoints) {
       if (ep.networkId !== n.id) continue;
-      containers[benchContainerId(id)] = { Name: `bench-${id.slice(0, 12)}`, EndpointID: id, MacAddress: ep.mac, IPv4Address: ep.address, IPv6Address: "" };
+      containers[benchContainerId(id)] = {
+        Name: `bench-${id.slice(0, 12)}`,
+        EndpointID: id,
+        MacAddress: ep.mac,
+        IPv4Address: ep.address,
+        IPv6Address: "",
+      };
     }
     return {
-      Name: n.name, Id: n.id, Created: new Date(0).toISOString(), Scope: "local", Driver: "nuage", EnableIPv6: false,
+      Name: n.name,
+      Id: n.id,
+      Created: new Date(0).toISOString(),
+      Scope: "local",
+      Driver: "nuage",
+      EnableIPv6: false,
       IPAM: { Driver: "default", Options: null, Config: [{ Subnet: n.pool, Gateway: n.gateway }] },
-      Internal: false, Attachable: false, Ingress: false, ConfigFrom: { Network: "" }, ConfigOnly: false,
-      Containers: containers, Options: n.options, Labels: {},
+      Internal: false,
+      Attachable: false,
+      Ingress: false,
+      ConfigFrom: { Network: "" },
+      ConfigOnly: false,
+      Containers: containers,
+      Options: n.options,
+      Labels: {},
     };
   }
 

@@ -7,7 +7,14 @@
 import { readFileSync } from "node:fs";
 
 interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]]; edge_fields: string[]; edge_types: [string[], ...unknown[]] } };
+  snapshot: {
+    meta: {
+      node_fields: string[];
+      node_types: [string[], ...unknown[]];
+      edge_fields: string[];
+      edge_types: [string[], ...unknown[]];
+    };
+  };
   nodes: number[];
   edges: number[];
   strings: string[];
@@ -15,8 +22,19 @@ interface Snapshot {
 
 /** The plugin's parts whose retained size is reported, by constructor name. */
 export const PARTS = [
-  "FileStore", "Replica", "OvsdbClient", "VrsClient", "NuageIpam", "NuageDriver", "Reconciler", "IdentitySync",
-  "VsdClient", "DockerEngine", "IpRouteLinks", "PolicyGroups", "Pino",
+  "FileStore",
+  "Replica",
+  "OvsdbClient",
+  "VrsClient",
+  "NuageIpam",
+  "NuageDriver",
+  "Reconciler",
+  "IdentitySync",
+  "VsdClient",
+  "DockerEngine",
+  "IpRouteLinks",
+  "PolicyGroups",
+  "Pino",
 ] as const;
 
 export interface HeapSummary {
@@ -38,10 +56,16 @@ export function summarizeHeapSnapshot(file: string): HeapSummary {
   const ef = s.snapshot.meta.edge_fields;
   const nodeTypes = s.snapshot.meta.node_types[0];
   const edgeTypes = s.snapshot.meta.edge_types[0];
-  const NW = nf.length, EW = ef.length;
-  const T = nf.indexOf("type"), N = nf.indexOf("name"), SZ = nf.indexOf("self_size"), EC = nf.indexOf("edge_count");
-  const ET = ef.indexOf("type"), TO = ef.indexOf("to_node");
-  const weak = edgeTypes.indexOf("weak"), shortcut = edgeTypes.indexOf("shortcut");
+  const NW = nf.length,
+    EW = ef.length;
+  const T = nf.indexOf("type"),
+    N = nf.indexOf("name"),
+    SZ = nf.indexOf("self_size"),
+    EC = nf.indexOf("edge_count");
+  const ET = ef.indexOf("type"),
+    TO = ef.indexOf("to_node");
+  const weak = edgeTypes.indexOf("weak"),
+    shortcut = edgeTypes.indexOf("shortcut");
   const n = s.nodes.length / NW;
   const firstEdge = new Uint32Array(n + 1);
   for (let i = 0; i < n; i++) firstEdge[i + 1] = firstEdge[i]! + s.nodes[i * NW + EC]!;
@@ -62,12 +86,22 @@ export function summarizeHeapSnapshot(file: string): HeapSummary {
       const e = (firstEdge[v]! + cursor[v]!++) * EW;
       if (!strong(e)) continue;
       const w = s.edges[e + TO]! / NW;
-      if (!visited[w]) { visited[w] = 1; stack.push(w); pushed = true; break; }
+      if (!visited[w]) {
+        visited[w] = 1;
+        stack.push(w);
+        pushed = true;
+        break;
+      }
     }
-    if (!pushed) { stack.pop(); rpo.push(v); }
+    if (!pushed) {
+      stack.pop();
+      rpo.push(v);
+    }
   }
   rpo.reverse();
-  rpo.forEach((v, i) => { order[v] = i; });
+  rpo.forEach((v, i) => {
+    order[v] = i;
+  });
   // Predecessors (strong edges between reachable nodes).
   const preds: number[][] = Array.from({ length: n }, () => []);
   for (const v of rpo) {
@@ -85,18 +119,24 @@ export function summarizeHeapSnapshot(file: string): HeapSummary {
     }
     return a;
   };
-  for (let changed = true; changed;) {
+  for (let changed = true; changed; ) {
     changed = false;
     for (let i = 1; i < rpo.length; i++) {
       const v = rpo[i]!;
       let d = -1;
       for (const p of preds[v]!) if (idom[p] !== -1) d = d === -1 ? p : intersect(p, d);
-      if (d !== -1 && idom[v] !== d) { idom[v] = d; changed = true; }
+      if (d !== -1 && idom[v] !== d) {
+        idom[v] = d;
+        changed = true;
+      }
     }
   }
   const retained = new Float64Array(n);
   for (let i = 0; i < n; i++) retained[i] = s.nodes[i * NW + SZ]!;
-  for (let i = rpo.length - 1; i > 0; i--) { const v = rpo[i]!; retained[idom[v]!] = retained[idom[v]!]! + retained[v]!; }
+  for (let i = rpo.length - 1; i > 0; i--) {
+    const v = rpo[i]!;
+    retained[idom[v]!] = retained[idom[v]!]! + retained[v]!;
+  }
 
   let total = 0;
   const byKind = new Map<string, number>();
@@ -109,7 +149,10 @@ export function summarizeHeapSnapshot(file: string): HeapSummary {
     const kind = nodeTypes[s.nodes[i * NW + T]!]!;
     const name = s.strings[s.nodes[i * NW + N]!]!;
     // "hidden" holds V8's own structures; name them (system / Map, system / SharedFunctionInfo...).
-    const label = kind === "hidden" || kind === "native" || kind === "synthetic" ? `${kind}: ${name.replace(/ \/ .*$/, (m) => m.slice(0, 40))}` : kind;
+    const label =
+      kind === "hidden" || kind === "native" || kind === "synthetic"
+        ? `${kind}: ${name.replace(/ \/ .*$/, (m) => m.slice(0, 40))}`
+        : kind;
     byKind.set(label, (byKind.get(label) ?? 0) + size);
     if (kind === "object" || kind === "closure") byName.set(name, (byName.get(name) ?? 0) + size);
     // esbuild's bundle names a class that refers to itself _Name.
@@ -117,11 +160,18 @@ export function summarizeHeapSnapshot(file: string): HeapSummary {
     if (kind === "object" && wanted.has(part) && order[i] !== -1) parts[part] = (parts[part] ?? 0) + retained[i]!;
   }
   const top = (m: Map<string, number>, k: number): [string, number][] =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, k).map(([a, b]) => [a, mb(b)]);
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([a, b]) => [a, mb(b)]);
   return {
     totalMB: mb(total),
     byKind: top(byKind, 12),
-    parts: Object.fromEntries(Object.entries(parts).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, mb(v)])),
+    parts: Object.fromEntries(
+      Object.entries(parts)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => [k, mb(v)]),
+    ),
     topObjects: top(byName, 12),
   };
 }

@@ -17,7 +17,11 @@ export interface CallResult<T> {
 }
 
 export class PluginError extends Error {
-  constructor(readonly call: string, readonly status: number, readonly body: unknown) {
+  constructor(
+    readonly call: string,
+    readonly status: number,
+    readonly body: unknown,
+  ) {
     super(`${call}: HTTP ${status}: ${JSON.stringify(body)}`);
   }
 }
@@ -25,7 +29,10 @@ export class PluginError extends Error {
 export class PluginClient {
   private readonly agent: http.Agent;
 
-  constructor(readonly socketPath: string, maxSockets = 16) {
+  constructor(
+    readonly socketPath: string,
+    maxSockets = 16,
+  ) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets });
   }
 
@@ -47,7 +54,11 @@ export class PluginClient {
       const t0 = performance.now();
       const req = http.request(
         {
-          socketPath: this.socketPath, path: `/${name}`, method: "POST", agent, timeout: timeoutMs,
+          socketPath: this.socketPath,
+          path: `/${name}`,
+          method: "POST",
+          agent,
+          timeout: timeoutMs,
           headers: { "Content-Length": Buffer.byteLength(text), Accept: "application/vnd.docker.plugins.v1.2+json" },
         },
         (res) => {
@@ -57,7 +68,11 @@ export class PluginClient {
             const ms = performance.now() - t0;
             const raw = Buffer.concat(chunks).toString("utf8");
             let parsed: unknown = raw;
-            try { parsed = JSON.parse(raw); } catch { /* keep the text */ }
+            try {
+              parsed = JSON.parse(raw);
+            } catch {
+              /* keep the text */
+            }
             resolve({ status: res.statusCode ?? 0, body: parsed as T, ms });
           });
           res.on("error", reject);

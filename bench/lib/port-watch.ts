@@ -10,7 +10,11 @@ import type { Monitor, OvsdbConnection, TableUpdates } from "../../src/vrs/ovsdb
 
 const PORT_TABLE = "Nuage_Port_Table";
 
-interface Seen { inserted?: number; resolved?: number; deleted?: number }
+interface Seen {
+  inserted?: number;
+  resolved?: number;
+  deleted?: number;
+}
 
 export class PortWatch {
   private readonly seen = new Map<string, Seen>();
@@ -20,7 +24,9 @@ export class PortWatch {
     const w = new PortWatch();
     // monitor_cond where the server has it: the plugin's and the agent's monitors do the same.
     const follow = ovsdb.monitorCond ? ovsdb.monitorCond.bind(ovsdb) : ovsdb.monitor.bind(ovsdb);
-    w.monitor = await follow("Open_vSwitch", { [PORT_TABLE]: { columns: ["name", "ip_addr"] } }, (u, initial) => w.onUpdates(u, initial));
+    w.monitor = await follow("Open_vSwitch", { [PORT_TABLE]: { columns: ["name", "ip_addr"] } }, (u, initial) =>
+      w.onUpdates(u, initial),
+    );
     return w;
   }
 
@@ -60,7 +66,11 @@ export class PortWatch {
     }
   }
 
-  forget(portName: string): void { this.seen.delete(portName); }
+  forget(portName: string): void {
+    this.seen.delete(portName);
+  }
 
-  async stop(): Promise<void> { await this.monitor?.cancel(); }
+  async stop(): Promise<void> {
+    await this.monitor?.cancel();
+  }
 }

@@ -35,7 +35,11 @@ export function summarize(values: readonly number[]): Summary {
   };
 }
 
-export const median = (values: readonly number[]): number => quantile([...values].sort((a, b) => a - b), 0.5);
+export const median = (values: readonly number[]): number =>
+  quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
 
 /** Rounded to 0.1 below 100, to 1 above. */
 export function round(x: number): number {

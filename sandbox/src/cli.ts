@@ -62,7 +62,14 @@ class UsageError extends Error {}
 
 export function parseSandboxArgs(argv: string[]): { command: string; opts: SandboxOptions } {
   const command = argv[0] ?? "";
-  const opts: SandboxOptions = { state: DEFAULT_STATE, hostOnly: false, tcpPort: 6633, bridge: "alubr0", vsdPort: 8443, vsdHost: "127.0.0.1" };
+  const opts: SandboxOptions = {
+    state: DEFAULT_STATE,
+    hostOnly: false,
+    tcpPort: 6633,
+    bridge: "alubr0",
+    vsdPort: 8443,
+    vsdHost: "127.0.0.1",
+  };
   const value = (i: number, k: string): string => {
     const v = argv[i];
     if (v === undefined || v.startsWith("--")) throw new UsageError(`${k} needs a value`);
@@ -76,23 +83,49 @@ export function parseSandboxArgs(argv: string[]): { command: string; opts: Sandb
   for (let i = 1; i < argv.length; i++) {
     const k = argv[i]!;
     switch (k) {
-      case "--state": opts.state = value(++i, k); break;
-      case "--vsd-url": opts.vsdUrl = value(++i, k); break;
-      case "--vsd-ca": opts.vsdCa = value(++i, k); break;
-      case "--host-only": opts.hostOnly = true; break;
-      case "--netns": opts.netns = value(++i, k); break;
-      case "--tcp-port": opts.tcpPort = port(value(++i, k), k); break;
-      case "--no-tcp": opts.tcpPort = undefined; break;
-      case "--bridge": opts.bridge = value(++i, k); break;
-      case "--vsd-port": opts.vsdPort = port(value(++i, k), k, 0); break;
-      case "--vsd-host": opts.vsdHost = value(++i, k); break;
-      case "-h": case "--help": throw new UsageError("");
-      default: throw new UsageError(`unknown argument ${k}`);
+      case "--state":
+        opts.state = value(++i, k);
+        break;
+      case "--vsd-url":
+        opts.vsdUrl = value(++i, k);
+        break;
+      case "--vsd-ca":
+        opts.vsdCa = value(++i, k);
+        break;
+      case "--host-only":
+        opts.hostOnly = true;
+        break;
+      case "--netns":
+        opts.netns = value(++i, k);
+        break;
+      case "--tcp-port":
+        opts.tcpPort = port(value(++i, k), k);
+        break;
+      case "--no-tcp":
+        opts.tcpPort = undefined;
+        break;
+      case "--bridge":
+        opts.bridge = value(++i, k);
+        break;
+      case "--vsd-port":
+        opts.vsdPort = port(value(++i, k), k, 0);
+        break;
+      case "--vsd-host":
+        opts.vsdHost = value(++i, k);
+        break;
+      case "-h":
+      case "--help":
+        throw new UsageError("");
+      default:
+        throw new UsageError(`unknown argument ${k}`);
     }
   }
-  if (opts.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(opts.netns)) throw new UsageError(`--netns: not a namespace name: "${opts.netns}"`);
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(opts.bridge)) throw new UsageError(`--bridge: not an interface name: "${opts.bridge}"`);
-  if (opts.hostOnly && !opts.vsdUrl) throw new UsageError("--host-only needs --vsd-url (the VSD simulator running elsewhere)");
+  if (opts.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(opts.netns))
+    throw new UsageError(`--netns: not a namespace name: "${opts.netns}"`);
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(opts.bridge))
+    throw new UsageError(`--bridge: not an interface name: "${opts.bridge}"`);
+  if (opts.hostOnly && !opts.vsdUrl)
+    throw new UsageError("--host-only needs --vsd-url (the VSD simulator running elsewhere)");
   if (opts.vsdCa && !opts.vsdUrl) throw new UsageError("--vsd-ca goes with --vsd-url");
   opts.state = resolve(opts.state);
   return { command, opts };
@@ -117,9 +150,12 @@ export async function sandboxMain(argv: string[]): Promise<number> {
   }
   try {
     switch (command) {
-      case "up": return await up(opts);
-      case "down": return await down(opts);
-      case "status": return await status(opts);
+      case "up":
+        return await up(opts);
+      case "down":
+        return await down(opts);
+      case "status":
+        return await status(opts);
       default:
         process.stderr.write(`sandbox: unknown command "${command}"\n${USAGE}`);
         return 2;
@@ -149,7 +185,9 @@ const paths = (state: string) => ({
   pluginDir: join(state, "plugin"),
 });
 
-const say = (s: string): void => { process.stdout.write(s + "\n"); };
+const say = (s: string): void => {
+  process.stdout.write(s + "\n");
+};
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -199,17 +237,29 @@ export async function livePid(pidFile: string, script: string): Promise<number |
  * prints. Rejects with the log's tail when it exits or does not get ready in time.
  */
 async function startDetached(opts: {
-  script: string; args: string[]; log: string; pidFile: string; netns?: string; what: string; timeoutMs?: number;
+  script: string;
+  args: string[];
+  log: string;
+  pidFile: string;
+  netns?: string;
+  what: string;
+  timeoutMs?: number;
 }): Promise<{ pid: number; ready: Record<string, unknown> }> {
   const fd = openSync(opts.log, "a", 0o600);
   const startOffset = (await stat(opts.log)).size;
   const cmd = opts.netns ? "ip" : process.execPath;
-  const args = opts.netns ? ["netns", "exec", opts.netns, process.execPath, opts.script, ...opts.args] : [opts.script, ...opts.args];
+  const args = opts.netns
+    ? ["netns", "exec", opts.netns, process.execPath, opts.script, ...opts.args]
+    : [opts.script, ...opts.args];
   const child = spawn(cmd, args, { detached: true, stdio: ["ignore", fd, fd], env: process.env });
   closeSync(fd);
   let exited: string | undefined;
-  child.on("exit", (code, sig) => { exited = sig ? `killed by ${sig}` : `exited with code ${code}`; });
-  child.on("error", (err) => { exited = `could not start: ${err.message}`; });
+  child.on("exit", (code, sig) => {
+    exited = sig ? `killed by ${sig}` : `exited with code ${code}`;
+  });
+  child.on("error", (err) => {
+    exited = `could not start: ${err.message}`;
+  });
   child.unref();
   if (!child.pid) throw new Error(`${opts.what}: could not start`);
   await writeFile(opts.pidFile, `${child.pid}\n`);
@@ -221,13 +271,17 @@ async function startDetached(opts: {
       try {
         const j = JSON.parse(line) as Record<string, unknown>;
         if (j.ready === true) return { pid: child.pid, ready: j };
-      } catch { /* a partial line */ }
+      } catch {
+        /* a partial line */
+      }
     }
     if (exited || Date.now() > deadline) {
       if (!exited) await killPid(child.pid);
       await rm(opts.pidFile, { force: true });
       const tail = text.trim().split("\n").slice(-15).join("\n");
-      throw new Error(`${opts.what} ${exited ?? "did not get ready in time"}; its log (${opts.log}) ends with:\n${tail}`);
+      throw new Error(
+        `${opts.what} ${exited ?? "did not get ready in time"}; its log (${opts.log}) ends with:\n${tail}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -260,7 +314,9 @@ async function killPid(pid: number, graceMs = 5000): Promise<void> {
   if (alive(pid)) {
     try {
       process.kill(pid, "SIGKILL");
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
     const hard = Date.now() + 2000;
     while (alive(pid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 50));
   }
@@ -282,17 +338,26 @@ async function up(o: SandboxOptions): Promise<number> {
     vsd: prev?.vsd,
   };
   if (prev && (prev.bridge !== o.bridge || prev.netns !== o.netns || prev.tcpPort !== o.tcpPort)) {
-    say(`note: this sandbox was made with bridge ${prev.bridge}, tcp port ${prev.tcpPort ?? "none"}${prev.netns ? `, netns ${prev.netns}` : ""}; keeping those`);
+    say(
+      `note: this sandbox was made with bridge ${prev.bridge}, tcp port ${prev.tcpPort ?? "none"}${prev.netns ? `, netns ${prev.netns}` : ""}; keeping those`,
+    );
   }
 
   // 1. Open vSwitch (starting twice is harmless; it makes the namespace when asked for one).
   const ovs = await startOvsHost({
-    stateDir: p.ovsDir, bridge: info.bridge, tcpPort: info.tcpPort ?? null, tcpHost: "127.0.0.1",
-    withVswitchd: true, systemId: info.systemId, netns: info.netns,
+    stateDir: p.ovsDir,
+    bridge: info.bridge,
+    tcpPort: info.tcpPort ?? null,
+    tcpHost: "127.0.0.1",
+    withVswitchd: true,
+    systemId: info.systemId,
+    netns: info.netns,
   });
   info.ovsSocket = ovs.unixSocket;
   await writeInfo(o.state, info);
-  say(`Open vSwitch: unix:${ovs.unixSocket}${ovs.tcp ? ` and tcp:${ovs.tcp.host}:${ovs.tcp.port}` : ""}, bridge ${info.bridge}${info.netns ? ` in netns ${info.netns}` : ""}`);
+  say(
+    `Open vSwitch: unix:${ovs.unixSocket}${ovs.tcp ? ` and tcp:${ovs.tcp.host}:${ovs.tcp.port}` : ""}, bridge ${info.bridge}${info.netns ? ` in netns ${info.netns}` : ""}`,
+  );
   if (info.netns) await execFileP("ip", ["-n", info.netns, "link", "set", "dev", "lo", "up"]);
 
   // 2. The VSD: an outside one, or the simulator (in the namespace too, so that its 127.0.0.1 is the agent's).
@@ -308,13 +373,27 @@ async function up(o: SandboxOptions): Promise<number> {
       const started = await startDetached({
         script: VSD_MAIN,
         args: [
-          "--state", p.vsdDir, "--host", o.vsdHost, "--port", String(o.vsdPort),
+          "--state",
+          p.vsdDir,
+          "--host",
+          o.vsdHost,
+          "--port",
+          String(o.vsdPort),
           // Hosts elsewhere reach it by that address: its certificate must name it.
-          ...(net.isIP(o.vsdHost) && !["127.0.0.1", "0.0.0.0", "::", "::1"].includes(o.vsdHost) ? ["--san-ip", o.vsdHost] : []),
+          ...(net.isIP(o.vsdHost) && !["127.0.0.1", "0.0.0.0", "::", "::1"].includes(o.vsdHost)
+            ? ["--san-ip", o.vsdHost]
+            : []),
         ],
-        log: p.vsdLog, pidFile: p.vsdPid, netns: info.netns, what: "the VSD simulator",
+        log: p.vsdLog,
+        pidFile: p.vsdPid,
+        netns: info.netns,
+        what: "the VSD simulator",
       });
-      info.vsd = { url: String(started.ready.url), caFile: started.ready.caFile ? String(started.ready.caFile) : undefined, external: false };
+      info.vsd = {
+        url: String(started.ready.url),
+        caFile: started.ready.caFile ? String(started.ready.caFile) : undefined,
+        external: false,
+      };
       say(`VSD simulator started (pid ${started.pid}) at ${info.vsd.url}`);
     }
   }
@@ -327,11 +406,30 @@ async function up(o: SandboxOptions): Promise<number> {
     say(`VRS agent emulator already running (pid ${agentPid})`);
   } else {
     const args = [
-      "--ovsdb", `unix:${ovs.unixSocket}`, "--bridge", info.bridge, "--vsd-url", info.vsd!.url,
-      "--vsd-org", "csp", "--vsd-user", "csproot", "--vsd-password-file", p.password, "--host-id", info.hostId,
+      "--ovsdb",
+      `unix:${ovs.unixSocket}`,
+      "--bridge",
+      info.bridge,
+      "--vsd-url",
+      info.vsd!.url,
+      "--vsd-org",
+      "csp",
+      "--vsd-user",
+      "csproot",
+      "--vsd-password-file",
+      p.password,
+      "--host-id",
+      info.hostId,
     ];
     if (info.vsd!.caFile) args.push("--vsd-ca", info.vsd!.caFile);
-    const started = await startDetached({ script: AGENT_MAIN, args, log: p.agentLog, pidFile: p.agentPid, netns: info.netns, what: "the VRS agent emulator" });
+    const started = await startDetached({
+      script: AGENT_MAIN,
+      args,
+      log: p.agentLog,
+      pidFile: p.agentPid,
+      netns: info.netns,
+      what: "the VRS agent emulator",
+    });
     say(`VRS agent emulator started (pid ${started.pid}), host id ${info.hostId}`);
   }
 
@@ -400,14 +498,20 @@ async function status(o: SandboxOptions): Promise<number> {
   const ovsUp = !!ovs?.running;
   if (ovsUp) running++;
   const oi = ovs?.info;
-  say(ovsUp && oi
-    ? `Open vSwitch: running, ovsdb-server pid ${oi.pids.ovsdbServer}, ovs-vswitchd pid ${oi.pids.ovsVswitchd ?? "-"}, unix:${oi.unixSocket}` +
-      `${oi.tcp ? `, tcp:${oi.tcp.host}:${oi.tcp.port}` : ""}, bridge ${oi.bridge}${oi.netns ? ` in netns ${oi.netns}` : ""}`
-    : "Open vSwitch: not running");
+  say(
+    ovsUp && oi
+      ? `Open vSwitch: running, ovsdb-server pid ${oi.pids.ovsdbServer}, ovs-vswitchd pid ${oi.pids.ovsVswitchd ?? "-"}, unix:${oi.unixSocket}` +
+          `${oi.tcp ? `, tcp:${oi.tcp.host}:${oi.tcp.port}` : ""}, bridge ${oi.bridge}${oi.netns ? ` in netns ${oi.netns}` : ""}`
+      : "Open vSwitch: not running",
+  );
   expected++;
   const agentPid = await livePid(p.agentPid, AGENT_MAIN);
   if (agentPid) running++;
-  say(agentPid ? `VRS agent emulator: running, pid ${agentPid}, host id ${info?.hostId ?? "?"}` : "VRS agent emulator: not running");
+  say(
+    agentPid
+      ? `VRS agent emulator: running, pid ${agentPid}, host id ${info?.hostId ?? "?"}`
+      : "VRS agent emulator: not running",
+  );
   if (await exists(p.config)) say(`plugin config: ${p.config}`);
   return running === expected ? 0 : running === 0 ? 3 : 1;
 }

@@ -55,7 +55,11 @@ export function sandboxConfig(i: SandboxConfigInput): Record<string, string | nu
 }
 
 export function renderSandboxConfig(i: SandboxConfigInput): string {
-  return "# Written by `nuage-libnetwork sandbox up`: the plugin's config for this sandbox.\n" + stringify(sandboxConfig(i)) + "\n";
+  return (
+    "# Written by `nuage-libnetwork sandbox up`: the plugin's config for this sandbox.\n" +
+    stringify(sandboxConfig(i)) +
+    "\n"
+  );
 }
 
 /** Writes the file atomically (temporary file + rename), readable by root only: it holds the VSD password. */

@@ -24,7 +24,9 @@ export class KeyedMutex {
       await current;
     }
     let release!: () => void;
-    const p = new Promise<void>((r) => { release = r; });
+    const p = new Promise<void>((r) => {
+      release = r;
+    });
     this.held.set(key, p);
     return () => {
       if (this.held.get(key) === p) this.held.delete(key);

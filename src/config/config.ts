@@ -21,10 +21,19 @@ export class ConfigError extends Error {
   }
 }
 
-const absolutePath = z.string().min(1).refine((s) => isAbsolute(s) && !s.includes("\0"));
-const nonEmpty = z.string().min(1).refine((s) => s.trim() === s && !s.includes("\0"));
+const absolutePath = z
+  .string()
+  .min(1)
+  .refine((s) => isAbsolute(s) && !s.includes("\0"));
+const nonEmpty = z
+  .string()
+  .min(1)
+  .refine((s) => s.trim() === s && !s.includes("\0"));
 const seconds = (min: number, max: number, minInclusive: boolean) =>
-  z.number().finite().refine((n) => (minInclusive ? n >= min : n > min) && n <= max);
+  z
+    .number()
+    .finite()
+    .refine((n) => (minInclusive ? n >= min : n > min) && n <= max);
 const oneOfCaseless = <T extends string>(values: readonly T[]) =>
   z.string().transform((s, ctx): T => {
     const hit = values.find((v) => v.toLowerCase() === s.trim().toLowerCase());
@@ -59,24 +68,38 @@ export function isLoopbackHost(hostname: string): boolean {
  * The Docker API is root on its host: over TCP it goes with TLS (DockerTlsCa, DockerTlsCert,
  * DockerTlsKey, as `docker --tlsverify --tlscacert --tlscert --tlskey`), except to a loopback address.
  */
-function dockerTlsProblems(cfg: { DockerEndpoint: string; DockerTlsCa?: string; DockerTlsCert?: string; DockerTlsKey?: string }): string[] {
+function dockerTlsProblems(cfg: {
+  DockerEndpoint: string;
+  DockerTlsCa?: string;
+  DockerTlsCert?: string;
+  DockerTlsKey?: string;
+}): string[] {
   const out: string[] = [];
   const tls = cfg.DockerTlsCa !== undefined || cfg.DockerTlsCert !== undefined || cfg.DockerTlsKey !== undefined;
   if ((cfg.DockerTlsCert === undefined) !== (cfg.DockerTlsKey === undefined)) {
-    out.push("DockerTlsCert and DockerTlsKey go together (the client certificate and its private key): set both or neither");
+    out.push(
+      "DockerTlsCert and DockerTlsKey go together (the client certificate and its private key): set both or neither",
+    );
   }
   if (cfg.DockerEndpoint.startsWith("unix://")) {
-    if (tls) out.push(`DockerTlsCa, DockerTlsCert and DockerTlsKey are for a DockerEndpoint "tcp://host:port"; ${cfg.DockerEndpoint} is a unix socket`);
+    if (tls)
+      out.push(
+        `DockerTlsCa, DockerTlsCert and DockerTlsKey are for a DockerEndpoint "tcp://host:port"; ${cfg.DockerEndpoint} is a unix socket`,
+      );
     return out;
   }
   const scheme = cfg.DockerEndpoint.slice(0, cfg.DockerEndpoint.indexOf(":"));
   const host = new URL(cfg.DockerEndpoint.replace(/^(tcp|http):/, "http:")).hostname;
   if (scheme === "http" && tls) {
-    out.push(`DockerEndpoint ${cfg.DockerEndpoint} is plain HTTP; with DockerTlsCa, DockerTlsCert and DockerTlsKey write it "tcp://${cfg.DockerEndpoint.slice("http://".length)}"`);
+    out.push(
+      `DockerEndpoint ${cfg.DockerEndpoint} is plain HTTP; with DockerTlsCa, DockerTlsCert and DockerTlsKey write it "tcp://${cfg.DockerEndpoint.slice("http://".length)}"`,
+    );
   } else if (!tls && !isLoopbackHost(host)) {
-    out.push(`DockerEndpoint ${cfg.DockerEndpoint} would send the Docker API (root on that host) in clear text to ${host}: ` +
-      "set DockerTlsCa, DockerTlsCert and DockerTlsKey (the CA, client certificate and key of the daemon's --tlsverify, " +
-      'as in ~/.docker/ca.pem, cert.pem, key.pem), or use "unix:///var/run/docker.sock" or a loopback address');
+    out.push(
+      `DockerEndpoint ${cfg.DockerEndpoint} would send the Docker API (root on that host) in clear text to ${host}: ` +
+        "set DockerTlsCa, DockerTlsCert and DockerTlsKey (the CA, client certificate and key of the daemon's --tlsverify, " +
+        'as in ~/.docker/ca.pem, cert.pem, key.pem), or use "unix:///var/run/docker.sock" or a loopback address',
+    );
   }
   return out;
 }
@@ -105,45 +128,84 @@ function key<S extends z.ZodTypeAny>(schema: S, expect: string, opts: { secret?:
 
 /** Every key, once: type, default and the words of its error come from here. */
 const KEYS = {
-  VrsEndpoint: key(nonEmpty.refine((s) => !/\s/.test(s)).default("localhost"),
-    "a host name or IP address (a non-empty string without spaces)"),
+  VrsEndpoint: key(
+    nonEmpty.refine((s) => !/\s/.test(s)).default("localhost"),
+    "a host name or IP address (a non-empty string without spaces)",
+  ),
   VrsPort: key(z.number().int().min(1).max(65535).default(6633), "an integer between 1 and 65535"),
   VrsSocket: key(absolutePath.optional(), "the absolute path of the VRS's OVSDB unix socket (a string)"),
-  VrsBridge: key(z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).default("alubr0"),
-    "a bridge name of 1 to 15 letters, digits, '.', '_' or '-' (a string)"),
-  VethMtu: key(z.number().int().min(576).max(9216).default(1450),
-    "an MTU in bytes, an integer from 576 to 9216 (Nuage's overlay needs 1450 on a 1500-byte underlay)"),
-  DockerEndpoint: key(z.string().refine(isDockerEndpoint).default("unix:///var/run/docker.sock"),
-    'a Docker API address "unix:///absolute/path", "tcp://host:port" (TLS with DockerTlsCa, DockerTlsCert, DockerTlsKey) or "http://host:port" (loopback only)'),
+  VrsBridge: key(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,15}$/)
+      .default("alubr0"),
+    "a bridge name of 1 to 15 letters, digits, '.', '_' or '-' (a string)",
+  ),
+  VethMtu: key(
+    z.number().int().min(576).max(9216).default(1450),
+    "an MTU in bytes, an integer from 576 to 9216 (Nuage's overlay needs 1450 on a 1500-byte underlay)",
+  ),
+  DockerEndpoint: key(
+    z.string().refine(isDockerEndpoint).default("unix:///var/run/docker.sock"),
+    'a Docker API address "unix:///absolute/path", "tcp://host:port" (TLS with DockerTlsCa, DockerTlsCert, DockerTlsKey) or "http://host:port" (loopback only)',
+  ),
   DockerTimeout: key(seconds(0, 3600, false).default(5), "a number of seconds greater than 0 and at most 3600"),
-  DockerTlsCa: key(absolutePath.optional(), "the absolute path of the PEM file of the CA that signed the Docker API's certificate"),
+  DockerTlsCa: key(
+    absolutePath.optional(),
+    "the absolute path of the PEM file of the CA that signed the Docker API's certificate",
+  ),
   DockerTlsCert: key(absolutePath.optional(), "the absolute path of the PEM client certificate for the Docker API"),
   DockerTlsKey: key(absolutePath.optional(), "the absolute path of the PEM private key of DockerTlsCert"),
-  LogLevel: key(oneOfCaseless(["Debug", "Info", "Warn", "Error"] as const).default("Info"), 'one of "Debug", "Info", "Warn", "Error"'),
-  LogFormat: key(oneOfCaseless(["json", "pretty"] as const).default("json"), '"json" (one JSON object a line) or "pretty" (for a terminal)'),
-  Scope: key(oneOfCaseless(["local", "global"] as const).default("global"), '"global" (multi-host) or "local" (single host)'),
-  PluginName: key(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).default("nuage"),
-    "a plugin name Docker accepts: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters"),
+  LogLevel: key(
+    oneOfCaseless(["Debug", "Info", "Warn", "Error"] as const).default("Info"),
+    'one of "Debug", "Info", "Warn", "Error"',
+  ),
+  LogFormat: key(
+    oneOfCaseless(["json", "pretty"] as const).default("json"),
+    '"json" (one JSON object a line) or "pretty" (for a terminal)',
+  ),
+  Scope: key(
+    oneOfCaseless(["local", "global"] as const).default("global"),
+    '"global" (multi-host) or "local" (single host)',
+  ),
+  PluginName: key(
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+      .default("nuage"),
+    "a plugin name Docker accepts: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters",
+  ),
   PluginDir: key(absolutePath.default("/run/docker/plugins"), "an absolute folder path (a string)"),
   ResolveTimeout: key(seconds(0, 3600, false).default(20), "a number of seconds greater than 0 and at most 3600"),
   StateDir: key(absolutePath.default("/var/lib/nuage-libnetwork"), "an absolute folder path (a string)"),
   ReconcileInterval: key(seconds(0, 86400, true).default(60), "a number of seconds from 0 (off) to 86400"),
-  VsdUrl: key(z.string().refine(isHttpsUrl).optional(),
-    'the https URL of the VSD, e.g. "https://vsd.example.com:8443" (or with its API path, "https://vsd.example.com:8443/nuage/api/v6")'),
-  VsdApiVersion: key(z.string().regex(/^v\d+(_\d+)?$/).default("v6"), 'a VSD API version such as "v6" or "v5_0"'),
+  VsdUrl: key(
+    z.string().refine(isHttpsUrl).optional(),
+    'the https URL of the VSD, e.g. "https://vsd.example.com:8443" (or with its API path, "https://vsd.example.com:8443/nuage/api/v6")',
+  ),
+  VsdApiVersion: key(
+    z
+      .string()
+      .regex(/^v\d+(_\d+)?$/)
+      .default("v6"),
+    'a VSD API version such as "v6" or "v5_0"',
+  ),
   VsdOrganization: key(nonEmpty.optional(), "the VSD organization (enterprise) to log in to (a non-empty string)"),
   VsdUser: key(nonEmpty.optional(), "a VSD user name (a non-empty string)"),
   VsdPassword: key(z.string().min(1).optional(), "the VSD user's password (a non-empty string)", { secret: true }),
   VsdCaFile: key(nonEmpty.optional(), "the path of a PEM file with the VSD's CA certificate (a string)"),
   VsdInsecure: key(z.boolean().default(false), "true (do not verify the VSD's certificate) or false"),
-  MetricsAddress: key(z.string().refine(isHostPort).optional(), 'a "host:port" to serve Prometheus metrics and /healthz on, e.g. "127.0.0.1:9476"'),
+  MetricsAddress: key(
+    z.string().refine(isHostPort).optional(),
+    'a "host:port" to serve Prometheus metrics and /healthz on, e.g. "127.0.0.1:9476"',
+  ),
 };
 
 type KeyName = keyof typeof KEYS;
 type Shape = { [K in KeyName]: (typeof KEYS)[K]["schema"] };
-const configSchema = z.object(
-  Object.fromEntries(Object.entries(KEYS).map(([k, spec]) => [k, spec.schema])) as Shape,
-).strict();
+const configSchema = z
+  .object(Object.fromEntries(Object.entries(KEYS).map(([k, spec]) => [k, spec.schema])) as Shape)
+  .strict();
 
 export type Config = z.output<typeof configSchema>;
 export type LogLevel = Config["LogLevel"];
@@ -164,7 +226,8 @@ export function defaultConfigPath(argv1: string | undefined = process.argv[1]): 
   const dir = dirname(resolve(argv1));
   // bin/nuage-libnetwork execs `node dist/bundle/nuage-libnetwork.mjs` (or dist/src/main.js): the
   // executable's folder is then <root>/bin.
-  if ((basename(dir) === "src" || basename(dir) === "bundle") && basename(dirname(dir)) === "dist") return join(dirname(dirname(dir)), "bin", "nuage.cfg");
+  if ((basename(dir) === "src" || basename(dir) === "bundle") && basename(dirname(dir)) === "dist")
+    return join(dirname(dirname(dir)), "bin", "nuage.cfg");
   return join(dir, "nuage.cfg");
 }
 
@@ -185,7 +248,14 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (!(e.code === "ENOENT" && opts.missingOk)) {
-      const why = e.code === "ENOENT" ? "no such file" : e.code === "EACCES" ? "permission denied" : e.code === "EISDIR" ? "it is a folder" : e.message;
+      const why =
+        e.code === "ENOENT"
+          ? "no such file"
+          : e.code === "EACCES"
+            ? "permission denied"
+            : e.code === "EISDIR"
+              ? "it is a folder"
+              : e.message;
       throw new ConfigError(`${path}: cannot read the configuration file: ${why}`, { cause: err });
     }
   }
@@ -238,8 +308,10 @@ export function checkConfig(raw: Record<string, unknown>, source: string): Confi
   for (const k of Object.keys(raw)) {
     if (!(k in KEYS)) {
       const near = suggest(k);
-      errors.push(`${source}: unknown key ${JSON.stringify(k)} (known keys: ${KNOWN_KEYS.join(", ")})` +
-        (near ? `; did you mean ${JSON.stringify(near)}?` : ""));
+      errors.push(
+        `${source}: unknown key ${JSON.stringify(k)} (known keys: ${KNOWN_KEYS.join(", ")})` +
+          (near ? `; did you mean ${JSON.stringify(near)}?` : ""),
+      );
     }
   }
   const known = Object.fromEntries(Object.entries(raw).filter(([k]) => k in KEYS));
@@ -260,7 +332,9 @@ export function checkConfig(raw: Record<string, unknown>, source: string): Confi
   const set = VSD_GROUP.filter((k) => cfg[k] !== undefined);
   if (set.length > 0 && set.length < VSD_GROUP.length) {
     const missing = VSD_GROUP.filter((k) => cfg[k] === undefined);
-    errors.push(`${source}: VsdUrl, VsdOrganization, VsdUser and VsdPassword go together: set all four or none (missing: ${missing.join(", ")})`);
+    errors.push(
+      `${source}: VsdUrl, VsdOrganization, VsdUser and VsdPassword go together: set all four or none (missing: ${missing.join(", ")})`,
+    );
   }
   if (cfg.VsdCaFile !== undefined && cfg.VsdUrl === undefined) {
     errors.push(`${source}: VsdCaFile is set without VsdUrl, VsdOrganization, VsdUser and VsdPassword`);
@@ -269,8 +343,10 @@ export function checkConfig(raw: Record<string, unknown>, source: string): Confi
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const socketBytes = Buffer.byteLength(socketPath);
   if (socketBytes > MAX_SOCKET_PATH_BYTES) {
-    errors.push(`${source}: PluginDir and PluginName give the socket path ${JSON.stringify(socketPath)}, ` +
-      `${socketBytes} bytes long; a unix socket path is at most ${MAX_SOCKET_PATH_BYTES} bytes`);
+    errors.push(
+      `${source}: PluginDir and PluginName give the socket path ${JSON.stringify(socketPath)}, ` +
+        `${socketBytes} bytes long; a unix socket path is at most ${MAX_SOCKET_PATH_BYTES} bytes`,
+    );
   }
   if (errors.length > 0) throw new ConfigError(errors.join("\n"));
   return cfg;
@@ -315,8 +391,18 @@ export function stripSlashComments(text: string): string {
           while (i < n && text[i] !== "\n" && text[i] !== "\r") i++;
           continue;
         }
-        if (text.startsWith('"""', i)) { out += '"""'; i += 3; state = "mlBasic"; continue; }
-        if (text.startsWith("'''", i)) { out += "'''"; i += 3; state = "mlLiteral"; continue; }
+        if (text.startsWith('"""', i)) {
+          out += '"""';
+          i += 3;
+          state = "mlBasic";
+          continue;
+        }
+        if (text.startsWith("'''", i)) {
+          out += "'''";
+          i += 3;
+          state = "mlLiteral";
+          continue;
+        }
         if (c === '"') state = "basic";
         else if (c === "'") state = "literal";
         else if (c === "#") state = "hashComment";
@@ -329,7 +415,11 @@ export function stripSlashComments(text: string): string {
         i++;
         continue;
       case "basic":
-        if (c === "\\" && i + 1 < n && text[i + 1] !== "\n") { out += c + text[i + 1]; i += 2; continue; }
+        if (c === "\\" && i + 1 < n && text[i + 1] !== "\n") {
+          out += c + text[i + 1];
+          i += 2;
+          continue;
+        }
         if (c === '"' || c === "\n") state = "normal";
         out += c;
         i++;
@@ -340,13 +430,29 @@ export function stripSlashComments(text: string): string {
         i++;
         continue;
       case "mlBasic":
-        if (c === "\\" && i + 1 < n) { out += c + text[i + 1]; i += 2; continue; }
-        if (text.startsWith('"""', i)) { const j = multilineEnd(text, i, '"'); out += text.slice(i, j); i = j; state = "normal"; continue; }
+        if (c === "\\" && i + 1 < n) {
+          out += c + text[i + 1];
+          i += 2;
+          continue;
+        }
+        if (text.startsWith('"""', i)) {
+          const j = multilineEnd(text, i, '"');
+          out += text.slice(i, j);
+          i = j;
+          state = "normal";
+          continue;
+        }
         out += c;
         i++;
         continue;
       case "mlLiteral":
-        if (text.startsWith("'''", i)) { const j = multilineEnd(text, i, "'"); out += text.slice(i, j); i = j; state = "normal"; continue; }
+        if (text.startsWith("'''", i)) {
+          const j = multilineEnd(text, i, "'");
+          out += text.slice(i, j);
+          i = j;
+          state = "normal";
+          continue;
+        }
         out += c;
         i++;
         continue;
@@ -363,8 +469,16 @@ function multilineEnd(text: string, i: number, quote: string): number {
 }
 
 function describe(value: unknown, secret: boolean): string {
-  const type = value === null ? "null" : Array.isArray(value) ? "an array"
-    : value instanceof Date ? "a date" : typeof value === "object" ? "a table" : `a ${typeof value}`;
+  const type =
+    value === null
+      ? "null"
+      : Array.isArray(value)
+        ? "an array"
+        : value instanceof Date
+          ? "a date"
+          : typeof value === "object"
+            ? "a table"
+            : `a ${typeof value}`;
   if (secret) return type;
   if (typeof value === "string") return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
   if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);

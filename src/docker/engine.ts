@@ -41,20 +41,35 @@ function tlsHint(err: unknown): string | undefined {
     }
     // An alert from the daemon refusing the client's certificate: TLS 1.3's as its own code,
     // TLS 1.2's as EPROTO with the alert's name in the message ("sslv3 alert handshake failure").
-    const alert = /^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(code) ? code
-      : code === "EPROTO" && /alert (bad certificate|certificate required|handshake failure|unknown ca|certificate unknown)/.test(String(o.message)) ? String(o.message).split("\n")[0]
-      : undefined;
-    if (alert) return `the daemon refused the client certificate (${alert}): with --tlsverify it wants one signed by its CA: check DockerTlsCert and DockerTlsKey`;
-    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `its certificate does not name the host of DockerEndpoint (${String(o.message)})`;
-    if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code)) return `its certificate is not signed by DockerTlsCa (${code}: ${String(o.message)})`;
-    if (code.startsWith("ERR_SSL_")) return `the TLS handshake failed (${code}: ${String(o.message)}): check DockerTlsCert and DockerTlsKey, the client certificate the daemon's --tlsverify asks for`;
+    const alert = /^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(code)
+      ? code
+      : code === "EPROTO" &&
+          /alert (bad certificate|certificate required|handshake failure|unknown ca|certificate unknown)/.test(
+            String(o.message),
+          )
+        ? String(o.message).split("\n")[0]
+        : undefined;
+    if (alert)
+      return `the daemon refused the client certificate (${alert}): with --tlsverify it wants one signed by its CA: check DockerTlsCert and DockerTlsKey`;
+    if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
+      return `its certificate does not name the host of DockerEndpoint (${String(o.message)})`;
+    if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code))
+      return `its certificate is not signed by DockerTlsCa (${code}: ${String(o.message)})`;
+    if (code.startsWith("ERR_SSL_"))
+      return `the TLS handshake failed (${code}: ${String(o.message)}): check DockerTlsCert and DockerTlsKey, the client certificate the daemon's --tlsverify asks for`;
     e = o.cause;
   }
   return undefined;
 }
 
 export class DockerApiError extends Error {
-  constructor(message: string, readonly status?: number, options?: { cause?: unknown }) { super(message, options); }
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 export interface DockerNetwork {
@@ -63,7 +78,11 @@ export interface DockerNetwork {
   Driver: string;
   Scope: string;
   Options: Record<string, string> | null;
-  IPAM: { Driver: string; Options?: Record<string, string> | null; Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null };
+  IPAM: {
+    Driver: string;
+    Options?: Record<string, string> | null;
+    Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null;
+  };
   Containers?: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string }>;
 }
 
@@ -72,7 +91,9 @@ export interface DockerContainerSummary {
   Names: string[];
   State: string;
   Labels?: Record<string, string> | null;
-  NetworkSettings?: { Networks?: Record<string, { NetworkID: string; EndpointID: string; MacAddress?: string; IPAddress?: string }> };
+  NetworkSettings?: {
+    Networks?: Record<string, { NetworkID: string; EndpointID: string; MacAddress?: string; IPAddress?: string }>;
+  };
 }
 
 export interface DockerVersion {
@@ -86,7 +107,9 @@ export interface DockerPlugin {
   Name: string;
   Enabled: boolean;
   /** Types are `{Prefix, Capability, Version}` objects (older daemons: "docker.networkdriver/1.0" strings). */
-  Config?: { Interface?: { Types?: ({ Prefix?: string; Capability?: string; Version?: string } | string)[]; Socket?: string } };
+  Config?: {
+    Interface?: { Types?: ({ Prefix?: string; Capability?: string; Version?: string } | string)[]; Socket?: string };
+  };
 }
 
 export interface DockerEvent {
@@ -100,18 +123,25 @@ export class DockerEngine {
   private readonly transport: HttpTransport;
   private readonly tls: boolean;
 
-  constructor(private readonly endpoint: string, private readonly timeoutMs: number, tls?: DockerTlsFiles) {
+  constructor(
+    private readonly endpoint: string,
+    private readonly timeoutMs: number,
+    tls?: DockerTlsFiles,
+  ) {
     const useTls = tls !== undefined && (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined);
     this.tls = useTls && endpoint.startsWith("tcp://");
     if (endpoint.startsWith("unix://")) {
       this.transport = httpTransport({ socketPath: endpoint.slice("unix://".length) });
     } else if (useTls && endpoint.startsWith("tcp://")) {
-      this.transport = httpTransport({ origin: endpoint.replace(/^tcp:\/\//, "https://").replace(/\/+$/, "") }, {
-        ca: tls.ca === undefined ? undefined : readPem(tls.ca, "DockerTlsCa"),
-        cert: tls.cert === undefined ? undefined : readPem(tls.cert, "DockerTlsCert"),
-        key: tls.key === undefined ? undefined : readPem(tls.key, "DockerTlsKey"),
-        rejectUnauthorized: true,
-      });
+      this.transport = httpTransport(
+        { origin: endpoint.replace(/^tcp:\/\//, "https://").replace(/\/+$/, "") },
+        {
+          ca: tls.ca === undefined ? undefined : readPem(tls.ca, "DockerTlsCa"),
+          cert: tls.cert === undefined ? undefined : readPem(tls.cert, "DockerTlsCert"),
+          key: tls.key === undefined ? undefined : readPem(tls.key, "DockerTlsKey"),
+          rejectUnauthorized: true,
+        },
+      );
     } else {
       this.transport = httpTransport({ origin: endpoint.replace(/^tcp:\/\//, "http://").replace(/\/+$/, "") });
     }
@@ -146,7 +176,13 @@ export class DockerEngine {
    * pause when the stream drops (onConnected: each time the stream is up, e.g. after a
    * dockerd restart). Not bound by the call deadline.
    */
-  async followEvents(filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void, signal: AbortSignal, onError?: (err: Error) => void, onConnected?: () => void): Promise<void> {
+  async followEvents(
+    filters: Record<string, string[]>,
+    onEvent: (e: DockerEvent) => void,
+    signal: AbortSignal,
+    onError?: (err: Error) => void,
+    onConnected?: () => void,
+  ): Promise<void> {
     while (!signal.aborted) {
       try {
         const q = new URLSearchParams({ filters: JSON.stringify(filters) });
@@ -160,8 +196,16 @@ export class DockerEngine {
           const line = raw.trim();
           if (!line) continue;
           let event: DockerEvent;
-          try { event = JSON.parse(line) as DockerEvent; } catch { continue; /* a malformed event line is skipped */ }
-          try { onEvent(event); } catch (err) { onError?.(err as Error); /* one handler failure does not drop the stream */ }
+          try {
+            event = JSON.parse(line) as DockerEvent;
+          } catch {
+            continue; /* a malformed event line is skipped */
+          }
+          try {
+            onEvent(event);
+          } catch (err) {
+            onError?.(err as Error); /* one handler failure does not drop the stream */
+          }
         }
       } catch (err) {
         if (signal.aborted) return;
@@ -181,9 +225,10 @@ export class DockerEngine {
       res = await this.transport.request({ method: "GET", path, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
       const e = err as Error;
-      const why = err instanceof HttpRequestError && err.timedOut
-        ? `no answer within ${this.timeoutMs / 1000} s`
-        : (this.tls ? tlsHint(err) : undefined) ?? e.message;
+      const why =
+        err instanceof HttpRequestError && err.timedOut
+          ? `no answer within ${this.timeoutMs / 1000} s`
+          : ((this.tls ? tlsHint(err) : undefined) ?? e.message);
       throw new DockerApiError(`the Docker API at ${this.endpoint} is unavailable (${why})`, undefined, { cause: err });
     }
     let text: string;
@@ -191,13 +236,24 @@ export class DockerEngine {
       text = await readBounded(res.body, MAX_BODY_BYTES, `Docker API GET ${path.split("?")[0]}`);
     } catch (err) {
       if (err instanceof BodyTooLargeError) throw new DockerApiError(err.message, res.status, { cause: err });
-      throw new DockerApiError(`the Docker API at ${this.endpoint} failed while answering GET ${path.split("?")[0]}: ${(err as Error).message}`, res.status, { cause: err });
+      throw new DockerApiError(
+        `the Docker API at ${this.endpoint} failed while answering GET ${path.split("?")[0]}: ${(err as Error).message}`,
+        res.status,
+        { cause: err },
+      );
     }
     if (res.status === 404 && notFoundIsUndefined) return undefined;
     if (res.status !== 200) {
       let msg = text;
-      try { msg = (JSON.parse(text) as { message?: string }).message ?? text; } catch { /* plain text */ }
-      throw new DockerApiError(`Docker API GET ${path.split("?")[0]} answered ${res.status}: ${msg.trim()}`, res.status);
+      try {
+        msg = (JSON.parse(text) as { message?: string }).message ?? text;
+      } catch {
+        /* plain text */
+      }
+      throw new DockerApiError(
+        `Docker API GET ${path.split("?")[0]} answered ${res.status}: ${msg.trim()}`,
+        res.status,
+      );
     }
     return (raw ? text : JSON.parse(text)) as T;
   }

@@ -29,11 +29,18 @@ export interface EntityIdentity {
   vmName: string;
 }
 
-export function entityIdentity(sandboxKey: string, organization: string, user: string, fallbackId: string): EntityIdentity {
+export function entityIdentity(
+  sandboxKey: string,
+  organization: string,
+  user: string,
+  fallbackId: string,
+): EntityIdentity {
   // No sandbox key (never seen from Docker; the protocol has it on every Join): the endpoint
   // alone, which still gives a final identity, only not shared by the container's networks.
   const key = sandboxKey || `endpoint:${fallbackId}`;
-  const vmUuid = createHash("sha256").update(JSON.stringify([key, organization, user])).digest("hex");
+  const vmUuid = createHash("sha256")
+    .update(JSON.stringify([key, organization, user]))
+    .digest("hex");
   const base = key.split("/").filter(Boolean).pop() ?? "";
   const sandbox = /^[0-9a-f]{12,}$/i.test(base) ? base.slice(0, 12).toLowerCase() : vmUuid.slice(0, 12);
   return { vmUuid, vmName: `docker-${sandbox}-${vmUuid.slice(0, 6)}` };

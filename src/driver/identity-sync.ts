@@ -46,8 +46,11 @@ export class IdentitySync {
     private readonly labels?: LabelPolicyGroups,
   ) {
     this.queue = new WorkQueue<string>({
-      name: "identity-sync", handle: (networkId) => this.syncNetwork(networkId), log: logger,
-      baseDelayMs: opts.baseDelayMs ?? 300, maxDelayMs: opts.maxDelayMs ?? 15_000,
+      name: "identity-sync",
+      handle: (networkId) => this.syncNetwork(networkId),
+      log: logger,
+      baseDelayMs: opts.baseDelayMs ?? 300,
+      maxDelayMs: opts.maxDelayMs ?? 15_000,
     });
   }
 
@@ -84,7 +87,9 @@ export class IdentitySync {
   private pending(j: NonNullable<ReturnType<FileStore["getEndpoint"]>>["joined"]): boolean {
     if (!j) return false;
     if (j.identity !== "docker") return true;
-    return !!this.vsd && !!j.containerName && j.vsdNamed !== j.containerName && this.named.get(j.vmUuid) !== j.containerName;
+    return (
+      !!this.vsd && !!j.containerName && j.vsdNamed !== j.containerName && this.named.get(j.vmUuid) !== j.containerName
+    );
   }
 
   private async syncNetwork(networkId: string): Promise<void> {
@@ -122,7 +127,10 @@ export class IdentitySync {
         if (this.named.get(entity.vmUuid) === c.name) return true;
         if (!(await vsd.nameContainer(entity.vmUuid, c.name, c.id))) return false;
         this.named.set(entity.vmUuid, c.name);
-        this.logger.info({ endpoint: short(ep.id), container: short(c.id), name: c.name, vmUuid: short(entity.vmUuid) }, "VSD container named after its Docker container");
+        this.logger.info(
+          { endpoint: short(ep.id), container: short(c.id), name: c.name, vmUuid: short(entity.vmUuid) },
+          "VSD container named after its Docker container",
+        );
         return true;
       });
       if (done) await this.driver.recordVsdName(ep.id, c.name);

@@ -23,9 +23,16 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { DriverError } from "../plugin/protocol.js";
 import {
-  GATEWAY_DATA_KEY, IpamOption,
-  type AddressSpacesResponse, type IpamCapabilitiesResponse, type IpamDriver, type ReleaseAddressRequest,
-  type ReleasePoolRequest, type RequestAddressRequest, type RequestAddressResponse, type RequestPoolRequest,
+  GATEWAY_DATA_KEY,
+  IpamOption,
+  type AddressSpacesResponse,
+  type IpamCapabilitiesResponse,
+  type IpamDriver,
+  type ReleaseAddressRequest,
+  type ReleasePoolRequest,
+  type RequestAddressRequest,
+  type RequestAddressResponse,
+  type RequestPoolRequest,
   type RequestPoolResponse,
 } from "../plugin/ipam-protocol.js";
 import type { FileStore } from "../store/file-store.js";
@@ -39,11 +46,20 @@ import type { IPAMData } from "../plugin/protocol.js";
 export const LOCAL_ADDRESS_SPACE = "nuage-local";
 export const GLOBAL_ADDRESS_SPACE = "nuage-global";
 
-export interface VsdSubnetInfo { id: string; address: string; netmask: string; gateway?: string }
+export interface VsdSubnetInfo {
+  id: string;
+  address: string;
+  netmask: string;
+  gateway?: string;
+}
 
 /** Why the VSD refused a reservation, in the IPAM's terms (the backend maps the VSD's codes). */
 export class ReservationRefused extends Error {
-  constructor(readonly reason: "in-use" | "full" | "invalid", message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly reason: "in-use" | "full" | "invalid",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = "ReservationRefused";
   }
@@ -54,7 +70,10 @@ export interface IpamVsd {
   findSubnet(ref: Omit<NuageSubnetRef, "user">): Promise<VsdSubnetInfo>;
   /** POST /containers with one interface; throws ReservationRefused when the VSD says no. */
   reserve(r: { uuid: string; name: string; portName: string; mac: string; ip?: string; subnetId: string }): Promise<{
-    containerId: string; ip: string; netmask: string; vportId?: string;
+    containerId: string;
+    ip: string;
+    netmask: string;
+    vportId?: string;
   }>;
   /** Deletes the VSD container (by its ID, or found by UUID); absent counts as done. */
   release(r: { uuid: string; containerId?: string }): Promise<void>;
@@ -68,7 +87,11 @@ export interface IpamSettings {
 }
 
 /** A pool Docker asked for and has not yet tied to a network (CreateNetwork follows RequestPool). */
-interface PendingPool { key: PoolKey; at: number; networkId?: string }
+interface PendingPool {
+  key: PoolKey;
+  at: number;
+  networkId?: string;
+}
 
 /** Docker keeps asking for another pool when one overlaps a route of the host (protocol reference §3.3). */
 const MAX_PENDING_PER_SUBNET = 8;
@@ -83,7 +106,16 @@ const sameSubnet = (a: Omit<NuageSubnetRef, "user">, b: Omit<NuageSubnetRef, "us
   a.organization === b.organization && a.domain === b.domain && a.zone === b.zone && a.subnet === b.subnet;
 
 /** The records the IPAM reads and writes (doctor hands its read-only snapshot for a dry run). */
-export type IpamStore = Pick<FileStore, "listReservations" | "getReservation" | "putReservation" | "deleteReservation" | "getEndpoint" | "listEndpoints" | "ifNameInUse">;
+export type IpamStore = Pick<
+  FileStore,
+  | "listReservations"
+  | "getReservation"
+  | "putReservation"
+  | "deleteReservation"
+  | "getEndpoint"
+  | "listEndpoints"
+  | "ifNameInUse"
+>;
 
 export class NuageIpam implements IpamDriver {
   private readonly pending = new Map<string, PendingPool>();
@@ -109,7 +141,9 @@ export class NuageIpam implements IpamDriver {
 
   private vsd(): IpamVsd {
     if (!this.deps.vsd) {
-      throw new DriverError("the nuage IPAM needs VSD access: set VsdUrl, VsdOrganization, VsdUser and VsdPassword in the plugin's config, or leave out --ipam-driver=nuage");
+      throw new DriverError(
+        "the nuage IPAM needs VSD access: set VsdUrl, VsdOrganization, VsdUser and VsdPassword in the plugin's config, or leave out --ipam-driver=nuage",
+      );
     }
     return this.deps.vsd;
   }
@@ -119,7 +153,10 @@ export class NuageIpam implements IpamDriver {
       return await this.vsd().findSubnet(ref);
     } catch (err) {
       if (err instanceof DriverError) throw err;
-      throw new DriverError(`VSD lookup of organization "${ref.organization}", domain "${ref.domain}", zone "${ref.zone}", subnet "${ref.subnet}" failed: ${(err as Error).message}`, { cause: err });
+      throw new DriverError(
+        `VSD lookup of organization "${ref.organization}", domain "${ref.domain}", zone "${ref.zone}", subnet "${ref.subnet}" failed: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 
@@ -128,25 +165,38 @@ export class NuageIpam implements IpamDriver {
     if (req.V6) throw new DriverError("IPv6 is not supported by the nuage IPAM: leave out --ipv6");
     const { ref, policyGroup } = parseIpamOptions(req.Options);
     if (req.SubPool) {
-      throw new DriverError(`--ip-range ${req.SubPool} is not used with the nuage IPAM: the VSD allocates the addresses of subnet "${ref.subnet}"; leave --ip-range out`);
+      throw new DriverError(
+        `--ip-range ${req.SubPool} is not used with the nuage IPAM: the VSD allocates the addresses of subnet "${ref.subnet}"; leave --ip-range out`,
+      );
     }
     const subnet = await this.subnet(ref);
     const prefix = maskToPrefix(subnet.netmask);
     if (prefix === undefined || parseIpv4(subnet.address) === undefined) {
-      throw new DriverError(`VSD subnet "${ref.subnet}" has no usable IPv4 address/netmask (${subnet.address}/${subnet.netmask})`);
+      throw new DriverError(
+        `VSD subnet "${ref.subnet}" has no usable IPv4 address/netmask (${subnet.address}/${subnet.netmask})`,
+      );
     }
     const cidr = `${subnet.address}/${prefix}`;
     if (req.Pool) {
       const given = parseCidr(req.Pool);
       if (!given || `${given.network}/${given.prefix}` !== cidr) {
-        throw new DriverError(`--subnet ${req.Pool} does not match VSD subnet "${ref.subnet}", which is ${cidr}: leave --subnet out or give --subnet=${cidr}`);
+        throw new DriverError(
+          `--subnet ${req.Pool} does not match VSD subnet "${ref.subnet}", which is ${cidr}: leave --subnet out or give --subnet=${cidr}`,
+        );
       }
     }
-    if (!subnet.gateway) throw new DriverError(`VSD subnet "${ref.subnet}" (${cidr}) has no gateway: the nuage IPAM needs one to give Docker`);
+    if (!subnet.gateway)
+      throw new DriverError(
+        `VSD subnet "${ref.subnet}" (${cidr}) has no gateway: the nuage IPAM needs one to give Docker`,
+      );
     this.dropOldPending();
-    const same = [...this.pending.values()].filter((p) => !p.networkId && p.key.cidr === cidr && sameSubnet(p.key, ref));
+    const same = [...this.pending.values()].filter(
+      (p) => !p.networkId && p.key.cidr === cidr && sameSubnet(p.key, ref),
+    );
     if (same.length >= MAX_PENDING_PER_SUBNET) {
-      throw new DriverError(`Docker asked for subnet ${cidr} ${same.length + 1} times without creating a network: it overlaps a route or network of this host (Docker then asks again); remove the overlap`);
+      throw new DriverError(
+        `Docker asked for subnet ${cidr} ${same.length + 1} times without creating a network: it overlaps a route or network of this host (Docker then asks again); remove the overlap`,
+      );
     }
     const { id, key } = encodePoolId({ ...ref, policyGroup, cidr, gateway: subnet.gateway, subnetId: subnet.id });
     this.pending.set(key.nonce, { key, at: Date.now() });
@@ -172,18 +222,30 @@ export class NuageIpam implements IpamDriver {
   linkNetwork(networkId: string, cidr: string, given?: NuageSubnetRef): { ref: NuageSubnetRef; policyGroup?: string } {
     const open = [...this.pending.values()].filter((p) => !p.networkId && p.key.cidr === cidr);
     const candidates = given ? open.filter((p) => sameSubnet(p.key, given)) : open;
-    const refOf = (k: PoolKey): NuageSubnetRef => ({ organization: k.organization, domain: k.domain, zone: k.zone, subnet: k.subnet, user: k.user });
+    const refOf = (k: PoolKey): NuageSubnetRef => ({
+      organization: k.organization,
+      domain: k.domain,
+      zone: k.zone,
+      subnet: k.subnet,
+      user: k.user,
+    });
     const distinct = new Map(candidates.map((p) => [JSON.stringify(refOf(p.key)), p]));
     if (distinct.size === 0) {
       if (given && open.length > 0) {
         const k = open[0]!.key;
-        throw new DriverError(`-o options name subnet "${given.subnet}" of domain "${given.domain}", but --ipam-opt named subnet "${k.subnet}" of domain "${k.domain}": give the same VSD subnet to both, or leave out -o`);
+        throw new DriverError(
+          `-o options name subnet "${given.subnet}" of domain "${given.domain}", but --ipam-opt named subnet "${k.subnet}" of domain "${k.domain}": give the same VSD subnet to both, or leave out -o`,
+        );
       }
-      throw new DriverError(`no nuage IPAM pool of ${cidr} is waiting for this network (was the plugin restarted during docker network create?): create the network again`);
+      throw new DriverError(
+        `no nuage IPAM pool of ${cidr} is waiting for this network (was the plugin restarted during docker network create?): create the network again`,
+      );
     }
     if (distinct.size > 1) {
       const names = [...distinct.values()].map((p) => `"${p.key.subnet}" of domain "${p.key.domain}"`).join(" and ");
-      throw new DriverError(`subnet ${cidr} is ambiguous: VSD subnets ${names} are being created at the same time; repeat the VSD subnet as -o organization=… -o domain=… -o zone=… -o subnet=… -o user=… to say which`);
+      throw new DriverError(
+        `subnet ${cidr} is ambiguous: VSD subnets ${names} are being created at the same time; repeat the VSD subnet as -o organization=… -o domain=… -o zone=… -o subnet=… -o user=… to say which`,
+      );
     }
     const chosen = [...distinct.values()][0]!;
     chosen.networkId = networkId;
@@ -194,7 +256,12 @@ export class NuageIpam implements IpamDriver {
    * CreateNetwork's options for a network whose pool is this IPAM's: the VSD subnet of the pool
    * (the -o options may repeat it, or leave it to --ipam-opt).
    */
-  networkOptions(networkId: string, generic: Record<string, unknown> | null | undefined, v4: IPAMData[] | null, v6: IPAMData[] | null): ParsedNetwork {
+  networkOptions(
+    networkId: string,
+    generic: Record<string, unknown> | null | undefined,
+    v4: IPAMData[] | null,
+    v6: IPAMData[] | null,
+  ): ParsedNetwork {
     const own = Object.fromEntries(Object.entries(generic ?? {}).filter(([k]) => !k.startsWith("com.docker.")));
     const namesSubnet = REQUIRED_OPTIONS.some((k) => k in own);
     const pool = v4?.[0]?.Pool ?? "";
@@ -217,64 +284,104 @@ export class NuageIpam implements IpamDriver {
     const opts = req.Options ?? {};
     if (opts[IpamOption.requestAddressType] === IpamOption.gatewayType) {
       if (!req.Address || req.Address === key.gateway) return { Address: `${key.gateway}/${prefix}`, Data: {} };
-      throw new DriverError(`--gateway ${req.Address} does not match VSD subnet "${key.subnet}", whose gateway is ${key.gateway}: leave --gateway out or give --gateway=${key.gateway}`);
+      throw new DriverError(
+        `--gateway ${req.Address} does not match VSD subnet "${key.subnet}", whose gateway is ${key.gateway}: leave --gateway out or give --gateway=${key.gateway}`,
+      );
     }
     const dockerMac = opts[IpamOption.macAddress];
     if (req.Address && !dockerMac) {
       // Docker asks without an endpoint MAC only for --aux-address (this IPAM requires MACs).
-      throw new DriverError(`--aux-address ${req.Address} is not supported by the nuage IPAM: addresses kept out of use are reserved in the VSD`);
+      throw new DriverError(
+        `--aux-address ${req.Address} is not supported by the nuage IPAM: addresses kept out of use are reserved in the VSD`,
+      );
     }
     if (req.Address) {
       const c = parseCidr(`${req.Address}/${prefix}`);
-      if (!c || `${c.network}/${c.prefix}` !== key.cidr) throw new DriverError(`--ip ${req.Address} is not an address of VSD subnet "${key.subnet}" (${key.cidr})`);
+      if (!c || `${c.network}/${c.prefix}` !== key.cidr)
+        throw new DriverError(`--ip ${req.Address} is not an address of VSD subnet "${key.subnet}" (${key.cidr})`);
     }
-    if (dockerMac !== undefined && !isMac(dockerMac)) throw new DriverError(`the MAC address Docker gave (${dockerMac}) is not of the form aa:bb:cc:dd:ee:ff`);
+    if (dockerMac !== undefined && !isMac(dockerMac))
+      throw new DriverError(`the MAC address Docker gave (${dockerMac}) is not of the form aa:bb:cc:dd:ee:ff`);
     const mac = (dockerMac ?? generateMac()).toLowerCase();
     const subnet = key.subnetId ? { id: key.subnetId } : await this.subnet(key);
 
     const uuid = randomBytes(32).toString("hex");
-    const taken = (n: string): boolean => this.deps.store.listReservations().some((r) => r.portName === n)
-      || this.deps.store.ifNameInUse(n);
+    const taken = (n: string): boolean =>
+      this.deps.store.listReservations().some((r) => r.portName === n) || this.deps.store.ifNameInUse(n);
     const names = vethNames(randomBytes(6).toString("hex"), taken);
     const now = new Date().toISOString();
     const rec: ReservationRecord = {
-      id: uuid, poolId: req.PoolID,
+      id: uuid,
+      poolId: req.PoolID,
       subnetRef: { organization: key.organization, domain: key.domain, zone: key.zone, subnet: key.subnet },
-      subnetId: subnet.id, state: "reserving", mac, portName: names.host, containerIfName: names.container, freeSince: now, createdAt: now,
+      subnetId: subnet.id,
+      state: "reserving",
+      mac,
+      portName: names.host,
+      containerIfName: names.container,
+      freeSince: now,
+      createdAt: now,
     };
     await this.deps.store.putReservation(rec);
     let made;
     try {
-      made = await this.vsd().reserve({ uuid, name: reservationName(uuid), portName: names.host, mac, ip: req.Address || undefined, subnetId: subnet.id });
+      made = await this.vsd().reserve({
+        uuid,
+        name: reservationName(uuid),
+        portName: names.host,
+        mac,
+        ip: req.Address || undefined,
+        subnetId: subnet.id,
+      });
     } catch (err) {
       await this.deps.store.deleteReservation(uuid);
       if (err instanceof ReservationRefused) {
-        if (err.reason === "in-use") throw new DriverError(`address ${req.Address} is already in use in VSD subnet "${key.subnet}" (${key.cidr}): choose another --ip, or leave --ip out`, { cause: err });
-        if (err.reason === "full") throw new DriverError(`VSD subnet "${key.subnet}" (${key.cidr}) has no free address left`, { cause: err });
-        throw new DriverError(`the VSD refused ${req.Address ? `address ${req.Address}` : "an address"} in subnet "${key.subnet}" (${key.cidr}): ${err.message}`, { cause: err });
+        if (err.reason === "in-use")
+          throw new DriverError(
+            `address ${req.Address} is already in use in VSD subnet "${key.subnet}" (${key.cidr}): choose another --ip, or leave --ip out`,
+            { cause: err },
+          );
+        if (err.reason === "full")
+          throw new DriverError(`VSD subnet "${key.subnet}" (${key.cidr}) has no free address left`, { cause: err });
+        throw new DriverError(
+          `the VSD refused ${req.Address ? `address ${req.Address}` : "an address"} in subnet "${key.subnet}" (${key.cidr}): ${err.message}`,
+          { cause: err },
+        );
       }
-      throw new DriverError(`reserving an address in VSD subnet "${key.subnet}" failed: ${(err as Error).message}`, { cause: err });
+      throw new DriverError(`reserving an address in VSD subnet "${key.subnet}" failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const done: ReservationRecord = {
-      ...rec, state: "reserved", ip: made.ip, prefix: maskToPrefix(made.netmask) ?? prefix,
-      vsdContainerId: made.containerId, vportId: made.vportId,
+      ...rec,
+      state: "reserved",
+      ip: made.ip,
+      prefix: maskToPrefix(made.netmask) ?? prefix,
+      vsdContainerId: made.containerId,
+      vportId: made.vportId,
     };
     try {
       await this.deps.store.putReservation(done);
     } catch (err) {
-      await this.vsd().release({ uuid, containerId: made.containerId }).catch((e: Error) => this.deps.logger.error({ err: e, uuid: short(uuid) }, "undo of a VSD reservation failed"));
+      await this.vsd()
+        .release({ uuid, containerId: made.containerId })
+        .catch((e: Error) => this.deps.logger.error({ err: e, uuid: short(uuid) }, "undo of a VSD reservation failed"));
       await this.deps.store.deleteReservation(uuid).catch(() => undefined);
       throw err;
     }
-    this.deps.logger.info({ ip: made.ip, subnet: key.subnet, mac, port: names.host, reservation: short(uuid) }, "address reserved in the VSD");
+    this.deps.logger.info(
+      { ip: made.ip, subnet: key.subnet, mac, port: names.host, reservation: short(uuid) },
+      "address reserved in the VSD",
+    );
     return { Address: `${made.ip}/${done.prefix}`, Data: {} };
   }
 
   async releaseAddress(req: ReleaseAddressRequest): Promise<void> {
     const key = decodePoolId(req.PoolID);
     if (!key || req.Address === key.gateway) return;
-    const rec = this.deps.store.listReservations().find((r) => r.poolId === req.PoolID && r.ip === req.Address)
-      ?? this.deps.store.listReservations().find((r) => r.ip === req.Address && sameSubnet(r.subnetRef, key));
+    const rec =
+      this.deps.store.listReservations().find((r) => r.poolId === req.PoolID && r.ip === req.Address) ??
+      this.deps.store.listReservations().find((r) => r.ip === req.Address && sameSubnet(r.subnetRef, key));
     if (!rec) return; // released already (or by another host's plugin: nothing of ours)
     await this.release(rec, "ReleaseAddress");
   }
@@ -282,7 +389,10 @@ export class NuageIpam implements IpamDriver {
   private async release(rec: ReservationRecord, why: string): Promise<void> {
     await this.vsd().release({ uuid: rec.id, containerId: rec.vsdContainerId });
     await this.deps.store.deleteReservation(rec.id);
-    this.deps.logger.info({ ip: rec.ip, subnet: rec.subnetRef.subnet, reservation: short(rec.id), why }, "VSD reservation released");
+    this.deps.logger.info(
+      { ip: rec.ip, subnet: rec.subnetRef.subnet, reservation: short(rec.id), why },
+      "VSD reservation released",
+    );
   }
 
   // ---- what the network driver asks -------------------------------------------------------
@@ -292,15 +402,23 @@ export class NuageIpam implements IpamDriver {
    * the endpoint's. `mac` is Interface.MacAddress (the one RequestAddress was given, or none).
    */
   async claim(a: { ref: NuageSubnetRef; ip: string; endpointId: string; mac?: string }): Promise<ReservationRecord> {
-    const rec = this.deps.store.listReservations().find((r) => r.state === "reserved" && r.ip === a.ip && sameSubnet(r.subnetRef, a.ref));
+    const rec = this.deps.store
+      .listReservations()
+      .find((r) => r.state === "reserved" && r.ip === a.ip && sameSubnet(r.subnetRef, a.ref));
     if (!rec) {
-      throw new DriverError(`address ${a.ip} has no reservation of this host's nuage IPAM in VSD subnet "${a.ref.subnet}" (were its records lost?): start the container again`);
+      throw new DriverError(
+        `address ${a.ip} has no reservation of this host's nuage IPAM in VSD subnet "${a.ref.subnet}" (were its records lost?): start the container again`,
+      );
     }
     if (rec.endpointId && rec.endpointId !== a.endpointId && this.deps.store.getEndpoint(rec.endpointId)) {
-      throw new DriverError(`address ${a.ip} is reserved for endpoint ${short(rec.endpointId)}, not for ${short(a.endpointId)}`);
+      throw new DriverError(
+        `address ${a.ip} is reserved for endpoint ${short(rec.endpointId)}, not for ${short(a.endpointId)}`,
+      );
     }
     if (a.mac && a.mac.toLowerCase() !== rec.mac) {
-      throw new DriverError(`the endpoint's MAC ${a.mac} is not the one its address was reserved with in the VSD (${rec.mac})`);
+      throw new DriverError(
+        `the endpoint's MAC ${a.mac} is not the one its address was reserved with in the VSD (${rec.mac})`,
+      );
     }
     if (rec.endpointId !== a.endpointId) {
       const { freeSince: _f, ...rest } = rec;
@@ -356,7 +474,10 @@ export class NuageIpam implements IpamDriver {
         if (!opts.dryRun) await this.release(fresh, "no endpoint took it");
         released.push(rec.id);
       } catch (err) {
-        this.deps.logger.warn({ reservation: short(rec.id), err: (err as Error).message }, "could not release a VSD reservation; will try again");
+        this.deps.logger.warn(
+          { reservation: short(rec.id), err: (err as Error).message },
+          "could not release a VSD reservation; will try again",
+        );
       }
     }
     return released;
@@ -364,18 +485,24 @@ export class NuageIpam implements IpamDriver {
 }
 
 /** The --ipam-opt options: the same names as the network's -o options. */
-export function parseIpamOptions(options: Record<string, string> | null): { ref: NuageSubnetRef; policyGroup?: string } {
+export function parseIpamOptions(options: Record<string, string> | null): {
+  ref: NuageSubnetRef;
+  policyGroup?: string;
+} {
   const known = new Set<string>([...REQUIRED_OPTIONS, ...OPTIONAL_OPTIONS]);
   const o: Record<string, string> = {};
   for (const [k, v] of Object.entries(options ?? {})) {
-    if (!known.has(k)) throw new DriverError(`unknown option --ipam-opt ${k}: the nuage IPAM takes --ipam-opt ${[...known].join(", --ipam-opt ")}`);
+    if (!known.has(k))
+      throw new DriverError(
+        `unknown option --ipam-opt ${k}: the nuage IPAM takes --ipam-opt ${[...known].join(", --ipam-opt ")}`,
+      );
     o[k] = v;
   }
   const missing = REQUIRED_OPTIONS.filter((k) => !o[k]?.trim());
   if (missing.length > 0) {
     throw new DriverError(
       `missing option${missing.length > 1 ? "s" : ""} ${missing.map((m) => `--ipam-opt ${m}=...`).join(", ")}: ` +
-      "the nuage IPAM needs --ipam-opt organization, domain, zone, subnet and user naming an existing VSD subnet",
+        "the nuage IPAM needs --ipam-opt organization, domain, zone, subnet and user naming an existing VSD subnet",
     );
   }
   return {

@@ -53,7 +53,12 @@ export function isMac(s: string): boolean {
   return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s);
 }
 
-export interface Cidr { ip: string; prefix: number; network: string; mask: string }
+export interface Cidr {
+  ip: string;
+  prefix: number;
+  network: string;
+  mask: string;
+}
 
 /** Parses "10.21.59.2/24". */
 export function parseCidr(s: string): Cidr | undefined {

@@ -33,12 +33,15 @@ export function parseNetworkOptions(
   if (missing.length > 0) {
     throw new DriverError(
       `missing option${missing.length > 1 ? "s" : ""} ${missing.map((m) => `-o ${m}=...`).join(", ")}: ` +
-      `a nuage network needs -o organization, -o domain, -o zone, -o subnet and -o user naming an existing VSD subnet`,
+        `a nuage network needs -o organization, -o domain, -o zone, -o subnet and -o user naming an existing VSD subnet`,
     );
   }
-  if (ipv6Pools && ipv6Pools.length > 0) throw new DriverError("IPv6 is not supported by the nuage driver: leave out --ipv6");
+  if (ipv6Pools && ipv6Pools.length > 0)
+    throw new DriverError("IPv6 is not supported by the nuage driver: leave out --ipv6");
   if (!pools || pools.length === 0 || !pools[0]?.Pool) {
-    throw new DriverError("the nuage driver needs an IPv4 subnet from Docker's IPAM: give --subnet equal to the VSD subnet's address");
+    throw new DriverError(
+      "the nuage driver needs an IPv4 subnet from Docker's IPAM: give --subnet equal to the VSD subnet's address",
+    );
   }
   if (pools.length > 1) throw new DriverError("a nuage network stands for one VSD subnet: give exactly one --subnet");
   const pool = pools[0].Pool;

@@ -5,9 +5,19 @@
 import type { Logger } from "pino";
 import {
   DriverError,
-  type AllocateNetworkRequest, type AllocateNetworkResponse, type CapabilitiesResponse, type CreateEndpointRequest,
-  type CreateEndpointResponse, type CreateNetworkRequest, type DiscoveryRequest, type EndpointOperInfoResponse,
-  type EndpointRequest, type ExternalConnectivityRequest, type JoinRequest, type JoinResponse, type NetworkDriver,
+  type AllocateNetworkRequest,
+  type AllocateNetworkResponse,
+  type CapabilitiesResponse,
+  type CreateEndpointRequest,
+  type CreateEndpointResponse,
+  type CreateNetworkRequest,
+  type DiscoveryRequest,
+  type EndpointOperInfoResponse,
+  type EndpointRequest,
+  type ExternalConnectivityRequest,
+  type JoinRequest,
+  type JoinResponse,
+  type NetworkDriver,
   type NetworkIdRequest,
 } from "../plugin/protocol.js";
 import type { FileStore } from "../store/file-store.js";
@@ -61,7 +71,10 @@ const VSD_HINT_MS = 2_000;
 export class NuageDriver implements NetworkDriver {
   private readonly locks = new KeyedMutex();
 
-  constructor(private readonly settings: DriverSettings, private readonly deps: DriverDeps) {}
+  constructor(
+    private readonly settings: DriverSettings,
+    private readonly deps: DriverDeps,
+  ) {}
 
   getCapabilities(): CapabilitiesResponse {
     return { Scope: this.settings.scope, ConnectivityScope: this.settings.scope };
@@ -71,7 +84,8 @@ export class NuageDriver implements NetworkDriver {
     await this.locks.run(`net:${req.NetworkID}`, async () => {
       const generic = req.Options?.["com.docker.network.generic"] ?? null;
       // The nuage IPAM checked its pool against the VSD at RequestPool.
-      const ipam = this.deps.ipam && NuageIpam.isOwnAddressSpace(req.IPv4Data?.[0]?.AddressSpace) ? this.deps.ipam : undefined;
+      const ipam =
+        this.deps.ipam && NuageIpam.isOwnAddressSpace(req.IPv4Data?.[0]?.AddressSpace) ? this.deps.ipam : undefined;
       const parsed = ipam
         ? ipam.networkOptions(req.NetworkID, generic, req.IPv4Data, req.IPv6Data)
         : parseNetworkOptions(generic, req.IPv4Data, req.IPv6Data);
@@ -97,21 +111,28 @@ export class NuageDriver implements NetworkDriver {
     try {
       subnet = await this.deps.vsd!.findSubnet(ref);
     } catch (err) {
-      throw new DriverError(`VSD lookup of organization "${ref.organization}", domain "${ref.domain}", zone "${ref.zone}", subnet "${ref.subnet}" failed: ${(err as Error).message}`, { cause: err });
+      throw new DriverError(
+        `VSD lookup of organization "${ref.organization}", domain "${ref.domain}", zone "${ref.zone}", subnet "${ref.subnet}" failed: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     if (!subnet.address || !subnet.netmask) {
       const v6 = subnet.ipv6Address ? ` ${subnet.ipv6Address}` : "";
       throw new DriverError(
         `VSD subnet "${ref.subnet}" is IPv6-only (IPType ${subnet.ipType ?? "unknown"}${v6}, no IPv4 address or netmask): ` +
-        "the nuage driver gives containers IPv4 addresses from Docker's IPAM; point -o subnet at a VSD subnet with IPv4 addressing (IPType IPV4 or DUALSTACK)",
+          "the nuage driver gives containers IPv4 addresses from Docker's IPAM; point -o subnet at a VSD subnet with IPv4 addressing (IPType IPV4 or DUALSTACK)",
       );
     }
     const vsdCidr = `${subnet.address}/${maskToPrefix(subnet.netmask) ?? "?"}`;
     if (vsdCidr !== pool) {
-      throw new DriverError(`--subnet ${pool} does not match VSD subnet "${ref.subnet}", which is ${vsdCidr}: give --subnet=${vsdCidr}`);
+      throw new DriverError(
+        `--subnet ${pool} does not match VSD subnet "${ref.subnet}", which is ${vsdCidr}: give --subnet=${vsdCidr}`,
+      );
     }
     if (gateway && subnet.gateway && gateway !== subnet.gateway) {
-      throw new DriverError(`--gateway ${gateway} does not match VSD subnet "${ref.subnet}", whose gateway is ${subnet.gateway}: give --gateway=${subnet.gateway} or leave it out`);
+      throw new DriverError(
+        `--gateway ${gateway} does not match VSD subnet "${ref.subnet}", whose gateway is ${subnet.gateway}: give --gateway=${subnet.gateway} or leave it out`,
+      );
     }
   }
 
@@ -127,12 +148,18 @@ export class NuageDriver implements NetworkDriver {
     return this.locks.run(`net:${networkId}`, async () => {
       const again = this.deps.store.getNetwork(networkId);
       if (again) return again;
-      if (!this.deps.docker) throw new DriverError(`network ${short(networkId)} is unknown to the Nuage plugin and no Docker API is configured to look it up`);
+      if (!this.deps.docker)
+        throw new DriverError(
+          `network ${short(networkId)} is unknown to the Nuage plugin and no Docker API is configured to look it up`,
+        );
       let info;
       try {
         info = await this.deps.docker.inspectNetwork(networkId);
       } catch (err) {
-        throw new DriverError(`network ${short(networkId)} was not created through this host's Nuage plugin, and asking Docker about it failed: ${(err as Error).message}`, { cause: err });
+        throw new DriverError(
+          `network ${short(networkId)} was not created through this host's Nuage plugin, and asking Docker about it failed: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       if (!info) throw new DriverError(`network ${short(networkId)} is unknown to the Nuage plugin and to Docker`);
       const cfg = (info.IPAM.Config ?? []).map((c) => ({ Pool: c.Subnet, Gateway: c.Gateway }));
@@ -140,13 +167,27 @@ export class NuageDriver implements NetworkDriver {
       const ipam = info.IPAM.Driver === this.settings.driverName;
       let parsed;
       try {
-        parsed = parseNetworkOptions(ipam ? { ...(info.IPAM.Options ?? {}), ...(info.Options ?? {}) } : info.Options ?? {}, cfg, []);
+        parsed = parseNetworkOptions(
+          ipam ? { ...(info.IPAM.Options ?? {}), ...(info.Options ?? {}) } : (info.Options ?? {}),
+          cfg,
+          [],
+        );
       } catch (err) {
-        throw new DriverError(`network ${info.Name} (${short(networkId)}) as Docker describes it: ${(err as Error).message}`, { cause: err });
+        throw new DriverError(
+          `network ${info.Name} (${short(networkId)}) as Docker describes it: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       const rec: NetworkRecord = {
-        id: networkId, nuage: parsed.nuage, policyGroup: parsed.policyGroup, pool: parsed.pool, gateway: parsed.gateway,
-        options: parsed.options, learntFrom: "DockerAPI", createdAt: new Date().toISOString(), ...(ipam ? { ipam: true } : {}),
+        id: networkId,
+        nuage: parsed.nuage,
+        policyGroup: parsed.policyGroup,
+        pool: parsed.pool,
+        gateway: parsed.gateway,
+        options: parsed.options,
+        learntFrom: "DockerAPI",
+        createdAt: new Date().toISOString(),
+        ...(ipam ? { ipam: true } : {}),
       };
       await this.deps.store.putNetwork(rec, "redone-if-lost");
       this.deps.logger.info({ network: short(networkId), name: info.Name }, "network learnt from the Docker API");
@@ -168,7 +209,10 @@ export class NuageDriver implements NetworkDriver {
       if (iface.AddressIPv6) throw new DriverError("IPv6 is not supported by the nuage driver");
       const address = iface.Address ?? "";
       const cidr = parseCidr(address);
-      if (!cidr) throw new DriverError(`the endpoint has no IPv4 address from Docker's IPAM (got "${address}"): the nuage driver pushes Docker's address to the VSD statically`);
+      if (!cidr)
+        throw new DriverError(
+          `the endpoint has no IPv4 address from Docker's IPAM (got "${address}"): the nuage driver pushes Docker's address to the VSD statically`,
+        );
       const pool = parseCidr(net.pool)!;
       if (cidr.network !== pool.network || cidr.prefix !== pool.prefix) {
         throw new DriverError(`address ${address} is outside the network's subnet ${net.pool}`);
@@ -178,38 +222,57 @@ export class NuageDriver implements NetworkDriver {
       // a DeleteEndpoint cut by a crash). Its port would make the VSD refuse this one's IP.
       for (const stale of this.deps.store.endpointsWithIp(req.NetworkID, cidr.ip)) {
         if (stale.id === req.EndpointID) continue;
-        this.deps.logger.warn({ endpoint: short(req.EndpointID), stale: short(stale.id), address }, "address given again by Docker: removing the endpoint that held it");
+        this.deps.logger.warn(
+          { endpoint: short(req.EndpointID), stale: short(stale.id), address },
+          "address given again by Docker: removing the endpoint that held it",
+        );
         await this.deleteEndpoint({ NetworkID: stale.networkId, EndpointID: stale.id });
       }
       let mac = iface.MacAddress ?? "";
       const macGenerated = !mac;
       if (mac && !isMac(mac)) throw new DriverError(`MAC address "${mac}" is not of the form aa:bb:cc:dd:ee:ff`);
       // The nuage IPAM reserved the address in the VSD with a MAC and a port name: the endpoint takes them.
-      const reservation = net.ipam ? await this.ipam().claim({ ref: net.nuage, ip: cidr.ip, endpointId: req.EndpointID, mac: mac || undefined }) : undefined;
-      if (!mac) mac = reservation?.mac ?? this.uniqueMac(cidr.ip, `${net.nuage.organization}/${net.nuage.domain}/${net.nuage.subnet}`);
+      const reservation = net.ipam
+        ? await this.ipam().claim({ ref: net.nuage, ip: cidr.ip, endpointId: req.EndpointID, mac: mac || undefined })
+        : undefined;
+      if (!mac)
+        mac =
+          reservation?.mac ??
+          this.uniqueMac(cidr.ip, `${net.nuage.organization}/${net.nuage.domain}/${net.nuage.subnet}`);
       const names = reservation
         ? { host: reservation.portName, container: reservation.containerIfName }
         : vethNames(req.EndpointID, (n) => this.linksBeingDeleted.has(n) || this.deps.store.ifNameInUse(n));
       const rec: EndpointRecord = {
-        id: req.EndpointID, networkId: req.NetworkID, address, mac: mac.toLowerCase(), macGenerated,
-        hostIfName: names.host, containerIfName: names.container, createdAt: new Date().toISOString(),
+        id: req.EndpointID,
+        networkId: req.NetworkID,
+        address,
+        mac: mac.toLowerCase(),
+        macGenerated,
+        hostIfName: names.host,
+        containerIfName: names.container,
+        createdAt: new Date().toISOString(),
         ...(reservation ? { reservationId: reservation.id } : {}),
         ...(policyGroups ? { policyGroups } : {}),
       };
       await this.deps.store.putEndpoint(rec);
-      this.deps.logger.debug({ endpoint: short(rec.id), address, mac: rec.mac, hostIf: rec.hostIfName }, "endpoint recorded");
+      this.deps.logger.debug(
+        { endpoint: short(rec.id), address, mac: rec.mac, hostIf: rec.hostIfName },
+        "endpoint recorded",
+      );
       // Fill in only what Docker left empty (protocol reference, fact 6).
       return macGenerated ? { Interface: { MacAddress: rec.mac } } : {};
     });
   }
 
   private ipam(): NuageIpam {
-    if (!this.deps.ipam) throw new DriverError("this network uses the nuage IPAM, which this plugin process does not run");
+    if (!this.deps.ipam)
+      throw new DriverError("this network uses the nuage IPAM, which this plugin process does not run");
     return this.deps.ipam;
   }
 
   private policyGroups(): PolicyGroups {
-    if (!this.deps.policyGroups) throw new DriverError("policy groups per container need VSD access in the plugin's config");
+    if (!this.deps.policyGroups)
+      throw new DriverError("policy groups per container need VSD access in the plugin's config");
     return this.deps.policyGroups;
   }
 
@@ -235,8 +298,14 @@ export class NuageDriver implements NetworkDriver {
     const net = await this.network(req.NetworkID);
     return this.locks.run(`ep:${req.EndpointID}`, async () => {
       const ep = this.deps.store.getEndpoint(req.EndpointID);
-      if (!ep) throw new DriverError(`endpoint ${short(req.EndpointID)} is unknown to the Nuage plugin (no CreateEndpoint was recorded for it)`);
-      if (ep.networkId !== req.NetworkID) throw new DriverError(`endpoint ${short(ep.id)} belongs to network ${short(ep.networkId)}, not to ${short(req.NetworkID)}`);
+      if (!ep)
+        throw new DriverError(
+          `endpoint ${short(req.EndpointID)} is unknown to the Nuage plugin (no CreateEndpoint was recorded for it)`,
+        );
+      if (ep.networkId !== req.NetworkID)
+        throw new DriverError(
+          `endpoint ${short(ep.id)} belongs to network ${short(ep.networkId)}, not to ${short(req.NetworkID)}`,
+        );
       const answer = (gateway: string): JoinResponse => ({
         InterfaceName: { SrcName: ep.containerIfName, DstPrefix: "eth" },
         Gateway: gateway,
@@ -247,13 +316,17 @@ export class NuageDriver implements NetworkDriver {
       // An address of the nuage IPAM is a VSD container made at RequestAddress: split activation
       // binds the port to it by its UUID (vrs-ovsdb.md §10.2), for good.
       const reservation = ep.reservationId ? this.deps.store.getReservation(ep.reservationId) : undefined;
-      if (ep.reservationId && !reservation) throw new DriverError(`the VSD reservation of endpoint ${short(ep.id)} (${bareIp(ep.address)}) is gone: start the container again`);
+      if (ep.reservationId && !reservation)
+        throw new DriverError(
+          `the VSD reservation of endpoint ${short(ep.id)} (${bareIp(ep.address)}) is gone: start the container again`,
+        );
       // Otherwise a final identity, known now and shared by the container's networks of one
       // organization and user (entity-identity.ts): never renamed under the VRS.
       const standIn = entityIdentity(req.SandboxKey, net.nuage.organization, net.nuage.user, ep.id);
       const vmUuid = reservation?.id ?? standIn.vmUuid;
       const vmName = reservation ? reservationName(reservation.id) : standIn.vmName;
-      const what = `endpoint ${short(ep.id)} (organization "${net.nuage.organization}", domain "${net.nuage.domain}", ` +
+      const what =
+        `endpoint ${short(ep.id)} (organization "${net.nuage.organization}", domain "${net.nuage.domain}", ` +
         `zone "${net.nuage.zone}", subnet "${net.nuage.subnet}", user "${net.nuage.user}", IP ${bareIp(ep.address)})`;
       // One budget for the whole Join (ResolveTimeout): waiting for OVSDB counts against it.
       const deadline = Date.now() + this.settings.resolveTimeoutMs;
@@ -262,45 +335,77 @@ export class NuageDriver implements NetworkDriver {
       const controller = this.deps.vrs.controllerProblem();
       if (controller) throw new DriverError(`the Nuage VRS cannot resolve ${what}: ${controller}`);
       // Groups of the endpoint's own, or the network's default when the VRS cannot apply it (split activation).
-      const groups = ep.policyGroups
-        ?? (reservation && net.policyGroup ? await this.policyGroups().resolve(net.nuage, [net.policyGroup], "-o policy-group") : undefined);
+      const groups =
+        ep.policyGroups ??
+        (reservation && net.policyGroup
+          ? await this.policyGroups().resolve(net.nuage, [net.policyGroup], "-o policy-group")
+          : undefined);
       const undo: (() => Promise<unknown>)[] = [];
       try {
-        if (groups && reservation) await this.policyGroups().apply(groups, { vportId: reservation.vportId, vmUuid, portName: ep.hostIfName });
+        if (groups && reservation)
+          await this.policyGroups().apply(groups, { vportId: reservation.vportId, vmUuid, portName: ep.hostIfName });
         await this.createVeth(ep);
         undo.push(() => this.deps.links.deleteLink(ep.hostIfName));
         // Before the write: a write cut by a dropped connection may have been committed.
         undo.push(() => this.deps.vrs.detach(ep.hostIfName, vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS }));
         try {
-          await this.deps.vrs.attach({
-            bridge: this.settings.bridge, portName: ep.hostIfName, mac: ep.mac, vmUuid, vmName,
-            enterprise: net.nuage.organization, user: net.nuage.user, domain: net.nuage.domain, zone: net.nuage.zone,
-            subnet: net.nuage.subnet, staticIp: bareIp(ep.address), policyGroup: groups ? undefined : net.policyGroup,
-            endpointId: ep.id, networkId: net.id, split: !!reservation,
-          }, { timeoutMs: OVSDB_WRITE_MS });
+          await this.deps.vrs.attach(
+            {
+              bridge: this.settings.bridge,
+              portName: ep.hostIfName,
+              mac: ep.mac,
+              vmUuid,
+              vmName,
+              enterprise: net.nuage.organization,
+              user: net.nuage.user,
+              domain: net.nuage.domain,
+              zone: net.nuage.zone,
+              subnet: net.nuage.subnet,
+              staticIp: bareIp(ep.address),
+              policyGroup: groups ? undefined : net.policyGroup,
+              endpointId: ep.id,
+              networkId: net.id,
+              split: !!reservation,
+            },
+            { timeoutMs: OVSDB_WRITE_MS },
+          );
         } catch (err) {
           // OVSDB gone during the write, or a row it refused: the message says which.
           throw new DriverError(`cannot attach ${what} to the Nuage VRS: ${(err as Error).message}`, { cause: err });
         }
         let resolved;
         try {
-          resolved = await this.deps.vrs.waitResolved(ep.hostIfName, Math.max(MIN_RESOLVE_WAIT_MS, deadline - Date.now()), { watchController: true });
+          resolved = await this.deps.vrs.waitResolved(
+            ep.hostIfName,
+            Math.max(MIN_RESOLVE_WAIT_MS, deadline - Date.now()),
+            { watchController: true },
+          );
         } catch (err) {
           if (!(err instanceof ResolutionError)) throw err;
           throw new DriverError(await this.unresolvedMessage(what, net, err), { cause: err });
         }
         if (resolved.ip !== bareIp(ep.address)) {
-          throw new DriverError(`the Nuage VRS resolved endpoint ${short(ep.id)} to ${resolved.ip}, not to Docker's address ${bareIp(ep.address)}`);
+          throw new DriverError(
+            `the Nuage VRS resolved endpoint ${short(ep.id)} to ${resolved.ip}, not to Docker's address ${bareIp(ep.address)}`,
+          );
         }
         // Before Join returns, so before the container runs: the vPort exists once the VRS resolved the port.
         if (groups && !reservation) await this.policyGroups().apply(groups, { vmUuid, portName: ep.hostIfName });
         // Not fsynced: see the store's header (lost only with the host, and the container with it).
-        await this.deps.store.putEndpoint({ ...ep, joined: { vmUuid, vmName, identity: "provisional", sandboxKey: req.SandboxKey, resolved } }, "redone-if-lost");
-        this.deps.logger.debug({ endpoint: short(ep.id), ...resolved, port: ep.hostIfName, vmUuid: short(vmUuid) }, "port resolved");
+        await this.deps.store.putEndpoint(
+          { ...ep, joined: { vmUuid, vmName, identity: "provisional", sandboxKey: req.SandboxKey, resolved } },
+          "redone-if-lost",
+        );
+        this.deps.logger.debug(
+          { endpoint: short(ep.id), ...resolved, port: ep.hostIfName, vmUuid: short(vmUuid) },
+          "port resolved",
+        );
         return answer(net.gateway ?? resolved.gateway);
       } catch (err) {
         for (const step of undo.reverse()) {
-          await step().catch((e: Error) => this.deps.logger.error({ err: e, endpoint: short(ep.id) }, "undo after a failed Join failed"));
+          await step().catch((e: Error) =>
+            this.deps.logger.error({ err: e, endpoint: short(ep.id) }, "undo after a failed Join failed"),
+          );
         }
         throw err;
       }
@@ -318,7 +423,10 @@ export class NuageDriver implements NetworkDriver {
 
   /** What Join says when the port did not resolve: why, and what to check (issues 9.5, 17). */
   private async unresolvedMessage(what: string, net: NetworkRecord, err: ResolutionError): Promise<string> {
-    const why = err.kind === "timeout" ? `the VRS did not resolve it within ResolveTimeout (${this.settings.resolveTimeoutMs / 1000} s)` : err.message;
+    const why =
+      err.kind === "timeout"
+        ? `the VRS did not resolve it within ResolveTimeout (${this.settings.resolveTimeoutMs / 1000} s)`
+        : err.message;
     const head = `the Nuage VRS did not resolve the port of ${what}: ${why}`;
     if (err.kind === "controller" || err.kind === "removed") return head;
     const controllers = this.deps.vrs.controllerTargets();
@@ -330,10 +438,16 @@ export class NuageDriver implements NetworkDriver {
     let vsdSays = "";
     if (this.deps.vsd) {
       const lookup = this.deps.vsd.findSubnet(net.nuage).then(
-        (s) => `the VSD has that subnet, ${s.address}/${s.netmask ? maskToPrefix(s.netmask) ?? "?" : "?"}${s.gateway ? ` with gateway ${s.gateway}` : ""}`,
+        (s) =>
+          `the VSD has that subnet, ${s.address}/${s.netmask ? (maskToPrefix(s.netmask) ?? "?") : "?"}${s.gateway ? ` with gateway ${s.gateway}` : ""}`,
         (e: Error) => `the VSD lookup of that subnet failed: ${e.message}`,
       );
-      const late = new Promise<string>((r) => setTimeout(() => r(`the VSD did not answer about that subnet within ${VSD_HINT_MS / 1000} s`), VSD_HINT_MS).unref());
+      const late = new Promise<string>((r) =>
+        setTimeout(
+          () => r(`the VSD did not answer about that subnet within ${VSD_HINT_MS / 1000} s`),
+          VSD_HINT_MS,
+        ).unref(),
+      );
       vsdSays = `; ${await Promise.race([lookup, late])}`;
     }
     return `${head}${vsdSays}. Check ${checks.map((c, i) => `(${i + 1}) ${c}`).join(", ")}`;
@@ -364,7 +478,10 @@ export class NuageDriver implements NetworkDriver {
         // rest now; the port's rows, left without a record, go at the reconcile pass that
         // follows the reconnection.
         if (!(err instanceof OvsdbUnavailableError)) throw err;
-        this.deps.logger.warn({ endpoint: short(ep.id), port: ep.hostIfName, err: err.message }, "DeleteEndpoint: OVSDB unavailable; its rows are left for the reconcile pass");
+        this.deps.logger.warn(
+          { endpoint: short(ep.id), port: ep.hostIfName, err: err.message },
+          "DeleteEndpoint: OVSDB unavailable; its rows are left for the reconcile pass",
+        );
       }
       await this.deps.store.deleteEndpoint(ep.id);
       // ReleaseAddress follows; if it never comes, the reconcile pass releases the reservation.
@@ -385,10 +502,18 @@ export class NuageDriver implements NetworkDriver {
       // Deleting one end of a veth deletes its peer: the container end needs a call of its own
       // only when the host end was not there.
       const background = { background: true };
-      if (!(await this.deps.links.deleteLink(ep.hostIfName, background))) await this.deps.links.deleteLink(ep.containerIfName, background);
+      if (!(await this.deps.links.deleteLink(ep.hostIfName, background)))
+        await this.deps.links.deleteLink(ep.containerIfName, background);
     })()
-      .catch((err: Error) => this.deps.logger.warn({ endpoint: short(ep.id), port: ep.hostIfName, err: err.message }, "veth deletion after DeleteEndpoint failed; the reconcile pass removes it"))
-      .finally(() => { for (const n of names) if (this.linksBeingDeleted.get(n) === work) this.linksBeingDeleted.delete(n); });
+      .catch((err: Error) =>
+        this.deps.logger.warn(
+          { endpoint: short(ep.id), port: ep.hostIfName, err: err.message },
+          "veth deletion after DeleteEndpoint failed; the reconcile pass removes it",
+        ),
+      )
+      .finally(() => {
+        for (const n of names) if (this.linksBeingDeleted.get(n) === work) this.linksBeingDeleted.delete(n);
+      });
     for (const n of names) this.linksBeingDeleted.set(n, work);
   }
 
@@ -398,7 +523,8 @@ export class NuageDriver implements NetworkDriver {
    * leftover is rare, and a deletion up front cost every Join a round trip to `ip`.
    */
   private async createVeth(ep: Frozen<EndpointRecord>): Promise<void> {
-    const create = (): Promise<void> => this.deps.links.createVethPair(ep.hostIfName, ep.containerIfName, ep.mac, this.settings.vethMtu);
+    const create = (): Promise<void> =>
+      this.deps.links.createVethPair(ep.hostIfName, ep.containerIfName, ep.mac, this.settings.vethMtu);
     try {
       await create();
     } catch (err) {
@@ -421,7 +547,11 @@ export class NuageDriver implements NetworkDriver {
    * address's VSD container, named through the IPAM), and whether this is the first time
    * (container labels are applied then); undefined when the endpoint is not joined (any more).
    */
-  async learnContainer(endpointId: string, containerId: string, containerName: string): Promise<{ vmUuid: string; named: boolean; first: boolean } | undefined> {
+  async learnContainer(
+    endpointId: string,
+    containerId: string,
+    containerName: string,
+  ): Promise<{ vmUuid: string; named: boolean; first: boolean } | undefined> {
     return this.locks.run(`ep:${endpointId}`, async () => {
       const ep = this.deps.store.getEndpoint(endpointId);
       if (!ep?.joined) return undefined;
@@ -429,7 +559,10 @@ export class NuageDriver implements NetworkDriver {
       if (first || ep.joined.containerId !== containerId || ep.joined.containerName !== containerName) {
         // Split activation: the VSD container was reserved by the IPAM; it takes the container's name.
         if (ep.reservationId) await this.ipam().nameContainer(ep.reservationId, containerName);
-        await this.deps.store.putEndpoint({ ...ep, joined: { ...ep.joined, identity: "docker", containerId, containerName } }, "redone-if-lost");
+        await this.deps.store.putEndpoint(
+          { ...ep, joined: { ...ep.joined, identity: "docker", containerId, containerName } },
+          "redone-if-lost",
+        );
       }
       return { vmUuid: ep.joined.vmUuid, named: !!ep.reservationId, first };
     });
@@ -458,13 +591,19 @@ export class NuageDriver implements NetworkDriver {
   async allocateNetwork(req: AllocateNetworkRequest): Promise<AllocateNetworkResponse> {
     const parsed = parseNetworkOptions(req.Options ?? null, req.IPv4Data, req.IPv6Data);
     if (this.deps.vsd) await this.checkAgainstVsd(parsed.nuage, parsed.pool, parsed.gateway);
-    this.deps.logger.info({ network: short(req.NetworkID), ...parsed.nuage, pool: parsed.pool }, "swarm network allocated");
+    this.deps.logger.info(
+      { network: short(req.NetworkID), ...parsed.nuage, pool: parsed.pool },
+      "swarm network allocated",
+    );
     return { Options: { ...parsed.options } };
   }
 
   async freeNetwork(req: NetworkIdRequest): Promise<void> {
     // Each node's own DeleteNetwork removes its record when its last task goes.
-    this.deps.logger.info({ network: short(req.NetworkID) }, "swarm network freed (nothing was allocated on the manager)");
+    this.deps.logger.info(
+      { network: short(req.NetworkID) },
+      "swarm network freed (nothing was allocated on the manager)",
+    );
   }
   async discoverNew(_req: DiscoveryRequest): Promise<void> {}
   async discoverDelete(_req: DiscoveryRequest): Promise<void> {}

@@ -29,16 +29,26 @@ export class LabelPolicyGroups {
     const ep = this.store.getEndpoint(endpointId);
     const net = ep && this.store.getNetwork(ep.networkId);
     if (!ep?.joined || !net) return;
-    if (ep.policyGroups?.length) { this.done.add(endpointId); return; }
+    if (ep.policyGroups?.length) {
+      this.done.add(endpointId);
+      return;
+    }
     try {
       const names = requestedGroups((await this.docker.labelsOf(containerId))?.[POLICY_GROUP_LABEL]);
-      if (names.length === 0) { this.done.add(endpointId); return; }
+      if (names.length === 0) {
+        this.done.add(endpointId);
+        return;
+      }
       const groups = await this.groups.resolve(net.nuage, names, `label ${POLICY_GROUP_LABEL}`);
       const reservation = ep.reservationId ? this.store.getReservation(ep.reservationId) : undefined;
       let vport: string | undefined;
       for (let attempt = 1; ; attempt++) {
         try {
-          vport = await this.groups.apply(groups, { vportId: reservation?.vportId, vmUuid: ep.joined.vmUuid, portName: ep.hostIfName });
+          vport = await this.groups.apply(groups, {
+            vportId: reservation?.vportId,
+            vmUuid: ep.joined.vmUuid,
+            portName: ep.hostIfName,
+          });
           break;
         } catch (err) {
           // The VRS may be renaming the VSD container right now: look again shortly.
@@ -47,9 +57,20 @@ export class LabelPolicyGroups {
         }
       }
       this.done.add(endpointId);
-      this.logger.info({ endpoint: endpointId.slice(0, 12), container: containerId.slice(0, 12), policyGroups: groups.map((g) => g.name), vport }, "policy groups from the container's label applied");
+      this.logger.info(
+        {
+          endpoint: endpointId.slice(0, 12),
+          container: containerId.slice(0, 12),
+          policyGroups: groups.map((g) => g.name),
+          vport,
+        },
+        "policy groups from the container's label applied",
+      );
     } catch (err) {
-      this.logger.warn({ endpoint: endpointId.slice(0, 12), container: containerId.slice(0, 12), err: (err as Error).message }, `label ${POLICY_GROUP_LABEL} not applied`);
+      this.logger.warn(
+        { endpoint: endpointId.slice(0, 12), container: containerId.slice(0, 12), err: (err as Error).message },
+        `label ${POLICY_GROUP_LABEL} not applied`,
+      );
     }
   }
 

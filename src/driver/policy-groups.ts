@@ -15,7 +15,10 @@ import type { NuageSubnetRef } from "../store/records.js";
 export const POLICY_GROUP_OPTION = "nuage.policy-group";
 export const POLICY_GROUP_LABEL = "nuage.policy-group";
 
-export interface PolicyGroupRef { id: string; name: string }
+export interface PolicyGroupRef {
+  id: string;
+  name: string;
+}
 
 /** What this needs from the VSD (vsd-backends.ts). */
 export interface PolicyGroupVsd {
@@ -29,27 +32,44 @@ export interface PolicyGroupVsd {
 /** The names in an option or label value: comma-separated, trimmed, no empties, no repeats. */
 export function requestedGroups(value: unknown): string[] {
   if (typeof value !== "string") return [];
-  return [...new Set(value.split(",").map((s) => s.trim()).filter((s) => s !== ""))];
+  return [
+    ...new Set(
+      value
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== ""),
+    ),
+  ];
 }
 
 /** The endpoint option's value, whatever the case of its key (Docker keeps it in one form, lowercases in another). */
 export function policyGroupOption(options: Record<string, unknown> | null | undefined): string[] {
-  for (const [k, v] of Object.entries(options ?? {})) if (k.toLowerCase() === POLICY_GROUP_OPTION) return requestedGroups(v);
+  for (const [k, v] of Object.entries(options ?? {}))
+    if (k.toLowerCase() === POLICY_GROUP_OPTION) return requestedGroups(v);
   return [];
 }
 
 /** Each name to the domain's group: exact name first, else the one group equal ignoring case. */
-export function matchGroups(names: string[], available: PolicyGroupRef[], where: { domain: string }, source: string): PolicyGroupRef[] {
-  const list = (): string => available.length ? available.map((g) => `"${g.name}"`).join(", ") : "none";
+export function matchGroups(
+  names: string[],
+  available: PolicyGroupRef[],
+  where: { domain: string },
+  source: string,
+): PolicyGroupRef[] {
+  const list = (): string => (available.length ? available.map((g) => `"${g.name}"`).join(", ") : "none");
   return names.map((name) => {
     const exact = available.find((g) => g.name === name);
     if (exact) return exact;
     const folded = available.filter((g) => g.name.toLowerCase() === name.toLowerCase());
     if (folded.length === 1) return folded[0]!;
     if (folded.length > 1) {
-      throw new DriverError(`${source} "${name}" matches several policy groups of domain "${where.domain}" that differ only in case (${folded.map((g) => `"${g.name}"`).join(", ")}): use docker network connect --driver-opt, which keeps the case`);
+      throw new DriverError(
+        `${source} "${name}" matches several policy groups of domain "${where.domain}" that differ only in case (${folded.map((g) => `"${g.name}"`).join(", ")}): use docker network connect --driver-opt, which keeps the case`,
+      );
     }
-    throw new DriverError(`${source} "${name}": no such policy group in VSD domain "${where.domain}"; its policy groups: ${list()}`);
+    throw new DriverError(
+      `${source} "${name}": no such policy group in VSD domain "${where.domain}"; its policy groups: ${list()}`,
+    );
   });
 }
 
@@ -57,7 +77,10 @@ export class PolicyGroups {
   constructor(private readonly vsd: PolicyGroupVsd | undefined) {}
 
   /** CreateEndpoint: the groups the endpoint asks for, resolved in the VSD; none when it asks for none. */
-  async forEndpoint(ref: NuageSubnetRef, options: Record<string, unknown> | null | undefined): Promise<PolicyGroupRef[] | undefined> {
+  async forEndpoint(
+    ref: NuageSubnetRef,
+    options: Record<string, unknown> | null | undefined,
+  ): Promise<PolicyGroupRef[] | undefined> {
     const names = policyGroupOption(options);
     if (names.length === 0) return undefined;
     return this.resolve(ref, names, `driver-opt ${POLICY_GROUP_OPTION}`);
@@ -65,23 +88,37 @@ export class PolicyGroups {
 
   async resolve(ref: NuageSubnetRef, names: string[], source: string): Promise<PolicyGroupRef[]> {
     if (!this.vsd) {
-      throw new DriverError(`${source} needs VSD access to find the policy groups: set VsdUrl, VsdOrganization, VsdUser and VsdPassword in the plugin's config (the network's -o policy-group works without)`);
+      throw new DriverError(
+        `${source} needs VSD access to find the policy groups: set VsdUrl, VsdOrganization, VsdUser and VsdPassword in the plugin's config (the network's -o policy-group works without)`,
+      );
     }
     let available: PolicyGroupRef[];
     try {
       available = await this.vsd.listPolicyGroups(ref);
     } catch (err) {
-      throw new DriverError(`listing the policy groups of VSD domain "${ref.domain}" failed: ${(err as Error).message}`, { cause: err });
+      throw new DriverError(
+        `listing the policy groups of VSD domain "${ref.domain}" failed: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     return matchGroups(names, available, ref, source);
   }
 
   /** Puts the port's vPort in exactly these groups. `vportId` when known (a reservation), else looked up. */
-  async apply(groups: readonly PolicyGroupRef[], where: { vportId?: string; vmUuid: string; portName: string }): Promise<string> {
+  async apply(
+    groups: readonly PolicyGroupRef[],
+    where: { vportId?: string; vmUuid: string; portName: string },
+  ): Promise<string> {
     if (!this.vsd) throw new DriverError("policy groups per container need VSD access in the plugin's config");
     const vportId = where.vportId ?? (await this.vsd.vportOf(where.vmUuid, where.portName));
-    if (!vportId) throw new DriverError(`the VSD has no vPort for port ${where.portName} (container ${where.vmUuid.slice(0, 12)}) to put in policy group${groups.length > 1 ? "s" : ""} ${groups.map((g) => `"${g.name}"`).join(", ")}`);
-    await this.vsd.assign(vportId, groups.map((g) => g.id));
+    if (!vportId)
+      throw new DriverError(
+        `the VSD has no vPort for port ${where.portName} (container ${where.vmUuid.slice(0, 12)}) to put in policy group${groups.length > 1 ? "s" : ""} ${groups.map((g) => `"${g.name}"`).join(", ")}`,
+      );
+    await this.vsd.assign(
+      vportId,
+      groups.map((g) => g.id),
+    );
     return vportId;
   }
 }

@@ -10,12 +10,26 @@ import type { NetworkDriver } from "../plugin/protocol.js";
 
 const UNGATED = new Set<PropertyKey>(["getCapabilities"]);
 
-export function gateUntilReady(driver: NetworkDriver, ready: Promise<unknown>, maxWaitMs: number, logger: Logger): NetworkDriver {
+export function gateUntilReady(
+  driver: NetworkDriver,
+  ready: Promise<unknown>,
+  maxWaitMs: number,
+  logger: Logger,
+): NetworkDriver {
   let open = false;
-  const opened = ready.then(() => { open = true; }, () => { open = true; });
+  const opened = ready.then(
+    () => {
+      open = true;
+    },
+    () => {
+      open = true;
+    },
+  );
   const wait = async (call: string): Promise<void> => {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), maxWaitMs); });
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), maxWaitMs);
+    });
     const tooLate = await Promise.race([opened.then(() => false), late]);
     clearTimeout(timer);
     if (tooLate) {

@@ -44,7 +44,10 @@ export interface ReconcileReport {
 }
 
 /** What a pass reads from the records (and the one removal it makes itself). */
-export type ReconcileRecords = Pick<FileStore, "getNetwork" | "listNetworks" | "getEndpoint" | "listEndpoints" | "deleteNetwork">;
+export type ReconcileRecords = Pick<
+  FileStore,
+  "getNetwork" | "listNetworks" | "getEndpoint" | "listEndpoints" | "deleteNetwork"
+>;
 
 export interface PassOptions {
   /** List what the pass would remove, remove nothing (`doctor`): no driver call, no OVSDB write, no link deleted. */
@@ -91,9 +94,13 @@ export class Reconciler {
 
   constructor(private readonly d: ReconcilerDeps) {
     this.triggers = new WorkQueue<"pass">({
-      name: "reconcile", log: d.logger,
-      baseDelayMs: d.retry?.baseDelayMs ?? RETRY_BASE_MS, maxDelayMs: d.retry?.maxDelayMs ?? RETRY_MAX_MS,
-      handle: async () => { await this.run(); },
+      name: "reconcile",
+      log: d.logger,
+      baseDelayMs: d.retry?.baseDelayMs ?? RETRY_BASE_MS,
+      maxDelayMs: d.retry?.maxDelayMs ?? RETRY_MAX_MS,
+      handle: async () => {
+        await this.run();
+      },
     });
   }
 
@@ -101,14 +108,18 @@ export class Reconciler {
   run(): Promise<ReconcileReport> {
     if (this.stopped) return Promise.reject(new Error("the reconciler is stopped"));
     if (!this.current) {
-      const p = this.pass().finally(() => { if (this.current === p) this.current = undefined; });
+      const p = this.pass().finally(() => {
+        if (this.current === p) this.current = undefined;
+      });
       this.current = p;
       return p;
     }
-    this.queued ??= this.current.catch(() => undefined).then(() => {
-      this.queued = undefined;
-      return this.run();
-    });
+    this.queued ??= this.current
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.run();
+      });
     return this.queued;
   }
 
@@ -146,7 +157,15 @@ export class Reconciler {
   private async pass(opts: PassOptions = {}): Promise<ReconcileReport> {
     const { d } = this;
     const dryRun = opts.dryRun === true;
-    const report: ReconcileReport = { endpoints: [], networks: [], bridgePorts: [], links: [], nuagePortRows: [], nuageEntityRows: [], dockerReachable: false };
+    const report: ReconcileReport = {
+      endpoints: [],
+      networks: [],
+      bridgePorts: [],
+      links: [],
+      nuagePortRows: [],
+      nuageEntityRows: [],
+      dockerReachable: false,
+    };
 
     // 1. Endpoints and networks Docker no longer has. One walk over the records builds what
     //    the steps below look up (O(n) in endpoints, whatever the number of leftovers).
@@ -159,7 +178,10 @@ export class Reconciler {
         for (const e of d.store.listEndpoints()) networkIds.add(e.networkId);
         for (const id of networkIds) {
           const info = await d.docker.inspectNetwork(id);
-          if (!info) { goneNetworks.add(id); continue; }
+          if (!info) {
+            goneNetworks.add(id);
+            continue;
+          }
           for (const c of Object.values(info.Containers ?? {})) listed.add(c.EndpointID);
         }
         report.dockerReachable = true;
@@ -170,14 +192,20 @@ export class Reconciler {
       if (listed) {
         const now = Date.now();
         for (const ep of d.store.listEndpoints()) {
-          if (listed.has(ep.id)) { this.seen.add(ep.id); continue; }
+          if (listed.has(ep.id)) {
+            this.seen.add(ep.id);
+            continue;
+          }
           const created = Date.parse(ep.createdAt);
           const age = Number.isFinite(created) ? now - created : Infinity;
           if (age < MIN_AGE_MS) continue;
           const listedBefore = this.seen.has(ep.id) || ep.joined?.identity === "docker";
           const dead = listedBefore || !(created >= this.startedAt) || age >= d.graceMs;
           if (!dead) continue;
-          if (dryRun) { report.endpoints.push(ep.id); continue; }
+          if (dryRun) {
+            report.endpoints.push(ep.id);
+            continue;
+          }
           await d.driver.deleteEndpoint({ NetworkID: ep.networkId, EndpointID: ep.id });
           this.seen.delete(ep.id);
           report.endpoints.push(ep.id);
@@ -240,7 +268,14 @@ export class Reconciler {
       if (dryRun || (await d.links.deleteLink(name, { background: true }))) report.links.push(name);
     }
     if (d.ipam) report.reservations = await d.ipam.reconcile({ dryRun });
-    const removed = report.endpoints.length + report.networks.length + report.bridgePorts.length + report.links.length + report.nuagePortRows.length + report.nuageEntityRows.length + (report.reservations?.length ?? 0);
+    const removed =
+      report.endpoints.length +
+      report.networks.length +
+      report.bridgePorts.length +
+      report.links.length +
+      report.nuagePortRows.length +
+      report.nuageEntityRows.length +
+      (report.reservations?.length ?? 0);
     if (removed > 0 && !dryRun) {
       d.logger.info({ ...report }, "reconcile removed leftovers");
       d.onRemoved?.(report);
@@ -251,7 +286,10 @@ export class Reconciler {
 
 function recordNames(store: ReconcileRecords): Set<string> {
   const names = new Set<string>();
-  for (const e of store.listEndpoints()) { names.add(e.hostIfName); names.add(e.containerIfName); }
+  for (const e of store.listEndpoints()) {
+    names.add(e.hostIfName);
+    names.add(e.containerIfName);
+  }
   return names;
 }
 

@@ -16,27 +16,44 @@ const SUBNET_FULL = 2702;
 export function ipamVsd(client: VsdClient, externalID: string): IpamVsd {
   return {
     async findSubnet(ref) {
-      const { subnet } = await client.findSubnetByPath({ enterprise: ref.organization, domain: ref.domain, zone: ref.zone, subnet: ref.subnet });
+      const { subnet } = await client.findSubnetByPath({
+        enterprise: ref.organization,
+        domain: ref.domain,
+        zone: ref.zone,
+        subnet: ref.subnet,
+      });
       // An IPv6-only subnet has no address/netmask: the IPAM refuses it as having no usable IPv4 range.
-      return { id: subnet.ID, address: subnet.address ?? "", netmask: subnet.netmask ?? "", gateway: subnet.gateway ?? undefined };
+      return {
+        id: subnet.ID,
+        address: subnet.address ?? "",
+        netmask: subnet.netmask ?? "",
+        gateway: subnet.gateway ?? undefined,
+      };
     },
     async reserve(r) {
       let c;
       try {
         c = await client.createContainer({
-          UUID: r.uuid, name: r.name, externalID,
+          UUID: r.uuid,
+          name: r.name,
+          externalID,
           interfaces: [{ name: r.portName, MAC: r.mac, IPAddress: r.ip, attachedNetworkID: r.subnetId }],
         });
       } catch (err) {
-        if (err instanceof VsdError && err.status === 409 && err.internalErrorCode === IP_IN_USE) throw new ReservationRefused("in-use", err.message, { cause: err });
-        if (err instanceof VsdError && err.status === 409 && err.internalErrorCode === SUBNET_FULL) throw new ReservationRefused("full", err.message, { cause: err });
-        if (err instanceof VsdError && (err.status === 400 || err.status === 409) && err.property === "IPAddress") throw new ReservationRefused("invalid", err.message, { cause: err });
+        if (err instanceof VsdError && err.status === 409 && err.internalErrorCode === IP_IN_USE)
+          throw new ReservationRefused("in-use", err.message, { cause: err });
+        if (err instanceof VsdError && err.status === 409 && err.internalErrorCode === SUBNET_FULL)
+          throw new ReservationRefused("full", err.message, { cause: err });
+        if (err instanceof VsdError && (err.status === 400 || err.status === 409) && err.property === "IPAddress")
+          throw new ReservationRefused("invalid", err.message, { cause: err });
         throw err;
       }
       const iface = c.interfaces?.find((i) => i.name === r.portName) ?? c.interfaces?.[0];
       if (!iface?.IPAddress || !iface.netmask) {
         // The reply did not carry the interface: read it (the VSD made it with the container).
-        const listed = await client.list(vsdPath("containers", c.ID, "containerinterfaces"), { schema: VsdContainerInterfaceSchema });
+        const listed = await client.list(vsdPath("containers", c.ID, "containerinterfaces"), {
+          schema: VsdContainerInterfaceSchema,
+        });
         const again = listed.find((i) => i.name === r.portName);
         if (!again?.IPAddress || !again.netmask) {
           await client.deleteContainer(c.ID).catch(() => undefined);
@@ -64,7 +81,9 @@ export function policyGroupVsd(client: VsdClient): PolicyGroupVsd {
   return {
     async listPolicyGroups(ref) {
       const enterprise = await client.findEnterprise(ref.organization);
-      const domain = await client.findEqual(vsdPath("enterprises", enterprise.ID, "domains"), "name", ref.domain, { schema: VsdDomainSchema });
+      const domain = await client.findEqual(vsdPath("enterprises", enterprise.ID, "domains"), "name", ref.domain, {
+        schema: VsdDomainSchema,
+      });
       if (!domain) throw new Error(`domain "${ref.domain}" not found in enterprise "${ref.organization}"`);
       const groups = await client.list(vsdPath("domains", domain.ID, "policygroups"), { schema: VsdPolicyGroupSchema });
       return groups.map((g) => ({ id: g.ID, name: g.name }));
@@ -73,7 +92,9 @@ export function policyGroupVsd(client: VsdClient): PolicyGroupVsd {
       const { filter } = vsdEqualsLookup("UUID", vmUuid);
       for (const c of await client.findContainers(filter)) {
         if (c.UUID !== vmUuid) continue;
-        const ifaces = await client.list(vsdPath("containers", c.ID, "containerinterfaces"), { schema: VsdContainerInterfaceSchema });
+        const ifaces = await client.list(vsdPath("containers", c.ID, "containerinterfaces"), {
+          schema: VsdContainerInterfaceSchema,
+        });
         const mine = ifaces.find((i) => i.name === portName);
         if (mine?.VPortID) return mine.VPortID;
       }

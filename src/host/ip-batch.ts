@@ -60,10 +60,13 @@ export class IpBatch {
   /** Runs one command, e.g. ["link", "del", "nuh0123456789ab"]; rejects with iproute2's message. */
   run(args: readonly string[]): Promise<void> {
     if (args[0] !== "link" || !["add", "set", "del"].includes(args[1] ?? "")) {
-      return Promise.reject(new IpBatchError(`ip batch: only link add|set|del run here, not ${JSON.stringify(args.slice(0, 2).join(" "))}`));
+      return Promise.reject(
+        new IpBatchError(`ip batch: only link add|set|del run here, not ${JSON.stringify(args.slice(0, 2).join(" "))}`),
+      );
     }
     for (const a of args) {
-      if (!SAFE_TOKEN.test(a)) return Promise.reject(new IpBatchError(`ip batch: refusing the argument ${JSON.stringify(a)}`));
+      if (!SAFE_TOKEN.test(a))
+        return Promise.reject(new IpBatchError(`ip batch: refusing the argument ${JSON.stringify(a)}`));
     }
     if (this.closed) return Promise.reject(new IpBatchProcessError("ip batch: closed"));
     const child = this.process();
@@ -71,7 +74,13 @@ export class IpBatch {
     return new Promise<void>((resolve, reject) => {
       const commandLine = ++this.line;
       const syncLine = ++this.line;
-      const timer = setTimeout(() => this.restart(new IpBatchProcessError(`ip ${command}: no answer from the ip batch process within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () =>
+          this.restart(
+            new IpBatchProcessError(`ip ${command}: no answer from the ip batch process within ${this.timeoutMs} ms`),
+          ),
+        this.timeoutMs,
+      );
       // Not unref'd: a command under way keeps node running (the idle process and pipes do not).
       this.pending.push({ commandLine, syncLine, command, timer, resolve, reject });
       child.stdin.write(`${command}\n${SYNC}\n`);
@@ -90,7 +99,9 @@ export class IpBatch {
 
   private process(): ChildProcessWithoutNullStreams {
     if (this.child) return this.child;
-    const child = spawn(this.opts.ip ?? "ip", [...(this.opts.ipOptions ?? []), "-force", "-batch", "-"], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(this.opts.ip ?? "ip", [...(this.opts.ipOptions ?? []), "-force", "-batch", "-"], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     this.child = child;
     this.line = 0;
     this.stderrLines = [];
@@ -99,7 +110,9 @@ export class IpBatch {
     child.unref();
     for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void }).unref?.();
     child.stdin.on("error", () => undefined); // an exit shows up as "exit" below
-    createInterface({ input: child.stderr }).on("line", (l) => { if (this.child === child) this.onStderr(l); });
+    createInterface({ input: child.stderr }).on("line", (l) => {
+      if (this.child === child) this.onStderr(l);
+    });
     const gone = (why: string): void => {
       if (this.child !== child) return;
       const said = this.stderrLines.join("; ");
@@ -112,7 +125,10 @@ export class IpBatch {
 
   private onStderr(l: string): void {
     const m = FAILED.exec(l);
-    if (!m) { this.stderrLines.push(l); return; }
+    if (!m) {
+      this.stderrLines.push(l);
+      return;
+    }
     const n = Number(m[1]);
     const head = this.pending[0];
     if (head && n === head.commandLine) {

@@ -75,9 +75,24 @@ export class IpRouteLinks implements HostLinks {
     }
     const m = mtu === undefined ? [] : ["mtu", String(mtu)];
     try {
-      await this.ip(["link", "add", hostName, ...m, "up", "type", "veth", "peer", "name", peerName, "address", peerMac, ...m]);
+      await this.ip([
+        "link",
+        "add",
+        hostName,
+        ...m,
+        "up",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        peerName,
+        "address",
+        peerMac,
+        ...m,
+      ]);
     } catch (err) {
-      if (err instanceof LinkError && /File exists/.test(err.message)) throw new LinkExistsError(err.message, { cause: err });
+      if (err instanceof LinkError && /File exists/.test(err.message))
+        throw new LinkExistsError(err.message, { cause: err });
       throw err;
     }
   }

@@ -5,7 +5,10 @@
 import { StringDecoder } from "node:string_decoder";
 
 export class BodyTooLargeError extends Error {
-  constructor(readonly what: string, readonly limitBytes: number) {
+  constructor(
+    readonly what: string,
+    readonly limitBytes: number,
+  ) {
     super(`${what}: the answer is larger than ${limitBytes} bytes, the most this plugin reads; refusing the rest`);
     this.name = "BodyTooLargeError";
   }
@@ -33,7 +36,11 @@ export async function readBounded(body: Body, maxBytes: number, what: string): P
  * decoded whole (a StringDecoder keeps the partial bytes), and a line longer than
  * maxLineBytes is an error rather than an ever-growing buffer.
  */
-export async function* lines(body: AsyncIterable<Uint8Array>, maxLineBytes: number, what: string): AsyncGenerator<string> {
+export async function* lines(
+  body: AsyncIterable<Uint8Array>,
+  maxLineBytes: number,
+  what: string,
+): AsyncGenerator<string> {
   const decoder = new StringDecoder("utf8");
   let buf = "";
   for await (const chunk of body) {
@@ -43,7 +50,8 @@ export async function* lines(body: AsyncIterable<Uint8Array>, maxLineBytes: numb
       yield buf.slice(0, nl);
       buf = buf.slice(nl + 1);
     }
-    if (buf.length * 3 > maxLineBytes && Buffer.byteLength(buf) > maxLineBytes) throw new BodyTooLargeError(`${what} (one line)`, maxLineBytes);
+    if (buf.length * 3 > maxLineBytes && Buffer.byteLength(buf) > maxLineBytes)
+      throw new BodyTooLargeError(`${what} (one line)`, maxLineBytes);
   }
   buf += decoder.end();
   if (buf) yield buf;

@@ -57,7 +57,13 @@ export class HttpRequestError extends Error {
   /** The underlying error's code (ECONNREFUSED, ECONNRESET, a TLS code, ...); "TIMEOUT" for a deadline, "ABORTED" for an abort. */
   readonly code?: string;
 
-  constructor(message: string, readonly requestSent: boolean, readonly timedOut: boolean, code: string | undefined, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly requestSent: boolean,
+    readonly timedOut: boolean,
+    code: string | undefined,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = "HttpRequestError";
     this.code = code;
@@ -70,7 +76,9 @@ export class HttpRequestError extends Error {
     // A host name with IPv4 and IPv6 addresses that all fail: an AggregateError whose own message is "".
     const parts = Array.isArray(e?.errors) ? e.errors.map((x: { message?: unknown }) => String(x?.message ?? x)) : [];
     const message = String(e?.message || parts.join("; ") || e?.code || err);
-    return new HttpRequestError(message, requestSent, false, typeof e?.code === "string" ? e.code : undefined, { cause: err });
+    return new HttpRequestError(message, requestSent, false, typeof e?.code === "string" ? e.code : undefined, {
+      cause: err,
+    });
   }
 }
 
@@ -80,7 +88,13 @@ const IDLE_CLOSE_MS = 4_000;
 function fromAbort(signal: AbortSignal, requestSent: boolean): HttpRequestError {
   const reason = signal.reason as { name?: unknown; message?: unknown } | undefined;
   const timedOut = reason?.name === "TimeoutError";
-  return new HttpRequestError(timedOut ? "no answer before the deadline" : `aborted: ${String(reason?.message ?? reason)}`, requestSent, timedOut, timedOut ? "TIMEOUT" : "ABORTED", { cause: signal.reason });
+  return new HttpRequestError(
+    timedOut ? "no answer before the deadline" : `aborted: ${String(reason?.message ?? reason)}`,
+    requestSent,
+    timedOut,
+    timedOut ? "TIMEOUT" : "ABORTED",
+    { cause: signal.reason },
+  );
 }
 
 export function httpTransport(target: HttpTarget, tls?: HttpTlsOptions): HttpTransport {
@@ -90,12 +104,21 @@ export function httpTransport(target: HttpTarget, tls?: HttpTlsOptions): HttpTra
     where = { socketPath: target.socketPath };
   } else {
     const u = new URL(target.origin);
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`${target.origin}: not an http:// or https:// address`);
+    if (u.protocol !== "http:" && u.protocol !== "https:")
+      throw new Error(`${target.origin}: not an http:// or https:// address`);
     secure = u.protocol === "https:";
     where = { host: u.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(u.port || (secure ? 443 : 80)) };
   }
   const agent = secure
-    ? new https.Agent({ keepAlive: true, timeout: IDLE_CLOSE_MS, scheduling: "lifo", ca: tls?.ca, cert: tls?.cert, key: tls?.key, rejectUnauthorized: tls?.rejectUnauthorized ?? true })
+    ? new https.Agent({
+        keepAlive: true,
+        timeout: IDLE_CLOSE_MS,
+        scheduling: "lifo",
+        ca: tls?.ca,
+        cert: tls?.cert,
+        key: tls?.key,
+        rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+      })
     : new http.Agent({ keepAlive: true, timeout: IDLE_CLOSE_MS, scheduling: "lifo" });
   const send = secure ? https.request : http.request;
   let closed = false;
@@ -126,7 +149,10 @@ export function httpTransport(target: HttpTarget, tls?: HttpTlsOptions): HttpTra
         const forget = (): void => signal?.removeEventListener("abort", onAbort);
         req.once("socket", (socket: Socket) => {
           if (req.reusedSocket || !socket.connecting) sent = true;
-          else socket.once(secure ? "secureConnect" : "connect", () => { sent = true; });
+          else
+            socket.once(secure ? "secureConnect" : "connect", () => {
+              sent = true;
+            });
         });
         req.on("error", (err) => {
           forget();

@@ -27,7 +27,13 @@ export type LogLevelName = "Debug" | "Info" | "Warn" | "Error";
 
 /** Property names whose values are never logged. */
 export const REDACTED_KEYS = [
-  "password", "Password", "VsdPassword", "apiKey", "APIKey", "authorization", "Authorization",
+  "password",
+  "Password",
+  "VsdPassword",
+  "apiKey",
+  "APIKey",
+  "authorization",
+  "Authorization",
 ] as const;
 const REDACT_DEPTH = 5;
 
@@ -58,7 +64,10 @@ export function redactSecrets<T>(value: T, depth = REDACT_DEPTH): T {
 /** Same prototype and own properties (an Error keeps its message and stack for the serializer). */
 function shallowCopy(obj: Record<string, unknown>): Record<string, unknown> {
   if (Array.isArray(obj)) return [...obj] as unknown as Record<string, unknown>;
-  return Object.defineProperties(Object.create(Object.getPrototypeOf(obj) as object | null) as Record<string, unknown>, Object.getOwnPropertyDescriptors(obj));
+  return Object.defineProperties(
+    Object.create(Object.getPrototypeOf(obj) as object | null) as Record<string, unknown>,
+    Object.getOwnPropertyDescriptors(obj),
+  );
 }
 
 const LEVELS: Record<LogLevelName, pino.Level> = { Debug: "debug", Info: "info", Warn: "warn", Error: "error" };
@@ -73,7 +82,9 @@ export interface LoggerOptions {
 }
 
 /** A synchronous pino-pretty stream writing to fd (stderr by default). */
-export function prettyDestination(opts: { fd?: number; destination?: NodeJS.WritableStream; colorize?: boolean } = {}): pino.DestinationStream {
+export function prettyDestination(
+  opts: { fd?: number; destination?: NodeJS.WritableStream; colorize?: boolean } = {},
+): pino.DestinationStream {
   const build = createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
   const fd = opts.fd ?? 2;
   return build({
@@ -89,8 +100,12 @@ export function prettyDestination(opts: { fd?: number; destination?: NodeJS.Writ
 
 export function createLogger(level: LogLevelName, opts: LoggerOptions = {}): Logger {
   const dest = opts.destination
-    ? opts.format === "pretty" ? prettyDestination({ destination: opts.destination as NodeJS.WritableStream, colorize: false }) : opts.destination
-    : opts.format === "pretty" ? prettyDestination() : pino.destination({ fd: 2, sync: true });
+    ? opts.format === "pretty"
+      ? prettyDestination({ destination: opts.destination as NodeJS.WritableStream, colorize: false })
+      : opts.destination
+    : opts.format === "pretty"
+      ? prettyDestination()
+      : pino.destination({ fd: 2, sync: true });
   const logger = pino(
     {
       level: LEVELS[level] ?? "info",

@@ -91,27 +91,57 @@ export function managedPluginManifest(): ManagedPluginManifest {
     linux: { capabilities: ["CAP_NET_ADMIN"] },
     mounts: [
       {
-        name: "ovsdb", description: "folder of the VRS's OVSDB socket (for VrsSocket=/var/run/openvswitch/db.sock)",
-        source: "/var/run/openvswitch", destination: IN_PLUGIN.ovsdbDir, type: "bind", options: ["rbind", "rw"], settable: ["source"],
+        name: "ovsdb",
+        description: "folder of the VRS's OVSDB socket (for VrsSocket=/var/run/openvswitch/db.sock)",
+        source: "/var/run/openvswitch",
+        destination: IN_PLUGIN.ovsdbDir,
+        type: "bind",
+        options: ["rbind", "rw"],
+        settable: ["source"],
       },
       {
-        name: "state", description: "durable records of networks and endpoints (StateDir)",
-        source: DEFAULTS.StateDir, destination: IN_PLUGIN.stateDir, type: "bind", options: ["rbind", "rw"], settable: ["source"],
+        name: "state",
+        description: "durable records of networks and endpoints (StateDir)",
+        source: DEFAULTS.StateDir,
+        destination: IN_PLUGIN.stateDir,
+        type: "bind",
+        options: ["rbind", "rw"],
+        settable: ["source"],
       },
       {
-        name: "config", description: "optional nuage.cfg (and CA files it names): read at start, env entries win over it",
-        source: IN_PLUGIN.configDir, destination: IN_PLUGIN.configDir, type: "bind", options: ["rbind", "ro"], settable: ["source"],
+        name: "config",
+        description: "optional nuage.cfg (and CA files it names): read at start, env entries win over it",
+        source: IN_PLUGIN.configDir,
+        destination: IN_PLUGIN.configDir,
+        type: "bind",
+        options: ["rbind", "ro"],
+        settable: ["source"],
       },
       {
-        name: "docker", description: "folder of the Docker API socket (docker.sock): container names for the VSD, cleanup of endpoints Docker dropped; optional",
-        source: "/var/run", destination: IN_PLUGIN.hostRunDir, type: "bind", options: ["rbind", "ro"], settable: ["source"],
+        name: "docker",
+        description:
+          "folder of the Docker API socket (docker.sock): container names for the VSD, cleanup of endpoints Docker dropped; optional",
+        source: "/var/run",
+        destination: IN_PLUGIN.hostRunDir,
+        type: "bind",
+        options: ["rbind", "ro"],
+        settable: ["source"],
       },
     ],
     env: [
       { name: "PATH", description: "", value: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
-      ...Object.entries(NODE_ENV_VARS).map(([name, value]) => ({ name, description: "as bin/nuage-libnetwork sets it (docs/performance.md, Memory)", value })),
+      ...Object.entries(NODE_ENV_VARS).map(([name, value]) => ({
+        name,
+        description: "as bin/nuage-libnetwork sets it (docs/performance.md, Memory)",
+        value,
+      })),
       // "" = not set: the value comes from nuage.cfg (config mount), else the default.
-      ...keys.map((k) => ({ name: k, description: `config key ${k} (README, Configuration); ${describeDefault(k)}`, settable: ["value"] as ["value"], value: "" })),
+      ...keys.map((k) => ({
+        name: k,
+        description: `config key ${k} (README, Configuration); ${describeDefault(k)}`,
+        settable: ["value"] as ["value"],
+        value: "",
+      })),
     ],
   };
 }

@@ -33,7 +33,11 @@ function endpointLine(e: EndpointCheck): string {
   const who = e.container ?? "(no container)";
   const net = e.networkName ?? e.network.slice(0, 12);
   const detail = [
-    `endpoint ${e.endpoint.slice(0, 12)} on ${net}`, `port ${e.port}`, `ip ${e.ip}`, `mac ${e.mac}`, e.resolution,
+    `endpoint ${e.endpoint.slice(0, 12)} on ${net}`,
+    `port ${e.port}`,
+    `ip ${e.ip}`,
+    `mac ${e.mac}`,
+    e.resolution,
     ...(e.vport ? [`vport ${e.vport}`] : []),
     `policy groups${e.policyGroupsFrom === "vsd" ? " (VSD)" : ""}: ${e.policyGroups.length > 0 ? e.policyGroups.join(", ") : "none"}`,
   ].join("  ");
@@ -51,7 +55,9 @@ export function formatReport(r: DoctorReport): string {
   }
   const failed = [
     ...r.checks.filter((c) => c.status === "failed").map(checkName),
-    ...r.endpoints.filter((e) => e.status === "failed").map((e) => `endpoint ${e.container ?? e.endpoint.slice(0, 12)}`),
+    ...r.endpoints
+      .filter((e) => e.status === "failed")
+      .map((e) => `endpoint ${e.container ?? e.endpoint.slice(0, 12)}`),
     ...(r.reconcile.status === "failed" ? ["reconcile"] : []),
   ];
   text += failed.length === 0 ? "all checks hold\n" : `${failed.length} failed: ${failed.join(", ")}\n`;

@@ -91,7 +91,10 @@ const silent = pino({ level: "silent" });
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const checks: Check[] = [];
   const report: DoctorReport = {
-    ok: false, configFile: opts.configFile, checks, endpoints: [],
+    ok: false,
+    configFile: opts.configFile,
+    checks,
+    endpoints: [],
     reconcile: { name: "reconcile", status: "skipped", detail: "not run: the config does not load" },
   };
   let cfg: Config;
@@ -100,7 +103,9 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     checks.push({ name: "config", status: "ok", detail: `${opts.configFile} loads` });
   } catch (err) {
     checks.push({
-      name: "config", status: "failed", detail: (err as Error).message,
+      name: "config",
+      status: "failed",
+      detail: (err as Error).message,
       fix: `correct ${opts.configFile} (keys and values: README, Configuration)`,
     });
     return report;
@@ -114,26 +119,41 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     await checkPlugin(cfg, dockerUp ? docker : undefined, checks, t);
     ovsdb = await checkOvsdb(cfg, checks, t);
     const records = await RecordsSnapshot.read(cfg.StateDir);
-    checks.push(records.unusable.length === 0
-      ? { name: "records", status: "ok", detail: `${cfg.StateDir}: ${records.listNetworks().length} network and ${records.listEndpoints().length} endpoint records` }
-      : {
-        name: "records", status: "failed",
-        detail: `${cfg.StateDir}: ${records.unusable.map((u) => `${u.file} (${u.reason})`).join("; ")}`,
-        fix: "the plugin moves such files to StateDir/quarantine/ at its next start and serves the others; look at them before deleting",
-      });
+    checks.push(
+      records.unusable.length === 0
+        ? {
+            name: "records",
+            status: "ok",
+            detail: `${cfg.StateDir}: ${records.listNetworks().length} network and ${records.listEndpoints().length} endpoint records`,
+          }
+        : {
+            name: "records",
+            status: "failed",
+            detail: `${cfg.StateDir}: ${records.unusable.map((u) => `${u.file} (${u.reason})`).join("; ")}`,
+            fix: "the plugin moves such files to StateDir/quarantine/ at its next start and serves the others; look at them before deleting",
+          },
+    );
     const dockerNets = dockerUp && docker ? await dockerNetworks(docker, records) : undefined;
     vsd = await checkVsd(cfg, checks, t);
     if (vsd) await checkNetworks(vsd, records.listNetworks(), dockerNets, checks);
     report.endpoints = await checkEndpoints(cfg, records, dockerNets, ovsdb, vsd);
-    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, ovsdb, vsd).catch((err: Error) => ({
-      name: "reconcile", status: "failed" as const, detail: `dry run failed: ${err.message}`, fix: "see the checks above (OVSDB, Docker)",
-    }));
+    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, ovsdb, vsd).catch(
+      (err: Error) => ({
+        name: "reconcile",
+        status: "failed" as const,
+        detail: `dry run failed: ${err.message}`,
+        fix: "see the checks above (OVSDB, Docker)",
+      }),
+    );
   } finally {
     await ovsdb?.close().catch(() => undefined);
     await docker?.close().catch(() => undefined);
     await vsd?.close().catch(() => undefined);
   }
-  report.ok = checks.every((c) => c.status !== "failed") && report.endpoints.every((e) => e.status === "ok") && report.reconcile.status !== "failed";
+  report.ok =
+    checks.every((c) => c.status !== "failed") &&
+    report.endpoints.every((e) => e.status === "ok") &&
+    report.reconcile.status !== "failed";
   return report;
 }
 
@@ -142,9 +162,18 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
 /** The Docker client as the plugin makes it (TLS files included); a file it cannot read fails the docker check. */
 function dockerEngine(cfg: Config, checks: Check[], timeoutMs: number): DockerEngine | undefined {
   try {
-    return new DockerEngine(cfg.DockerEndpoint, Math.min(cfg.DockerTimeout * 1000, timeoutMs), { ca: cfg.DockerTlsCa, cert: cfg.DockerTlsCert, key: cfg.DockerTlsKey });
+    return new DockerEngine(cfg.DockerEndpoint, Math.min(cfg.DockerTimeout * 1000, timeoutMs), {
+      ca: cfg.DockerTlsCa,
+      cert: cfg.DockerTlsCert,
+      key: cfg.DockerTlsKey,
+    });
   } catch (err) {
-    checks.push({ name: "docker", status: "failed", detail: (err as Error).message, fix: "correct DockerEndpoint or DockerTlsCa / DockerTlsCert / DockerTlsKey" });
+    checks.push({
+      name: "docker",
+      status: "failed",
+      detail: (err as Error).message,
+      fix: "correct DockerEndpoint or DockerTlsCa / DockerTlsCert / DockerTlsKey",
+    });
     return undefined;
   }
 }
@@ -152,11 +181,17 @@ function dockerEngine(cfg: Config, checks: Check[], timeoutMs: number): DockerEn
 async function checkDocker(cfg: Config, docker: DockerEngine, checks: Check[]): Promise<boolean> {
   try {
     const v = await docker.version();
-    checks.push({ name: "docker", status: "ok", detail: `the Docker API at ${cfg.DockerEndpoint} answers: Docker ${v.Version}, API ${v.ApiVersion}` });
+    checks.push({
+      name: "docker",
+      status: "ok",
+      detail: `the Docker API at ${cfg.DockerEndpoint} answers: Docker ${v.Version}, API ${v.ApiVersion}`,
+    });
     return true;
   } catch (err) {
     checks.push({
-      name: "docker", status: "failed", detail: (err as Error).message,
+      name: "docker",
+      status: "failed",
+      detail: (err as Error).message,
       fix: "start dockerd, or set DockerEndpoint to where its API listens",
     });
     return false;
@@ -169,7 +204,10 @@ const DOCKER_SPEC_DIRS = ["/etc/docker/plugins", "/usr/lib/docker/plugins"];
 
 function isNetworkDriver(p: DockerPlugin): boolean {
   return (p.Config?.Interface?.Types ?? []).some((t) =>
-    typeof t === "string" ? t.startsWith("docker.networkdriver/") : t.Prefix === "docker" && t.Capability === "networkdriver");
+    typeof t === "string"
+      ? t.startsWith("docker.networkdriver/")
+      : t.Prefix === "docker" && t.Capability === "networkdriver",
+  );
 }
 
 /** "nuage", "nuage:latest", "vendor/nuage:1.0" all name the plugin "nuage". */
@@ -178,12 +216,19 @@ function pluginBaseName(name: string): string {
 }
 
 /** docker: the Docker client when its API answers. */
-async function checkPlugin(cfg: Config, docker: DockerEngine | undefined, checks: Check[], timeoutMs: number): Promise<void> {
+async function checkPlugin(
+  cfg: Config,
+  docker: DockerEngine | undefined,
+  checks: Check[],
+  timeoutMs: number,
+): Promise<void> {
   const dockerUp = docker !== undefined;
   let managed: DockerPlugin | undefined;
   if (docker) {
     try {
-      managed = (await docker.listPlugins()).find((p) => pluginBaseName(p.Name) === cfg.PluginName && isNetworkDriver(p));
+      managed = (await docker.listPlugins()).find(
+        (p) => pluginBaseName(p.Name) === cfg.PluginName && isNetworkDriver(p),
+      );
     } catch {
       /* an old daemon without /plugins: legacy plugins only */
     }
@@ -192,24 +237,40 @@ async function checkPlugin(cfg: Config, docker: DockerEngine | undefined, checks
     ? join(DOCKER_SOCKETS_DIR, managed.Id, managed.Config.Interface.Socket)
     : join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const answer = await activate(socketPath, timeoutMs);
-  if (answer.ok) checks.push({ name: "plugin", status: "ok", detail: `${socketPath} answers Plugin.Activate: ${answer.detail}` });
+  if (answer.ok)
+    checks.push({ name: "plugin", status: "ok", detail: `${socketPath} answers Plugin.Activate: ${answer.detail}` });
   else {
     checks.push({
-      name: "plugin", status: "failed", detail: `${socketPath}: ${answer.detail}`,
-      fix: managed ? `docker plugin enable ${managed.Name}, then see its log (journalctl -u docker)` : `start the plugin: nuage-libnetwork -f FILE (it serves ${socketPath})`,
+      name: "plugin",
+      status: "failed",
+      detail: `${socketPath}: ${answer.detail}`,
+      fix: managed
+        ? `docker plugin enable ${managed.Name}, then see its log (journalctl -u docker)`
+        : `start the plugin: nuage-libnetwork -f FILE (it serves ${socketPath})`,
     });
   }
 
   if (managed) {
-    checks.push(managed.Enabled
-      ? { name: "docker-plugin", status: "ok", detail: `Docker has the managed plugin ${managed.Name}, enabled` }
-      : { name: "docker-plugin", status: "failed", detail: `Docker has the managed plugin ${managed.Name}, disabled`, fix: `docker plugin enable ${managed.Name}` });
+    checks.push(
+      managed.Enabled
+        ? { name: "docker-plugin", status: "ok", detail: `Docker has the managed plugin ${managed.Name}, enabled` }
+        : {
+            name: "docker-plugin",
+            status: "failed",
+            detail: `Docker has the managed plugin ${managed.Name}, disabled`,
+            fix: `docker plugin enable ${managed.Name}`,
+          },
+    );
     return;
   }
   const legacySocket = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   if (cfg.PluginDir.replace(/\/+$/, "") === DOCKER_SOCKETS_DIR) {
     const seenBy = dockerUp ? "; Docker looks there for legacy plugins" : "";
-    checks.push({ name: "docker-plugin", status: "ok", detail: `legacy plugin: the socket is ${legacySocket}${seenBy}` });
+    checks.push({
+      name: "docker-plugin",
+      status: "ok",
+      detail: `legacy plugin: the socket is ${legacySocket}${seenBy}`,
+    });
     return;
   }
   for (const dir of DOCKER_SPEC_DIRS) {
@@ -217,13 +278,18 @@ async function checkPlugin(cfg: Config, docker: DockerEngine | undefined, checks
       const spec = join(dir, `${cfg.PluginName}.${ext}`);
       const text = await readFile(spec, "utf8").catch(() => "");
       if (text.includes(legacySocket)) {
-        checks.push({ name: "docker-plugin", status: "ok", detail: `legacy plugin: ${spec} points Docker at ${legacySocket}` });
+        checks.push({
+          name: "docker-plugin",
+          status: "ok",
+          detail: `legacy plugin: ${spec} points Docker at ${legacySocket}`,
+        });
         return;
       }
     }
   }
   checks.push({
-    name: "docker-plugin", status: "failed",
+    name: "docker-plugin",
+    status: "failed",
     detail: `Docker does not look in ${cfg.PluginDir} and no spec file in ${DOCKER_SPEC_DIRS.join(" or ")} names ${legacySocket}`,
     fix: `set PluginDir = "${DOCKER_SOCKETS_DIR}", or write /etc/docker/plugins/${cfg.PluginName}.spec containing unix://${legacySocket}`,
   });
@@ -232,28 +298,55 @@ async function checkPlugin(cfg: Config, docker: DockerEngine | undefined, checks
 /** POST /Plugin.Activate on the socket: what Docker does first with a plugin. */
 function activate(socketPath: string, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
   return new Promise((resolve) => {
-    const req = http.request({ socketPath, path: "/Plugin.Activate", method: "POST", headers: { Accept: "application/vnd.docker.plugins.v1.2+json" }, timeout: timeoutMs }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => { if (body.length < 4096) body += c; });
-      res.on("end", () => {
-        let implementsList: unknown;
-        try { implementsList = (JSON.parse(body) as { Implements?: unknown }).Implements; } catch { /* below */ }
-        if (res.statusCode === 200 && Array.isArray(implementsList) && implementsList.includes("NetworkDriver")) {
-          resolve({ ok: true, detail: `implements ${implementsList.join(", ")}` });
-        } else {
-          resolve({ ok: false, detail: `Plugin.Activate answered ${res.statusCode}: ${body.slice(0, 200)}` });
-        }
-      });
-    });
+    const req = http.request(
+      {
+        socketPath,
+        path: "/Plugin.Activate",
+        method: "POST",
+        headers: { Accept: "application/vnd.docker.plugins.v1.2+json" },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => {
+          if (body.length < 4096) body += c;
+        });
+        res.on("end", () => {
+          let implementsList: unknown;
+          try {
+            implementsList = (JSON.parse(body) as { Implements?: unknown }).Implements;
+          } catch {
+            /* below */
+          }
+          if (res.statusCode === 200 && Array.isArray(implementsList) && implementsList.includes("NetworkDriver")) {
+            resolve({ ok: true, detail: `implements ${implementsList.join(", ")}` });
+          } else {
+            resolve({ ok: false, detail: `Plugin.Activate answered ${res.statusCode}: ${body.slice(0, 200)}` });
+          }
+        });
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
     req.on("error", (err: NodeJS.ErrnoException) =>
-      resolve({ ok: false, detail: err.code === "ENOENT" ? "no socket there (the plugin is not running)" : err.code === "ECONNREFUSED" ? "nobody serves it (a socket left by a stopped plugin)" : err.message }));
+      resolve({
+        ok: false,
+        detail:
+          err.code === "ENOENT"
+            ? "no socket there (the plugin is not running)"
+            : err.code === "ECONNREFUSED"
+              ? "nobody serves it (a socket left by a stopped plugin)"
+              : err.message,
+      }),
+    );
     req.end();
   });
 }
 
-async function dockerNetworks(docker: DockerEngine, records: RecordsSnapshot): Promise<Map<string, DockerNetwork | undefined> | undefined> {
+async function dockerNetworks(
+  docker: DockerEngine,
+  records: RecordsSnapshot,
+): Promise<Map<string, DockerNetwork | undefined> | undefined> {
   const ids = new Set([...records.listNetworks().map((n) => n.id), ...records.listEndpoints().map((e) => e.networkId)]);
   const out = new Map<string, DockerNetwork | undefined>();
   try {
@@ -274,8 +367,14 @@ async function checkOvsdb(cfg: Config, checks: Check[], timeoutMs: number): Prom
   try {
     ovsdb = await connectOvsdb(endpoint, { connectTimeoutMs: Math.min(timeoutMs, 3_000), callTimeoutMs: timeoutMs });
   } catch (err) {
-    checks.push({ name: "ovsdb", status: "failed", detail: (err as Error).message, fix: `start the VRS's ovsdb-server, or set ${which} to where it listens` });
-    for (const name of ["nuage-tables", "bridge", "controller"]) checks.push({ name, status: "skipped", detail: "needs OVSDB" });
+    checks.push({
+      name: "ovsdb",
+      status: "failed",
+      detail: (err as Error).message,
+      fix: `start the VRS's ovsdb-server, or set ${which} to where it listens`,
+    });
+    for (const name of ["nuage-tables", "bridge", "controller"])
+      checks.push({ name, status: "skipped", detail: "needs OVSDB" });
     return undefined;
   }
   checks.push({ name: "ovsdb", status: "ok", detail: `OVSDB at ${ovsdb.endpointName} answers` });
@@ -285,9 +384,12 @@ async function checkOvsdb(cfg: Config, checks: Check[], timeoutMs: number): Prom
   } catch (err) {
     // It answered the handshake, then failed or went away.
     Object.assign(checks.find((c) => c.name === "ovsdb")!, {
-      status: "failed", detail: `OVSDB at ${where} answered, then failed: ${(err as Error).message}`, fix: `see the VRS's ovsdb-server (its log), or ${which}`,
+      status: "failed",
+      detail: `OVSDB at ${where} answered, then failed: ${(err as Error).message}`,
+      fix: `see the VRS's ovsdb-server (its log), or ${which}`,
     });
-    for (const name of ["nuage-tables", "bridge", "controller"]) if (!checks.some((c) => c.name === name)) checks.push({ name, status: "skipped", detail: "needs OVSDB" });
+    for (const name of ["nuage-tables", "bridge", "controller"])
+      if (!checks.some((c) => c.name === name)) checks.push({ name, status: "skipped", detail: "needs OVSDB" });
     await ovsdb.close().catch(() => undefined);
     return undefined;
   }
@@ -296,9 +398,16 @@ async function checkOvsdb(cfg: Config, checks: Check[], timeoutMs: number): Prom
 async function checkVrsTables(cfg: Config, ovsdb: OvsdbClient, which: string, checks: Check[]): Promise<void> {
   const schema = (await ovsdb.getSchema(DB)) as { tables?: Record<string, unknown> };
   const missing = [VM_TABLE, PORT_TABLE].filter((tb) => !schema.tables?.[tb]);
-  checks.push(missing.length === 0
-    ? { name: "nuage-tables", status: "ok", detail: `${DB} has ${VM_TABLE} and ${PORT_TABLE}` }
-    : { name: "nuage-tables", status: "failed", detail: `${DB} has no ${missing.join(" and no ")}: not a Nuage VRS`, fix: `point ${which} at the Nuage VRS's OVSDB` });
+  checks.push(
+    missing.length === 0
+      ? { name: "nuage-tables", status: "ok", detail: `${DB} has ${VM_TABLE} and ${PORT_TABLE}` }
+      : {
+          name: "nuage-tables",
+          status: "failed",
+          detail: `${DB} has no ${missing.join(" and no ")}: not a Nuage VRS`,
+          fix: `point ${which} at the Nuage VRS's OVSDB`,
+        },
+  );
 
   const [bridges, controllers] = await ovsdb.transact(DB, [
     { op: "select", table: "Bridge", where: [["name", "==", cfg.VrsBridge]], columns: ["name", "controller"] },
@@ -306,12 +415,23 @@ async function checkVrsTables(cfg: Config, ovsdb: OvsdbClient, which: string, ch
   ]);
   const bridge = bridges?.rows?.[0];
   if (!bridge) {
-    checks.push({ name: "bridge", status: "failed", detail: `bridge ${cfg.VrsBridge} (VrsBridge) does not exist in the VRS`, fix: `set VrsBridge to the VRS's bridge (ovs-vsctl list-br), or restart the VRS so that it creates ${cfg.VrsBridge}` });
+    checks.push({
+      name: "bridge",
+      status: "failed",
+      detail: `bridge ${cfg.VrsBridge} (VrsBridge) does not exist in the VRS`,
+      fix: `set VrsBridge to the VRS's bridge (ovs-vsctl list-br), or restart the VRS so that it creates ${cfg.VrsBridge}`,
+    });
     checks.push({ name: "controller", status: "skipped", detail: "needs the bridge" });
     return;
   }
   checks.push({ name: "bridge", status: "ok", detail: `bridge ${cfg.VrsBridge} exists` });
-  checks.push(controllerCheck(cfg.VrsBridge, setToArray(bridge.controller).map((u) => uuidOf(u)), controllers?.rows ?? []));
+  checks.push(
+    controllerCheck(
+      cfg.VrsBridge,
+      setToArray(bridge.controller).map((u) => uuidOf(u)),
+      controllers?.rows ?? [],
+    ),
+  );
 }
 
 /**
@@ -322,35 +442,67 @@ async function checkVrsTables(cfg: Config, ovsdb: OvsdbClient, which: string, ch
 export function controllerCheck(bridge: string, ids: string[], rows: OvsdbRow[]): Check {
   const mine = rows.filter((r) => ids.includes(uuidOf(r._uuid)));
   const fix = `check the VRS's connection to its VSC (ovs-vsctl get-controller ${bridge}; ovs-vsctl list Controller), and that the VSC is up`;
-  if (mine.length === 0) return { name: "controller", status: "failed", detail: `bridge ${bridge} has no controller (the VSC)`, fix };
+  if (mine.length === 0)
+    return { name: "controller", status: "failed", detail: `bridge ${bridge} has no controller (the VSC)`, fix };
   // role, is_connected and status are ephemeral: empty after an ovsdb-server (re)start until
   // ovs-vswitchd reports again (within its backoff, up to ~8 s).
   if (mine.every((r) => setToArray(r.role).length === 0 && Object.keys(mapToObject(r.status)).length === 0)) {
     return {
-      name: "controller", status: "failed",
+      name: "controller",
+      status: "failed",
       detail: `bridge ${bridge}'s controller state is not reported: ovs-vswitchd has not written it since ovsdb-server (re)started`,
       fix: "run doctor again in a few seconds; if it stays so, check that ovs-vswitchd runs and reaches this ovsdb-server",
     };
   }
   const masters = mine.filter((r) => setToArray(r.role).map(String).includes("master"));
-  const describe = (r: OvsdbRow): string => `${String(setToArray(r.target)[0] ?? "?")} (role ${String(setToArray(r.role)[0] ?? "none")})`;
-  if (masters.length === 1) return { name: "controller", status: "ok", detail: `bridge ${bridge} is connected to its controller ${describe(masters[0]!)}` };
-  if (masters.length > 1) return { name: "controller", status: "failed", detail: `bridge ${bridge} has ${masters.length} master controllers: ${masters.map(describe).join(", ")}`, fix };
-  return { name: "controller", status: "failed", detail: `bridge ${bridge}'s controller is not connected: ${mine.map(describe).join(", ")}`, fix };
+  const describe = (r: OvsdbRow): string =>
+    `${String(setToArray(r.target)[0] ?? "?")} (role ${String(setToArray(r.role)[0] ?? "none")})`;
+  if (masters.length === 1)
+    return {
+      name: "controller",
+      status: "ok",
+      detail: `bridge ${bridge} is connected to its controller ${describe(masters[0]!)}`,
+    };
+  if (masters.length > 1)
+    return {
+      name: "controller",
+      status: "failed",
+      detail: `bridge ${bridge} has ${masters.length} master controllers: ${masters.map(describe).join(", ")}`,
+      fix,
+    };
+  return {
+    name: "controller",
+    status: "failed",
+    detail: `bridge ${bridge}'s controller is not connected: ${mine.map(describe).join(", ")}`,
+    fix,
+  };
 }
 
 // ---------------------------------------------------------------- VSD and networks
 
 async function checkVsd(cfg: Config, checks: Check[], timeoutMs: number): Promise<VsdClient | undefined> {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) {
-    checks.push({ name: "vsd", status: "skipped", detail: "no VSD access in the config (VsdUrl, VsdOrganization, VsdUser, VsdPassword): networks are not checked against the VSD" });
+    checks.push({
+      name: "vsd",
+      status: "skipped",
+      detail:
+        "no VSD access in the config (VsdUrl, VsdOrganization, VsdUser, VsdPassword): networks are not checked against the VSD",
+    });
     return undefined;
   }
   let client: VsdClient;
   try {
     client = new VsdClient({
-      url: cfg.VsdUrl, apiVersion: cfg.VsdApiVersion, organization: cfg.VsdOrganization, user: cfg.VsdUser, password: cfg.VsdPassword,
-      caFile: cfg.VsdCaFile, insecure: cfg.VsdInsecure, callTimeoutMs: timeoutMs * 2, requestTimeoutMs: timeoutMs, retry: { attempts: 2 },
+      url: cfg.VsdUrl,
+      apiVersion: cfg.VsdApiVersion,
+      organization: cfg.VsdOrganization,
+      user: cfg.VsdUser,
+      password: cfg.VsdPassword,
+      caFile: cfg.VsdCaFile,
+      insecure: cfg.VsdInsecure,
+      callTimeoutMs: timeoutMs * 2,
+      requestTimeoutMs: timeoutMs,
+      retry: { attempts: 2 },
     });
   } catch (err) {
     checks.push({ name: "vsd", status: "failed", detail: (err as Error).message, fix: "correct VsdUrl / VsdCaFile" });
@@ -365,9 +517,19 @@ async function checkVsd(cfg: Config, checks: Check[], timeoutMs: number): Promis
     const e = err as Error;
     if (e instanceof VsdError && e.status !== 0) {
       checks.push({ name: "vsd", status: "ok", detail: `the VSD at ${cfg.VsdUrl} answers (HTTP ${e.status})` });
-      checks.push({ name: "vsd-login", status: "failed", detail: e.message, fix: "check VsdOrganization, VsdUser and VsdPassword" });
+      checks.push({
+        name: "vsd-login",
+        status: "failed",
+        detail: e.message,
+        fix: "check VsdOrganization, VsdUser and VsdPassword",
+      });
     } else {
-      checks.push({ name: "vsd", status: "failed", detail: `the VSD at ${cfg.VsdUrl} does not answer: ${e.message}`, fix: "check VsdUrl, VsdCaFile and that the VSD is reachable from this host" });
+      checks.push({
+        name: "vsd",
+        status: "failed",
+        detail: `the VSD at ${cfg.VsdUrl} does not answer: ${e.message}`,
+        fix: "check VsdUrl, VsdCaFile and that the VSD is reachable from this host",
+      });
       checks.push({ name: "vsd-login", status: "skipped", detail: "needs the VSD" });
     }
     await client.close();
@@ -379,32 +541,68 @@ function networkLabel(rec: NetworkRecord, docker: Map<string, DockerNetwork | un
   return docker?.get(rec.id)?.Name ?? rec.id.slice(0, 12);
 }
 
-async function checkNetworks(vsd: VsdClient, networks: NetworkRecord[], docker: Map<string, DockerNetwork | undefined> | undefined, checks: Check[]): Promise<void> {
+async function checkNetworks(
+  vsd: VsdClient,
+  networks: NetworkRecord[],
+  docker: Map<string, DockerNetwork | undefined> | undefined,
+  checks: Check[],
+): Promise<void> {
   for (const rec of networks) {
     const label = networkLabel(rec, docker);
     const n = rec.nuage;
     const path = `"${n.subnet}" (${n.organization} / ${n.domain} / ${n.zone})`;
     const fix = `recreate VSD subnet ${path} as ${rec.pool}, or remove the network: docker network rm ${label}`;
     try {
-      const { subnet } = await vsd.findSubnetByPath({ enterprise: n.organization, domain: n.domain, zone: n.zone, subnet: n.subnet });
+      const { subnet } = await vsd.findSubnetByPath({
+        enterprise: n.organization,
+        domain: n.domain,
+        zone: n.zone,
+        subnet: n.subnet,
+      });
       const cidr = `${subnet.address}/${netmaskToPrefix(subnet.netmask) ?? "?"}`;
-      checks.push(cidr === rec.pool
-        ? { name: "network", subject: label, status: "ok", detail: `VSD subnet ${path} is ${cidr}, as recorded` }
-        : { name: "network", subject: label, status: "failed", detail: `VSD subnet ${path} is now ${cidr}; the network was made for ${rec.pool}`, fix });
+      checks.push(
+        cidr === rec.pool
+          ? { name: "network", subject: label, status: "ok", detail: `VSD subnet ${path} is ${cidr}, as recorded` }
+          : {
+              name: "network",
+              subject: label,
+              status: "failed",
+              detail: `VSD subnet ${path} is now ${cidr}; the network was made for ${rec.pool}`,
+              fix,
+            },
+      );
     } catch (err) {
       const e = err as Error;
       const gone = e instanceof VsdError && e.status === 404;
-      checks.push({ name: "network", subject: label, status: "failed", detail: gone ? `VSD subnet ${path} no longer exists: ${e.message}` : `VSD lookup of ${path} failed: ${e.message}`, fix: gone ? fix : "see the vsd check" });
+      checks.push({
+        name: "network",
+        subject: label,
+        status: "failed",
+        detail: gone
+          ? `VSD subnet ${path} no longer exists: ${e.message}`
+          : `VSD lookup of ${path} failed: ${e.message}`,
+        fix: gone ? fix : "see the vsd check",
+      });
     }
   }
 }
 
 // ---------------------------------------------------------------- endpoints
 
-interface PortRow { ip: string; mask: string; gateway: string; mac: string; meta: Record<string, string> }
+interface PortRow {
+  ip: string;
+  mask: string;
+  gateway: string;
+  mac: string;
+  meta: Record<string, string>;
+}
 
 async function checkEndpoints(
-  cfg: Config, records: RecordsSnapshot, docker: Map<string, DockerNetwork | undefined> | undefined, ovsdb: OvsdbClient | undefined, vsd: VsdClient | undefined,
+  cfg: Config,
+  records: RecordsSnapshot,
+  docker: Map<string, DockerNetwork | undefined> | undefined,
+  ovsdb: OvsdbClient | undefined,
+  vsd: VsdClient | undefined,
 ): Promise<EndpointCheck[]> {
   const endpoints = records.listEndpoints().sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   if (endpoints.length === 0) return [];
@@ -414,12 +612,26 @@ async function checkEndpoints(
     try {
       const [ports, rows] = await ovsdb.transact(DB, [
         { op: "select", table: "Port", where: [], columns: ["name"] },
-        { op: "select", table: PORT_TABLE, where: [], columns: ["name", "ip_addr", "subnet_mask", "gateway", "mac", "metadata"] },
+        {
+          op: "select",
+          table: PORT_TABLE,
+          where: [],
+          columns: ["name", "ip_addr", "subnet_mask", "gateway", "mac", "metadata"],
+        },
       ]);
       onBridge = new Set((ports?.rows ?? []).map((r) => String(r.name)));
-      portRows = new Map((rows?.rows ?? []).map((r) => [String(r.name), {
-        ip: String(r.ip_addr ?? ""), mask: String(r.subnet_mask ?? ""), gateway: String(r.gateway ?? ""), mac: String(r.mac ?? ""), meta: mapToObject(r.metadata),
-      }]));
+      portRows = new Map(
+        (rows?.rows ?? []).map((r) => [
+          String(r.name),
+          {
+            ip: String(r.ip_addr ?? ""),
+            mask: String(r.subnet_mask ?? ""),
+            gateway: String(r.gateway ?? ""),
+            mac: String(r.mac ?? ""),
+            meta: mapToObject(r.metadata),
+          },
+        ]),
+      );
     } catch {
       /* OVSDB went away since its check: each endpoint's resolution reads "unknown" */
     }
@@ -427,22 +639,41 @@ async function checkEndpoints(
   const links = new Set(await new IpRouteLinks({ batch: false }).listLinks(HOST_IF_PREFIX));
   const out: EndpointCheck[] = [];
   for (const ep of endpoints) {
-    const { check, fixes } = endpointCheck(cfg, ep, records.getNetwork(ep.networkId), docker, onBridge, portRows, links);
-    if (vsd && ep.joined && check.resolution.startsWith("resolved")) await addVsdView(vsd, ep.joined.vmUuid, ep, check, fixes);
+    const { check, fixes } = endpointCheck(
+      cfg,
+      ep,
+      records.getNetwork(ep.networkId),
+      docker,
+      onBridge,
+      portRows,
+      links,
+    );
+    if (vsd && ep.joined && check.resolution.startsWith("resolved"))
+      await addVsdView(vsd, ep.joined.vmUuid, ep, check, fixes);
     out.push(finish(check, fixes));
   }
   return out;
 }
 
 /** The endpoint's vPort in the VSD (through the container the VRS made) and its policy groups. */
-async function addVsdView(vsd: VsdClient, vmUuid: string, ep: EndpointRecord, out: EndpointCheck, fixes: string[]): Promise<void> {
+async function addVsdView(
+  vsd: VsdClient,
+  vmUuid: string,
+  ep: EndpointRecord,
+  out: EndpointCheck,
+  fixes: string[],
+): Promise<void> {
   const wanted = out.policyGroups;
   try {
     const containers = await vsd.findContainers(vsdFilterEq("UUID", vmUuid));
     const mac = ep.mac.toLowerCase();
     const iface = containers.flatMap((c) => c.interfaces ?? []).find((i) => i.MAC?.toLowerCase() === mac);
     if (!iface?.VPortID) {
-      out.problems.push(containers.length === 0 ? `the VSD has no container ${vmUuid.slice(0, 12)}` : `the VSD container ${vmUuid.slice(0, 12)} has no interface with MAC ${ep.mac}`);
+      out.problems.push(
+        containers.length === 0
+          ? `the VSD has no container ${vmUuid.slice(0, 12)}`
+          : `the VSD container ${vmUuid.slice(0, 12)} has no interface with MAC ${ep.mac}`,
+      );
       fixes.push("the VRS makes the VSD container and its vPort: see the VRS's log and the controller check");
       return;
     }
@@ -463,8 +694,13 @@ async function addVsdView(vsd: VsdClient, vmUuid: string, ep: EndpointRecord, ou
 
 /** What records, Docker, links and OVSDB say of one endpoint; `finish` decides its status. */
 function endpointCheck(
-  cfg: Config, ep: EndpointRecord, net: NetworkRecord | undefined, docker: Map<string, DockerNetwork | undefined> | undefined,
-  onBridge: Set<string> | undefined, portRows: Map<string, PortRow> | undefined, links: Set<string>,
+  cfg: Config,
+  ep: EndpointRecord,
+  net: NetworkRecord | undefined,
+  docker: Map<string, DockerNetwork | undefined> | undefined,
+  onBridge: Set<string> | undefined,
+  portRows: Map<string, PortRow> | undefined,
+  links: Set<string>,
 ): { check: EndpointCheck; fixes: string[] } {
   const problems: string[] = [];
   const fixes: string[] = [];
@@ -472,10 +708,22 @@ function endpointCheck(
   const dockerNet = docker?.get(ep.networkId);
   const entry = Object.entries(dockerNet?.Containers ?? {}).find(([, c]) => c.EndpointID === ep.id);
   const out: EndpointCheck = {
-    status: "ok", endpoint: ep.id, network: ep.networkId, networkName: dockerNet?.Name, port: ep.hostIfName, ip, mac: ep.mac,
+    status: "ok",
+    endpoint: ep.id,
+    network: ep.networkId,
+    networkName: dockerNet?.Name,
+    port: ep.hostIfName,
+    ip,
+    mac: ep.mac,
     // The endpoint's own groups (driver-opt nuage.policy-group) replace the network's default.
-    resolution: "not joined", policyGroups: ep.policyGroups?.length ? ep.policyGroups.map((g) => g.name) : net?.policyGroup ? [net.policyGroup] : [],
-    policyGroupsFrom: "port row", problems,
+    resolution: "not joined",
+    policyGroups: ep.policyGroups?.length
+      ? ep.policyGroups.map((g) => g.name)
+      : net?.policyGroup
+        ? [net.policyGroup]
+        : [],
+    policyGroupsFrom: "port row",
+    problems,
   };
   const done = (): { check: EndpointCheck; fixes: string[] } => ({ check: out, fixes });
   if (entry) {
@@ -512,7 +760,9 @@ function endpointCheck(
     }
   }
   if (problems.some((p) => p.startsWith("veth") || p.startsWith("port ") || p.startsWith("no Nuage"))) {
-    fixes.push(`restart the container${out.container ? ` (docker restart ${out.container})` : ""}: Join makes its veth, port and rows again`);
+    fixes.push(
+      `restart the container${out.container ? ` (docker restart ${out.container})` : ""}: Join makes its veth, port and rows again`,
+    );
   }
   return done();
 }
@@ -528,34 +778,61 @@ function finish(out: EndpointCheck, fixes: string[]): EndpointCheck {
 // ---------------------------------------------------------------- reconcile, dry run
 
 const REMOVAL_WORDS: [keyof ReconcileReport, string][] = [
-  ["endpoints", "endpoint record"], ["networks", "network record"], ["bridgePorts", "bridge port"],
-  ["links", "veth"], ["nuagePortRows", `${PORT_TABLE} row`], ["nuageEntityRows", `${VM_TABLE} row`],
+  ["endpoints", "endpoint record"],
+  ["networks", "network record"],
+  ["bridgePorts", "bridge port"],
+  ["links", "veth"],
+  ["nuagePortRows", `${PORT_TABLE} row`],
+  ["nuageEntityRows", `${VM_TABLE} row`],
   ["reservations", "VSD address reservation"],
 ];
 
 async function dryRunReconcile(
-  cfg: Config, records: RecordsSnapshot, docker: DockerEngine | undefined, ovsdb: OvsdbClient | undefined, vsd: VsdClient | undefined,
+  cfg: Config,
+  records: RecordsSnapshot,
+  docker: DockerEngine | undefined,
+  ovsdb: OvsdbClient | undefined,
+  vsd: VsdClient | undefined,
 ): Promise<DoctorReport["reconcile"]> {
   if (!ovsdb) return { name: "reconcile", status: "skipped", detail: "dry run not possible: needs OVSDB" };
-  const wouldRemove = await reconcile({
-    store: records,
-    links: new IpRouteLinks({ batch: false }), // lists only: no co-process
-    vrs: new VrsClient(ovsdb, cfg.VrsBridge),
-    docker,
-    driver: { deleteEndpoint: () => Promise.reject(new Error("doctor removes nothing")) },
-    logger: silent,
-    graceMs: graceMs(cfg),
-    // The IPAM's pass only lists in a dry run; without VSD access it has nothing to release.
-    ipam: new NuageIpam({ graceMs: graceMs(cfg) }, { store: records, vsd: vsd && ipamVsd(vsd, "nuage-libnetwork-doctor"), logger: silent }),
-  }, { dryRun: true });
+  const wouldRemove = await reconcile(
+    {
+      store: records,
+      links: new IpRouteLinks({ batch: false }), // lists only: no co-process
+      vrs: new VrsClient(ovsdb, cfg.VrsBridge),
+      docker,
+      driver: { deleteEndpoint: () => Promise.reject(new Error("doctor removes nothing")) },
+      logger: silent,
+      graceMs: graceMs(cfg),
+      // The IPAM's pass only lists in a dry run; without VSD access it has nothing to release.
+      ipam: new NuageIpam(
+        { graceMs: graceMs(cfg) },
+        { store: records, vsd: vsd && ipamVsd(vsd, "nuage-libnetwork-doctor"), logger: silent },
+      ),
+    },
+    { dryRun: true },
+  );
   const parts = REMOVAL_WORDS.flatMap(([field, word]) => {
     const items = (wouldRemove[field] as string[] | undefined) ?? [];
-    return items.length === 0 ? [] : [`${items.length} ${word}${items.length > 1 ? "s" : ""} (${items.map((i) => (i.length > 15 ? i.slice(0, 12) : i)).join(", ")})`];
+    return items.length === 0
+      ? []
+      : [
+          `${items.length} ${word}${items.length > 1 ? "s" : ""} (${items.map((i) => (i.length > 15 ? i.slice(0, 12) : i)).join(", ")})`,
+        ];
   });
   const note = docker ? "" : " (Docker does not answer: endpoint records were not compared with Docker's)";
-  if (parts.length === 0) return { name: "reconcile", status: "ok", detail: `dry run: a reconcile pass would remove nothing${note}`, wouldRemove };
+  if (parts.length === 0)
+    return {
+      name: "reconcile",
+      status: "ok",
+      detail: `dry run: a reconcile pass would remove nothing${note}`,
+      wouldRemove,
+    };
   return {
-    name: "reconcile", status: "failed", detail: `dry run: a reconcile pass would remove ${parts.join(", ")}${note}`, wouldRemove,
+    name: "reconcile",
+    status: "failed",
+    detail: `dry run: a reconcile pass would remove ${parts.join(", ")}${note}`,
+    wouldRemove,
     fix: `leftovers: the running plugin removes them at its next pass${cfg.ReconcileInterval > 0 ? ` (every ${cfg.ReconcileInterval} s)` : " (at its start: ReconcileInterval is 0)"}; with the plugin stopped: nuage-libnetwork -f FILE -audit`,
   };
 }

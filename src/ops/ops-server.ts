@@ -39,7 +39,11 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   const server = http.createServer((req, res) => {
     void answer(req, opts).then(
       ({ status, type, body }) => {
-        res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" });
+        res.writeHead(status, {
+          "Content-Type": type,
+          "Content-Length": Buffer.byteLength(body),
+          "Cache-Control": "no-store",
+        });
         res.end(req.method === "HEAD" ? undefined : body);
       },
       (err: Error) => {
@@ -58,23 +62,33 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   });
   server.on("error", (err) => log.error({ err }, "ops server error"));
   const bound = server.address();
-  const where = typeof bound === "object" && bound ? `${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}` : opts.address;
+  const where =
+    typeof bound === "object" && bound
+      ? `${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`
+      : opts.address;
   log.info({ address: where }, "metrics and /healthz listening");
   return {
     address: where,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
-async function answer(req: http.IncomingMessage, opts: OpsServerOptions): Promise<{ status: number; type: string; body: string }> {
+async function answer(
+  req: http.IncomingMessage,
+  opts: OpsServerOptions,
+): Promise<{ status: number; type: string; body: string }> {
   const path = (req.url ?? "/").split("?")[0];
   const text = "text/plain; charset=utf-8";
-  if (path !== "/metrics" && path !== "/healthz") return { status: 404, type: text, body: "not found: try /metrics or /healthz\n" };
+  if (path !== "/metrics" && path !== "/healthz")
+    return { status: 404, type: text, body: "not found: try /metrics or /healthz\n" };
   if (req.method !== "GET" && req.method !== "HEAD") return { status: 405, type: text, body: "use GET\n" };
   if (path === "/metrics") return { status: 200, type: opts.metrics.contentType, body: await opts.metrics.render() };
   const h = await opts.health();
-  return h.ok ? { status: 200, type: text, body: "ok\n" } : { status: 503, type: text, body: h.reasons.join("\n") + "\n" };
+  return h.ok
+    ? { status: 200, type: text, body: "ok\n" }
+    : { status: 503, type: text, body: h.reasons.join("\n") + "\n" };
 }

@@ -13,32 +13,52 @@ export function createMetrics(counts: RecordCounts, opts: { defaultMetrics?: boo
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const calls = new Counter({
-    name: `${PREFIX}docker_calls_total`, help: "Docker plugin calls answered, by call and outcome (ok, refused, failed)",
-    labelNames: ["call", "outcome"] as const, registers: [registry],
+    name: `${PREFIX}docker_calls_total`,
+    help: "Docker plugin calls answered, by call and outcome (ok, refused, failed)",
+    labelNames: ["call", "outcome"] as const,
+    registers: [registry],
   });
   const callSeconds = new Histogram({
-    name: `${PREFIX}docker_call_duration_seconds`, help: "Time to answer a Docker plugin call, by call and outcome",
-    labelNames: ["call", "outcome"] as const, buckets: CALL_BUCKETS, registers: [registry],
+    name: `${PREFIX}docker_call_duration_seconds`,
+    help: "Time to answer a Docker plugin call, by call and outcome",
+    labelNames: ["call", "outcome"] as const,
+    buckets: CALL_BUCKETS,
+    registers: [registry],
   });
   const resolution = new Histogram({
-    name: `${PREFIX}vrs_resolution_duration_seconds`, help: "Time Join waited for the VRS to resolve a port, by outcome (resolved, failed)",
-    labelNames: ["outcome"] as const, buckets: RESOLUTION_BUCKETS, registers: [registry],
+    name: `${PREFIX}vrs_resolution_duration_seconds`,
+    help: "Time Join waited for the VRS to resolve a port, by outcome (resolved, failed)",
+    labelNames: ["outcome"] as const,
+    buckets: RESOLUTION_BUCKETS,
+    registers: [registry],
   });
   const reconnects = new Counter({
-    name: `${PREFIX}reconnects_total`, help: "Connections re-established after a loss: OVSDB, the Docker event stream, the VSD (new logins)",
-    labelNames: ["peer"] as const, registers: [registry],
+    name: `${PREFIX}reconnects_total`,
+    help: "Connections re-established after a loss: OVSDB, the Docker event stream, the VSD (new logins)",
+    labelNames: ["peer"] as const,
+    registers: [registry],
   });
   const removals = new Counter({
-    name: `${PREFIX}reconcile_removed_total`, help: "Leftovers removed by reconcile passes, by kind",
-    labelNames: ["kind"] as const, registers: [registry],
+    name: `${PREFIX}reconcile_removed_total`,
+    help: "Leftovers removed by reconcile passes, by kind",
+    labelNames: ["kind"] as const,
+    registers: [registry],
   });
   new Gauge({
-    name: `${PREFIX}endpoints`, help: "Endpoints the plugin has records of", registers: [registry],
-    collect() { this.set(counts.endpoints()); },
+    name: `${PREFIX}endpoints`,
+    help: "Endpoints the plugin has records of",
+    registers: [registry],
+    collect() {
+      this.set(counts.endpoints());
+    },
   });
   new Gauge({
-    name: `${PREFIX}networks`, help: "Networks the plugin has records of", registers: [registry],
-    collect() { this.set(counts.networks()); },
+    name: `${PREFIX}networks`,
+    help: "Networks the plugin has records of",
+    registers: [registry],
+    collect() {
+      this.set(counts.networks());
+    },
   });
   // Every label the plugin can produce exists from the start, so a rate() has a zero to start from.
   for (const peer of ["ovsdb", "docker-events", "vsd"] as const) reconnects.inc({ peer }, 0);

@@ -7,13 +7,22 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { z } from "zod";
 import {
-  EndpointRecordSchema, NetworkRecordSchema, ReservationRecordSchema, checkRecordText, type EndpointRecord, type NetworkRecord, type ReservationRecord,
+  EndpointRecordSchema,
+  NetworkRecordSchema,
+  ReservationRecordSchema,
+  checkRecordText,
+  type EndpointRecord,
+  type NetworkRecord,
+  type ReservationRecord,
 } from "../store/records.js";
 import type { ReconcileRecords } from "../driver/reconciler.js";
 import type { IpamStore } from "../driver/ipam-driver.js";
 
 /** A record file the plugin will not use (it moves such files to StateDir/quarantine/ at its next start). */
-export interface UnusableFile { file: string; reason: string }
+export interface UnusableFile {
+  file: string;
+  reason: string;
+}
 
 export class RecordsSnapshot implements ReconcileRecords, IpamStore {
   private constructor(
@@ -30,17 +39,34 @@ export class RecordsSnapshot implements ReconcileRecords, IpamStore {
     const endpoints = await readKind(stateDir, "endpoints", EndpointRecordSchema, unusable);
     const reservations = await readKind(stateDir, "reservations", ReservationRecordSchema, unusable);
     return new RecordsSnapshot(
-      new Map(networks.map((n) => [n.id, n])), new Map(endpoints.map((e) => [e.id, e])), new Map(reservations.map((r) => [r.id, r])), unusable,
+      new Map(networks.map((n) => [n.id, n])),
+      new Map(endpoints.map((e) => [e.id, e])),
+      new Map(reservations.map((r) => [r.id, r])),
+      unusable,
     );
   }
 
-  getNetwork(id: string): NetworkRecord | undefined { return this.networks.get(id); }
-  listNetworks(): NetworkRecord[] { return [...this.networks.values()]; }
-  getEndpoint(id: string): EndpointRecord | undefined { return this.endpoints.get(id); }
-  listEndpoints(): EndpointRecord[] { return [...this.endpoints.values()]; }
-  ifNameInUse(name: string): boolean { return this.listEndpoints().some((e) => e.hostIfName === name || e.containerIfName === name); }
-  getReservation(id: string): ReservationRecord | undefined { return this.reservations.get(id); }
-  listReservations(): ReservationRecord[] { return [...this.reservations.values()]; }
+  getNetwork(id: string): NetworkRecord | undefined {
+    return this.networks.get(id);
+  }
+  listNetworks(): NetworkRecord[] {
+    return [...this.networks.values()];
+  }
+  getEndpoint(id: string): EndpointRecord | undefined {
+    return this.endpoints.get(id);
+  }
+  listEndpoints(): EndpointRecord[] {
+    return [...this.endpoints.values()];
+  }
+  ifNameInUse(name: string): boolean {
+    return this.listEndpoints().some((e) => e.hostIfName === name || e.containerIfName === name);
+  }
+  getReservation(id: string): ReservationRecord | undefined {
+    return this.reservations.get(id);
+  }
+  listReservations(): ReservationRecord[] {
+    return [...this.reservations.values()];
+  }
   deleteNetwork(id: string): Promise<void> {
     return Promise.reject(new Error(`records snapshot is read-only (network ${id})`));
   }
@@ -53,7 +79,12 @@ export class RecordsSnapshot implements ReconcileRecords, IpamStore {
 }
 
 /** The same checks as the store's loading (file-store.ts), reporting instead of moving files. */
-async function readKind<S extends z.ZodType<{ id: string }>>(stateDir: string, kind: string, schema: S, unusable: UnusableFile[]): Promise<z.output<S>[]> {
+async function readKind<S extends z.ZodType<{ id: string }>>(
+  stateDir: string,
+  kind: string,
+  schema: S,
+  unusable: UnusableFile[],
+): Promise<z.output<S>[]> {
   let names: string[];
   try {
     names = (await readdir(join(stateDir, kind))).sort();

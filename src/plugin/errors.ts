@@ -18,7 +18,8 @@ export interface WireFailure {
 
 export function failureOf(err: unknown): WireFailure {
   if (err instanceof RequestError) return { status: err.status, message: bounded(err.message), internal: false };
-  if (err instanceof DriverError) return { status: 500, message: bounded(err.message || "the nuage plugin refused the call"), internal: false };
+  if (err instanceof DriverError)
+    return { status: 500, message: bounded(err.message || "the nuage plugin refused the call"), internal: false };
   const cause = err instanceof Error ? err.message : typeof err === "string" ? err : "";
   return {
     status: 500,
@@ -39,7 +40,7 @@ function bounded(msg: string): string {
 
 function safeString(v: unknown): string {
   try {
-    return typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
+    return typeof v === "string" ? v : (JSON.stringify(v) ?? String(v));
   } catch {
     return Object.prototype.toString.call(v);
   }

@@ -5,8 +5,14 @@
  * Errors: Docker reads an IPAM answer's error from `Error` when the status is 200 (fact 2;
  * `{"Err"}` with 200 is silently ignored). The IPAM routes answer a driver's refusal that way.
  */
-export interface IpamCapabilitiesResponse { RequiresMACAddress: boolean; RequiresRequestReplay: boolean }
-export interface AddressSpacesResponse { LocalDefaultAddressSpace: string; GlobalDefaultAddressSpace: string }
+export interface IpamCapabilitiesResponse {
+  RequiresMACAddress: boolean;
+  RequiresRequestReplay: boolean;
+}
+export interface AddressSpacesResponse {
+  LocalDefaultAddressSpace: string;
+  GlobalDefaultAddressSpace: string;
+}
 
 export interface RequestPoolRequest {
   AddressSpace: string;
@@ -18,8 +24,14 @@ export interface RequestPoolRequest {
   Options: Record<string, string> | null;
   V6: boolean;
 }
-export interface RequestPoolResponse { PoolID: string; Pool: string; Data: Record<string, string> }
-export interface ReleasePoolRequest { PoolID: string }
+export interface RequestPoolResponse {
+  PoolID: string;
+  Pool: string;
+  Data: Record<string, string>;
+}
+export interface ReleasePoolRequest {
+  PoolID: string;
+}
 
 export interface RequestAddressRequest {
   PoolID: string;
@@ -28,8 +40,14 @@ export interface RequestAddressRequest {
   Options: Record<string, string> | null;
 }
 /** Address is CIDR. */
-export interface RequestAddressResponse { Address: string; Data: Record<string, string> }
-export interface ReleaseAddressRequest { PoolID: string; Address: string }
+export interface RequestAddressResponse {
+  Address: string;
+  Data: Record<string, string>;
+}
+export interface ReleaseAddressRequest {
+  PoolID: string;
+  Address: string;
+}
 
 /** Options keys Docker puts into RequestAddress (libnetwork netlabel / ipamapi). */
 export const IpamOption = {

@@ -11,8 +11,13 @@ export interface IPAMData {
   AuxAddresses?: Record<string, string> | null;
 }
 
-export interface ActivateResponse { Implements: ("NetworkDriver" | "IpamDriver")[] }
-export interface CapabilitiesResponse { Scope: "local" | "global"; ConnectivityScope?: "local" | "global" }
+export interface ActivateResponse {
+  Implements: ("NetworkDriver" | "IpamDriver")[];
+}
+export interface CapabilitiesResponse {
+  Scope: "local" | "global";
+  ConnectivityScope?: "local" | "global";
+}
 
 export interface CreateNetworkRequest {
   NetworkID: string;
@@ -25,9 +30,15 @@ export interface CreateNetworkRequest {
   IPv4Data: IPAMData[] | null;
   IPv6Data: IPAMData[] | null;
 }
-export interface NetworkIdRequest { NetworkID: string }
+export interface NetworkIdRequest {
+  NetworkID: string;
+}
 
-export interface EndpointInterface { Address?: string; AddressIPv6?: string; MacAddress?: string }
+export interface EndpointInterface {
+  Address?: string;
+  AddressIPv6?: string;
+  MacAddress?: string;
+}
 export interface CreateEndpointRequest {
   NetworkID: string;
   EndpointID: string;
@@ -35,13 +46,29 @@ export interface CreateEndpointRequest {
   Options: Record<string, Json> | null;
 }
 /** Only fields Docker sent empty may be filled in (fact 6). */
-export interface CreateEndpointResponse { Interface?: EndpointInterface | null }
+export interface CreateEndpointResponse {
+  Interface?: EndpointInterface | null;
+}
 
-export interface EndpointRequest { NetworkID: string; EndpointID: string }
-export interface EndpointOperInfoResponse { Value: Record<string, Json> }
+export interface EndpointRequest {
+  NetworkID: string;
+  EndpointID: string;
+}
+export interface EndpointOperInfoResponse {
+  Value: Record<string, Json>;
+}
 
-export interface JoinRequest { NetworkID: string; EndpointID: string; SandboxKey: string; Options: Record<string, Json> | null }
-export interface StaticRoute { Destination: string; RouteType: 0 | 1; NextHop?: string }
+export interface JoinRequest {
+  NetworkID: string;
+  EndpointID: string;
+  SandboxKey: string;
+  Options: Record<string, Json> | null;
+}
+export interface StaticRoute {
+  Destination: string;
+  RouteType: 0 | 1;
+  NextHop?: string;
+}
 export interface JoinResponse {
   InterfaceName?: { SrcName: string; DstPrefix: string } | null;
   Gateway?: string; // bare IP
@@ -49,15 +76,24 @@ export interface JoinResponse {
   StaticRoutes?: StaticRoute[];
   DisableGatewayService?: boolean;
 }
-export interface ExternalConnectivityRequest { NetworkID: string; EndpointID: string; Options?: Record<string, Json> | null }
-export interface DiscoveryRequest { DiscoveryType: number; DiscoveryData: Json }
+export interface ExternalConnectivityRequest {
+  NetworkID: string;
+  EndpointID: string;
+  Options?: Record<string, Json> | null;
+}
+export interface DiscoveryRequest {
+  DiscoveryType: number;
+  DiscoveryData: Json;
+}
 export interface AllocateNetworkRequest {
   NetworkID: string;
   Options: Record<string, string> | null;
   IPv4Data: IPAMData[] | null;
   IPv6Data: IPAMData[] | null;
 }
-export interface AllocateNetworkResponse { Options: Record<string, string> }
+export interface AllocateNetworkResponse {
+  Options: Record<string, string>;
+}
 
 /**
  * What the protocol layer needs from the Nuage logic: one method per Docker call.

@@ -8,8 +8,15 @@ import { DriverError, type ActivateResponse, type NetworkDriver } from "./protoc
 import type { IpamDriver } from "./ipam-protocol.js";
 import { releaseAddressSchema, releasePoolSchema, requestAddressSchema, requestPoolSchema } from "./ipam-validate.js";
 import {
-  allocateNetworkSchema, createEndpointSchema, createNetworkSchema, discoverySchema, endpointSchema,
-  externalConnectivitySchema, joinSchema, networkIdSchema, validate,
+  allocateNetworkSchema,
+  createEndpointSchema,
+  createNetworkSchema,
+  discoverySchema,
+  endpointSchema,
+  externalConnectivitySchema,
+  joinSchema,
+  networkIdSchema,
+  validate,
 } from "./validate.js";
 
 /** The drivers the plugin serves on its one socket. */
@@ -74,14 +81,26 @@ const list: Route[] = [
   route("NetworkDriver.EndpointOperInfo", endpointSchema, (d, r) => d.endpointOperInfo(r)),
   route("NetworkDriver.Join", joinSchema, (d, r) => d.join(r)),
   route("NetworkDriver.Leave", endpointSchema, (d, r) => d.leave(r)),
-  route("NetworkDriver.ProgramExternalConnectivity", externalConnectivitySchema, (d, r) => d.programExternalConnectivity(r)),
-  route("NetworkDriver.RevokeExternalConnectivity", externalConnectivitySchema, (d, r) => d.revokeExternalConnectivity(r)),
+  route("NetworkDriver.ProgramExternalConnectivity", externalConnectivitySchema, (d, r) =>
+    d.programExternalConnectivity(r),
+  ),
+  route("NetworkDriver.RevokeExternalConnectivity", externalConnectivitySchema, (d, r) =>
+    d.revokeExternalConnectivity(r),
+  ),
   route("NetworkDriver.AllocateNetwork", allocateNetworkSchema, (d, r) => d.allocateNetwork(r)),
   route("NetworkDriver.FreeNetwork", networkIdSchema, (d, r) => d.freeNetwork(r)),
   route("NetworkDriver.DiscoverNew", discoverySchema, (d, r) => d.discoverNew(r)),
   route("NetworkDriver.DiscoverDelete", discoverySchema, (d, r) => d.discoverDelete(r)),
-  { call: "IpamDriver.GetCapabilities", noArgs: true, handle: async (d) => d.ipam?.getCapabilities() ?? { RequiresMACAddress: false, RequiresRequestReplay: false } },
-  { call: "IpamDriver.GetDefaultAddressSpaces", noArgs: true, handle: async (d) => d.ipam?.getDefaultAddressSpaces() ?? { Error: "this plugin process serves no IPAM" } },
+  {
+    call: "IpamDriver.GetCapabilities",
+    noArgs: true,
+    handle: async (d) => d.ipam?.getCapabilities() ?? { RequiresMACAddress: false, RequiresRequestReplay: false },
+  },
+  {
+    call: "IpamDriver.GetDefaultAddressSpaces",
+    noArgs: true,
+    handle: async (d) => d.ipam?.getDefaultAddressSpaces() ?? { Error: "this plugin process serves no IPAM" },
+  },
   ipamRoute("IpamDriver.RequestPool", requestPoolSchema, (i, r) => i.requestPool(r)),
   ipamRoute("IpamDriver.ReleasePool", releasePoolSchema, (i, r) => i.releasePool(r)),
   ipamRoute("IpamDriver.RequestAddress", requestAddressSchema, (i, r) => i.requestAddress(r)),

@@ -55,7 +55,10 @@ export interface PluginServer {
   close(): Promise<void>;
 }
 
-export async function startPluginServer(driver: NetworkDriver, opts: PluginServerOptions & { ipam?: IpamDriver }): Promise<PluginServer> {
+export async function startPluginServer(
+  driver: NetworkDriver,
+  opts: PluginServerOptions & { ipam?: IpamDriver },
+): Promise<PluginServer> {
   const drivers: Drivers = { network: driver, ipam: opts.ipam };
   const log = opts.logger.child({ component: "plugin-server" });
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -69,7 +72,9 @@ export async function startPluginServer(driver: NetworkDriver, opts: PluginServe
   const server = http.createServer((req, res) => {
     // Once closing, each answer ends its connection (Docker's client would keep it idle for long).
     if (state.closing) res.setHeader("Connection", "close");
-    res.once("finish", () => { if (state.closing) server.closeIdleConnections(); });
+    res.once("finish", () => {
+      if (state.closing) server.closeIdleConnections();
+    });
     handle(drivers, req, res, log, maxBody, state, opts.onCall).catch((err: unknown) => {
       // handle() answers every error itself; this is a last resort that must never throw.
       log.error({ err: asError(err) }, "plugin request handling failed");
@@ -86,7 +91,9 @@ export async function startPluginServer(driver: NetworkDriver, opts: PluginServe
     if (socket.writable && !(socket as net.Socket).destroyed) {
       const body = JSON.stringify({ Err: `bad HTTP request: ${err.code ?? err.message}` });
       const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
-      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: ${CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status}\r\nContent-Type: ${CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     } else {
       socket.destroy();
     }
@@ -154,10 +161,14 @@ async function checkExisting(path: string): Promise<void> {
     throw err;
   }
   if (!st.isSocket()) {
-    throw new Error(`cannot serve the plugin socket ${path}: a file that is not a socket is in the way (${basename(path)})`);
+    throw new Error(
+      `cannot serve the plugin socket ${path}: a file that is not a socket is in the way (${basename(path)})`,
+    );
   }
   if (await answers(path)) {
-    throw new Error(`cannot serve the plugin socket ${path}: another process is serving it (is the plugin already running?)`);
+    throw new Error(
+      `cannot serve the plugin socket ${path}: another process is serving it (is the plugin already running?)`,
+    );
   }
 }
 
@@ -202,7 +213,10 @@ async function handle(
     const fields = { call, ...ids, outcome, status, ms: Math.round(ms * 10) / 10 };
     if (status >= 500) {
       const internal = failureOf(err).internal;
-      log.error({ ...fields, ...(internal ? { internal } : {}), err: asError(err) }, internal ? `${call} failed: internal error` : `${call} failed`);
+      log.error(
+        { ...fields, ...(internal ? { internal } : {}), err: asError(err) },
+        internal ? `${call} failed: internal error` : `${call} failed`,
+      );
     } else if (status >= 400) log.warn({ ...fields, reason: failureOf(err).message }, `${call} refused`);
     else if (ipamRefusal) log.warn({ ...fields, reason: (answer as { Error: string }).Error }, `${call} failed`);
     else log.info(fields, call);
@@ -244,14 +258,18 @@ async function handle(
   try {
     if (!route.noArgs && text.trim() === "") {
       // Docker 20.10 re-sends a call cut off by a plugin restart with its body already consumed.
-      throw new RequestError(`${call}: the request has no body (Docker re-sends a call that a plugin restart cut off without its body): run the command again`);
+      throw new RequestError(
+        `${call}: the request has no body (Docker re-sends a call that a plugin restart cut off without its body): run the command again`,
+      );
     }
     const body = route.noArgs ? {} : parseBody(call, text);
     pickIds(body, ids);
     log.debug({ call, req: route.noArgs ? undefined : body }, `${call} request`);
     answer = (await route.handle(drivers, body)) ?? {};
     if (typeof answer !== "object" || Array.isArray(answer)) {
-      throw new TypeError(`${call}: the driver answered ${Array.isArray(answer) ? "an array" : typeof answer}, not an object`);
+      throw new TypeError(
+        `${call}: the driver answered ${Array.isArray(answer) ? "an array" : typeof answer}, not an object`,
+      );
     }
     JSON.stringify(answer); // fail here (500) rather than mid-response if it cannot be sent
   } catch (err) {

@@ -9,8 +9,14 @@
  */
 import { z } from "zod";
 import type {
-  AllocateNetworkRequest, CreateEndpointRequest, CreateNetworkRequest, DiscoveryRequest, EndpointRequest,
-  ExternalConnectivityRequest, JoinRequest, NetworkIdRequest,
+  AllocateNetworkRequest,
+  CreateEndpointRequest,
+  CreateNetworkRequest,
+  DiscoveryRequest,
+  EndpointRequest,
+  ExternalConnectivityRequest,
+  JoinRequest,
+  NetworkIdRequest,
 } from "./protocol.js";
 
 /** A request Docker (or anyone) sent that the plugin refuses as malformed: HTTP 400. */
@@ -28,9 +34,15 @@ export const ID_PATTERN = /^[A-Za-z0-9]{1,128}$/;
 const id = z.string().regex(ID_PATTERN, { message: "1 to 128 letters or digits" });
 /** A map that Go may send as null; absent → null. */
 const nullableMap = <T extends z.ZodTypeAny>(value: T) =>
-  z.record(value).nullish().transform((v) => v ?? null);
+  z
+    .record(value)
+    .nullish()
+    .transform((v) => v ?? null);
 const nullableArray = <T extends z.ZodTypeAny>(item: T) =>
-  z.array(item).nullish().transform((v) => v ?? null);
+  z
+    .array(item)
+    .nullish()
+    .transform((v) => v ?? null);
 
 const ipamData = z.object({
   AddressSpace: z.string(),
@@ -197,6 +209,6 @@ function kind(v: unknown): string {
 }
 
 function preview(v: unknown): string {
-  const s = typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
+  const s = typeof v === "string" ? v : (JSON.stringify(v) ?? String(v));
   return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
 }

@@ -69,8 +69,15 @@ import type { z } from "zod";
 import type { Logger } from "../log/logger.js";
 import { DriverError } from "../plugin/protocol.js";
 import {
-  EndpointRecordSchema, NetworkRecordSchema, RECORD_VERSION, ReservationRecordSchema, checkRecordText,
-  type EndpointRecord, type Frozen, type NetworkRecord, type ReservationRecord,
+  EndpointRecordSchema,
+  NetworkRecordSchema,
+  RECORD_VERSION,
+  ReservationRecordSchema,
+  checkRecordText,
+  type EndpointRecord,
+  type Frozen,
+  type NetworkRecord,
+  type ReservationRecord,
 } from "./records.js";
 
 const ID_PATTERN = /^[A-Za-z0-9]{1,128}$/;
@@ -104,7 +111,10 @@ export class FileStore {
   readonly quarantined: QuarantinedFile[] = [];
   private tmpSeq = 0;
 
-  private constructor(private readonly dir: string, private readonly log: Logger | undefined) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly log: Logger | undefined,
+  ) {}
 
   static async open(dir: string, opts: { log?: Logger } = {}): Promise<FileStore> {
     const store = new FileStore(dir, opts.log);
@@ -117,8 +127,12 @@ export class FileStore {
     return store;
   }
 
-  getNetwork(id: string): Frozen<NetworkRecord> | undefined { return this.networks.get(id); }
-  listNetworks(): Frozen<NetworkRecord>[] { return [...this.networks.values()]; }
+  getNetwork(id: string): Frozen<NetworkRecord> | undefined {
+    return this.networks.get(id);
+  }
+  listNetworks(): Frozen<NetworkRecord>[] {
+    return [...this.networks.values()];
+  }
   async putNetwork(rec: NetworkRecord | Frozen<NetworkRecord>, durability: Durability = "fsync"): Promise<void> {
     const copy = await this.write("networks", rec, durability);
     this.networks.set(copy.id, copy);
@@ -128,8 +142,12 @@ export class FileStore {
     this.networks.delete(id);
   }
 
-  getEndpoint(id: string): Frozen<EndpointRecord> | undefined { return this.endpoints.get(id); }
-  listEndpoints(): Frozen<EndpointRecord>[] { return [...this.endpoints.values()]; }
+  getEndpoint(id: string): Frozen<EndpointRecord> | undefined {
+    return this.endpoints.get(id);
+  }
+  listEndpoints(): Frozen<EndpointRecord>[] {
+    return [...this.endpoints.values()];
+  }
   async putEndpoint(rec: EndpointRecord | Frozen<EndpointRecord>, durability: Durability = "fsync"): Promise<void> {
     this.setEndpoint(await this.write("endpoints", rec, durability));
   }
@@ -139,9 +157,13 @@ export class FileStore {
     this.endpoints.delete(id);
   }
   /** Whether an endpoint record has this host or container veth name. */
-  ifNameInUse(name: string): boolean { return this.byIfName.has(name); }
+  ifNameInUse(name: string): boolean {
+    return this.byIfName.has(name);
+  }
   /** Whether an endpoint record has this MAC (lower case, as stored). */
-  macInUse(mac: string): boolean { return this.byMac.has(mac); }
+  macInUse(mac: string): boolean {
+    return this.byMac.has(mac);
+  }
   /** The endpoint records of a network holding this IP (bare, without the prefix length). */
   endpointsWithIp(networkId: string, ip: string): Frozen<EndpointRecord>[] {
     return this.byAddress.ids(addressKey(networkId, ip)).map((id) => this.endpoints.get(id)!);
@@ -165,9 +187,16 @@ export class FileStore {
     this.byAddress.remove(addressKey(old.networkId, old.address), id);
   }
 
-  getReservation(id: string): Frozen<ReservationRecord> | undefined { return this.reservations.get(id); }
-  listReservations(): Frozen<ReservationRecord>[] { return [...this.reservations.values()]; }
-  async putReservation(rec: ReservationRecord | Frozen<ReservationRecord>, durability: Durability = "fsync"): Promise<void> {
+  getReservation(id: string): Frozen<ReservationRecord> | undefined {
+    return this.reservations.get(id);
+  }
+  listReservations(): Frozen<ReservationRecord>[] {
+    return [...this.reservations.values()];
+  }
+  async putReservation(
+    rec: ReservationRecord | Frozen<ReservationRecord>,
+    durability: Durability = "fsync",
+  ): Promise<void> {
     const copy = await this.write("reservations", rec, durability);
     this.reservations.set(copy.id, copy);
   }
@@ -180,7 +209,8 @@ export class FileStore {
     const out: Frozen<z.infer<S>>[] = [];
     const names: string[] = [];
     for (const name of await readdir(join(this.dir, kind))) {
-      if (name.includes(".tmp")) await rm(join(this.dir, kind, name), { force: true }); // a write cut short by a crash
+      if (name.includes(".tmp"))
+        await rm(join(this.dir, kind, name), { force: true }); // a write cut short by a crash
       else if (name.endsWith(".json")) names.push(name);
     }
     // Read LOAD_BATCH files at a time: 1,000 sequential reads are most of the start-up cost.
@@ -217,17 +247,28 @@ export class FileStore {
       if (await exists(movedTo)) movedTo = join(folder, `${name}.${Date.now()}.bad`);
       await rename(file, movedTo);
       entry.movedTo = movedTo;
-      this.log?.error({ file, movedTo, reason }, `state file ${file} is not a record this plugin can use (${reason}); moved it to ${movedTo} and serving the other records`);
+      this.log?.error(
+        { file, movedTo, reason },
+        `state file ${file} is not a record this plugin can use (${reason}); moved it to ${movedTo} and serving the other records`,
+      );
     } catch (err) {
-      this.log?.error({ file, reason, err: (err as Error).message }, `state file ${file} is not a record this plugin can use (${reason}), and moving it aside failed; ignoring it`);
+      this.log?.error(
+        { file, reason, err: (err as Error).message },
+        `state file ${file} is not a record this plugin can use (${reason}), and moving it aside failed; ignoring it`,
+      );
     }
     this.quarantined.push(entry);
   }
 
   /** Writes a copy of rec (with the current version) and returns it frozen; on failure nothing is left behind. */
-  private async write<T extends { id: string }>(kind: Kind, rec: T | Frozen<T>, durability: Durability): Promise<Frozen<T>> {
+  private async write<T extends { id: string }>(
+    kind: Kind,
+    rec: T | Frozen<T>,
+    durability: Durability,
+  ): Promise<Frozen<T>> {
     const id = rec.id;
-    if (!ID_PATTERN.test(id)) throw new StoreWriteError(`refusing to store a ${WHAT[kind]} record with id ${JSON.stringify(id)}`);
+    if (!ID_PATTERN.test(id))
+      throw new StoreWriteError(`refusing to store a ${WHAT[kind]} record with id ${JSON.stringify(id)}`);
     const copy = deepFreeze({ ...structuredClone(rec as T), version: RECORD_VERSION }) as unknown as Frozen<T>;
     const final = join(this.dir, kind, `${id}.json`);
     const tmp = `${final}.tmp${process.pid}.${this.tmpSeq++}`;
@@ -242,7 +283,10 @@ export class FileStore {
       renameSync(tmp, final);
     } catch (err) {
       rmSync(tmp, { force: true });
-      throw new StoreWriteError(`could not write the ${WHAT[kind]} record ${id.slice(0, 12)} to StateDir ${this.dir}: ${(err as Error).message}`, { cause: err });
+      throw new StoreWriteError(
+        `could not write the ${WHAT[kind]} record ${id.slice(0, 12)} to StateDir ${this.dir}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     if (durability === "fsync") await this.syncDir(kind);
     return copy;
@@ -254,16 +298,26 @@ export class FileStore {
       await unlink(join(this.dir, kind, `${id}.json`));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw new StoreWriteError(`could not delete the ${WHAT[kind]} record ${id.slice(0, 12)} in StateDir ${this.dir}: ${(err as Error).message}`, { cause: err });
+      throw new StoreWriteError(
+        `could not delete the ${WHAT[kind]} record ${id.slice(0, 12)} in StateDir ${this.dir}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 
   private async syncDir(kind: Kind): Promise<void> {
     try {
       const fd = openSync(join(this.dir, kind), "r");
-      try { await fsyncFd(fd); } finally { closeSync(fd); }
+      try {
+        await fsyncFd(fd);
+      } finally {
+        closeSync(fd);
+      }
     } catch (err) {
-      throw new StoreWriteError(`could not sync StateDir ${join(this.dir, kind)} after a write: ${(err as Error).message}`, { cause: err });
+      throw new StoreWriteError(
+        `could not sync StateDir ${join(this.dir, kind)} after a write: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 }
@@ -286,8 +340,12 @@ class MultiMap {
     const set = this.map.get(key);
     if (set?.delete(id) && set.size === 0) this.map.delete(key);
   }
-  has(key: string): boolean { return this.map.has(key); }
-  ids(key: string): string[] { return [...(this.map.get(key) ?? [])]; }
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+  ids(key: string): string[] {
+    return [...(this.map.get(key) ?? [])];
+  }
 }
 
 function deepFreeze<T>(value: T): T {
@@ -299,5 +357,10 @@ function deepFreeze<T>(value: T): T {
 }
 
 async function exists(path: string): Promise<boolean> {
-  try { await stat(path); return true; } catch { return false; }
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

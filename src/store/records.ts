@@ -118,14 +118,22 @@ export const ReservationRecordSchema = z.object({
 export type ReservationRecord = z.infer<typeof ReservationRecordSchema>;
 
 /** What the store hands out: frozen, so no caller can change the store's copy. */
-export type Frozen<T> = T extends (infer U)[] ? readonly Frozen<U>[] : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
+export type Frozen<T> = T extends (infer U)[]
+  ? readonly Frozen<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: Frozen<T[K]> }
+    : T;
 
 /**
  * The record a file named `name` holds, or why it holds none: not JSON, not an object, a
  * version this plugin does not read, not a valid record, or an id other than its name.
  * The store's loading and `doctor` apply the same checks.
  */
-export function checkRecordText<S extends z.ZodType<{ id: string }>>(text: string, name: string, schema: S): { record: z.output<S> } | { reason: string } {
+export function checkRecordText<S extends z.ZodType<{ id: string }>>(
+  text: string,
+  name: string,
+  schema: S,
+): { record: z.output<S> } | { reason: string } {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -135,13 +143,16 @@ export function checkRecordText<S extends z.ZodType<{ id: string }>>(text: strin
   if (typeof value !== "object" || value === null || Array.isArray(value)) return { reason: "not a JSON object" };
   const version = (value as { version?: unknown }).version;
   if (version !== undefined && version !== RECORD_VERSION) {
-    return { reason: `record version ${JSON.stringify(version)}, and this plugin reads version ${RECORD_VERSION} only` };
+    return {
+      reason: `record version ${JSON.stringify(version)}, and this plugin reads version ${RECORD_VERSION} only`,
+    };
   }
   const r = schema.safeParse(value);
   if (!r.success) {
     const issues = r.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(record)"}: ${i.message}`);
     return { reason: `not a valid record: ${issues.join("; ")}` };
   }
-  if (`${r.data.id}.json` !== name) return { reason: `its id ${JSON.stringify(r.data.id)} does not match the file name` };
+  if (`${r.data.id}.json` !== name)
+    return { reason: `its id ${JSON.stringify(r.data.id)} does not match the file name` };
   return { record: r.data };
 }

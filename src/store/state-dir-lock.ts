@@ -21,19 +21,35 @@ import { join } from "node:path";
 const CONFLICT = 75;
 
 export class StateDirLockedError extends Error {
-  constructor(message: string, readonly holderPid: number | undefined) { super(message); }
+  constructor(
+    message: string,
+    readonly holderPid: number | undefined,
+  ) {
+    super(message);
+  }
 }
 
-interface Holder { pid?: number; role?: string; since?: string }
+interface Holder {
+  pid?: number;
+  role?: string;
+  since?: string;
+}
 
 export class StateDirLock {
   private released = false;
   private lostHandler: ((err: Error) => void) | undefined;
 
-  private constructor(readonly path: string, private readonly child: ChildProcess) {
+  private constructor(
+    readonly path: string,
+    private readonly child: ChildProcess,
+  ) {
     child.once("exit", (code, signal) => {
       if (this.released) return;
-      this.lostHandler?.(new Error(`the lock on ${path} was lost: its holder process (pid ${child.pid}) ended (${signal ?? `code ${code}`})`));
+      this.lostHandler?.(
+        new Error(
+          `the lock on ${path} was lost: its holder process (pid ${child.pid}) ended (${signal ?? `code ${code}`})`,
+        ),
+      );
     });
   }
 
@@ -59,9 +75,10 @@ export class StateDirLock {
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      const who = holder.pid !== undefined
-        ? `nuage-libnetwork process pid ${holder.pid}${holder.role ? ` (${holder.role}, since ${holder.since ?? "?"})` : ""}`
-        : "another process (its pid is not recorded)";
+      const who =
+        holder.pid !== undefined
+          ? `nuage-libnetwork process pid ${holder.pid}${holder.role ? ` (${holder.role}, since ${holder.since ?? "?"})` : ""}`
+          : "another process (its pid is not recorded)";
       throw new StateDirLockedError(
         `StateDir ${stateDir} is in use by ${who}, which holds ${path}: one process per StateDir; stop that one first, or give this one another StateDir`,
         holder.pid,
@@ -98,18 +115,33 @@ export class StateDirLock {
 /** The holding child, or undefined when the lock is held elsewhere. */
 function tryLock(path: string): Promise<ChildProcess | undefined> {
   return new Promise((resolve, reject) => {
-    const child = spawn("flock", ["--exclusive", "--nonblock", "--no-fork", "--conflict-exit-code", String(CONFLICT), path, "cat"], {
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+    const child = spawn(
+      "flock",
+      ["--exclusive", "--nonblock", "--no-fork", "--conflict-exit-code", String(CONFLICT), path, "cat"],
+      {
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
     let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
     child.stdin.on("error", () => undefined); // EPIPE when flock exits at once: the exit says why
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (code === CONFLICT) resolve(undefined);
-      else reject(new Error(`could not lock ${path}: flock ended with ${signal ?? `code ${code}`}${stderr ? `: ${stderr.trim()}` : ""}`));
+      else
+        reject(
+          new Error(
+            `could not lock ${path}: flock ended with ${signal ?? `code ${code}`}${stderr ? `: ${stderr.trim()}` : ""}`,
+          ),
+        );
     };
     child.once("error", (err: NodeJS.ErrnoException) => {
-      reject(err.code === "ENOENT" ? new Error(`could not lock ${path}: the flock program (util-linux) is not installed`) : err);
+      reject(
+        err.code === "ENOENT"
+          ? new Error(`could not lock ${path}: the flock program (util-linux) is not installed`)
+          : err,
+      );
     });
     child.once("exit", onExit);
     // `cat` echoing this line back proves flock got the lock and handed over to it.
@@ -143,6 +175,10 @@ function alive(pid: number): boolean {
   }
   // A zombie (killed, not yet reaped) answers kill(pid, 0) but holds nothing any more.
   let stat = "";
-  try { stat = readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { /* gone meanwhile */ return false; }
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    /* gone meanwhile */ return false;
+  }
   return stat[stat.lastIndexOf(")") + 2] !== "Z";
 }

@@ -13,9 +13,27 @@ import type { OvsdbConnection, OvsdbOperation, OvsdbRow } from "./ovsdb/types.js
 import { OvsdbUnavailableError } from "./ovsdb/errors.js";
 import { Replica } from "./ovsdb/replica.js";
 import { guardAbsent, guardEquals, runGuarded } from "./ovsdb/guarded.js";
-import { mapToObject, namedUuid, ovsMap, ovsSet, scalarBoolean, scalarString, setToArray, uuidOf } from "./ovsdb/values.js";
 import {
-  DB, EntityDomain, EntityEvent, EntityMeta, EntityState, EntityType, OwnerKeys, PORT_TABLE, PortMeta, VM_TABLE,
+  mapToObject,
+  namedUuid,
+  ovsMap,
+  ovsSet,
+  scalarBoolean,
+  scalarString,
+  setToArray,
+  uuidOf,
+} from "./ovsdb/values.js";
+import {
+  DB,
+  EntityDomain,
+  EntityEvent,
+  EntityMeta,
+  EntityState,
+  EntityType,
+  OwnerKeys,
+  PORT_TABLE,
+  PortMeta,
+  VM_TABLE,
 } from "./nuage-constants.js";
 
 export interface PortAttachment {
@@ -41,13 +59,23 @@ export interface PortAttachment {
   split?: boolean;
 }
 
-export interface ResolvedPort { ip: string; mask: string; gateway: string }
+export interface ResolvedPort {
+  ip: string;
+  mask: string;
+  gateway: string;
+}
 
 /** Why waitResolved gave up: the deadline, a `0.0.0.0` answer, the controller, the row gone, the sandbox's reason hook. */
 export type ResolutionFailure = "timeout" | "unresolvable" | "controller" | "removed" | "sandbox-reason";
 
 export class ResolutionError extends Error {
-  constructor(message: string, readonly kind: ResolutionFailure, readonly reason?: string) { super(message); }
+  constructor(
+    message: string,
+    readonly kind: ResolutionFailure,
+    readonly reason?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The default bound of a write, including the wait for a connection. */
@@ -63,8 +91,25 @@ const TABLES = {
   Bridge: { columns: ["name", "controller"], index: "name" },
   Port: { columns: ["name", "external_ids"], index: "name" },
   Controller: { columns: ["target", "role", "is_connected", "status"] },
-  [VM_TABLE]: { columns: ["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports"], index: "vm_uuid", members: "ports" },
-  [PORT_TABLE]: { columns: ["name", "mac", "ip_addr", "subnet_mask", "gateway", "nuage_domain", "nuage_zone", "nuage_network", "metadata"], index: "name" },
+  [VM_TABLE]: {
+    columns: ["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports"],
+    index: "vm_uuid",
+    members: "ports",
+  },
+  [PORT_TABLE]: {
+    columns: [
+      "name",
+      "mac",
+      "ip_addr",
+      "subnet_mask",
+      "gateway",
+      "nuage_domain",
+      "nuage_zone",
+      "nuage_network",
+      "metadata",
+    ],
+    index: "name",
+  },
 };
 
 type Conn = OvsdbConnection & { readonly endpointName?: string };
@@ -77,7 +122,11 @@ export class VrsClient {
   private readonly replica: Replica;
   private started = false;
 
-  constructor(private readonly ovsdb: Conn, readonly bridge: string, opts: VrsClientOptions = {}) {
+  constructor(
+    private readonly ovsdb: Conn,
+    readonly bridge: string,
+    opts: VrsClientOptions = {},
+  ) {
     this.replica = new Replica(ovsdb, DB, TABLES, opts.logger);
   }
 
@@ -114,7 +163,10 @@ export class VrsClient {
       await this.replica.whenSynced(deadline, waitedMs);
     } catch (err) {
       if (this.replica.problem) {
-        throw new Error(`the OVSDB at ${this.endpointName} cannot be followed (${this.replica.problem}): is it a Nuage VRS, with tables ${VM_TABLE} and ${PORT_TABLE}?`, { cause: err });
+        throw new Error(
+          `the OVSDB at ${this.endpointName} cannot be followed (${this.replica.problem}): is it a Nuage VRS, with tables ${VM_TABLE} and ${PORT_TABLE}?`,
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -127,7 +179,8 @@ export class VrsClient {
 
   private bridgeRow(): { uuid: string; row: OvsdbRow } {
     const b = this.replica.find("Bridge", this.bridge);
-    if (!b) throw new Error(`bridge ${this.bridge} (VrsBridge) does not exist in the VRS's OVSDB at ${this.endpointName}`);
+    if (!b)
+      throw new Error(`bridge ${this.bridge} (VrsBridge) does not exist in the VRS's OVSDB at ${this.endpointName}`);
     return b;
   }
 
@@ -143,8 +196,11 @@ export class VrsClient {
     const b = this.replica.find("Bridge", this.bridge);
     if (!b) return `bridge ${this.bridge} (VrsBridge) does not exist in the VRS`;
     if (this.controllerUnknown()) return undefined;
-    const rows = setToArray(b.row.controller).map((ref) => this.replica.get("Controller", uuidOf(ref as never))).filter((r): r is OvsdbRow => !!r);
-    if (rows.length === 0) return `bridge ${this.bridge} has no controller (no Controller row): the VRS is not set up to reach a VSC`;
+    const rows = setToArray(b.row.controller)
+      .map((ref) => this.replica.get("Controller", uuidOf(ref as never)))
+      .filter((r): r is OvsdbRow => !!r);
+    if (rows.length === 0)
+      return `bridge ${this.bridge} has no controller (no Controller row): the VRS is not set up to reach a VSC`;
     const describe = (r: OvsdbRow): string => {
       const role = scalarString(r.role) || "no role";
       const conn = scalarBoolean(r.is_connected);
@@ -152,8 +208,10 @@ export class VrsClient {
     };
     const masters = rows.filter((r) => scalarString(r.role) === "master");
     if (masters.length !== 1) {
-      return `the VRS has ${masters.length === 0 ? "no" : masters.length} controller${masters.length > 1 ? "s" : ""} with role master ` +
-        `(bridge ${this.bridge}: ${rows.map(describe).join(", ")}): it is not connected to its VSC`;
+      return (
+        `the VRS has ${masters.length === 0 ? "no" : masters.length} controller${masters.length > 1 ? "s" : ""} with role master ` +
+        `(bridge ${this.bridge}: ${rows.map(describe).join(", ")}): it is not connected to its VSC`
+      );
     }
     return undefined;
   }
@@ -168,15 +226,22 @@ export class VrsClient {
   private controllerUnknown(): boolean {
     const b = this.replica.find("Bridge", this.bridge);
     if (!b) return false;
-    const rows = setToArray(b.row.controller).map((ref) => this.replica.get("Controller", uuidOf(ref as never))).filter((r): r is OvsdbRow => !!r);
-    return rows.length > 0 && rows.every((r) => !scalarString(r.role) && Object.keys(mapToObject(r.status)).length === 0);
+    const rows = setToArray(b.row.controller)
+      .map((ref) => this.replica.get("Controller", uuidOf(ref as never)))
+      .filter((r): r is OvsdbRow => !!r);
+    return (
+      rows.length > 0 && rows.every((r) => !scalarString(r.role) && Object.keys(mapToObject(r.status)).length === 0)
+    );
   }
 
   /** The bridge's controller targets, for messages. */
   controllerTargets(): string[] {
     const b = this.replica.find("Bridge", this.bridge);
     if (!b) return [];
-    return setToArray(b.row.controller).map((ref) => this.replica.get("Controller", uuidOf(ref as never))).filter((r): r is OvsdbRow => !!r).map((r) => scalarString(r.target));
+    return setToArray(b.row.controller)
+      .map((ref) => this.replica.get("Controller", uuidOf(ref as never)))
+      .filter((r): r is OvsdbRow => !!r)
+      .map((r) => scalarString(r.target));
   }
 
   /**
@@ -202,12 +267,12 @@ export class VrsClient {
     const portMeta: Record<string, string> = a.split
       ? { [PortMeta.domain]: "", [PortMeta.zone]: "", [PortMeta.network]: "", [PortMeta.networkType]: "ipv4" }
       : {
-        [PortMeta.domain]: a.domain,
-        [PortMeta.zone]: a.zone,
-        [PortMeta.network]: a.subnet,
-        [PortMeta.networkType]: "ipv4",
-        [PortMeta.staticIp]: a.staticIp,
-      };
+          [PortMeta.domain]: a.domain,
+          [PortMeta.zone]: a.zone,
+          [PortMeta.network]: a.subnet,
+          [PortMeta.networkType]: "ipv4",
+          [PortMeta.staticIp]: a.staticIp,
+        };
     if (a.policyGroup && !a.split) portMeta[PortMeta.policyGroup] = a.policyGroup;
     // Split activation writes no names: the VRS finds the endpoint by vm_uuid and MAC.
     const names = a.split ? { domain: "", zone: "", subnet: "", enterprise: "", user: "" } : a;
@@ -219,36 +284,74 @@ export class VrsClient {
       ops.push(
         guardAbsent("Port", "name", a.portName),
         { op: "insert", table: "Interface", "uuid-name": "intf", row: { name: a.portName, external_ids: ext } },
-        { op: "insert", table: "Port", "uuid-name": "port", row: { name: a.portName, interfaces: namedUuid("intf"), external_ids: ext } },
-        { op: "mutate", table: "Bridge", where: [["_uuid", "==", ["uuid", bridge.uuid]]], mutations: [["ports", "insert", ovsSet([namedUuid("port")])]] },
+        {
+          op: "insert",
+          table: "Port",
+          "uuid-name": "port",
+          row: { name: a.portName, interfaces: namedUuid("intf"), external_ids: ext },
+        },
+        {
+          op: "mutate",
+          table: "Bridge",
+          where: [["_uuid", "==", ["uuid", bridge.uuid]]],
+          mutations: [["ports", "insert", ovsSet([namedUuid("port")])]],
+        },
       );
     } else {
       ops.push(
         guardEquals("Port", "_uuid", ["uuid", port.uuid], { name: a.portName }),
         { op: "update", table: "Port", where: [["_uuid", "==", ["uuid", port.uuid]]], row: { external_ids: ext } },
         { op: "update", table: "Interface", where: [["name", "==", a.portName]], row: { external_ids: ext } },
-        { op: "mutate", table: "Bridge", where: [["_uuid", "==", ["uuid", bridge.uuid]]], mutations: [["ports", "insert", ovsSet([["uuid", port.uuid]])]] },
+        {
+          op: "mutate",
+          table: "Bridge",
+          where: [["_uuid", "==", ["uuid", bridge.uuid]]],
+          mutations: [["ports", "insert", ovsSet([["uuid", port.uuid]])]],
+        },
       );
     }
 
     // 2. The port row: updated in place when there (no delete + insert for the VRS to see).
     const wanted: OvsdbRow = {
-      name: a.portName, mac: a.mac, bridge: a.bridge, alias: "",
-      nuage_domain: names.domain, nuage_network: names.subnet, nuage_zone: names.zone, nuage_network_type: "ipv4",
-      evpn_id: 0, vrf_id: 0, vm_domain: EntityDomain.Docker, metadata: ovsMap(portMeta), dirty: 0,
+      name: a.portName,
+      mac: a.mac,
+      bridge: a.bridge,
+      alias: "",
+      nuage_domain: names.domain,
+      nuage_network: names.subnet,
+      nuage_zone: names.zone,
+      nuage_network_type: "ipv4",
+      evpn_id: 0,
+      vrf_id: 0,
+      vm_domain: EntityDomain.Docker,
+      metadata: ovsMap(portMeta),
+      dirty: 0,
     };
     const row = this.replica.find(PORT_TABLE, a.portName);
     if (!row) {
-      ops.push(guardAbsent(PORT_TABLE, "name", a.portName), { op: "insert", table: PORT_TABLE, row: { ...wanted, ip_addr: "", subnet_mask: "", gateway: "" } });
+      ops.push(guardAbsent(PORT_TABLE, "name", a.portName), {
+        op: "insert",
+        table: PORT_TABLE,
+        row: { ...wanted, ip_addr: "", subnet_mask: "", gateway: "" },
+      });
     } else {
       const have = row.row;
       const meta = mapToObject(have.metadata);
-      const samePlacement = scalarString(have.mac) === a.mac && scalarString(have.nuage_domain) === names.domain &&
-        scalarString(have.nuage_zone) === names.zone && scalarString(have.nuage_network) === names.subnet &&
-        (meta[PortMeta.staticIp] ?? "") === (portMeta[PortMeta.staticIp] ?? "") && (meta[PortMeta.policyGroup] ?? "") === (portMeta[PortMeta.policyGroup] ?? "");
+      const samePlacement =
+        scalarString(have.mac) === a.mac &&
+        scalarString(have.nuage_domain) === names.domain &&
+        scalarString(have.nuage_zone) === names.zone &&
+        scalarString(have.nuage_network) === names.subnet &&
+        (meta[PortMeta.staticIp] ?? "") === (portMeta[PortMeta.staticIp] ?? "") &&
+        (meta[PortMeta.policyGroup] ?? "") === (portMeta[PortMeta.policyGroup] ?? "");
       // A resolution made for other inputs is stale: empty it, as a fresh row would be.
       const update: OvsdbRow = samePlacement ? wanted : { ...wanted, ip_addr: "", subnet_mask: "", gateway: "" };
-      ops.push(guardEquals(PORT_TABLE, "_uuid", ["uuid", row.uuid], { name: a.portName }), { op: "update", table: PORT_TABLE, where: [["_uuid", "==", ["uuid", row.uuid]]], row: update });
+      ops.push(guardEquals(PORT_TABLE, "_uuid", ["uuid", row.uuid], { name: a.portName }), {
+        op: "update",
+        table: PORT_TABLE,
+        where: [["_uuid", "==", ["uuid", row.uuid]]],
+        row: update,
+      });
     }
 
     // 3. The entity: one per vm_uuid, never shared across organizations or users; a port is
@@ -259,28 +362,53 @@ export class VrsClient {
       if (uuid === a.vmUuid || !ports.includes(a.portName)) continue;
       ops.push(guardEquals(VM_TABLE, "vm_uuid", uuid, { ports: ovsSet(ports) }));
       if (ports.length === 1) ops.push({ op: "delete", table: VM_TABLE, where: [["vm_uuid", "==", uuid]] });
-      else ops.push({ op: "mutate", table: VM_TABLE, where: [["vm_uuid", "==", uuid]], mutations: [["ports", "delete", ovsSet([a.portName])]] });
+      else
+        ops.push({
+          op: "mutate",
+          table: VM_TABLE,
+          where: [["vm_uuid", "==", uuid]],
+          mutations: [["ports", "delete", ovsSet([a.portName])]],
+        });
     }
     const entity = this.replica.find(VM_TABLE, a.vmUuid);
     if (!entity) {
       ops.push(guardAbsent(VM_TABLE, "vm_uuid", a.vmUuid), {
-        op: "insert", table: VM_TABLE, row: {
-          vm_uuid: a.vmUuid, vm_name: a.vmName, type: EntityType.Container, domain: EntityDomain.Docker,
-          event: EntityEvent.Started, event_type: EntityEvent.Booted, state: EntityState.Running, reason: EntityState.RunningBooted,
-          nuage_user: names.user, nuage_enterprise: names.enterprise,
+        op: "insert",
+        table: VM_TABLE,
+        row: {
+          vm_uuid: a.vmUuid,
+          vm_name: a.vmName,
+          type: EntityType.Container,
+          domain: EntityDomain.Docker,
+          event: EntityEvent.Started,
+          event_type: EntityEvent.Booted,
+          state: EntityState.Running,
+          reason: EntityState.RunningBooted,
+          nuage_user: names.user,
+          nuage_enterprise: names.enterprise,
           metadata: ovsMap(a.split ? { [EntityMeta.extension]: "true" } : { [EntityMeta.enterprise]: a.enterprise }),
-          ports: ovsSet([a.portName]), dirty: 0,
+          ports: ovsSet([a.portName]),
+          dirty: 0,
         },
       });
     } else {
       const ent = scalarString(entity.row.nuage_enterprise);
       const user = scalarString(entity.row.nuage_user);
       if (ent !== names.enterprise || user !== names.user) {
-        throw new Error(`entity ${a.vmUuid} in the VRS belongs to organization "${ent}", user "${user}", not to "${names.enterprise}", "${names.user}": a port is never added to another organization's or user's entity`);
+        throw new Error(
+          `entity ${a.vmUuid} in the VRS belongs to organization "${ent}", user "${user}", not to "${names.enterprise}", "${names.user}": a port is never added to another organization's or user's entity`,
+        );
       }
-      ops.push(guardEquals(VM_TABLE, "vm_uuid", a.vmUuid, { nuage_enterprise: names.enterprise, nuage_user: names.user }));
+      ops.push(
+        guardEquals(VM_TABLE, "vm_uuid", a.vmUuid, { nuage_enterprise: names.enterprise, nuage_user: names.user }),
+      );
       if (!setToArray(entity.row.ports).includes(a.portName)) {
-        ops.push({ op: "mutate", table: VM_TABLE, where: [["vm_uuid", "==", a.vmUuid]], mutations: [["ports", "insert", ovsSet([a.portName])]] });
+        ops.push({
+          op: "mutate",
+          table: VM_TABLE,
+          where: [["vm_uuid", "==", a.vmUuid]],
+          mutations: [["ports", "insert", ovsSet([a.portName])]],
+        });
       }
     }
     return ops;
@@ -317,12 +445,27 @@ export class VrsClient {
       ops.push(guardEquals(VM_TABLE, "vm_uuid", uuid, { ports: ovsSet(ports) }));
       const rest = ports.filter((p) => p !== portName);
       if (rest.length === 0) ops.push({ op: "delete", table: VM_TABLE, where: [["vm_uuid", "==", uuid]] });
-      else ops.push({ op: "mutate", table: VM_TABLE, where: [["vm_uuid", "==", uuid]], mutations: [["ports", "delete", ovsSet([portName])]] });
+      else
+        ops.push({
+          op: "mutate",
+          table: VM_TABLE,
+          where: [["vm_uuid", "==", uuid]],
+          mutations: [["ports", "delete", ovsSet([portName])]],
+        });
     }
     // What the replica says is not there is guarded too: a replica behind another writer
     // (another process) makes the transaction fail and be built again, never a silent no-op.
-    ops.unshift({ op: "wait", table: VM_TABLE, where: [["ports", "includes", portName]], columns: ["vm_uuid"], until: "==", rows: listing.map((u) => ({ vm_uuid: u })), timeout: 0 });
-    if (this.replica.find(PORT_TABLE, portName)) ops.push({ op: "delete", table: PORT_TABLE, where: [["name", "==", portName]] });
+    ops.unshift({
+      op: "wait",
+      table: VM_TABLE,
+      where: [["ports", "includes", portName]],
+      columns: ["vm_uuid"],
+      until: "==",
+      rows: listing.map((u) => ({ vm_uuid: u })),
+      timeout: 0,
+    });
+    if (this.replica.find(PORT_TABLE, portName))
+      ops.push({ op: "delete", table: PORT_TABLE, where: [["name", "==", portName]] });
     else ops.push(guardAbsent(PORT_TABLE, "name", portName));
     const port = this.replica.find("Port", portName);
     if (port) {
@@ -363,7 +506,9 @@ export class VrsClient {
         const mask = scalarString(r.row.subnet_mask);
         const gateway = scalarString(r.row.gateway);
         if (ip === "0.0.0.0") {
-          finish(() => reject(new ResolutionError("the VRS answered 0.0.0.0: it could not resolve the port", "unresolvable")));
+          finish(() =>
+            reject(new ResolutionError("the VRS answered 0.0.0.0: it could not resolve the port", "unresolvable")),
+          );
           return;
         }
         if (ip && mask && gateway) {
@@ -381,7 +526,11 @@ export class VrsClient {
         }
       };
       const timer = setTimeout(() => {
-        finish(() => reject(new ResolutionError(`the VRS did not resolve it within ${Math.round(timeoutMs / 100) / 10} s`, "timeout")));
+        finish(() =>
+          reject(
+            new ResolutionError(`the VRS did not resolve it within ${Math.round(timeoutMs / 100) / 10} s`, "timeout"),
+          ),
+        );
       }, timeoutMs);
       this.replica.on("change", check);
       check();
@@ -395,18 +544,27 @@ export class VrsClient {
     for (const [, row] of this.replica.rows("Port")) {
       const ext = mapToObject(row.external_ids);
       if (ext[OwnerKeys.owner] === "true" && ext[OwnerKeys.endpoint]) {
-        out.push({ name: scalarString(row.name), endpointId: ext[OwnerKeys.endpoint]!, vmUuid: ext[OwnerKeys.vmUuid] ?? "" });
+        out.push({
+          name: scalarString(row.name),
+          endpointId: ext[OwnerKeys.endpoint]!,
+          vmUuid: ext[OwnerKeys.vmUuid] ?? "",
+        });
       }
     }
     return out;
   }
 
   /** Every Nuage port row name and entity row, for reconciliation. */
-  async nuageRows(waitMs = WRITE_TIMEOUT_MS): Promise<{ ports: string[]; entities: { vmUuid: string; ports: string[] }[] }> {
+  async nuageRows(
+    waitMs = WRITE_TIMEOUT_MS,
+  ): Promise<{ ports: string[]; entities: { vmUuid: string; ports: string[] }[] }> {
     await this.readyBy(Date.now() + waitMs);
     return {
       ports: [...this.replica.rows(PORT_TABLE)].map(([, r]) => scalarString(r.name)),
-      entities: [...this.replica.rows(VM_TABLE)].map(([, r]) => ({ vmUuid: scalarString(r.vm_uuid), ports: setToArray(r.ports).map(String) })),
+      entities: [...this.replica.rows(VM_TABLE)].map(([, r]) => ({
+        vmUuid: scalarString(r.vm_uuid),
+        ports: setToArray(r.ports).map(String),
+      })),
     };
   }
 
@@ -414,7 +572,12 @@ export class VrsClient {
   entity(vmUuid: string): { vmName: string; enterprise: string; user: string; ports: string[] } | undefined {
     const e = this.replica.find(VM_TABLE, vmUuid);
     if (!e) return undefined;
-    return { vmName: scalarString(e.row.vm_name), enterprise: scalarString(e.row.nuage_enterprise), user: scalarString(e.row.nuage_user), ports: setToArray(e.row.ports).map(String) };
+    return {
+      vmName: scalarString(e.row.vm_name),
+      enterprise: scalarString(e.row.nuage_enterprise),
+      user: scalarString(e.row.nuage_user),
+      ports: setToArray(e.row.ports).map(String),
+    };
   }
 }
 

@@ -22,13 +22,35 @@ import { HttpRequestError, httpTransport, type HttpTransport } from "../http/tra
 /** The largest answer read from the VSD (a page of 500 objects is well under 1 MB). */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 import type { z } from "zod";
-import { VsdDeadlineError, VsdError, VsdNotFoundError, VsdTlsError, vsdErrorFromReply, type VsdLevel } from "./errors.js";
+import {
+  VsdDeadlineError,
+  VsdError,
+  VsdNotFoundError,
+  VsdTlsError,
+  vsdErrorFromReply,
+  type VsdLevel,
+} from "./errors.js";
 import { vsdEqualsLookup } from "./filter.js";
 import {
-  VsdContainerSchema, VsdDomainSchema, VsdEnterpriseSchema, VsdMeSchema, VsdObjectSchema, VsdPolicyGroupSchema,
-  VsdSubnetSchema, VsdUserSchema, VsdZoneSchema,
-  type VsdContainer, type VsdContainerCreate, type VsdDomain, type VsdEnterprise, type VsdMe, type VsdObject,
-  type VsdPolicyGroup, type VsdSubnetLocation, type VsdSubnetPath, type VsdUser,
+  VsdContainerSchema,
+  VsdDomainSchema,
+  VsdEnterpriseSchema,
+  VsdMeSchema,
+  VsdObjectSchema,
+  VsdPolicyGroupSchema,
+  VsdSubnetSchema,
+  VsdUserSchema,
+  VsdZoneSchema,
+  type VsdContainer,
+  type VsdContainerCreate,
+  type VsdDomain,
+  type VsdEnterprise,
+  type VsdMe,
+  type VsdObject,
+  type VsdPolicyGroup,
+  type VsdSubnetLocation,
+  type VsdSubnetPath,
+  type VsdUser,
 } from "./types.js";
 
 /** The subset of a pino logger the client uses. */
@@ -115,7 +137,6 @@ interface Raw {
   text: string;
 }
 
-
 const silent: VsdLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Transport errors after which the request cannot have reached the VSD (safe to retry any method). */
@@ -165,7 +186,8 @@ const API_VERSION = /^v\d+(_\d+)?$/;
  * `https://vsd:8443/nuage/api/v6`), as Nuage's SDKs build it from the VSD's address.
  */
 export function vsdApiRoot(url: string, apiVersion = "v6"): string {
-  if (!API_VERSION.test(apiVersion)) throw new Error(`VSD API version ${JSON.stringify(apiVersion)}: expected "v" and digits, e.g. "v6" or "v5_0"`);
+  if (!API_VERSION.test(apiVersion))
+    throw new Error(`VSD API version ${JSON.stringify(apiVersion)}: expected "v" and digits, e.g. "v6" or "v5_0"`);
   const u = new URL(url);
   const path = u.pathname.replace(/\/+$/, "");
   if (/\/nuage\/api\/[^/]/.test(path)) return `${u.origin}${path}`;
@@ -175,8 +197,16 @@ export function vsdApiRoot(url: string, apiVersion = "v6"): string {
 
 /** TLS verification failures (Node's / OpenSSL's codes) and whether the host name was the problem. */
 const CERT_UNTRUSTED = new Set([
-  "DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "UNABLE_TO_GET_ISSUER_CERT", "CERT_UNTRUSTED", "CERT_SIGNATURE_FAILURE", "CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "CERT_REJECTED",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REJECTED",
 ]);
 const CERT_WRONG_NAME = "ERR_TLS_CERT_ALTNAME_INVALID";
 
@@ -191,7 +221,10 @@ function errorMessage(err: unknown): string {
 
 /** Joins path segments, encoding each (`vsdPath("zones", id, "subnets")` → `/zones/<id>/subnets`). */
 export function vsdPath(...segments: string[]): string {
-  return `/${segments.filter((s) => s !== "").map((s) => encodeURIComponent(s)).join("/")}`;
+  return `/${segments
+    .filter((s) => s !== "")
+    .map((s) => encodeURIComponent(s))
+    .join("/")}`;
 }
 
 function normalizePath(path: string): string {
@@ -227,7 +260,8 @@ export class VsdClient {
   constructor(opts: VsdClientOptions) {
     const url = new URL(opts.url);
     if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`VSD url ${opts.url}: not http(s)`);
-    if (url.username || url.password) throw new Error("VSD url must not carry credentials; give user and password apart");
+    if (url.username || url.password)
+      throw new Error("VSD url must not carry credentials; give user and password apart");
     this.apiVersion = opts.apiVersion ?? "v6";
     this.base = vsdApiRoot(opts.url, this.apiVersion);
     const root = new URL(this.base);
@@ -287,7 +321,10 @@ export class VsdClient {
 
   /** Every object of a list, all pages (reads X-Nuage-Count; falls back to "until a short page"). */
   async list(path: string, opts?: VsdListOptions & VsdCallOptions): Promise<VsdObject[]>;
-  async list<S extends z.ZodTypeAny>(path: string, opts: VsdListOptions & VsdCallOptions & { schema: S }): Promise<z.infer<S>[]>;
+  async list<S extends z.ZodTypeAny>(
+    path: string,
+    opts: VsdListOptions & VsdCallOptions & { schema: S },
+  ): Promise<z.infer<S>[]>;
   async list(path: string, opts: VsdListOptions & VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown[]> {
     const schema = opts.schema ?? VsdObjectSchema;
     return (await this.listRaw(path, opts)).map((item, i) => this.validate(item, schema, "GET", path, i));
@@ -310,15 +347,23 @@ export class VsdClient {
 
   /** The number of objects of a list (HEAD, X-Nuage-Count). */
   async count(path: string, opts: VsdListOptions & VsdCallOptions = {}): Promise<number> {
-    const raw = await this.call({ method: "HEAD", path, headers: this.listHeaders(opts, 0, opts.pageSize ?? this.pageSize) }, opts);
+    const raw = await this.call(
+      { method: "HEAD", path, headers: this.listHeaders(opts, 0, opts.pageSize ?? this.pageSize) },
+      opts,
+    );
     const n = Number.parseInt(headerValue(raw.headers, "x-nuage-count") ?? "", 10);
-    if (!Number.isFinite(n)) throw new VsdError(`VSD gave no X-Nuage-Count for HEAD ${path}`, { status: raw.status, method: "HEAD", path });
+    if (!Number.isFinite(n))
+      throw new VsdError(`VSD gave no X-Nuage-Count for HEAD ${path}`, { status: raw.status, method: "HEAD", path });
     return n;
   }
 
   /** The first object of a filtered list, or undefined (only that object is checked against the schema). */
   async findOne(path: string, filter: string, opts?: VsdCallOptions): Promise<VsdObject | undefined>;
-  async findOne<S extends z.ZodTypeAny>(path: string, filter: string, opts: VsdCallOptions & { schema: S }): Promise<z.infer<S> | undefined>;
+  async findOne<S extends z.ZodTypeAny>(
+    path: string,
+    filter: string,
+    opts: VsdCallOptions & { schema: S },
+  ): Promise<z.infer<S> | undefined>;
   async findOne(path: string, filter: string, opts: VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown> {
     const raw = await this.call({ method: "GET", path, headers: this.listHeaders({ filter }, 0, this.pageSize) }, opts);
     const first = this.parseItems(raw, "GET", path)[0];
@@ -331,11 +376,18 @@ export class VsdClient {
    * found is checked against the schema: a sibling of a shape the plugin does not expect
    * (an IPv6-only subnet, a newer VSD's object) never makes the lookup fail.
    */
-  async findEqual<S extends z.ZodTypeAny>(path: string, attribute: string, value: string, opts: VsdCallOptions & { schema: S }): Promise<z.infer<S> | undefined> {
+  async findEqual<S extends z.ZodTypeAny>(
+    path: string,
+    attribute: string,
+    value: string,
+    opts: VsdCallOptions & { schema: S },
+  ): Promise<z.infer<S> | undefined> {
     const { filter, exact } = vsdEqualsLookup(attribute, value);
     if (exact) return this.findOne(path, filter!, opts);
     const all = await this.listRaw(path, { ...opts, filter });
-    const i = all.findIndex((o) => typeof o === "object" && o !== null && (o as Record<string, unknown>)[attribute] === value);
+    const i = all.findIndex(
+      (o) => typeof o === "object" && o !== null && (o as Record<string, unknown>)[attribute] === value,
+    );
     return i < 0 ? undefined : this.validate(all[i], opts.schema, "GET", path, i);
   }
 
@@ -345,19 +397,35 @@ export class VsdClient {
   async get(path: string, opts: VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown> {
     const raw = await this.call({ method: "GET", path, headers: { "X-Nuage-PageSize": String(this.pageSize) } }, opts);
     const first = this.parseItems(raw, "GET", path)[0];
-    if (first === undefined) throw new VsdNotFoundError(`VSD returned nothing for GET ${path}`, "object", { method: "GET", path });
+    if (first === undefined)
+      throw new VsdNotFoundError(`VSD returned nothing for GET ${path}`, "object", { method: "GET", path });
     return this.validate(first, opts.schema ?? VsdObjectSchema, "GET", path, 0);
   }
 
   /** `POST parentPath/resource` (parentPath "" for a root list) → the created object. */
   async create(parentPath: string, resource: string, body: object, opts?: VsdCallOptions): Promise<VsdObject>;
-  async create<S extends z.ZodTypeAny>(parentPath: string, resource: string, body: object, opts: VsdCallOptions & { schema: S }): Promise<z.infer<S>>;
-  async create(parentPath: string, resource: string, body: object, opts: VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown> {
+  async create<S extends z.ZodTypeAny>(
+    parentPath: string,
+    resource: string,
+    body: object,
+    opts: VsdCallOptions & { schema: S },
+  ): Promise<z.infer<S>>;
+  async create(
+    parentPath: string,
+    resource: string,
+    body: object,
+    opts: VsdCallOptions & { schema?: z.ZodTypeAny } = {},
+  ): Promise<unknown> {
     const parent = parentPath === "" || parentPath === "/" ? "" : normalizePath(parentPath);
     const path = `${parent}/${encodeURIComponent(resource)}`;
     const raw = await this.call({ method: "POST", path, body }, opts);
     const first = this.parseItems(raw, "POST", path)[0];
-    if (first === undefined) throw new VsdError(`VSD created nothing on POST ${path} (status ${raw.status}, empty reply)`, { status: raw.status, method: "POST", path });
+    if (first === undefined)
+      throw new VsdError(`VSD created nothing on POST ${path} (status ${raw.status}, empty reply)`, {
+        status: raw.status,
+        method: "POST",
+        path,
+      });
     return this.validate(first, opts.schema ?? VsdObjectSchema, "POST", path, 0);
   }
 
@@ -393,17 +461,26 @@ export class VsdClient {
     if (e) return e;
     const lower = name.toLowerCase();
     const all = await this.listRaw("/enterprises", opts);
-    const hits = all.map((o, i) => ({ o: o as Record<string, unknown>, i }))
-      .filter(({ o }) => typeof o === "object" && o !== null && typeof o.name === "string" && o.name.toLowerCase() === lower);
-    if (hits.length === 1) return this.validate(hits[0]!.o, VsdEnterpriseSchema, "GET", "/enterprises", hits[0]!.i) as VsdEnterprise;
+    const hits = all
+      .map((o, i) => ({ o: o as Record<string, unknown>, i }))
+      .filter(
+        ({ o }) => typeof o === "object" && o !== null && typeof o.name === "string" && o.name.toLowerCase() === lower,
+      );
+    if (hits.length === 1)
+      return this.validate(hits[0]!.o, VsdEnterpriseSchema, "GET", "/enterprises", hits[0]!.i) as VsdEnterprise;
     if (hits.length > 1) {
-      throw this.notFound(`enterprise "${name}" not found; ${hits.map(({ o }) => JSON.stringify(o.name)).join(", ")} differ from it only by case: give the exact name`, "enterprise");
+      throw this.notFound(
+        `enterprise "${name}" not found; ${hits.map(({ o }) => JSON.stringify(o.name)).join(", ")} differ from it only by case: give the exact name`,
+        "enterprise",
+      );
     }
     throw this.notFound(`enterprise "${name}" not found`, "enterprise");
   }
 
   async findUser(enterprise: VsdEnterprise, userName: string): Promise<VsdUser> {
-    const u = await this.findEqual(vsdPath("enterprises", enterprise.ID, "users"), "userName", userName, { schema: VsdUserSchema });
+    const u = await this.findEqual(vsdPath("enterprises", enterprise.ID, "users"), "userName", userName, {
+      schema: VsdUserSchema,
+    });
     if (!u) throw this.notFound(`user "${userName}" not found in enterprise "${enterprise.name}"`, "user");
     return u;
   }
@@ -417,23 +494,37 @@ export class VsdClient {
     const timeoutMs = o.timeoutMs ?? this.lookupTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     const opts: VsdCallOptions = { deadline };
-    const step = <T>(name: string, what: string, run: () => Promise<T>): Promise<T> => this.step(name, what, deadline, timeoutMs, run);
-    await step("login", `GET ${this.base}/me as user "${this.user}" of organization "${this.organization}"`, () => this.currentSession(deadline));
-    const enterprise = await step("organization", `enterprise "${p.enterprise}"`, () => this.findEnterprise(p.enterprise, opts));
+    const step = <T>(name: string, what: string, run: () => Promise<T>): Promise<T> =>
+      this.step(name, what, deadline, timeoutMs, run);
+    await step("login", `GET ${this.base}/me as user "${this.user}" of organization "${this.organization}"`, () =>
+      this.currentSession(deadline),
+    );
+    const enterprise = await step("organization", `enterprise "${p.enterprise}"`, () =>
+      this.findEnterprise(p.enterprise, opts),
+    );
     const domain = await step("domain", `domain "${p.domain}"`, () =>
-      this.findEqual(vsdPath("enterprises", enterprise.ID, "domains"), "name", p.domain, { ...opts, schema: VsdDomainSchema }));
+      this.findEqual(vsdPath("enterprises", enterprise.ID, "domains"), "name", p.domain, {
+        ...opts,
+        schema: VsdDomainSchema,
+      }),
+    );
     if (!domain) throw this.notFound(`domain "${p.domain}" not found in enterprise "${enterprise.name}"`, "domain");
     const zone = await step("zone", `zone "${p.zone}"`, () =>
-      this.findEqual(vsdPath("domains", domain.ID, "zones"), "name", p.zone, { ...opts, schema: VsdZoneSchema }));
+      this.findEqual(vsdPath("domains", domain.ID, "zones"), "name", p.zone, { ...opts, schema: VsdZoneSchema }),
+    );
     if (!zone) throw this.notFound(`zone "${p.zone}" not found in domain "${p.domain}"`, "zone");
     const subnet = await step("subnet", `subnet "${p.subnet}"`, () =>
-      this.findEqual(vsdPath("zones", zone.ID, "subnets"), "name", p.subnet, { ...opts, schema: VsdSubnetSchema }));
-    if (!subnet) throw this.notFound(`subnet "${p.subnet}" not found in zone "${p.zone}" of domain "${p.domain}"`, "subnet");
+      this.findEqual(vsdPath("zones", zone.ID, "subnets"), "name", p.subnet, { ...opts, schema: VsdSubnetSchema }),
+    );
+    if (!subnet)
+      throw this.notFound(`subnet "${p.subnet}" not found in zone "${p.zone}" of domain "${p.domain}"`, "subnet");
     return { enterprise, domain, zone, subnet };
   }
 
   async findPolicyGroup(domain: VsdDomain, name: string): Promise<VsdPolicyGroup> {
-    const pg = await this.findEqual(vsdPath("domains", domain.ID, "policygroups"), "name", name, { schema: VsdPolicyGroupSchema });
+    const pg = await this.findEqual(vsdPath("domains", domain.ID, "policygroups"), "name", name, {
+      schema: VsdPolicyGroupSchema,
+    });
     if (!pg) throw this.notFound(`policy group "${name}" not found in domain "${domain.name}"`, "policygroup");
     return pg;
   }
@@ -468,20 +559,35 @@ export class VsdClient {
   }
 
   /** One step of a sequence that shares a deadline: fails at the deadline with the step's name, whatever the step waits for. */
-  private async step<T>(name: string, what: string, deadline: number, timeoutMs: number, run: () => Promise<T>): Promise<T> {
-    const ranOut = (): VsdDeadlineError => new VsdDeadlineError(
-      `the VSD lookup ran out of its ${timeoutMs / 1000} s deadline at the ${name} step (${what}): the VSD at ${new URL(this.base).host} answers too slowly or not at all`,
-      name,
-    );
+  private async step<T>(
+    name: string,
+    what: string,
+    deadline: number,
+    timeoutMs: number,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const ranOut = (): VsdDeadlineError =>
+      new VsdDeadlineError(
+        `the VSD lookup ran out of its ${timeoutMs / 1000} s deadline at the ${name} step (${what}): the VSD at ${new URL(this.base).host} answers too slowly or not at all`,
+        name,
+      );
     const left = deadline - Date.now();
     if (left <= 0) throw ranOut();
     let timer: NodeJS.Timeout | undefined;
-    const expiry = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(ranOut()), left); });
+    const expiry = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(ranOut()), left);
+    });
     try {
       return await Promise.race([run(), expiry]);
     } catch (err) {
       // A call cut by the shared deadline reports a timeout of its own: say what it means.
-      if (!(err instanceof VsdDeadlineError) && err instanceof VsdError && err.status === 0 && !(err instanceof VsdTlsError) && Date.now() >= deadline - 50) {
+      if (
+        !(err instanceof VsdDeadlineError) &&
+        err instanceof VsdError &&
+        err.status === 0 &&
+        !(err instanceof VsdTlsError) &&
+        Date.now() >= deadline - 50
+      ) {
         throw ranOut();
       }
       throw err;
@@ -507,7 +613,12 @@ export class VsdClient {
     try {
       body = JSON.parse(raw.text);
     } catch (err) {
-      throw new VsdError(`VSD sent a non-JSON reply to ${method} ${path}`, { status: raw.status, method, path, cause: err });
+      throw new VsdError(`VSD sent a non-JSON reply to ${method} ${path}`, {
+        status: raw.status,
+        method,
+        path,
+        cause: err,
+      });
     }
     return Array.isArray(body) ? body : [body];
   }
@@ -517,8 +628,14 @@ export class VsdClient {
     const r = schema.safeParse(item);
     if (!r.success) {
       const issue = r.error.issues[0];
-      const name = typeof item === "object" && item !== null && typeof (item as { name?: unknown }).name === "string" ? ` ("${(item as { name: string }).name}")` : "";
-      throw new VsdError(`VSD reply to ${method} ${path}: item ${index}${name}: ${issue ? `${issue.path.join(".")} ${issue.message}` : "unexpected shape"}`, { status: 200, method, path });
+      const name =
+        typeof item === "object" && item !== null && typeof (item as { name?: unknown }).name === "string"
+          ? ` ("${(item as { name: string }).name}")`
+          : "";
+      throw new VsdError(
+        `VSD reply to ${method} ${path}: item ${index}${name}: ${issue ? `${issue.path.join(".")} ${issue.message}` : "unexpected shape"}`,
+        { status: 200, method, path },
+      );
     }
     return r.data as unknown;
   }
@@ -548,7 +665,10 @@ export class VsdClient {
       body: x.body === undefined ? undefined : JSON.stringify(x.body),
       signal: AbortSignal.timeout(timeout),
     });
-    const text = x.method === "HEAD" ? (res.body.resume(), "") : await readBounded(res.body, MAX_BODY_BYTES, `VSD ${x.method} ${x.path}`);
+    const text =
+      x.method === "HEAD"
+        ? (res.body.resume(), "")
+        : await readBounded(res.body, MAX_BODY_BYTES, `VSD ${x.method} ${x.path}`);
     return { status: res.status, headers: res.headers, text };
   }
 
@@ -561,23 +681,39 @@ export class VsdClient {
       try {
         raw = await this.exchange(x, authorization(), deadline, proxyUser);
       } catch (err) {
-        if (err instanceof BodyTooLargeError) throw new VsdError(`VSD ${this.base}: ${err.message}`, { status: 0, method: x.method, path: x.path, cause: err });
+        if (err instanceof BodyTooLargeError)
+          throw new VsdError(`VSD ${this.base}: ${err.message}`, {
+            status: 0,
+            method: x.method,
+            path: x.path,
+            cause: err,
+          });
         const code = errorCode(err);
-        if (code !== undefined && (CERT_UNTRUSTED.has(code) || code === CERT_WRONG_NAME)) throw this.tlsError(code, err, x);
+        if (code !== undefined && (CERT_UNTRUSTED.has(code) || code === CERT_WRONG_NAME))
+          throw this.tlsError(code, err, x);
         const retryable = retryableFailure(err, code, idempotent);
         const delay = this.backoff(attempt);
         if (!retryable || last || this.closed || Date.now() + delay >= deadline) {
           const why = code ? `${code}` : (err as Error).message;
-          throw new VsdError(`VSD ${this.base} unreachable on ${x.method} ${x.path}: ${why}`, { status: 0, method: x.method, path: x.path, cause: err });
+          throw new VsdError(`VSD ${this.base} unreachable on ${x.method} ${x.path}: ${why}`, {
+            status: 0,
+            method: x.method,
+            path: x.path,
+            cause: err,
+          });
         }
         this.log.warn({ method: x.method, path: x.path, attempt, code, delayMs: delay }, "VSD call failed; retrying");
         await sleep(delay);
         continue;
       }
-      const retryStatus = raw.status === 503 || (idempotent && (raw.status === 500 || raw.status === 502 || raw.status === 504));
+      const retryStatus =
+        raw.status === 503 || (idempotent && (raw.status === 500 || raw.status === 502 || raw.status === 504));
       const delay = this.backoff(attempt);
       if (retryStatus && !last && !this.closed && Date.now() + delay < deadline) {
-        this.log.warn({ method: x.method, path: x.path, attempt, status: raw.status, delayMs: delay }, "VSD busy; retrying");
+        this.log.warn(
+          { method: x.method, path: x.path, attempt, status: raw.status, delayMs: delay },
+          "VSD busy; retrying",
+        );
         await sleep(delay);
         continue;
       }
@@ -589,11 +725,12 @@ export class VsdClient {
   private tlsError(code: string, err: unknown, x: Exchange): VsdTlsError {
     const u = new URL(this.base);
     const why = errorMessage(err);
-    const message = code === CERT_WRONG_NAME
-      ? `the VSD's certificate does not name ${u.hostname}, the host of VsdUrl (${why}): give VsdUrl with a host name the certificate names, ` +
-        "or set VsdInsecure = true to skip certificate verification (VsdCaFile cannot help: the certificate is for another name)"
-      : `the VSD at ${u.host} presented a certificate this host does not trust (${code}: ${why}): set VsdCaFile to the PEM file of the CA ` +
-        "that signed it, or VsdInsecure = true to skip certificate verification";
+    const message =
+      code === CERT_WRONG_NAME
+        ? `the VSD's certificate does not name ${u.hostname}, the host of VsdUrl (${why}): give VsdUrl with a host name the certificate names, ` +
+          "or set VsdInsecure = true to skip certificate verification (VsdCaFile cannot help: the certificate is for another name)"
+        : `the VSD at ${u.host} presented a certificate this host does not trust (${code}: ${why}): set VsdCaFile to the PEM file of the CA ` +
+          "that signed it, or VsdInsecure = true to skip certificate verification";
     return new VsdTlsError(message, { status: 0, method: x.method, path: x.path, cause: err });
   }
 
@@ -605,16 +742,24 @@ export class VsdClient {
       const u = new URL(this.base);
       throw new VsdError(
         `the VSD answered 404 (no such page) to GET ${this.base}/me: VsdUrl should be the VSD's address, e.g. "https://${u.host}" ` +
-        `(the plugin adds /nuage/api/<VsdApiVersion>, now "${this.apiVersion}"), or its API root, e.g. "https://${u.host}/nuage/api/${this.apiVersion}"; ` +
-        "check also that VsdApiVersion is a version this VSD serves (v6 for VSP 6 and 20.x, v5_0 for 5.x)",
+          `(the plugin adds /nuage/api/<VsdApiVersion>, now "${this.apiVersion}"), or its API root, e.g. "https://${u.host}/nuage/api/${this.apiVersion}"; ` +
+          "check also that VsdApiVersion is a version this VSD serves (v6 for VSP 6 and 20.x, v5_0 for 5.x)",
         { status: 404, method: "GET", path },
       );
     }
     if (raw.status === 401 || raw.status === 403 || raw.status === 419) {
       const e = vsdErrorFromReply(raw.status, raw.text, "GET", path);
-      throw new VsdError(`VSD login as user "${this.user}" of organization "${this.organization}" refused: ${e.message}`, {
-        status: raw.status, internalErrorCode: e.internalErrorCode, property: e.property, title: e.title, method: "GET", path,
-      });
+      throw new VsdError(
+        `VSD login as user "${this.user}" of organization "${this.organization}" refused: ${e.message}`,
+        {
+          status: raw.status,
+          internalErrorCode: e.internalErrorCode,
+          property: e.property,
+          title: e.title,
+          method: "GET",
+          path,
+        },
+      );
     }
     if (raw.status < 200 || raw.status >= 300) throw vsdErrorFromReply(raw.status, raw.text, "GET", path);
     const me = VsdMeSchema.parse(this.validate(this.parseItems(raw, "GET", path)[0], VsdMeSchema, "GET", path, 0));
@@ -624,7 +769,16 @@ export class VsdClient {
     const renewAt = now + Math.max(Math.min(1_000, lifetime), lifetime - Math.min(this.renewBeforeMs, lifetime / 2));
     const { APIKey, ...rest } = me;
     const session: Session = { key: APIKey, expiry, renewAt, me: rest };
-    this.log.info({ url: this.base, organization: this.organization, user: this.user, expiresAt: new Date(expiry).toISOString(), ms: now - started }, "VSD login");
+    this.log.info(
+      {
+        url: this.base,
+        organization: this.organization,
+        user: this.user,
+        expiresAt: new Date(expiry).toISOString(),
+        ms: now - started,
+      },
+      "VSD login",
+    );
     this.onLogin?.();
     return session;
   }
@@ -635,8 +789,15 @@ export class VsdClient {
     const now = Date.now();
     if (s && now < s.renewAt) return s;
     this.loggingIn ??= this.login(deadline).then(
-      (fresh) => { this.session = fresh; this.loggingIn = undefined; return fresh; },
-      (err: unknown) => { this.loggingIn = undefined; throw err; },
+      (fresh) => {
+        this.session = fresh;
+        this.loggingIn = undefined;
+        return fresh;
+      },
+      (err: unknown) => {
+        this.loggingIn = undefined;
+        throw err;
+      },
     );
     try {
       return await this.loggingIn;
@@ -654,13 +815,23 @@ export class VsdClient {
     const path = normalizePath(x.path);
     let req: Exchange = { ...x, path };
     const deadline = Math.min(Date.now() + this.callTimeoutMs, opts.deadline ?? Number.POSITIVE_INFINITY);
-    if (deadline <= Date.now()) throw new VsdError(`VSD call ${x.method} ${path} not made: its deadline has passed`, { status: 0, method: x.method, path });
+    if (deadline <= Date.now())
+      throw new VsdError(`VSD call ${x.method} ${path} not made: its deadline has passed`, {
+        status: 0,
+        method: x.method,
+        path,
+      });
     let renewed = false;
     let confirmed = false;
     for (;;) {
       const started = Date.now();
       const session = await this.currentSession(deadline);
-      const raw = await this.retrying(req, () => xrest(this.user, (this.session ?? session).key), deadline, opts.proxyUser);
+      const raw = await this.retrying(
+        req,
+        () => xrest(this.user, (this.session ?? session).key),
+        deadline,
+        opts.proxyUser,
+      );
       this.log.debug({ method: req.method, path, status: raw.status, ms: Date.now() - started }, "VSD call");
       if ((raw.status === 401 || raw.status === 419) && !renewed) {
         renewed = true;
@@ -680,5 +851,13 @@ export class VsdClient {
 }
 
 export { VsdError, VsdNotFoundError, VsdTlsError, VsdDeadlineError, isVsdNotFound } from "./errors.js";
-export { vsdFilterEq, vsdFilterNe, vsdFilterAnd, vsdFilterOr, vsdFilterValue, vsdFilterSafe, vsdEqualsLookup } from "./filter.js";
+export {
+  vsdFilterEq,
+  vsdFilterNe,
+  vsdFilterAnd,
+  vsdFilterOr,
+  vsdFilterValue,
+  vsdFilterSafe,
+  vsdEqualsLookup,
+} from "./filter.js";
 export type * from "./types.js";

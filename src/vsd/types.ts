@@ -6,12 +6,14 @@ import { z } from "zod";
 
 const nullableString = z.string().nullable().optional();
 
-export const VsdObjectSchema = z.object({
-  ID: z.string().min(1),
-  parentID: nullableString,
-  parentType: nullableString,
-  externalID: nullableString,
-}).passthrough();
+export const VsdObjectSchema = z
+  .object({
+    ID: z.string().min(1),
+    parentID: nullableString,
+    parentType: nullableString,
+    externalID: nullableString,
+  })
+  .passthrough();
 export type VsdObject = z.infer<typeof VsdObjectSchema>;
 
 export const VsdMeSchema = VsdObjectSchema.extend({

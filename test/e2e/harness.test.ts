@@ -58,7 +58,16 @@ describe("harness", { timeout: 90_000 }, () => {
     const r = await dockerd.docker(["run", "--rm", "--net", "none", BUSYBOX_IMAGE, "true"]);
     assert.equal(r.code, 0, r.stderr);
     log(`docker run --rm true took ${Date.now() - t1} ms`);
-    const out = await dockerd.dockerOk(["run", "--rm", "--net", "none", BUSYBOX_IMAGE, "sh", "-c", "hostname >/dev/null && ping -c1 -W1 127.0.0.1 >/dev/null && echo ok"]);
+    const out = await dockerd.dockerOk([
+      "run",
+      "--rm",
+      "--net",
+      "none",
+      BUSYBOX_IMAGE,
+      "sh",
+      "-c",
+      "hostname >/dev/null && ping -c1 -W1 127.0.0.1 >/dev/null && echo ok",
+    ]);
     assert.equal(out.trim(), "ok");
 
     // A running container at stop time: dockerd stops it (shutdown-timeout) and cleans up.
@@ -98,7 +107,11 @@ describe("harness", { timeout: 90_000 }, () => {
 
     const t0 = Date.now();
     const start = (h: typeof a, tag: string) =>
-      startDockerd(h, { dir: makeTestDir(tag), clusterStore: etcd.clusterStore, clusterAdvertise: `${h.address}:2376` });
+      startDockerd(h, {
+        dir: makeTestDir(tag),
+        clusterStore: etcd.clusterStore,
+        clusterAdvertise: `${h.address}:2376`,
+      });
     const [da, db] = await Promise.all([start(a, "a"), start(b, "b")]);
     log(`two cluster-store dockerds answered after ${Date.now() - t0} ms (${da.startMs}, ${db.startMs})`);
     for (const d of [da, db]) {
@@ -112,7 +125,14 @@ describe("harness", { timeout: 90_000 }, () => {
     // Global-scope networks live in the shared store: created on a, listed on b.
     await da.dockerOk(["network", "create", "-d", "overlay", "--subnet", "10.199.0.0/24", "harness-global"]);
     const onB = await waitForValue(async () => {
-      const ls = await db.dockerOk(["network", "ls", "--filter", "name=harness-global", "--format", "{{.Name}} {{.Scope}}"]);
+      const ls = await db.dockerOk([
+        "network",
+        "ls",
+        "--filter",
+        "name=harness-global",
+        "--format",
+        "{{.Name}} {{.Scope}}",
+      ]);
       return ls.trim() === "harness-global global" ? ls : undefined;
     });
     assert.ok(onB);
@@ -145,7 +165,10 @@ async function waitForValue<T>(fn: () => Promise<T | undefined>, timeoutMs = 15_
   return undefined;
 }
 
-async function waitForNodes(etcd: { get(p: string): Promise<{ status: number; body: string }> }, n: number): Promise<string[]> {
+async function waitForNodes(
+  etcd: { get(p: string): Promise<{ status: number; body: string }> },
+  n: number,
+): Promise<string[]> {
   let nodes: string[] = [];
   await waitForValue(async () => {
     const r = await etcd.get("/v2/keys/docker/nodes");

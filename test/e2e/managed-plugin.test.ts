@@ -16,8 +16,20 @@ import { KNOWN_KEYS } from "../../src/config/config.js";
 import { NODE_ENV_VARS, NODE_OPTIONS, NOT_SETTABLE_IN_MANAGED } from "../../src/managed-plugin/manifest.js";
 
 const CREATE = (driver: string) => [
-  "network", "create", `--driver=${driver}`, "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
-  "-o", "subnet=Subnet 2", "-o", "user=admin", "--subnet=10.21.59.0/24",
+  "network",
+  "create",
+  `--driver=${driver}`,
+  "-o",
+  "organization=Enterprise",
+  "-o",
+  "domain=Domain",
+  "-o",
+  "zone=Zone",
+  "-o",
+  "subnet=Subnet 2",
+  "-o",
+  "user=admin",
+  "--subnet=10.21.59.0/24",
 ];
 
 let bed: NuageBed;
@@ -36,8 +48,16 @@ const expectClean = (what: string): Promise<void> => expectNoOrphans(bed, what);
 
 test("docker plugin create took the built directory; enabled as nuage:latest, host network, every config key a settable env entry", async () => {
   const [info] = JSON.parse(await bed.dockerOk(["plugin", "inspect", MANAGED_DRIVER])) as {
-    Name: string; Enabled: boolean;
-    Config: { Entrypoint: string[]; Interface: { Types: string[]; Socket: string }; Network: { Type: string }; Linux: { Capabilities: string[] }; Env: { Name: string; Value: string; Settable: string[] | null }[]; Mounts: { Name: string; Settable: string[] | null }[] };
+    Name: string;
+    Enabled: boolean;
+    Config: {
+      Entrypoint: string[];
+      Interface: { Types: string[]; Socket: string };
+      Network: { Type: string };
+      Linux: { Capabilities: string[] };
+      Env: { Name: string; Value: string; Settable: string[] | null }[];
+      Mounts: { Name: string; Settable: string[] | null }[];
+    };
     Settings: { Env: string[]; Mounts: { Name: string; Source: string }[] };
   }[];
   assert.equal(info!.Name, MANAGED_DRIVER);
@@ -46,21 +66,37 @@ test("docker plugin create took the built directory; enabled as nuage:latest, ho
   assert.equal(info!.Config.Interface.Socket, "nuage.sock");
   assert.equal(info!.Config.Network.Type, "host");
   assert.deepEqual(info!.Config.Linux.Capabilities, ["CAP_NET_ADMIN"]);
-  const settable = info!.Config.Env.filter((e) => e.Settable?.includes("value")).map((e) => e.Name).sort();
-  assert.deepEqual(settable, KNOWN_KEYS.filter((k) => !(NOT_SETTABLE_IN_MANAGED as readonly string[]).includes(k)).sort());
-  assert.ok(info!.Settings.Env.some((e) => e.startsWith("VrsSocket=/var/run/openvswitch/")), "VrsSocket set by docker plugin set");
+  const settable = info!.Config.Env.filter((e) => e.Settable?.includes("value"))
+    .map((e) => e.Name)
+    .sort();
+  assert.deepEqual(
+    settable,
+    KNOWN_KEYS.filter((k) => !(NOT_SETTABLE_IN_MANAGED as readonly string[]).includes(k)).sort(),
+  );
+  assert.ok(
+    info!.Settings.Env.some((e) => e.startsWith("VrsSocket=/var/run/openvswitch/")),
+    "VrsSocket set by docker plugin set",
+  );
   assert.deepEqual(info!.Config.Mounts.map((m) => m.Name).sort(), ["config", "docker", "ovsdb", "state"]);
   // node runs as bin/nuage-libnetwork runs it: its options, and its variables (malloc's tuning).
   assert.deepEqual(info!.Config.Entrypoint.slice(1, -1), [...NODE_OPTIONS]);
   for (const [name, value] of Object.entries(NODE_ENV_VARS)) {
-    assert.ok(info!.Config.Env.some((e) => e.Name === name && e.Value === value && !e.Settable?.length), `config.json sets ${name}=${value}`);
+    assert.ok(
+      info!.Config.Env.some((e) => e.Name === name && e.Value === value && !e.Settable?.length),
+      `config.json sets ${name}=${value}`,
+    );
   }
   const node = [...bed.host.members()].find((pid) => {
-    try { return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("/app/dist/bundle/nuage-libnetwork.mjs"); } catch { return false; }
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("/app/dist/bundle/nuage-libnetwork.mjs");
+    } catch {
+      return false;
+    }
   });
   assert.ok(node, "the plugin's node process runs in the bed's host");
   const environ = readFileSync(`/proc/${node}/environ`, "utf8").split("\0");
-  for (const [name, value] of Object.entries(NODE_ENV_VARS)) assert.ok(environ.includes(`${name}=${value}`), `the plugin's node has ${name}=${value}`);
+  for (const [name, value] of Object.entries(NODE_ENV_VARS))
+    assert.ok(environ.includes(`${name}=${value}`), `the plugin's node has ${name}=${value}`);
   process.stdout.write(`# docker plugin enable took ${bed.enableMs} ms\n`);
   const log = bed.pluginLog();
   assert.match(log, /nuage plugin ready/, "the plugin's own log reaches dockerd's");
@@ -70,8 +106,23 @@ test("-d nuage is refused (a managed plugin's driver name carries its tag); -d n
   const bare = await bed.docker([...CREATE("nuage"), "Untagged"]);
   assert.notEqual(bare.code, 0);
   // The VSD keys come from the mounted nuage.cfg: a --subnet that is not the VSD subnet's is refused.
-  const wrong = await bed.docker(["network", "create", `--driver=${MANAGED_DRIVER}`, "-o", "organization=Enterprise", "-o", "domain=Domain",
-    "-o", "zone=Zone", "-o", "subnet=Subnet 2", "-o", "user=admin", "--subnet=10.21.58.0/24", "WrongNet"]);
+  const wrong = await bed.docker([
+    "network",
+    "create",
+    `--driver=${MANAGED_DRIVER}`,
+    "-o",
+    "organization=Enterprise",
+    "-o",
+    "domain=Domain",
+    "-o",
+    "zone=Zone",
+    "-o",
+    "subnet=Subnet 2",
+    "-o",
+    "user=admin",
+    "--subnet=10.21.58.0/24",
+    "WrongNet",
+  ]);
   assert.notEqual(wrong.code, 0);
   assert.match(wrong.stderr, /does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/);
   await bed.dockerOk([...CREATE(MANAGED_DRIVER), "MyNet"]);
@@ -80,14 +131,18 @@ test("-d nuage is refused (a managed plugin's driver name carries its tag); -d n
 });
 
 test("containers on the network get their addresses, ping each other, and appear in the VSD under their names", async () => {
-  for (const c of ["m1", "m2"]) await bed.dockerOk(["run", "-d", "--name", c, "--net", "MyNet", BUSYBOX_IMAGE, "sleep", "3600"]);
+  for (const c of ["m1", "m2"])
+    await bed.dockerOk(["run", "-d", "--name", c, "--net", "MyNet", BUSYBOX_IMAGE, "sleep", "3600"]);
   const ip1 = await ipOf("m1", "MyNet");
   const ip2 = await ipOf("m2", "MyNet");
   assert.match(ip1, /^10\.21\.59\.\d+$/);
   const p = await bed.execIn("m1", ["ping", "-c", "2", "-W", "3", ip2]);
   assert.equal(p.code, 0, `m1 → m2: ${p.stdout}${p.stderr}`);
   // The names come from the Docker API, reached through the "docker" mount.
-  for (const [c, ip] of [["m1", ip1], ["m2", ip2]] as const) {
+  for (const [c, ip] of [
+    ["m1", ip1],
+    ["m2", ip2],
+  ] as const) {
     const vc = await waitFor(`VSD container ${c}`, () => bed.vsdContainerNamed(c), { timeoutMs: 15_000 });
     const ifs = (await bed.vsd.state()).containerinterfaces.filter((i) => i.parentID === vc.ID);
     assert.equal(ifs[0]?.IPAddress, ip);
@@ -107,14 +162,16 @@ test("the plugin starts and serves without the Docker API (no docker.sock in its
   process.stdout.write(`# enable without the Docker API took ${enableMs} ms\n`);
   assert.ok(enableMs < 9_000, `enabled in ${enableMs} ms (Docker gives a managed plugin about 9 s to listen)`);
   await bed.dockerOk([...CREATE(MANAGED_DRIVER), "NoApiNet"]);
-  for (const c of ["n1", "n2"]) await bed.dockerOk(["run", "-d", "--name", c, "--net", "NoApiNet", BUSYBOX_IMAGE, "sleep", "3600"]);
+  for (const c of ["n1", "n2"])
+    await bed.dockerOk(["run", "-d", "--name", c, "--net", "NoApiNet", BUSYBOX_IMAGE, "sleep", "3600"]);
   const p = await bed.execIn("n1", ["ping", "-c", "2", "-W", "3", await ipOf("n2", "NoApiNet")]);
   assert.equal(p.code, 0, `n1 → n2 without the Docker API: ${p.stdout}`);
   // Without the API the VSD containers keep their stand-in names (README, managed plugin).
   const state = await bed.vsd.state();
   const names = state.containers.filter((c) => c.externalID === bed.hostId).map((c) => String(c.name));
   assert.equal(names.length, 2, names.join(", "));
-  for (const n of names) assert.match(n, /^docker-[0-9a-f]{12}-[0-9a-f]{6}$/, "a stand-in name, not the Docker container's");
+  for (const n of names)
+    assert.match(n, /^docker-[0-9a-f]{12}-[0-9a-f]{6}$/, "a stand-in name, not the Docker container's");
   await bed.dockerOk(["rm", "-f", "n1", "n2"]);
   await bed.dockerOk(["network", "rm", "NoApiNet"]);
   await expectClean("rm without the Docker API");
@@ -123,22 +180,38 @@ test("the plugin starts and serves without the Docker API (no docker.sock in its
 test("doctor on the host finds the managed plugin: its socket in Docker's plugin folder answers, enabled; disabled is named", async () => {
   // The host's view of what the plugin was given: host paths, and its state mount's source as StateDir.
   const cfg = join(bed.dir, "doctor.cfg");
-  writeFileSync(cfg, readFileSync(bed.cfgPath, "utf8").replace(/^StateDir = .*$/m, `StateDir = ${JSON.stringify(bed.stateDir)}`), { mode: 0o600 });
-  const doctor = async (): Promise<{ code: number; checks: Record<string, { status: string; detail: string; fix?: string }> }> => {
+  writeFileSync(
+    cfg,
+    readFileSync(bed.cfgPath, "utf8").replace(/^StateDir = .*$/m, `StateDir = ${JSON.stringify(bed.stateDir)}`),
+    { mode: 0o600 },
+  );
+  const doctor = async (): Promise<{
+    code: number;
+    checks: Record<string, { status: string; detail: string; fix?: string }>;
+  }> => {
     const r = await bed.host.exec(process.execPath, [MAIN, "doctor", "-f", cfg, "--json"], { timeoutMs: 60_000 });
     const report = JSON.parse(r.stdout) as { checks: { name: string; status: string; detail: string; fix?: string }[] };
     return { code: r.code, checks: Object.fromEntries(report.checks.map((c) => [c.name, c])) };
   };
   const on = await doctor();
   assert.equal(on.checks.plugin?.status, "ok", JSON.stringify(on.checks));
-  assert.match(on.checks.plugin!.detail, /^\/run\/docker\/plugins\/[0-9a-f]{64}\/nuage\.sock answers Plugin\.Activate: implements NetworkDriver/);
-  assert.deepEqual([on.checks["docker-plugin"]?.status, on.checks["docker-plugin"]?.detail], ["ok", `Docker has the managed plugin ${MANAGED_DRIVER}, enabled`]);
+  assert.match(
+    on.checks.plugin!.detail,
+    /^\/run\/docker\/plugins\/[0-9a-f]{64}\/nuage\.sock answers Plugin\.Activate: implements NetworkDriver/,
+  );
+  assert.deepEqual(
+    [on.checks["docker-plugin"]?.status, on.checks["docker-plugin"]?.detail],
+    ["ok", `Docker has the managed plugin ${MANAGED_DRIVER}, enabled`],
+  );
   assert.equal(on.code, 0, JSON.stringify(on.checks));
   await bed.dockerOk(["plugin", "disable", MANAGED_DRIVER]);
   try {
     const off = await doctor();
     assert.equal(off.code, 1);
-    assert.deepEqual([off.checks["docker-plugin"]?.status, off.checks["docker-plugin"]?.fix], ["failed", `docker plugin enable ${MANAGED_DRIVER}`]);
+    assert.deepEqual(
+      [off.checks["docker-plugin"]?.status, off.checks["docker-plugin"]?.fix],
+      ["failed", `docker plugin enable ${MANAGED_DRIVER}`],
+    );
     assert.equal(off.checks.plugin?.status, "failed", "nothing answers on its socket while disabled");
   } finally {
     await enableManagedPlugin(bed.dockerd);

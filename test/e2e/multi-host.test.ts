@@ -23,7 +23,14 @@ import { cleanupAll } from "../support/cleanup.js";
 import { makeTestDir, runOk, sleep, waitFor } from "../support/proc.js";
 import { mapToObject, setToArray } from "../../src/vrs/ovsdb/values.js";
 
-const NO_ORPHANS: Orphans = { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] };
+const NO_ORPHANS: Orphans = {
+  links: [],
+  bridgePorts: [],
+  portRows: [],
+  entityRows: [],
+  vsdContainers: [],
+  vsdVports: [],
+};
 
 let lab: Lab;
 let etcd: Etcd;
@@ -60,15 +67,23 @@ const ovsVsctl = (bed: NuageBed, args: string[]): Promise<string> =>
 
 /** VLAN tags of the plugin's ports on a host's bridge (the agent sets them once resolved). */
 async function pluginPortTags(bed: NuageBed): Promise<number[]> {
-  const [res] = await bed.ovsdb.transact("Open_vSwitch", [{ op: "select", table: "Port", where: [], columns: ["tag", "external_ids"] }]);
+  const [res] = await bed.ovsdb.transact("Open_vSwitch", [
+    { op: "select", table: "Port", where: [], columns: ["tag", "external_ids"] },
+  ]);
   return (res?.rows ?? [])
     .filter((r) => mapToObject(r.external_ids)["nuage-libnetwork-endpoint-id"] !== undefined)
     .map((r) => Number(setToArray(r.tag)[0] ?? 0));
 }
 
 /** Two beds started side by side. */
-async function startPair(scope: "global" | "local", names: [string, string], clusterStore?: string): Promise<[NuageBed, NuageBed]> {
-  const started = await Promise.allSettled(names.map((name) => NuageBed.start({ name, lab, vsd, scope, clusterStore })));
+async function startPair(
+  scope: "global" | "local",
+  names: [string, string],
+  clusterStore?: string,
+): Promise<[NuageBed, NuageBed]> {
+  const started = await Promise.allSettled(
+    names.map((name) => NuageBed.start({ name, lab, vsd, scope, clusterStore })),
+  );
   const ok = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) {
@@ -85,21 +100,30 @@ async function startPair(scope: "global" | "local", names: [string, string], clu
   return [a, b];
 }
 
-interface CallLine { call: string; net?: string; ep?: string; status: number; ms: number }
+interface CallLine {
+  call: string;
+  net?: string;
+  ep?: string;
+  status: number;
+  ms: number;
+}
 
 /** The Docker calls a bed's plugin answered (from its log), optionally for one network. */
 function calls(bed: NuageBed, networkId?: string): CallLine[] {
-  return bed.pluginLog().split("\n").flatMap((line) => {
-    try {
-      const o = JSON.parse(line) as Partial<CallLine>;
-      // One line per answered call carries its duration; the debug request/response lines do not.
-      if (typeof o.call !== "string" || typeof o.status !== "number" || typeof o.ms !== "number") return [];
-      if (networkId && o.net !== networkId.slice(0, 12)) return [];
-      return [{ ...o, call: o.call.replace(/^NetworkDriver\./, "") } as CallLine];
-    } catch {
-      return [];
-    }
-  });
+  return bed
+    .pluginLog()
+    .split("\n")
+    .flatMap((line) => {
+      try {
+        const o = JSON.parse(line) as Partial<CallLine>;
+        // One line per answered call carries its duration; the debug request/response lines do not.
+        if (typeof o.call !== "string" || typeof o.status !== "number" || typeof o.ms !== "number") return [];
+        if (networkId && o.net !== networkId.slice(0, 12)) return [];
+        return [{ ...o, call: o.call.replace(/^NetworkDriver\./, "") } as CallLine];
+      } catch {
+        return [];
+      }
+    });
 }
 
 const callNames = (bed: NuageBed, networkId: string): string[] => calls(bed, networkId).map((c) => c.call);
@@ -107,14 +131,18 @@ const callNames = (bed: NuageBed, networkId: string): string[] => calls(bed, net
 /** The plugin's own network records (file names in its state folder). */
 function recordedNetworks(bed: NuageBed): string[] {
   try {
-    return readdirSync(join(bed.dir, "plugin-state", "networks")).filter((f) => !f.startsWith(".")).map((f) => f.replace(/\.json$/, ""));
+    return readdirSync(join(bed.dir, "plugin-state", "networks"))
+      .filter((f) => !f.startsWith("."))
+      .map((f) => f.replace(/\.json$/, ""));
   } catch {
     return [];
   }
 }
 
 const ipOf = async (bed: NuageBed, container: string, network: string): Promise<string> =>
-  (await bed.dockerOk(["inspect", "-f", `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container])).trim();
+  (
+    await bed.dockerOk(["inspect", "-f", `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container])
+  ).trim();
 
 async function runDetached(bed: NuageBed, name: string, network: string, extra: string[] = []): Promise<number> {
   const t0 = Date.now();
@@ -128,10 +156,14 @@ async function ping(bed: NuageBed, from: string, ip: string): Promise<void> {
 }
 
 async function expectClean(bed: NuageBed, what: string): Promise<void> {
-  const o = await waitFor(`no orphans on ${bed.host.name} after ${what}`, async () => {
-    const found = await bed.orphans();
-    return noOrphans(found) ? found : false;
-  }, { timeoutMs: 15_000, intervalMs: 300 }).catch(async () => bed.orphans());
+  const o = await waitFor(
+    `no orphans on ${bed.host.name} after ${what}`,
+    async () => {
+      const found = await bed.orphans();
+      return noOrphans(found) ? found : false;
+    },
+    { timeoutMs: 15_000, intervalMs: 300 },
+  ).catch(async () => bed.orphans());
   assert.deepEqual(o, NO_ORPHANS, `left behind on ${bed.host.name} after ${what}`);
 }
 
@@ -148,7 +180,14 @@ const networkId = async (bed: NuageBed, name: string): Promise<string> =>
   (await bed.dockerOk(["network", "inspect", "-f", "{{.Id}}", name])).trim();
 
 const lists = async (bed: NuageBed, name: string): Promise<string | undefined> => {
-  const ls = await bed.dockerOk(["network", "ls", "--filter", `name=^${name}$`, "--format", "{{.Name}} {{.Driver}} {{.Scope}}"]);
+  const ls = await bed.dockerOk([
+    "network",
+    "ls",
+    "--filter",
+    `name=^${name}$`,
+    "--format",
+    "{{.Name}} {{.Driver}} {{.Scope}}",
+  ]);
   return ls.trim() || undefined;
 };
 
@@ -209,7 +248,9 @@ describe("global scope: two dockerds sharing an etcd cluster store", { timeout: 
     const epA = calls(a, gnetId).find((c) => c.call === "CreateEndpoint");
     const epB = calls(b, gnetId).find((c) => c.call === "CreateEndpoint");
     assert.ok(epA && epB);
-    t.diagnostic(`docker run: A ${msA} ms, B ${msB} ms; CreateEndpoint: A ${epA.ms} ms, B ${epB.ms} ms (B asked its dockerd for the network)`);
+    t.diagnostic(
+      `docker run: A ${msA} ms, B ${msB} ms; CreateEndpoint: A ${epA.ms} ms, B ${epB.ms} ms (B asked its dockerd for the network)`,
+    );
     t.diagnostic(`calls on A: ${callNames(a, gnetId).join(", ")}`);
     t.diagnostic(`calls on B: ${callNames(b, gnetId).join(", ")}`);
     assert.ok(!callNames(b, gnetId).includes("CreateNetwork"));
@@ -222,14 +263,26 @@ describe("global scope: two dockerds sharing an etcd cluster store", { timeout: 
     assert.ok(tagsA[0]! > 0, "A's port is tagged");
     assert.deepEqual(tagsB, tagsA, "B's port has A's VLAN");
     await ovsVsctl(b, ["del-port", b.bridge, "trunk0"]);
-    assert.notEqual((await b.execIn("cb", ["ping", "-c", "1", "-W", "2", ipA])).code, 0, "cb reached ca without the trunk");
+    assert.notEqual(
+      (await b.execIn("cb", ["ping", "-c", "1", "-W", "2", ipA])).code,
+      0,
+      "cb reached ca without the trunk",
+    );
     await ovsVsctl(b, ["add-port", b.bridge, "trunk0"]);
     await ping(b, "cb", ipA);
 
-    const views = await Promise.all(["ca", "cb"].map((n) => waitFor(`VSD container ${n}`, async () => {
-      const v = await vsdView(n);
-      return v.container && v.vports.length === 1 ? v : false;
-    }, { timeoutMs: 15_000 })));
+    const views = await Promise.all(
+      ["ca", "cb"].map((n) =>
+        waitFor(
+          `VSD container ${n}`,
+          async () => {
+            const v = await vsdView(n);
+            return v.container && v.vports.length === 1 ? v : false;
+          },
+          { timeoutMs: 15_000 },
+        ),
+      ),
+    );
     const [va, vb] = views as [Awaited<ReturnType<typeof vsdView>>, Awaited<ReturnType<typeof vsdView>>];
     assert.equal(va.container!.externalID, a.hostId, "ca's VSD container belongs to host A");
     assert.equal(vb.container!.externalID, b.hostId, "cb's VSD container belongs to host B");
@@ -246,7 +299,7 @@ describe("global scope: two dockerds sharing an etcd cluster store", { timeout: 
     const va = await vsdView("ca");
     assert.ok(va.container && va.vports.length === 1, "ca is still in the VSD with its vPort");
     await expectClean(a, "rm -f cb (on B)");
-    const epA = (await a.dockerEndpointIds());
+    const epA = await a.dockerEndpointIds();
     assert.equal(epA.size, 1);
     const o = await a.orphans(new Set());
     assert.equal(o.bridgePorts.length, 1, "ca's port is still on A's bridge");
@@ -264,16 +317,25 @@ describe("global scope: two dockerds sharing an etcd cluster store", { timeout: 
     await b.dockerOk(["rm", "-f", "cb2"]);
     await expectClean(b, "rm -f cb2");
     await a.dockerOk(["network", "rm", "GNet"]);
-    assert.deepEqual(callNames(a, gnetId).filter((c) => c === "DeleteNetwork"), ["DeleteNetwork"]);
+    assert.deepEqual(
+      callNames(a, gnetId).filter((c) => c === "DeleteNetwork"),
+      ["DeleteNetwork"],
+    );
     assert.deepEqual(recordedNetworks(a), []);
-    await waitFor("GNet gone from B", async () => (await lists(b, "GNet")) === undefined, { timeoutMs: 15_000, intervalMs: 200 });
+    await waitFor("GNet gone from B", async () => (await lists(b, "GNet")) === undefined, {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
     assert.ok(!callNames(b, gnetId).includes("DeleteNetwork"), "B's plugin is not told either");
     // B's learnt record goes at its next reconcile pass (here: the one at start, which runs
     // after the socket already answers Activate: wait for it).
     await b.stopPlugin();
     await b.startPlugin();
-    await waitFor("B's learnt record of GNet removed by the reconcile pass at start", () => recordedNetworks(b).length === 0, { timeoutMs: 15_000, intervalMs: 100 })
-      .catch(() => undefined);
+    await waitFor(
+      "B's learnt record of GNet removed by the reconcile pass at start",
+      () => recordedNetworks(b).length === 0,
+      { timeoutMs: 15_000, intervalMs: 100 },
+    ).catch(() => undefined);
     assert.deepEqual(recordedNetworks(b), []);
   });
 
@@ -284,7 +346,10 @@ describe("global scope: two dockerds sharing an etcd cluster store", { timeout: 
     await b.dockerOk(["network", "rm", "GNet2"]);
     assert.deepEqual(callNames(b, id), ["DeleteNetwork"]);
     assert.equal(await lists(b, "GNet2"), undefined);
-    await waitFor("GNet2 gone from A", async () => (await lists(a, "GNet2")) === undefined, { timeoutMs: 15_000, intervalMs: 200 });
+    await waitFor("GNet2 gone from A", async () => (await lists(a, "GNet2")) === undefined, {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
   });
 });
 
@@ -325,10 +390,18 @@ describe("local scope: two dockerds without a cluster store", { timeout: 300_000
     assert.ok(lastByte(ipB) >= 128 && lastByte(ipB) < 192, `B's address ${ipB} is in B's range`);
     await ping(a, "la1", ipB);
     await ping(b, "lb1", ipA);
-    const [va, vb] = await Promise.all(["la1", "lb1"].map((n) => waitFor(`VSD container ${n}`, async () => {
-      const v = await vsdView(n);
-      return v.container && v.vports.length === 1 ? v : false;
-    }, { timeoutMs: 15_000 })));
+    const [va, vb] = await Promise.all(
+      ["la1", "lb1"].map((n) =>
+        waitFor(
+          `VSD container ${n}`,
+          async () => {
+            const v = await vsdView(n);
+            return v.container && v.vports.length === 1 ? v : false;
+          },
+          { timeoutMs: 15_000 },
+        ),
+      ),
+    );
     assert.equal(va!.vports[0]!.parentID, vb!.vports[0]!.parentID, "in the same VSD subnet");
 
     await Promise.all([a.dockerOk(["rm", "-f", "la1"]), b.dockerOk(["rm", "-f", "lb1"])]);

@@ -22,13 +22,19 @@ let bed: NuageBed;
 before(async () => {
   bed = await NuageBed.start({ name: "ops", extraConfig: { MetricsAddress: METRICS } });
   await bed.dockerOk([...README_CREATE, "-o", "policy-group=PG1", "MyNet"]);
-  for (const name of ["c1", "c2"]) await bed.dockerOk(["run", "-d", "--name", name, "--net", "MyNet", BUSYBOX_IMAGE, "sleep", "3600"]);
+  for (const name of ["c1", "c2"])
+    await bed.dockerOk(["run", "-d", "--name", name, "--net", "MyNet", BUSYBOX_IMAGE, "sleep", "3600"]);
 });
 after(async () => {
   if (bed) await bed.stop();
 });
 
-interface DoctorRun { code: number; text: string; report: DoctorReport; ms: number }
+interface DoctorRun {
+  code: number;
+  text: string;
+  report: DoctorReport;
+  ms: number;
+}
 
 /** Runs `doctor` inside the host (its plugin socket, links and OVSDB), as text and as --json. */
 async function doctor(cfgPath = bed.cfgPath): Promise<DoctorRun> {
@@ -53,7 +59,11 @@ function assertFailed(run: DoctorRun, expected: string[], what: string): void {
   assert.deepEqual(failedChecks(run.report), expected, `${what}: failed checks\n${run.text}`);
   for (const name of expected) {
     const label = name.replace(/^endpoint /, ""); // an endpoint's line is labelled with its container
-    assert.match(run.text, new RegExp(`^FAILED  ${label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b.*\\n {24}→ \\S`, "m"), `${what}: a FAILED line for ${name} with a fix\n${run.text}`);
+    assert.match(
+      run.text,
+      new RegExp(`^FAILED  ${label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b.*\\n {24}→ \\S`, "m"),
+      `${what}: a FAILED line for ${name} with a fix\n${run.text}`,
+    );
   }
 }
 
@@ -64,7 +74,9 @@ async function configWith(change: (text: string) => string, name: string): Promi
 }
 
 async function httpGet(path: string): Promise<{ status: number; body: string }> {
-  return JSON.parse(await bed.host.execOk(process.execPath, [OPS_CLI, "get", `http://${METRICS}${path}`], { timeoutMs: 20_000 })) as { status: number; body: string };
+  return JSON.parse(
+    await bed.host.execOk(process.execPath, [OPS_CLI, "get", `http://${METRICS}${path}`], { timeoutMs: 20_000 }),
+  ) as { status: number; body: string };
 }
 
 /** The value of `name{labels}` in Prometheus text (labels in any order, exactly these). */
@@ -72,8 +84,17 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   for (const line of text.split("\n")) {
     const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries((m[2] ?? "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), JSON.parse(kv.slice(kv.indexOf("=") + 1)) as string]));
-    if (Object.keys(have).length === Object.keys(labels).length && Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+    const have = Object.fromEntries(
+      (m[2] ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf("=")), JSON.parse(kv.slice(kv.indexOf("=") + 1)) as string]),
+    );
+    if (
+      Object.keys(have).length === Object.keys(labels).length &&
+      Object.entries(labels).every(([k, v]) => have[k] === v)
+    )
+      return Number(m[3]);
   }
   return undefined;
 }
@@ -84,16 +105,38 @@ test("doctor on a healthy host: exit 0, every check ok, each endpoint with its c
   t.diagnostic(`doctor took ${run.ms} ms (process start included)`);
   assert.equal(run.code, 0, run.text);
   assert.equal(run.report.ok, true);
-  assert.deepEqual(run.report.checks.map((c) => [c.name, c.status]), [
-    ["config", "ok"], ["docker", "ok"], ["plugin", "ok"], ["docker-plugin", "ok"], ["ovsdb", "ok"], ["nuage-tables", "ok"],
-    ["bridge", "ok"], ["controller", "ok"], ["records", "ok"], ["vsd", "ok"], ["vsd-login", "ok"], ["network", "ok"],
-  ]);
+  assert.deepEqual(
+    run.report.checks.map((c) => [c.name, c.status]),
+    [
+      ["config", "ok"],
+      ["docker", "ok"],
+      ["plugin", "ok"],
+      ["docker-plugin", "ok"],
+      ["ovsdb", "ok"],
+      ["nuage-tables", "ok"],
+      ["bridge", "ok"],
+      ["controller", "ok"],
+      ["records", "ok"],
+      ["vsd", "ok"],
+      ["vsd-login", "ok"],
+      ["network", "ok"],
+    ],
+  );
   assert.equal(run.report.checks.find((c) => c.name === "network")?.subject, "MyNet");
   assert.equal(run.report.endpoints.length, 2);
   for (const name of ["c1", "c2"]) {
     const e = run.report.endpoints.find((x) => x.container === name);
     assert.ok(e, `endpoint of ${name} listed`);
-    const [ip, mac, id] = (await bed.dockerOk(["inspect", "-f", '{{.NetworkSettings.Networks.MyNet.IPAddress}} {{.NetworkSettings.Networks.MyNet.MacAddress}} {{.Id}}', name])).trim().split(" ");
+    const [ip, mac, id] = (
+      await bed.dockerOk([
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.Networks.MyNet.IPAddress}} {{.NetworkSettings.Networks.MyNet.MacAddress}} {{.Id}}",
+        name,
+      ])
+    )
+      .trim()
+      .split(" ");
     assert.equal(e.status, "ok");
     assert.equal(e.ip, ip);
     assert.equal(e.mac, mac);
@@ -104,7 +147,13 @@ test("doctor on a healthy host: exit 0, every check ok, each endpoint with its c
     const vport = (await bed.vsd.state()).vports.find((v) => v.name === e.vport || v.ID === e.vport);
     assert.ok(vport, `the VSD has vPort ${e.vport}`);
     assert.deepEqual([e.policyGroups, e.policyGroupsFrom], [["PG1"], "vsd"]);
-    assert.match(run.text, new RegExp(`^ok {6}${name} +endpoint ${e.endpoint.slice(0, 12)} on MyNet  port ${e.port}  ip ${ip}  mac ${mac}  resolved ${ip}/24 gw 10\\.21\\.59\\.1  vport ${e.vport}  policy groups \\(VSD\\): PG1$`, "m"));
+    assert.match(
+      run.text,
+      new RegExp(
+        `^ok {6}${name} +endpoint ${e.endpoint.slice(0, 12)} on MyNet  port ${e.port}  ip ${ip}  mac ${mac}  resolved ${ip}/24 gw 10\\.21\\.59\\.1  vport ${e.vport}  policy groups \\(VSD\\): PG1$`,
+        "m",
+      ),
+    );
   }
   assert.equal(run.report.reconcile.status, "ok");
   assert.match(run.text, /^ok {6}reconcile +dry run: a reconcile pass would remove nothing$/m);
@@ -125,7 +174,10 @@ test("metrics after a few docker runs: calls by call and outcome, latency bucket
     assert.ok(sample(body, `${p}docker_call_duration_seconds_sum`, labels)! > 0);
   }
   assert.equal(sample(body, `${p}docker_calls_total`, { call: "NetworkDriver.CreateNetwork", outcome: "ok" }), 1);
-  assert.ok(sample(body, `${p}vrs_resolution_duration_seconds_count`, { outcome: "resolved" })! >= 5, "one resolution per Join (2 + 3)");
+  assert.ok(
+    sample(body, `${p}vrs_resolution_duration_seconds_count`, { outcome: "resolved" })! >= 5,
+    "one resolution per Join (2 + 3)",
+  );
   assert.equal(sample(body, `${p}endpoints`), 2, "c1 and c2; the --rm containers are gone");
   assert.equal(sample(body, `${p}networks`), 1);
   assert.ok(sample(body, "process_resident_memory_bytes")! > 0, "process default metrics");
@@ -135,21 +187,32 @@ test("metrics after a few docker runs: calls by call and outcome, latency bucket
 async function stopOvsdbServer(): Promise<() => Promise<void>> {
   const pid = Number(readFileSync(join(bed.ovs.stateDir, "ovsdb-server.pid"), "utf8").trim());
   const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-  const env = Object.fromEntries(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+  const env = Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, "utf8")
+      .split("\0")
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+  );
   assert.match(argv[0] ?? "", /ovsdb-server$/);
   process.kill(pid, "SIGTERM");
   await waitFor("ovsdb-server to exit", () => !isAlive(pid), { timeoutMs: 10_000, intervalMs: 20 });
-  return async () => { await runOk(argv[0]!, argv.slice(1), { env }); }; // --detach: returns once it serves
+  return async () => {
+    await runOk(argv[0]!, argv.slice(1), { env });
+  }; // --detach: returns once it serves
 }
 
 test("/healthz turns 503 naming OVSDB while ovsdb-server is stopped (doctor names it too), 200 once it is back", async () => {
   assert.deepEqual(await httpGet("/healthz"), { status: 200, body: "ok\n" });
   const start = await stopOvsdbServer();
   try {
-    const down = await waitFor("/healthz 503", async () => {
-      const h = await httpGet("/healthz");
-      return h.status === 503 ? h : false;
-    }, { timeoutMs: 15_000, intervalMs: 200 });
+    const down = await waitFor(
+      "/healthz 503",
+      async () => {
+        const h = await httpGet("/healthz");
+        return h.status === 503 ? h : false;
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
     assert.match(down.body, /^OVSDB at unix:.*db\.sock is not connected$/m);
     const run = await doctor();
     assert.equal(run.code, 1, run.text);
@@ -159,10 +222,16 @@ test("/healthz turns 503 naming OVSDB while ovsdb-server is stopped (doctor name
   } finally {
     await start();
   }
-  await waitFor("/healthz 200", async () => (await httpGet("/healthz")).status === 200, { timeoutMs: 15_000, intervalMs: 200 });
+  await waitFor("/healthz 200", async () => (await httpGet("/healthz")).status === 200, {
+    timeoutMs: 15_000,
+    intervalMs: 200,
+  });
   const { body } = await httpGet("/metrics");
   assert.ok(sample(body, "nuage_libnetwork_reconnects_total", { peer: "ovsdb" })! >= 1, "the reconnection is counted");
-  await waitFor("doctor healthy again", async () => (await doctor()).code === 0, { timeoutMs: 20_000, intervalMs: 500 });
+  await waitFor("doctor healthy again", async () => (await doctor()).code === 0, {
+    timeoutMs: 20_000,
+    intervalMs: 500,
+  });
 });
 
 test("doctor: a wrong config key is named, exit 1", async () => {
@@ -173,7 +242,10 @@ test("doctor: a wrong config key is named, exit 1", async () => {
 });
 
 test("doctor: a wrong VSD password fails the login check only", async () => {
-  const cfg = await configWith((t) => t.replace(/^VsdPassword = .*$/m, 'VsdPassword = "not-the-password"'), "badpw.cfg");
+  const cfg = await configWith(
+    (t) => t.replace(/^VsdPassword = .*$/m, 'VsdPassword = "not-the-password"'),
+    "badpw.cfg",
+  );
   const run = await doctor(cfg);
   assertFailed(run, ["vsd-login"], "VSD password wrong");
   assert.equal(run.report.checks.find((c) => c.name === "vsd")?.status, "ok", "the VSD itself answers");
@@ -182,11 +254,24 @@ test("doctor: a wrong VSD password fails the login check only", async () => {
 
 test("doctor: a network whose VSD subnet was deleted is named", async () => {
   await bed.dockerOk([...SUBNET3_CREATE, "Net3"]);
-  await bed.host.execOk(process.execPath, [OPS_CLI, "delete-subnet", bed.vsd.url, bed.vsd.caFile, JSON.stringify({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 3" })], { timeoutMs: 20_000 });
+  await bed.host.execOk(
+    process.execPath,
+    [
+      OPS_CLI,
+      "delete-subnet",
+      bed.vsd.url,
+      bed.vsd.caFile,
+      JSON.stringify({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 3" }),
+    ],
+    { timeoutMs: 20_000 },
+  );
   try {
     const run = await doctor();
     assertFailed(run, ["network Net3"], "VSD subnet deleted");
-    assert.match(run.text, /^FAILED  network Net3 +VSD subnet "Subnet 3" \(Enterprise \/ Domain \/ Zone\) no longer exists/m);
+    assert.match(
+      run.text,
+      /^FAILED  network Net3 +VSD subnet "Subnet 3" \(Enterprise \/ Domain \/ Zone\) no longer exists/m,
+    );
     assert.match(run.text, /→ recreate VSD subnet .* or remove the network: docker network rm Net3/);
   } finally {
     await bed.dockerOk(["network", "rm", "Net3"]);
@@ -199,8 +284,14 @@ test("doctor: a leftover veth is what a reconcile pass would remove", async () =
     const run = await doctor();
     assertFailed(run, ["reconcile"], "leftover veth");
     assert.deepEqual(run.report.reconcile.wouldRemove?.links, ["nuh0123456789ab", "nuc0123456789ab"]);
-    assert.match(run.text, /^FAILED  reconcile +dry run: a reconcile pass would remove 2 veths \(nuh0123456789ab, nuc0123456789ab\)/m);
-    assert.ok((await bed.host.ip(["link", "show", "nuh0123456789ab"])).includes("nuh0123456789ab"), "the dry run removed nothing");
+    assert.match(
+      run.text,
+      /^FAILED  reconcile +dry run: a reconcile pass would remove 2 veths \(nuh0123456789ab, nuc0123456789ab\)/m,
+    );
+    assert.ok(
+      (await bed.host.ip(["link", "show", "nuh0123456789ab"])).includes("nuh0123456789ab"),
+      "the dry run removed nothing",
+    );
   } finally {
     await bed.host.ip(["link", "del", "nuh0123456789ab"]);
   }
@@ -210,13 +301,24 @@ test("doctor: a vPort the VSD took out of the network's policy group is named wi
   const before = await doctor();
   const c1 = before.report.endpoints.find((e) => e.container === "c1");
   assert.ok(c1?.vport, before.text);
-  const setGroups = (names: string[]) => bed.host.execOk(process.execPath, [OPS_CLI, "vport-groups", bed.vsd.url, bed.vsd.caFile, c1.vport!, JSON.stringify(names)], { timeoutMs: 20_000 });
+  const setGroups = (names: string[]) =>
+    bed.host.execOk(
+      process.execPath,
+      [OPS_CLI, "vport-groups", bed.vsd.url, bed.vsd.caFile, c1.vport!, JSON.stringify(names)],
+      { timeoutMs: 20_000 },
+    );
   await setGroups([]);
   try {
     const run = await doctor();
     assertFailed(run, ["endpoint c1"], "vPort out of its policy group");
     assert.match(run.text, /^1 failed: endpoint c1$/m);
-    assert.match(run.text, new RegExp(`^FAILED  c1 +endpoint .*policy groups \\(VSD\\): none  \\(vPort ${c1.vport} is not in policy group PG1\\)$`, "m"));
+    assert.match(
+      run.text,
+      new RegExp(
+        `^FAILED  c1 +endpoint .*policy groups \\(VSD\\): none  \\(vPort ${c1.vport} is not in policy group PG1\\)$`,
+        "m",
+      ),
+    );
   } finally {
     await setGroups(["PG1"]);
   }
@@ -227,28 +329,49 @@ test("doctor: the VRS's controller disconnected is named", async () => {
   const vsc = bed.ovs.pids.vsc;
   assert.ok(vsc, "the bed runs the stand-in VSC");
   process.kill(vsc, "SIGKILL");
-  await waitFor("ovs-vswitchd to drop the master role", async () => {
-    const [res] = await bed.ovsdb.transact("Open_vSwitch", [{ op: "select", table: "Controller", where: [], columns: ["role"] }]);
-    return (res?.rows ?? []).every((r) => !setToArray(r.role).includes("master"));
-  }, { timeoutMs: 20_000, intervalMs: 200 });
+  await waitFor(
+    "ovs-vswitchd to drop the master role",
+    async () => {
+      const [res] = await bed.ovsdb.transact("Open_vSwitch", [
+        { op: "select", table: "Controller", where: [], columns: ["role"] },
+      ]);
+      return (res?.rows ?? []).every((r) => !setToArray(r.role).includes("master"));
+    },
+    { timeoutMs: 20_000, intervalMs: 200 },
+  );
   const run = await doctor();
   assertFailed(run, ["controller"], "controller disconnected");
-  assert.match(run.text, /^FAILED  controller +bridge alubr0's controller is not connected: unix:.*vsc\.sock \(role none\)/m);
+  assert.match(
+    run.text,
+    /^FAILED  controller +bridge alubr0's controller is not connected: unix:.*vsc\.sock \(role none\)/m,
+  );
 });
 
 test("doctor: the bridge missing is named", async () => {
-  const [br] = await bed.ovsdb.transact("Open_vSwitch", [{ op: "select", table: "Bridge", where: [["name", "==", bed.bridge]], columns: ["_uuid", "external_ids"] }]);
+  const [br] = await bed.ovsdb.transact("Open_vSwitch", [
+    { op: "select", table: "Bridge", where: [["name", "==", bed.bridge]], columns: ["_uuid", "external_ids"] },
+  ]);
   const uuid = uuidOf(br!.rows![0]!._uuid);
   assert.ok(mapToObject(br!.rows![0]!.external_ids) !== undefined);
-  await bed.ovsdb.transact("Open_vSwitch", [{ op: "mutate", table: "Open_vSwitch", where: [], mutations: [["bridges", "delete", ["set", [["uuid", uuid]]]]] }]);
+  await bed.ovsdb.transact("Open_vSwitch", [
+    { op: "mutate", table: "Open_vSwitch", where: [], mutations: [["bridges", "delete", ["set", [["uuid", uuid]]]]] },
+  ]);
   const run = await doctor();
   assert.equal(run.code, 1);
   const failed = failedChecks(run.report);
   assert.ok(failed.includes("bridge"), run.text);
-  assert.match(run.text, /^FAILED  bridge +bridge alubr0 \(VrsBridge\) does not exist in the VRS\n {24}→ set VrsBridge/m);
+  assert.match(
+    run.text,
+    /^FAILED  bridge +bridge alubr0 \(VrsBridge\) does not exist in the VRS\n {24}→ set VrsBridge/m,
+  );
   assert.match(run.text, /^skipped controller +needs the bridge$/m);
   // Its ports went with it: each endpoint says what is wrong with it.
-  assert.ok(run.report.endpoints.every((e) => e.status === "failed" && e.problems.some((p) => p.includes("not on bridge alubr0"))), run.text);
+  assert.ok(
+    run.report.endpoints.every(
+      (e) => e.status === "failed" && e.problems.some((p) => p.includes("not on bridge alubr0")),
+    ),
+    run.text,
+  );
 });
 
 test("doctor: Docker down is named", async () => {
@@ -256,6 +379,9 @@ test("doctor: Docker down is named", async () => {
   const run = await doctor();
   assert.equal(run.code, 1);
   assert.ok(failedChecks(run.report).includes("docker"), run.text);
-  assert.match(run.text, /^FAILED  docker +the Docker API at unix:.* is unavailable .*\n {24}→ start dockerd, or set DockerEndpoint/m);
+  assert.match(
+    run.text,
+    /^FAILED  docker +the Docker API at unix:.* is unavailable .*\n {24}→ start dockerd, or set DockerEndpoint/m,
+  );
   assert.match(run.report.reconcile.detail, /Docker does not answer/);
 });

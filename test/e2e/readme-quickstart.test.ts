@@ -14,13 +14,18 @@ import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 /** The `docker …` command lines of the README's "## Quick start" section, in order, as argument arrays. */
 function quickStartCommands(readme: string): string[][] {
   const section = /^## Quick start\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1];
-  assert.ok(section, "README.md has a \"## Quick start\" section");
+  assert.ok(section, 'README.md has a "## Quick start" section');
   const lines = [...section.matchAll(/^```sh\n([\s\S]*?)^```/gm)].flatMap((m) => m[1]!.split("\n"));
-  return lines.filter((l) => l.startsWith("docker ")).map((line) => {
-    const argv = parse(line);
-    assert.ok(argv.every((a): a is string => typeof a === "string"), `a plain command without shell operators: ${line}`);
-    return argv as string[];
-  });
+  return lines
+    .filter((l) => l.startsWith("docker "))
+    .map((line) => {
+      const argv = parse(line);
+      assert.ok(
+        argv.every((a): a is string => typeof a === "string"),
+        `a plain command without shell operators: ${line}`,
+      );
+      return argv as string[];
+    });
 }
 
 let bed: NuageBed;
@@ -34,13 +39,19 @@ after(async () => {
 
 test("the README's quick-start commands work as written against the sandbox", async () => {
   const commands = quickStartCommands(readFileSync(join(REPO, "README.md"), "utf8"));
-  assert.ok(commands.some((c) => c[1] === "network" && c[2] === "create"), "the quick start creates a network");
-  assert.ok(commands.some((c) => c[1] === "run"), "the quick start runs a container");
+  assert.ok(
+    commands.some((c) => c[1] === "network" && c[2] === "create"),
+    "the quick start creates a network",
+  );
+  assert.ok(
+    commands.some((c) => c[1] === "run"),
+    "the quick start runs a container",
+  );
   for (const argv of commands) {
     const r = await bed.docker(argv.slice(1));
     assert.equal(r.code, 0, `${argv.join(" ")}\n${r.stderr}`);
     if (argv[1] === "run" && argv.includes("addr")) {
-      assert.match(r.stdout, /inet 10\.21\.59\.\d+\/24/, "the container has an address of VSD subnet \"Subnet 2\"");
+      assert.match(r.stdout, /inet 10\.21\.59\.\d+\/24/, 'the container has an address of VSD subnet "Subnet 2"');
     }
   }
   await expectNoOrphans(bed, "the quick start");

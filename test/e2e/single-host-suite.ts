@@ -23,7 +23,9 @@ export function singleHostSuite(engine: Engine): void {
   });
 
   const ipOf = async (container: string, network: string): Promise<string> =>
-    (await bed.dockerOk(["inspect", "-f", `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container])).trim();
+    (
+      await bed.dockerOk(["inspect", "-f", `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container])
+    ).trim();
 
   const runDetached = (name: string, network: string) =>
     bed.dockerOk(["run", "-d", "--name", name, "--net", network, BUSYBOX_IMAGE, "sleep", "3600"]);
@@ -36,16 +38,62 @@ export function singleHostSuite(engine: Engine): void {
   });
 
   test("a missing option and a --subnet that is not the VSD subnet's give clear errors and leave nothing", async () => {
-    const missing = await bed.docker(["network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain",
-      "-o", "subnet=Subnet 2", "-o", "user=admin", "--subnet=10.21.59.0/24", "NoZone"]);
+    const missing = await bed.docker([
+      "network",
+      "create",
+      "--driver=nuage",
+      "-o",
+      "organization=Enterprise",
+      "-o",
+      "domain=Domain",
+      "-o",
+      "subnet=Subnet 2",
+      "-o",
+      "user=admin",
+      "--subnet=10.21.59.0/24",
+      "NoZone",
+    ]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /missing option -o zone/);
-    const wrong = await bed.docker(["network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain",
-      "-o", "zone=Zone", "-o", "subnet=Subnet 2", "-o", "user=admin", "--subnet=10.21.58.0/24", "WrongNet"]);
+    const wrong = await bed.docker([
+      "network",
+      "create",
+      "--driver=nuage",
+      "-o",
+      "organization=Enterprise",
+      "-o",
+      "domain=Domain",
+      "-o",
+      "zone=Zone",
+      "-o",
+      "subnet=Subnet 2",
+      "-o",
+      "user=admin",
+      "--subnet=10.21.58.0/24",
+      "WrongNet",
+    ]);
     assert.notEqual(wrong.code, 0);
-    assert.match(wrong.stderr, /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/);
-    const unknownZone = await bed.docker(["network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain",
-      "-o", "zone=Zonx", "-o", "subnet=Subnet 2", "-o", "user=admin", "--subnet=10.21.59.0/24", "BadZone"]);
+    assert.match(
+      wrong.stderr,
+      /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/,
+    );
+    const unknownZone = await bed.docker([
+      "network",
+      "create",
+      "--driver=nuage",
+      "-o",
+      "organization=Enterprise",
+      "-o",
+      "domain=Domain",
+      "-o",
+      "zone=Zonx",
+      "-o",
+      "subnet=Subnet 2",
+      "-o",
+      "user=admin",
+      "--subnet=10.21.59.0/24",
+      "BadZone",
+    ]);
     assert.notEqual(unknownZone.code, 0);
     assert.match(unknownZone.stderr, /Zonx/);
     const ls = await bed.dockerOk(["network", "ls", "--format", "{{.Name}}"]);
@@ -61,22 +109,68 @@ export function singleHostSuite(engine: Engine): void {
     const wrong = await bed.docker([...README_CREATE.slice(0, -1), "--subnet=10.21.57.0/24", "CheckNet"]);
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.stderr, /does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/);
-    const login = bed.pluginLog().split("\n").filter((l) => l.includes('"VSD login"')).map((l) => JSON.parse(l) as { url: string; organization: string });
+    const login = bed
+      .pluginLog()
+      .split("\n")
+      .filter((l) => l.includes('"VSD login"'))
+      .map((l) => JSON.parse(l) as { url: string; organization: string });
     assert.ok(login.length >= 1, "the plugin logged in to the VSD");
     assert.match(login[0]!.url, /^https:\/\/127\.0\.0\.1:\d+\/nuage\/api\/v6$/);
     assert.equal(login[0]!.organization, "CSP");
   });
 
   test("a network on an IPv6-only VSD subnet is refused, saying so; one on a dual-stack subnet (organization in upper case) works by its IPv4 addressing", async () => {
-    const v6 = await bed.docker(["network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
-      "-o", "subnet=Subnet v6", "-o", "user=admin", "--subnet=10.21.62.0/24", "V6Net"]);
+    const v6 = await bed.docker([
+      "network",
+      "create",
+      "--driver=nuage",
+      "-o",
+      "organization=Enterprise",
+      "-o",
+      "domain=Domain",
+      "-o",
+      "zone=Zone",
+      "-o",
+      "subnet=Subnet v6",
+      "-o",
+      "user=admin",
+      "--subnet=10.21.62.0/24",
+      "V6Net",
+    ]);
     assert.notEqual(v6.code, 0);
     assert.match(v6.stderr, /VSD subnet "Subnet v6" is IPv6-only \(IPType IPV6 fd00:21:62::\/64/);
     // The organization in another case than the enterprise's name, as the VSD takes it.
-    await bed.dockerOk(["network", "create", "--driver=nuage", "-o", "organization=ENTERPRISE", "-o", "domain=Domain", "-o", "zone=Zone",
-      "-o", "subnet=Subnet DS", "-o", "user=admin", "--subnet=10.21.63.0/24", "DsNet"]);
+    await bed.dockerOk([
+      "network",
+      "create",
+      "--driver=nuage",
+      "-o",
+      "organization=ENTERPRISE",
+      "-o",
+      "domain=Domain",
+      "-o",
+      "zone=Zone",
+      "-o",
+      "subnet=Subnet DS",
+      "-o",
+      "user=admin",
+      "--subnet=10.21.63.0/24",
+      "DsNet",
+    ]);
     // 10.21.63.2 belongs to the seed's foreign container in the VSD: take another address.
-    await bed.dockerOk(["run", "-d", "--name", "ds1", "--net", "DsNet", "--ip", "10.21.63.10", BUSYBOX_IMAGE, "sleep", "3600"]);
+    await bed.dockerOk([
+      "run",
+      "-d",
+      "--name",
+      "ds1",
+      "--net",
+      "DsNet",
+      "--ip",
+      "10.21.63.10",
+      BUSYBOX_IMAGE,
+      "sleep",
+      "3600",
+    ]);
     assert.equal(await ipOf("ds1", "DsNet"), "10.21.63.10");
     const c = await waitFor("ds1 in the VSD", () => bed.vsdContainerNamed("ds1"), { timeoutMs: 10_000 });
     const iface = (await bed.vsd.state()).containerinterfaces.find((i) => i.parentID === c.ID);
@@ -92,9 +186,19 @@ export function singleHostSuite(engine: Engine): void {
     await bed.dockerOk([...README_CREATE, "MyNet"]);
     const ls = await bed.dockerOk(["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
     assert.match(ls, /^MyNet nuage$/m);
-    const [info] = JSON.parse(await bed.dockerOk(["network", "inspect", "MyNet"])) as { Driver: string; Options: Record<string, string>; IPAM: { Config: { Subnet: string }[] } }[];
+    const [info] = JSON.parse(await bed.dockerOk(["network", "inspect", "MyNet"])) as {
+      Driver: string;
+      Options: Record<string, string>;
+      IPAM: { Config: { Subnet: string }[] };
+    }[];
     assert.equal(info!.Driver, "nuage");
-    assert.deepEqual(info!.Options, { domain: "Domain", organization: "Enterprise", subnet: "Subnet 2", user: "admin", zone: "Zone" });
+    assert.deepEqual(info!.Options, {
+      domain: "Domain",
+      organization: "Enterprise",
+      subnet: "Subnet 2",
+      user: "admin",
+      zone: "Zone",
+    });
     assert.equal(info!.IPAM.Config[0]!.Subnet, "10.21.59.0/24");
   });
 
@@ -110,7 +214,10 @@ export function singleHostSuite(engine: Engine): void {
     assert.equal(p12.code, 0, `c1 → c2 ping failed: ${p12.stdout}${p12.stderr}`);
     const p21 = await bed.execIn("c2", ["ping", "-c", "2", "-W", "3", ip1]);
     assert.equal(p21.code, 0, `c2 → c1 ping failed: ${p21.stdout}`);
-    for (const [name, ip] of [["c1", ip1], ["c2", ip2]] as const) {
+    for (const [name, ip] of [
+      ["c1", ip1],
+      ["c2", ip2],
+    ] as const) {
       const c = await waitFor(`VSD container named ${name}`, () => bed.vsdContainerNamed(name), { timeoutMs: 10_000 });
       const state = await bed.vsd.state();
       const id = (await bed.dockerOk(["inspect", "-f", "{{.Id}}", name])).trim();
@@ -156,13 +263,17 @@ export function singleHostSuite(engine: Engine): void {
     const ip3 = await ipOf("c3", "OtherNet");
     const ping = await bed.execIn("c1", ["ping", "-c", "2", "-W", "3", ip3]);
     assert.equal(ping.code, 0, `c1 (now on OtherNet too) → c3: ${ping.stdout}`);
-    const c = await waitFor("c1's VSD container with two interfaces", async () => {
-      const state = await bed.vsd.state();
-      const vc = state.containers.find((x) => x.name === "c1");
-      if (!vc) return false;
-      const n = state.containerinterfaces.filter((i) => i.parentID === vc.ID).length;
-      return n === 2 ? vc : false;
-    }, { timeoutMs: 10_000 });
+    const c = await waitFor(
+      "c1's VSD container with two interfaces",
+      async () => {
+        const state = await bed.vsd.state();
+        const vc = state.containers.find((x) => x.name === "c1");
+        if (!vc) return false;
+        const n = state.containerinterfaces.filter((i) => i.parentID === vc.ID).length;
+        return n === 2 ? vc : false;
+      },
+      { timeoutMs: 10_000 },
+    );
     assert.ok(c);
     await bed.dockerOk(["network", "disconnect", "OtherNet", "c1"]);
     const links = (await bed.dockerOk(["exec", "c1", "ip", "-o", "link"])).split("\n").filter((l) => /eth\d/.test(l));

@@ -10,7 +10,13 @@
  */
 import net from "node:net";
 
-interface Args { socket: string; count: number; seed: number; network: string; concurrency: number }
+interface Args {
+  socket: string;
+  count: number;
+  seed: number;
+  network: string;
+  concurrency: number;
+}
 const args = JSON.parse(process.argv[2] ?? "{}") as Args;
 
 // ---------------------------------------------------------------- deterministic randomness
@@ -32,32 +38,95 @@ const hex = (n: number): string => Array.from({ length: n }, () => "0123456789ab
 // ---------------------------------------------------------------- vocabulary
 
 const PATHS = [
-  "/Plugin.Activate", "/NetworkDriver.GetCapabilities", "/NetworkDriver.CreateNetwork", "/NetworkDriver.DeleteNetwork",
-  "/NetworkDriver.CreateEndpoint", "/NetworkDriver.DeleteEndpoint", "/NetworkDriver.EndpointOperInfo", "/NetworkDriver.Join",
-  "/NetworkDriver.Leave", "/NetworkDriver.ProgramExternalConnectivity", "/NetworkDriver.RevokeExternalConnectivity",
-  "/NetworkDriver.AllocateNetwork", "/NetworkDriver.FreeNetwork", "/NetworkDriver.DiscoverNew", "/NetworkDriver.DiscoverDelete",
+  "/Plugin.Activate",
+  "/NetworkDriver.GetCapabilities",
+  "/NetworkDriver.CreateNetwork",
+  "/NetworkDriver.DeleteNetwork",
+  "/NetworkDriver.CreateEndpoint",
+  "/NetworkDriver.DeleteEndpoint",
+  "/NetworkDriver.EndpointOperInfo",
+  "/NetworkDriver.Join",
+  "/NetworkDriver.Leave",
+  "/NetworkDriver.ProgramExternalConnectivity",
+  "/NetworkDriver.RevokeExternalConnectivity",
+  "/NetworkDriver.AllocateNetwork",
+  "/NetworkDriver.FreeNetwork",
+  "/NetworkDriver.DiscoverNew",
+  "/NetworkDriver.DiscoverDelete",
 ] as const;
-const ODD_PATHS = ["/NetworkDriver.Nope", "/networkdriver.join", "/", "/Plugin.Activate/x", "/IpamDriver.Nope", "/NetworkDriver.Join%00", "/../../etc/passwd"];
+const ODD_PATHS = [
+  "/NetworkDriver.Nope",
+  "/networkdriver.join",
+  "/",
+  "/Plugin.Activate/x",
+  "/IpamDriver.Nope",
+  "/NetworkDriver.Join%00",
+  "/../../etc/passwd",
+];
 
 /** Strings that must never reach a shell and must survive every layer intact. */
 export const WEIRD = [
-  "a b", 'q"uote', "s'ingle", "$(touch /tmp/nuage-pwned)", "`touch /tmp/nuage-pwned`", "new\nline", "tab\tx", "日本語", "é ü ß",
-  "emoji 🚀", "nul\u0000byte", "back\\slash", "; rm -rf / #", "${IFS}x", "%s%n%x", "<script>x</script>", "--help", "-o", "' OR 1=1 --",
-  "name == \"x\" or ''", "\u202eright-to-left", "x".repeat(5000), "",
+  "a b",
+  'q"uote',
+  "s'ingle",
+  "$(touch /tmp/nuage-pwned)",
+  "`touch /tmp/nuage-pwned`",
+  "new\nline",
+  "tab\tx",
+  "日本語",
+  "é ü ß",
+  "emoji 🚀",
+  "nul\u0000byte",
+  "back\\slash",
+  "; rm -rf / #",
+  "${IFS}x",
+  "%s%n%x",
+  "<script>x</script>",
+  "--help",
+  "-o",
+  "' OR 1=1 --",
+  "name == \"x\" or ''",
+  "\u202eright-to-left",
+  "x".repeat(5000),
+  "",
 ];
 const FNETS = Array.from({ length: 3 }, () => hex(64));
 /** Endpoints the fuzz creates, joins, leaves and deletes (concurrently) on the real network. */
 const EPS = Array.from({ length: 6 }, () => hex(64));
 const EP_ADDR = new Map(EPS.map((e, i) => [e, `10.21.59.${200 + i}/24`]));
-const badId = (): unknown => pick(["", "x", "../../etc/passwd", "a".repeat(129), "ab cd", "日本", hex(63) + "!", 42, null, true, [hex(64)], { id: hex(64) }]);
-const anyNet = (): string => (chance(0.6) ? args.network : chance(0.5) ? pick(FNETS) : chance(0.5) ? hex(64) : Array.from({ length: 25 }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[int(36)]).join(""));
+const badId = (): unknown =>
+  pick([
+    "",
+    "x",
+    "../../etc/passwd",
+    "a".repeat(129),
+    "ab cd",
+    "日本",
+    hex(63) + "!",
+    42,
+    null,
+    true,
+    [hex(64)],
+    { id: hex(64) },
+  ]);
+const anyNet = (): string =>
+  chance(0.6)
+    ? args.network
+    : chance(0.5)
+      ? pick(FNETS)
+      : chance(0.5)
+        ? hex(64)
+        : Array.from({ length: 25 }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[int(36)]).join("");
 const anyEp = (): string => (chance(0.8) ? pick(EPS) : hex(64));
 const weirdOrValid = (valid: string): string => (chance(0.5) ? valid : pick(WEIRD));
 
 function nuageOptions(): Record<string, string> {
   const o: Record<string, string> = {
-    organization: weirdOrValid("Enterprise"), domain: weirdOrValid("Domain"), zone: weirdOrValid("Zone"),
-    subnet: weirdOrValid("Subnet 2"), user: weirdOrValid("admin"),
+    organization: weirdOrValid("Enterprise"),
+    domain: weirdOrValid("Domain"),
+    zone: weirdOrValid("Zone"),
+    subnet: weirdOrValid("Subnet 2"),
+    user: weirdOrValid("admin"),
   };
   if (chance(0.3)) o["policy-group"] = weirdOrValid("PG1");
   if (chance(0.2)) o[pick(WEIRD) || "k"] = pick(WEIRD);
@@ -71,7 +140,12 @@ function validBody(path: string): unknown {
   switch (path) {
     case "/NetworkDriver.CreateNetwork":
       // Never the real network's ID: a CreateNetwork would replace its record.
-      return { NetworkID: chance(0.7) ? pick(FNETS) : hex(64), Options: { "com.docker.network.generic": nuageOptions(), "com.docker.network.enable_ipv6": false }, IPv4Data: ipam, IPv6Data: [] };
+      return {
+        NetworkID: chance(0.7) ? pick(FNETS) : hex(64),
+        Options: { "com.docker.network.generic": nuageOptions(), "com.docker.network.enable_ipv6": false },
+        IPv4Data: ipam,
+        IPv6Data: [],
+      };
     case "/NetworkDriver.DeleteNetwork":
     case "/NetworkDriver.FreeNetwork":
       return { NetworkID: chance(0.7) ? pick(FNETS) : hex(64) };
@@ -81,19 +155,44 @@ function validBody(path: string): unknown {
       const ep = anyEp();
       const addr = EP_ADDR.get(ep) ?? `10.21.59.${240 + int(10)}/24`;
       return {
-        NetworkID: EP_ADDR.has(ep) ? args.network : anyNet(), EndpointID: ep,
-        Interface: { Address: chance(0.9) ? addr : pick(["", "10.9.9.9/24", "bogus", "10.21.59.300/24", "::1/64"]), AddressIPv6: chance(0.9) ? "" : "fd00::2/64", MacAddress: chance(0.8) ? "" : pick(["02:42:ac:11:00:02", "zz:zz", "02:42:AC:11:00:0G", pick(WEIRD)]) },
-        Options: chance(0.5) ? null : { "com.docker.network.endpoint.exposedports": [{ Proto: 6, Port: 80 }], "com.docker.network.portmap": [], [pick(WEIRD) || "k"]: pick(WEIRD) },
+        NetworkID: EP_ADDR.has(ep) ? args.network : anyNet(),
+        EndpointID: ep,
+        Interface: {
+          Address: chance(0.9) ? addr : pick(["", "10.9.9.9/24", "bogus", "10.21.59.300/24", "::1/64"]),
+          AddressIPv6: chance(0.9) ? "" : "fd00::2/64",
+          MacAddress: chance(0.8) ? "" : pick(["02:42:ac:11:00:02", "zz:zz", "02:42:AC:11:00:0G", pick(WEIRD)]),
+        },
+        Options: chance(0.5)
+          ? null
+          : {
+              "com.docker.network.endpoint.exposedports": [{ Proto: 6, Port: 80 }],
+              "com.docker.network.portmap": [],
+              [pick(WEIRD) || "k"]: pick(WEIRD),
+            },
       };
     }
     case "/NetworkDriver.Join":
-      return { NetworkID: chance(0.9) ? args.network : anyNet(), EndpointID: anyEp(), SandboxKey: chance(0.9) ? `/var/run/docker/netns/${hex(12)}` : pick(WEIRD), Options: chance(0.5) ? null : { [pick(WEIRD) || "k"]: pick(WEIRD) } };
+      return {
+        NetworkID: chance(0.9) ? args.network : anyNet(),
+        EndpointID: anyEp(),
+        SandboxKey: chance(0.9) ? `/var/run/docker/netns/${hex(12)}` : pick(WEIRD),
+        Options: chance(0.5) ? null : { [pick(WEIRD) || "k"]: pick(WEIRD) },
+      };
     case "/NetworkDriver.ProgramExternalConnectivity":
     case "/NetworkDriver.RevokeExternalConnectivity":
-      return { NetworkID: anyNet(), EndpointID: anyEp(), Options: { "com.docker.network.portmap": [{ Proto: 6, IP: "", Port: 80, HostIP: "", HostPort: 8080, HostPortEnd: 8080 }] } };
+      return {
+        NetworkID: anyNet(),
+        EndpointID: anyEp(),
+        Options: {
+          "com.docker.network.portmap": [{ Proto: 6, IP: "", Port: 80, HostIP: "", HostPort: 8080, HostPortEnd: 8080 }],
+        },
+      };
     case "/NetworkDriver.DiscoverNew":
     case "/NetworkDriver.DiscoverDelete":
-      return { DiscoveryType: pick([1, 2, 0, -1]), DiscoveryData: { Address: "10.0.0.2", BindAddress: "", Self: false } };
+      return {
+        DiscoveryType: pick([1, 2, 0, -1]),
+        DiscoveryData: { Address: "10.0.0.2", BindAddress: "", Self: false },
+      };
     case "/Plugin.Activate":
     case "/NetworkDriver.GetCapabilities":
       return chance(0.5) ? "" : {};
@@ -104,15 +203,24 @@ function validBody(path: string): unknown {
 
 function randomValue(depth = 0): unknown {
   switch (int(depth > 3 ? 6 : 9)) {
-    case 0: return null;
-    case 1: return pick([0, -1, 1.5, 1e308, -0, 2 ** 53 + 1]);
-    case 2: return chance(0.5);
-    case 3: return pick(WEIRD);
-    case 4: return hex(int(80));
-    case 5: return "";
-    case 6: return Array.from({ length: int(4) }, () => randomValue(depth + 1));
-    case 7: return Object.fromEntries(Array.from({ length: int(4) }, () => [pick(WEIRD) || "k", randomValue(depth + 1)]));
-    default: return { NetworkID: badId(), EndpointID: badId() };
+    case 0:
+      return null;
+    case 1:
+      return pick([0, -1, 1.5, 1e308, -0, 2 ** 53 + 1]);
+    case 2:
+      return chance(0.5);
+    case 3:
+      return pick(WEIRD);
+    case 4:
+      return hex(int(80));
+    case 5:
+      return "";
+    case 6:
+      return Array.from({ length: int(4) }, () => randomValue(depth + 1));
+    case 7:
+      return Object.fromEntries(Array.from({ length: int(4) }, () => [pick(WEIRD) || "k", randomValue(depth + 1)]));
+    default:
+      return { NetworkID: badId(), EndpointID: badId() };
   }
 }
 
@@ -133,16 +241,29 @@ function mutate(body: unknown): unknown {
   for (let n = 1 + int(3); n > 0; n--) {
     const all = paths(copy);
     const target = all.length > 0 ? pick(all) : [];
-    const parent = target.slice(0, -1).reduce<unknown>((o, k) => (o as Record<string | number, unknown>)?.[k], copy) as Record<string | number, unknown> | undefined;
+    const parent = target.slice(0, -1).reduce<unknown>((o, k) => (o as Record<string | number, unknown>)?.[k], copy) as
+      | Record<string | number, unknown>
+      | undefined;
     const key = target[target.length - 1];
     if (!parent || typeof parent !== "object" || key === undefined) continue;
     switch (int(6)) {
-      case 0: delete parent[key]; break;
-      case 1: parent[key] = randomValue(); break;
-      case 2: parent[key] = badId(); break;
-      case 3: parent[pick(WEIRD) || "extra"] = randomValue(); break;
-      case 4: parent[key] = "x".repeat(int(200_000)); break;
-      default: parent[key] = pick(WEIRD);
+      case 0:
+        delete parent[key];
+        break;
+      case 1:
+        parent[key] = randomValue();
+        break;
+      case 2:
+        parent[key] = badId();
+        break;
+      case 3:
+        parent[pick(WEIRD) || "extra"] = randomValue();
+        break;
+      case 4:
+        parent[key] = "x".repeat(int(200_000));
+        break;
+      default:
+        parent[key] = pick(WEIRD);
     }
   }
   return copy;
@@ -152,24 +273,58 @@ function mutate(body: unknown): unknown {
 function malformed(): Buffer {
   const valid = JSON.stringify(validBody(pick(PATHS)));
   switch (int(12)) {
-    case 0: return Buffer.from(valid.slice(0, int(valid.length)));
-    case 1: return Buffer.from(valid + pick(["}", "]", ",", "garbage", "\u0000", "{}"]));
-    case 2: return Buffer.from(Array.from({ length: 1 + int(300) }, () => int(256)));
-    case 3: return Buffer.from(pick(["null", "[]", "1", "\"str\"", "true", "{", "}", "[{}]", "NaN", "{'a':1}", "{\"NetworkID\":}", "\ufeff{}", "{\"a\":1,}"]));
-    case 4: return Buffer.concat([Buffer.from("{\"NetworkID\":\""), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from("\"}")]);
-    case 5: return Buffer.from("[".repeat(20_000) + "]".repeat(20_000));
-    case 6: return Buffer.from(`{"a":${"{\"a\":".repeat(5000)}1${"}".repeat(5000)}}`);
-    case 7: return Buffer.from(`{"__proto__":{"NetworkID":"${hex(64)}"},"constructor":{"prototype":{"x":1}}}`);
-    case 8: return Buffer.from(valid.replace(/"/g, "'"));
-    case 9: return Buffer.from(JSON.stringify({ NetworkID: args.network, EndpointID: pick(EPS), NetworkID2: 1 }) + JSON.stringify({}));
-    case 10: return Buffer.from(valid.split("").reverse().join(""));
-    default: return Buffer.from(" \n\t ");
+    case 0:
+      return Buffer.from(valid.slice(0, int(valid.length)));
+    case 1:
+      return Buffer.from(valid + pick(["}", "]", ",", "garbage", "\u0000", "{}"]));
+    case 2:
+      return Buffer.from(Array.from({ length: 1 + int(300) }, () => int(256)));
+    case 3:
+      return Buffer.from(
+        pick([
+          "null",
+          "[]",
+          "1",
+          '"str"',
+          "true",
+          "{",
+          "}",
+          "[{}]",
+          "NaN",
+          "{'a':1}",
+          '{"NetworkID":}',
+          "\ufeff{}",
+          '{"a":1,}',
+        ]),
+      );
+    case 4:
+      return Buffer.concat([Buffer.from('{"NetworkID":"'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('"}')]);
+    case 5:
+      return Buffer.from("[".repeat(20_000) + "]".repeat(20_000));
+    case 6:
+      return Buffer.from(`{"a":${'{"a":'.repeat(5000)}1${"}".repeat(5000)}}`);
+    case 7:
+      return Buffer.from(`{"__proto__":{"NetworkID":"${hex(64)}"},"constructor":{"prototype":{"x":1}}}`);
+    case 8:
+      return Buffer.from(valid.replace(/"/g, "'"));
+    case 9:
+      return Buffer.from(
+        JSON.stringify({ NetworkID: args.network, EndpointID: pick(EPS), NetworkID2: 1 }) + JSON.stringify({}),
+      );
+    case 10:
+      return Buffer.from(valid.split("").reverse().join(""));
+    default:
+      return Buffer.from(" \n\t ");
   }
 }
 
 // ---------------------------------------------------------------- raw HTTP/1.1 over the socket
 
-interface Reply { status: number; headers: Record<string, string>; body: Buffer }
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
 
 /** One request on its own connection; a huge body is written in pieces and abandoned once the answer arrives. */
 function send(path: string, body: Buffer, opts: { chunked?: boolean; declaredLength?: number } = {}): Promise<Reply> {
@@ -214,10 +369,18 @@ function send(path: string, body: Buffer, opts: { chunked?: boolean; declaredLen
         }
       }
     });
-    sock.on("error", (e) => { if (!answered) finish(e); });
+    sock.on("error", (e) => {
+      if (!answered) finish(e);
+    });
     sock.on("close", () => finish());
     sock.on("connect", () => {
-      const headers = [`POST ${path} HTTP/1.1`, "Host: ", "Accept: application/vnd.docker.plugins.v1.2+json", "User-Agent: nuage-fuzz", "Connection: close"];
+      const headers = [
+        `POST ${path} HTTP/1.1`,
+        "Host: ",
+        "Accept: application/vnd.docker.plugins.v1.2+json",
+        "User-Agent: nuage-fuzz",
+        "Connection: close",
+      ];
       if (opts.chunked) headers.push("Transfer-Encoding: chunked");
       else headers.push(`Content-Length: ${opts.declaredLength ?? body.length}`);
       const head = Buffer.from(headers.join("\r\n") + "\r\n\r\n");
@@ -231,7 +394,10 @@ function send(path: string, body: Buffer, opts: { chunked?: boolean; declaredLen
       // nothing of ours is left unsent to run into the closed socket (EPIPE).
       sock.write(head);
       const limit = 1024 * 1024;
-      const writeAll = (b: Buffer): Promise<void> => new Promise((res) => { sock.write(b, () => res()); });
+      const writeAll = (b: Buffer): Promise<void> =>
+        new Promise((res) => {
+          sock.write(b, () => res());
+        });
       void (async () => {
         await new Promise((r) => setTimeout(r, opts.declaredLength !== undefined || body.length > limit ? 300 : 0));
         let off = 0;
@@ -241,7 +407,11 @@ function send(path: string, body: Buffer, opts: { chunked?: boolean; declaredLen
           off += piece.length;
           const last = off > limit || off >= body.length;
           const framed = opts.chunked
-            ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from(last && off > limit ? "" : "\r\n")])
+            ? Buffer.concat([
+                Buffer.from(`${piece.length.toString(16)}\r\n`),
+                piece,
+                Buffer.from(last && off > limit ? "" : "\r\n"),
+              ])
             : piece;
           await writeAll(framed);
         }
@@ -255,8 +425,16 @@ function send(path: string, body: Buffer, opts: { chunked?: boolean; declaredLen
 
 const ALLOWED = new Set([200, 400, 404, 413, 500]);
 const summary = {
-  sent: 0, byStatus: {} as Record<string, number>, byPath: {} as Record<string, Record<string, number>>, kinds: {} as Record<string, number>,
-  violations: [] as string[], violationCount: 0, noAnswer: 0, noAnswerSamples: [] as string[], maxMs: 0, ms: 0,
+  sent: 0,
+  byStatus: {} as Record<string, number>,
+  byPath: {} as Record<string, Record<string, number>>,
+  kinds: {} as Record<string, number>,
+  violations: [] as string[],
+  violationCount: 0,
+  noAnswer: 0,
+  noAnswerSamples: [] as string[],
+  maxMs: 0,
+  ms: 0,
 };
 
 function check(path: string, kind: string, r: Reply): void {
@@ -269,7 +447,8 @@ function check(path: string, kind: string, r: Reply): void {
   } catch {
     why.push(`body not JSON: ${JSON.stringify(r.body.toString("utf8").slice(0, 100))}`);
   }
-  if (parsed !== undefined && (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))) why.push("body not a JSON object");
+  if (parsed !== undefined && (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)))
+    why.push("body not a JSON object");
   if (r.status !== 200 && parsed && typeof parsed === "object") {
     const err = (parsed as { Err?: unknown }).Err;
     if (typeof err !== "string" || err.length === 0) why.push("no Err text");
@@ -288,11 +467,19 @@ async function one(i: number): Promise<void> {
   const roll = rnd();
   if (roll < 0.002) {
     kind = "huge";
-    body = Buffer.from(JSON.stringify({ NetworkID: args.network, EndpointID: pick(EPS), Options: { big: "x".repeat(1_200_000 + int(800_000)) } }));
+    body = Buffer.from(
+      JSON.stringify({
+        NetworkID: args.network,
+        EndpointID: pick(EPS),
+        Options: { big: "x".repeat(1_200_000 + int(800_000)) },
+      }),
+    );
     if (chance(0.5)) opts.chunked = true;
   } else if (roll < 0.004) {
     kind = "near-limit"; // just below 1 MiB: read and answered normally
-    body = Buffer.from(JSON.stringify({ NetworkID: args.network, EndpointID: pick(EPS), Pad: "y".repeat(1024 * 1024 - 200) }));
+    body = Buffer.from(
+      JSON.stringify({ NetworkID: args.network, EndpointID: pick(EPS), Pad: "y".repeat(1024 * 1024 - 200) }),
+    );
   } else if (roll < 0.006) {
     kind = "lying-length"; // declares more than the limit, sends little
     body = Buffer.from("{}");
@@ -322,7 +509,8 @@ async function one(i: number): Promise<void> {
     check(path, kind, r);
   } catch (err) {
     summary.noAnswer++;
-    if (summary.noAnswerSamples.length < 10) summary.noAnswerSamples.push(`#${i} ${kind} ${path}: ${(err as Error).message}`);
+    if (summary.noAnswerSamples.length < 10)
+      summary.noAnswerSamples.push(`#${i} ${kind} ${path}: ${(err as Error).message}`);
   }
   summary.sent++;
 }
@@ -330,34 +518,53 @@ async function one(i: number): Promise<void> {
 /** The same call for one endpoint, many times at once (Docker's retries, racing callers). */
 async function burst(): Promise<void> {
   const ep = pick(EPS);
-  const path = pick(["/NetworkDriver.CreateEndpoint", "/NetworkDriver.Join", "/NetworkDriver.Leave", "/NetworkDriver.DeleteEndpoint", "/NetworkDriver.EndpointOperInfo"]);
-  const body = path === "/NetworkDriver.CreateEndpoint"
-    ? { NetworkID: args.network, EndpointID: ep, Interface: { Address: EP_ADDR.get(ep), AddressIPv6: "", MacAddress: "" }, Options: null }
-    : path === "/NetworkDriver.Join" ? { NetworkID: args.network, EndpointID: ep, SandboxKey: "/var/run/docker/netns/fuzz", Options: null } : { NetworkID: args.network, EndpointID: ep };
+  const path = pick([
+    "/NetworkDriver.CreateEndpoint",
+    "/NetworkDriver.Join",
+    "/NetworkDriver.Leave",
+    "/NetworkDriver.DeleteEndpoint",
+    "/NetworkDriver.EndpointOperInfo",
+  ]);
+  const body =
+    path === "/NetworkDriver.CreateEndpoint"
+      ? {
+          NetworkID: args.network,
+          EndpointID: ep,
+          Interface: { Address: EP_ADDR.get(ep), AddressIPv6: "", MacAddress: "" },
+          Options: null,
+        }
+      : path === "/NetworkDriver.Join"
+        ? { NetworkID: args.network, EndpointID: ep, SandboxKey: "/var/run/docker/netns/fuzz", Options: null }
+        : { NetworkID: args.network, EndpointID: ep };
   summary.kinds.burst = (summary.kinds.burst ?? 0) + 10;
-  await Promise.all(Array.from({ length: 10 }, async () => {
-    try {
-      const r = await send(path, Buffer.from(JSON.stringify(body)));
-      summary.byStatus[r.status] = (summary.byStatus[r.status] ?? 0) + 1;
-      (summary.byPath[path] ??= {})[r.status] = (summary.byPath[path]![r.status] ?? 0) + 1;
-      check(path, "burst", r);
-    } catch (err) {
-      summary.noAnswer++;
-      if (summary.noAnswerSamples.length < 10) summary.noAnswerSamples.push(`burst ${path}: ${(err as Error).message}`);
-    }
-    summary.sent++;
-  }));
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      try {
+        const r = await send(path, Buffer.from(JSON.stringify(body)));
+        summary.byStatus[r.status] = (summary.byStatus[r.status] ?? 0) + 1;
+        (summary.byPath[path] ??= {})[r.status] = (summary.byPath[path]![r.status] ?? 0) + 1;
+        check(path, "burst", r);
+      } catch (err) {
+        summary.noAnswer++;
+        if (summary.noAnswerSamples.length < 10)
+          summary.noAnswerSamples.push(`burst ${path}: ${(err as Error).message}`);
+      }
+      summary.sent++;
+    }),
+  );
 }
 
 const t0 = Date.now();
 let next = 0;
-await Promise.all(Array.from({ length: args.concurrency }, async () => {
-  while (next < args.count) {
-    const i = next++;
-    if (i % 500 === 250) await burst();
-    await one(i);
-  }
-}));
+await Promise.all(
+  Array.from({ length: args.concurrency }, async () => {
+    while (next < args.count) {
+      const i = next++;
+      if (i % 500 === 250) await burst();
+      await one(i);
+    }
+  }),
+);
 // Leave nothing behind: every fuzz endpoint left and deleted, every fuzz network deleted.
 const cleanup: Record<string, number> = {};
 for (const ep of EPS) {

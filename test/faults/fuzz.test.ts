@@ -16,8 +16,12 @@ import { mapToObject } from "../../src/vrs/ovsdb/values.js";
 import { assertNone, recordCount, removeAll, report, settleOrphans, unserved, withLogsOnFailure } from "./support.js";
 
 let bed: NuageBed;
-before(async () => { bed = await NuageBed.start({ name: "ffuzz", reconcileIntervalSec: 5, extraConfig: { LogLevel: "Info" } }); });
-after(async () => { if (bed) await bed.stop(); });
+before(async () => {
+  bed = await NuageBed.start({ name: "ffuzz", reconcileIntervalSec: 5, extraConfig: { LogLevel: "Info" } });
+});
+after(async () => {
+  if (bed) await bed.stop();
+});
 
 const PWNED = "/tmp/nuage-pwned";
 
@@ -35,7 +39,13 @@ test("the plugin socket is owner-only (0600)", async () => {
 test("VSD answering 503 and then with an expired key: the plugin's network check retries with backoff and logs in again", async () => {
   await withLogsOnFailure(bed, "vsd-faults", async () => {
     const stats = async (): Promise<{ injectedFaults: number; logins: number }> =>
-      JSON.parse(await bed.host.execOk(process.execPath, [join(REPO, "dist/test/support/sim-admin-cli.js"), "stats", bed.vsd.url, bed.vsd.caFile], { timeoutMs: 20_000 })) as { injectedFaults: number; logins: number };
+      JSON.parse(
+        await bed.host.execOk(
+          process.execPath,
+          [join(REPO, "dist/test/support/sim-admin-cli.js"), "stats", bed.vsd.url, bed.vsd.caFile],
+          { timeoutMs: 20_000 },
+        ),
+      ) as { injectedFaults: number; logins: number };
     const s0 = await stats();
     await bed.vsd.setFaults({ failNext: 3, failStatus: 503 });
     const t0 = Date.now();
@@ -43,9 +53,16 @@ test("VSD answering 503 and then with an expired key: the plugin's network check
     const busyMs = Date.now() - t0;
     const s1 = await stats();
     await bed.vsd.setFaults({ expireKeys: true });
-    await bed.dockerOk([...README_CREATE.map((a) => (a === "subnet=Subnet 2" ? "subnet=Subnet 3" : a === "--subnet=10.21.59.0/24" ? "--subnet=10.21.60.0/24" : a)), "VsdNet2"]);
+    await bed.dockerOk([
+      ...README_CREATE.map((a) =>
+        a === "subnet=Subnet 2" ? "subnet=Subnet 3" : a === "--subnet=10.21.59.0/24" ? "--subnet=10.21.60.0/24" : a,
+      ),
+      "VsdNet2",
+    ]);
     const s2 = await stats();
-    console.log(`vsd-faults: 3 x 503 absorbed in ${busyMs} ms (injected ${s1.injectedFaults - s0.injectedFaults}); expired key: ${s2.logins - s1.logins} new login(s)`);
+    console.log(
+      `vsd-faults: 3 x 503 absorbed in ${busyMs} ms (injected ${s1.injectedFaults - s0.injectedFaults}); expired key: ${s2.logins - s1.logins} new login(s)`,
+    );
     assert.equal(s1.injectedFaults - s0.injectedFaults, 3, "the three 503s were answered (and retried past)");
     assert.ok(s2.logins > s1.logins, "the plugin logged in again after its key expired");
     await bed.dockerOk(["network", "rm", "VsdNet1", "VsdNet2"]);
@@ -57,20 +74,58 @@ test("option values with spaces, quotes, $(), backticks, a newline and non-ASCII
     const names = {
       zone: `Zone "q" 'x' $(touch ${PWNED}) \`touch ${PWNED}\``,
       subnet: "Sub net\nline two é ü 日本 🚀",
-      policyGroup: "PG; rm -rf / ${IFS} \\ \"end\"",
+      policyGroup: 'PG; rm -rf / ${IFS} \\ "end"',
     };
-    const ids = JSON.parse(await bed.host.execOk(process.execPath, [join(REPO, "dist/test/faults/vsd-setup-cli.js"), bed.vsd.url, bed.vsd.caFile,
-      JSON.stringify({ ...names, address: "10.21.61.0", netmask: "255.255.255.0", gateway: "10.21.61.1" })], { timeoutMs: 20_000 })) as { zone: string; subnet: string; policyGroup: string };
-    await bed.dockerOk(["network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", `zone=${names.zone}`,
-      "-o", `subnet=${names.subnet}`, "-o", "user=admin", "-o", `policy-group=${names.policyGroup}`, "--subnet=10.21.61.0/24", "WeirdNet"]);
+    const ids = JSON.parse(
+      await bed.host.execOk(
+        process.execPath,
+        [
+          join(REPO, "dist/test/faults/vsd-setup-cli.js"),
+          bed.vsd.url,
+          bed.vsd.caFile,
+          JSON.stringify({ ...names, address: "10.21.61.0", netmask: "255.255.255.0", gateway: "10.21.61.1" }),
+        ],
+        { timeoutMs: 20_000 },
+      ),
+    ) as { zone: string; subnet: string; policyGroup: string };
+    await bed.dockerOk([
+      "network",
+      "create",
+      "--driver=nuage",
+      "-o",
+      "organization=Enterprise",
+      "-o",
+      "domain=Domain",
+      "-o",
+      `zone=${names.zone}`,
+      "-o",
+      `subnet=${names.subnet}`,
+      "-o",
+      "user=admin",
+      "-o",
+      `policy-group=${names.policyGroup}`,
+      "--subnet=10.21.61.0/24",
+      "WeirdNet",
+    ]);
     await bed.dockerOk(["run", "-d", "--name", "w1", "--net", "WeirdNet", BUSYBOX_IMAGE, "sleep", "3600"]);
     await bed.dockerOk(["run", "-d", "--name", "w2", "--net", "WeirdNet", BUSYBOX_IMAGE, "sleep", "3600"]);
-    const ip2 = (await bed.dockerOk(["inspect", "-f", "{{.NetworkSettings.Networks.WeirdNet.IPAddress}}", "w2"])).trim();
+    const ip2 = (
+      await bed.dockerOk(["inspect", "-f", "{{.NetworkSettings.Networks.WeirdNet.IPAddress}}", "w2"])
+    ).trim();
     const ping = await bed.execIn("w1", ["ping", "-c", "2", "-W", "3", ip2]);
     assert.equal(ping.code, 0, `w1 → w2: ${ping.stdout}`);
     // OVSDB: the port row of w1 carries the names byte for byte.
-    const ep = (await bed.dockerOk(["inspect", "-f", "{{.NetworkSettings.Networks.WeirdNet.EndpointID}}", "w1"])).trim();
-    const [rows] = await bed.ovsdb.transact("Open_vSwitch", [{ op: "select", table: "Nuage_Port_Table", where: [["name", "==", `nuh${ep.slice(0, 12)}`]], columns: ["nuage_zone", "nuage_network", "metadata"] }]);
+    const ep = (
+      await bed.dockerOk(["inspect", "-f", "{{.NetworkSettings.Networks.WeirdNet.EndpointID}}", "w1"])
+    ).trim();
+    const [rows] = await bed.ovsdb.transact("Open_vSwitch", [
+      {
+        op: "select",
+        table: "Nuage_Port_Table",
+        where: [["name", "==", `nuh${ep.slice(0, 12)}`]],
+        columns: ["nuage_zone", "nuage_network", "metadata"],
+      },
+    ]);
     const row = rows?.rows?.[0];
     assert.ok(row, "w1's Nuage port row");
     assert.equal(row.nuage_zone, names.zone);
@@ -80,13 +135,17 @@ test("option values with spaces, quotes, $(), backticks, a newline and non-ASCII
     assert.equal(meta["nuage-enterprise-network"], names.subnet);
     assert.equal(meta["nuage-policy-group"], names.policyGroup);
     // VSD: w1's vPort is in the subnet of that name, with the policy group of that name.
-    const st = await waitFor("w1's vPort in the policy group", async () => {
-      const s = await bed.vsd.state();
-      const c = s.containers.find((x) => x.name === "w1");
-      const itf = c && s.containerinterfaces.find((i) => i.parentID === c.ID);
-      const vp = itf && s.vports.find((v) => v.ID === itf.VPortID);
-      return vp && (s.vportPolicyGroups[String(vp.ID)] ?? []).includes(ids.policyGroup) ? { s, vp } : false;
-    }, { timeoutMs: 15_000 });
+    const st = await waitFor(
+      "w1's vPort in the policy group",
+      async () => {
+        const s = await bed.vsd.state();
+        const c = s.containers.find((x) => x.name === "w1");
+        const itf = c && s.containerinterfaces.find((i) => i.parentID === c.ID);
+        const vp = itf && s.vports.find((v) => v.ID === itf.VPortID);
+        return vp && (s.vportPolicyGroups[String(vp.ID)] ?? []).includes(ids.policyGroup) ? { s, vp } : false;
+      },
+      { timeoutMs: 15_000 },
+    );
     assert.equal(st.vp.parentID, ids.subnet);
     const subnet = st.s.subnets.find((x) => x.ID === ids.subnet);
     assert.equal(subnet?.name, names.subnet);
@@ -98,7 +157,9 @@ test("option values with spaces, quotes, $(), backticks, a newline and non-ASCII
   });
 });
 
-test("fuzz: 10,000 generated and mutated requests; the plugin keeps serving, memory bounded, answers only 200/400/404/413/500 JSON", { timeout: 300_000 }, async () => {
+test("fuzz: 10,000 generated and mutated requests; the plugin keeps serving, memory bounded, answers only 200/400/404/413/500 JSON", {
+  timeout: 300_000,
+}, async () => {
   await withLogsOnFailure(bed, "fuzz", async () => {
     await bed.dockerOk([...README_CREATE, "FuzzNet"]);
     const network = (await bed.dockerOk(["network", "inspect", "-f", "{{.Id}}", "FuzzNet"])).trim();
@@ -108,8 +169,14 @@ test("fuzz: 10,000 generated and mutated requests; the plugin keeps serving, mem
     const rss = [rssKb(pid)];
     const runs: Record<string, unknown>[] = [];
     for (const seed of [1, 2]) {
-      const out = await bed.host.execOk(process.execPath, [join(REPO, "dist/test/faults/fuzz-client.js"),
-        JSON.stringify({ socket: bed.socketInHost, count: 5000, seed, network, concurrency: 8 })], { timeoutMs: 240_000 });
+      const out = await bed.host.execOk(
+        process.execPath,
+        [
+          join(REPO, "dist/test/faults/fuzz-client.js"),
+          JSON.stringify({ socket: bed.socketInHost, count: 5000, seed, network, concurrency: 8 }),
+        ],
+        { timeoutMs: 240_000 },
+      );
       runs.push(JSON.parse(out) as Record<string, unknown>);
       rss.push(rssKb(pid));
     }
@@ -117,9 +184,11 @@ test("fuzz: 10,000 generated and mutated requests; the plugin keeps serving, mem
     const violations = runs.flatMap((r) => r.violations as string[]);
     const noAnswer = runs.flatMap((r) => r.noAnswerSamples as string[]);
     const byStatus: Record<string, number> = {};
-    for (const r of runs) for (const [k, v] of Object.entries(r.byStatus as Record<string, number>)) byStatus[k] = (byStatus[k] ?? 0) + v;
+    for (const r of runs)
+      for (const [k, v] of Object.entries(r.byStatus as Record<string, number>)) byStatus[k] = (byStatus[k] ?? 0) + v;
     const kinds: Record<string, number> = {};
-    for (const r of runs) for (const [k, v] of Object.entries(r.kinds as Record<string, number>)) kinds[k] = (kinds[k] ?? 0) + v;
+    for (const r of runs)
+      for (const [k, v] of Object.entries(r.kinds as Record<string, number>)) kinds[k] = (kinds[k] ?? 0) + v;
     assert.equal(bed.plugin?.pid, pid, "the plugin process is the same");
     assert.ok(bed.plugin?.exitCode === null, "the plugin is still running");
     // Still serves Docker: a normal docker run, reachable.
@@ -128,12 +197,24 @@ test("fuzz: 10,000 generated and mutated requests; the plugin keeps serving, mem
     const served = await unserved(bed, "FuzzNet", "ref");
     const teardown = await removeAll(bed, ["ref", "before", "after"]);
     const afterAll = await settleOrphans(bed);
-    await waitFor("the fuzz's endpoint records gone", () => recordCount(bed) === 0, { timeoutMs: 30_000, intervalMs: 500 }).catch(() => undefined);
+    await waitFor("the fuzz's endpoint records gone", () => recordCount(bed) === 0, {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    }).catch(() => undefined);
     const lost = served.lost.length + teardown.length;
     report("fuzz", 3, lost, Math.max(orphans.total, afterAll.total), {
-      requests: sent, byStatus, kinds, join: runs.map((r) => (r.byPath as Record<string, unknown>)["/NetworkDriver.Join"]), violations: violations.length, noAnswer: runs.reduce((n, r) => n + Number(r.noAnswer), 0),
-      rssKb: rss, slowestMs: Math.max(...runs.map((r) => Number(r.maxMs))), fuzzMs: runs.map((r) => r.ms), cleanup: runs.map((r) => r.cleanup),
-      recordsLeft: recordCount(bed), orphansSeen: orphans.total ? orphans.orphans : undefined,
+      requests: sent,
+      byStatus,
+      kinds,
+      join: runs.map((r) => (r.byPath as Record<string, unknown>)["/NetworkDriver.Join"]),
+      violations: violations.length,
+      noAnswer: runs.reduce((n, r) => n + Number(r.noAnswer), 0),
+      rssKb: rss,
+      slowestMs: Math.max(...runs.map((r) => Number(r.maxMs))),
+      fuzzMs: runs.map((r) => r.ms),
+      cleanup: runs.map((r) => r.cleanup),
+      recordsLeft: recordCount(bed),
+      orphansSeen: orphans.total ? orphans.orphans : undefined,
     });
     assert.ok(sent >= 10_000, `only ${sent} requests`);
     assertNone("answers outside 200/400/404/413/500 JSON", violations);

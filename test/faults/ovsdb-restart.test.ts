@@ -10,16 +10,37 @@ import { join } from "node:path";
 import { NuageBed, README_CREATE } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { isAlive, runOk, sleep, waitFor } from "../support/proc.js";
-import { assertNone, churn, ovsdbServerProcess, pluginLogSince, pluginLogSize, recordCount, removeAll, report, settleOrphans, unserved, whileRunning, withLogsOnFailure } from "./support.js";
+import {
+  assertNone,
+  churn,
+  ovsdbServerProcess,
+  pluginLogSince,
+  pluginLogSize,
+  recordCount,
+  removeAll,
+  report,
+  settleOrphans,
+  unserved,
+  whileRunning,
+  withLogsOnFailure,
+} from "./support.js";
 
 let bed: NuageBed;
-before(async () => { bed = await NuageBed.start({ name: "fovsdb", reconcileIntervalSec: 5 }); });
-after(async () => { if (bed) await bed.stop(); });
+before(async () => {
+  bed = await NuageBed.start({ name: "fovsdb", reconcileIntervalSec: 5 });
+});
+after(async () => {
+  if (bed) await bed.stop();
+});
 
 const TOTAL = 50;
 
 /** Kills the bed's ovsdb-server, waits downMs, starts it again with the same arguments and environment. */
-async function restartOvsdbServer(signal: NodeJS.Signals, downMs: number, onDown?: () => void): Promise<{ down: number; up: number }> {
+async function restartOvsdbServer(
+  signal: NodeJS.Signals,
+  downMs: number,
+  onDown?: () => void,
+): Promise<{ down: number; up: number }> {
   const { pid, argv, env } = ovsdbServerProcess(bed);
   process.kill(pid, signal);
   await waitFor("ovsdb-server to exit", () => !isAlive(pid), { timeoutMs: 10_000, intervalMs: 20 });
@@ -30,17 +51,32 @@ async function restartOvsdbServer(signal: NodeJS.Signals, downMs: number, onDown
   return { down, up: Date.now() };
 }
 
-interface Run { name: string; code: number; ms: number; end: number; err: string }
+interface Run {
+  name: string;
+  code: number;
+  ms: number;
+  end: number;
+  err: string;
+}
 
-async function outageWithRuns(prefix: string, n: number, downMs: number): Promise<{ outage: { down: number; up: number; signal: string }; runs: Run[] }> {
+async function outageWithRuns(
+  prefix: string,
+  n: number,
+  downMs: number,
+): Promise<{ outage: { down: number; up: number; signal: string }; runs: Run[] }> {
   let isDown!: () => void;
-  const wentDown = new Promise<void>((r) => { isDown = r; });
+  const wentDown = new Promise<void>((r) => {
+    isDown = r;
+  });
   const killed = restartOvsdbServer("SIGKILL", downMs, isDown);
   await Promise.race([wentDown, killed]);
   const runs = Array.from({ length: n }, async (_, i): Promise<Run> => {
     const name = `${prefix}${i}`;
     const t = Date.now();
-    const r = await bed.docker(["run", "-d", "--name", name, "--net", "OvsNet", BUSYBOX_IMAGE, "sleep", "3600"], 120_000);
+    const r = await bed.docker(
+      ["run", "-d", "--name", name, "--net", "OvsNet", BUSYBOX_IMAGE, "sleep", "3600"],
+      120_000,
+    );
     if (r.code !== 0) await bed.docker(["rm", "-f", name]);
     return { name, code: r.code, ms: Date.now() - t, end: Date.now(), err: r.stderr.trim() };
   });
@@ -48,7 +84,9 @@ async function outageWithRuns(prefix: string, n: number, downMs: number): Promis
   return { outage: { ...outage, signal: "SIGKILL" }, runs: await Promise.all(runs) };
 }
 
-test("ovsdb-server restarted during a churn: calls fail fast or succeed within the stated bound", { timeout: 240_000 }, async () => {
+test("ovsdb-server restarted during a churn: calls fail fast or succeed within the stated bound", {
+  timeout: 240_000,
+}, async () => {
   await withLogsOnFailure(bed, "ovsdb-restart", async () => {
     await bed.dockerOk([...README_CREATE, "OvsNet"]);
     await bed.dockerOk(["run", "-d", "--name", "ref", "--net", "OvsNet", BUSYBOX_IMAGE, "sleep", "3600"]);
@@ -74,7 +112,9 @@ test("ovsdb-server restarted during a churn: calls fail fast or succeed within t
     outages.push(long.outage);
     for (const r of [...short.runs, ...long.runs]) if (r.code === 0) result.live.push(r.name);
     // Docker calls that overlapped an outage: how long they took, and when they ended after it.
-    const calls = pluginLogSince(bed, logFrom).filter((l) => typeof l.call === "string" && typeof l.ms === "number" && typeof l.status === "number");
+    const calls = pluginLogSince(bed, logFrom).filter(
+      (l) => typeof l.call === "string" && typeof l.ms === "number" && typeof l.status === "number",
+    );
     let worstFail = 0;
     let worstOkAfterUp = 0;
     let overlapping = 0;
@@ -95,18 +135,41 @@ test("ovsdb-server restarted during a churn: calls fail fast or succeed within t
       }
     }
     // ovs-vswitchd reconnects with its own backoff (up to 8 s): wait until it has applied the database.
-    await runOk("ovs-vsctl", [`--db=unix:${bed.ovs.unixSocket}`, "--timeout=30", "set", "Open_vSwitch", ".", `external_ids:nuage-faults-sync=${Date.now()}`]);
+    await runOk("ovs-vsctl", [
+      `--db=unix:${bed.ovs.unixSocket}`,
+      "--timeout=30",
+      "set",
+      "Open_vSwitch",
+      ".",
+      `external_ids:nuage-faults-sync=${Date.now()}`,
+    ]);
     const orphans = await settleOrphans(bed);
     const served = await unserved(bed, "OvsNet", "ref");
     const teardown = await removeAll(bed, [...result.live, "ref"]);
     const after = await settleOrphans(bed);
     const lost = served.lost.length + teardown.length;
     report("ovsdb-restart", TOTAL, lost, Math.max(orphans.total, after.total), {
-      restarts: rounds, outagesMs: outages.map((o) => o.up - o.down), failedStarts: result.failedStarts, runningAtEnd: served.checked,
-      callsOverlappingOutage: overlapping, failedOfThem: failedDuring, slowestFailureMs: worstFail, latestSuccessAfterBackMs: worstOkAfterUp,
-      shortOutage: { downMs: short.outage.up - short.outage.down, runs: short.runs.map((r) => ({ ok: r.code === 0, ms: r.ms, endAfterBackMs: r.end - short.outage.up })) },
-      longOutage: { downMs: long.outage.up - long.outage.down, runs: long.runs.map((r) => ({ ok: r.code === 0, ms: r.ms, err: r.err })) },
-      churnMs: result.ms, recordsLeft: recordCount(bed), orphansSeen: orphans.total ? orphans.orphans : undefined, errors: [...messages], failures: result.failures,
+      restarts: rounds,
+      outagesMs: outages.map((o) => o.up - o.down),
+      failedStarts: result.failedStarts,
+      runningAtEnd: served.checked,
+      callsOverlappingOutage: overlapping,
+      failedOfThem: failedDuring,
+      slowestFailureMs: worstFail,
+      latestSuccessAfterBackMs: worstOkAfterUp,
+      shortOutage: {
+        downMs: short.outage.up - short.outage.down,
+        runs: short.runs.map((r) => ({ ok: r.code === 0, ms: r.ms, endAfterBackMs: r.end - short.outage.up })),
+      },
+      longOutage: {
+        downMs: long.outage.up - long.outage.down,
+        runs: long.runs.map((r) => ({ ok: r.code === 0, ms: r.ms, err: r.err })),
+      },
+      churnMs: result.ms,
+      recordsLeft: recordCount(bed),
+      orphansSeen: orphans.total ? orphans.orphans : undefined,
+      errors: [...messages],
+      failures: result.failures,
     });
     assertNone("lost", [...served.lost, ...teardown]);
     assert.equal(orphans.total, 0, JSON.stringify(orphans.orphans));
@@ -115,7 +178,10 @@ test("ovsdb-server restarted during a churn: calls fail fast or succeed within t
     // The stated bounds (README, Faults and recovery).
     for (const r of short.runs) {
       assert.equal(r.code, 0, `a run during a 2 s outage failed: ${r.err}`);
-      assert.ok(r.end - short.outage.up < 5_000, `a run ended ${r.end - short.outage.up} ms after ovsdb-server was back`);
+      assert.ok(
+        r.end - short.outage.up < 5_000,
+        `a run ended ${r.end - short.outage.up} ms after ovsdb-server was back`,
+      );
     }
     for (const r of long.runs) {
       assert.notEqual(r.code, 0, "a run succeeded while ovsdb-server was down for 14 s");

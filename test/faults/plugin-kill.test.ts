@@ -7,11 +7,25 @@ import assert from "node:assert/strict";
 import { NuageBed, README_CREATE } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { sleep } from "../support/proc.js";
-import { assertNone, churn, recordCount, removeAll, report, settleOrphans, unserved, whileRunning, withLogsOnFailure } from "./support.js";
+import {
+  assertNone,
+  churn,
+  recordCount,
+  removeAll,
+  report,
+  settleOrphans,
+  unserved,
+  whileRunning,
+  withLogsOnFailure,
+} from "./support.js";
 
 let bed: NuageBed;
-before(async () => { bed = await NuageBed.start({ name: "fkill", reconcileIntervalSec: 5 }); });
-after(async () => { if (bed) await bed.stop(); });
+before(async () => {
+  bed = await NuageBed.start({ name: "fkill", reconcileIntervalSec: 5 });
+});
+after(async () => {
+  if (bed) await bed.stop();
+});
 
 const TOTAL = 100;
 
@@ -37,11 +51,26 @@ test("churn: 100 containers while the plugin is killed with SIGKILL and restarte
     const after = await settleOrphans(bed);
     const lost = served.lost.length + teardown.length;
     report("churn", TOTAL, lost, Math.max(orphans.total, after.total), {
-      pluginKills: rounds, failedStarts: result.failedStarts, removedDuringChurn: result.removed, runningAtEnd: served.checked,
-      churnMs: result.ms, pluginDownMs: downMs, orphansSettledMs: orphans.ms, recordsLeft: recordCount(bed), orphansSeen: orphans.total ? orphans.orphans : undefined, failures: result.failures,
+      pluginKills: rounds,
+      failedStarts: result.failedStarts,
+      removedDuringChurn: result.removed,
+      runningAtEnd: served.checked,
+      churnMs: result.ms,
+      pluginDownMs: downMs,
+      orphansSettledMs: orphans.ms,
+      recordsLeft: recordCount(bed),
+      orphansSeen: orphans.total ? orphans.orphans : undefined,
+      failures: result.failures,
     });
     assertNone("lost", [...served.lost, ...teardown]);
-    assert.deepEqual(orphans.orphans, { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] });
+    assert.deepEqual(orphans.orphans, {
+      links: [],
+      bridgePorts: [],
+      portRows: [],
+      entityRows: [],
+      vsdContainers: [],
+      vsdVports: [],
+    });
     assert.equal(after.total, 0, JSON.stringify(after.orphans));
     assert.ok(rounds >= 5, `only ${rounds} plugin kills`);
   });

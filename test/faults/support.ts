@@ -14,21 +14,33 @@ import { mapToObject } from "../../src/vrs/ovsdb/values.js";
 export const orphanTotal = (o: Orphans): number => Object.values(o).reduce((n, v) => n + (v as string[]).length, 0);
 
 /** Waits (up to timeoutMs) for the orphan count to reach 0; returns the last count seen. */
-export async function settleOrphans(bed: NuageBed, timeoutMs = 45_000): Promise<{ total: number; orphans: Orphans; ms: number; first: Orphans | undefined }> {
+export async function settleOrphans(
+  bed: NuageBed,
+  timeoutMs = 45_000,
+): Promise<{ total: number; orphans: Orphans; ms: number; first: Orphans | undefined }> {
   const t0 = Date.now();
   let last: Orphans | undefined;
   let first: Orphans | undefined;
   try {
-    await waitFor("no orphans", async () => {
-      last = await bed.orphans();
-      first ??= last;
-      return orphanTotal(last) === 0;
-    }, { timeoutMs, intervalMs: 500 });
+    await waitFor(
+      "no orphans",
+      async () => {
+        last = await bed.orphans();
+        first ??= last;
+        return orphanTotal(last) === 0;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
   } catch {
     /* reported through the count */
   }
   last ??= await bed.orphans();
-  return { total: orphanTotal(last), orphans: last, ms: Date.now() - t0, first: first && orphanTotal(first) > 0 ? first : undefined };
+  return {
+    total: orphanTotal(last),
+    orphans: last,
+    ms: Date.now() - t0,
+    first: first && orphanTotal(first) > 0 ? first : undefined,
+  };
 }
 
 export interface ChurnStats {
@@ -56,7 +68,10 @@ export async function churn(
   const worker = async (): Promise<void> => {
     while (next < opts.total) {
       const name = `${opts.prefix}${next++}`;
-      const r = await bed.docker(["run", "-d", "--name", name, "--net", opts.network, ...(opts.runArgs ?? []), BUSYBOX_IMAGE, "sleep", "3600"], 120_000);
+      const r = await bed.docker(
+        ["run", "-d", "--name", name, "--net", opts.network, ...(opts.runArgs ?? []), BUSYBOX_IMAGE, "sleep", "3600"],
+        120_000,
+      );
       if (r.code === 0) {
         stats.started++;
         live.push(name);
@@ -80,7 +95,11 @@ export async function churn(
 }
 
 /** Runs `fault` repeatedly (pausing `gapMs()` between rounds) until `done` settles. */
-export async function whileRunning<T>(done: Promise<T>, gapMs: () => number, fault: () => Promise<void>): Promise<{ result: T; rounds: number }> {
+export async function whileRunning<T>(
+  done: Promise<T>,
+  gapMs: () => number,
+  fault: () => Promise<void>,
+): Promise<{ result: T; rounds: number }> {
   let finished = false;
   let rounds = 0;
   const loop = (async () => {
@@ -102,23 +121,40 @@ export async function whileRunning<T>(done: Promise<T>, gapMs: () => number, fau
   }
 }
 
-interface ContainerNet { name: string; id: string; endpointId: string; ip: string }
+interface ContainerNet {
+  name: string;
+  id: string;
+  endpointId: string;
+  ip: string;
+}
 
 /** Containers Docker reports running on `network`, with their endpoint and IP there. */
 export async function runningOn(bed: NuageBed, network: string): Promise<ContainerNet[]> {
-  const ids = (await bed.dockerOk(["ps", "-q", "--no-trunc", "--filter", `network=${network}`])).split("\n").filter(Boolean);
+  const ids = (await bed.dockerOk(["ps", "-q", "--no-trunc", "--filter", `network=${network}`]))
+    .split("\n")
+    .filter(Boolean);
   if (ids.length === 0) return [];
-  const info = JSON.parse(await bed.dockerOk(["inspect", ...ids])) as { Id: string; Name: string; State: { Running: boolean }; NetworkSettings: { Networks: Record<string, { EndpointID: string; IPAddress: string }> } }[];
-  return info.filter((c) => c.State.Running && c.NetworkSettings.Networks[network]).map((c) => ({
-    name: c.Name.replace(/^\//, ""),
-    id: c.Id,
-    endpointId: c.NetworkSettings.Networks[network]!.EndpointID,
-    ip: c.NetworkSettings.Networks[network]!.IPAddress,
-  }));
+  const info = JSON.parse(await bed.dockerOk(["inspect", ...ids])) as {
+    Id: string;
+    Name: string;
+    State: { Running: boolean };
+    NetworkSettings: { Networks: Record<string, { EndpointID: string; IPAddress: string }> };
+  }[];
+  return info
+    .filter((c) => c.State.Running && c.NetworkSettings.Networks[network])
+    .map((c) => ({
+      name: c.Name.replace(/^\//, ""),
+      id: c.Id,
+      endpointId: c.NetworkSettings.Networks[network]!.EndpointID,
+      ip: c.NetworkSettings.Networks[network]!.IPAddress,
+    }));
 }
 
 /** The endpoint record the plugin keeps (read from its StateDir, outside the plugin). */
-function endpointRecord(bed: NuageBed, id: string): { hostIfName: string; joined?: { resolved: { ip: string } } } | undefined {
+function endpointRecord(
+  bed: NuageBed,
+  id: string,
+): { hostIfName: string; joined?: { resolved: { ip: string } } } | undefined {
   const file = join(bed.stateDir, "endpoints", `${id}.json`);
   if (!existsSync(file)) return undefined;
   return JSON.parse(readFileSync(file, "utf8")) as { hostIfName: string; joined?: { resolved: { ip: string } } };
@@ -138,29 +174,71 @@ export function recordCount(bed: NuageBed): number {
  * record, the VRS resolved its port to Docker's IP, and `reference` (a container on the same
  * network) reaches it. Returns the names that fail, with the reason.
  */
-export async function unserved(bed: NuageBed, network: string, reference: string): Promise<{ checked: number; lost: string[] }> {
+export async function unserved(
+  bed: NuageBed,
+  network: string,
+  reference: string,
+): Promise<{ checked: number; lost: string[] }> {
   const running = (await runningOn(bed, network)).filter((c) => c.name !== reference);
   const lost: string[] = [];
-  const [portRes] = await bed.ovsdb.transact("Open_vSwitch", [{ op: "select", table: "Nuage_Port_Table", where: [], columns: ["name", "ip_addr", "metadata"] }]);
-  const ports = new Map((portRes?.rows ?? []).map((r) => [String(r.name), { ip: String(r.ip_addr), meta: mapToObject(r.metadata) }]));
+  const [portRes] = await bed.ovsdb.transact("Open_vSwitch", [
+    { op: "select", table: "Nuage_Port_Table", where: [], columns: ["name", "ip_addr", "metadata"] },
+  ]);
+  const ports = new Map(
+    (portRes?.rows ?? []).map((r) => [String(r.name), { ip: String(r.ip_addr), meta: mapToObject(r.metadata) }]),
+  );
   const reachable: ContainerNet[] = [];
   for (const c of running) {
     const rec = endpointRecord(bed, c.endpointId);
-    if (!rec) { lost.push(`${c.name}: no record of endpoint ${c.endpointId.slice(0, 12)}`); continue; }
-    if (!rec.joined) { lost.push(`${c.name}: record not joined`); continue; }
+    if (!rec) {
+      lost.push(`${c.name}: no record of endpoint ${c.endpointId.slice(0, 12)}`);
+      continue;
+    }
+    if (!rec.joined) {
+      lost.push(`${c.name}: record not joined`);
+      continue;
+    }
     const port = ports.get(rec.hostIfName);
-    if (!port) { lost.push(`${c.name}: no Nuage port row ${rec.hostIfName}`); continue; }
-    if (port.ip !== c.ip) { lost.push(`${c.name}: port ${rec.hostIfName} resolved to "${port.ip}", Docker says ${c.ip}`); continue; }
+    if (!port) {
+      lost.push(`${c.name}: no Nuage port row ${rec.hostIfName}`);
+      continue;
+    }
+    if (port.ip !== c.ip) {
+      lost.push(`${c.name}: port ${rec.hostIfName} resolved to "${port.ip}", Docker says ${c.ip}`);
+      continue;
+    }
     reachable.push(c);
   }
   if (reachable.length > 0) {
     // One exec for all: the IPs go in as positional arguments, never into the script text.
-    const r = await bed.docker(["exec", reference, "sh", "-c", 'for ip in "$@"; do ping -c 1 -W 2 "$ip" >/dev/null 2>&1 || ping -c 2 -W 2 "$ip" >/dev/null 2>&1 || echo "$ip"; done', "sh", ...reachable.map((c) => c.ip)], 300_000);
+    const r = await bed.docker(
+      [
+        "exec",
+        reference,
+        "sh",
+        "-c",
+        'for ip in "$@"; do ping -c 1 -W 2 "$ip" >/dev/null 2>&1 || ping -c 2 -W 2 "$ip" >/dev/null 2>&1 || echo "$ip"; done',
+        "sh",
+        ...reachable.map((c) => c.ip),
+      ],
+      300_000,
+    );
     let failed = new Set(r.stdout.split("\n").filter(Boolean));
     // A data path still converging (ovs-vswitchd catching up after a fault) gets a few more seconds.
     for (let i = 0; i < 10 && failed.size > 0; i++) {
       await sleep(1000);
-      const again = await bed.docker(["exec", reference, "sh", "-c", 'for ip in "$@"; do ping -c 1 -W 1 "$ip" >/dev/null 2>&1 || echo "$ip"; done', "sh", ...failed], 120_000);
+      const again = await bed.docker(
+        [
+          "exec",
+          reference,
+          "sh",
+          "-c",
+          'for ip in "$@"; do ping -c 1 -W 1 "$ip" >/dev/null 2>&1 || echo "$ip"; done',
+          "sh",
+          ...failed,
+        ],
+        120_000,
+      );
       failed = new Set(again.stdout.split("\n").filter(Boolean));
     }
     for (const c of reachable) if (failed.has(c.ip)) lost.push(`${c.name}: ${reference} cannot ping ${c.ip}`);
@@ -174,7 +252,11 @@ export function pluginLogSince(bed: NuageBed, offset: number): Record<string, un
   const out: Record<string, unknown>[] = [];
   for (const line of text.split("\n")) {
     if (!line.startsWith("{")) continue;
-    try { out.push(JSON.parse(line) as Record<string, unknown>); } catch { /* a line cut by SIGKILL */ }
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      /* a line cut by SIGKILL */
+    }
   }
   return out;
 }
@@ -199,7 +281,11 @@ export async function removeAll(bed: NuageBed, names: string[]): Promise<string[
     if (r.code !== 0) failed.push(`rm: ${r.stderr.trim()}`);
   }
   for (const l of pluginLogSince(bed, offset)) {
-    if ((l.call === "NetworkDriver.Leave" || l.call === "NetworkDriver.DeleteEndpoint") && typeof l.status === "number" && l.status !== 200) {
+    if (
+      (l.call === "NetworkDriver.Leave" || l.call === "NetworkDriver.DeleteEndpoint") &&
+      typeof l.status === "number" &&
+      l.status !== 200
+    ) {
       failed.push(`${byEndpoint.get(String(l.ep)) ?? String(l.ep)}: ${String(l.call)} answered ${l.status}`);
     }
   }
@@ -221,9 +307,12 @@ export async function removeNetworks(bed: NuageBed, names: string[]): Promise<vo
       if (r.code === 0) break;
       if (!/active endpoints/.test(r.stderr)) throw new Error(`docker network rm ${name}: ${r.stderr.trim()}`);
       const containers = (await bed.dockerOk(["network", "inspect", "-f", "{{len .Containers}}", name])).trim();
-      if (containers !== "0") throw new Error(`docker network rm ${name}: ${r.stderr.trim()} (it lists ${containers} container(s))`);
+      if (containers !== "0")
+        throw new Error(`docker network rm ${name}: ${r.stderr.trim()} (it lists ${containers} container(s))`);
       if (Date.now() > deadline) {
-        console.log(`${name}: Docker refuses to remove it ("active endpoints") while it lists no container: Docker's endpoint count (moby/moby#42119); left to the teardown`);
+        console.log(
+          `${name}: Docker refuses to remove it ("active endpoints") while it lists no container: Docker's endpoint count (moby/moby#42119); left to the teardown`,
+        );
         break;
       }
       await sleep(500);
@@ -231,7 +320,13 @@ export async function removeNetworks(bed: NuageBed, names: string[]): Promise<vo
   }
 }
 
-export function report(scenario: string, containers: number, lost: number, orphans: number, details: Record<string, unknown> = {}): void {
+export function report(
+  scenario: string,
+  containers: number,
+  lost: number,
+  orphans: number,
+  details: Record<string, unknown> = {},
+): void {
   console.log(`${scenario}: ${containers} containers, lost ${lost}, orphans ${orphans}`);
   if (Object.keys(details).length > 0) console.log(`${scenario} details: ${JSON.stringify(details)}`);
 }
@@ -244,9 +339,19 @@ export function assertNone(what: string, list: string[]): void {
 export function saveLogs(bed: NuageBed, tag: string): string {
   const out = join("/tmp/nuage-faults-logs", `${tag}-${Date.now()}`);
   mkdirSync(out, { recursive: true });
-  const files = [bed.pluginLogPath, join(bed.dir, "agent.log"), join(bed.ovs.stateDir, "ovsdb-server.log"), join(bed.ovs.stateDir, "ovs-vswitchd.log"), bed.dockerd.logFile];
+  const files = [
+    bed.pluginLogPath,
+    join(bed.dir, "agent.log"),
+    join(bed.ovs.stateDir, "ovsdb-server.log"),
+    join(bed.ovs.stateDir, "ovs-vswitchd.log"),
+    bed.dockerd.logFile,
+  ];
   for (const f of files) {
-    try { copyFileSync(f, join(out, f.split("/").pop()!)); } catch { /* not there */ }
+    try {
+      copyFileSync(f, join(out, f.split("/").pop()!));
+    } catch {
+      /* not there */
+    }
   }
   return out;
 }
@@ -263,15 +368,24 @@ export async function withLogsOnFailure(bed: NuageBed, tag: string, fn: () => Pr
 }
 
 /** The bed's running ovsdb-server: its pid, and the arguments and environment to start it again with. */
-export interface OvsdbServerProcess { pid: number; argv: string[]; env: Record<string, string> }
+export interface OvsdbServerProcess {
+  pid: number;
+  argv: string[];
+  env: Record<string, string>;
+}
 
 export function ovsdbServerProcess(bed: NuageBed): OvsdbServerProcess {
   const pid = Number(readFileSync(join(bed.ovs.stateDir, "ovsdb-server.pid"), "utf8").trim());
   const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-  const env = Object.fromEntries(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((kv) => {
-    const i = kv.indexOf("=");
-    return [kv.slice(0, i), kv.slice(i + 1)];
-  }));
+  const env = Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, "utf8")
+      .split("\0")
+      .filter(Boolean)
+      .map((kv) => {
+        const i = kv.indexOf("=");
+        return [kv.slice(0, i), kv.slice(i + 1)];
+      }),
+  );
   assert.match(argv[0] ?? "", /ovsdb-server$/);
   return { pid, argv, env };
 }

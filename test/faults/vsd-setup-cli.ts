@@ -12,15 +12,30 @@ if (!url || !caFile || !spec) {
   process.stderr.write("usage: vsd-setup-cli URL CAFILE JSON\n");
   process.exit(2);
 }
-const s = JSON.parse(spec) as { zone: string; subnet: string; policyGroup: string; address: string; netmask: string; gateway: string };
+const s = JSON.parse(spec) as {
+  zone: string;
+  subnet: string;
+  policyGroup: string;
+  address: string;
+  netmask: string;
+  gateway: string;
+};
 const vsd = new VsdClient({ url, caFile, organization: "csp", user: "csproot", password: "csproot" });
 try {
   const ent = await vsd.findEnterprise("Enterprise");
   const domain = await vsd.findOne(vsdPath("enterprises", ent.ID, "domains"), vsdFilterEq("name", "Domain"));
   if (!domain) throw new Error("no Domain");
   const zone = await vsd.create(vsdPath("domains", String(domain.ID)), "zones", { name: s.zone });
-  const subnet = await vsd.create(vsdPath("zones", String(zone.ID)), "subnets", { name: s.subnet, address: s.address, netmask: s.netmask, gateway: s.gateway });
-  const pg = await vsd.create(vsdPath("domains", String(domain.ID)), "policygroups", { name: s.policyGroup, type: "SOFTWARE" });
+  const subnet = await vsd.create(vsdPath("zones", String(zone.ID)), "subnets", {
+    name: s.subnet,
+    address: s.address,
+    netmask: s.netmask,
+    gateway: s.gateway,
+  });
+  const pg = await vsd.create(vsdPath("domains", String(domain.ID)), "policygroups", {
+    name: s.policyGroup,
+    type: "SOFTWARE",
+  });
   process.stdout.write(JSON.stringify({ zone: zone.ID, subnet: subnet.ID, policyGroup: pg.ID }) + "\n");
 } finally {
   await vsd.close();

@@ -22,22 +22,39 @@ const engines: DockerEngine[] = [];
 async function makeCa(name: string): Promise<{ cert: string; key: string }> {
   const now = Date.now();
   const made = await generate([{ name: "commonName", value: name }], {
-    keyType: "ec", curve: "P-256", algorithm: "sha256", notBeforeDate: new Date(now - DAY), notAfterDate: new Date(now + 30 * DAY),
-    extensions: [{ name: "basicConstraints", cA: true, critical: true }, { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true }],
+    keyType: "ec",
+    curve: "P-256",
+    algorithm: "sha256",
+    notBeforeDate: new Date(now - DAY),
+    notAfterDate: new Date(now + 30 * DAY),
+    extensions: [
+      { name: "basicConstraints", cA: true, critical: true },
+      { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    ],
   });
   return { cert: made.cert, key: made.private };
 }
 
-async function makeLeaf(ca: { cert: string; key: string }, cn: string, usage: "server" | "client"): Promise<{ cert: string; key: string }> {
+async function makeLeaf(
+  ca: { cert: string; key: string },
+  cn: string,
+  usage: "server" | "client",
+): Promise<{ cert: string; key: string }> {
   const now = Date.now();
   const made = await generate([{ name: "commonName", value: cn }], {
-    keyType: "ec", curve: "P-256", algorithm: "sha256", notBeforeDate: new Date(now - DAY), notAfterDate: new Date(now + 30 * DAY),
+    keyType: "ec",
+    curve: "P-256",
+    algorithm: "sha256",
+    notBeforeDate: new Date(now - DAY),
+    notAfterDate: new Date(now + 30 * DAY),
     ca: { key: ca.key, cert: ca.cert },
     extensions: [
       { name: "basicConstraints", cA: false },
       { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
       usage === "server" ? { name: "extKeyUsage", serverAuth: true } : { name: "extKeyUsage", clientAuth: true },
-      ...(usage === "server" ? [{ name: "subjectAltName" as const, altNames: [{ type: 7 as const, ip: "127.0.0.1" }] }] : []),
+      ...(usage === "server"
+        ? [{ name: "subjectAltName" as const, altNames: [{ type: 7 as const, ip: "127.0.0.1" }] }]
+        : []),
     ],
   });
   return { cert: made.cert, key: made.private };
@@ -58,16 +75,30 @@ before(async () => {
   await writeFile(files.key, client.key, { mode: 0o600 });
   await writeFile(files.otherCa, other.cert);
   // dockerd --tlsverify: its own certificate, and only clients whose certificate its CA signed.
-  server = createServer({ key: serverCert.key, cert: serverCert.cert, ca: ca.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-    if (req.url === "/networks/abc") {
-      res.writeHead(200, { "Content-Type": "application/json" });
-      res.end(JSON.stringify({ Id: "abc", Name: "MyNet", Driver: "nuage", Scope: "local", Options: { zone: "Zone" }, IPAM: { Driver: "default", Config: [{ Subnet: "10.21.59.0/24" }] } }));
-    } else {
-      res.writeHead(404, { "Content-Type": "application/json" });
-      res.end(JSON.stringify({ message: `no route ${req.url}` }));
-    }
+  server = createServer(
+    { key: serverCert.key, cert: serverCert.cert, ca: ca.cert, requestCert: true, rejectUnauthorized: true },
+    (req, res) => {
+      if (req.url === "/networks/abc") {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(
+          JSON.stringify({
+            Id: "abc",
+            Name: "MyNet",
+            Driver: "nuage",
+            Scope: "local",
+            Options: { zone: "Zone" },
+            IPAM: { Driver: "default", Config: [{ Subnet: "10.21.59.0/24" }] },
+          }),
+        );
+      } else {
+        res.writeHead(404, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ message: `no route ${req.url}` }));
+      }
+    },
+  );
+  server.on("tlsClientError", () => {
+    /* the refused clients of the tests */
   });
-  server.on("tlsClientError", () => { /* the refused clients of the tests */ });
   await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
   port = (server.address() as { port: number }).port;
 });
@@ -96,15 +127,24 @@ async function refused(e: DockerEngine, pattern: RegExp): Promise<void> {
 test("with the CA, the client certificate and its key, the plugin reads the Docker API over TLS", async () => {
   const net = await engine("127.0.0.1", { ca: files.ca, cert: files.cert, key: files.key }).inspectNetwork("abc");
   assert.equal(net?.Name, "MyNet");
-  assert.equal(await engine("127.0.0.1", { ca: files.ca, cert: files.cert, key: files.key }).inspectNetwork("nope"), undefined);
+  assert.equal(
+    await engine("127.0.0.1", { ca: files.ca, cert: files.cert, key: files.key }).inspectNetwork("nope"),
+    undefined,
+  );
 });
 
 test("a daemon certificate another CA signed is refused, naming DockerTlsCa", async () => {
-  await refused(engine("127.0.0.1", { ca: files.otherCa, cert: files.cert, key: files.key }), /certificate is not signed by DockerTlsCa/);
+  await refused(
+    engine("127.0.0.1", { ca: files.otherCa, cert: files.cert, key: files.key }),
+    /certificate is not signed by DockerTlsCa/,
+  );
 });
 
 test("a daemon certificate that does not name the host of DockerEndpoint is refused, saying so", async () => {
-  await refused(engine("127.0.0.2", { ca: files.ca, cert: files.cert, key: files.key }), /certificate does not name the host of DockerEndpoint/);
+  await refused(
+    engine("127.0.0.2", { ca: files.ca, cert: files.cert, key: files.key }),
+    /certificate does not name the host of DockerEndpoint/,
+  );
 });
 
 test("without a client certificate the daemon refuses the plugin; the error names DockerTlsCert and DockerTlsKey", async () => {
@@ -115,8 +155,13 @@ test("a TLS 1.2 daemon refuses the plugin without a client certificate with an a
   // TLS 1.3 ends such a handshake with "certificate required"; TLS 1.2 with a handshake failure alert (EPROTO).
   const ca12 = await makeCa("a TLS 1.2 CA");
   const { cert, key } = await makeLeaf(ca12, "docker daemon", "server");
-  const old = createServer({ key, cert, requestCert: true, rejectUnauthorized: true, maxVersion: "TLSv1.2" }, (_req, res) => res.end("{}"));
-  old.on("tlsClientError", () => { /* the refused plugin */ });
+  const old = createServer(
+    { key, cert, requestCert: true, rejectUnauthorized: true, maxVersion: "TLSv1.2" },
+    (_req, res) => res.end("{}"),
+  );
+  old.on("tlsClientError", () => {
+    /* the refused plugin */
+  });
   await new Promise<void>((resolve) => old.listen(0, "127.0.0.1", resolve));
   try {
     const caFile = join(dir, "tls12-ca.pem");
@@ -131,5 +176,8 @@ test("a TLS 1.2 daemon refuses the plugin without a client certificate with an a
 });
 
 test("a TLS file that cannot be read stops the start, naming the key", () => {
-  assert.throws(() => new DockerEngine(`tcp://127.0.0.1:${port}`, 1_000, { ca: join(dir, "missing.pem") }), /cannot read DockerTlsCa .*missing\.pem/);
+  assert.throws(
+    () => new DockerEngine(`tcp://127.0.0.1:${port}`, 1_000, { ca: join(dir, "missing.pem") }),
+    /cannot read DockerTlsCa .*missing\.pem/,
+  );
 });

@@ -11,31 +11,53 @@ import { IpBatch } from "../../src/host/ip-batch.js";
 
 const NS = `nt-links-${randomBytes(4).toString("hex")}`;
 const ip = (...args: string[]): string => execFileSync("ip", ["-n", NS, ...args], { encoding: "utf8" });
-const linkInfo = (name: string): { ifname: string; mtu: number; address: string; operstate: string; flags: string[] } | undefined => {
-  const all = JSON.parse(ip("-j", "link", "show")) as { ifname: string; mtu: number; address: string; operstate: string; flags: string[] }[];
+const linkInfo = (
+  name: string,
+): { ifname: string; mtu: number; address: string; operstate: string; flags: string[] } | undefined => {
+  const all = JSON.parse(ip("-j", "link", "show")) as {
+    ifname: string;
+    mtu: number;
+    address: string;
+    operstate: string;
+    flags: string[];
+  }[];
   return all.find((l) => l.ifname === name);
 };
 
-before(() => { execFileSync("ip", ["netns", "add", NS]); });
-after(() => { execFileSync("ip", ["netns", "del", NS]); });
+before(() => {
+  execFileSync("ip", ["netns", "add", NS]);
+});
+after(() => {
+  execFileSync("ip", ["netns", "del", NS]);
+});
 
 for (const batch of [true, false]) {
   test(`${batch ? "co-process" : "one process per command"}: create with MTU and peer MAC, list, delete, missing links`, async () => {
     const links = new IpRouteLinks({ netns: NS, batch });
     try {
       const tag = batch ? "b" : "e";
-      const host = `nuh${tag}00000000001`, peer = `nuc${tag}00000000001`;
+      const host = `nuh${tag}00000000001`,
+        peer = `nuc${tag}00000000001`;
       await links.createVethPair(host, peer, "0a:01:0a:15:3b:07", 1450);
-      const h = linkInfo(host), p = linkInfo(peer);
+      const h = linkInfo(host),
+        p = linkInfo(peer);
       assert.equal(h?.mtu, 1450, "host end MTU");
       assert.equal(p?.mtu, 1450, "peer MTU");
       assert.equal(p?.address, "0a:01:0a:15:3b:07", "peer MAC");
       assert.ok(h?.flags.includes("UP"), "host end up");
       assert.equal(await links.linkExists(host), true);
-      assert.deepEqual(await links.listLinks("nuh", "nuc"), [host, peer], "in the prefixes' order (the kernel lists the peer first)");
+      assert.deepEqual(
+        await links.listLinks("nuh", "nuc"),
+        [host, peer],
+        "in the prefixes' order (the kernel lists the peer first)",
+      );
       assert.deepEqual(await links.listLinks("nuc"), [peer]);
 
-      await assert.rejects(links.createVethPair(host, peer, "0a:01:0a:15:3b:07"), (err: Error) => err instanceof LinkExistsError && /File exists/.test(err.message), "a second create fails as LinkExistsError, with iproute2's message");
+      await assert.rejects(
+        links.createVethPair(host, peer, "0a:01:0a:15:3b:07"),
+        (err: Error) => err instanceof LinkExistsError && /File exists/.test(err.message),
+        "a second create fails as LinkExistsError, with iproute2's message",
+      );
       assert.equal(await links.deleteLink(host), true);
       assert.equal(linkInfo(peer), undefined, "the peer went with the host end");
       assert.equal(await links.deleteLink(host), false, "deleting a missing link says so");
@@ -46,7 +68,10 @@ for (const batch of [true, false]) {
       assert.equal(linkInfo(host)?.mtu, 1500, "no MTU given: the kernel's default");
       assert.equal(await links.deleteLink(peer), true);
       assert.equal(linkInfo(host), undefined);
-      await assert.rejects(links.createVethPair(host, peer, "0a:01:0a:15:3b:07", 20), /MTU 20: expected a whole number/);
+      await assert.rejects(
+        links.createVethPair(host, peer, "0a:01:0a:15:3b:07", 20),
+        /MTU 20: expected a whole number/,
+      );
     } finally {
       links.close();
     }
@@ -59,9 +84,15 @@ test("co-process: a background deletion does not hold up a create (a process of 
     await links.createVethPair("nuhf00000000001", "nucf00000000001", "0a:01:0a:15:3b:09");
     const order: string[] = [];
     const deleting = links.deleteLink("nuhf00000000001", { background: true }).then(() => order.push("delete"));
-    await links.createVethPair("nuhf00000000002", "nucf00000000002", "0a:01:0a:15:3b:0a").then(() => order.push("create"));
+    await links
+      .createVethPair("nuhf00000000002", "nucf00000000002", "0a:01:0a:15:3b:0a")
+      .then(() => order.push("create"));
     await deleting;
-    assert.deepEqual(order, ["create", "delete"], "the create answered while the kernel was still deleting the other veth");
+    assert.deepEqual(
+      order,
+      ["create", "delete"],
+      "the create answered while the kernel was still deleting the other veth",
+    );
     assert.equal(linkInfo("nuhf00000000001"), undefined);
     assert.equal(await links.deleteLink("nuhf00000000002", { background: true }), true);
   } finally {
@@ -85,7 +116,10 @@ test("co-process: refuses what is not a plugin-made token or a link add|set|del,
       b.run(["link", "del", "nuhc00000000001"]),
       b.run(["link", "del", "nucc00000000001"]),
     ]);
-    assert.deepEqual(outcomes.map((o) => o.status), ["fulfilled", "rejected", "fulfilled", "fulfilled", "rejected"]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ["fulfilled", "rejected", "fulfilled", "fulfilled", "rejected"],
+    );
     assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /Cannot find device "nuhc0000000none"/);
   } finally {
     b.close();
@@ -94,7 +128,10 @@ test("co-process: refuses what is not a plugin-made token or a link add|set|del,
 
 test("co-process gone: the command under way fails as a process failure; links fall back to one process per command", async () => {
   const b = new IpBatch({ ip: "/bin/false" });
-  await assert.rejects(b.run(["link", "del", "nuhd00000000001"]), (err: Error) => err.constructor.name === "IpBatchProcessError");
+  await assert.rejects(
+    b.run(["link", "del", "nuhd00000000001"]),
+    (err: Error) => err.constructor.name === "IpBatchProcessError",
+  );
   b.close();
 
   const links = new IpRouteLinks({ netns: NS });

@@ -26,7 +26,6 @@ let host: OvsHostInfo;
 let tcpPort = 0;
 const clients: OvsdbClient[] = [];
 
-
 async function client(opts: Parameters<typeof connectOvsdb>[1] = {}, endpoint = host.endpoint): Promise<OvsdbClient> {
   const c = await connectOvsdb(endpoint, { connectTimeoutMs: 5000, ...opts });
   clients.push(c);
@@ -67,9 +66,20 @@ class UpdateQueue {
 
 function portRow(name: string, extra: OvsdbRow = {}): OvsdbRow {
   return {
-    name, mac: "02:00:00:00:00:01", ip_addr: "", subnet_mask: "", gateway: "", bridge: "alubr0",
-    nuage_domain: "D", nuage_network: "N", nuage_zone: "Z", nuage_network_type: "ipv4",
-    evpn_id: 0, vrf_id: 0, vm_domain: 4, dirty: 0,
+    name,
+    mac: "02:00:00:00:00:01",
+    ip_addr: "",
+    subnet_mask: "",
+    gateway: "",
+    bridge: "alubr0",
+    nuage_domain: "D",
+    nuage_network: "N",
+    nuage_zone: "Z",
+    nuage_network_type: "ipv4",
+    evpn_id: 0,
+    vrf_id: 0,
+    vm_domain: 4,
+    dirty: 0,
     metadata: ovsMap({ "nuage-enterprise-domain": "D", "static-ip": "10.0.0.5" }),
     ...extra,
   };
@@ -92,7 +102,10 @@ test("first connect fails within connectTimeoutMs, naming the endpoint", async (
   const t0 = Date.now();
   await assert.rejects(connectOvsdb({ kind: "unix", path }, { connectTimeoutMs: 600 }), (e: unknown) => {
     assert.ok(e instanceof OvsdbUnavailableError);
-    assert.match(e.message, new RegExp(`VRS OVSDB at unix:${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is unreachable`));
+    assert.match(
+      e.message,
+      new RegExp(`VRS OVSDB at unix:${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is unreachable`),
+    );
     return true;
   });
   assert.ok(Date.now() - t0 < 2000);
@@ -101,14 +114,20 @@ test("first connect fails within connectTimeoutMs, naming the endpoint", async (
 test("schema, transact insert / select / update / mutate / delete, value helpers", async () => {
   const c = await client();
   assert.equal(c.connected, true);
-  const schema = (await c.getSchema(DB)) as { tables: Record<string, { columns: Record<string, unknown>; isRoot?: boolean; indexes?: string[][] }> };
+  const schema = (await c.getSchema(DB)) as {
+    tables: Record<string, { columns: Record<string, unknown>; isRoot?: boolean; indexes?: string[][] }>;
+  };
   assert.equal(Object.keys(schema.tables[VMS]!.columns).length, 13);
   assert.equal(Object.keys(schema.tables[PORTS]!.columns).length, 16);
   assert.deepEqual(schema.tables[PORTS]!.indexes, [["name"]]);
 
   const [ins, insVm] = await c.transact(DB, [
     { op: "insert", table: PORTS, row: portRow("nltp1") },
-    { op: "insert", table: VMS, row: { vm_uuid: "vm-1", vm_name: "c1", ports: ovsSet(["nltp1"]), metadata: ovsMap({}) } },
+    {
+      op: "insert",
+      table: VMS,
+      row: { vm_uuid: "vm-1", vm_name: "c1", ports: ovsSet(["nltp1"]), metadata: ovsMap({}) },
+    },
   ]);
   const portUuid = uuidOf(ins!.uuid!);
   assert.match(portUuid, /^[0-9a-f-]{36}$/);
@@ -130,8 +149,18 @@ test("schema, transact insert / select / update / mutate / delete, value helpers
   assert.equal(selVm!.rows![0]!.state, 0);
 
   const [upd, mut] = await c.transact(DB, [
-    { op: "update", table: PORTS, where: [["_uuid", "==", uuid(portUuid)]], row: { ip_addr: "10.0.0.5", subnet_mask: "255.255.255.0" } },
-    { op: "mutate", table: VMS, where: [["vm_uuid", "==", "vm-1"]], mutations: [["ports", "insert", ovsSet(["nltp2"])]] },
+    {
+      op: "update",
+      table: PORTS,
+      where: [["_uuid", "==", uuid(portUuid)]],
+      row: { ip_addr: "10.0.0.5", subnet_mask: "255.255.255.0" },
+    },
+    {
+      op: "mutate",
+      table: VMS,
+      where: [["vm_uuid", "==", "vm-1"]],
+      mutations: [["ports", "insert", ovsSet(["nltp2"])]],
+    },
   ]);
   assert.equal(upd!.count, 1);
   assert.equal(mut!.count, 1);
@@ -170,7 +199,10 @@ test("an op error rejects with OvsdbError naming the op, and nothing is committe
   );
   const [r] = await c.transact(DB, [{ op: "select", table: PORTS, where: [["name", "==", "nltp-err"]] }]);
   assert.deepEqual(r!.rows, [], "first insert rolled back");
-  await assert.rejects(c.transact(DB, [{ op: "select", table: "No_Such_Table", where: [] }]), /op 0 \(select No_Such_Table\)/);
+  await assert.rejects(
+    c.transact(DB, [{ op: "select", table: "No_Such_Table", where: [] }]),
+    /op 0 \(select No_Such_Table\)/,
+  );
 });
 
 test("a commit error (duplicate in a unique index) rejects with the trailing error element", async () => {
@@ -191,7 +223,10 @@ test("a commit error (duplicate in a unique index) rejects with the trailing err
       (e: unknown) => e instanceof OvsdbError && e.commit && e.error === "referential integrity violation",
     );
     // RPC-level error (unknown database)
-    await assert.rejects(c.getSchema("Nope"), (e: unknown) => e instanceof OvsdbError && /unknown database/.test(e.message));
+    await assert.rejects(
+      c.getSchema("Nope"),
+      (e: unknown) => e instanceof OvsdbError && /unknown database/.test(e.message),
+    );
   } finally {
     await c.transact(DB, [{ op: "delete", table: PORTS, where: [["name", "==", "nltp-dup"]] }]);
   }
@@ -213,7 +248,9 @@ test("monitor: initial contents, insert, modify, delete; cancel stops it", async
   assert.equal(u1.initial, false);
   assert.deepEqual(u1.updates[PORTS]?.[id], { new: { name: "nltp-m1", ip_addr: "" } });
 
-  await c.transact(DB, [{ op: "update", table: PORTS, where: [["name", "==", "nltp-m1"]], row: { ip_addr: "10.1.1.1" } }]);
+  await c.transact(DB, [
+    { op: "update", table: PORTS, where: [["name", "==", "nltp-m1"]], row: { ip_addr: "10.1.1.1" } },
+  ]);
   const u2 = await q.next();
   assert.deepEqual(u2.updates[PORTS]?.[id], { new: { name: "nltp-m1", ip_addr: "10.1.1.1" }, old: { ip_addr: "" } });
 
@@ -226,17 +263,33 @@ test("monitor: initial contents, insert, modify, delete; cancel stops it", async
   await assert.rejects(q.next(500), /no monitor update/);
 
   // a monitor on an unknown table is refused by the server
-  await assert.rejects(c.monitor(DB, { No_Such_Table: {} }, () => {}), OvsdbError);
+  await assert.rejects(
+    c.monitor(DB, { No_Such_Table: {} }, () => {}),
+    OvsdbError,
+  );
 });
 
 /** A monitor's row as a comparable value: sets and maps sorted (the wire order is not meaningful). */
 function normal(row: OvsdbRow | undefined): unknown {
   if (!row) return row;
-  return Object.fromEntries(Object.entries(row).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => {
-    if (Array.isArray(v) && v[0] === "map") return [k, Object.entries(mapToObject(v)).sort()];
-    if (Array.isArray(v) && v[0] === "set") return [k, ["set", setToArray(v).map((x) => JSON.stringify(x)).sort()]];
-    return [k, v];
-  }));
+  return Object.fromEntries(
+    Object.entries(row)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => {
+        if (Array.isArray(v) && v[0] === "map") return [k, Object.entries(mapToObject(v)).sort()];
+        if (Array.isArray(v) && v[0] === "set")
+          return [
+            k,
+            [
+              "set",
+              setToArray(v)
+                .map((x) => JSON.stringify(x))
+                .sort(),
+            ],
+          ];
+        return [k, v];
+      }),
+  );
 }
 
 test("monitorCond: update2 differences give the rows monitor gives (sets, maps, optional and default columns)", async () => {
@@ -247,7 +300,13 @@ test("monitorCond: update2 differences give the rows monitor gives (sets, maps, 
     // role: an optional column (at most one value), sent whole in a modify, not as a difference.
     Controller: { columns: ["target", "role", "is_connected", "status"] },
   };
-  await c.transact(DB, [{ op: "insert", table: VMS, row: { vm_uuid: "vm-c0", vm_name: "before", ports: ovsSet(["x1", "x2"]), metadata: ovsMap({ k: "v" }) } }]);
+  await c.transact(DB, [
+    {
+      op: "insert",
+      table: VMS,
+      row: { vm_uuid: "vm-c0", vm_name: "before", ports: ovsSet(["x1", "x2"]), metadata: ovsMap({ k: "v" }) },
+    },
+  ]);
   const v1 = new UpdateQueue();
   const v2 = new UpdateQueue();
   const m1 = await c.monitor(DB, tables, v1.handler);
@@ -255,42 +314,162 @@ test("monitorCond: update2 differences give the rows monitor gives (sets, maps, 
   assert.equal(c.usesMonitorCond, true, "ovsdb-server 2.6+ has monitor_cond");
   const [i1, i2] = [await v1.next(), await v2.next()];
   assert.equal(i2.initial, true);
-  const initialOf = (u: TableUpdates) => Object.values(u[VMS] ?? {}).map((ch) => normal(ch.new)).find((r) => (r as { vm_uuid?: string })?.vm_uuid === "vm-c0");
+  const initialOf = (u: TableUpdates) =>
+    Object.values(u[VMS] ?? {})
+      .map((ch) => normal(ch.new))
+      .find((r) => (r as { vm_uuid?: string })?.vm_uuid === "vm-c0");
   assert.deepEqual(initialOf(i2.updates), initialOf(i1.updates), "initial rows alike, defaults included");
 
   const steps: { what: string; ops: Parameters<OvsdbClient["transact"]>[1] }[] = [
-    { what: "insert with columns left at their defaults", ops: [{ op: "insert", table: VMS, row: { vm_uuid: "vm-c1" } }] },
-    { what: "a set: elements added", ops: [{ op: "mutate", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], mutations: [["ports", "insert", ovsSet(["p1", "p2", "p3"])]] }] },
-    { what: "a set: one element removed", ops: [{ op: "mutate", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], mutations: [["ports", "delete", ovsSet(["p2"])]] }] },
-    { what: "a set: added and removed at once", ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { ports: ovsSet(["p3", "p4"]) } }] },
-    { what: "a set down to one element, then none", ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { ports: ovsSet(["p4"]) } }] },
-    { what: "a set emptied", ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { ports: ovsSet([]) } }] },
-    { what: "a map: keys added", ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { metadata: ovsMap({ a: "1", b: "2" }) } }] },
-    { what: "a map: one removed, one changed, one added", ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { metadata: ovsMap({ b: "3", c: "4" }) } }] },
-    { what: "a map: a key with the same value stays", ops: [{ op: "mutate", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], mutations: [["metadata", "insert", ovsMap({ d: "5" })]] }] },
-    { what: "scalars", ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { state: 2, vm_name: "after" } }] },
-    { what: "two tables in one transaction", ops: [
-      { op: "insert", table: PORTS, row: portRow("nltp-c1") },
-      { op: "mutate", table: VMS, where: [["vm_uuid", "==", "vm-c0"]], mutations: [["ports", "delete", ovsSet(["x1"])], ["metadata", "delete", ovsSet(["k"])]] },
-    ] },
-    { what: "a port row resolved", ops: [{ op: "update", table: PORTS, where: [["name", "==", "nltp-c1"]], row: { ip_addr: "10.1.1.9", evpn_id: 7 } }] },
-    { what: "an optional column set to another value", ops: [{ op: "update", table: "Controller", where: [], row: { role: "slave", status: ovsMap({ state: "ACTIVE" }) } }] },
-    { what: "an optional column emptied", ops: [{ op: "update", table: "Controller", where: [], row: { role: ovsSet([]), is_connected: false, status: ovsMap({ state: "BACKOFF", last_error: "refused" }) } }] },
-    { what: "an optional column set again", ops: [{ op: "update", table: "Controller", where: [], row: { role: "master", is_connected: true, status: ovsMap({}) } }] },
-    { what: "deletes", ops: [{ op: "delete", table: VMS, where: [["vm_uuid", "includes", "vm-c1"]] }, { op: "delete", table: PORTS, where: [["name", "==", "nltp-c1"]] }] },
+    {
+      what: "insert with columns left at their defaults",
+      ops: [{ op: "insert", table: VMS, row: { vm_uuid: "vm-c1" } }],
+    },
+    {
+      what: "a set: elements added",
+      ops: [
+        {
+          op: "mutate",
+          table: VMS,
+          where: [["vm_uuid", "==", "vm-c1"]],
+          mutations: [["ports", "insert", ovsSet(["p1", "p2", "p3"])]],
+        },
+      ],
+    },
+    {
+      what: "a set: one element removed",
+      ops: [
+        {
+          op: "mutate",
+          table: VMS,
+          where: [["vm_uuid", "==", "vm-c1"]],
+          mutations: [["ports", "delete", ovsSet(["p2"])]],
+        },
+      ],
+    },
+    {
+      what: "a set: added and removed at once",
+      ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { ports: ovsSet(["p3", "p4"]) } }],
+    },
+    {
+      what: "a set down to one element, then none",
+      ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { ports: ovsSet(["p4"]) } }],
+    },
+    {
+      what: "a set emptied",
+      ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { ports: ovsSet([]) } }],
+    },
+    {
+      what: "a map: keys added",
+      ops: [
+        {
+          op: "update",
+          table: VMS,
+          where: [["vm_uuid", "==", "vm-c1"]],
+          row: { metadata: ovsMap({ a: "1", b: "2" }) },
+        },
+      ],
+    },
+    {
+      what: "a map: one removed, one changed, one added",
+      ops: [
+        {
+          op: "update",
+          table: VMS,
+          where: [["vm_uuid", "==", "vm-c1"]],
+          row: { metadata: ovsMap({ b: "3", c: "4" }) },
+        },
+      ],
+    },
+    {
+      what: "a map: a key with the same value stays",
+      ops: [
+        {
+          op: "mutate",
+          table: VMS,
+          where: [["vm_uuid", "==", "vm-c1"]],
+          mutations: [["metadata", "insert", ovsMap({ d: "5" })]],
+        },
+      ],
+    },
+    {
+      what: "scalars",
+      ops: [{ op: "update", table: VMS, where: [["vm_uuid", "==", "vm-c1"]], row: { state: 2, vm_name: "after" } }],
+    },
+    {
+      what: "two tables in one transaction",
+      ops: [
+        { op: "insert", table: PORTS, row: portRow("nltp-c1") },
+        {
+          op: "mutate",
+          table: VMS,
+          where: [["vm_uuid", "==", "vm-c0"]],
+          mutations: [
+            ["ports", "delete", ovsSet(["x1"])],
+            ["metadata", "delete", ovsSet(["k"])],
+          ],
+        },
+      ],
+    },
+    {
+      what: "a port row resolved",
+      ops: [
+        { op: "update", table: PORTS, where: [["name", "==", "nltp-c1"]], row: { ip_addr: "10.1.1.9", evpn_id: 7 } },
+      ],
+    },
+    {
+      what: "an optional column set to another value",
+      ops: [
+        { op: "update", table: "Controller", where: [], row: { role: "slave", status: ovsMap({ state: "ACTIVE" }) } },
+      ],
+    },
+    {
+      what: "an optional column emptied",
+      ops: [
+        {
+          op: "update",
+          table: "Controller",
+          where: [],
+          row: { role: ovsSet([]), is_connected: false, status: ovsMap({ state: "BACKOFF", last_error: "refused" }) },
+        },
+      ],
+    },
+    {
+      what: "an optional column set again",
+      ops: [
+        {
+          op: "update",
+          table: "Controller",
+          where: [],
+          row: { role: "master", is_connected: true, status: ovsMap({}) },
+        },
+      ],
+    },
+    {
+      what: "deletes",
+      ops: [
+        { op: "delete", table: VMS, where: [["vm_uuid", "includes", "vm-c1"]] },
+        { op: "delete", table: PORTS, where: [["name", "==", "nltp-c1"]] },
+      ],
+    },
   ];
   for (const step of steps) {
     await c.transact(DB, step.ops);
     const [a, b] = [await v1.next(), await v2.next()];
     for (const table of [VMS, PORTS, "Controller"]) {
-      assert.deepEqual(Object.keys(b.updates[table] ?? {}).sort(), Object.keys(a.updates[table] ?? {}).sort(), `${step.what}: the same rows of ${table} changed`);
+      assert.deepEqual(
+        Object.keys(b.updates[table] ?? {}).sort(),
+        Object.keys(a.updates[table] ?? {}).sort(),
+        `${step.what}: the same rows of ${table} changed`,
+      );
       for (const [id, ch] of Object.entries(a.updates[table] ?? {})) {
         const other = b.updates[table]![id]!;
         assert.deepEqual(normal(other.new), normal(ch.new), `${step.what}: ${table} row after`);
         assert.equal(other.old === undefined, ch.old === undefined, `${step.what}: an old row where monitor has one`);
         if (ch.old && ch.new) {
           // monitor's old: the changed columns; monitorCond's: the whole row before.
-          for (const [col, v] of Object.entries(ch.old)) assert.deepEqual(normal({ [col]: other.old![col]! }), normal({ [col]: v }), `${step.what}: ${col} before`);
+          for (const [col, v] of Object.entries(ch.old))
+            assert.deepEqual(normal({ [col]: other.old![col]! }), normal({ [col]: v }), `${step.what}: ${col} before`);
         }
       }
     }
@@ -299,7 +478,11 @@ test("monitorCond: update2 differences give the rows monitor gives (sets, maps, 
   await m2.cancel();
   await c.transact(DB, [{ op: "delete", table: VMS, where: [["vm_uuid", "==", "vm-c0"]] }]);
   await assert.rejects(v2.next(300), /no monitor update/, "cancelled");
-  await assert.rejects(c.monitorCond(DB, { No_Such_Table: {} }, () => {}), OvsdbError, "a monitor on an unknown table is refused");
+  await assert.rejects(
+    c.monitorCond(DB, { No_Such_Table: {} }, () => {}),
+    OvsdbError,
+    "a monitor on an unknown table is refused",
+  );
 });
 
 test("TCP: idle connections survive the server's echo probes and our own keepalive", { timeout: 30_000 }, async () => {
@@ -313,12 +496,16 @@ test("TCP: idle connections survive the server's echo probes and our own keepali
   await sleep(11_500);
   assert.equal(drops, 0, "no connection was dropped");
   assert.equal(answering.connected && probing.connected, true);
-  const [r] = await answering.transact(DB, [{ op: "select", table: "Bridge", where: [["name", "==", "alubr0"]], columns: ["name"] }]);
+  const [r] = await answering.transact(DB, [
+    { op: "select", table: "Bridge", where: [["name", "==", "alubr0"]], columns: ["name"] },
+  ]);
   assert.equal(r!.rows![0]!.name, "alubr0");
   await probing.transact(DB, [{ op: "comment", comment: "still here" }]);
 });
 
-test("reconnect: server killed and restarted on the same socket; monitors resync; calls while down", { timeout: 45_000 }, async () => {
+test("reconnect: server killed and restarted on the same socket; monitors resync; calls while down", {
+  timeout: 45_000,
+}, async () => {
   const c = await client({ callTimeoutMs: 1500, maxBackoffMs: 200 });
   const events: string[] = [];
   c.on("connected", () => events.push("connected"));
@@ -333,9 +520,20 @@ test("reconnect: server killed and restarted on the same socket; monitors resync
 
   // A transact in flight when the connection drops rejects at once (never retried).
   const blocked = c.transact(DB, [
-    { op: "wait", table: PORTS, where: [["name", "==", "nltp-never"]], columns: ["name"], until: "!=", rows: [], timeout: 20_000 },
+    {
+      op: "wait",
+      table: PORTS,
+      where: [["name", "==", "nltp-never"]],
+      columns: ["name"],
+      until: "!=",
+      rows: [],
+      timeout: 20_000,
+    },
   ]);
-  const blockedOutcome = blocked.then(() => "resolved", (e: unknown) => e);
+  const blockedOutcome = blocked.then(
+    () => "resolved",
+    (e: unknown) => e,
+  );
   await sleep(200);
 
   const pid = host.pids.ovsdbServer;
@@ -355,14 +553,21 @@ test("reconnect: server killed and restarted on the same socket; monitors resync
   await assert.rejects(c.transact(DB, [{ op: "comment", comment: "x" }]), (e: unknown) => {
     assert.ok(e instanceof OvsdbUnavailableError);
     assert.equal(e.reason, "unreachable");
-    assert.match(e.message, new RegExp(`VRS OVSDB at unix:${host.unixSocket.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is unreachable`));
+    assert.match(
+      e.message,
+      new RegExp(`VRS OVSDB at unix:${host.unixSocket.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is unreachable`),
+    );
     return true;
   });
   const waited = Date.now() - t0;
   assert.ok(waited >= 1400 && waited < 3000, `rejected after its 1500 ms timeout (took ${waited} ms)`);
 
   // A call made while down, with a longer deadline, completes once the server is back.
-  const pending = c.transact(DB, [{ op: "select", table: PORTS, where: [["name", "==", "nltp-r1"]], columns: ["name"] }], { timeoutMs: 15_000 });
+  const pending = c.transact(
+    DB,
+    [{ op: "select", table: PORTS, where: [["name", "==", "nltp-r1"]], columns: ["name"] }],
+    { timeoutMs: 15_000 },
+  );
   host = await startOvsHost({ stateDir, withVswitchd: false, tcpPort });
   assert.notEqual(host.pids.ovsdbServer, pid);
   const [res] = await pending;
@@ -384,22 +589,44 @@ test("reconnect: server killed and restarted on the same socket; monitors resync
   assert.ok(Object.values(resync2.updates[PORTS] ?? {}).some((r) => r.new?.name === "nltp-r1"));
   const live2 = await q2.next();
   assert.ok(Object.values(live2.updates[PORTS] ?? {}).some((r) => r.new?.name === "nltp-r2" && r.new.ip_addr === ""));
-  await c.transact(DB, [{ op: "update", table: PORTS, where: [["name", "==", "nltp-r2"]], row: { ip_addr: "10.9.9.9" } }]);
+  await c.transact(DB, [
+    { op: "update", table: PORTS, where: [["name", "==", "nltp-r2"]], row: { ip_addr: "10.9.9.9" } },
+  ]);
   const mod2 = await q2.next();
-  assert.ok(Object.values(mod2.updates[PORTS] ?? {}).some((r) => r.new?.name === "nltp-r2" && r.new.ip_addr === "10.9.9.9"), "a modify after the resync: the whole row");
-  await c.transact(DB, [{ op: "delete", table: PORTS, where: [["name", "includes", "nltp-r1"]] }, { op: "delete", table: PORTS, where: [["name", "==", "nltp-r2"]] }]);
+  assert.ok(
+    Object.values(mod2.updates[PORTS] ?? {}).some((r) => r.new?.name === "nltp-r2" && r.new.ip_addr === "10.9.9.9"),
+    "a modify after the resync: the whole row",
+  );
+  await c.transact(DB, [
+    { op: "delete", table: PORTS, where: [["name", "includes", "nltp-r1"]] },
+    { op: "delete", table: PORTS, where: [["name", "==", "nltp-r2"]] },
+  ]);
 });
 
 test("close: pending calls reject, no reconnect afterwards", async () => {
   const c = await client();
   const p = c.transact(DB, [
-    { op: "wait", table: PORTS, where: [["name", "==", "nltp-never"]], columns: ["name"], until: "!=", rows: [], timeout: 10_000 },
+    {
+      op: "wait",
+      table: PORTS,
+      where: [["name", "==", "nltp-never"]],
+      columns: ["name"],
+      until: "!=",
+      rows: [],
+      timeout: 10_000,
+    },
   ]);
-  const outcome = p.then(() => "resolved", (e: unknown) => e);
+  const outcome = p.then(
+    () => "resolved",
+    (e: unknown) => e,
+  );
   await sleep(100);
   await c.close();
   const e = await outcome;
   assert.ok(e instanceof OvsdbUnavailableError && e.reason === "closed");
   assert.equal(c.connected, false);
-  await assert.rejects(c.transact(DB, []), (err: unknown) => err instanceof OvsdbUnavailableError && err.reason === "closed");
+  await assert.rejects(
+    c.transact(DB, []),
+    (err: unknown) => err instanceof OvsdbUnavailableError && err.reason === "closed",
+  );
 });

@@ -28,23 +28,38 @@ after(async () => {
 
 function capture(): { lines: string[]; logger: ReturnType<typeof createLogger> } {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, cb) { lines.push(...String(chunk).split("\n").filter(Boolean)); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split("\n").filter(Boolean));
+      cb();
+    },
+  });
   return { lines, logger: createLogger("Debug", { destination: sink }) };
 }
 
 async function config(dir: string): Promise<ReturnType<typeof parseConfig>> {
   // No VrsSocket; a TCP remote nobody listens on.
-  return parseConfig([
-    `VrsEndpoint = "127.0.0.1"`, `VrsPort = ${await freePort()}`, `PluginDir = "${join(dir, "plugins")}"`, `StateDir = "${join(dir, "state")}"`,
-    `DockerEndpoint = "unix://${join(dir, "no-docker.sock")}"`, `ReconcileInterval = 0`, `Scope = "local"`,
-  ].join("\n"), "test.cfg");
+  return parseConfig(
+    [
+      `VrsEndpoint = "127.0.0.1"`,
+      `VrsPort = ${await freePort()}`,
+      `PluginDir = "${join(dir, "plugins")}"`,
+      `StateDir = "${join(dir, "state")}"`,
+      `DockerEndpoint = "unix://${join(dir, "no-docker.sock")}"`,
+      `ReconcileInterval = 0`,
+      `Scope = "local"`,
+    ].join("\n"),
+    "test.cfg",
+  );
 }
 
 function activate(socketPath: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path: "/Plugin.Activate", method: "POST" }, (res) => {
       let body = "";
-      res.on("data", (c) => { body += c; });
+      res.on("data", (c) => {
+        body += c;
+      });
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on("error", reject);
@@ -63,11 +78,18 @@ async function until(what: string, fn: () => boolean, timeoutMs = 15_000): Promi
 test("the endpoints tried: VrsSocket alone; otherwise the TCP remote, then the VRS's unix socket", () => {
   const base = parseConfig("", "t");
   assert.equal(DEFAULT_VRS_SOCKET, "/var/run/openvswitch/db.sock");
-  assert.deepEqual(vrsEndpoints(base), [{ kind: "tcp", host: "localhost", port: 6633 }, { kind: "unix", path: "/var/run/openvswitch/db.sock" }]);
-  assert.deepEqual(vrsEndpoints(parseConfig(`VrsSocket = "/run/x.sock"`, "t")), [{ kind: "unix", path: "/run/x.sock" }]);
+  assert.deepEqual(vrsEndpoints(base), [
+    { kind: "tcp", host: "localhost", port: 6633 },
+    { kind: "unix", path: "/var/run/openvswitch/db.sock" },
+  ]);
+  assert.deepEqual(vrsEndpoints(parseConfig(`VrsSocket = "/run/x.sock"`, "t")), [
+    { kind: "unix", path: "/run/x.sock" },
+  ]);
 });
 
-test("no OVSDB settings that answer: the plugin finds the VRS's unix socket and says which endpoint it uses", { timeout: 60_000 }, async () => {
+test("no OVSDB settings that answer: the plugin finds the VRS's unix socket and says which endpoint it uses", {
+  timeout: 60_000,
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), "nuage-ep-"));
   dirs.push(dir);
   const ovs = await startOvsHost({ stateDir: join(dir, "ovs"), withVswitchd: false, tcpPort: null });
@@ -75,7 +97,9 @@ test("no OVSDB settings that answer: the plugin finds the VRS's unix socket and 
   const { lines, logger } = capture();
   const plugin = await startPlugin(cfg, logger, { defaultVrsSocket: ovs.unixSocket });
   try {
-    await until("the log line naming the endpoint", () => lines.some((l) => l.includes(`VRS OVSDB: using unix:${ovs.unixSocket}`)));
+    await until("the log line naming the endpoint", () =>
+      lines.some((l) => l.includes(`VRS OVSDB: using unix:${ovs.unixSocket}`)),
+    );
     const report = await plugin.reconcileNow();
     assert.ok(Array.isArray(report.bridgePorts), "a reconcile pass reads OVSDB through the socket found");
   } finally {
@@ -83,7 +107,9 @@ test("no OVSDB settings that answer: the plugin finds the VRS's unix socket and 
   }
 });
 
-test("started before ovsdb-server: answers Docker at once, then connects once ovsdb-server is up", { timeout: 60_000 }, async () => {
+test("started before ovsdb-server: answers Docker at once, then connects once ovsdb-server is up", {
+  timeout: 60_000,
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), "nuage-ep-"));
   dirs.push(dir);
   const sock = join(dir, "ovs", "db.sock");
@@ -99,7 +125,11 @@ test("started before ovsdb-server: answers Docker at once, then connects once ov
     assert.match(res.body, /NetworkDriver/);
     await until("the not-reachable line", () => lines.some((l) => l.includes("VRS OVSDB not reachable yet")));
     const why = lines.find((l) => l.includes("VRS OVSDB not reachable yet"))!;
-    assert.match(why, /ovs-appctl -t ovsdb-server ovsdb-server\/add-remote ptcp:/, "the refused TCP connect names the add-remote command");
+    assert.match(
+      why,
+      /ovs-appctl -t ovsdb-server ovsdb-server\/add-remote ptcp:/,
+      "the refused TCP connect names the add-remote command",
+    );
     await startOvsHost({ stateDir: join(dir, "ovs"), withVswitchd: false, tcpPort: null });
     await until("the connection", () => lines.some((l) => l.includes(`VRS OVSDB: using unix:${sock}`)), 20_000);
     const report = await plugin.reconcileNow();

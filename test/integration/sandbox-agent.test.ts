@@ -30,7 +30,11 @@ const HOST_NS = `sbxa-host-${tag}`;
 function sh(cmd: string, args: string[], timeoutMs = 20_000): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === "number"
+          ? (err as { code: number }).code
+          : 1
+        : 0;
       resolve({ code, out: `${stdout}${stderr}` });
     });
   });
@@ -42,7 +46,11 @@ async function ok(cmd: string, args: string[]): Promise<string> {
   return r.out;
 }
 
-async function waitUntil<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+async function waitUntil<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -62,11 +70,28 @@ const namespaces: string[] = [];
 let logFile: string;
 
 async function startAgent(): Promise<RunningVrsAgent> {
-  const logger = createLogger("Debug", { destination: createWriteStream(logFile, { flags: "a" }), base: { name: "vrs-agent" } });
-  const vsd = await vsdRestFromClient({ url: sim.url, organization: "csp", user: "csproot", password: "csproot", caFile: sim.caFile, logger });
+  const logger = createLogger("Debug", {
+    destination: createWriteStream(logFile, { flags: "a" }),
+    base: { name: "vrs-agent" },
+  });
+  const vsd = await vsdRestFromClient({
+    url: sim.url,
+    organization: "csp",
+    user: "csproot",
+    password: "csproot",
+    caFile: sim.caFile,
+    logger,
+  });
   return startVrsAgent({
-    ovsdb: ovs.endpoint, bridge: BRIDGE, vsd, hostId: HOST_ID, logger,
-    retryBaseMs: 100, retryCapMs: 400, retryAttempts: 5, recheckUnresolvedMs: 0,
+    ovsdb: ovs.endpoint,
+    bridge: BRIDGE,
+    vsd,
+    hostId: HOST_ID,
+    logger,
+    retryBaseMs: 100,
+    retryCapMs: 400,
+    retryAttempts: 5,
+    recheckUnresolvedMs: 0,
     // These tests read why a port did not resolve from the sandbox's test hook (a real VRS
     // writes nothing; see the e2e tests for that path).
     unresolved: "reason",
@@ -92,19 +117,34 @@ const vmOf = (port: string): string => Buffer.from(port).toString("hex").padEnd(
 
 function attachment(port: string, mac: string, over: Partial<PortAttachment>): PortAttachment {
   return {
-    bridge: BRIDGE, portName: port, mac, vmUuid: vmOf(port), vmName: `ctr-${port}`,
-    enterprise: "Enterprise", user: "admin", domain: "Domain", zone: "Zone", subnet: "Subnet 2", staticIp: "",
-    endpointId: `ep-${port}`, networkId: "net-1", ...over,
+    bridge: BRIDGE,
+    portName: port,
+    mac,
+    vmUuid: vmOf(port),
+    vmName: `ctr-${port}`,
+    enterprise: "Enterprise",
+    user: "admin",
+    domain: "Domain",
+    zone: "Zone",
+    subnet: "Subnet 2",
+    staticIp: "",
+    endpointId: `ep-${port}`,
+    networkId: "net-1",
+    ...over,
   };
 }
 
 async function portRow(port: string): Promise<Record<string, unknown> | undefined> {
-  const [r] = await conn.transact("Open_vSwitch", [{ op: "select", table: "Nuage_Port_Table", where: [["name", "==", port]] }]);
+  const [r] = await conn.transact("Open_vSwitch", [
+    { op: "select", table: "Nuage_Port_Table", where: [["name", "==", port]] },
+  ]);
   return r?.rows?.[0];
 }
 
 async function portTag(port: string): Promise<number | undefined> {
-  const [r] = await conn.transact("Open_vSwitch", [{ op: "select", table: "Port", where: [["name", "==", port]], columns: ["tag"] }]);
+  const [r] = await conn.transact("Open_vSwitch", [
+    { op: "select", table: "Port", where: [["name", "==", port]], columns: ["tag"] },
+  ]);
   const row = r?.rows?.[0];
   if (!row) return undefined;
   const v = setToArray(row.tag)[0];
@@ -128,7 +168,13 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "sbx-agent-"));
     logFile = join(dir, "agent.log");
-    ovs = await startOvsHost({ stateDir: join(dir, "ovs"), bridge: BRIDGE, tcpPort: null, withVswitchd: true, netns: HOST_NS });
+    ovs = await startOvsHost({
+      stateDir: join(dir, "ovs"),
+      bridge: BRIDGE,
+      tcpPort: null,
+      withVswitchd: true,
+      netns: HOST_NS,
+    });
     sim = await startVsdSimulator({ stateDir: join(dir, "vsd"), port: 0 });
     conn = await connectOvsdb(ovs.endpoint);
     vrs = new VrsClient(conn, BRIDGE);
@@ -211,23 +257,68 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
 
   it("a second host sharing the VSD, bridges linked by a trunk veth: same subnet pings across hosts, the other does not", async () => {
     const HOST2_NS = `sbxa-host2-${tag}`;
-    const ovs2 = await startOvsHost({ stateDir: join(dir, "ovs2"), bridge: BRIDGE, tcpPort: null, withVswitchd: true, netns: HOST2_NS });
+    const ovs2 = await startOvsHost({
+      stateDir: join(dir, "ovs2"),
+      bridge: BRIDGE,
+      tcpPort: null,
+      withVswitchd: true,
+      netns: HOST2_NS,
+    });
     const conn2 = await connectOvsdb(ovs2.endpoint);
     let agent2: RunningVrsAgent | undefined;
     try {
       const vrs2 = new VrsClient(conn2, BRIDGE);
       await vrs2.start();
-      const logger = createLogger("Debug", { destination: createWriteStream(logFile, { flags: "a" }), base: { name: "vrs-agent-2" } });
-      const vsd = await vsdRestFromClient({ url: sim.url, organization: "csp", user: "csproot", password: "csproot", caFile: sim.caFile, logger });
-      agent2 = await startVrsAgent({ ovsdb: ovs2.endpoint, bridge: BRIDGE, vsd, hostId: "test-host-agent-2", logger, retryBaseMs: 100, recheckUnresolvedMs: 0 });
+      const logger = createLogger("Debug", {
+        destination: createWriteStream(logFile, { flags: "a" }),
+        base: { name: "vrs-agent-2" },
+      });
+      const vsd = await vsdRestFromClient({
+        url: sim.url,
+        organization: "csp",
+        user: "csproot",
+        password: "csproot",
+        caFile: sim.caFile,
+        logger,
+      });
+      agent2 = await startVrsAgent({
+        ovsdb: ovs2.endpoint,
+        bridge: BRIDGE,
+        vsd,
+        hostId: "test-host-agent-2",
+        logger,
+        retryBaseMs: 100,
+        recheckUnresolvedMs: 0,
+      });
       // The trunk: untagged OVS ports carry every VLAN.
-      await ok("ip", ["link", "add", `trk1${tag}`.slice(0, 15), "netns", HOST_NS, "type", "veth", "peer", "name", `trk2${tag}`.slice(0, 15), "netns", HOST2_NS]);
-      for (const [ns, name, c] of [[HOST_NS, `trk1${tag}`.slice(0, 15), conn], [HOST2_NS, `trk2${tag}`.slice(0, 15), conn2]] as const) {
+      await ok("ip", [
+        "link",
+        "add",
+        `trk1${tag}`.slice(0, 15),
+        "netns",
+        HOST_NS,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        `trk2${tag}`.slice(0, 15),
+        "netns",
+        HOST2_NS,
+      ]);
+      for (const [ns, name, c] of [
+        [HOST_NS, `trk1${tag}`.slice(0, 15), conn],
+        [HOST2_NS, `trk2${tag}`.slice(0, 15), conn2],
+      ] as const) {
         await ok("ip", ["-n", ns, "link", "set", name, "up"]);
         await c.transact("Open_vSwitch", [
           { op: "insert", table: "Interface", "uuid-name": "i", row: { name } },
           { op: "insert", table: "Port", "uuid-name": "p", row: { name, interfaces: ["named-uuid", "i"] } },
-          { op: "mutate", table: "Bridge", where: [["name", "==", BRIDGE]], mutations: [["ports", "insert", ["set", [["named-uuid", "p"]]]]] },
+          {
+            op: "mutate",
+            table: "Bridge",
+            where: [["name", "==", BRIDGE]],
+            mutations: [["ports", "insert", ["set", [["named-uuid", "p"]]]]],
+          },
         ]);
       }
       // x on host 2 in Subnet 2, plugged like a's on host 1.
@@ -238,7 +329,8 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
       await ok("ip", ["link", "set", "nuhtx", "netns", HOST2_NS]);
       await ok("ip", ["-n", HOST2_NS, "link", "set", "nuhtx", "up"]);
       await ok("ip", ["-n", xns, "link", "set", "eth0", "up"]);
-      const xmac = (JSON.parse(await ok("ip", ["-n", xns, "-j", "link", "show", "eth0"])) as { address: string }[])[0]!.address;
+      const xmac = (JSON.parse(await ok("ip", ["-n", xns, "-j", "link", "show", "eth0"])) as { address: string }[])[0]!
+        .address;
       await vrs2.attach(attachment("nuhtx", xmac, { staticIp: "10.21.59.12" }));
       assert.equal((await vrs2.waitResolved("nuhtx", 15_000)).ip, "10.21.59.12");
       assert.equal(containerOf(vmOf("nuhtx"))?.externalID, "test-host-agent-2");
@@ -311,10 +403,17 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
     const e = await container("e", "nuhte");
     await vrs.attach(attachment("nuhte", e.mac, { staticIp: "10.21.59.30" }));
     await vrs.waitResolved("nuhte", 15_000);
-    const [sel] = await conn.transact("Open_vSwitch", [{ op: "select", table: "Port", where: [["name", "==", "nuhte"]], columns: ["_uuid"] }]);
+    const [sel] = await conn.transact("Open_vSwitch", [
+      { op: "select", table: "Port", where: [["name", "==", "nuhte"]], columns: ["_uuid"] },
+    ]);
     const uuid = sel!.rows![0]!._uuid as ["uuid", string];
     await conn.transact("Open_vSwitch", [
-      { op: "mutate", table: "Bridge", where: [["name", "==", BRIDGE]], mutations: [["ports", "delete", ["set", [uuid]]]] },
+      {
+        op: "mutate",
+        table: "Bridge",
+        where: [["name", "==", BRIDGE]],
+        mutations: [["ports", "delete", ["set", [uuid]]]],
+      },
     ]);
     await waitUntil("e's interface gone", () => !interfaceNamed("nuhte"));
     await waitUntil("e's row emptied", async () => (await portRow("nuhte"))?.ip_addr === "");
@@ -325,17 +424,28 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
     const oldUuid = vmOf("nuhta");
     const oldCtr = containerOf(oldUuid)!.ID;
     const newUuid = "f".repeat(64);
-    await conn.transact("Open_vSwitch", [{ op: "update", table: "Nuage_VM_Table", where: [["vm_uuid", "==", oldUuid]], row: { vm_uuid: newUuid } }]);
+    await conn.transact("Open_vSwitch", [
+      { op: "update", table: "Nuage_VM_Table", where: [["vm_uuid", "==", oldUuid]], row: { vm_uuid: newUuid } },
+    ]);
     await waitUntil("a new container under the new vm_uuid", () => containerOf(newUuid));
     assert.equal(containerOf(oldUuid), undefined, "the old container is gone");
     assert.notEqual(containerOf(newUuid)!.ID, oldCtr, "not renamed in place");
     assert.equal((await vrs.waitResolved("nuhta", 15_000)).ip, "10.21.59.10");
     // A vm_name change does not rename the VSD container either (the plugin names it over REST).
-    await conn.transact("Open_vSwitch", [{ op: "update", table: "Nuage_VM_Table", where: [["vm_uuid", "==", newUuid]], row: { vm_name: "other-name" } }]);
+    await conn.transact("Open_vSwitch", [
+      { op: "update", table: "Nuage_VM_Table", where: [["vm_uuid", "==", newUuid]], row: { vm_name: "other-name" } },
+    ]);
     await new Promise((r) => setTimeout(r, 500));
     await agent!.idle();
     assert.equal(containerOf(newUuid)!.name, "ctr-nuhta");
-    await conn.transact("Open_vSwitch", [{ op: "update", table: "Nuage_VM_Table", where: [["vm_uuid", "==", newUuid]], row: { vm_uuid: oldUuid, vm_name: "ctr-nuhta" } }]);
+    await conn.transact("Open_vSwitch", [
+      {
+        op: "update",
+        table: "Nuage_VM_Table",
+        where: [["vm_uuid", "==", newUuid]],
+        row: { vm_uuid: oldUuid, vm_name: "ctr-nuhta" },
+      },
+    ]);
     await waitUntil("back under the old vm_uuid", () => containerOf(oldUuid));
   });
 
@@ -345,14 +455,25 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
       [{ vmUuid: "not-hex".padEnd(64, "0") }, /a Docker-domain vm_uuid is 64 lower-case hex characters/],
     ] as const) {
       await vrs.attach(attachment("nuhtz", z.mac, { staticIp: "10.21.59.60", ...bad }));
-      await assert.rejects(vrs.waitResolved("nuhtz", 15_000), (err: unknown) => err instanceof ResolutionError && reason.test(err.message));
+      await assert.rejects(
+        vrs.waitResolved("nuhtz", 15_000),
+        (err: unknown) => err instanceof ResolutionError && reason.test(err.message),
+      );
       await vrs.detach("nuhtz");
     }
-    for (const [column, value, reason] of [["type", 0, /type 0 is not 4/], ["event", 9, /event 9 is not an event category/], ["reason", 12, /reason 12 is not a sub-state of state 1/]] as const) {
+    for (const [column, value, reason] of [
+      ["type", 0, /type 0 is not 4/],
+      ["event", 9, /event 9 is not an event category/],
+      ["reason", 12, /reason 12 is not a sub-state of state 1/],
+    ] as const) {
       await vrs.attach(attachment("nuhtz", z.mac, { staticIp: "10.21.59.60" }));
       assert.equal((await vrs.waitResolved("nuhtz", 15_000)).ip, "10.21.59.60");
-      await conn.transact("Open_vSwitch", [{ op: "update", table: "Nuage_VM_Table", where: [["vm_uuid", "==", vmOf("nuhtz")]], row: { [column]: value } }]);
-      await waitUntil(`${column} ${value} refused`, async () => reason.test(mapToObject((await portRow("nuhtz"))!.metadata as never)["nuage-resolution-error"] ?? ""));
+      await conn.transact("Open_vSwitch", [
+        { op: "update", table: "Nuage_VM_Table", where: [["vm_uuid", "==", vmOf("nuhtz")]], row: { [column]: value } },
+      ]);
+      await waitUntil(`${column} ${value} refused`, async () =>
+        reason.test(mapToObject((await portRow("nuhtz"))!.metadata as never)["nuage-resolution-error"] ?? ""),
+      );
       assert.equal((await portRow("nuhtz"))!.ip_addr, "", "the port is no longer resolved");
       await waitUntil("its VSD interface removed", () => !interfaceNamed("nuhtz"));
       await vrs.detach("nuhtz");
@@ -380,7 +501,11 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
       return true;
     });
     sim.setFaults({ errorRate: 0 });
-    await waitUntil("h resolved after recovery", async () => (await portRow("nuhth"))?.ip_addr === "10.21.59.41", 20_000);
+    await waitUntil(
+      "h resolved after recovery",
+      async () => (await portRow("nuhth"))?.ip_addr === "10.21.59.41",
+      20_000,
+    );
     assert.equal(mapToObject((await portRow("nuhth"))!.metadata as never)["nuage-resolution-error"], undefined);
   });
 
@@ -394,10 +519,31 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
     assert.ok(containerOf(gUuid), "still in the VSD while the agent is down");
     // A container of this host the agent never knew (e.g. from an earlier run) goes too;
     // another host's container stays.
-    const rest = await vsdRestFromClient({ url: sim.url, organization: "csp", user: "csproot", password: "csproot", caFile: sim.caFile });
-    const iface = (name: string, ip: string) => ({ name, MAC: `02:00:00:00:0${ip.slice(-1)}:${ip.slice(-2)}`, IPAddress: ip, attachedNetworkID: subnetId("Subnet 2") });
-    await rest.create("/containers", { UUID: "1".repeat(64), name: "stray", externalID: HOST_ID, interfaces: [iface("nuhtzz", "10.21.59.51")] });
-    await rest.create("/containers", { UUID: "2".repeat(64), name: "other-host", externalID: "another-host", interfaces: [iface("nuhtyy", "10.21.59.52")] });
+    const rest = await vsdRestFromClient({
+      url: sim.url,
+      organization: "csp",
+      user: "csproot",
+      password: "csproot",
+      caFile: sim.caFile,
+    });
+    const iface = (name: string, ip: string) => ({
+      name,
+      MAC: `02:00:00:00:0${ip.slice(-1)}:${ip.slice(-2)}`,
+      IPAddress: ip,
+      attachedNetworkID: subnetId("Subnet 2"),
+    });
+    await rest.create("/containers", {
+      UUID: "1".repeat(64),
+      name: "stray",
+      externalID: HOST_ID,
+      interfaces: [iface("nuhtzz", "10.21.59.51")],
+    });
+    await rest.create("/containers", {
+      UUID: "2".repeat(64),
+      name: "other-host",
+      externalID: "another-host",
+      interfaces: [iface("nuhtyy", "10.21.59.52")],
+    });
     agent = await startAgent();
     await waitUntil("g's container deleted by the resync", () => !containerOf(gUuid));
     assert.equal(containerOf("1".repeat(64)), undefined, "this host's stray container is deleted");
@@ -415,13 +561,35 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
 
   it("removing every row leaves no container of this host in the VSD", async () => {
     for (const p of ["nuhta", "nuhtc", "nuhth", "nuhtk"]) await vrs.detach(p);
-    await waitUntil("no container of this host", () => sim.state().containers.filter((c) => c.externalID === HOST_ID).length === 0);
-    const mine = new Set(sim.state().containers.filter((c) => c.externalID === HOST_ID).map((c) => String(c.ID)));
+    await waitUntil(
+      "no container of this host",
+      () => sim.state().containers.filter((c) => c.externalID === HOST_ID).length === 0,
+    );
+    const mine = new Set(
+      sim
+        .state()
+        .containers.filter((c) => c.externalID === HOST_ID)
+        .map((c) => String(c.ID)),
+    );
     assert.equal(mine.size, 0);
     // The vports left are the seed's foreign container's only.
-    const foreign = new Set(sim.state().containerinterfaces.filter((i) => !mine.has(String(i.parentID))).map((i) => String(i.VPortID)));
-    assert.deepEqual(sim.state().vports.filter((v) => !foreign.has(String(v.ID))).map((v) => v.name), []);
-    assert.ok(sim.state().containers.some((c) => c.externalID === "another-orchestrator"), "the agent left the foreign container alone");
+    const foreign = new Set(
+      sim
+        .state()
+        .containerinterfaces.filter((i) => !mine.has(String(i.parentID)))
+        .map((i) => String(i.VPortID)),
+    );
+    assert.deepEqual(
+      sim
+        .state()
+        .vports.filter((v) => !foreign.has(String(v.ID)))
+        .map((v) => v.name),
+      [],
+    );
+    assert.ok(
+      sim.state().containers.some((c) => c.externalID === "another-orchestrator"),
+      "the agent left the foreign container alone",
+    );
     const log = readFileSync(logFile, "utf8");
     assert.doesNotMatch(log, /[Pp]assword"\s*:\s*"csproot/, "the password is never logged");
     assert.ok(!log.includes(Buffer.from("csproot:csproot").toString("base64")), "nor the credentials header");

@@ -17,25 +17,38 @@ import { freePort } from "../support/free-port.js";
 function sh(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === "number"
+          ? (err as { code: number }).code
+          : 1
+        : 0;
       resolve({ code, out: `${stdout}${stderr}` });
     });
   });
 }
 
 const CLI = fileURLToPath(new URL("../../sandbox/src/cli.js", import.meta.url));
-const RUNNER = "const { sandboxMain } = await import(process.argv[1]); process.exitCode = await sandboxMain(process.argv.slice(2));";
+const RUNNER =
+  "const { sandboxMain } = await import(process.argv[1]); process.exitCode = await sandboxMain(process.argv.slice(2));";
 
 /** Runs sandboxMain in a process of its own (as bin/nuage-libnetwork does) and captures what it prints. */
 function sandbox(...argv: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--input-type=module", "-e", RUNNER, CLI, ...argv], { timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, out: `${stdout}${stderr}` });
-    });
+    execFile(
+      process.execPath,
+      ["--input-type=module", "-e", RUNNER, CLI, ...argv],
+      { timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === "number"
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, out: `${stdout}${stderr}` });
+      },
+    );
   });
 }
-
 
 /** Pids of processes whose command line mentions the path. */
 function processesMentioning(path: string): number[] {
@@ -45,8 +58,15 @@ function processesMentioning(path: string): number[] {
     try {
       const stat = readFileSync(`/proc/${e}/stat`, "utf8");
       if (/\) Z /.test(stat)) continue;
-      if (readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").some((a) => a.includes(path))) out.push(Number(e));
-    } catch { /* gone */ }
+      if (
+        readFileSync(`/proc/${e}/cmdline`, "utf8")
+          .split("\0")
+          .some((a) => a.includes(path))
+      )
+        out.push(Number(e));
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -56,18 +76,32 @@ function processesMentioning(path: string): number[] {
  * sandbox-named network namespaces, and OVS/simulator-looking files in the temp folder.
  */
 function outsideSnapshot(state: string): string[] {
-  const dirs = ["/run/openvswitch", "/var/run/openvswitch", "/etc/openvswitch", "/var/log/openvswitch", "/var/lib/openvswitch",
-    "/var/lib/nuage-libnetwork"];
+  const dirs = [
+    "/run/openvswitch",
+    "/var/run/openvswitch",
+    "/etc/openvswitch",
+    "/var/log/openvswitch",
+    "/var/lib/openvswitch",
+    "/var/lib/nuage-libnetwork",
+  ];
   const out: string[] = [];
   for (const d of dirs) {
     try {
       for (const e of readdirSync(d)) out.push(join(d, e));
-    } catch { /* absent */ }
+    } catch {
+      /* absent */
+    }
   }
   for (const e of readdirSync("/run/netns")) if (e.startsWith("sbx")) out.push(join("/run/netns", e));
   for (const e of readdirSync(tmpdir())) {
     const p = join(tmpdir(), e);
-    if (/^(conf\.db.*|\.conf\.db.*|db\.sock|.*\.ctl|.*\.pid|ovs.*|vsd.*|vrs.*|.*\.ovsschema|nuage\.cfg|sandbox\.json)$/.test(e) && !state.startsWith(p)) out.push(p);
+    if (
+      /^(conf\.db.*|\.conf\.db.*|db\.sock|.*\.ctl|.*\.pid|ovs.*|vsd.*|vrs.*|.*\.ovsschema|nuage\.cfg|sandbox\.json)$/.test(
+        e,
+      ) &&
+      !state.startsWith(p)
+    )
+      out.push(p);
   }
   return out.sort();
 }
@@ -86,11 +120,25 @@ async function checkResolves(socket: string, bridge: string, port: string): Prom
     const vrs = new VrsClient(conn, bridge);
     await vrs.start();
     await vrs.attach({
-      bridge, portName: port, mac: "02:00:00:aa:bb:01", vmUuid: "e".repeat(64), vmName: "cli-test",
-      enterprise: "Enterprise", user: "admin", domain: "Domain", zone: "Zone", subnet: "Subnet 2", staticIp: "10.21.59.77",
-      endpointId: "ep", networkId: "net",
+      bridge,
+      portName: port,
+      mac: "02:00:00:aa:bb:01",
+      vmUuid: "e".repeat(64),
+      vmName: "cli-test",
+      enterprise: "Enterprise",
+      user: "admin",
+      domain: "Domain",
+      zone: "Zone",
+      subnet: "Subnet 2",
+      staticIp: "10.21.59.77",
+      endpointId: "ep",
+      networkId: "net",
     });
-    assert.deepEqual(await vrs.waitResolved(port, 20_000), { ip: "10.21.59.77", mask: "255.255.255.0", gateway: "10.21.59.1" });
+    assert.deepEqual(await vrs.waitResolved(port, 20_000), {
+      ip: "10.21.59.77",
+      mask: "255.255.255.0",
+      gateway: "10.21.59.1",
+    });
   } finally {
     await conn.close();
   }
@@ -121,7 +169,10 @@ describe("sandbox up / status / down", { timeout: 180_000 }, () => {
 
     const st = await sandbox("status", "--state", state);
     assert.equal(st.code, 0, st.out);
-    assert.match(st.out, new RegExp(`VSD simulator: running, pid ${vsdPid}, https://127\\.0\\.0\\.1:\\d+/nuage/api/v6`));
+    assert.match(
+      st.out,
+      new RegExp(`VSD simulator: running, pid ${vsdPid}, https://127\\.0\\.0\\.1:\\d+/nuage/api/v6`),
+    );
     assert.match(st.out, new RegExp(`VRS agent emulator: running, pid ${agentPid}`));
     assert.match(st.out, new RegExp(`Open vSwitch: running, .*tcp:127\\.0\\.0\\.1:${tcpPort}, bridge alubr0`));
 
@@ -139,7 +190,10 @@ describe("sandbox up / status / down", { timeout: 180_000 }, () => {
     assert.ok(cfg.VsdCaFile && cfg.VsdCaFile.startsWith(state) && existsSync(cfg.VsdCaFile));
     assert.match(cfg.VsdUrl!, /^https:\/\/127\.0\.0\.1:\d+$/, "the VSD's address as operators write it, no API path");
     // The password is not on any command line.
-    assert.ok(!readFileSync(`/proc/${agentPid}/cmdline`, "utf8").includes("csproot\0--host-id") && !/--vsd-password\0/.test(readFileSync(`/proc/${agentPid}/cmdline`, "utf8")));
+    assert.ok(
+      !readFileSync(`/proc/${agentPid}/cmdline`, "utf8").includes("csproot\0--host-id") &&
+        !/--vsd-password\0/.test(readFileSync(`/proc/${agentPid}/cmdline`, "utf8")),
+    );
 
     // The detached agent resolves a port against the detached simulator.
     await checkResolves(cfg.VrsSocket!, "alubr0", "nuhcli1");
@@ -148,7 +202,11 @@ describe("sandbox up / status / down", { timeout: 180_000 }, () => {
     assert.equal(down.code, 0, down.out);
     assert.equal(existsSync(state), false, "the state folder is removed");
     assert.deepEqual(processesMentioning(state), [], "no process of the sandbox is left");
-    for (const pid of [vsdPid, agentPid]) assert.equal(existsSync(`/proc/${pid}/cmdline`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")), false);
+    for (const pid of [vsdPid, agentPid])
+      assert.equal(
+        existsSync(`/proc/${pid}/cmdline`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")),
+        false,
+      );
     assert.notEqual((await sh("ip", ["link", "show", "dev", "alubr0"])).code, 0, "no alubr0 link left");
     assert.notEqual((await sh("ip", ["link", "show", "dev", "ovs-netdev"])).code, 0, "no ovs-netdev link left");
     const left = outsideSnapshot(state).filter((f) => !before.includes(f));

@@ -24,7 +24,11 @@ function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<string> {
     });
   });
 }
-const ok = (p: Promise<unknown>) => p.then(() => true, () => false);
+const ok = (p: Promise<unknown>) =>
+  p.then(
+    () => true,
+    () => false,
+  );
 const suffix = () => randomBytes(3).toString("hex");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -65,7 +69,6 @@ function readlinkNs(pid: string): string {
   return readlinkSync(`/proc/${pid}/ns/net`);
 }
 
-
 function pingCommand(): [string, string[]] {
   for (const p of ["/usr/bin/ping", "/bin/ping"]) if (existsSync(p)) return [p, []];
   for (const p of ["/usr/bin/busybox", "/bin/busybox"]) if (existsSync(p)) return [p, ["ping"]];
@@ -84,7 +87,19 @@ async function pingFrom(ns: string, ip: string, attempts = 10): Promise<boolean>
 /** A namespace holding one end of a veth pair; the other end goes to `hostNs` (null = ours). */
 async function addEndpoint(ns: string, hostNs: string | null, hostEnd: string, ip: string): Promise<void> {
   await run("ip", ["netns", "add", ns]);
-  await run("ip", ["link", "add", hostEnd, ...(hostNs ? ["netns", hostNs] : []), "type", "veth", "peer", "name", "eth0", "netns", ns]);
+  await run("ip", [
+    "link",
+    "add",
+    hostEnd,
+    ...(hostNs ? ["netns", hostNs] : []),
+    "type",
+    "veth",
+    "peer",
+    "name",
+    "eth0",
+    "netns",
+    ns,
+  ]);
   await run("ip", [...(hostNs ? ["-n", hostNs] : []), "link", "set", "dev", hostEnd, "up"]);
   await run("ip", ["-n", ns, "addr", "add", ip, "dev", "eth0"]);
   await run("ip", ["-n", ns, "link", "set", "dev", "eth0", "up"]);
@@ -108,13 +123,22 @@ async function controllerRows(sock: string) {
   }
 }
 
-test("OVS host in a netns: data plane between two namespaces, start twice, stop cleans up", { timeout: 60_000 }, async () => {
+test("OVS host in a netns: data plane between two namespaces, start twice, stop cleans up", {
+  timeout: 60_000,
+}, async () => {
   const s = suffix();
-  const H = `nlt-h-${s}`, A = `nlt-a-${s}`, B = `nlt-b-${s}`;
+  const H = `nlt-h-${s}`,
+    A = `nlt-a-${s}`,
+    B = `nlt-b-${s}`;
   const stateDir = await mkdtemp(join(tmpdir(), "nuage-ovs-host-"));
   try {
     await run("ip", ["netns", "add", H]);
-    const info = await startOvsHost({ stateDir, tcpPort: null, netns: H, systemId: "11111111-2222-3333-4444-555555555555" });
+    const info = await startOvsHost({
+      stateDir,
+      tcpPort: null,
+      netns: H,
+      systemId: "11111111-2222-3333-4444-555555555555",
+    });
     assert.equal(info.bridge, "alubr0");
     assert.equal(info.tcp, null);
     assert.equal(info.unixSocket, join(stateDir, "db.sock"));
@@ -129,7 +153,15 @@ test("OVS host in a netns: data plane between two namespaces, start twice, stop 
     assert.equal(controllers[0]!.target, `unix:${join(stateDir, "vsc.sock")}`);
 
     // Everything lives in stateDir; nothing in the system's run directory names it.
-    for (const f of ["conf.db", "db.sock", "ovsdb-server.pid", "ovs-vswitchd.pid", "ovsdb-server.log", "ovs-vswitchd.log", "vswitch-nuage.ovsschema"]) {
+    for (const f of [
+      "conf.db",
+      "db.sock",
+      "ovsdb-server.pid",
+      "ovs-vswitchd.pid",
+      "ovsdb-server.log",
+      "ovs-vswitchd.log",
+      "vswitch-nuage.ovsschema",
+    ]) {
       assert.ok(existsSync(join(stateDir, f)), `${f} in stateDir`);
     }
 
@@ -138,7 +170,10 @@ test("OVS host in a netns: data plane between two namespaces, start twice, stop 
     assert.deepEqual(again.pids, info.pids);
     assert.equal((await ovsHostStatus(stateDir)).running, true);
     // ... but not with different options.
-    await assert.rejects(startOvsHost({ stateDir, tcpPort: null, netns: H, bridge: "other0" }), /already runs with other options/);
+    await assert.rejects(
+      startOvsHost({ stateDir, tcpPort: null, netns: H, bridge: "other0" }),
+      /already runs with other options/,
+    );
 
     // Data plane: two namespaces, veth host ends on the bridge, ping.
     await addEndpoint(A, H, `nltA${s}`, "10.99.0.1/24");
@@ -174,11 +209,15 @@ test("OVS host in a netns: data plane between two namespaces, start twice, stop 
   }
 });
 
-test("two OVS hosts at once: same bridge name in two netns, own TCP ports and databases", { timeout: 60_000 }, async () => {
+test("two OVS hosts at once: same bridge name in two netns, own TCP ports and databases", {
+  timeout: 60_000,
+}, async () => {
   const s = suffix();
-  const H1 = `nlt-h1-${s}`, H2 = `nlt-h2-${s}`;
+  const H1 = `nlt-h1-${s}`,
+    H2 = `nlt-h2-${s}`;
   const root = await mkdtemp(join(tmpdir(), "nuage-ovs-2hosts-"));
-  const d1 = join(root, "one"), d2 = join(root, "two"); // created (and removed) by startOvsHost
+  const d1 = join(root, "one"),
+    d2 = join(root, "two"); // created (and removed) by startOvsHost
   const [p1, p2] = [await freePort(), await freePort()];
   try {
     // H1/H2 do not exist: startOvsHost creates them, stopOvsHost deletes them.
@@ -190,11 +229,16 @@ test("two OVS hosts at once: same bridge name in two netns, own TCP ports and da
     assert.ok(await linkExists(H1, "alubr0"));
     assert.ok(await linkExists(H2, "alubr0"));
     // Each answers on its own TCP port with its own database.
-    for (const [i, port] of [[i1, p1], [i2, p2]] as const) {
+    for (const [i, port] of [
+      [i1, p1],
+      [i2, p2],
+    ] as const) {
       assert.deepEqual(i.tcp, { host: "127.0.0.1", port });
       const c = await connectOvsdb({ kind: "tcp", host: "127.0.0.1", port }, { connectTimeoutMs: 3000 });
       try {
-        const [r] = await c.transact("Open_vSwitch", [{ op: "select", table: "Open_vSwitch", where: [], columns: ["external_ids"] }]);
+        const [r] = await c.transact("Open_vSwitch", [
+          { op: "select", table: "Open_vSwitch", where: [], columns: ["external_ids"] },
+        ]);
         assert.equal(mapToObject(r?.rows?.[0]?.external_ids)["system-id"], i.systemId);
         const schema = (await c.getSchema("Open_vSwitch")) as { tables: Record<string, unknown> };
         assert.ok(schema.tables.Nuage_VM_Table && schema.tables.Nuage_Port_Table);
@@ -209,7 +253,11 @@ test("two OVS hosts at once: same bridge name in two netns, own TCP ports and da
 
     await Promise.all([stopOvsHost(d1), stopOvsHost(d2)]);
     assert.deepEqual([...processesFor(d1), ...processesFor(d2)], []);
-    assert.equal(existsSync(`/run/netns/${H1}`) || existsSync(`/run/netns/${H2}`), false, "netns it created are deleted");
+    assert.equal(
+      existsSync(`/run/netns/${H1}`) || existsSync(`/run/netns/${H2}`),
+      false,
+      "netns it created are deleted",
+    );
     assert.equal(existsSync(d1) || existsSync(d2), false, "state folders it created are removed");
   } finally {
     await stopOvsHost(d1).catch(() => {});
@@ -219,7 +267,9 @@ test("two OVS hosts at once: same bridge name in two netns, own TCP ports and da
   }
 });
 
-test("OVS host in the caller's namespace (or a clear refusal when another ovs-vswitchd owns it)", { timeout: 60_000 }, async (t) => {
+test("OVS host in the caller's namespace (or a clear refusal when another ovs-vswitchd owns it)", {
+  timeout: 60_000,
+}, async (t) => {
   const stateDir = await mkdtemp(join(tmpdir(), "nuage-ovs-default-"));
   try {
     if (otherVswitchdInOurNetns() || (await linkExists(null, "alubr0"))) {

@@ -26,8 +26,10 @@ function sh(cmd: string, args: string[]): { code: number; stdout: string; stderr
 /** Why systemd-analyze verify cannot run here, or undefined when it can. */
 function verifyUnavailable(): string | undefined {
   const v = sh("systemd-analyze", ["--version"]);
-  if (v.code !== 0) return `systemd-analyze cannot run here (${v.stderr.trim() || `exit ${v.code}`}); install Debian's systemd package to run this check`;
-  if (!existsSync("/usr/lib/systemd/system/multi-user.target")) return "systemd's own units (/usr/lib/systemd/system) are missing";
+  if (v.code !== 0)
+    return `systemd-analyze cannot run here (${v.stderr.trim() || `exit ${v.code}`}); install Debian's systemd package to run this check`;
+  if (!existsSync("/usr/lib/systemd/system/multi-user.target"))
+    return "systemd's own units (/usr/lib/systemd/system) are missing";
   return undefined;
 }
 
@@ -61,12 +63,18 @@ test("the unit runs the installed plugin with the config path, before Docker, re
   ]) {
     assert.ok(lines.includes(want), `unit lacks ${want}`);
   }
-  assert.ok(lines.some((l) => l.startsWith("WantedBy=") && l.includes("docker.service")), "enabling it makes docker.service pull it in");
+  assert.ok(
+    lines.some((l) => l.startsWith("WantedBy=") && l.includes("docker.service")),
+    "enabling it makes docker.service pull it in",
+  );
 });
 
 test("the installed unit passes systemd-analyze verify", (t) => {
   const why = verifyUnavailable();
-  if (why) { t.skip(why); return; }
+  if (why) {
+    t.skip(why);
+    return;
+  }
   // Before=docker.service / After=… / WantedBy=multi-user.target resolve against systemd's units.
   cpSync("/usr/lib/systemd/system", join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
   const ok = verify(UNIT);

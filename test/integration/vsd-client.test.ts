@@ -11,7 +11,16 @@ import { join } from "node:path";
 import { createServer } from "node:net";
 import { startVsdSimulator, type VsdSimulator } from "../../sandbox/src/vsd-sim/server.js";
 import {
-  VsdClient, VsdDeadlineError, VsdError, VsdNotFoundError, VsdTlsError, isVsdNotFound, vsdFilterEq, vsdPath, type VsdClientOptions, type VsdLogger,
+  VsdClient,
+  VsdDeadlineError,
+  VsdError,
+  VsdNotFoundError,
+  VsdTlsError,
+  isVsdNotFound,
+  vsdFilterEq,
+  vsdPath,
+  type VsdClientOptions,
+  type VsdLogger,
 } from "../../src/vsd/client.js";
 import { VsdSubnetSchema } from "../../src/vsd/types.js";
 import { httpTransport, type HttpTransport } from "../../src/http/transport.js";
@@ -22,18 +31,31 @@ let dir: string;
 let seeded: { containers: number; vports: number };
 const clients: VsdClient[] = [];
 
-interface CapturedLog { level: string; obj: object; msg?: string }
+interface CapturedLog {
+  level: string;
+  obj: object;
+  msg?: string;
+}
 
 function capture(): { logger: VsdLogger; lines: CapturedLog[] } {
   const lines: CapturedLog[] = [];
-  const at = (level: string) => (obj: object, msg?: string): void => { lines.push({ level, obj, msg }); };
+  const at =
+    (level: string) =>
+    (obj: object, msg?: string): void => {
+      lines.push({ level, obj, msg });
+    };
   return { logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }, lines };
 }
 
 function client(over: Partial<VsdClientOptions> = {}): VsdClient {
   const c = new VsdClient({
-    url: sim.url, organization: "Enterprise", user: "admin", password: "admin", caFile: sim.caFile,
-    retry: { baseDelayMs: 10 }, ...over,
+    url: sim.url,
+    organization: "Enterprise",
+    user: "admin",
+    password: "admin",
+    caFile: sim.caFile,
+    retry: { baseDelayMs: 10 },
+    ...over,
   });
   clients.push(c);
   return c;
@@ -163,7 +185,11 @@ describe("login and API keys", () => {
     const csp = client({ organization: "csp", user: "csproot", password: "csproot" });
     const ent = await csp.findEnterprise("Enterprise");
     const secret = "S3cr3t-Pa55-xyzzy";
-    await csp.create(vsdPath("enterprises", ent.ID), "users", { userName: "quiet", password: secret, email: "q@example.invalid" });
+    await csp.create(vsdPath("enterprises", ent.ID), "users", {
+      userName: "quiet",
+      password: secret,
+      email: "q@example.invalid",
+    });
     const { logger, lines } = capture();
     const { transport, sent } = await recordingTransport();
     const c = client({ user: "quiet", password: secret, logger, transport });
@@ -171,7 +197,12 @@ describe("login and API keys", () => {
     sim.setFaults({ expireKeys: true, failNext: 1 });
     await c.list("/enterprises");
     await assert.rejects(c.get("/subnets/nope"));
-    const keysSent = sent.map((h) => Buffer.from((h.authorization ?? "").replace(/^XREST /, ""), "base64").toString().split(":")[1]);
+    const keysSent = sent.map(
+      (h) =>
+        Buffer.from((h.authorization ?? "").replace(/^XREST /, ""), "base64")
+          .toString()
+          .split(":")[1],
+    );
     const text = JSON.stringify(lines);
     assert.ok(lines.length >= 3, "the client did log");
     for (const s of [secret, ...keysSent, "XREST", "authorization", "Authorization"]) {
@@ -189,9 +220,18 @@ describe("retries and faults", () => {
     sim.setFaults({ failNext: 3 });
     assert.equal((await c.list("/enterprises")).length, 1);
     assert.equal(sim.stats().injectedFaults - faults, 3);
-    const s = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 3" });
+    const s = await c.findSubnetByPath({
+      enterprise: "Enterprise",
+      domain: "Domain",
+      zone: "Zone",
+      subnet: "Subnet 3",
+    });
     sim.setFaults({ failNext: 2 });
-    const created = await c.createContainer({ UUID: "retry-post", name: "retry-post", interfaces: [{ name: "rp-1", MAC: "02:00:00:00:01:01", attachedNetworkID: s.subnet.ID }] });
+    const created = await c.createContainer({
+      UUID: "retry-post",
+      name: "retry-post",
+      interfaces: [{ name: "rp-1", MAC: "02:00:00:00:01:01", attachedNetworkID: s.subnet.ID }],
+    });
     assert.equal(created.interfaces?.[0]?.IPAddress, "10.21.60.2");
     await c.deleteContainer(created.ID);
   });
@@ -247,7 +287,10 @@ describe("retries and faults", () => {
       });
     });
     const c = client({ url: `https://127.0.0.1:${port}/nuage/api/v6` });
-    await assert.rejects(c.me(), (err: unknown) => err instanceof VsdError && err.status === 0 && /ECONNREFUSED/.test(err.message));
+    await assert.rejects(
+      c.me(),
+      (err: unknown) => err instanceof VsdError && err.status === 0 && /ECONNREFUSED/.test(err.message),
+    );
   });
 
   test("TLS: without the CA the certificate is refused (no retry storm); insecure accepts it", async () => {
@@ -263,7 +306,12 @@ describe("retries and faults", () => {
 describe("lists and lookups", () => {
   test("list pages through everything using X-Nuage-Count; count uses HEAD; filters with awkward names work", async () => {
     const c = client({ pageSize: 4 });
-    const { domain } = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" });
+    const { domain } = await c.findSubnetByPath({
+      enterprise: "Enterprise",
+      domain: "Domain",
+      zone: "Zone",
+      subnet: "Subnet 2",
+    });
     const names = Array.from({ length: 9 }, (_, i) => `cz ${i} "quoted" \\ back`);
     for (const name of names) await c.create(vsdPath("domains", domain.ID), "zones", { name });
     const gets = sim.stats().byRoute["GET /domains/{id}/zones"] ?? 0;
@@ -280,11 +328,19 @@ describe("lists and lookups", () => {
 
   test("findSubnetByPath returns typed objects, or names the missing level", async () => {
     const c = client();
-    const found = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" });
+    const found = await c.findSubnetByPath({
+      enterprise: "Enterprise",
+      domain: "Domain",
+      zone: "Zone",
+      subnet: "Subnet 2",
+    });
     assert.equal(found.enterprise.name, "Enterprise");
     assert.equal(found.domain.name, "Domain");
     assert.equal(found.zone.name, "Zone");
-    assert.deepEqual([found.subnet.address, found.subnet.netmask, found.subnet.gateway], ["10.21.59.0", "255.255.255.0", "10.21.59.1"]);
+    assert.deepEqual(
+      [found.subnet.address, found.subnet.netmask, found.subnet.gateway],
+      ["10.21.59.0", "255.255.255.0", "10.21.59.1"],
+    );
     const cases: [Record<string, string>, string, string][] = [
       [{ enterprise: "Nope" }, "enterprise", 'enterprise "Nope" not found'],
       [{ domain: "Nope" }, "domain", 'domain "Nope" not found in enterprise "Enterprise"'],
@@ -307,15 +363,27 @@ describe("lists and lookups", () => {
 
   test("get returns one object (typed with a schema); a missing one is a VsdNotFoundError", async () => {
     const c = client();
-    const { subnet } = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 3" });
+    const { subnet } = await c.findSubnetByPath({
+      enterprise: "Enterprise",
+      domain: "Domain",
+      zone: "Zone",
+      subnet: "Subnet 3",
+    });
     const again = await c.get(vsdPath("subnets", subnet.ID), { schema: VsdSubnetSchema });
     assert.equal(again.address, "10.21.60.0");
-    await assert.rejects(c.get(vsdPath("subnets", "00000000-0000-4000-8000-000000000000")), (err: unknown) => isVsdNotFound(err));
+    await assert.rejects(c.get(vsdPath("subnets", "00000000-0000-4000-8000-000000000000")), (err: unknown) =>
+      isVsdNotFound(err),
+    );
   });
 
   test("works against /nuage/api/v5_0 too", async () => {
     const c = client({ url: sim.url.replace(/v6$/, "v5_0") });
-    const s = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" });
+    const s = await c.findSubnetByPath({
+      enterprise: "Enterprise",
+      domain: "Domain",
+      zone: "Zone",
+      subnet: "Subnet 2",
+    });
     assert.equal(s.subnet.name, "Subnet 2");
   });
 });
@@ -323,9 +391,16 @@ describe("lists and lookups", () => {
 describe("containers and policy groups through the client", () => {
   test("create (IP allocated), update (UUID/name), no-change update, PG assignment, errors, delete twice", async () => {
     const c = client();
-    const loc = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" });
+    const loc = await c.findSubnetByPath({
+      enterprise: "Enterprise",
+      domain: "Domain",
+      zone: "Zone",
+      subnet: "Subnet 2",
+    });
     const created = await c.createContainer({
-      UUID: "a".repeat(64), name: "a".repeat(64), externalID: "host-7",
+      UUID: "a".repeat(64),
+      name: "a".repeat(64),
+      externalID: "host-7",
       interfaces: [{ name: "nlnabc-1", MAC: "02:00:00:00:02:01", IPAddress: "", attachedNetworkID: loc.subnet.ID }],
     });
     const iface = created.interfaces?.[0];
@@ -333,25 +408,57 @@ describe("containers and policy groups through the client", () => {
     assert.equal(iface?.netmask, "255.255.255.0");
     assert.ok(iface?.VPortID);
 
-    await c.update(vsdPath("containers", created.ID), { ...created, UUID: "docker-id", name: "web", orchestrationID: null, resyncInfo: null });
+    await c.update(vsdPath("containers", created.ID), {
+      ...created,
+      UUID: "docker-id",
+      name: "web",
+      orchestrationID: null,
+      resyncInfo: null,
+    });
     await c.update(vsdPath("containers", created.ID), { UUID: "docker-id" }); // 409/2039 counts as done
     const mine = await c.findContainers(vsdFilterEq("externalID", "host-7"));
-    assert.deepEqual(mine.map((x) => [x.UUID, x.name]), [["docker-id", "web"]]);
+    assert.deepEqual(
+      mine.map((x) => [x.UUID, x.name]),
+      [["docker-id", "web"]],
+    );
 
     const pg = await c.findPolicyGroup(loc.domain, "PG1");
     await c.assignPolicyGroups(iface!.VPortID!, [pg.ID]);
     assert.deepEqual(sim.state().vportPolicyGroups[iface!.VPortID!], [pg.ID]);
-    await assert.rejects(c.findPolicyGroup(loc.domain, "PG9"), (err: unknown) => err instanceof VsdNotFoundError && err.level === "policygroup");
+    await assert.rejects(
+      c.findPolicyGroup(loc.domain, "PG9"),
+      (err: unknown) => err instanceof VsdNotFoundError && err.level === "policygroup",
+    );
 
     await assert.rejects(
-      c.createContainer({ UUID: "b", name: "b", interfaces: [{ name: "x-1", MAC: "02:00:00:00:02:02", IPAddress: "10.21.59.2", attachedNetworkID: loc.subnet.ID }] }),
-      (err: unknown) => err instanceof VsdError && err.status === 409 && err.internalErrorCode === 2704 && err.property === "IPAddress" && /already in use/.test(err.message),
+      c.createContainer({
+        UUID: "b",
+        name: "b",
+        interfaces: [
+          { name: "x-1", MAC: "02:00:00:00:02:02", IPAddress: "10.21.59.2", attachedNetworkID: loc.subnet.ID },
+        ],
+      }),
+      (err: unknown) =>
+        err instanceof VsdError &&
+        err.status === 409 &&
+        err.internalErrorCode === 2704 &&
+        err.property === "IPAddress" &&
+        /already in use/.test(err.message),
     );
     await assert.rejects(
-      c.createContainer({ UUID: "b", name: "b", interfaces: [{ name: "x-1", MAC: "02:00:00:00:02:02", IPAddress: "10.21.70.2", attachedNetworkID: loc.subnet.ID }] }),
+      c.createContainer({
+        UUID: "b",
+        name: "b",
+        interfaces: [
+          { name: "x-1", MAC: "02:00:00:00:02:02", IPAddress: "10.21.70.2", attachedNetworkID: loc.subnet.ID },
+        ],
+      }),
       (err: unknown) => err instanceof VsdError && err.status === 400 && err.property === "IPAddress",
     );
-    await assert.rejects(c.delete(vsdPath("subnets", loc.subnet.ID)), (err: unknown) => err instanceof VsdError && err.status === 409 && err.internalErrorCode === 2506);
+    await assert.rejects(
+      c.delete(vsdPath("subnets", loc.subnet.ID)),
+      (err: unknown) => err instanceof VsdError && err.status === 409 && err.internalErrorCode === 2506,
+    );
 
     await c.assignPolicyGroups(iface!.VPortID!, []);
     await c.deleteContainer(created.ID);
@@ -374,14 +481,25 @@ describe("a VSD as deployments have it (issue 9)", () => {
       const { transport, sent } = await recordingTransport();
       const c = client({ ...over, transport });
       assert.equal(c.apiRoot, `${origin()}${root}`);
-      const found = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" });
+      const found = await c.findSubnetByPath({
+        enterprise: "Enterprise",
+        domain: "Domain",
+        zone: "Zone",
+        subnet: "Subnet 2",
+      });
       assert.equal(found.subnet.address, "10.21.59.0");
-      assert.ok(sent.length >= 5 && sent.every((h) => h[":path"]!.startsWith(`${root}/`)), `every call under ${root}: ${sent.map((h) => h[":path"]).join(" ")}`);
+      assert.ok(
+        sent.length >= 5 && sent.every((h) => h[":path"]!.startsWith(`${root}/`)),
+        `every call under ${root}: ${sent.map((h) => h[":path"]).join(" ")}`,
+      );
     }
   });
 
   test("a 404 at /me names the URL tried and the forms expected", async () => {
-    for (const over of [{ url: origin(), apiVersion: "v4_0" }, { url: `${origin()}/vsd` }] as Partial<VsdClientOptions>[]) {
+    for (const over of [
+      { url: origin(), apiVersion: "v4_0" },
+      { url: `${origin()}/vsd` },
+    ] as Partial<VsdClientOptions>[]) {
       const c = client(over);
       await assert.rejects(c.me(), (err: unknown) => {
         assert.ok(err instanceof VsdError && err.status === 404, String(err));
@@ -428,7 +546,12 @@ describe("a VSD as deployments have it (issue 9)", () => {
   test("the organization in another case logs in, and names the enterprise in a lookup", async () => {
     const c = client({ url: origin(), organization: "ENTERPRISE" });
     assert.equal((await c.me()).enterpriseName, "Enterprise");
-    const found = await c.findSubnetByPath({ enterprise: "enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 3" });
+    const found = await c.findSubnetByPath({
+      enterprise: "enterprise",
+      domain: "Domain",
+      zone: "Zone",
+      subnet: "Subnet 3",
+    });
     assert.equal(found.enterprise.name, "Enterprise", "the enterprise as the VSD spells it");
     assert.equal(found.subnet.address, "10.21.60.0");
     const csp = client({ url: origin(), organization: "CSP", user: "csproot", password: "csproot" });
@@ -437,20 +560,53 @@ describe("a VSD as deployments have it (issue 9)", () => {
 
   test("lookups beside an IPv6-only and a dual-stack sibling and a foreign container whose interface has no ID", async () => {
     const c = client({ url: origin() });
-    const { zone } = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" });
+    const { zone } = await c.findSubnetByPath({
+      enterprise: "Enterprise",
+      domain: "Domain",
+      zone: "Zone",
+      subnet: "Subnet 2",
+    });
     const siblings = await c.list(vsdPath("zones", zone.ID, "subnets"));
-    assert.deepEqual(siblings.map((x) => [x.name, x.address]), [["Subnet v6", null], ["Subnet DS", "10.21.63.0"], ["Subnet 2", "10.21.59.0"], ["Subnet 3", "10.21.60.0"]]);
+    assert.deepEqual(
+      siblings.map((x) => [x.name, x.address]),
+      [
+        ["Subnet v6", null],
+        ["Subnet DS", "10.21.63.0"],
+        ["Subnet 2", "10.21.59.0"],
+        ["Subnet 3", "10.21.60.0"],
+      ],
+    );
     // A name a filter header cannot carry is looked up by its printable prefix ("Subnet "): the
     // reply then holds every sibling, the IPv6-only one first.
     const odd = "Subnet é 日本";
-    await c.create(vsdPath("zones", zone.ID), "subnets", { name: odd, address: "10.21.70.0", netmask: "255.255.255.0" });
+    await c.create(vsdPath("zones", zone.ID), "subnets", {
+      name: odd,
+      address: "10.21.70.0",
+      netmask: "255.255.255.0",
+    });
     const found = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: odd });
     assert.equal(found.subnet.address, "10.21.70.0");
     await c.delete(vsdPath("subnets", found.subnet.ID));
-    const ds = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet DS" });
-    assert.deepEqual([ds.subnet.IPType, ds.subnet.address, ds.subnet.netmask], ["DUALSTACK", "10.21.63.0", "255.255.255.0"]);
-    const v6 = await c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet v6" });
-    assert.deepEqual([v6.subnet.IPType, v6.subnet.address, v6.subnet.netmask, v6.subnet.IPv6Address], ["IPV6", null, null, "fd00:21:62::/64"]);
+    const ds = await c.findSubnetByPath({
+      enterprise: "Enterprise",
+      domain: "Domain",
+      zone: "Zone",
+      subnet: "Subnet DS",
+    });
+    assert.deepEqual(
+      [ds.subnet.IPType, ds.subnet.address, ds.subnet.netmask],
+      ["DUALSTACK", "10.21.63.0", "255.255.255.0"],
+    );
+    const v6 = await c.findSubnetByPath({
+      enterprise: "Enterprise",
+      domain: "Domain",
+      zone: "Zone",
+      subnet: "Subnet v6",
+    });
+    assert.deepEqual(
+      [v6.subnet.IPType, v6.subnet.address, v6.subnet.netmask, v6.subnet.IPv6Address],
+      ["IPV6", null, null, "fd00:21:62::/64"],
+    );
     const containers = await c.findContainers();
     const foreign = containers.find((x) => x.externalID === "another-orchestrator");
     assert.ok(foreign, "the foreign container is listed");
@@ -465,12 +621,15 @@ describe("a VSD as deployments have it (issue 9)", () => {
     const t0 = Date.now();
     try {
       // login ends at ~1 s, the organization at ~2 s; the domain's answer would come at ~3 s.
-      await assert.rejects(c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" }), (err: unknown) => {
-        assert.ok(err instanceof VsdDeadlineError, String(err));
-        assert.equal(err.step, "domain");
-        assert.match(err.message, /ran out of its 2\.5 s deadline at the domain step \(domain "Domain"\)/);
-        return true;
-      });
+      await assert.rejects(
+        c.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" }),
+        (err: unknown) => {
+          assert.ok(err instanceof VsdDeadlineError, String(err));
+          assert.equal(err.step, "domain");
+          assert.match(err.message, /ran out of its 2\.5 s deadline at the domain step \(domain "Domain"\)/);
+          return true;
+        },
+      );
     } finally {
       sim.setFaults({ latencyMs: 0 });
     }
@@ -481,8 +640,11 @@ describe("a VSD as deployments have it (issue 9)", () => {
     sim.setFaults({ latencyMs: 3_000 });
     const t1 = Date.now();
     try {
-      await assert.rejects(slow.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" }),
-        (err: unknown) => err instanceof VsdDeadlineError && err.step === "login" && /at the login step/.test(err.message));
+      await assert.rejects(
+        slow.findSubnetByPath({ enterprise: "Enterprise", domain: "Domain", zone: "Zone", subnet: "Subnet 2" }),
+        (err: unknown) =>
+          err instanceof VsdDeadlineError && err.step === "login" && /at the login step/.test(err.message),
+      );
     } finally {
       sim.setFaults({ latencyMs: 0 });
     }

@@ -41,14 +41,20 @@ async function raw(method: string, path: string, c: Call = {}): Promise<Reply> {
   if (c.org !== null) headers["X-Nuage-Organization"] = c.org ?? "Enterprise";
   const base = c.base ?? sim.url;
   const res = await request(`${base}${path}`, {
-    method: method as "GET", headers, dispatcher: agent,
+    method: method as "GET",
+    headers,
+    dispatcher: agent,
     body: c.body === undefined ? undefined : JSON.stringify(c.body),
   });
   const text = method === "HEAD" ? (await res.body.dump(), "") : await res.body.text();
   const h: Record<string, string> = {};
   for (const [k, v] of Object.entries(res.headers)) h[k] = Array.isArray(v) ? v.join(",") : String(v);
   let json: unknown;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
   return { status: res.statusCode, headers: h, text, json };
 }
 
@@ -63,7 +69,10 @@ async function api(method: string, path: string, c: Call & { as?: "csp" } = {}):
   const user = c.as === "csp" ? "csproot" : "admin";
   const org = c.as === "csp" ? "csp" : "Enterprise";
   let key = keys.get(user);
-  if (!key) { key = await login(user, org); keys.set(user, key); }
+  if (!key) {
+    key = await login(user, org);
+    keys.set(user, key);
+  }
   return raw(method, path, { ...c, auth: `XREST ${b64(`${user}:${key}`)}`, org });
 }
 
@@ -78,7 +87,8 @@ function assertVsdError(r: Reply, status: number, code?: number, property?: stri
   if (property !== undefined) assert.equal(e.property, property);
 }
 
-async function one(path: string, filter: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function one(path: string, filter: string): Promise<any> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const r = await api("GET", path, { headers: { "X-Nuage-Filter": filter } });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json?.length, 1, `exactly one match for ${filter} on ${path}: ${r.text}`);
@@ -104,7 +114,15 @@ before(async () => {
   const pg1 = await one(`/domains/${domain.ID}/policygroups`, 'name == "PG1"');
   const template = await one(`/enterprises/${ent.ID}/domaintemplates`, 'name == "Domain Template"');
   seeded = { containers: sim.state().containers.length, vports: sim.state().vports.length };
-  ids = { ent: ent.ID, domain: domain.ID, zone: zone.ID, subnet2: subnet2.ID, subnet3: subnet3.ID, pg1: pg1.ID, template: template.ID };
+  ids = {
+    ent: ent.ID,
+    domain: domain.ID,
+    zone: zone.ID,
+    subnet2: subnet2.ID,
+    subnet3: subnet3.ID,
+    pg1: pg1.ID,
+    template: template.ID,
+  };
 });
 
 after(async () => {
@@ -121,7 +139,8 @@ describe("TLS", () => {
     assert.ok(cert.verify(ca.publicKey));
     assert.ok(ca.ca);
     assert.match(cert.subject, /CN=localhost/);
-    for (const want of ["DNS:localhost", "IP Address:127.0.0.1", "IP Address:10.99.0.1"]) assert.ok(cert.subjectAltName?.includes(want), want);
+    for (const want of ["DNS:localhost", "IP Address:127.0.0.1", "IP Address:10.99.0.1"])
+      assert.ok(cert.subjectAltName?.includes(want), want);
     // the agent above verifies against that CA: a request succeeding proves the chain
     assert.equal((await raw("GET", "/me", { auth: `XREST ${b64("admin:admin")}` })).status, 200);
   });
@@ -149,7 +168,10 @@ describe("authentication", () => {
     assert.equal(r.json.length, 1);
     const me = r.json[0];
     assert.match(me.APIKey, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    assert.ok(me.APIKeyExpiry > t0 + 23 * 3600_000 && me.APIKeyExpiry < t0 + 25 * 3600_000, `expiry ${me.APIKeyExpiry}`);
+    assert.ok(
+      me.APIKeyExpiry > t0 + 23 * 3600_000 && me.APIKeyExpiry < t0 + 25 * 3600_000,
+      `expiry ${me.APIKeyExpiry}`,
+    );
     assert.equal(me.userName, "admin");
     assert.equal(me.enterpriseName, "Enterprise");
     assert.equal(me.enterpriseID, ids.ent);
@@ -193,7 +215,10 @@ describe("authentication", () => {
     assert.equal((await raw("GET", "/enterprises", { auth: `XREST ${b64(`admin:${key}`)}` })).status, 200);
     assertVsdError(await raw("GET", "/enterprises", { auth: `XREST ${b64(`admin:${key}`)}`, org: null }), 401);
     assertVsdError(await raw("GET", "/enterprises", { auth: `XREST ${b64("admin:admin")}` }), 401);
-    assertVsdError(await raw("GET", "/enterprises", { auth: `XREST ${b64("admin:7d1c3f0e-0000-4000-8000-000000000000")}` }), 401);
+    assertVsdError(
+      await raw("GET", "/enterprises", { auth: `XREST ${b64("admin:7d1c3f0e-0000-4000-8000-000000000000")}` }),
+      401,
+    );
     // someone else's key does not work for admin
     const cspKey = await login("csproot", "csp");
     assertVsdError(await raw("GET", "/enterprises", { auth: `XREST ${b64(`admin:${cspKey}`)}` }), 401);
@@ -232,8 +257,14 @@ describe("authentication", () => {
     assert.equal(r.status, 200);
     const key = r.json[0].APIKey;
     const subnets = await raw("GET", `/zones/${ids.zone}/subnets`, { auth: `XREST ${b64(`admin:${key}`)}`, base: v5 });
-    assert.deepEqual(subnets.json.map((x: { name: string }) => x.name), SEEDED_SUBNETS);
-    assert.equal((await raw("GET", "/me", { auth: `XREST ${b64("admin:admin")}`, base: sim.url.replace(/v6$/, "v4_0") })).status, 404);
+    assert.deepEqual(
+      subnets.json.map((x: { name: string }) => x.name),
+      SEEDED_SUBNETS,
+    );
+    assert.equal(
+      (await raw("GET", "/me", { auth: `XREST ${b64("admin:admin")}`, base: sim.url.replace(/v6$/, "v4_0") })).status,
+      404,
+    );
   });
 });
 
@@ -250,9 +281,15 @@ describe("seed", () => {
     assert.equal(s.subnets.find((x) => x.name === "Subnet B")?.address, "10.31.59.0");
     assert.equal(s.zones.length >= 1, true);
     const sub2 = s.subnets.find((x) => x.name === "Subnet 2")!;
-    assert.deepEqual([sub2.address, sub2.netmask, sub2.gateway, sub2.parentID], ["10.21.59.0", "255.255.255.0", "10.21.59.1", ids.zone]);
+    assert.deepEqual(
+      [sub2.address, sub2.netmask, sub2.gateway, sub2.parentID],
+      ["10.21.59.0", "255.255.255.0", "10.21.59.1", ids.zone],
+    );
     const sub3 = s.subnets.find((x) => x.name === "Subnet 3")!;
-    assert.deepEqual([sub3.address, sub3.netmask, sub3.gateway, sub3.parentID], ["10.21.60.0", "255.255.255.0", "10.21.60.1", ids.zone]);
+    assert.deepEqual(
+      [sub3.address, sub3.netmask, sub3.gateway, sub3.parentID],
+      ["10.21.60.0", "255.255.255.0", "10.21.60.1", ids.zone],
+    );
     assert.equal(s.policygroups.find((p) => p.name === "PG1")?.parentID, ids.domain);
     for (const u of s.users) assert.equal(u.password ?? null, null, "passwords are not dumped");
   });
@@ -261,7 +298,10 @@ describe("seed", () => {
     const all = await api("GET", "/enterprises", { as: "csp" });
     assert.equal(all.json.length, 3);
     const mine = await api("GET", "/enterprises");
-    assert.deepEqual(mine.json.map((e: { name: string }) => e.name), ["Enterprise"]);
+    assert.deepEqual(
+      mine.json.map((e: { name: string }) => e.name),
+      ["Enterprise"],
+    );
     const csp = all.json.find((e: { name: string }) => e.name === "csp");
     assertVsdError(await api("GET", `/enterprises/${csp.ID}`), 403);
   });
@@ -269,14 +309,22 @@ describe("seed", () => {
   test("beside the README's subnets: an IPv6-only subnet (address, netmask null), a dual-stack one, enum values newer than v6", async () => {
     const subnets = (await api("GET", `/zones/${ids.zone}/subnets`)).json as Record<string, unknown>[];
     const v6 = subnets.find((x) => x.name === "Subnet v6")!;
-    assert.deepEqual([v6.IPType, v6.address, v6.netmask, v6.gateway, v6.IPv6Address], ["IPV6", null, null, null, "fd00:21:62::/64"]);
+    assert.deepEqual(
+      [v6.IPType, v6.address, v6.netmask, v6.gateway, v6.IPv6Address],
+      ["IPV6", null, null, null, "fd00:21:62::/64"],
+    );
     assert.equal(v6.maintenanceMode, "NEWER_THAN_V6");
     const ds = subnets.find((x) => x.name === "Subnet DS")!;
-    assert.deepEqual([ds.IPType, ds.address, ds.netmask, ds.IPv6Address, ds.resourceType], ["DUALSTACK", "10.21.63.0", "255.255.255.0", "fd00:21:63::/64", "NEWER_THAN_V6"]);
+    assert.deepEqual(
+      [ds.IPType, ds.address, ds.netmask, ds.IPv6Address, ds.resourceType],
+      ["DUALSTACK", "10.21.63.0", "255.255.255.0", "fd00:21:63::/64", "NEWER_THAN_V6"],
+    );
   });
 
   test("a foreign container whose embedded interface comes without ID (as Nuage's simulator echoes it); its interface object has one", async () => {
-    const list = (await api("GET", "/containers", { headers: { "X-Nuage-Filter": 'externalID == "another-orchestrator"' } })).json as Record<string, unknown>[];
+    const list = (
+      await api("GET", "/containers", { headers: { "X-Nuage-Filter": 'externalID == "another-orchestrator"' } })
+    ).json as Record<string, unknown>[];
     assert.equal(list.length, 1);
     const c = list[0]! as { ID: string; status: string; interfaces: Record<string, unknown>[] };
     assert.equal(c.status, "NEWER_THAN_V6");
@@ -288,13 +336,46 @@ describe("seed", () => {
   });
 
   test("IPv6 subnets: created without IPv4 addressing (which they refuse), need an IPv6Address; no IPv4 address is given out in them", async () => {
-    const made = await api("POST", `/zones/${ids.zone}/subnets`, { as: "csp", body: { name: "v6 made", IPType: "IPV6", IPv6Address: "fd00:99::/64" } });
+    const made = await api("POST", `/zones/${ids.zone}/subnets`, {
+      as: "csp",
+      body: { name: "v6 made", IPType: "IPV6", IPv6Address: "fd00:99::/64" },
+    });
     assert.equal(made.status, 201, made.text);
     assert.deepEqual([made.json[0].address, made.json[0].netmask, made.json[0].gateway], [null, null, null]);
-    assertVsdError(await api("POST", `/zones/${ids.zone}/subnets`, { as: "csp", body: { name: "v6 bad", IPType: "IPV6", IPv6Address: "fd00:98::/64", address: "10.9.9.0", netmask: "255.255.255.0" } }), 409, 5002, "address");
-    assertVsdError(await api("POST", `/zones/${ids.zone}/subnets`, { as: "csp", body: { name: "v6 none", IPType: "IPV6" } }), 409, 5002, "IPv6Address");
-    assertVsdError(await api("POST", `/zones/${ids.zone}/subnets`, { as: "csp", body: { name: "v4 none" } }), 409, 5001, "address");
-    const c = await api("POST", "/containers", { body: { UUID: "v6-uuid", name: "v6c", interfaces: [{ name: "v6c-1", MAC: "02:42:ac:00:01:01", attachedNetworkID: made.json[0].ID }] } });
+    assertVsdError(
+      await api("POST", `/zones/${ids.zone}/subnets`, {
+        as: "csp",
+        body: {
+          name: "v6 bad",
+          IPType: "IPV6",
+          IPv6Address: "fd00:98::/64",
+          address: "10.9.9.0",
+          netmask: "255.255.255.0",
+        },
+      }),
+      409,
+      5002,
+      "address",
+    );
+    assertVsdError(
+      await api("POST", `/zones/${ids.zone}/subnets`, { as: "csp", body: { name: "v6 none", IPType: "IPV6" } }),
+      409,
+      5002,
+      "IPv6Address",
+    );
+    assertVsdError(
+      await api("POST", `/zones/${ids.zone}/subnets`, { as: "csp", body: { name: "v4 none" } }),
+      409,
+      5001,
+      "address",
+    );
+    const c = await api("POST", "/containers", {
+      body: {
+        UUID: "v6-uuid",
+        name: "v6c",
+        interfaces: [{ name: "v6c-1", MAC: "02:42:ac:00:01:01", attachedNetworkID: made.json[0].ID }],
+      },
+    });
     assertVsdError(c, 409, 5002, "attachedNetworkID");
     assert.match(c.json.errors[0].descriptions[0].description, /IPv6-only/);
     assert.equal((await api("DELETE", `/subnets/${made.json[0].ID}?responseChoice=1`, { as: "csp" })).status, 204);
@@ -302,7 +383,16 @@ describe("seed", () => {
 
   test("objects carry the server-filled fields", async () => {
     const sub = (await api("GET", `/subnets/${ids.subnet2}`)).json[0];
-    for (const k of ["ID", "parentID", "parentType", "owner", "creationDate", "lastUpdatedDate", "lastUpdatedBy", "entityScope"]) {
+    for (const k of [
+      "ID",
+      "parentID",
+      "parentType",
+      "owner",
+      "creationDate",
+      "lastUpdatedDate",
+      "lastUpdatedBy",
+      "entityScope",
+    ]) {
       assert.ok(k in sub, k);
     }
     assert.equal(sub.parentType, "zone");
@@ -319,7 +409,10 @@ describe("seed", () => {
 describe("lists: filters, paging, counts, HEAD", () => {
   test("grandchild lists: /domains/{id}/subnets lists the subnets of every zone", async () => {
     const r = await api("GET", `/domains/${ids.domain}/subnets`);
-    assert.deepEqual(r.json.map((s: { name: string }) => s.name), SEEDED_SUBNETS);
+    assert.deepEqual(
+      r.json.map((s: { name: string }) => s.name),
+      SEEDED_SUBNETS,
+    );
     assert.equal(r.headers["x-nuage-count"], "4");
   });
 
@@ -362,7 +455,9 @@ describe("lists: filters, paging, counts, HEAD", () => {
 
   test("paging is 0-based; X-Nuage-Count counts all pages; default page size 50; HEAD gives the count without a body", async () => {
     for (let i = 0; i < 12; i++) {
-      const r = await api("POST", `/domains/${ids.domain}/zones`, { body: { name: `page-zone-${String(i).padStart(2, "0")}` } });
+      const r = await api("POST", `/domains/${ids.domain}/zones`, {
+        body: { name: `page-zone-${String(i).padStart(2, "0")}` },
+      });
       assert.equal(r.status, 201, r.text);
     }
     const filter = { "X-Nuage-Filter": "name BEGINSWITH 'page-zone-'" };
@@ -372,18 +467,30 @@ describe("lists: filters, paging, counts, HEAD", () => {
     assert.equal(p0.headers["x-nuage-pagesize"], "5");
     assert.equal(p0.headers["x-nuage-page"], "0");
     assert.equal(p0.json[0].name, "page-zone-00");
-    const p2 = await api("GET", `/domains/${ids.domain}/zones`, { headers: { ...filter, "X-Nuage-PageSize": "5", "X-Nuage-Page": "2" } });
-    assert.deepEqual(p2.json.map((z: { name: string }) => z.name), ["page-zone-10", "page-zone-11"]);
+    const p2 = await api("GET", `/domains/${ids.domain}/zones`, {
+      headers: { ...filter, "X-Nuage-PageSize": "5", "X-Nuage-Page": "2" },
+    });
+    assert.deepEqual(
+      p2.json.map((z: { name: string }) => z.name),
+      ["page-zone-10", "page-zone-11"],
+    );
     assert.equal(p2.headers["x-nuage-page"], "2");
-    const p3 = await api("GET", `/domains/${ids.domain}/zones`, { headers: { ...filter, "X-Nuage-PageSize": "5", "X-Nuage-Page": "3" } });
+    const p3 = await api("GET", `/domains/${ids.domain}/zones`, {
+      headers: { ...filter, "X-Nuage-PageSize": "5", "X-Nuage-Page": "3" },
+    });
     assert.equal(p3.status, 200);
     assert.equal(p3.text, "");
     assert.equal(p3.headers["x-nuage-count"], "12");
     const all = await api("GET", `/domains/${ids.domain}/zones`, { headers: filter });
     assert.equal(all.headers["x-nuage-pagesize"], "50");
     assert.equal(all.json.length, 12);
-    const desc = await api("GET", `/domains/${ids.domain}/zones`, { headers: { ...filter, "X-Nuage-OrderBy": "name DESC", "X-Nuage-PageSize": "2" } });
-    assert.deepEqual(desc.json.map((z: { name: string }) => z.name), ["page-zone-11", "page-zone-10"]);
+    const desc = await api("GET", `/domains/${ids.domain}/zones`, {
+      headers: { ...filter, "X-Nuage-OrderBy": "name DESC", "X-Nuage-PageSize": "2" },
+    });
+    assert.deepEqual(
+      desc.json.map((z: { name: string }) => z.name),
+      ["page-zone-11", "page-zone-10"],
+    );
     assert.equal(desc.headers["x-nuage-orderby"], "name DESC");
     const head = await api("HEAD", `/domains/${ids.domain}/zones`, { headers: filter });
     assert.equal(head.status, 200);
@@ -403,24 +510,56 @@ describe("errors", () => {
   });
 
   test("405 for a method a URL does not have (subnets are created under zones only)", async () => {
-    assertVsdError(await api("POST", `/domains/${ids.domain}/subnets`, { body: { name: "x", address: "10.9.0.0", netmask: "255.255.255.0" } }), 405);
+    assertVsdError(
+      await api("POST", `/domains/${ids.domain}/subnets`, {
+        body: { name: "x", address: "10.9.0.0", netmask: "255.255.255.0" },
+      }),
+      405,
+    );
   });
 
   test("409 duplicates: zone name 2510, subnet name in the domain 2505, policy group 9501, enterprise 2510", async () => {
     assertVsdError(await api("POST", `/domains/${ids.domain}/zones`, { body: { name: "Zone" } }), 409, 2510, "name");
     const z2 = await api("POST", `/domains/${ids.domain}/zones`, { body: { name: "Zone B" } });
     assert.equal(z2.status, 201);
-    assertVsdError(await api("POST", `/zones/${z2.json[0].ID}/subnets`, { body: { name: "Subnet 2", address: "10.30.0.0", netmask: "255.255.255.0" } }), 409, 2505, "name");
-    assertVsdError(await api("POST", `/domains/${ids.domain}/policygroups`, { body: { name: "PG1", type: "SOFTWARE" } }), 409, 9501, "name");
+    assertVsdError(
+      await api("POST", `/zones/${z2.json[0].ID}/subnets`, {
+        body: { name: "Subnet 2", address: "10.30.0.0", netmask: "255.255.255.0" },
+      }),
+      409,
+      2505,
+      "name",
+    );
+    assertVsdError(
+      await api("POST", `/domains/${ids.domain}/policygroups`, { body: { name: "PG1", type: "SOFTWARE" } }),
+      409,
+      9501,
+      "name",
+    );
     assertVsdError(await api("POST", "/enterprises", { as: "csp", body: { name: "Enterprise" } }), 409, 2510, "name");
     assertVsdError(await api("POST", "/enterprises", { body: { name: "Other" } }), 403);
     assert.equal((await api("DELETE", `/zones/${z2.json[0].ID}?responseChoice=1`)).status, 204);
   });
 
   test("409/2504 for a subnet overlapping another in the domain; gateway defaults to the first host", async () => {
-    assertVsdError(await api("POST", `/zones/${ids.zone}/subnets`, { body: { name: "Overlap", address: "10.21.59.128", netmask: "255.255.255.128" } }), 409, 2504);
-    assertVsdError(await api("POST", `/zones/${ids.zone}/subnets`, { body: { name: "Bad", address: "10.40.0.5", netmask: "255.255.255.0" } }), 409, 5002, "address");
-    const r = await api("POST", `/zones/${ids.zone}/subnets`, { body: { name: "Subnet GW", address: "10.40.0.0", netmask: "255.255.255.0" } });
+    assertVsdError(
+      await api("POST", `/zones/${ids.zone}/subnets`, {
+        body: { name: "Overlap", address: "10.21.59.128", netmask: "255.255.255.128" },
+      }),
+      409,
+      2504,
+    );
+    assertVsdError(
+      await api("POST", `/zones/${ids.zone}/subnets`, {
+        body: { name: "Bad", address: "10.40.0.5", netmask: "255.255.255.0" },
+      }),
+      409,
+      5002,
+      "address",
+    );
+    const r = await api("POST", `/zones/${ids.zone}/subnets`, {
+      body: { name: "Subnet GW", address: "10.40.0.0", netmask: "255.255.255.0" },
+    });
     assert.equal(r.status, 201, r.text);
     assert.equal(r.json[0].gateway, "10.40.0.1");
     assert.equal((await api("DELETE", `/subnets/${r.json[0].ID}?responseChoice=1`)).status, 204);
@@ -428,21 +567,56 @@ describe("errors", () => {
 
   test("409/5001 with the attribute as property when a required field is missing", async () => {
     assertVsdError(await api("POST", `/domains/${ids.domain}/zones`, { body: {} }), 409, 5001, "name");
-    assertVsdError(await api("POST", `/subnets/${ids.subnet2}/vports`, { body: { name: "vp", addressSpoofing: "INHERITED" } }), 409, 5001, "type");
-    assertVsdError(await api("POST", `/subnets/${ids.subnet2}/vports`, { body: { name: "vp", type: "VM" } }), 409, 5001, "addressSpoofing");
-    assertVsdError(await api("POST", `/enterprises/${ids.ent}/domains`, { body: { name: "D2" } }), 409, 5001, "templateID");
+    assertVsdError(
+      await api("POST", `/subnets/${ids.subnet2}/vports`, { body: { name: "vp", addressSpoofing: "INHERITED" } }),
+      409,
+      5001,
+      "type",
+    );
+    assertVsdError(
+      await api("POST", `/subnets/${ids.subnet2}/vports`, { body: { name: "vp", type: "VM" } }),
+      409,
+      5001,
+      "addressSpoofing",
+    );
+    assertVsdError(
+      await api("POST", `/enterprises/${ids.ent}/domains`, { body: { name: "D2" } }),
+      409,
+      5001,
+      "templateID",
+    );
     assertVsdError(await api("POST", "/containers", { body: { name: "c" } }), 409, 5001, "UUID");
     assertVsdError(await api("POST", "/containers", { body: { UUID: "u" } }), 409, 5001, "name");
-    assertVsdError(await api("POST", "/containers", { body: { name: "c", UUID: "u-missing-net", interfaces: [{ name: "i", MAC: "02:00:00:00:00:99" }] } }), 409, 5001, "attachedNetworkID");
-    assertVsdError(await api("POST", `/subnets/${ids.subnet2}/vports`, { body: { name: "vp", type: "SPACESHIP", addressSpoofing: "INHERITED" } }), 409, 5002, "type");
+    assertVsdError(
+      await api("POST", "/containers", {
+        body: { name: "c", UUID: "u-missing-net", interfaces: [{ name: "i", MAC: "02:00:00:00:00:99" }] },
+      }),
+      409,
+      5001,
+      "attachedNetworkID",
+    );
+    assertVsdError(
+      await api("POST", `/subnets/${ids.subnet2}/vports`, {
+        body: { name: "vp", type: "SPACESHIP", addressSpoofing: "INHERITED" },
+      }),
+      409,
+      5002,
+      "type",
+    );
   });
 });
 
 let macSeq = 0x10;
 const mac = (): string => `02:42:ac:00:00:${(macSeq++).toString(16).padStart(2, "0")}`;
 
-async function createContainer(name: string, ifaces: Record<string, unknown>[], extra: Record<string, unknown> = {}): Promise<Reply> {
-  return api("POST", "/containers", { body: { UUID: `${name}-uuid`, name, externalID: "host-1", interfaces: ifaces, ...extra } });
+async function createContainer(
+  name: string,
+  ifaces: Record<string, unknown>[],
+  extra: Record<string, unknown> = {},
+): Promise<Reply> {
+  return api("POST", "/containers", {
+    body: { UUID: `${name}-uuid`, name, externalID: "host-1", interfaces: ifaces, ...extra },
+  });
 }
 
 describe("containers", () => {
@@ -477,9 +651,18 @@ describe("containers", () => {
     assert.equal(vp.domainID, ids.domain);
 
     // the container shows up in every list the reference names
-    for (const path of [`/subnets/${ids.subnet2}/containers`, `/zones/${ids.zone}/containers`, `/domains/${ids.domain}/containers`, `/enterprises/${ids.ent}/containers`, `/vports/${i.VPortID}/containers`]) {
+    for (const path of [
+      `/subnets/${ids.subnet2}/containers`,
+      `/zones/${ids.zone}/containers`,
+      `/domains/${ids.domain}/containers`,
+      `/enterprises/${ids.ent}/containers`,
+      `/vports/${i.VPortID}/containers`,
+    ]) {
       const l = await api("GET", path);
-      assert.ok(l.json?.some((x: { ID: string }) => x.ID === c.ID), path);
+      assert.ok(
+        l.json?.some((x: { ID: string }) => x.ID === c.ID),
+        path,
+      );
     }
     assert.equal((await api("GET", `/subnets/${ids.subnet3}/containers`)).text, "");
     const ifs = await api("GET", `/containers/${c.ID}/containerinterfaces`);
@@ -489,9 +672,13 @@ describe("containers", () => {
     assert.ok(byHost.json.some((x: { ID: string }) => x.ID === c.ID));
 
     // next allocation skips the used address; a static address is honoured
-    const r2 = await createContainer("c2", [{ name: "nln2-1", MAC: mac(), attachedNetworkID: ids.subnet2, IPAddress: "" }]);
+    const r2 = await createContainer("c2", [
+      { name: "nln2-1", MAC: mac(), attachedNetworkID: ids.subnet2, IPAddress: "" },
+    ]);
     assert.equal(r2.json[0].interfaces[0].IPAddress, "10.21.59.3");
-    const r3 = await createContainer("c3", [{ name: "nln3-1", MAC: mac(), attachedNetworkID: ids.subnet2, IPAddress: "10.21.59.200" }]);
+    const r3 = await createContainer("c3", [
+      { name: "nln3-1", MAC: mac(), attachedNetworkID: ids.subnet2, IPAddress: "10.21.59.200" },
+    ]);
     assert.equal(r3.json[0].interfaces[0].IPAddress, "10.21.59.200");
 
     // delete: interfaces, the auto-created vport and the IP go
@@ -501,26 +688,57 @@ describe("containers", () => {
     assertVsdError(await api("GET", `/containerinterfaces/${i.ID}`), 404);
     const r4 = await createContainer("c4", [{ name: "nln4-1", MAC: mac(), attachedNetworkID: ids.subnet2 }]);
     assert.equal(r4.json[0].interfaces[0].IPAddress, "10.21.59.2", "the freed address is reused");
-    for (const x of [r2, r3, r4]) assert.equal((await api("DELETE", `/containers/${x.json[0].ID}?responseChoice=1`)).status, 204);
+    for (const x of [r2, r3, r4])
+      assert.equal((await api("DELETE", `/containers/${x.json[0].ID}?responseChoice=1`)).status, 204);
     assert.equal(sim.state().containers.length, seeded.containers);
     assert.equal(sim.state().vports.length, seeded.vports);
   });
 
   test("IP errors: in use → 409/2704; outside the subnet, network, broadcast or gateway → 400; MAC in use 7006; UUID in use 2748", async () => {
-    const a = await createContainer("ipa", [{ name: "ipa-1", MAC: mac(), attachedNetworkID: ids.subnet2, IPAddress: "10.21.59.50" }]);
+    const a = await createContainer("ipa", [
+      { name: "ipa-1", MAC: mac(), attachedNetworkID: ids.subnet2, IPAddress: "10.21.59.50" },
+    ]);
     assert.equal(a.status, 201);
-    assertVsdError(await createContainer("ipb", [{ name: "ipb-1", MAC: mac(), attachedNetworkID: ids.subnet2, IPAddress: "10.21.59.50" }]), 409, 2704, "IPAddress");
+    assertVsdError(
+      await createContainer("ipb", [
+        { name: "ipb-1", MAC: mac(), attachedNetworkID: ids.subnet2, IPAddress: "10.21.59.50" },
+      ]),
+      409,
+      2704,
+      "IPAddress",
+    );
     for (const ip of ["10.21.60.5", "192.168.1.1", "10.21.59.0", "10.21.59.255", "10.21.59.1"]) {
-      const r = await createContainer(`ipc-${ip}`, [{ name: `ipc-${ip}`, MAC: mac(), attachedNetworkID: ids.subnet2, IPAddress: ip }]);
+      const r = await createContainer(`ipc-${ip}`, [
+        { name: `ipc-${ip}`, MAC: mac(), attachedNetworkID: ids.subnet2, IPAddress: ip },
+      ]);
       assert.equal(r.status, 400, `${ip}: ${r.text}`);
       assert.equal(r.json.errors[0].property, "IPAddress");
     }
     // same address in another subnet is fine
-    const other = await createContainer("ipd", [{ name: "ipd-1", MAC: mac(), attachedNetworkID: ids.subnet3, IPAddress: "10.21.60.50" }]);
+    const other = await createContainer("ipd", [
+      { name: "ipd-1", MAC: mac(), attachedNetworkID: ids.subnet3, IPAddress: "10.21.60.50" },
+    ]);
     assert.equal(other.status, 201);
-    assertVsdError(await createContainer("ipe", [{ name: "ipe-1", MAC: a.json[0].interfaces[0].MAC, attachedNetworkID: ids.subnet2 }]), 409, 7006, "MAC");
-    assertVsdError(await api("POST", "/containers", { body: { UUID: "ipa-uuid", name: "dup", interfaces: [] } }), 409, 2748, "UUID");
-    assertVsdError(await createContainer("ipf", [{ name: "ipf-1", MAC: mac(), attachedNetworkID: "00000000-0000-4000-8000-000000000000" }]), 404);
+    assertVsdError(
+      await createContainer("ipe", [
+        { name: "ipe-1", MAC: a.json[0].interfaces[0].MAC, attachedNetworkID: ids.subnet2 },
+      ]),
+      409,
+      7006,
+      "MAC",
+    );
+    assertVsdError(
+      await api("POST", "/containers", { body: { UUID: "ipa-uuid", name: "dup", interfaces: [] } }),
+      409,
+      2748,
+      "UUID",
+    );
+    assertVsdError(
+      await createContainer("ipf", [
+        { name: "ipf-1", MAC: mac(), attachedNetworkID: "00000000-0000-4000-8000-000000000000" },
+      ]),
+      404,
+    );
     // a failed create leaves nothing behind
     const s = sim.state();
     assert.equal(s.containers.length, seeded.containers + 2);
@@ -529,7 +747,9 @@ describe("containers", () => {
   });
 
   test("two interfaces of one POST get distinct addresses; the subnet can fill up (409/2702)", async () => {
-    const z = await api("POST", `/zones/${ids.zone}/subnets`, { body: { name: "Tiny", address: "10.50.0.0", netmask: "255.255.255.248" } });
+    const z = await api("POST", `/zones/${ids.zone}/subnets`, {
+      body: { name: "Tiny", address: "10.50.0.0", netmask: "255.255.255.248" },
+    });
     assert.equal(z.status, 201);
     const tiny = z.json[0].ID;
     const r = await createContainer("multi", [
@@ -537,8 +757,14 @@ describe("containers", () => {
       { name: "m-2", MAC: mac(), attachedNetworkID: tiny },
     ]);
     assert.equal(r.status, 201, r.text);
-    assert.deepEqual(r.json[0].interfaces.map((i: { IPAddress: string }) => i.IPAddress), ["10.50.0.2", "10.50.0.3"]);
-    const r2 = await createContainer("multi2", [4, 5, 6].map((n) => ({ name: `m2-${n}`, MAC: mac(), attachedNetworkID: tiny })));
+    assert.deepEqual(
+      r.json[0].interfaces.map((i: { IPAddress: string }) => i.IPAddress),
+      ["10.50.0.2", "10.50.0.3"],
+    );
+    const r2 = await createContainer(
+      "multi2",
+      [4, 5, 6].map((n) => ({ name: `m2-${n}`, MAC: mac(), attachedNetworkID: tiny })),
+    );
     assert.equal(r2.status, 201, r2.text);
     assertVsdError(await createContainer("multi3", [{ name: "m3", MAC: mac(), attachedNetworkID: tiny }]), 409, 2702);
     // a subnet with containers cannot be deleted, nor its zone or domain
@@ -553,7 +779,9 @@ describe("containers", () => {
   test("PUT /containers/{id} changes UUID, name and orchestrationID, keeps the interfaces; an unchanged PUT is 409/2039", async () => {
     const r = await createContainer("placeholder", [{ name: "put-1", MAC: mac(), attachedNetworkID: ids.subnet2 }]);
     const c = r.json[0];
-    const put = await api("PUT", `/containers/${c.ID}?responseChoice=1`, { body: { ...c, UUID: "real-docker-id", name: "web", orchestrationID: "task-1", interfaces: [], resyncInfo: null } });
+    const put = await api("PUT", `/containers/${c.ID}?responseChoice=1`, {
+      body: { ...c, UUID: "real-docker-id", name: "web", orchestrationID: "task-1", interfaces: [], resyncInfo: null },
+    });
     assert.equal(put.status, 204, put.text);
     assert.equal(put.text, "");
     const got = (await api("GET", `/containers/${c.ID}`)).json[0];
@@ -568,7 +796,9 @@ describe("containers", () => {
   });
 
   test("an interface can also go on a pre-made vport (VPortID); that vport stays after the container goes", async () => {
-    const vp = await api("POST", `/subnets/${ids.subnet3}/vports`, { body: { name: "premade", type: "CONTAINER", addressSpoofing: "INHERITED" } });
+    const vp = await api("POST", `/subnets/${ids.subnet3}/vports`, {
+      body: { name: "premade", type: "CONTAINER", addressSpoofing: "INHERITED" },
+    });
     assert.equal(vp.status, 201, vp.text);
     assert.equal(vp.json[0].autoCreated, false);
     const r = await createContainer("onvport", [{ name: "onvport-1", MAC: mac(), VPortID: vp.json[0].ID }]);
@@ -583,13 +813,24 @@ describe("containers", () => {
 
   test("a CSP user can create on behalf of another user with X-Nuage-ProxyUser", async () => {
     const r = await api("POST", "/containers", {
-      as: "csp", headers: { "X-Nuage-ProxyUser": "Enterprise@admin" },
-      body: { UUID: "proxied", name: "proxied", interfaces: [{ name: "px-1", MAC: mac(), attachedNetworkID: ids.subnet2 }] },
+      as: "csp",
+      headers: { "X-Nuage-ProxyUser": "Enterprise@admin" },
+      body: {
+        UUID: "proxied",
+        name: "proxied",
+        interfaces: [{ name: "px-1", MAC: mac(), attachedNetworkID: ids.subnet2 }],
+      },
     });
     assert.equal(r.status, 201, r.text);
     assert.equal(r.json[0].userName, "admin");
     assert.equal(r.json[0].enterpriseName, "Enterprise");
-    assertVsdError(await api("POST", "/containers", { headers: { "X-Nuage-ProxyUser": "csp@csproot" }, body: { UUID: "x", name: "x" } }), 403);
+    assertVsdError(
+      await api("POST", "/containers", {
+        headers: { "X-Nuage-ProxyUser": "csp@csproot" },
+        body: { UUID: "x", name: "x" },
+      }),
+      403,
+    );
     await api("DELETE", `/containers/${r.json[0].ID}?responseChoice=1`);
   });
 });
@@ -606,17 +847,30 @@ describe("policy groups", () => {
     const list = await api("GET", `/vports/${vport}/policygroups`);
     assert.deepEqual(list.json.map((p: { name: string }) => p.name).sort(), ["PG1", "PG2"]);
     const rev = await api("GET", `/policygroups/${ids.pg1}/vports`);
-    assert.deepEqual(rev.json.map((v: { ID: string }) => v.ID), [vport]);
+    assert.deepEqual(
+      rev.json.map((v: { ID: string }) => v.ID),
+      [vport],
+    );
     const byIface = await api("GET", `/containerinterfaces/${r.json[0].interfaces[0].ID}/policygroups`);
     assert.equal(byIface.json.length, 2);
     assert.equal((await api("PUT", `/vports/${vport}/policygroups`, { body: [ids.pg1] })).status, 204);
-    assert.deepEqual((await api("GET", `/vports/${vport}/policygroups`)).json.map((p: { name: string }) => p.name), ["PG1"]);
+    assert.deepEqual(
+      (await api("GET", `/vports/${vport}/policygroups`)).json.map((p: { name: string }) => p.name),
+      ["PG1"],
+    );
     assertVsdError(await api("DELETE", `/policygroups/${ids.pg1}?responseChoice=1`), 409, 7097);
-    assertVsdError(await api("PUT", `/vports/${vport}/policygroups`, { body: ["00000000-0000-4000-8000-000000000000"] }), 404);
+    assertVsdError(
+      await api("PUT", `/vports/${vport}/policygroups`, { body: ["00000000-0000-4000-8000-000000000000"] }),
+      404,
+    );
 
-    const d2 = await api("POST", `/enterprises/${ids.ent}/domains`, { body: { name: "Domain 2", templateID: ids.template } });
+    const d2 = await api("POST", `/enterprises/${ids.ent}/domains`, {
+      body: { name: "Domain 2", templateID: ids.template },
+    });
     assert.equal(d2.status, 201, d2.text);
-    const foreign = await api("POST", `/domains/${d2.json[0].ID}/policygroups`, { body: { name: "PG1", type: "SOFTWARE" } });
+    const foreign = await api("POST", `/domains/${d2.json[0].ID}/policygroups`, {
+      body: { name: "PG1", type: "SOFTWARE" },
+    });
     assert.equal(foreign.status, 201, "PG names are unique per domain only");
     assertVsdError(await api("PUT", `/vports/${vport}/policygroups`, { body: [foreign.json[0].ID] }), 409, 7309);
 
@@ -658,7 +912,11 @@ describe("fault injection and admin endpoints", () => {
 
   test("POST /__sim/faults and GET /__sim/state need no auth; bad fault values are refused", async () => {
     const origin = new URL(sim.url).origin;
-    const set = await raw("POST", "/__sim/faults", { base: origin, org: null, body: { latencyMs: 0, errorRate: 0, failNext: 1 } });
+    const set = await raw("POST", "/__sim/faults", {
+      base: origin,
+      org: null,
+      body: { latencyMs: 0, errorRate: 0, failNext: 1 },
+    });
     assert.equal(set.status, 200, set.text);
     assert.equal(set.json.failNext, 1);
     assertVsdError(await api("GET", "/enterprises"), 503);

@@ -37,7 +37,8 @@ export function ensureBusyboxImage(dockerd: Dockerd, opts: BusyboxImageOptions =
 }
 
 async function build(dockerd: Dockerd): Promise<string> {
-  if ((await dockerd.docker(["image", "inspect", "--format", "{{.Id}}", BUSYBOX_IMAGE])).code === 0) return BUSYBOX_IMAGE;
+  if ((await dockerd.docker(["image", "inspect", "--format", "{{.Id}}", BUSYBOX_IMAGE])).code === 0)
+    return BUSYBOX_IMAGE;
   const work = mkdtempSync(join(dockerd.dir, "busybox-"));
   try {
     const root = join(work, "rootfs");
@@ -45,9 +46,14 @@ async function build(dockerd: Dockerd): Promise<string> {
       mkdirSync(join(root, d), { recursive: true });
     }
     copyFileSync(BUSYBOX, join(root, "bin/busybox"));
-    const applets = (await runOk(BUSYBOX, ["--list"])).split("\n").filter((a) => /^[\w.\[-]+$/.test(a) && a !== "busybox");
+    const applets = (await runOk(BUSYBOX, ["--list"]))
+      .split("\n")
+      .filter((a) => /^[\w.\[-]+$/.test(a) && a !== "busybox");
     for (const a of applets) symlinkSync("busybox", join(root, "bin", a));
-    writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
+    writeFileSync(
+      join(root, "etc/passwd"),
+      "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+    );
     writeFileSync(join(root, "etc/group"), "root:x:0:\nnogroup:x:65534:\n");
     const tar = join(work, "rootfs.tar");
     await runOk("tar", ["-C", root, "--numeric-owner", "--owner=0", "--group=0", "-cf", tar, "."]);

@@ -51,7 +51,10 @@ export function engineFiles(engine: Engine): EngineFiles {
     pathPrefix: [join(DOCKER26_ROOT, "usr/bin"), join(DOCKER26_ROOT, "usr/sbin")],
   };
   for (const f of [files.dockerd, files.docker, join(DOCKER26_ROOT, "usr/bin/containerd")]) {
-    if (!existsSync(f)) throw new Error(`Docker 26 is not unpacked (${f} missing): run scripts/fetch-docker26.sh (scripts/setup.sh does)`);
+    if (!existsSync(f))
+      throw new Error(
+        `Docker 26 is not unpacked (${f} missing): run scripts/fetch-docker26.sh (scripts/setup.sh does)`,
+      );
   }
   return files;
 }
@@ -145,14 +148,19 @@ export async function startDockerd(host: Host, opts: DockerdOptions): Promise<Do
   const dir = opts.dir.replace(/\/+$/, "");
   if (!isAbsolute(dir)) throw new Error(`startDockerd: dir must be absolute: ${dir}`);
   for (const p of host.privateDirs) {
-    if (dir === p || dir.startsWith(p + "/")) throw new Error(`startDockerd: dir ${dir} is inside the host's private ${p}; the socket would be invisible outside`);
+    if (dir === p || dir.startsWith(p + "/"))
+      throw new Error(
+        `startDockerd: dir ${dir} is inside the host's private ${p}; the socket would be invisible outside`,
+      );
   }
   const engine: Engine = opts.engine ?? defaultEngine();
   const bins = engineFiles(engine);
   const socket = `${dir}/docker.sock`;
   // dockerd dials managed plugins at <exec-root>/plugins/<64 hex id>/<socket>; sun_path holds 107 bytes.
   if (`${dir}/run/plugins/`.length + 65 + "nuage.sock".length > 107) {
-    process.stderr.write(`startDockerd: warning: ${dir} is too long for managed plugin sockets below it (use makeTestDir())\n`);
+    process.stderr.write(
+      `startDockerd: warning: ${dir} is too long for managed plugin sockets below it (use makeTestDir())\n`,
+    );
   }
   mkdirSync(dir, { recursive: true });
   host.recordDir(dir);
@@ -167,15 +175,23 @@ export async function startDockerd(host: Host, opts: DockerdOptions): Promise<Do
   // An explicit, empty config file: never pick up the machine's /etc/docker/daemon.json.
   writeFileSync(configFile, "{}\n");
   const storageDriver =
-    opts.storageDriver ?? process.env.NUAGE_TEST_STORAGE_DRIVER ?? ((await fsType(dir)) === "overlayfs" ? "vfs" : "overlay2");
+    opts.storageDriver ??
+    process.env.NUAGE_TEST_STORAGE_DRIVER ??
+    ((await fsType(dir)) === "overlayfs" ? "vfs" : "overlay2");
 
   const args = [
-    "--config-file", configFile,
-    "--data-root", dataRoot,
-    "--exec-root", execRoot,
-    "-H", `unix://${socket}`,
-    "--pidfile", pidFile,
-    "--storage-driver", storageDriver,
+    "--config-file",
+    configFile,
+    "--data-root",
+    dataRoot,
+    "--exec-root",
+    execRoot,
+    "-H",
+    `unix://${socket}`,
+    "--pidfile",
+    pidFile,
+    "--storage-driver",
+    storageDriver,
     "--bridge=none",
     "--iptables=false",
     "--ip6tables=false",
@@ -221,7 +237,10 @@ export async function startDockerd(host: Host, opts: DockerdOptions): Promise<Do
   };
   const logTail = (lines = 40): string => {
     try {
-      return readFileSync(logFile, "utf8").split("\n").slice(-lines - 1).join("\n");
+      return readFileSync(logFile, "utf8")
+        .split("\n")
+        .slice(-lines - 1)
+        .join("\n");
     } catch {
       return "";
     }
@@ -249,15 +268,23 @@ export async function startDockerd(host: Host, opts: DockerdOptions): Promise<Do
         if (r.code !== 0) await host.exec("umount", ["-l", m.mountPoint], { dieWithParent: false });
       }
       const left = mountsUnder(host.pid, dir);
-      if (left.length > 0) throw new Error(`dockerd stop: mounts left under ${dir}: ${left.map((m) => m.mountPoint).join(" ")}`);
+      if (left.length > 0)
+        throw new Error(`dockerd stop: mounts left under ${dir}: ${left.map((m) => m.mountPoint).join(" ")}`);
     }
     // Mounts never propagate out of a host, but check before deleting anything recursively.
     const rootLeft = mountsUnder("self", dir);
-    if (rootLeft.length > 0) throw new Error(`dockerd stop: mounts under ${dir} in the root namespace: ${rootLeft.map((m) => m.mountPoint).join(" ")}`);
+    if (rootLeft.length > 0)
+      throw new Error(
+        `dockerd stop: mounts under ${dir} in the root namespace: ${rootLeft.map((m) => m.mountPoint).join(" ")}`,
+      );
     if (!keepDir && process.env.NUAGE_TEST_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
   };
 
-  const stopImpl = async (keepDir: boolean, timeoutMs: number, killContainers: boolean): Promise<{ stopMs: number }> => {
+  const stopImpl = async (
+    keepDir: boolean,
+    timeoutMs: number,
+    killContainers: boolean,
+  ): Promise<{ stopMs: number }> => {
     const s0 = Date.now();
     if (killContainers && isAlive(pid)) {
       // Containers get their own stop timeout (10 s unless --stop-timeout) at daemon shutdown,
@@ -294,7 +321,8 @@ export async function startDockerd(host: Host, opts: DockerdOptions): Promise<Do
         }
       }
       // Mounts under dir exist only in the host (gone with it); the root namespace has none.
-      if (process.env.NUAGE_TEST_KEEP !== "1" && mountsUnder("self", dir).length === 0) rmSync(dir, { recursive: true, force: true });
+      if (process.env.NUAGE_TEST_KEEP !== "1" && mountsUnder("self", dir).length === 0)
+        rmSync(dir, { recursive: true, force: true });
     },
   );
 
@@ -321,7 +349,11 @@ export async function startDockerd(host: Host, opts: DockerdOptions): Promise<Do
     stop(o = {}) {
       if (stopped) return Promise.resolve({ stopMs: 0 });
       // Bound: containers get shutdown-timeout seconds, then dockerd needs a little more.
-      stopping ??= stopImpl(o.keepDir ?? false, o.timeoutMs ?? ((opts.shutdownTimeoutSec ?? 2) + 10) * 1000, o.killContainers ?? true);
+      stopping ??= stopImpl(
+        o.keepDir ?? false,
+        o.timeoutMs ?? ((opts.shutdownTimeoutSec ?? 2) + 10) * 1000,
+        o.killContainers ?? true,
+      );
       return stopping;
     },
   };
@@ -345,4 +377,3 @@ export async function startDockerd(host: Host, opts: DockerdOptions): Promise<Do
   (d as { startMs: number }).startMs = Date.now() - t0;
   return d;
 }
-

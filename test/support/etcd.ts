@@ -46,7 +46,6 @@ export interface Etcd {
   stop(opts?: { keepDir?: boolean }): Promise<void>;
 }
 
-
 export async function startEtcd(opts: EtcdOptions): Promise<Etcd> {
   const { dir, host, listenIp } = opts;
   const ownNet = host?.netns !== undefined;
@@ -59,14 +58,22 @@ export async function startEtcd(opts: EtcdOptions): Promise<Etcd> {
   const peerUrl = `http://${listenIp}:${peerPort}`;
   const name = "nuage-test";
   const args = [
-    "--name", name,
-    "--data-dir", `${dir}/data`,
-    "--listen-client-urls", clientUrl,
-    "--advertise-client-urls", clientUrl,
-    "--listen-peer-urls", peerUrl,
-    "--initial-advertise-peer-urls", peerUrl,
-    "--initial-cluster", `${name}=${peerUrl}`,
-    "--initial-cluster-state", "new",
+    "--name",
+    name,
+    "--data-dir",
+    `${dir}/data`,
+    "--listen-client-urls",
+    clientUrl,
+    "--advertise-client-urls",
+    clientUrl,
+    "--listen-peer-urls",
+    peerUrl,
+    "--initial-advertise-peer-urls",
+    peerUrl,
+    "--initial-cluster",
+    `${name}=${peerUrl}`,
+    "--initial-cluster-state",
+    "new",
     "--enable-v2=true",
     "--logger=zap",
     "--log-outputs=stderr",
@@ -107,7 +114,10 @@ export async function startEtcd(opts: EtcdOptions): Promise<Etcd> {
   };
   const logTail = (lines = 30): string => {
     try {
-      return readFileSync(logFile, "utf8").split("\n").slice(-lines - 1).join("\n");
+      return readFileSync(logFile, "utf8")
+        .split("\n")
+        .slice(-lines - 1)
+        .join("\n");
     } catch {
       return "";
     }
@@ -127,14 +137,18 @@ export async function startEtcd(opts: EtcdOptions): Promise<Etcd> {
     }
     if (!o.keepDir && process.env.NUAGE_TEST_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
   };
-  const unregister = onCleanup(`etcd in ${dir}`, () => stop(), () => {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      /* gone */
-    }
-    if (process.env.NUAGE_TEST_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
-  });
+  const unregister = onCleanup(
+    `etcd in ${dir}`,
+    () => stop(),
+    () => {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+      if (process.env.NUAGE_TEST_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
+    },
+  );
 
   try {
     await waitFor(

@@ -114,7 +114,12 @@ interface RegistryRecord {
 let swept = false;
 
 /** Name part safe for netns names and for the 15-byte interface limit when used there. */
-const sanitize = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 16) || "h";
+const sanitize = (s: string): string =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")
+    .slice(0, 16) || "h";
 
 export async function createHost(opts: HostOptions): Promise<Host> {
   if (process.getuid?.() !== 0) throw new Error("test hosts need root (namespaces, mounts)");
@@ -135,7 +140,14 @@ export async function createHost(opts: HostOptions): Promise<Host> {
   const holderArgs = ["setpriv", "--pdeathsig", "KILL", "--", "sleep", "infinity"];
   const holder = spawn(
     "unshare",
-    ["--mount", "--propagation", "slave", "--", ...(netns ? ["nsenter", `--net=/run/netns/${netns}`, "--"] : []), ...holderArgs],
+    [
+      "--mount",
+      "--propagation",
+      "slave",
+      "--",
+      ...(netns ? ["nsenter", `--net=/run/netns/${netns}`, "--"] : []),
+      ...holderArgs,
+    ],
     { stdio: "ignore", env: { ...process.env, [ENV_TAG]: name } },
   );
   const holderPid = holder.pid;
@@ -156,11 +168,15 @@ export async function createHost(opts: HostOptions): Promise<Host> {
   };
   try {
     if (!holderPid) throw new Error("could not spawn the host holder");
-    await waitFor(`host ${name} holder to start`, () => {
-      if (!isAlive(holderPid)) throw new Error("holder exited");
-      const c = cmdline(holderPid);
-      return c[0] === "sleep" && nsId(holderPid, "mnt") !== selfMnt;
-    }, { timeoutMs: 10_000, intervalMs: 10 });
+    await waitFor(
+      `host ${name} holder to start`,
+      () => {
+        if (!isAlive(holderPid)) throw new Error("holder exited");
+        const c = cmdline(holderPid);
+        return c[0] === "sleep" && nsId(holderPid, "mnt") !== selfMnt;
+      },
+      { timeoutMs: 10_000, intervalMs: 10 },
+    );
   } catch (err) {
     bail();
     throw err;
@@ -258,7 +274,8 @@ export async function createHost(opts: HostOptions): Promise<Host> {
     },
     async execOk(cmd, args, o = {}) {
       const r = await host.exec(cmd, args, o);
-      if (r.code !== 0) throw new Error(`[${name}] ${cmd} ${args.join(" ")} exited ${r.code}: ${(r.stderr || r.stdout).trim()}`);
+      if (r.code !== 0)
+        throw new Error(`[${name}] ${cmd} ${args.join(" ")} exited ${r.code}: ${(r.stderr || r.stdout).trim()}`);
       return r.stdout;
     },
     ip(args) {
@@ -397,7 +414,8 @@ export function sweepStaleHosts(): string[] {
     if (rec.netns) tryExecSync("ip", ["netns", "del", rec.netns]);
     for (const dir of rec.dirs ?? []) {
       // Mounts inside the host died with it; never recurse into a mount of the root namespace.
-      if (dir.startsWith("/tmp/") && mountsUnder("self", dir).length === 0) rmSync(dir, { recursive: true, force: true });
+      if (dir.startsWith("/tmp/") && mountsUnder("self", dir).length === 0)
+        rmSync(dir, { recursive: true, force: true });
     }
     rmSync(`${REGISTRY}/${f}`, { force: true });
     removed.push(rec.name);
@@ -428,7 +446,8 @@ export interface Lab {
 
 function ipToInt(ip: string): number {
   const p = ip.split(".").map(Number);
-  if (p.length !== 4 || p.some((n) => !Number.isInteger(n) || n < 0 || n > 255)) throw new Error(`bad IPv4 address ${ip}`);
+  if (p.length !== 4 || p.some((n) => !Number.isInteger(n) || n < 0 || n > 255))
+    throw new Error(`bad IPv4 address ${ip}`);
   return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
 }
 const intToIp = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
@@ -442,7 +461,8 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
   const subnet = opts.subnet ?? "172.31.250.0/24";
   const [base, len] = subnet.split("/");
   const prefixLen = Number(len);
-  if (!base || !Number.isInteger(prefixLen) || prefixLen < 8 || prefixLen > 24) throw new Error(`createLab: bad subnet ${subnet}`);
+  if (!base || !Number.isInteger(prefixLen) || prefixLen < 8 || prefixLen > 24)
+    throw new Error(`createLab: bad subnet ${subnet}`);
   const net = ipToInt(base) & (~0 << (32 - prefixLen));
   const hubIp = intToIp(net + 1);
   const hub = await createHost({ name: `${opts.name ?? "lab"}-hub`, netns: true, privateDirs: [] });
@@ -473,7 +493,20 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
       if (used.has(ip)) throw new Error(`lab.connect: address ${ip} already in use`);
       used.add(ip);
       const port = `vh${nextPort++}`;
-      await runOk("ip", ["-n", host.netns, "link", "add", "lab0", "type", "veth", "peer", "name", port, "netns", hub.netns!]);
+      await runOk("ip", [
+        "-n",
+        host.netns,
+        "link",
+        "add",
+        "lab0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        port,
+        "netns",
+        hub.netns!,
+      ]);
       await hub.ip(["link", "set", port, "master", "br0", "up"]);
       await host.ip(["addr", "add", `${ip}/${prefixLen}`, "dev", "lab0"]);
       await host.ip(["link", "set", "lab0", "up"]);
@@ -494,7 +527,20 @@ export async function linkHosts(
   opts: { aName: string; bName: string; aAddress?: string; bAddress?: string },
 ): Promise<void> {
   if (!a.netns || !b.netns) throw new Error("linkHosts: both hosts need their own network namespace");
-  await runOk("ip", ["-n", a.netns, "link", "add", opts.aName, "type", "veth", "peer", "name", opts.bName, "netns", b.netns]);
+  await runOk("ip", [
+    "-n",
+    a.netns,
+    "link",
+    "add",
+    opts.aName,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    opts.bName,
+    "netns",
+    b.netns,
+  ]);
   if (opts.aAddress) await a.ip(["addr", "add", opts.aAddress, "dev", opts.aName]);
   if (opts.bAddress) await b.ip(["addr", "add", opts.bAddress, "dev", opts.bName]);
   await a.ip(["link", "set", opts.aName, "up"]);

@@ -21,7 +21,11 @@ let built: Promise<string> | undefined;
 export function managedPluginDir(): Promise<string> {
   built ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), "nuage-v2-"));
-    onCleanup(`managed plugin dir ${dir}`, async () => rmSync(dir, { recursive: true, force: true }), () => rmSync(dir, { recursive: true, force: true }));
+    onCleanup(
+      `managed plugin dir ${dir}`,
+      async () => rmSync(dir, { recursive: true, force: true }),
+      () => rmSync(dir, { recursive: true, force: true }),
+    );
     await runOk("bash", [join(REPO, "scripts/build-plugin.sh"), join(dir, "plugin")], { timeoutMs: 180_000 });
     return join(dir, "plugin");
   })();
@@ -54,11 +58,18 @@ export async function setManagedPlugin(dockerd: Dockerd, s: Partial<ManagedSetti
 export async function enableManagedPlugin(dockerd: Dockerd): Promise<{ enableMs: number }> {
   const t0 = Date.now();
   const r = await dockerd.docker(["plugin", "enable", "--timeout", "60", MANAGED_DRIVER], { timeoutMs: 90_000 });
-  if (r.code !== 0) throw new Error(`docker plugin enable: ${r.stderr.trim()}\n--- plugin output in ${dockerd.logFile} ---\n${managedPluginLog(dockerd).slice(-4000)}`);
+  if (r.code !== 0)
+    throw new Error(
+      `docker plugin enable: ${r.stderr.trim()}\n--- plugin output in ${dockerd.logFile} ---\n${managedPluginLog(dockerd).slice(-4000)}`,
+    );
   return { enableMs: Date.now() - t0 };
 }
 
 /** The plugin's output: dockerd logs each of its lines with a plugin=<id> field. */
 export function managedPluginLog(dockerd: Dockerd): string {
-  return dockerd.logTail(100_000).split("\n").filter((l) => l.includes("plugin=")).join("\n");
+  return dockerd
+    .logTail(100_000)
+    .split("\n")
+    .filter((l) => l.includes("plugin="))
+    .join("\n");
 }

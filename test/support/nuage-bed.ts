@@ -23,12 +23,36 @@ export const REPO = resolve(new URL(".", import.meta.url).pathname, "../../..");
 export const MAIN = join(REPO, "dist/src/main.js");
 
 export const README_CREATE = [
-  "network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
-  "-o", "subnet=Subnet 2", "-o", "user=admin", "--subnet=10.21.59.0/24",
+  "network",
+  "create",
+  "--driver=nuage",
+  "-o",
+  "organization=Enterprise",
+  "-o",
+  "domain=Domain",
+  "-o",
+  "zone=Zone",
+  "-o",
+  "subnet=Subnet 2",
+  "-o",
+  "user=admin",
+  "--subnet=10.21.59.0/24",
 ];
 export const SUBNET3_CREATE = [
-  "network", "create", "--driver=nuage", "-o", "organization=Enterprise", "-o", "domain=Domain", "-o", "zone=Zone",
-  "-o", "subnet=Subnet 3", "-o", "user=admin", "--subnet=10.21.60.0/24",
+  "network",
+  "create",
+  "--driver=nuage",
+  "-o",
+  "organization=Enterprise",
+  "-o",
+  "domain=Domain",
+  "-o",
+  "zone=Zone",
+  "-o",
+  "subnet=Subnet 3",
+  "-o",
+  "user=admin",
+  "--subnet=10.21.60.0/24",
 ];
 
 export interface SimState {
@@ -42,11 +66,31 @@ export interface SimState {
 
 /** A VSD simulator running as a process inside a test host (or a lab's hub). */
 export class VsdProcess {
-  private constructor(readonly host: Host, readonly url: string, readonly caFile: string, private readonly child: ChildProcess, readonly dir: string) {}
+  private constructor(
+    readonly host: Host,
+    readonly url: string,
+    readonly caFile: string,
+    private readonly child: ChildProcess,
+    readonly dir: string,
+  ) {}
 
   static async start(host: Host, dir: string, listenIp = "127.0.0.1", port = 8443): Promise<VsdProcess> {
     await mkdir(dir, { recursive: true });
-    const child = host.spawn(process.execPath, [join(REPO, "dist/sandbox/src/vsd-sim/main.js"), "--state", dir, "--host", listenIp, "--port", String(port), "--san-ip", listenIp], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = host.spawn(
+      process.execPath,
+      [
+        join(REPO, "dist/sandbox/src/vsd-sim/main.js"),
+        "--state",
+        dir,
+        "--host",
+        listenIp,
+        "--port",
+        String(port),
+        "--san-ip",
+        listenIp,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     const ready = await readyLine(child, "VSD simulator");
     return new VsdProcess(host, String(ready.url), String(ready.caFile), child, dir);
   }
@@ -57,9 +101,15 @@ export class VsdProcess {
     return this.host.execOk(process.execPath, args, { timeoutMs: 20_000 });
   }
 
-  async state(): Promise<SimState> { return JSON.parse(await this.admin("state")) as SimState; }
-  async setFaults(f: Record<string, unknown>): Promise<void> { await this.admin("faults", f); }
-  async stop(): Promise<void> { await stopChild(this.child); }
+  async state(): Promise<SimState> {
+    return JSON.parse(await this.admin("state")) as SimState;
+  }
+  async setFaults(f: Record<string, unknown>): Promise<void> {
+    await this.admin("faults", f);
+  }
+  async stop(): Promise<void> {
+    await stopChild(this.child);
+  }
 }
 
 /** The first stdout line of a child that prints {"ready":true,...}. */
@@ -73,9 +123,16 @@ function readyLine(child: ChildProcess, what: string, timeoutMs = 30_000): Promi
       const nl = buf.indexOf("\n");
       if (nl < 0) return;
       clearTimeout(timer);
-      try { resolvePromise(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>); } catch (e) { reject(e as Error); }
+      try {
+        resolvePromise(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
+      } catch (e) {
+        reject(e as Error);
+      }
     });
-    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code} before it was ready`)); });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code} before it was ready`));
+    });
   });
 }
 
@@ -186,9 +243,25 @@ export class NuageBed {
       const pwFile = join(dir, "vsd-password");
       await writeFile(pwFile, "csproot", { mode: 0o600 });
       const agentArgv = [
-        join(REPO, "dist/sandbox/src/vrs-agent/main.js"), "--ovsdb", `unix:${ovs.unixSocket}`, "--bridge", bridge,
-        "--vsd-url", vsd.url, "--vsd-ca", vsd.caFile, "--vsd-org", "csp", "--vsd-user", "csproot", "--vsd-password-file", pwFile,
-        "--host-id", hostId, "--log-level", "Debug",
+        join(REPO, "dist/sandbox/src/vrs-agent/main.js"),
+        "--ovsdb",
+        `unix:${ovs.unixSocket}`,
+        "--bridge",
+        bridge,
+        "--vsd-url",
+        vsd.url,
+        "--vsd-ca",
+        vsd.caFile,
+        "--vsd-org",
+        "csp",
+        "--vsd-user",
+        "csproot",
+        "--vsd-password-file",
+        pwFile,
+        "--host-id",
+        hostId,
+        "--log-level",
+        "Debug",
       ];
       const agent = await spawnAgent(host, dir, [...agentArgv, ...(opts.agentArgs ?? [])]);
       cleanups.push(() => stopChild(agent));
@@ -223,10 +296,31 @@ export class NuageBed {
         ...opts.extraConfig,
       };
       const cfgPath = join(dir, "nuage.cfg");
-      await writeFile(cfgPath, Object.entries(cfg).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join("\n") + "\n", { mode: 0o600 });
+      await writeFile(
+        cfgPath,
+        Object.entries(cfg)
+          .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+          .join("\n") + "\n",
+        { mode: 0o600 },
+      );
       const managed = opts.plugin === "managed";
       const stateDir = managed ? join(dir, "v2-state") : String(cfg.StateDir);
-      const bed = new NuageBed(dir, host, dockerd, vsd, !opts.vsd, ovs, agent, ovsdb, cfgPath, bridge, address, hostId, stateDir, managed ? MANAGED_DRIVER : "nuage");
+      const bed = new NuageBed(
+        dir,
+        host,
+        dockerd,
+        vsd,
+        !opts.vsd,
+        ovs,
+        agent,
+        ovsdb,
+        cfgPath,
+        bridge,
+        address,
+        hostId,
+        stateDir,
+        managed ? MANAGED_DRIVER : "nuage",
+      );
       bed.agentArgv = agentArgv;
       if (managed) await bed.installManaged(cfg);
       else await bed.startPlugin();
@@ -238,7 +332,9 @@ export class NuageBed {
     }
   }
 
-  get socketInHost(): string { return "/run/docker/plugins/nuage.sock"; }
+  get socketInHost(): string {
+    return "/run/docker/plugins/nuage.sock";
+  }
 
   private agentArgv: string[] = [];
 
@@ -248,7 +344,9 @@ export class NuageBed {
     this.agent = await spawnAgent(this.host, this.dir, [...this.agentArgv, ...extraArgs]);
   }
 
-  get managed(): boolean { return this.driver !== "nuage"; }
+  get managed(): boolean {
+    return this.driver !== "nuage";
+  }
 
   /** Milliseconds `docker plugin enable` took (managed plugin). */
   enableMs = 0;
@@ -262,9 +360,16 @@ export class NuageBed {
     await mkdir(confDir, { recursive: true });
     await copyFile(String(cfg.VsdCaFile), join(confDir, "vsd-ca.pem"));
     const vsdKeys = ["VsdUrl", "VsdOrganization", "VsdUser", "VsdPassword"];
-    const file = [...vsdKeys.map((k) => `${k} = ${JSON.stringify(cfg[k])}`), `VsdCaFile = "/etc/nuage-libnetwork/vsd-ca.pem"`];
+    const file = [
+      ...vsdKeys.map((k) => `${k} = ${JSON.stringify(cfg[k])}`),
+      `VsdCaFile = "/etc/nuage-libnetwork/vsd-ca.pem"`,
+    ];
     await writeFile(join(confDir, "nuage.cfg"), file.join("\n") + "\n", { mode: 0o600 });
-    const env = Object.fromEntries(Object.entries(cfg).filter(([k]) => !vsdKeys.includes(k) && !["VsdCaFile", "VrsSocket", "StateDir", "DockerEndpoint"].includes(k)));
+    const env = Object.fromEntries(
+      Object.entries(cfg).filter(
+        ([k]) => !vsdKeys.includes(k) && !["VsdCaFile", "VrsSocket", "StateDir", "DockerEndpoint"].includes(k),
+      ),
+    );
     const { enableMs } = await installManagedPlugin(this.dockerd, {
       mounts: { ovsdb: dirname(this.ovs.unixSocket), state: this.stateDir, config: confDir, docker: this.dockerd.dir },
       // StateDir and DockerEndpoint keep their defaults: the mounts put them in place.
@@ -283,12 +388,18 @@ export class NuageBed {
     }
     const child = this.plugin;
     let exited = false;
-    child.once("exit", () => { exited = true; });
-    await waitFor("the plugin's socket", async () => {
-      if (exited) throw new Error(`the plugin exited:\n${this.pluginLog().slice(-3000)}`);
-      const r = await this.host.exec("test", ["-S", this.socketInHost]);
-      return r.code === 0;
-    }, { timeoutMs: 30_000, intervalMs: 100 });
+    child.once("exit", () => {
+      exited = true;
+    });
+    await waitFor(
+      "the plugin's socket",
+      async () => {
+        if (exited) throw new Error(`the plugin exited:\n${this.pluginLog().slice(-3000)}`);
+        const r = await this.host.exec("test", ["-S", this.socketInHost]);
+        return r.code === 0;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
   }
 
   /** Stops the plugin with a signal (SIGKILL: a crash) and waits for it to exit. */
@@ -299,11 +410,19 @@ export class NuageBed {
 
   pluginLog(): string {
     if (this.managed) return managedPluginLog(this.dockerd);
-    try { return readFileSync(this.pluginLogPath, "utf8"); } catch { return ""; }
+    try {
+      return readFileSync(this.pluginLogPath, "utf8");
+    } catch {
+      return "";
+    }
   }
 
-  docker(args: readonly string[], timeoutMs = 120_000) { return this.dockerd.docker(args, { timeoutMs }); }
-  dockerOk(args: readonly string[], timeoutMs = 120_000) { return this.dockerd.dockerOk(args, { timeoutMs }); }
+  docker(args: readonly string[], timeoutMs = 120_000) {
+    return this.dockerd.docker(args, { timeoutMs });
+  }
+  dockerOk(args: readonly string[], timeoutMs = 120_000) {
+    return this.dockerd.dockerOk(args, { timeoutMs });
+  }
 
   /** Runs a command in a container (e.g. ping), returning its exit code. */
   async execIn(container: string, cmd: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -338,15 +457,19 @@ export class NuageBed {
     const livePortNames = new Set([...liveSuffixes].map((s) => `nuh${s}`));
     const allPortRows = (res[1]?.rows ?? []).map((r) => String(r.name));
     const portRows = allPortRows.filter((n) => !livePortNames.has(n));
-    const entityRows = (res[2]?.rows ?? []).filter((r) => {
-      const ports = r.ports;
-      const names = Array.isArray(ports) && ports[0] === "set" ? (ports[1] as string[]) : [String(ports)];
-      return !names.some((n) => livePortNames.has(n));
-    }).map((r) => String(r.vm_uuid));
+    const entityRows = (res[2]?.rows ?? [])
+      .filter((r) => {
+        const ports = r.ports;
+        const names = Array.isArray(ports) && ports[0] === "set" ? (ports[1] as string[]) : [String(ports)];
+        return !names.some((n) => livePortNames.has(n));
+      })
+      .map((r) => String(r.vm_uuid));
     // VSD objects of this host (the agent marks its containers with the host ID).
     const state = await this.vsd.state();
     const mineContainers = state.containers.filter((c) => c.externalID === this.hostId);
-    const orphanIfs = state.containerinterfaces.filter((i) => mineContainers.some((c) => c.ID === i.parentID) && !livePortNames.has(String(i.name)));
+    const orphanIfs = state.containerinterfaces.filter(
+      (i) => mineContainers.some((c) => c.ID === i.parentID) && !livePortNames.has(String(i.name)),
+    );
     const vsdContainers = mineContainers
       .filter((c) => !state.containerinterfaces.some((i) => i.parentID === c.ID && livePortNames.has(String(i.name))))
       .map((c) => String(c.name));
@@ -356,10 +479,14 @@ export class NuageBed {
 
   /** Endpoint IDs Docker has on networks of the nuage driver. */
   async dockerEndpointIds(): Promise<Set<string>> {
-    const ids = (await this.dockerOk(["network", "ls", "-q", "--filter", `driver=${this.driver}`])).split("\n").filter(Boolean);
+    const ids = (await this.dockerOk(["network", "ls", "-q", "--filter", `driver=${this.driver}`]))
+      .split("\n")
+      .filter(Boolean);
     const out = new Set<string>();
     for (const id of ids) {
-      const info = JSON.parse(await this.dockerOk(["network", "inspect", id])) as { Containers?: Record<string, { EndpointID: string }> }[];
+      const info = JSON.parse(await this.dockerOk(["network", "inspect", id])) as {
+        Containers?: Record<string, { EndpointID: string }>;
+      }[];
       for (const c of Object.values(info[0]?.Containers ?? {})) out.add(c.EndpointID);
     }
     return out;
@@ -385,9 +512,17 @@ export const noOrphans = (o: Orphans): boolean => Object.values(o).every((v) => 
 
 /** Waits until the bed has nothing left behind (veths, bridge ports, Nuage rows, VSD objects), and asserts it. */
 export async function expectNoOrphans(bed: NuageBed, what: string, timeoutMs = 15_000): Promise<void> {
-  const o = await waitFor(`no orphans after ${what}`, async () => {
-    const found = await bed.orphans();
-    return noOrphans(found) ? found : false;
-  }, { timeoutMs, intervalMs: 300 }).catch(async () => bed.orphans());
-  assert.deepEqual(o, { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] }, `left behind after ${what}`);
+  const o = await waitFor(
+    `no orphans after ${what}`,
+    async () => {
+      const found = await bed.orphans();
+      return noOrphans(found) ? found : false;
+    },
+    { timeoutMs, intervalMs: 300 },
+  ).catch(async () => bed.orphans());
+  assert.deepEqual(
+    o,
+    { links: [], bridgePorts: [], portRows: [], entityRows: [], vsdContainers: [], vsdVports: [] },
+    `left behind after ${what}`,
+  );
 }

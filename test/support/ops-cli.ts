@@ -15,7 +15,13 @@ if (cmd === "get" && args[0]) {
   process.stdout.write(JSON.stringify({ status: res.status, body: await res.text() }) + "\n");
 } else if (cmd === "delete-subnet" && args[0] && args[1] && args[2]) {
   const p = JSON.parse(args[2]) as { enterprise: string; domain: string; zone: string; subnet: string };
-  const vsd = new VsdClient({ url: args[0], caFile: args[1], organization: "csp", user: "csproot", password: "csproot" });
+  const vsd = new VsdClient({
+    url: args[0],
+    caFile: args[1],
+    organization: "csp",
+    user: "csproot",
+    password: "csproot",
+  });
   try {
     const { subnet } = await vsd.findSubnetByPath(p);
     await vsd.delete(vsdPath("subnets", subnet.ID));
@@ -25,7 +31,13 @@ if (cmd === "get" && args[0]) {
   }
 } else if (cmd === "vport-groups" && args[0] && args[1] && args[2] && args[3]) {
   const names = JSON.parse(args[3]) as string[];
-  const vsd = new VsdClient({ url: args[0], caFile: args[1], organization: "csp", user: "csproot", password: "csproot" });
+  const vsd = new VsdClient({
+    url: args[0],
+    caFile: args[1],
+    organization: "csp",
+    user: "csproot",
+    password: "csproot",
+  });
   try {
     const vport = await vsd.findOne("/vports", vsdFilterEq("name", args[2]));
     if (!vport) throw new Error(`no vPort ${args[2]}`);

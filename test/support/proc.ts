@@ -23,7 +23,15 @@ export interface RunOptions {
   cwd?: string;
 }
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGPIPE: 13,
+  SIGTERM: 15,
+};
 
 /** Runs `cmd args` to completion and collects its output. Rejects only on spawn failure or timeout. */
 export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
@@ -53,7 +61,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
         reject(new Error(`${cmd} ${args.join(" ")}: timed out after ${timeoutMs} ms; stderr: ${stderr.trim()}`));
         return;
       }
-      resolve({ stdout, stderr, code: code ?? 128 + (signal ? SIGNALS[signal] ?? 0 : 0) });
+      resolve({ stdout, stderr, code: code ?? 128 + (signal ? (SIGNALS[signal] ?? 0) : 0) });
     });
     child.stdin?.on("error", () => {
       /* the command may exit without reading its input */
@@ -106,7 +114,10 @@ export async function waitFor<T>(
 }
 
 /** n random lowercase hex characters. */
-export const randomHex = (n: number): string => randomBytes(Math.ceil(n / 2)).toString("hex").slice(0, n);
+export const randomHex = (n: number): string =>
+  randomBytes(Math.ceil(n / 2))
+    .toString("hex")
+    .slice(0, n);
 
 /**
  * Creates a fresh, short directory `/tmp/nt<tag>-<6 hex>` (tag: up to 4 characters). Short,
@@ -166,7 +177,9 @@ export function nsId(pid: number | "self", kind: "mnt" | "net" | "pid"): string 
 
 export function cmdline(pid: number): string[] {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((s) => s !== "");
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8")
+      .split("\0")
+      .filter((s) => s !== "");
   } catch {
     return [];
   }
@@ -214,7 +227,8 @@ export interface MountEntry {
   source: string;
 }
 
-const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+const unescapeMount = (s: string): string =>
+  s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 /** Parses /proc/PID/mountinfo (the mount table of PID's mount namespace). */
 export function readMounts(pid: number | "self"): MountEntry[] {

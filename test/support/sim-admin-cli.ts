@@ -14,18 +14,31 @@ if (!cmd || !url || !caFile) {
 }
 const origin = new URL(url);
 const path = `/__sim/${cmd}`;
-const req = request({
-  host: origin.hostname, port: origin.port, path, method: body ? "POST" : "GET", ca: readFileSync(caFile),
-  headers: body ? { "Content-Type": "application/json" } : {}, timeout: 10_000,
-}, (res) => {
-  let out = "";
-  res.setEncoding("utf8");
-  res.on("data", (c: string) => { out += c; });
-  res.on("end", () => {
-    process.stdout.write(out);
-    process.exit(res.statusCode === 200 || res.statusCode === 204 ? 0 : 1);
-  });
+const req = request(
+  {
+    host: origin.hostname,
+    port: origin.port,
+    path,
+    method: body ? "POST" : "GET",
+    ca: readFileSync(caFile),
+    headers: body ? { "Content-Type": "application/json" } : {},
+    timeout: 10_000,
+  },
+  (res) => {
+    let out = "";
+    res.setEncoding("utf8");
+    res.on("data", (c: string) => {
+      out += c;
+    });
+    res.on("end", () => {
+      process.stdout.write(out);
+      process.exit(res.statusCode === 200 || res.statusCode === 204 ? 0 : 1);
+    });
+  },
+);
+req.on("error", (err) => {
+  process.stderr.write(`${err.message}\n`);
+  process.exit(1);
 });
-req.on("error", (err) => { process.stderr.write(`${err.message}\n`); process.exit(1); });
 req.on("timeout", () => req.destroy(new Error("timeout")));
 req.end(body);

@@ -18,7 +18,10 @@ try {
   const domain = await vsd.findOne(vsdPath("enterprises", ent.ID, "domains"), vsdFilterEq("name", "Domain"));
   if (!domain) throw new Error("no Domain");
   const out: Record<string, string> = {};
-  for (const name of names) out[name] = (await vsd.create(vsdPath("domains", String(domain.ID)), "policygroups", { name, type: "SOFTWARE" })).ID;
+  for (const name of names)
+    out[name] = (
+      await vsd.create(vsdPath("domains", String(domain.ID)), "policygroups", { name, type: "SOFTWARE" })
+    ).ID;
   process.stdout.write(JSON.stringify(out) + "\n");
 } finally {
   await vsd.close();

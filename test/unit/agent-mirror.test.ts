@@ -12,28 +12,68 @@ import type { VsdRest } from "../../sandbox/src/vrs-agent/vsd-ops.js";
 
 const N = 300;
 const port = (i: number): string => `nuh${i.toString(16).padStart(12, "0")}`;
-const vm = (i: number): OvsdbRow => ({
-  vm_uuid: `vm-${i}`, vm_name: `c${i}`, nuage_enterprise: "Enterprise", nuage_user: "admin",
-  ports: port(i), metadata: ["map", []],
-} as OvsdbRow);
-const row = (i: number): OvsdbRow => ({
-  name: port(i), mac: "0a:00:00:00:00:01", ip_addr: "", subnet_mask: "", gateway: "",
-  metadata: ["map", [["nuage-enterprise-domain", "Domain"], ["nuage-enterprise-zone", "Zone"], ["nuage-enterprise-network", "Subnet 2"], ["static-ip", "10.0.0.1"]]],
-  nuage_domain: "", nuage_zone: "", nuage_network: "", evpn_id: 0, vrf_id: 0,
-} as OvsdbRow);
+const vm = (i: number): OvsdbRow =>
+  ({
+    vm_uuid: `vm-${i}`,
+    vm_name: `c${i}`,
+    nuage_enterprise: "Enterprise",
+    nuage_user: "admin",
+    ports: port(i),
+    metadata: ["map", []],
+  }) as OvsdbRow;
+const row = (i: number): OvsdbRow =>
+  ({
+    name: port(i),
+    mac: "0a:00:00:00:00:01",
+    ip_addr: "",
+    subnet_mask: "",
+    gateway: "",
+    metadata: [
+      "map",
+      [
+        ["nuage-enterprise-domain", "Domain"],
+        ["nuage-enterprise-zone", "Zone"],
+        ["nuage-enterprise-network", "Subnet 2"],
+        ["static-ip", "10.0.0.1"],
+      ],
+    ],
+    nuage_domain: "",
+    nuage_zone: "",
+    nuage_network: "",
+    evpn_id: 0,
+    vrf_id: 0,
+  }) as OvsdbRow;
 
 function setup() {
   let onUpdate!: (u: TableUpdates, initial: boolean) => void;
   const conn = {
-    monitor: async (_db: string, _t: unknown, cb: typeof onUpdate) => { onUpdate = cb; return { cancel: async () => undefined }; },
+    monitor: async (_db: string, _t: unknown, cb: typeof onUpdate) => {
+      onUpdate = cb;
+      return { cancel: async () => undefined };
+    },
     transact: async () => [],
     connected: true,
   } as unknown as OvsdbConnection;
-  const rest: VsdRest = { list: async () => [], create: async () => ({ ID: "x" }), update: async () => undefined, remove: async () => undefined, assign: async () => undefined };
-  const agent = new VrsAgent(conn, { ovsdb: conn, bridge: "alubr0", vsd: rest, hostId: "h", logger: pino({ level: "silent" }), recheckUnresolvedMs: 0 });
+  const rest: VsdRest = {
+    list: async () => [],
+    create: async () => ({ ID: "x" }),
+    update: async () => undefined,
+    remove: async () => undefined,
+    assign: async () => undefined,
+  };
+  const agent = new VrsAgent(conn, {
+    ovsdb: conn,
+    bridge: "alubr0",
+    vsd: rest,
+    hostId: "h",
+    logger: pino({ level: "silent" }),
+    recheckUnresolvedMs: 0,
+  });
   const examined: string[] = [];
   // Count the ports the agent would examine instead of letting it talk to the fake VSD.
-  (agent as unknown as { schedule(p: string): void }).schedule = (p: string) => { examined.push(p); };
+  (agent as unknown as { schedule(p: string): void }).schedule = (p: string) => {
+    examined.push(p);
+  };
   return { agent, examined, update: (u: TableUpdates, initial = false) => onUpdate(u, initial) };
 }
 
@@ -72,7 +112,12 @@ test("after the initial table, an update makes the agent look at the ports it to
     Nuage_VM_Table: { [`e${N}`]: { new: vm(N) } },
     Nuage_Port_Table: { [`r${N}`]: { new: row(N) } },
     Port: { [`p${N}`]: { new: { name: port(N), tag: ["set", []] } } },
-    Bridge: { b: { new: { name: "alubr0", ports: ["set", [...ports, ["uuid", `p${N}`] as ["uuid", string]]] }, old: { ports: ["set", ports] } } },
+    Bridge: {
+      b: {
+        new: { name: "alubr0", ports: ["set", [...ports, ["uuid", `p${N}`] as ["uuid", string]]] },
+        old: { ports: ["set", ports] },
+      },
+    },
   });
   assert.deepEqual([...new Set(examined)], [port(N)]);
   assert.equal(desireFor(m, port(N)).kind, "resolve");

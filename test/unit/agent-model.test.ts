@@ -1,20 +1,55 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  backoffMs, desireFor, entityOfPort, evpnIdFor, maskPrefix, parseIpv4, formatIpv4, placementKey, staticIpProblem,
-  vlanForSubnet, vrfIdFor, allPortNames,
-  type BridgePortView, type EntityView, type Mirror, type PortRowView,
+  backoffMs,
+  desireFor,
+  entityOfPort,
+  evpnIdFor,
+  maskPrefix,
+  parseIpv4,
+  formatIpv4,
+  placementKey,
+  staticIpProblem,
+  vlanForSubnet,
+  vrfIdFor,
+  allPortNames,
+  type BridgePortView,
+  type EntityView,
+  type Mirror,
+  type PortRowView,
 } from "../../sandbox/src/vrs-agent/model.js";
 
 function entity(over: Partial<EntityView> = {}): EntityView {
-  return { vmUuid: "c".repeat(64), vmName: "web", enterprise: "Enterprise", user: "admin", ports: ["nuh1"], metadata: { enterprise: "Enterprise" }, ...over };
+  return {
+    vmUuid: "c".repeat(64),
+    vmName: "web",
+    enterprise: "Enterprise",
+    user: "admin",
+    ports: ["nuh1"],
+    metadata: { enterprise: "Enterprise" },
+    ...over,
+  };
 }
 
 function portRow(over: Partial<PortRowView> = {}): PortRowView {
   return {
-    name: "nuh1", mac: "02:AA:bb:cc:dd:01", ipAddr: "", subnetMask: "", gateway: "",
-    metadata: { "nuage-enterprise-domain": "Domain", "nuage-enterprise-zone": "Zone", "nuage-enterprise-network": "Subnet 2", "static-ip": "10.21.59.7" },
-    nuageDomain: "Domain", nuageZone: "Zone", nuageNetwork: "Subnet 2", evpnId: 0, vrfId: 0, ...over,
+    name: "nuh1",
+    mac: "02:AA:bb:cc:dd:01",
+    ipAddr: "",
+    subnetMask: "",
+    gateway: "",
+    metadata: {
+      "nuage-enterprise-domain": "Domain",
+      "nuage-enterprise-zone": "Zone",
+      "nuage-enterprise-network": "Subnet 2",
+      "static-ip": "10.21.59.7",
+    },
+    nuageDomain: "Domain",
+    nuageZone: "Zone",
+    nuageNetwork: "Subnet 2",
+    evpnId: 0,
+    vrfId: 0,
+    ...over,
   };
 }
 
@@ -35,28 +70,66 @@ test("a port resolves only with its entity, its row and its bridge port", () => 
   assert.equal(d.kind, "resolve");
   if (d.kind !== "resolve") return;
   assert.deepEqual(d.inputs, {
-    port: "nuh1", mac: "02:aa:bb:cc:dd:01", vmUuid: "c".repeat(64), vmName: "web", enterprise: "Enterprise", user: "admin",
-    domain: "Domain", zone: "Zone", network: "Subnet 2", staticIp: "10.21.59.7", policyGroup: "", split: false,
+    port: "nuh1",
+    mac: "02:aa:bb:cc:dd:01",
+    vmUuid: "c".repeat(64),
+    vmName: "web",
+    enterprise: "Enterprise",
+    user: "admin",
+    domain: "Domain",
+    zone: "Zone",
+    network: "Subnet 2",
+    staticIp: "10.21.59.7",
+    policyGroup: "",
+    split: false,
   });
 });
 
 test("missing names and a malformed static IP give a reason without asking the VSD", () => {
-  const d = desireFor(mirror([entity({ user: "" })], [portRow({ metadata: { "nuage-enterprise-domain": "Domain" } })], ["nuh1"]), "nuh1");
+  const d = desireFor(
+    mirror([entity({ user: "" })], [portRow({ metadata: { "nuage-enterprise-domain": "Domain" } })], ["nuh1"]),
+    "nuh1",
+  );
   assert.equal(d.kind, "invalid");
   if (d.kind === "invalid") {
     // metadata wins; absent keys fall back to the columns, here present, so only the user is missing
     assert.match(d.reason, /nuage_user/);
     assert.doesNotMatch(d.reason, /zone/);
   }
-  const d2 = desireFor(mirror([entity()], [portRow({ metadata: { "nuage-enterprise-domain": "Domain", "nuage-enterprise-zone": "", "nuage-enterprise-network": "S" } })], ["nuh1"]), "nuh1");
+  const d2 = desireFor(
+    mirror(
+      [entity()],
+      [
+        portRow({
+          metadata: {
+            "nuage-enterprise-domain": "Domain",
+            "nuage-enterprise-zone": "",
+            "nuage-enterprise-network": "S",
+          },
+        }),
+      ],
+      ["nuh1"],
+    ),
+    "nuh1",
+  );
   assert.equal(d2.kind, "invalid");
   if (d2.kind === "invalid") assert.match(d2.reason, /nuage-enterprise-zone/);
-  const d3 = desireFor(mirror([entity()], [portRow({ metadata: { ...portRow().metadata, "static-ip": "10.21.59.300" } })], ["nuh1"]), "nuh1");
+  const d3 = desireFor(
+    mirror([entity()], [portRow({ metadata: { ...portRow().metadata, "static-ip": "10.21.59.300" } })], ["nuh1"]),
+    "nuh1",
+  );
   assert.deepEqual(d3, { kind: "invalid", reason: 'static-ip "10.21.59.300" is not an IPv4 address' });
 });
 
 test("split activation entities resolve without names", () => {
-  const d = desireFor(mirror([entity({ enterprise: "", user: "", metadata: { "nuage-extension": "true" } })], [portRow({ metadata: {} , nuageDomain: "", nuageZone: "", nuageNetwork: "" })], ["nuh1"]), "nuh1");
+  const d = desireFor(
+    mirror(
+      [entity({ enterprise: "", user: "", metadata: { "nuage-extension": "true" } })],
+      [portRow({ metadata: {}, nuageDomain: "", nuageZone: "", nuageNetwork: "" })],
+      ["nuh1"],
+    ),
+    "nuh1",
+  );
   assert.equal(d.kind, "resolve");
   if (d.kind === "resolve") assert.equal(d.inputs.split, true);
 });
@@ -114,11 +187,17 @@ test("VLAN, EVPN and VRF IDs are deterministic, in range, and differ between sub
     assert.equal(vlanForSubnet(id), v);
     assert.ok(evpnIdFor(id) > 0 && vrfIdFor(id) > 0);
   }
-  assert.notEqual(vlanForSubnet("6f1f2a0e-0000-4000-8000-000000000002"), vlanForSubnet("6f1f2a0e-0000-4000-8000-000000000003"));
+  assert.notEqual(
+    vlanForSubnet("6f1f2a0e-0000-4000-8000-000000000002"),
+    vlanForSubnet("6f1f2a0e-0000-4000-8000-000000000003"),
+  );
   // spread: 2000 IDs land on many distinct tags
   assert.ok(new Set(ids.map(vlanForSubnet)).size > 1500);
 });
 
 test("backoff doubles up to its cap", () => {
-  assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, 500, 8000)), [500, 1000, 2000, 4000, 8000, 8000]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, 500, 8000)),
+    [500, 1000, 2000, 4000, 8000, 8000],
+  );
 });

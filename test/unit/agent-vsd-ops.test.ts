@@ -1,6 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Unresolvable, VsdHttpError, VsdOps, eq, isTransient, type VsdObject, type VsdRest } from "../../sandbox/src/vrs-agent/vsd-ops.js";
+import {
+  Unresolvable,
+  VsdHttpError,
+  VsdOps,
+  eq,
+  isTransient,
+  type VsdObject,
+  type VsdRest,
+} from "../../sandbox/src/vrs-agent/vsd-ops.js";
 import { parseSandboxArgs } from "../../sandbox/src/cli.js";
 import { parse as parseToml } from "smol-toml";
 import { renderSandboxConfig } from "../../sandbox/src/config-file.js";
@@ -14,10 +22,19 @@ function fakeRest(lists: Record<string, VsdObject[]>, over: Partial<VsdRest> = {
       calls.push(`GET ${path} ${filter ?? ""}`.trim());
       return lists[`${path}|${filter ?? ""}`] ?? [];
     },
-    create: async (path, body) => { calls.push(`POST ${path}`); return { ID: "new", ...body }; },
-    update: async (path) => { calls.push(`PUT ${path}`); },
-    remove: async (path) => { calls.push(`DELETE ${path}`); },
-    assign: async (path, ids) => { calls.push(`ASSIGN ${path} ${ids.join(",")}`); },
+    create: async (path, body) => {
+      calls.push(`POST ${path}`);
+      return { ID: "new", ...body };
+    },
+    update: async (path) => {
+      calls.push(`PUT ${path}`);
+    },
+    remove: async (path) => {
+      calls.push(`DELETE ${path}`);
+    },
+    assign: async (path, ids) => {
+      calls.push(`ASSIGN ${path} ${ids.join(",")}`);
+    },
     ...over,
   };
 }
@@ -28,7 +45,9 @@ const found: Record<string, VsdObject[]> = {
   [`/enterprises/e1/users|${eq("userName", "admin")}`]: [{ ID: "u1" }],
   [`/enterprises/e1/domains|${eq("name", "Domain")}`]: [{ ID: "d1", name: "Domain" }],
   [`/domains/d1/zones|${eq("name", "Zone")}`]: [{ ID: "z1" }],
-  [`/zones/z1/subnets|${eq("name", "Subnet 2")}`]: [{ ID: "s1", name: "Subnet 2", address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" }],
+  [`/zones/z1/subnets|${eq("name", "Subnet 2")}`]: [
+    { ID: "s1", name: "Subnet 2", address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" },
+  ],
 };
 
 test("filters quote their values", () => {
@@ -43,12 +62,27 @@ test("resolves enterprise → user → domain → zone → subnet by name", asyn
 });
 
 test("the enterprise is found whatever the case of its name, when only one matches", async () => {
-  const lists = { ...found, "/enterprises|": [{ ID: "e0", name: "csp" }, { ID: "e1", name: "Enterprise" }] };
+  const lists = {
+    ...found,
+    "/enterprises|": [
+      { ID: "e0", name: "csp" },
+      { ID: "e1", name: "Enterprise" },
+    ],
+  };
   const p = await new VsdOps(fakeRest(lists)).resolvePath({ ...names, enterprise: "ENTERPRISE" });
   assert.equal(p.enterprise.ID, "e1");
   assert.equal(p.subnet.ID, "s1");
-  const twice = { ...lists, "/enterprises|": [{ ID: "e1", name: "Enterprise" }, { ID: "e2", name: "enterprise" }] };
-  await assert.rejects(new VsdOps(fakeRest(twice)).resolvePath({ ...names, enterprise: "ENTERPRISE" }), /enterprise "ENTERPRISE" not found/);
+  const twice = {
+    ...lists,
+    "/enterprises|": [
+      { ID: "e1", name: "Enterprise" },
+      { ID: "e2", name: "enterprise" },
+    ],
+  };
+  await assert.rejects(
+    new VsdOps(fakeRest(twice)).resolvePath({ ...names, enterprise: "ENTERPRISE" }),
+    /enterprise "ENTERPRISE" not found/,
+  );
 });
 
 test("each missing level gives a precise reason", async () => {
@@ -57,12 +91,18 @@ test("each missing level gives a precise reason", async () => {
     [`/enterprises/e1/users|${eq("userName", "admin")}`, 'user "admin" not found in enterprise "Enterprise"'],
     [`/enterprises/e1/domains|${eq("name", "Domain")}`, 'domain "Domain" not found in enterprise "Enterprise"'],
     [`/domains/d1/zones|${eq("name", "Zone")}`, 'zone "Zone" not found in domain "Domain" of enterprise "Enterprise"'],
-    [`/zones/z1/subnets|${eq("name", "Subnet 2")}`, 'subnet "Subnet 2" not found in zone "Zone" of domain "Domain" of enterprise "Enterprise"'],
+    [
+      `/zones/z1/subnets|${eq("name", "Subnet 2")}`,
+      'subnet "Subnet 2" not found in zone "Zone" of domain "Domain" of enterprise "Enterprise"',
+    ],
   ];
   for (const [missing, reason] of cases) {
     const lists = { ...found };
     delete lists[missing];
-    await assert.rejects(new VsdOps(fakeRest(lists)).resolvePath(names), (err: unknown) => err instanceof Unresolvable && err.message === reason);
+    await assert.rejects(
+      new VsdOps(fakeRest(lists)).resolvePath(names),
+      (err: unknown) => err instanceof Unresolvable && err.message === reason,
+    );
   }
 });
 
@@ -72,13 +112,24 @@ test("static IP problems and VSD refusals are reasons; 5xx and stale views are t
   assert.throws(() => ops.checkStaticIp("10.21.59.1", subnet), /gateway/);
   ops.checkStaticIp("10.21.59.9", subnet);
 
-  const refusing = new VsdOps(fakeRest(found, {
-    create: async () => { throw new VsdHttpError("POST /containers: HTTP 409", 409, 2704, "IP address 10.21.59.9 is already in use."); },
-  }));
+  const refusing = new VsdOps(
+    fakeRest(found, {
+      create: async () => {
+        throw new VsdHttpError("POST /containers: HTTP 409", 409, 2704, "IP address 10.21.59.9 is already in use.");
+      },
+    }),
+  );
   await assert.rejects(
-    refusing.createContainer({ uuid: "u", name: "n", externalID: "h", iface: { name: "p", MAC: "02:00:00:00:00:01", IPAddress: "10.21.59.9", attachedNetworkID: "s1" } }),
-    (err: unknown) => err instanceof Unresolvable &&
-      err.message === "the VSD refused interface p with IP 10.21.59.9: IP address 10.21.59.9 is already in use. (HTTP 409, code 2704)",
+    refusing.createContainer({
+      uuid: "u",
+      name: "n",
+      externalID: "h",
+      iface: { name: "p", MAC: "02:00:00:00:00:01", IPAddress: "10.21.59.9", attachedNetworkID: "s1" },
+    }),
+    (err: unknown) =>
+      err instanceof Unresolvable &&
+      err.message ===
+        "the VSD refused interface p with IP 10.21.59.9: IP address 10.21.59.9 is already in use. (HTTP 409, code 2704)",
   );
   assert.equal(isTransient(new VsdHttpError("x", 503)), true);
   assert.equal(isTransient(new VsdHttpError("x", 500)), true);
@@ -91,21 +142,52 @@ test("static IP problems and VSD refusals are reasons; 5xx and stale views are t
 });
 
 test("removing an interface deletes the container with its last interface, else only the interface", async () => {
-  const two = fakeRest({ "/containers/c1/containerinterfaces|": [{ ID: "i1", name: "p1" }, { ID: "i2", name: "p2" }] });
+  const two = fakeRest({
+    "/containers/c1/containerinterfaces|": [
+      { ID: "i1", name: "p1" },
+      { ID: "i2", name: "p2" },
+    ],
+  });
   assert.equal(await new VsdOps(two).removeInterface("c1", "i1"), "interface");
   assert.ok(two.calls.includes("DELETE /containerinterfaces/i1"));
   const one = fakeRest({ "/containers/c1/containerinterfaces|": [{ ID: "i1", name: "p1" }] });
   assert.equal(await new VsdOps(one).removeInterface("c1", "i1"), "container");
   assert.ok(one.calls.includes("DELETE /containers/c1"));
-  const gone = fakeRest({}, { list: async () => { throw new VsdHttpError("404", 404); } });
+  const gone = fakeRest(
+    {},
+    {
+      list: async () => {
+        throw new VsdHttpError("404", 404);
+      },
+    },
+  );
   assert.equal(await new VsdOps(gone).removeInterface("c1", "i1"), "container");
 });
 
 test("sandbox arguments", () => {
   const d = parseSandboxArgs(["up"]);
   assert.equal(d.command, "up");
-  assert.deepEqual(d.opts, { state: "/var/lib/nuage-libnetwork/sandbox", hostOnly: false, tcpPort: 6633, bridge: "alubr0", vsdPort: 8443, vsdHost: "127.0.0.1" });
-  const o = parseSandboxArgs(["up", "--state", "/tmp/x", "--no-tcp", "--netns", "h1", "--host-only", "--vsd-url", "https://10.0.0.1:8443/nuage/api/v6", "--vsd-ca", "/tmp/ca.pem"]).opts;
+  assert.deepEqual(d.opts, {
+    state: "/var/lib/nuage-libnetwork/sandbox",
+    hostOnly: false,
+    tcpPort: 6633,
+    bridge: "alubr0",
+    vsdPort: 8443,
+    vsdHost: "127.0.0.1",
+  });
+  const o = parseSandboxArgs([
+    "up",
+    "--state",
+    "/tmp/x",
+    "--no-tcp",
+    "--netns",
+    "h1",
+    "--host-only",
+    "--vsd-url",
+    "https://10.0.0.1:8443/nuage/api/v6",
+    "--vsd-ca",
+    "/tmp/ca.pem",
+  ]).opts;
   assert.equal(o.tcpPort, undefined);
   assert.equal(o.netns, "h1");
   assert.equal(o.hostOnly, true);
@@ -118,18 +200,54 @@ test("sandbox arguments", () => {
 
 test("the plugin config the sandbox writes", () => {
   const text = renderSandboxConfig({
-    vrsTcp: { host: "127.0.0.1", port: 16633 }, vrsSocket: "/s/ovs/db.sock", bridge: "alubr0", pluginStateDir: "/s/plugin",
-    vsd: { url: "https://127.0.0.1:8443/nuage/api/v6", organization: "csp", user: "csproot", password: "csproot", caFile: "/s/vsd/ca.pem" },
+    vrsTcp: { host: "127.0.0.1", port: 16633 },
+    vrsSocket: "/s/ovs/db.sock",
+    bridge: "alubr0",
+    pluginStateDir: "/s/plugin",
+    vsd: {
+      url: "https://127.0.0.1:8443/nuage/api/v6",
+      organization: "csp",
+      user: "csproot",
+      password: "csproot",
+      caFile: "/s/vsd/ca.pem",
+    },
   });
-  assert.deepEqual({ ...parseToml(text) }, {
-    VrsEndpoint: "127.0.0.1", VrsPort: 16633, VrsSocket: "/s/ovs/db.sock", VrsBridge: "alubr0",
-    DockerEndpoint: "unix:///var/run/docker.sock", LogLevel: "Info", Scope: "local", StateDir: "/s/plugin",
-    VsdUrl: "https://127.0.0.1:8443", VsdOrganization: "csp", VsdUser: "csproot", VsdPassword: "csproot", VsdCaFile: "/s/vsd/ca.pem",
-  });
+  assert.deepEqual(
+    { ...parseToml(text) },
+    {
+      VrsEndpoint: "127.0.0.1",
+      VrsPort: 16633,
+      VrsSocket: "/s/ovs/db.sock",
+      VrsBridge: "alubr0",
+      DockerEndpoint: "unix:///var/run/docker.sock",
+      LogLevel: "Info",
+      Scope: "local",
+      StateDir: "/s/plugin",
+      VsdUrl: "https://127.0.0.1:8443",
+      VsdOrganization: "csp",
+      VsdUser: "csproot",
+      VsdPassword: "csproot",
+      VsdCaFile: "/s/vsd/ca.pem",
+    },
+  );
   assert.ok(!("VrsPort" in parseToml(renderSandboxConfig({ vrsSocket: "/s", bridge: "b", pluginStateDir: "/p" }))));
   // The VSD's address as operators write it; a version other than the default goes in VsdApiVersion.
-  const v5 = parseToml(renderSandboxConfig({ vrsSocket: "/s", bridge: "b", pluginStateDir: "/p", vsd: { url: "https://vsd:8443/nuage/api/v5_0/", organization: "o", user: "u", password: "p" } }));
+  const v5 = parseToml(
+    renderSandboxConfig({
+      vrsSocket: "/s",
+      bridge: "b",
+      pluginStateDir: "/p",
+      vsd: { url: "https://vsd:8443/nuage/api/v5_0/", organization: "o", user: "u", password: "p" },
+    }),
+  );
   assert.deepEqual([v5.VsdUrl, v5.VsdApiVersion], ["https://vsd:8443", "v5_0"]);
-  const other = parseToml(renderSandboxConfig({ vrsSocket: "/s", bridge: "b", pluginStateDir: "/p", vsd: { url: "https://vsd:8443/proxy/vsd", organization: "o", user: "u", password: "p" } }));
+  const other = parseToml(
+    renderSandboxConfig({
+      vrsSocket: "/s",
+      bridge: "b",
+      pluginStateDir: "/p",
+      vsd: { url: "https://vsd:8443/proxy/vsd", organization: "o", user: "u", password: "p" },
+    }),
+  );
   assert.equal(other.VsdUrl, "https://vsd:8443/proxy/vsd");
 });

@@ -18,32 +18,49 @@ test("readBounded returns the text, and refuses past the limit without reading t
   assert.equal(await readBounded(chunks("ab", "cd"), 4, "x"), "abcd");
   let pulled = 0;
   async function* endless(): AsyncGenerator<Uint8Array> {
-    for (;;) { pulled++; yield Buffer.alloc(1000); }
+    for (;;) {
+      pulled++;
+      yield Buffer.alloc(1000);
+    }
   }
   await assert.rejects(readBounded(endless(), 4096, "Docker API GET /networks/x"), (err: Error) => {
     assert.ok(err instanceof BodyTooLargeError);
-    assert.equal(err.message, "Docker API GET /networks/x: the answer is larger than 4096 bytes, the most this plugin reads; refusing the rest");
+    assert.equal(
+      err.message,
+      "Docker API GET /networks/x: the answer is larger than 4096 bytes, the most this plugin reads; refusing the rest",
+    );
     return true;
   });
   assert.equal(pulled, 5, "reading stopped at the first chunk past the limit");
 });
 
 test("lines keeps a multi-byte character cut across chunks whole", async () => {
-  const text = "{\"name\":\"café-😀\"}\n{\"n\":2}\nlast";
+  const text = '{"name":"café-😀"}\n{"n":2}\nlast';
   const bytes = Buffer.from(text);
   const cut = bytes.indexOf(Buffer.from("😀")) + 2; // inside the 4-byte emoji
   const cutE = bytes.indexOf(Buffer.from("é")) + 1; // inside the 2-byte é
   const out: string[] = [];
-  for await (const l of lines(chunks(bytes.subarray(0, cutE), bytes.subarray(cutE, cut), bytes.subarray(cut)), 1024, "t")) out.push(l);
-  assert.deepEqual(out, ["{\"name\":\"café-😀\"}", "{\"n\":2}", "last"]);
+  for await (const l of lines(
+    chunks(bytes.subarray(0, cutE), bytes.subarray(cutE, cut), bytes.subarray(cut)),
+    1024,
+    "t",
+  ))
+    out.push(l);
+  assert.deepEqual(out, ['{"name":"café-😀"}', '{"n":2}', "last"]);
 });
 
 test("lines refuses a line longer than the limit", async () => {
-  const consume = async () => { for await (const _ of lines(chunks("x".repeat(600), "y".repeat(600)), 1000, "Docker /events")) { /* */ } };
+  const consume = async () => {
+    for await (const _ of lines(chunks("x".repeat(600), "y".repeat(600)), 1000, "Docker /events")) {
+      /* */
+    }
+  };
   await assert.rejects(consume(), /Docker \/events \(one line\): the answer is larger than 1000 bytes/);
 });
 
-async function fakeDocker(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; endpoint: string; dir: string }> {
+async function fakeDocker(
+  handler: Parameters<typeof createServer>[1],
+): Promise<{ server: Server; endpoint: string; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), "nuage-docker-"));
   const path = join(dir, "docker.sock");
   const server = createServer(handler);
@@ -53,12 +70,21 @@ async function fakeDocker(handler: Parameters<typeof createServer>[1]): Promise<
 }
 
 test("Docker events: a container name cut inside a UTF-8 character arrives whole", async () => {
-  const ev = Buffer.from(JSON.stringify({ Type: "network", Action: "connect", Actor: { ID: "n1", Attributes: { name: "ç-日本" } }, time: 1 }) + "\n");
+  const ev = Buffer.from(
+    JSON.stringify({
+      Type: "network",
+      Action: "connect",
+      Actor: { ID: "n1", Attributes: { name: "ç-日本" } },
+      time: 1,
+    }) + "\n",
+  );
   const cut = ev.indexOf(Buffer.from("日")) + 1;
   const { server, endpoint, dir } = await fakeDocker((req, res) => {
     res.writeHead(200, { "Content-Type": "application/json" });
     res.write(ev.subarray(0, cut));
-    setTimeout(() => { res.write(ev.subarray(cut)); }, 20);
+    setTimeout(() => {
+      res.write(ev.subarray(cut));
+    }, 20);
   });
   const docker = new DockerEngine(endpoint, 2000);
   const abort = new AbortController();
@@ -83,7 +109,11 @@ test("Docker API: an answer over the size limit fails the call with a clear mess
     let sent = 0;
     const more = (): void => {
       while (sent < 40 && res.write(chunk)) sent++;
-      if (sent < 40) res.once("drain", () => { sent++; more(); });
+      if (sent < 40)
+        res.once("drain", () => {
+          sent++;
+          more();
+        });
       else res.end();
     };
     more();
@@ -112,7 +142,11 @@ test("VSD: an answer over the size limit fails the call with a clear message, an
     let sent = 0;
     const more = (): void => {
       while (sent < 20 && res.write(chunk)) sent++;
-      if (sent < 20) res.once("drain", () => { sent++; more(); });
+      if (sent < 20)
+        res.once("drain", () => {
+          sent++;
+          more();
+        });
       else res.end();
     };
     more();
@@ -120,11 +154,19 @@ test("VSD: an answer over the size limit fails the call with a clear message, an
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as { port: number };
-  const vsd = new VsdClient({ url: `http://127.0.0.1:${port}`, organization: "csp", user: "csproot", password: "not-logged" });
+  const vsd = new VsdClient({
+    url: `http://127.0.0.1:${port}`,
+    organization: "csp",
+    user: "csproot",
+    password: "not-logged",
+  });
   try {
     await assert.rejects(vsd.me(), (err: Error) => {
       assert.ok(err instanceof VsdError);
-      assert.match(err.message, /^VSD http:\/\/127\.0\.0\.1:\d+\/nuage\/api\/v6: VSD GET \/me: the answer is larger than 16777216 bytes/);
+      assert.match(
+        err.message,
+        /^VSD http:\/\/127\.0\.0\.1:\d+\/nuage\/api\/v6: VSD GET \/me: the answer is larger than 16777216 bytes/,
+      );
       assert.ok(!err.message.includes("not-logged"));
       return true;
     });

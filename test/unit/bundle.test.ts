@@ -12,7 +12,9 @@ import { dirname, join, resolve } from "node:path";
 
 const BUNDLE = resolve("dist/bundle/nuage-libnetwork.mjs");
 
-test("the bundle runs alone: usage, and a config error naming the key", { skip: existsSync(BUNDLE) ? false : "no bundle: esbuild not installed (npm ci)" }, () => {
+test("the bundle runs alone: usage, and a config error naming the key", {
+  skip: existsSync(BUNDLE) ? false : "no bundle: esbuild not installed (npm ci)",
+}, () => {
   const dir = mkdtempSync(join(tmpdir(), "nuage-bundle-"));
   try {
     // Copied away from the repository: nothing to resolve but node's own modules.
@@ -35,9 +37,13 @@ test("the bundle runs alone: usage, and a config error naming the key", { skip: 
 test("bin/nuage-libnetwork and the managed plugin's entrypoint run the bundle with the same node options", async () => {
   const { NODE_OPTIONS, managedPluginManifest } = await import("../../src/managed-plugin/manifest.js");
   const exec = /^exec node (.*) "\$main" "\$@"$/m.exec(readFileSync(resolve("bin/nuage-libnetwork"), "utf8"));
-  assert.ok(exec, "bin/nuage-libnetwork ends with: exec node OPTIONS \"$main\" \"$@\"");
+  assert.ok(exec, 'bin/nuage-libnetwork ends with: exec node OPTIONS "$main" "$@"');
   assert.deepEqual(exec[1]!.split(/\s+/), [...NODE_OPTIONS]);
-  assert.deepEqual(managedPluginManifest().entrypoint, ["/usr/bin/node", ...NODE_OPTIONS, "/app/dist/bundle/nuage-libnetwork.mjs"]);
+  assert.deepEqual(managedPluginManifest().entrypoint, [
+    "/usr/bin/node",
+    ...NODE_OPTIONS,
+    "/app/dist/bundle/nuage-libnetwork.mjs",
+  ]);
 });
 
 test("bin/nuage-libnetwork and the managed plugin's env set the same variables for node (malloc's tuning)", async () => {
@@ -45,7 +51,9 @@ test("bin/nuage-libnetwork and the managed plugin's env set the same variables f
   const bin = readFileSync(resolve("bin/nuage-libnetwork"), "utf8");
   const exported = /^export (.*)$/m.exec(bin);
   assert.ok(exported, "bin/nuage-libnetwork exports node's variables on one line: export NAME=VALUE ...");
-  const fromBin = Object.fromEntries(exported[1]!.split(/\s+/).map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)]));
+  const fromBin = Object.fromEntries(
+    exported[1]!.split(/\s+/).map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)]),
+  );
   assert.ok(Object.keys(NODE_ENV_VARS).length > 0);
   assert.deepEqual(fromBin, { ...NODE_ENV_VARS });
   assert.ok(bin.indexOf(exported[0]) < bin.search(/^exec node /m), "exported before node starts");
@@ -67,7 +75,10 @@ test("bin/nuage-libnetwork's variables reach node (sh runs it: export, then exec
     mkdirSync(bundleDir, { recursive: true });
     copyFileSync(resolve("bin/nuage-libnetwork"), join(binDir, "nuage-libnetwork"));
     writeFileSync(join(bundleDir, "nuage-libnetwork.mjs"), "process.stdout.write(JSON.stringify(process.env));\n");
-    const r = spawnSync("sh", [join(binDir, "nuage-libnetwork")], { encoding: "utf8", env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` } });
+    const r = spawnSync("sh", [join(binDir, "nuage-libnetwork")], {
+      encoding: "utf8",
+      env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` },
+    });
     assert.equal(r.status, 0, r.stderr);
     const env = JSON.parse(r.stdout) as Record<string, string>;
     assert.ok(Object.keys(NODE_ENV_VARS).length > 0);

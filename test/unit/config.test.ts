@@ -4,7 +4,14 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
-  ConfigError, DEFAULTS, type Config, defaultConfigPath, KNOWN_KEYS, loadConfig, parseConfig, stripSlashComments,
+  ConfigError,
+  DEFAULTS,
+  type Config,
+  defaultConfigPath,
+  KNOWN_KEYS,
+  loadConfig,
+  parseConfig,
+  stripSlashComments,
 } from "../../src/config/config.js";
 
 // Compiled to dist/test/unit; the fixtures stay in the source tree.
@@ -19,7 +26,8 @@ function fails(text: string, ...parts: (string | RegExp)[]): ConfigError {
   }
   assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${JSON.stringify(text)}, got ${String(caught)}`);
   for (const p of parts) {
-    if (typeof p === "string") assert.ok(caught.message.includes(p), `message ${JSON.stringify(caught.message)} lacks ${JSON.stringify(p)}`);
+    if (typeof p === "string")
+      assert.ok(caught.message.includes(p), `message ${JSON.stringify(caught.message)} lacks ${JSON.stringify(p)}`);
     else assert.match(caught.message, p);
   }
   return caught;
@@ -57,7 +65,8 @@ test("an empty file gives every default, and no VSD access", () => {
 });
 
 test("every key can be set", () => {
-  const cfg = parseConfig(`
+  const cfg = parseConfig(
+    `
     VrsEndpoint = "10.0.0.5"
     VrsPort = 6640
     VrsSocket = "/var/run/openvswitch/db.sock"
@@ -84,7 +93,9 @@ test("every key can be set", () => {
     DockerTlsKey = "/etc/docker/key.pem"
     LogFormat = "pretty"
     MetricsAddress = "127.0.0.1:9476"
-  `, "nuage.cfg");
+  `,
+    "nuage.cfg",
+  );
   assert.equal(cfg.VsdApiVersion, "v5_0");
   assert.equal(cfg.VsdInsecure, true);
   assert.equal(cfg.VethMtu, 1400);
@@ -107,12 +118,15 @@ test("LogLevel and Scope are matched without regard to case and normalised", () 
 });
 
 test("// comments are stripped only outside strings; # comments work", () => {
-  const cfg = parseConfig([
-    `// a whole-line comment`,
-    `DockerEndpoint = "unix:///run/x//docker.sock" // the // inside the string stays`,
-    `VrsBridge = 'br0' # literal string, then a hash comment // with slashes`,
-    `VrsEndpoint = "host\\"//x" // escaped quote inside`,
-  ].join("\n"), "nuage.cfg");
+  const cfg = parseConfig(
+    [
+      `// a whole-line comment`,
+      `DockerEndpoint = "unix:///run/x//docker.sock" // the // inside the string stays`,
+      `VrsBridge = 'br0' # literal string, then a hash comment // with slashes`,
+      `VrsEndpoint = "host\\"//x" // escaped quote inside`,
+    ].join("\n"),
+    "nuage.cfg",
+  );
   assert.equal(cfg.DockerEndpoint, "unix:///run/x//docker.sock");
   assert.equal(cfg.VrsEndpoint, 'host"//x');
   assert.equal(cfg.VrsBridge, "br0");
@@ -123,7 +137,11 @@ test("// comments are stripped only outside strings; # comments work", () => {
 });
 
 test("unknown key: names the file and the key, lists the known keys, suggests the nearest", () => {
-  const err = fails(`VrsPrt = 6633`, `nuage.cfg: unknown key "VrsPrt" (known keys: VrsEndpoint, VrsPort,`, `did you mean "VrsPort"`);
+  const err = fails(
+    `VrsPrt = 6633`,
+    `nuage.cfg: unknown key "VrsPrt" (known keys: VrsEndpoint, VrsPort,`,
+    `did you mean "VrsPort"`,
+  );
   assert.ok(err.message.includes("VsdCaFile"));
   fails(`[vrs]\nport = 1`, `nuage.cfg: unknown key "vrs"`);
 });
@@ -152,7 +170,10 @@ test("bad values", () => {
   fails(`ResolveTimeout = 0`, `ResolveTimeout must be a number of seconds greater than 0`);
   fails(`DockerTimeout = -1`, `DockerTimeout must be`);
   fails(`ReconcileInterval = -5`, `ReconcileInterval must be`);
-  fails(`VsdUrl = "http://vsd:8443"\nVsdOrganization="o"\nVsdUser="u"\nVsdPassword="p"`, `VsdUrl must be the https URL`);
+  fails(
+    `VsdUrl = "http://vsd:8443"\nVsdOrganization="o"\nVsdUser="u"\nVsdPassword="p"`,
+    `VsdUrl must be the https URL`,
+  );
   fails(`PluginDir = "/${"d".repeat(110)}"`, `a unix socket path is at most 107 bytes`);
 });
 
@@ -162,8 +183,11 @@ test("several errors are all reported, one per line", () => {
 });
 
 test("the VSD keys go together", () => {
-  fails(`VsdUrl = "https://vsd:8443"`, `nuage.cfg: VsdUrl, VsdOrganization, VsdUser and VsdPassword go together`,
-    `missing: VsdOrganization, VsdUser, VsdPassword`);
+  fails(
+    `VsdUrl = "https://vsd:8443"`,
+    `nuage.cfg: VsdUrl, VsdOrganization, VsdUser and VsdPassword go together`,
+    `missing: VsdOrganization, VsdUser, VsdPassword`,
+  );
   fails(`VsdUrl = "https://vsd:8443"\nVsdOrganization = "csp"\nVsdUser = "csproot"`, `missing: VsdPassword`);
   fails(`VsdCaFile = "/etc/ca.pem"`, `VsdCaFile is set without VsdUrl`);
 });
@@ -186,15 +210,25 @@ test("loadConfig: names the file it could not read; missingOk gives the defaults
   const dir = await mkdtemp(join(tmpdir(), "nuage-cfg-"));
   try {
     const missing = join(dir, "nope.cfg");
-    await assert.rejects(loadConfig(missing), (err: Error) =>
-      err instanceof ConfigError && err.message.startsWith(`${missing}: cannot read the configuration file: no such file`));
+    await assert.rejects(
+      loadConfig(missing),
+      (err: Error) =>
+        err instanceof ConfigError &&
+        err.message.startsWith(`${missing}: cannot read the configuration file: no such file`),
+    );
     assert.deepEqual(await loadConfig(missing, { missingOk: true }), { ...DEFAULTS });
     const bad = join(dir, "bad.cfg");
     await writeFile(bad, `VrsPort = 1\nBogus = 2\n`);
-    await assert.rejects(loadConfig(bad), (err: Error) => err instanceof ConfigError && err.message.startsWith(`${bad}: unknown key "Bogus"`));
+    await assert.rejects(
+      loadConfig(bad),
+      (err: Error) => err instanceof ConfigError && err.message.startsWith(`${bad}: unknown key "Bogus"`),
+    );
     const syntax = join(dir, "syntax.cfg");
     await writeFile(syntax, `VrsPort = 1\n\nScope = \n`);
-    await assert.rejects(loadConfig(syntax), (err: Error) => err instanceof ConfigError && err.message.startsWith(`${syntax}:3:`));
+    await assert.rejects(
+      loadConfig(syntax),
+      (err: Error) => err instanceof ConfigError && err.message.startsWith(`${syntax}:3:`),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -202,7 +236,10 @@ test("loadConfig: names the file it could not read; missingOk gives the defaults
 
 test("defaultConfigPath: nuage.cfg in the executable's bin/ folder", () => {
   assert.equal(defaultConfigPath("/opt/nuage-libnetwork/dist/src/main.js"), "/opt/nuage-libnetwork/bin/nuage.cfg");
-  assert.equal(defaultConfigPath("/opt/nuage-libnetwork/dist/bundle/nuage-libnetwork.mjs"), "/opt/nuage-libnetwork/bin/nuage.cfg");
+  assert.equal(
+    defaultConfigPath("/opt/nuage-libnetwork/dist/bundle/nuage-libnetwork.mjs"),
+    "/opt/nuage-libnetwork/bin/nuage.cfg",
+  );
   assert.equal(defaultConfigPath("/usr/local/bin/nuage-libnetwork"), "/usr/local/bin/nuage.cfg");
   assert.match(defaultConfigPath(), /nuage\.cfg$/);
 });
@@ -221,13 +258,36 @@ test("the Docker API over TCP: plain only to a loopback address; otherwise the T
     assert.equal(parseConfig(`DockerEndpoint = "${ok}"`, "nuage.cfg").DockerEndpoint, ok);
   }
   for (const plain of ["tcp://10.0.0.5:2375", "http://docker.example.com:2375", "tcp://0.0.0.0:2375"]) {
-    fails(`DockerEndpoint = "${plain}"`, `DockerEndpoint ${plain} would send the Docker API (root on that host) in clear text`,
-      "set DockerTlsCa, DockerTlsCert and DockerTlsKey");
+    fails(
+      `DockerEndpoint = "${plain}"`,
+      `DockerEndpoint ${plain} would send the Docker API (root on that host) in clear text`,
+      "set DockerTlsCa, DockerTlsCert and DockerTlsKey",
+    );
   }
-  const tls = parseConfig(`DockerEndpoint = "tcp://10.0.0.5:2376"\nDockerTlsCa = "/etc/docker/ca.pem"\nDockerTlsCert = "/etc/docker/cert.pem"\nDockerTlsKey = "/etc/docker/key.pem"`, "nuage.cfg");
-  assert.deepEqual([tls.DockerTlsCa, tls.DockerTlsCert, tls.DockerTlsKey], ["/etc/docker/ca.pem", "/etc/docker/cert.pem", "/etc/docker/key.pem"]);
-  assert.equal(parseConfig(`DockerEndpoint = "tcp://10.0.0.5:2376"\nDockerTlsCa = "/etc/docker/ca.pem"`, "nuage.cfg").DockerTlsCa, "/etc/docker/ca.pem", "server verification alone");
-  fails(`DockerEndpoint = "tcp://10.0.0.5:2376"\nDockerTlsCert = "/etc/docker/cert.pem"`, "DockerTlsCert and DockerTlsKey go together");
-  fails(`DockerTlsCa = "/etc/docker/ca.pem"`, `are for a DockerEndpoint "tcp://host:port"; unix:///var/run/docker.sock is a unix socket`);
-  fails(`DockerEndpoint = "http://10.0.0.5:2376"\nDockerTlsCa = "/etc/docker/ca.pem"`, `is plain HTTP`, `write it "tcp://10.0.0.5:2376"`);
+  const tls = parseConfig(
+    `DockerEndpoint = "tcp://10.0.0.5:2376"\nDockerTlsCa = "/etc/docker/ca.pem"\nDockerTlsCert = "/etc/docker/cert.pem"\nDockerTlsKey = "/etc/docker/key.pem"`,
+    "nuage.cfg",
+  );
+  assert.deepEqual(
+    [tls.DockerTlsCa, tls.DockerTlsCert, tls.DockerTlsKey],
+    ["/etc/docker/ca.pem", "/etc/docker/cert.pem", "/etc/docker/key.pem"],
+  );
+  assert.equal(
+    parseConfig(`DockerEndpoint = "tcp://10.0.0.5:2376"\nDockerTlsCa = "/etc/docker/ca.pem"`, "nuage.cfg").DockerTlsCa,
+    "/etc/docker/ca.pem",
+    "server verification alone",
+  );
+  fails(
+    `DockerEndpoint = "tcp://10.0.0.5:2376"\nDockerTlsCert = "/etc/docker/cert.pem"`,
+    "DockerTlsCert and DockerTlsKey go together",
+  );
+  fails(
+    `DockerTlsCa = "/etc/docker/ca.pem"`,
+    `are for a DockerEndpoint "tcp://host:port"; unix:///var/run/docker.sock is a unix socket`,
+  );
+  fails(
+    `DockerEndpoint = "http://10.0.0.5:2376"\nDockerTlsCa = "/etc/docker/ca.pem"`,
+    `is plain HTTP`,
+    `write it "tcp://10.0.0.5:2376"`,
+  );
 });

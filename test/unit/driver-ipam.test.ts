@@ -25,10 +25,19 @@ const logger = pino({ level: "silent" });
 
 class Links implements HostLinks {
   links = new Set<string>();
-  async createVethPair(h: string, p: string): Promise<void> { this.links.add(h); this.links.add(p); }
-  async deleteLink(n: string): Promise<boolean> { return this.links.delete(n); }
-  async linkExists(n: string): Promise<boolean> { return this.links.has(n); }
-  async listLinks(): Promise<string[]> { return [...this.links]; }
+  async createVethPair(h: string, p: string): Promise<void> {
+    this.links.add(h);
+    this.links.add(p);
+  }
+  async deleteLink(n: string): Promise<boolean> {
+    return this.links.delete(n);
+  }
+  async linkExists(n: string): Promise<boolean> {
+    return this.links.has(n);
+  }
+  async listLinks(): Promise<string[]> {
+    return [...this.links];
+  }
 }
 
 class Vrs implements VrsPorts {
@@ -40,33 +49,52 @@ class Vrs implements VrsPorts {
     this.ports.set(a.portName, a);
     this.groupsAtAttach.set(a.portName, [...(this.pg.assigned.get("vp-2") ?? [])]);
   }
-  async detach(name: string): Promise<void> { this.ports.delete(name); }
+  async detach(name: string): Promise<void> {
+    this.ports.delete(name);
+  }
   async waitResolved(name: string) {
     const a = this.ports.get(name)!;
     return { ip: a.split ? "10.21.59.2" : a.staticIp, mask: "255.255.255.0", gateway: "10.21.59.1" };
   }
   async ready(): Promise<void> {}
-  controllerProblem(): string | undefined { return undefined; }
-  controllerTargets(): string[] { return []; }
+  controllerProblem(): string | undefined {
+    return undefined;
+  }
+  controllerTargets(): string[] {
+    return [];
+  }
 }
 
 class IpVsd implements IpamVsd {
   made = new Map<string, string>();
   renamed: [string, string][] = [];
-  async findSubnet() { return { id: "s2", address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" }; }
+  async findSubnet() {
+    return { id: "s2", address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" };
+  }
   async reserve(r: { uuid: string; portName: string }) {
     this.made.set(r.uuid, r.portName);
     return { containerId: `c-${r.uuid.slice(0, 4)}`, ip: "10.21.59.2", netmask: "255.255.255.0", vportId: "vp-2" };
   }
-  async release(r: { uuid: string }) { this.made.delete(r.uuid); }
-  async rename(id: string, name: string) { this.renamed.push([id, name]); }
+  async release(r: { uuid: string }) {
+    this.made.delete(r.uuid);
+  }
+  async rename(id: string, name: string) {
+    this.renamed.push([id, name]);
+  }
 }
 
 class PgVsd implements PolicyGroupVsd {
   assigned = new Map<string, string[]>();
   failAssign = false;
-  async listPolicyGroups() { return [{ id: "pg-web", name: "Web" }, { id: "pg-db", name: "DB" }]; }
-  async vportOf(_vmUuid: string, portName: string) { return `vp-of-${portName}`; }
+  async listPolicyGroups() {
+    return [
+      { id: "pg-web", name: "Web" },
+      { id: "pg-db", name: "DB" },
+    ];
+  }
+  async vportOf(_vmUuid: string, portName: string) {
+    return `vp-of-${portName}`;
+  }
   async assign(vport: string, ids: string[]) {
     if (this.failAssign) throw new Error("VSD 503");
     this.assigned.set(vport, ids);
@@ -90,16 +118,22 @@ beforeEach(async () => {
   vrs = new Vrs(pgVsd);
   ipVsd = new IpVsd();
   ipam = new NuageIpam({ graceMs: 60_000 }, { store, vsd: ipVsd, logger });
-  driver = new NuageDriver({ scope: "local", bridge: "alubr0", resolveTimeoutMs: 1000, driverName: "nuage" },
-    { store, links, vrs, logger, ipam, policyGroups: new PolicyGroups(pgVsd) });
+  driver = new NuageDriver(
+    { scope: "local", bridge: "alubr0", resolveTimeoutMs: 1000, driverName: "nuage" },
+    { store, links, vrs, logger, ipam, policyGroups: new PolicyGroups(pgVsd) },
+  );
 });
-afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 async function ipamNetwork(): Promise<string> {
   const pool = await ipam.requestPool({ AddressSpace: "nuage-local", Pool: "", SubPool: "", Options: OPTS, V6: false });
   await driver.createNetwork({
-    NetworkID: NET, Options: { "com.docker.network.generic": {} },
-    IPv4Data: [{ AddressSpace: "nuage-local", Pool: pool.Pool, Gateway: "10.21.59.1/24" }], IPv6Data: [],
+    NetworkID: NET,
+    Options: { "com.docker.network.generic": {} },
+    IPv4Data: [{ AddressSpace: "nuage-local", Pool: pool.Pool, Gateway: "10.21.59.1/24" }],
+    IPv6Data: [],
   });
   return pool.PoolID;
 }
@@ -114,26 +148,51 @@ test("CreateNetwork without -o takes the VSD subnet of the pool just given", asy
 
 test("the endpoint takes the reservation's port name and MAC; Join writes split-activation rows and puts the vPort in its groups first", async () => {
   const poolId = await ipamNetwork();
-  await ipam.requestAddress({ PoolID: poolId, Address: "", Options: { "com.docker.network.endpoint.macaddress": MAC } });
+  await ipam.requestAddress({
+    PoolID: poolId,
+    Address: "",
+    Options: { "com.docker.network.endpoint.macaddress": MAC },
+  });
   const [res] = store.listReservations();
-  const answer = await driver.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24", MacAddress: MAC }, Options: { "nuage.policy-group": "web,DB" } });
+  const answer = await driver.createEndpoint({
+    NetworkID: NET,
+    EndpointID: EP,
+    Interface: { Address: "10.21.59.2/24", MacAddress: MAC },
+    Options: { "nuage.policy-group": "web,DB" },
+  });
   assert.deepEqual(answer, {}, "Docker's MAC is kept, nothing filled in");
   const ep = store.getEndpoint(EP)!;
   assert.equal(ep.hostIfName, res!.portName);
   assert.equal(ep.reservationId, res!.id);
-  assert.deepEqual(ep.policyGroups?.map((g) => g.name), ["Web", "DB"]);
+  assert.deepEqual(
+    ep.policyGroups?.map((g) => g.name),
+    ["Web", "DB"],
+  );
   assert.equal(store.getReservation(res!.id)!.endpointId, EP);
 
-  const join = await driver.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/var/run/docker/netns/abc", Options: null });
+  const join = await driver.join({
+    NetworkID: NET,
+    EndpointID: EP,
+    SandboxKey: "/var/run/docker/netns/abc",
+    Options: null,
+  });
   assert.equal(join.Gateway, "10.21.59.1");
   const a = vrs.ports.get(res!.portName)!;
   assert.equal(a.split, true);
   assert.equal(a.vmUuid, res!.id, "the entity's vm_uuid is the VSD container's UUID");
   assert.equal(a.mac, MAC);
   assert.equal(a.policyGroup, undefined, "the VRS is not asked for a group in split activation");
-  assert.deepEqual(vrs.groupsAtAttach.get(res!.portName), ["pg-web", "pg-db"], "the vPort was in its groups before the rows were written");
+  assert.deepEqual(
+    vrs.groupsAtAttach.get(res!.portName),
+    ["pg-web", "pg-db"],
+    "the vPort was in its groups before the rows were written",
+  );
 
-  assert.deepEqual(await driver.learnContainer(EP, "f".repeat(64), "web1"), { vmUuid: res!.id, named: true, first: true });
+  assert.deepEqual(await driver.learnContainer(EP, "f".repeat(64), "web1"), {
+    vmUuid: res!.id,
+    named: true,
+    first: true,
+  });
   assert.deepEqual(ipVsd.renamed, [[`c-${res!.id.slice(0, 4)}`, "web1"]]);
   assert.equal(store.getEndpoint(EP)!.joined!.vmUuid, res!.id, "never renamed");
 
@@ -147,14 +206,28 @@ test("the endpoint takes the reservation's port name and MAC; Join writes split-
 
 test("metadata mode: an unknown group fails CreateEndpoint and records nothing; a failed assignment undoes the Join", async () => {
   await driver.createNetwork({
-    NetworkID: NET, Options: { "com.docker.network.generic": { ...OPTS, "policy-group": "DB" } },
-    IPv4Data: [{ AddressSpace: "LocalDefault", Pool: "10.21.59.0/24", Gateway: "10.21.59.1/24" }], IPv6Data: [],
+    NetworkID: NET,
+    Options: { "com.docker.network.generic": { ...OPTS, "policy-group": "DB" } },
+    IPv4Data: [{ AddressSpace: "LocalDefault", Pool: "10.21.59.0/24", Gateway: "10.21.59.1/24" }],
+    IPv6Data: [],
   });
-  await assert.rejects(driver.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.9/24" }, Options: { "nuage.policy-group": "Cache" } }),
-    /driver-opt nuage\.policy-group "Cache": no such policy group in VSD domain "Domain"; its policy groups: "Web", "DB"/);
+  await assert.rejects(
+    driver.createEndpoint({
+      NetworkID: NET,
+      EndpointID: EP,
+      Interface: { Address: "10.21.59.9/24" },
+      Options: { "nuage.policy-group": "Cache" },
+    }),
+    /driver-opt nuage\.policy-group "Cache": no such policy group in VSD domain "Domain"; its policy groups: "Web", "DB"/,
+  );
   assert.equal(store.getEndpoint(EP), undefined);
 
-  await driver.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.9/24" }, Options: { "nuage.policy-group": "WEB" } });
+  await driver.createEndpoint({
+    NetworkID: NET,
+    EndpointID: EP,
+    Interface: { Address: "10.21.59.9/24" },
+    Options: { "nuage.policy-group": "WEB" },
+  });
   const port = store.getEndpoint(EP)!.hostIfName;
   pgVsd.failAssign = true;
   await assert.rejects(driver.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/k", Options: null }), /VSD 503/);

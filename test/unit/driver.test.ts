@@ -20,7 +20,8 @@ class FakeLinks implements HostLinks {
   links = new Set<string>();
   async createVethPair(h: string, p: string): Promise<void> {
     if (this.links.has(h) || this.links.has(p)) throw new LinkExistsError("RTNETLINK answers: File exists");
-    this.links.add(h); this.links.add(p);
+    this.links.add(h);
+    this.links.add(p);
   }
   async deleteLink(n: string): Promise<boolean> {
     const had = this.links.delete(n);
@@ -28,8 +29,12 @@ class FakeLinks implements HostLinks {
     if (n.startsWith("nuc")) this.links.delete("nuh" + n.slice(3));
     return had;
   }
-  async linkExists(n: string): Promise<boolean> { return this.links.has(n); }
-  async listLinks(prefix: string): Promise<string[]> { return [...this.links].filter((l) => l.startsWith(prefix)); }
+  async linkExists(n: string): Promise<boolean> {
+    return this.links.has(n);
+  }
+  async listLinks(prefix: string): Promise<string[]> {
+    return [...this.links].filter((l) => l.startsWith(prefix));
+  }
 }
 
 class FakeVrs implements VrsPorts {
@@ -37,16 +42,28 @@ class FakeVrs implements VrsPorts {
   outcome: "resolve" | "reason" | "timeout" | "zero" = "resolve";
   controller: string | undefined;
   down: string | undefined;
-  async ready(): Promise<void> { if (this.down) throw new Error(this.down); }
-  controllerProblem(): string | undefined { return this.controller; }
-  controllerTargets(): string[] { return ["tcp:192.0.2.1:6633"]; }
-  async attach(a: PortAttachment): Promise<void> { this.ports.set(a.portName, a); }
-  async detach(name: string): Promise<void> { this.ports.delete(name); }
+  async ready(): Promise<void> {
+    if (this.down) throw new Error(this.down);
+  }
+  controllerProblem(): string | undefined {
+    return this.controller;
+  }
+  controllerTargets(): string[] {
+    return ["tcp:192.0.2.1:6633"];
+  }
+  async attach(a: PortAttachment): Promise<void> {
+    this.ports.set(a.portName, a);
+  }
+  async detach(name: string): Promise<void> {
+    this.ports.delete(name);
+  }
   async waitResolved(name: string) {
     const a = this.ports.get(name)!;
-    if (this.outcome === "reason") throw new ResolutionError(`the VRS could not resolve it: zone "${a.zone}" not found`, "sandbox-reason", "x");
+    if (this.outcome === "reason")
+      throw new ResolutionError(`the VRS could not resolve it: zone "${a.zone}" not found`, "sandbox-reason", "x");
     if (this.outcome === "timeout") throw new ResolutionError("the VRS did not resolve it within 1 s", "timeout");
-    if (this.outcome === "zero") throw new ResolutionError("the VRS answered 0.0.0.0: it could not resolve the port", "unresolvable");
+    if (this.outcome === "zero")
+      throw new ResolutionError("the VRS answered 0.0.0.0: it could not resolve the port", "unresolvable");
     return { ip: a.staticIp, mask: "255.255.255.0", gateway: "10.21.59.1" };
   }
 }
@@ -65,7 +82,10 @@ let links: FakeLinks;
 let vrs: FakeVrs;
 const logger = pino({ level: "silent" });
 const make = (extra: { docker?: DockerLookup; vsd?: SubnetDirectory } = {}) =>
-  new NuageDriver({ scope: "local", bridge: "alubr0", resolveTimeoutMs: 1000, driverName: "nuage" }, { store, links, vrs, logger, ...extra });
+  new NuageDriver(
+    { scope: "local", bridge: "alubr0", resolveTimeoutMs: 1000, driverName: "nuage" },
+    { store, links, vrs, logger, ...extra },
+  );
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "nuage-driver-"));
@@ -73,7 +93,9 @@ beforeEach(async () => {
   links = new FakeLinks();
   vrs = new FakeVrs();
 });
-afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 test("CreateNetwork records the README's options and survives a reopen of the store", async () => {
   await make().createNetwork(netReq(readmeOpts));
@@ -91,24 +113,42 @@ test("CreateNetwork names each missing option", async () => {
 });
 
 test("CreateNetwork refuses an unknown option and IPv6", async () => {
-  await assert.rejects(make().createNetwork(netReq({ ...readmeOpts, organisation: "x" })), /unknown option -o organisation/);
+  await assert.rejects(
+    make().createNetwork(netReq({ ...readmeOpts, organisation: "x" })),
+    /unknown option -o organisation/,
+  );
   const v6 = { ...netReq(readmeOpts), IPv6Data: [{ AddressSpace: "x", Pool: "fd00::/64" }] };
   await assert.rejects(make().createNetwork(v6), /IPv6 is not supported/);
 });
 
 test("CreateNetwork refuses a VSD subnet that is IPv6-only, saying so; a dual-stack one is checked by its IPv4 addressing", async () => {
   const v6: SubnetDirectory = { findSubnet: async () => ({ ipType: "IPV6", ipv6Address: "fd00:21:62::/64" }) };
-  await assert.rejects(make({ vsd: v6 }).createNetwork(netReq(readmeOpts)),
-    /VSD subnet "Subnet 2" is IPv6-only \(IPType IPV6 fd00:21:62::\/64, no IPv4 address or netmask\).*IPType IPV4 or DUALSTACK/);
+  await assert.rejects(
+    make({ vsd: v6 }).createNetwork(netReq(readmeOpts)),
+    /VSD subnet "Subnet 2" is IPv6-only \(IPType IPV6 fd00:21:62::\/64, no IPv4 address or netmask\).*IPType IPV4 or DUALSTACK/,
+  );
   assert.equal(store.getNetwork(NET), undefined, "nothing recorded");
-  const ds: SubnetDirectory = { findSubnet: async () => ({ address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1", ipType: "DUALSTACK", ipv6Address: "fd00::/64" }) };
+  const ds: SubnetDirectory = {
+    findSubnet: async () => ({
+      address: "10.21.59.0",
+      netmask: "255.255.255.0",
+      gateway: "10.21.59.1",
+      ipType: "DUALSTACK",
+      ipv6Address: "fd00::/64",
+    }),
+  };
   await make({ vsd: ds }).createNetwork(netReq(readmeOpts));
   assert.ok(store.getNetwork(NET));
 });
 
 test("CreateNetwork checks --subnet against the VSD subnet when VSD access is configured", async () => {
-  const vsd: SubnetDirectory = { findSubnet: async () => ({ address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" }) };
-  await assert.rejects(make({ vsd }).createNetwork(netReq(readmeOpts, "10.21.58.0/24")), /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/);
+  const vsd: SubnetDirectory = {
+    findSubnet: async () => ({ address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" }),
+  };
+  await assert.rejects(
+    make({ vsd }).createNetwork(netReq(readmeOpts, "10.21.58.0/24")),
+    /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/,
+  );
   await make({ vsd }).createNetwork(netReq(readmeOpts));
   assert.ok(store.getNetwork(NET));
 });
@@ -116,12 +156,30 @@ test("CreateNetwork checks --subnet against the VSD subnet when VSD access is co
 test("CreateEndpoint fills in a MAC only when Docker left it empty, and answers a repeat the same way", async () => {
   const d = make();
   await d.createNetwork(netReq(readmeOpts));
-  const res = await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24", MacAddress: "" }, Options: null });
+  const res = await d.createEndpoint({
+    NetworkID: NET,
+    EndpointID: EP,
+    Interface: { Address: "10.21.59.2/24", MacAddress: "" },
+    Options: null,
+  });
   const mac = res.Interface?.MacAddress ?? "";
   assert.match(mac, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
   assert.equal(parseInt(mac.slice(0, 2), 16) & 0x03, 0x02, "locally administered unicast");
-  assert.deepEqual(await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24", MacAddress: "" }, Options: null }), res);
-  const given = await d.createEndpoint({ NetworkID: NET, EndpointID: EP2, Interface: { Address: "10.21.59.3/24", MacAddress: "02:11:22:33:44:55" }, Options: null });
+  assert.deepEqual(
+    await d.createEndpoint({
+      NetworkID: NET,
+      EndpointID: EP,
+      Interface: { Address: "10.21.59.2/24", MacAddress: "" },
+      Options: null,
+    }),
+    res,
+  );
+  const given = await d.createEndpoint({
+    NetworkID: NET,
+    EndpointID: EP2,
+    Interface: { Address: "10.21.59.3/24", MacAddress: "02:11:22:33:44:55" },
+    Options: null,
+  });
   assert.deepEqual(given, {});
 });
 
@@ -131,21 +189,49 @@ test("CreateEndpoint: veth names and MACs of other records are not reused; an ad
   // The veth names come from an endpoint ID's first 12 hex digits: X's are EP's.
   const X = "b".repeat(12) + "e".repeat(52);
   const Y = "b".repeat(12) + "d".repeat(52);
-  const ep = await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24", MacAddress: "" }, Options: null });
-  const x = await d.createEndpoint({ NetworkID: NET, EndpointID: X, Interface: { Address: "10.21.59.3/24", MacAddress: "" }, Options: null });
+  const ep = await d.createEndpoint({
+    NetworkID: NET,
+    EndpointID: EP,
+    Interface: { Address: "10.21.59.2/24", MacAddress: "" },
+    Options: null,
+  });
+  const x = await d.createEndpoint({
+    NetworkID: NET,
+    EndpointID: X,
+    Interface: { Address: "10.21.59.3/24", MacAddress: "" },
+    Options: null,
+  });
   const [a, b] = [store.getEndpoint(EP)!, store.getEndpoint(X)!];
   assert.notEqual(a.hostIfName, b.hostIfName);
   assert.notEqual(a.containerIfName, b.containerIfName);
   assert.notEqual(ep.Interface?.MacAddress, x.Interface?.MacAddress);
   // Docker dropped EP without telling the plugin, and gives its address to Y.
-  await d.createEndpoint({ NetworkID: NET, EndpointID: Y, Interface: { Address: "10.21.59.2/24", MacAddress: "" }, Options: null });
+  await d.createEndpoint({
+    NetworkID: NET,
+    EndpointID: Y,
+    Interface: { Address: "10.21.59.2/24", MacAddress: "" },
+    Options: null,
+  });
   assert.equal(store.getEndpoint(EP), undefined, "the record that held the address is removed");
-  assert.deepEqual(store.endpointsWithIp(NET, "10.21.59.2").map((e) => e.id), [Y]);
+  assert.deepEqual(
+    store.endpointsWithIp(NET, "10.21.59.2").map((e) => e.id),
+    [Y],
+  );
   assert.ok(store.getEndpoint(X), "the record of another address is kept");
   // A MAC Docker gave one endpoint is the one the plugin would derive for another's address: that one gets another.
   const derived = macForAddress("10.21.59.4", `${readmeOpts.organization}/${readmeOpts.domain}/${readmeOpts.subnet}`)!;
-  await d.createEndpoint({ NetworkID: NET, EndpointID: "f".repeat(64), Interface: { Address: "10.21.59.5/24", MacAddress: derived }, Options: null });
-  const z = await d.createEndpoint({ NetworkID: NET, EndpointID: "9".repeat(64), Interface: { Address: "10.21.59.4/24", MacAddress: "" }, Options: null });
+  await d.createEndpoint({
+    NetworkID: NET,
+    EndpointID: "f".repeat(64),
+    Interface: { Address: "10.21.59.5/24", MacAddress: derived },
+    Options: null,
+  });
+  const z = await d.createEndpoint({
+    NetworkID: NET,
+    EndpointID: "9".repeat(64),
+    Interface: { Address: "10.21.59.4/24", MacAddress: "" },
+    Options: null,
+  });
   assert.match(z.Interface?.MacAddress ?? "", /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
   assert.notEqual(z.Interface?.MacAddress, derived);
 });
@@ -153,8 +239,14 @@ test("CreateEndpoint: veth names and MACs of other records are not reused; an ad
 test("CreateEndpoint refuses an endpoint without an IPv4 address and one outside the pool", async () => {
   const d = make();
   await d.createNetwork(netReq(readmeOpts));
-  await assert.rejects(d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "" }, Options: null }), /no IPv4 address/);
-  await assert.rejects(d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.9.9.9/24" }, Options: null }), /outside the network's subnet/);
+  await assert.rejects(
+    d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "" }, Options: null }),
+    /no IPv4 address/,
+  );
+  await assert.rejects(
+    d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.9.9.9/24" }, Options: null }),
+    /outside the network's subnet/,
+  );
 });
 
 test("Join plugs the port with the network's Nuage metadata and answers SrcName, eth and a bare gateway", async () => {
@@ -162,7 +254,10 @@ test("Join plugs the port with the network's Nuage metadata and answers SrcName,
   await d.createNetwork(netReq(readmeOpts));
   await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
   const res = await d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/var/run/docker/netns/x", Options: null });
-  assert.deepEqual(res, { InterfaceName: { SrcName: "nuc" + "b".repeat(12), DstPrefix: "eth" }, Gateway: "10.21.59.1" });
+  assert.deepEqual(res, {
+    InterfaceName: { SrcName: "nuc" + "b".repeat(12), DstPrefix: "eth" },
+    Gateway: "10.21.59.1",
+  });
   const port = vrs.ports.get("nuh" + "b".repeat(12));
   assert.equal(port?.subnet, "Subnet 2");
   assert.equal(port?.enterprise, "Enterprise");
@@ -178,7 +273,10 @@ test("Join replaces a leftover veth with the endpoint's names (a crash before Jo
   const peer = "nuc" + "b".repeat(12);
   const deleted: string[] = [];
   const del = links.deleteLink.bind(links);
-  links.deleteLink = async (n) => { deleted.push(n); return del(n); };
+  links.deleteLink = async (n) => {
+    deleted.push(n);
+    return del(n);
+  };
   await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
   await d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null });
   assert.equal(deleted.join(" "), "", "no deletion before the create when no link has the names");
@@ -201,17 +299,20 @@ for (const outcome of ["reason", "timeout", "zero"] as const) {
     vrs.outcome = outcome;
     await d.createNetwork(netReq(readmeOpts));
     await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
-    await assert.rejects(
-      d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null }),
-      (err: Error) => {
-        assert.match(err.message, /organization "Enterprise", domain "Domain", zone "Zone", subnet "Subnet 2", user "admin", IP 10\.21\.59\.2/);
-        // What to check: the VSD names, the VRS's controller, doctor (issue 9.5).
-        assert.match(err.message, /Check \(1\) that organization "Enterprise", user "admin", domain "Domain", zone "Zone" and subnet "Subnet 2" exist in the VSD/);
-        assert.match(err.message, /\(2\) that the VRS's controller \(tcp:192\.0\.2\.1:6633\) is connected/);
-        assert.match(err.message, /\(3\) bin\/nuage-libnetwork doctor/);
-        return true;
-      },
-    );
+    await assert.rejects(d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null }), (err: Error) => {
+      assert.match(
+        err.message,
+        /organization "Enterprise", domain "Domain", zone "Zone", subnet "Subnet 2", user "admin", IP 10\.21\.59\.2/,
+      );
+      // What to check: the VSD names, the VRS's controller, doctor (issue 9.5).
+      assert.match(
+        err.message,
+        /Check \(1\) that organization "Enterprise", user "admin", domain "Domain", zone "Zone" and subnet "Subnet 2" exist in the VSD/,
+      );
+      assert.match(err.message, /\(2\) that the VRS's controller \(tcp:192\.0\.2\.1:6633\) is connected/);
+      assert.match(err.message, /\(3\) bin\/nuage-libnetwork doctor/);
+      return true;
+    });
     assert.equal(vrs.ports.size, 0);
     assert.equal(links.links.size, 0);
   });
@@ -219,10 +320,14 @@ for (const outcome of ["reason", "timeout", "zero"] as const) {
 
 test("Join with the VRS's controller not master fails before writing anything, naming the controller", async () => {
   const d = make();
-  vrs.controller = "the VRS has no controller with role master (bridge alubr0: tcp:192.0.2.1:6633 (role slave, not connected))";
+  vrs.controller =
+    "the VRS has no controller with role master (bridge alubr0: tcp:192.0.2.1:6633 (role slave, not connected))";
   await d.createNetwork(netReq(readmeOpts));
   await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
-  await assert.rejects(d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null }), /cannot resolve endpoint .*: the VRS has no controller with role master \(bridge alubr0: tcp:192\.0\.2\.1:6633/);
+  await assert.rejects(
+    d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null }),
+    /cannot resolve endpoint .*: the VRS has no controller with role master \(bridge alubr0: tcp:192\.0\.2\.1:6633/,
+  );
   assert.equal(vrs.ports.size, 0);
   assert.equal(links.links.size, 0);
 });
@@ -232,7 +337,10 @@ test("Join with OVSDB not reachable fails with that reason and writes nothing", 
   vrs.down = "VRS OVSDB at unix:/var/run/openvswitch/db.sock is unreachable";
   await d.createNetwork(netReq(readmeOpts));
   await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
-  await assert.rejects(d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null }), /cannot attach endpoint .* to the Nuage VRS: VRS OVSDB at unix:\/var\/run\/openvswitch\/db\.sock is unreachable/);
+  await assert.rejects(
+    d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/x", Options: null }),
+    /cannot attach endpoint .* to the Nuage VRS: VRS OVSDB at unix:\/var\/run\/openvswitch\/db\.sock is unreachable/,
+  );
   assert.equal(links.links.size, 0);
 });
 
@@ -254,7 +362,11 @@ test("The entity identity: final at Join, one per container per organization and
   const otherSandbox = entityIdentity("/var/run/docker/netns/ba9876543210", "Enterprise", "admin", EP);
   assert.equal(new Set([a.vmUuid, other.vmUuid, otherUser.vmUuid, otherSandbox.vmUuid]).size, 4);
   // Docker learnt later: the record says so; the OVSDB rows are not touched.
-  assert.deepEqual(await d.learnContainer(EP, "d".repeat(64), "tender_goldstine"), { vmUuid: a.vmUuid, named: false, first: true });
+  assert.deepEqual(await d.learnContainer(EP, "d".repeat(64), "tender_goldstine"), {
+    vmUuid: a.vmUuid,
+    named: false,
+    first: true,
+  });
   assert.equal(store.getEndpoint(EP)?.joined?.containerName, "tender_goldstine");
   assert.equal(store.getEndpoint(EP)?.joined?.vmUuid, a.vmUuid);
   assert.equal(vrs.ports.get("nuh" + "b".repeat(12))!.vmUuid, a.vmUuid);
@@ -279,7 +391,19 @@ test("DeleteEndpoint answers before the veth is deleted; a failed deletion is lo
   const lines: string[] = [];
   const d = new NuageDriver(
     { scope: "local", bridge: "alubr0", resolveTimeoutMs: 1000, driverName: "nuage" },
-    { store, links, vrs, logger: pino({ level: "warn" }, { write: (l: string) => { lines.push(l); } }) },
+    {
+      store,
+      links,
+      vrs,
+      logger: pino(
+        { level: "warn" },
+        {
+          write: (l: string) => {
+            lines.push(l);
+          },
+        },
+      ),
+    },
   );
   await d.createNetwork(netReq(readmeOpts));
   await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null });
@@ -287,7 +411,12 @@ test("DeleteEndpoint answers before the veth is deleted; a failed deletion is lo
   await d.leave({ NetworkID: NET, EndpointID: EP });
   let release!: () => void;
   const slow = links.deleteLink.bind(links);
-  links.deleteLink = async (n) => { await new Promise<void>((r) => { release = r; }); return slow(n); };
+  links.deleteLink = async (n) => {
+    await new Promise<void>((r) => {
+      release = r;
+    });
+    return slow(n);
+  };
   await d.deleteEndpoint({ NetworkID: NET, EndpointID: EP });
   assert.equal(store.getEndpoint(EP), undefined, "answered: the record is gone");
   assert.ok(links.links.has("nuh" + "b".repeat(12)), "the veth is still being deleted");
@@ -301,7 +430,9 @@ test("DeleteEndpoint answers before the veth is deleted; a failed deletion is lo
   assert.ok(!links.links.has("nuh" + "b".repeat(12)), "deleted after the answer");
 
   await d.join({ NetworkID: NET, EndpointID: twin, SandboxKey: "/y", Options: null });
-  links.deleteLink = async () => { throw new Error("RTNETLINK answers: Device or resource busy"); };
+  links.deleteLink = async () => {
+    throw new Error("RTNETLINK answers: Device or resource busy");
+  };
   await d.deleteEndpoint({ NetworkID: NET, EndpointID: twin });
   await d.linksSettled();
   assert.equal(store.getEndpoint(twin), undefined);
@@ -312,7 +443,11 @@ test("DeleteEndpoint answers before the veth is deleted; a failed deletion is lo
 test("A network created on another host is learnt from the Docker API", async () => {
   const docker: DockerLookup = {
     inspectNetwork: async (id) => ({
-      Id: id, Name: "MyNet", Driver: "nuage", Scope: "global", Options: readmeOpts,
+      Id: id,
+      Name: "MyNet",
+      Driver: "nuage",
+      Scope: "global",
+      Options: readmeOpts,
       IPAM: { Driver: "default", Config: [{ Subnet: "10.21.59.0/24", Gateway: "10.21.59.1" }] },
     }),
   };
@@ -324,9 +459,18 @@ test("A network created on another host is learnt from the Docker API", async ()
 });
 
 test("An unknown network fails clearly when Docker cannot be asked", async () => {
-  const docker: DockerLookup = { inspectNetwork: async () => { throw new Error("no answer within 5 s"); } };
+  const docker: DockerLookup = {
+    inspectNetwork: async () => {
+      throw new Error("no answer within 5 s");
+    },
+  };
   await assert.rejects(
-    make({ docker }).createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: "10.21.59.2/24" }, Options: null }),
+    make({ docker }).createEndpoint({
+      NetworkID: NET,
+      EndpointID: EP,
+      Interface: { Address: "10.21.59.2/24" },
+      Options: null,
+    }),
     /not created through this host's Nuage plugin, and asking Docker about it failed: no answer within 5 s/,
   );
 });
@@ -352,7 +496,10 @@ test("Concurrent calls for one endpoint are serialised", async () => {
 test("AllocateNetwork (swarm leader) checks like CreateNetwork and answers only the Nuage options; repeatable; FreeNetwork keeps nothing", async () => {
   const asked: string[] = [];
   const vsd: SubnetDirectory = {
-    async findSubnet(ref) { asked.push(ref.subnet); return { address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" }; },
+    async findSubnet(ref) {
+      asked.push(ref.subnet);
+      return { address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" };
+    },
   };
   const d = make({ vsd });
   const req = {
@@ -371,7 +518,13 @@ test("AllocateNetwork (swarm leader) checks like CreateNetwork and answers only 
   await d.createNetwork({ ...netReq(first.Options), NetworkID: "f".repeat(64) });
   assert.equal(store.getNetwork("f".repeat(64))?.nuage.subnet, "Subnet 2");
   await d.freeNetwork({ NetworkID: req.NetworkID });
-  await assert.rejects(d.allocateNetwork({ ...req, Options: { organization: "Enterprise" } }), /missing options -o domain=.*-o zone=.*-o subnet=.*-o user=/);
-  await assert.rejects(d.allocateNetwork({ ...req, IPv4Data: [{ AddressSpace: "", Pool: "10.21.58.0/24" }] }), /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2"/);
+  await assert.rejects(
+    d.allocateNetwork({ ...req, Options: { organization: "Enterprise" } }),
+    /missing options -o domain=.*-o zone=.*-o subnet=.*-o user=/,
+  );
+  await assert.rejects(
+    d.allocateNetwork({ ...req, IPv4Data: [{ AddressSpace: "", Pool: "10.21.58.0/24" }] }),
+    /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2"/,
+  );
   await assert.rejects(d.allocateNetwork({ ...req, Options: { ...readmeOpts, vni: "4097" } }), /unknown option -o vni/);
 });

@@ -15,14 +15,22 @@ import { readBounded } from "../../src/http/bounded-body.js";
 import { HttpRequestError, httpTransport } from "../../src/http/transport.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
 
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void, at?: string): Promise<{ server: Server; origin: string }> {
+async function serve(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  at?: string,
+): Promise<{ server: Server; origin: string }> {
   const server = createServer(handler);
   if (at) server.listen(at);
   else server.listen(0, "127.0.0.1");
   await once(server, "listening");
-  cleanups.push(async () => { server.closeAllConnections(); server.close(); });
+  cleanups.push(async () => {
+    server.closeAllConnections();
+    server.close();
+  });
   return { server, origin: at ? "" : `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
@@ -34,11 +42,20 @@ test("requests over a unix socket reuse one connection; the body, its length and
   let connections = 0;
   const { server } = await serve(async (req, res) => {
     const body = await readBounded(req, 1 << 20, "request");
-    seen.push({ method: req.method!, url: req.url!, length: req.headers["content-length"], body, host: req.headers.host, custom: req.headers["x-nuage-page"] as string });
+    seen.push({
+      method: req.method!,
+      url: req.url!,
+      length: req.headers["content-length"],
+      body,
+      host: req.headers.host,
+      custom: req.headers["x-nuage-page"] as string,
+    });
     res.setHeader("X-Nuage-Count", "2");
     res.end(JSON.stringify({ echo: body }));
   }, socketPath);
-  server.on("connection", () => { connections++; });
+  server.on("connection", () => {
+    connections++;
+  });
   const t = httpTransport({ socketPath });
   cleanups.push(() => t.close());
 
@@ -52,7 +69,14 @@ test("requests over a unix socket reuse one connection; the body, its length and
 
   assert.deepEqual(seen, [
     { method: "GET", url: "/networks/a?x=1", length: undefined, body: "", host: "localhost", custom: "3" },
-    { method: "POST", url: "/containers", length: String(Buffer.byteLength(body)), body, host: "localhost", custom: undefined },
+    {
+      method: "POST",
+      url: "/containers",
+      length: String(Buffer.byteLength(body)),
+      body,
+      host: "localhost",
+      custom: undefined,
+    },
   ]);
   assert.equal(connections, 1, "the second request went over the first one's connection");
 });
@@ -68,13 +92,16 @@ test("a deadline before the headers fails the request as timed out and sent; one
   cleanups.push(() => t.close());
 
   const started = Date.now();
-  await assert.rejects(t.request({ method: "GET", path: "/silent", signal: AbortSignal.timeout(150) }), (err: unknown) => {
-    assert.ok(err instanceof HttpRequestError, String(err));
-    assert.equal(err.timedOut, true);
-    assert.equal(err.code, "TIMEOUT");
-    assert.equal(err.requestSent, true, "the request had a connected socket: it may have reached the peer");
-    return true;
-  });
+  await assert.rejects(
+    t.request({ method: "GET", path: "/silent", signal: AbortSignal.timeout(150) }),
+    (err: unknown) => {
+      assert.ok(err instanceof HttpRequestError, String(err));
+      assert.equal(err.timedOut, true);
+      assert.equal(err.code, "TIMEOUT");
+      assert.equal(err.requestSent, true, "the request had a connected socket: it may have reached the peer");
+      return true;
+    },
+  );
   assert.ok(Date.now() - started < 2_000, "the deadline cut the wait");
 
   const answer = await t.request({ method: "GET", path: "/slow-body", signal: AbortSignal.timeout(300) });
@@ -101,7 +128,9 @@ test("a refused connection says the request was not sent; an aborted one is not 
     return true;
   });
 
-  const { origin } = await serve(() => { /* never answers */ });
+  const { origin } = await serve(() => {
+    /* never answers */
+  });
   const u = httpTransport({ origin });
   cleanups.push(() => u.close());
   const abort = new AbortController();
@@ -118,7 +147,10 @@ test("a refused connection says the request was not sent; an aborted one is not 
 
 test("a request cut while its connection is still being made was not sent (a POST may be retried)", async () => {
   let requests = 0;
-  const { origin } = await serve((_req, res) => { requests++; res.end(); });
+  const { origin } = await serve((_req, res) => {
+    requests++;
+    res.end();
+  });
   const t = httpTransport({ origin });
   cleanups.push(() => t.close());
   const abort = new AbortController();
@@ -136,7 +168,9 @@ test("a request cut while its connection is still being made was not sent (a POS
 test("an https origin without a trusted certificate fails before anything is sent, with the TLS code", async () => {
   const tcp = createTcpServer((s) => s.end("HTTP/1.1 200 OK\r\n\r\n")).listen(0, "127.0.0.1");
   await once(tcp, "listening");
-  cleanups.push(async () => { tcp.close(); });
+  cleanups.push(async () => {
+    tcp.close();
+  });
   const t = httpTransport({ origin: `https://127.0.0.1:${(tcp.address() as AddressInfo).port}` });
   cleanups.push(() => t.close());
   await assert.rejects(t.request({ method: "GET", path: "/", signal: AbortSignal.timeout(2_000) }), (err: unknown) => {

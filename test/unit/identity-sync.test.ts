@@ -14,24 +14,45 @@ const NET = "n".repeat(64);
 const NET2 = "m".repeat(64);
 const logger = pino({ level: process.env.DBG ? "debug" : "silent" });
 
-interface Ep { id: string; networkId: string; joined?: { vmUuid: string; identity: "docker" | "provisional"; containerName?: string; vsdNamed?: string } }
+interface Ep {
+  id: string;
+  networkId: string;
+  joined?: { vmUuid: string; identity: "docker" | "provisional"; containerName?: string; vsdNamed?: string };
+}
 
 function setup() {
   const endpoints = new Map<string, Ep>();
   // network → endpoint → container, as Docker lists them (one endpoint per container and network)
-  const listed = new Map<string, Map<string, { id: string; name: string }>>([[NET, new Map()], [NET2, new Map()]]);
+  const listed = new Map<string, Map<string, { id: string; name: string }>>([
+    [NET, new Map()],
+    [NET2, new Map()],
+  ]);
   let onEvent: ((e: DockerEvent) => void) | undefined;
   let inspects = 0;
   let inspectFails = 0;
   const docker = {
-    async followEvents(_f: unknown, cb: (e: DockerEvent) => void) { onEvent = cb; },
+    async followEvents(_f: unknown, cb: (e: DockerEvent) => void) {
+      onEvent = cb;
+    },
     async inspectNetwork(id: string): Promise<DockerNetwork | undefined> {
       inspects++;
-      if (inspectFails > 0) { inspectFails--; throw new Error("Docker API: no answer within 5 s"); }
+      if (inspectFails > 0) {
+        inspectFails--;
+        throw new Error("Docker API: no answer within 5 s");
+      }
       await new Promise((r) => setTimeout(r, 20)); // a pass takes a while: events arrive during it
       const containers: NonNullable<DockerNetwork["Containers"]> = {};
-      for (const [ep, c] of listed.get(id) ?? []) containers[c.id] = { Name: c.name, EndpointID: ep, MacAddress: "", IPv4Address: "" };
-      return { Id: id, Name: "net", Driver: "nuage", Scope: "local", Options: {}, IPAM: { Driver: "default", Config: [] }, Containers: containers };
+      for (const [ep, c] of listed.get(id) ?? [])
+        containers[c.id] = { Name: c.name, EndpointID: ep, MacAddress: "", IPv4Address: "" };
+      return {
+        Id: id,
+        Name: "net",
+        Driver: "nuage",
+        Scope: "local",
+        Options: {},
+        IPAM: { Driver: "default", Config: [] },
+        Containers: containers,
+      };
     },
   };
   const store = {
@@ -62,10 +83,26 @@ function setup() {
       return true;
     },
   };
-  const sync = new IdentitySync(docker as never, store as never, driver as never, logger, namer, { baseDelayMs: 10, maxDelayMs: 50 });
+  const sync = new IdentitySync(docker as never, store as never, driver as never, logger, namer, {
+    baseDelayMs: 10,
+    maxDelayMs: 50,
+  });
   sync.start();
-  const connect = (net = NET): void => onEvent!({ Type: "network", Action: "connect", Actor: { ID: net, Attributes: {} }, time: 0 });
-  return { endpoints, listed, connect, sync, learnt, vsdContainers, putCalls, failInspect: (n: number) => { inspectFails = n; }, inspects: () => inspects };
+  const connect = (net = NET): void =>
+    onEvent!({ Type: "network", Action: "connect", Actor: { ID: net, Attributes: {} }, time: 0 });
+  return {
+    endpoints,
+    listed,
+    connect,
+    sync,
+    learnt,
+    vsdContainers,
+    putCalls,
+    failInspect: (n: number) => {
+      inspectFails = n;
+    },
+    inspects: () => inspects,
+  };
 }
 
 test("an endpoint Docker lists only after its connect event, and a VSD container made later: retried until named", async () => {

@@ -24,7 +24,11 @@ class FakeVsd implements IpamVsd {
     return { id: "subnet-2", address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" };
   }
   async reserve(r: { uuid: string; portName: string; mac: string; ip?: string }) {
-    if (this.failNext) { const e = this.failNext; this.failNext = undefined; throw e; }
+    if (this.failNext) {
+      const e = this.failNext;
+      this.failNext = undefined;
+      throw e;
+    }
     let ip = r.ip;
     if (ip && this.used.has(ip)) throw new ReservationRefused("in-use", `IP address ${ip} is already in use`);
     for (let n = 2; !ip; n++) if (!this.used.has(`10.21.59.${n}`)) ip = `10.21.59.${n}`;
@@ -38,7 +42,9 @@ class FakeVsd implements IpamVsd {
     if (r.containerId) this.containers.delete(r.containerId);
     if (ip) this.used.delete(ip);
   }
-  async rename(id: string, name: string) { this.renamed.push([id, name]); }
+  async rename(id: string, name: string) {
+    this.renamed.push([id, name]);
+  }
 }
 
 let dir: string;
@@ -53,7 +59,9 @@ beforeEach(async () => {
   vsd = new FakeVsd();
   ipam = new NuageIpam({ graceMs: 50 }, { store, vsd, logger });
 });
-afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 const pool = () => ipam.requestPool({ AddressSpace: "nuage-local", Pool: "", SubPool: "", Options: OPTS, V6: false });
 
@@ -68,42 +76,92 @@ test("RequestPool answers the VSD subnet and its gateway; the PoolID carries the
 });
 
 test("RequestPool refuses a differing --subnet, --ip-range, IPv6, missing options and no VSD, naming what to give", async () => {
-  await assert.rejects(ipam.requestPool({ AddressSpace: "", Pool: "10.21.58.0/24", SubPool: "", Options: OPTS, V6: false }),
-    /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/);
-  await assert.rejects(ipam.requestPool({ AddressSpace: "", Pool: "", SubPool: "10.21.59.128/25", Options: OPTS, V6: false }), /--ip-range/);
+  await assert.rejects(
+    ipam.requestPool({ AddressSpace: "", Pool: "10.21.58.0/24", SubPool: "", Options: OPTS, V6: false }),
+    /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/,
+  );
+  await assert.rejects(
+    ipam.requestPool({ AddressSpace: "", Pool: "", SubPool: "10.21.59.128/25", Options: OPTS, V6: false }),
+    /--ip-range/,
+  );
   await assert.rejects(ipam.requestPool({ AddressSpace: "", Pool: "", SubPool: "", Options: OPTS, V6: true }), /IPv6/);
-  await assert.rejects(ipam.requestPool({ AddressSpace: "", Pool: "", SubPool: "", Options: { organization: "Enterprise" }, V6: false }),
-    /missing options --ipam-opt domain=\.\.\., --ipam-opt zone=\.\.\./);
+  await assert.rejects(
+    ipam.requestPool({ AddressSpace: "", Pool: "", SubPool: "", Options: { organization: "Enterprise" }, V6: false }),
+    /missing options --ipam-opt domain=\.\.\., --ipam-opt zone=\.\.\./,
+  );
   const noVsd = new NuageIpam({ graceMs: 50 }, { store, logger });
-  await assert.rejects(noVsd.requestPool({ AddressSpace: "", Pool: "", SubPool: "", Options: OPTS, V6: false }), /needs VSD access: set VsdUrl/);
-  const same = await ipam.requestPool({ AddressSpace: "", Pool: "10.21.59.0/24", SubPool: "", Options: OPTS, V6: false });
+  await assert.rejects(
+    noVsd.requestPool({ AddressSpace: "", Pool: "", SubPool: "", Options: OPTS, V6: false }),
+    /needs VSD access: set VsdUrl/,
+  );
+  const same = await ipam.requestPool({
+    AddressSpace: "",
+    Pool: "10.21.59.0/24",
+    SubPool: "",
+    Options: OPTS,
+    V6: false,
+  });
   assert.equal(same.Pool, "10.21.59.0/24");
 });
 
 test("the gateway request answers the VSD's gateway and refuses another", async () => {
   const p = await pool();
-  const gw = await ipam.requestAddress({ PoolID: p.PoolID, Address: "", Options: { RequestAddressType: "com.docker.network.gateway" } });
+  const gw = await ipam.requestAddress({
+    PoolID: p.PoolID,
+    Address: "",
+    Options: { RequestAddressType: "com.docker.network.gateway" },
+  });
   assert.equal(gw.Address, "10.21.59.1/24");
-  await assert.rejects(ipam.requestAddress({ PoolID: p.PoolID, Address: "10.21.59.254", Options: { RequestAddressType: "com.docker.network.gateway" } }),
-    /--gateway 10\.21\.59\.254 does not match VSD subnet "Subnet 2", whose gateway is 10\.21\.59\.1/);
+  await assert.rejects(
+    ipam.requestAddress({
+      PoolID: p.PoolID,
+      Address: "10.21.59.254",
+      Options: { RequestAddressType: "com.docker.network.gateway" },
+    }),
+    /--gateway 10\.21\.59\.254 does not match VSD subnet "Subnet 2", whose gateway is 10\.21\.59\.1/,
+  );
   assert.equal(vsd.used.size, 0, "no reservation for the gateway");
 });
 
 test("RequestAddress reserves in the VSD with Docker's MAC; --ip in use is refused; ReleaseAddress frees it", async () => {
   const p = await pool();
-  const a = await ipam.requestAddress({ PoolID: p.PoolID, Address: "", Options: { "com.docker.network.endpoint.macaddress": MAC } });
+  const a = await ipam.requestAddress({
+    PoolID: p.PoolID,
+    Address: "",
+    Options: { "com.docker.network.endpoint.macaddress": MAC },
+  });
   assert.equal(a.Address, "10.21.59.2/24");
   assert.equal(vsd.used.get("10.21.59.2")?.mac, MAC);
   const [rec] = store.listReservations();
   assert.equal(rec!.state, "reserved");
   assert.equal(rec!.portName, vsd.used.get("10.21.59.2")!.portName);
   assert.match(rec!.portName, /^nuh[0-9a-f]{12}$/);
-  const fixed = await ipam.requestAddress({ PoolID: p.PoolID, Address: "10.21.59.40", Options: { "com.docker.network.endpoint.macaddress": "02:42:0a:15:3b:28" } });
+  const fixed = await ipam.requestAddress({
+    PoolID: p.PoolID,
+    Address: "10.21.59.40",
+    Options: { "com.docker.network.endpoint.macaddress": "02:42:0a:15:3b:28" },
+  });
   assert.equal(fixed.Address, "10.21.59.40/24");
-  await assert.rejects(ipam.requestAddress({ PoolID: p.PoolID, Address: "10.21.59.40", Options: { "com.docker.network.endpoint.macaddress": "02:42:0a:15:3b:29" } }),
-    /address 10\.21\.59\.40 is already in use in VSD subnet "Subnet 2"/);
-  await assert.rejects(ipam.requestAddress({ PoolID: p.PoolID, Address: "10.21.60.4", Options: { "com.docker.network.endpoint.macaddress": MAC } }), /not an address of VSD subnet/);
-  await assert.rejects(ipam.requestAddress({ PoolID: p.PoolID, Address: "10.21.59.9", Options: null }), /--aux-address/);
+  await assert.rejects(
+    ipam.requestAddress({
+      PoolID: p.PoolID,
+      Address: "10.21.59.40",
+      Options: { "com.docker.network.endpoint.macaddress": "02:42:0a:15:3b:29" },
+    }),
+    /address 10\.21\.59\.40 is already in use in VSD subnet "Subnet 2"/,
+  );
+  await assert.rejects(
+    ipam.requestAddress({
+      PoolID: p.PoolID,
+      Address: "10.21.60.4",
+      Options: { "com.docker.network.endpoint.macaddress": MAC },
+    }),
+    /not an address of VSD subnet/,
+  );
+  await assert.rejects(
+    ipam.requestAddress({ PoolID: p.PoolID, Address: "10.21.59.9", Options: null }),
+    /--aux-address/,
+  );
   assert.equal(store.listReservations().length, 2, "a refused request leaves no record");
   await ipam.releaseAddress({ PoolID: p.PoolID, Address: "10.21.59.40" });
   assert.equal(vsd.used.has("10.21.59.40"), false);
@@ -114,8 +172,12 @@ test("RequestAddress reserves in the VSD with Docker's MAC; --ip in use is refus
 test("a VSD failure during the reservation leaves no record", async () => {
   const p = await pool();
   vsd.failNext = new Error("VSD unreachable");
-  await assert.rejects(ipam.requestAddress({ PoolID: p.PoolID, Address: "", Options: { "com.docker.network.endpoint.macaddress": MAC } }),
-    (err: Error) => err instanceof DriverError && /reserving an address in VSD subnet "Subnet 2" failed: VSD unreachable/.test(err.message));
+  await assert.rejects(
+    ipam.requestAddress({ PoolID: p.PoolID, Address: "", Options: { "com.docker.network.endpoint.macaddress": MAC } }),
+    (err: Error) =>
+      err instanceof DriverError &&
+      /reserving an address in VSD subnet "Subnet 2" failed: VSD unreachable/.test(err.message),
+  );
   assert.equal(store.listReservations().length, 0);
 });
 
@@ -125,20 +187,47 @@ test("CreateNetwork links to the pool just given; two VSD subnets of one CIDR at
   assert.equal(linked.ref.subnet, "Subnet 2");
   assert.throws(() => ipam.linkNetwork("n2", p.Pool), /no nuage IPAM pool of 10\.21\.59\.0\/24 is waiting/);
   // Two pools of the same CIDR for different domains, not yet tied to a network.
-  (ipam as unknown as { pending: Map<string, unknown> }).pending.set("x", { key: { ...decodePoolId(p.PoolID)!, domain: "Other" }, at: Date.now() });
+  (ipam as unknown as { pending: Map<string, unknown> }).pending.set("x", {
+    key: { ...decodePoolId(p.PoolID)!, domain: "Other" },
+    at: Date.now(),
+  });
   await pool();
-  assert.throws(() => ipam.linkNetwork("n3", p.Pool), /ambiguous: VSD subnets "Subnet 2" of domain "Other" and "Subnet 2" of domain "Domain".*-o organization=/);
+  assert.throws(
+    () => ipam.linkNetwork("n3", p.Pool),
+    /ambiguous: VSD subnets "Subnet 2" of domain "Other" and "Subnet 2" of domain "Domain".*-o organization=/,
+  );
   const chosen = ipam.linkNetwork("n3", p.Pool, { ...OPTS, domain: "Other" });
   assert.equal(chosen.ref.domain, "Other");
 });
 
 test("claim ties the reservation to the endpoint; the reconcile pass releases what nobody took", async () => {
   const p = await pool();
-  await ipam.requestAddress({ PoolID: p.PoolID, Address: "", Options: { "com.docker.network.endpoint.macaddress": MAC } });
-  await ipam.requestAddress({ PoolID: p.PoolID, Address: "", Options: { "com.docker.network.endpoint.macaddress": "02:42:0a:15:3b:08" } });
-  await assert.rejects(ipam.claim({ ref: OPTS, ip: "10.21.59.2", endpointId: "e1", mac: "02:00:00:00:00:01" }), /not the one its address was reserved with/);
+  await ipam.requestAddress({
+    PoolID: p.PoolID,
+    Address: "",
+    Options: { "com.docker.network.endpoint.macaddress": MAC },
+  });
+  await ipam.requestAddress({
+    PoolID: p.PoolID,
+    Address: "",
+    Options: { "com.docker.network.endpoint.macaddress": "02:42:0a:15:3b:08" },
+  });
+  await assert.rejects(
+    ipam.claim({ ref: OPTS, ip: "10.21.59.2", endpointId: "e1", mac: "02:00:00:00:00:01" }),
+    /not the one its address was reserved with/,
+  );
   const rec = await ipam.claim({ ref: OPTS, ip: "10.21.59.2", endpointId: "e1", mac: MAC });
-  await store.putEndpoint({ id: "e1", networkId: "n", address: "10.21.59.2/24", mac: MAC, macGenerated: false, hostIfName: rec.portName, containerIfName: rec.containerIfName, createdAt: "", reservationId: rec.id });
+  await store.putEndpoint({
+    id: "e1",
+    networkId: "n",
+    address: "10.21.59.2/24",
+    mac: MAC,
+    macGenerated: false,
+    hostIfName: rec.portName,
+    containerIfName: rec.containerIfName,
+    createdAt: "",
+    reservationId: rec.id,
+  });
   await assert.rejects(ipam.claim({ ref: OPTS, ip: "10.21.59.99", endpointId: "e1" }), /has no reservation/);
   await new Promise((r) => setTimeout(r, 80));
   const released = await ipam.reconcile();
@@ -153,11 +242,23 @@ test("claim ties the reservation to the endpoint; the reconcile pass releases wh
 });
 
 test("policy groups: exact name first, else case-insensitive; unknown names list the domain's groups", () => {
-  const available = [{ id: "1", name: "Web" }, { id: "2", name: "DB" }, { id: "3", name: "web-admin" }];
-  assert.deepEqual(matchGroups(["web", "DB"], available, { domain: "Domain" }, "x").map((g) => g.id), ["1", "2"]);
-  assert.throws(() => matchGroups(["Cache"], available, { domain: "Domain" }, "driver-opt nuage.policy-group"),
-    /driver-opt nuage\.policy-group "Cache": no such policy group in VSD domain "Domain"; its policy groups: "Web", "DB", "web-admin"/);
-  const twins = [{ id: "1", name: "Web" }, { id: "2", name: "WEB" }];
+  const available = [
+    { id: "1", name: "Web" },
+    { id: "2", name: "DB" },
+    { id: "3", name: "web-admin" },
+  ];
+  assert.deepEqual(
+    matchGroups(["web", "DB"], available, { domain: "Domain" }, "x").map((g) => g.id),
+    ["1", "2"],
+  );
+  assert.throws(
+    () => matchGroups(["Cache"], available, { domain: "Domain" }, "driver-opt nuage.policy-group"),
+    /driver-opt nuage\.policy-group "Cache": no such policy group in VSD domain "Domain"; its policy groups: "Web", "DB", "web-admin"/,
+  );
+  const twins = [
+    { id: "1", name: "Web" },
+    { id: "2", name: "WEB" },
+  ];
   assert.equal(matchGroups(["WEB"], twins, { domain: "D" }, "x")[0]!.id, "2");
   assert.throws(() => matchGroups(["web"], twins, { domain: "D" }, "x"), /differ only in case/);
   assert.deepEqual(policyGroupOption({ "nuage.policy-group": " web , db,,web" }), ["web", "db"]);

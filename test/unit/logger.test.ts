@@ -7,7 +7,9 @@ import { createLogger, redactSecrets } from "../../src/log/logger.js";
 function capture() {
   const out = new PassThrough();
   const lines: Record<string, unknown>[] = [];
-  out.on("data", (b: Buffer) => { for (const l of b.toString().split("\n")) if (l) lines.push(JSON.parse(l) as Record<string, unknown>); });
+  out.on("data", (b: Buffer) => {
+    for (const l of b.toString().split("\n")) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+  });
   return { logger: createLogger("Debug", { destination: out }), lines };
 }
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -19,7 +21,8 @@ test("credentials are redacted at the top, deep down and inside arrays; other va
   logger.info({ body, cfg, list: [{ Authorization: "XREST abc" }], password: "top" }, "call");
   await tick();
   const text = JSON.stringify(lines);
-  for (const s of ["hunter2", "s3cret", "k1", "XREST abc", "\"top\""]) assert.ok(!text.includes(s), `${s} is not logged: ${text}`);
+  for (const s of ["hunter2", "s3cret", "k1", "XREST abc", '"top"'])
+    assert.ok(!text.includes(s), `${s} is not logged: ${text}`);
   const l = lines[0] as { body: typeof body; cfg: { VsdUser: string; VsdPassword: string } };
   assert.equal(l.body.Options["com.docker.network.generic"].organization, "Enterprise");
   assert.equal(l.body.Options["com.docker.network.generic"].password, "[redacted]");
@@ -34,7 +37,7 @@ test("an Error carrying a credential keeps its message, stack and cause; child b
   logger.child({ component: "vsd", password: "bound" }).error({ err }, "failed");
   await tick();
   const text = JSON.stringify(lines);
-  assert.ok(!text.includes("\"pw\"") && !text.includes("bound"), text);
+  assert.ok(!text.includes('"pw"') && !text.includes("bound"), text);
   const e = (lines[0] as { err: { message: string; stack: string; password: string; cause: { message: string } } }).err;
   assert.equal(e.message, "login refused");
   assert.match(e.stack, /login refused/);

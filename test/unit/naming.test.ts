@@ -20,7 +20,12 @@ test("generated MACs are unicast, locally administered and differ", () => {
 });
 
 test("CIDR and mask helpers", () => {
-  assert.deepEqual(parseCidr("10.21.59.7/24"), { ip: "10.21.59.7", prefix: 24, network: "10.21.59.0", mask: "255.255.255.0" });
+  assert.deepEqual(parseCidr("10.21.59.7/24"), {
+    ip: "10.21.59.7",
+    prefix: 24,
+    network: "10.21.59.0",
+    mask: "255.255.255.0",
+  });
   assert.equal(parseCidr("10.21.59.0"), undefined);
   assert.equal(parseCidr("300.1.1.1/24"), undefined);
   assert.equal(maskToPrefix("255.255.255.0"), 24);

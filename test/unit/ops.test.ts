@@ -34,14 +34,18 @@ async function tempDir(): Promise<string> {
   dirs.push(d);
   return d;
 }
-after(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
 
 function get(url: string, method = "GET"): Promise<{ status: number; type: string; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method }, (res) => {
       let text = "";
       res.setEncoding("utf8");
-      res.on("data", (c: string) => { text += c; });
+      res.on("data", (c: string) => {
+        text += c;
+      });
       res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), text }));
     });
     req.on("error", reject);
@@ -55,11 +59,20 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     if (!line.startsWith(name)) continue;
     const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries((m[2] ?? "").split(",").filter(Boolean).map((kv) => {
-      const [k, v] = kv.split("=");
-      return [k, JSON.parse(v!) as string];
-    }));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v) && Object.keys(have).length === Object.keys(labels).length) return Number(m[3]);
+    const have = Object.fromEntries(
+      (m[2] ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((kv) => {
+          const [k, v] = kv.split("=");
+          return [k, JSON.parse(v!) as string];
+        }),
+    );
+    if (
+      Object.entries(labels).every(([k, v]) => have[k] === v) &&
+      Object.keys(have).length === Object.keys(labels).length
+    )
+      return Number(m[3]);
   }
   return undefined;
 }
@@ -75,7 +88,15 @@ describe("metrics", () => {
     m.observeResolution(0.03, "resolved");
     m.reconnected("ovsdb");
     m.reconnected("ovsdb");
-    m.removed({ endpoints: ["a"], networks: [], bridgePorts: ["nuh1", "nuh2"], links: [], nuagePortRows: [], nuageEntityRows: [], dockerReachable: true });
+    m.removed({
+      endpoints: ["a"],
+      networks: [],
+      bridgePorts: ["nuh1", "nuh2"],
+      links: [],
+      nuagePortRows: [],
+      nuageEntityRows: [],
+      dockerReachable: true,
+    });
     endpoints = 5;
     const text = await m.render();
     const join = { call: "NetworkDriver.Join", outcome: "ok" };
@@ -102,22 +123,47 @@ describe("metrics", () => {
   test("the protocol layer reports each answered call: route name (unknown paths as one label) and outcome", async () => {
     const dir = await tempDir();
     const seen: [string, CallOutcome, number][] = [];
-    const driver = { getCapabilities: () => ({ Scope: "local", ConnectivityScope: "local" }) } as unknown as NetworkDriver;
-    const ipam = { requestAddress: async () => { throw new DriverError("address 10.0.0.9 is already in use"); } } as unknown as IpamDriver;
-    const server = await startPluginServer(driver, { socketPath: join(dir, "p.sock"), logger: silent, ipam, onCall: (c, o, s) => seen.push([c, o, s]) });
+    const driver = {
+      getCapabilities: () => ({ Scope: "local", ConnectivityScope: "local" }),
+    } as unknown as NetworkDriver;
+    const ipam = {
+      requestAddress: async () => {
+        throw new DriverError("address 10.0.0.9 is already in use");
+      },
+    } as unknown as IpamDriver;
+    const server = await startPluginServer(driver, {
+      socketPath: join(dir, "p.sock"),
+      logger: silent,
+      ipam,
+      onCall: (c, o, s) => seen.push([c, o, s]),
+    });
     try {
-      const post = (path: string, body: string): Promise<number> => new Promise((resolve, reject) => {
-        const req = http.request({ socketPath: join(dir, "p.sock"), path, method: "POST" }, (res) => { res.resume(); res.on("end", () => resolve(res.statusCode ?? 0)); });
-        req.on("error", reject);
-        req.end(body);
-      });
+      const post = (path: string, body: string): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const req = http.request({ socketPath: join(dir, "p.sock"), path, method: "POST" }, (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode ?? 0));
+          });
+          req.on("error", reject);
+          req.end(body);
+        });
       assert.equal(await post("/NetworkDriver.GetCapabilities", ""), 200);
       assert.equal(await post("/NetworkDriver.Bogus/$(rm)", "{}"), 404);
       assert.equal(await post("/NetworkDriver.CreateNetwork", "{not json"), 400);
-      assert.equal(await post("/IpamDriver.RequestAddress", JSON.stringify({ PoolID: "p", Address: "10.0.0.9", Options: null })), 200, "an IPAM refusal is a 200 {Error}");
-      assert.deepEqual(seen.map(([c, o]) => [c, o]), [
-        ["NetworkDriver.GetCapabilities", "ok"], ["unknown", "refused"], ["NetworkDriver.CreateNetwork", "refused"], ["IpamDriver.RequestAddress", "failed"],
-      ]);
+      assert.equal(
+        await post("/IpamDriver.RequestAddress", JSON.stringify({ PoolID: "p", Address: "10.0.0.9", Options: null })),
+        200,
+        "an IPAM refusal is a 200 {Error}",
+      );
+      assert.deepEqual(
+        seen.map(([c, o]) => [c, o]),
+        [
+          ["NetworkDriver.GetCapabilities", "ok"],
+          ["unknown", "refused"],
+          ["NetworkDriver.CreateNetwork", "refused"],
+          ["IpamDriver.RequestAddress", "failed"],
+        ],
+      );
       assert.ok(seen.every(([, , s]) => s >= 0 && s < 5));
     } finally {
       await server.close();
@@ -135,14 +181,22 @@ describe("metrics", () => {
         this.resolved++;
         return { ip: "10.0.0.2" };
       }
-      count(): number { return this.resolved; }
+      count(): number {
+        return this.resolved;
+      }
     }
     const vrs = withResolutionTiming(new FakeVrs(), { observeResolution: (s, o) => obs.push([s, o]) });
     assert.deepEqual(await vrs.waitResolved("nuh1"), { ip: "10.0.0.2" });
     await assert.rejects(vrs.waitResolved("bad"), /did not resolve/);
     assert.equal(vrs.count(), 1, "other methods run on the real client");
-    assert.deepEqual(obs.map(([, o]) => o), ["resolved", "failed"]);
-    assert.ok(obs.every(([s]) => s >= 0.015 && s < 5), `seconds: ${obs.map(([s]) => s).join(", ")}`);
+    assert.deepEqual(
+      obs.map(([, o]) => o),
+      ["resolved", "failed"],
+    );
+    assert.ok(
+      obs.every(([s]) => s >= 0.015 && s < 5),
+      `seconds: ${obs.map(([s]) => s).join(", ")}`,
+    );
   });
 });
 
@@ -150,7 +204,12 @@ describe("/metrics and /healthz", () => {
   test("serves Prometheus text, 200 when healthy, 503 with the reasons, 404 and 405 otherwise", async () => {
     let health = { ok: true, reasons: [] as string[] };
     const metrics = createMetrics({ networks: () => 0, endpoints: () => 2 }, { defaultMetrics: false });
-    const server = await startOpsServer({ address: "127.0.0.1:0", metrics, logger: silent, health: async () => health });
+    const server = await startOpsServer({
+      address: "127.0.0.1:0",
+      metrics,
+      logger: silent,
+      health: async () => health,
+    });
     try {
       const base = `http://${server.address}`;
       const m = await get(`${base}/metrics`);
@@ -159,7 +218,10 @@ describe("/metrics and /healthz", () => {
       assert.equal(sample(m.text, `${PREFIX}endpoints`), 2);
       assert.deepEqual(await get(`${base}/healthz`).then((r) => [r.status, r.text]), [200, "ok\n"]);
       health = { ok: false, reasons: ["OVSDB at unix:/x is not connected", "StateDir /s is not writable: EROFS"] };
-      assert.deepEqual(await get(`${base}/healthz`).then((r) => [r.status, r.text]), [503, "OVSDB at unix:/x is not connected\nStateDir /s is not writable: EROFS\n"]);
+      assert.deepEqual(await get(`${base}/healthz`).then((r) => [r.status, r.text]), [
+        503,
+        "OVSDB at unix:/x is not connected\nStateDir /s is not writable: EROFS\n",
+      ]);
       assert.equal((await get(`${base}/other`)).status, 404);
       assert.equal((await get(`${base}/metrics`, "POST")).status, 405);
     } finally {
@@ -168,19 +230,40 @@ describe("/metrics and /healthz", () => {
   });
 
   test("a MetricsAddress that is not host:port is refused with the key's name", async () => {
-    await assert.rejects(startOpsServer({ address: "9476", metrics: createMetrics({ networks: () => 0, endpoints: () => 0 }, { defaultMetrics: false }), logger: silent, health: async () => ({ ok: true, reasons: [] }) }), /MetricsAddress "9476": expected "host:port"/);
+    await assert.rejects(
+      startOpsServer({
+        address: "9476",
+        metrics: createMetrics({ networks: () => 0, endpoints: () => 0 }, { defaultMetrics: false }),
+        logger: silent,
+        health: async () => ({ ok: true, reasons: [] }),
+      }),
+      /MetricsAddress "9476": expected "host:port"/,
+    );
   });
 
   test("health: OVSDB down and an unwritable StateDir are both named; a writable one keeps no probe file", async () => {
     const dir = await tempDir();
-    assert.deepEqual(await checkHealth({ ovsdbConnected: () => true, ovsdbName: "unix:/db.sock", stateDir: dir }), { ok: true, reasons: [] });
+    assert.deepEqual(await checkHealth({ ovsdbConnected: () => true, ovsdbName: "unix:/db.sock", stateDir: dir }), {
+      ok: true,
+      reasons: [],
+    });
     assert.deepEqual(await readdir(dir), []);
-    const h = await checkHealth({ ovsdbConnected: () => false, ovsdbName: "unix:/db.sock", stateDir: join(dir, "missing") });
+    const h = await checkHealth({
+      ovsdbConnected: () => false,
+      ovsdbName: "unix:/db.sock",
+      stateDir: join(dir, "missing"),
+    });
     assert.equal(h.ok, false);
-    assert.deepEqual(h.reasons, ["OVSDB at unix:/db.sock is not connected", `StateDir ${join(dir, "missing")} is not writable: ENOENT`]);
+    assert.deepEqual(h.reasons, [
+      "OVSDB at unix:/db.sock is not connected",
+      `StateDir ${join(dir, "missing")} is not writable: ENOENT`,
+    ]);
     if (process.getuid?.() !== 0) {
       await chmod(dir, 0o500);
-      assert.match((await checkHealth({ ovsdbConnected: () => true, ovsdbName: "x", stateDir: dir })).reasons[0] ?? "", /EACCES/);
+      assert.match(
+        (await checkHealth({ ovsdbConnected: () => true, ovsdbName: "x", stateDir: dir })).reasons[0] ?? "",
+        /EACCES/,
+      );
       await chmod(dir, 0o700);
     }
   });
@@ -188,12 +271,22 @@ describe("/metrics and /healthz", () => {
 
 const NET_ID = "n".repeat(1) + "0123456789abcdef".repeat(4).slice(1);
 const network = (id: string): NetworkRecord => ({
-  id, nuage: { organization: "E", domain: "D", zone: "Z", subnet: "S", user: "u" }, pool: "10.0.0.0/24", options: {},
-  learntFrom: "CreateNetwork", createdAt: new Date(Date.now() - 60_000).toISOString(),
+  id,
+  nuage: { organization: "E", domain: "D", zone: "Z", subnet: "S", user: "u" },
+  pool: "10.0.0.0/24",
+  options: {},
+  learntFrom: "CreateNetwork",
+  createdAt: new Date(Date.now() - 60_000).toISOString(),
 });
 const endpoint = (id: string, networkId: string): EndpointRecord => ({
-  id, networkId, address: "10.0.0.2/24", mac: "02:00:00:00:00:02", macGenerated: false,
-  hostIfName: `nuh${id.slice(0, 12)}`, containerIfName: `nuc${id.slice(0, 12)}`, createdAt: new Date(Date.now() - 60_000).toISOString(),
+  id,
+  networkId,
+  address: "10.0.0.2/24",
+  mac: "02:00:00:00:00:02",
+  macGenerated: false,
+  hostIfName: `nuh${id.slice(0, 12)}`,
+  containerIfName: `nuc${id.slice(0, 12)}`,
+  createdAt: new Date(Date.now() - 60_000).toISOString(),
 });
 
 describe("records snapshot and the reconciler's dry run", () => {
@@ -210,11 +303,18 @@ describe("records snapshot and the reconciler's dry run", () => {
     const snap = await RecordsSnapshot.read(dir);
     assert.equal(snap.getNetwork(NET_ID)?.pool, "10.0.0.0/24");
     assert.deepEqual(snap.listEndpoints(), []);
-    assert.deepEqual(snap.unusable.map((u) => [u.file, u.reason.split(":")[0]]), [
-      [join(dir, "endpoints", "e2.json"), "not readable as JSON"],
-      [join(dir, "endpoints", "e3.json"), "record version 7, and this plugin reads version 1 only"],
-    ]);
-    assert.deepEqual((await readdir(join(dir, "endpoints"))).sort(), ["e1.json.tmp123.0", "e2.json", "e3.json"], "nothing moved or swept");
+    assert.deepEqual(
+      snap.unusable.map((u) => [u.file, u.reason.split(":")[0]]),
+      [
+        [join(dir, "endpoints", "e2.json"), "not readable as JSON"],
+        [join(dir, "endpoints", "e3.json"), "record version 7, and this plugin reads version 1 only"],
+      ],
+    );
+    assert.deepEqual(
+      (await readdir(join(dir, "endpoints"))).sort(),
+      ["e1.json.tmp123.0", "e2.json", "e3.json"],
+      "nothing moved or swept",
+    );
     await assert.rejects(snap.deleteNetwork(NET_ID), /read-only/);
   });
 
@@ -223,9 +323,19 @@ describe("records snapshot and the reconciler's dry run", () => {
     await mkdir(join(dir, "reservations"), { recursive: true });
     const old = new Date(Date.now() - 3_600_000).toISOString();
     const reservation = (id: string, endpointId?: string) => ({
-      id, poolId: "p", subnetRef: { organization: "E", domain: "D", zone: "Z", subnet: "S" }, subnetId: "s1", state: "reserved",
-      ip: "10.0.0.9", prefix: 24, mac: "02:00:00:00:00:09", portName: `nuh${id.slice(0, 12)}`, containerIfName: `nuc${id.slice(0, 12)}`,
-      ...(endpointId ? { endpointId } : {}), freeSince: endpointId ? "" : old, createdAt: old,
+      id,
+      poolId: "p",
+      subnetRef: { organization: "E", domain: "D", zone: "Z", subnet: "S" },
+      subnetId: "s1",
+      state: "reserved",
+      ip: "10.0.0.9",
+      prefix: 24,
+      mac: "02:00:00:00:00:09",
+      portName: `nuh${id.slice(0, 12)}`,
+      containerIfName: `nuc${id.slice(0, 12)}`,
+      ...(endpointId ? { endpointId } : {}),
+      freeSince: endpointId ? "" : old,
+      createdAt: old,
     });
     const free = "d".repeat(64);
     const taken = "e".repeat(64);
@@ -236,7 +346,11 @@ describe("records snapshot and the reconciler's dry run", () => {
     const snap = await RecordsSnapshot.read(dir);
     assert.deepEqual(snap.unusable, []);
     const released: string[] = [];
-    const vsd = { release: async (r: { uuid: string }) => { released.push(r.uuid); } } as unknown as IpamVsd;
+    const vsd = {
+      release: async (r: { uuid: string }) => {
+        released.push(r.uuid);
+      },
+    } as unknown as IpamVsd;
     const ipam = new NuageIpam({ graceMs: 15_000 }, { store: snap, vsd, logger: silent });
     assert.deepEqual(await ipam.reconcile({ dryRun: true }), [free]);
     assert.deepEqual(released, []);
@@ -252,33 +366,59 @@ describe("records snapshot and the reconciler's dry run", () => {
     const goneNet = "c".repeat(64);
     await writeFile(join(dir, "networks", `${NET_ID}.json`), JSON.stringify(network(NET_ID)));
     await writeFile(join(dir, "networks", `${goneNet}.json`), JSON.stringify(network(goneNet)));
-    for (const id of [live, dead]) await writeFile(join(dir, "endpoints", `${id}.json`), JSON.stringify(endpoint(id, NET_ID)));
+    for (const id of [live, dead])
+      await writeFile(join(dir, "endpoints", `${id}.json`), JSON.stringify(endpoint(id, NET_ID)));
     const store = await RecordsSnapshot.read(dir);
     const touched: string[] = [];
-    const report = await reconcile({
-      store,
-      links: {
-        listLinks: async (...prefixes: string[]) => prefixes.flatMap((prefix) => [`${prefix}${live.slice(0, 12)}`, `${prefix}${dead.slice(0, 12)}`, `${prefix}0123456789ab`]),
-        deleteLink: async (n: string) => { touched.push(`deleteLink ${n}`); return true; },
-        linkExists: async () => true,
-        createVethPair: async () => { touched.push("createVethPair"); },
+    const report = await reconcile(
+      {
+        store,
+        links: {
+          listLinks: async (...prefixes: string[]) =>
+            prefixes.flatMap((prefix) => [
+              `${prefix}${live.slice(0, 12)}`,
+              `${prefix}${dead.slice(0, 12)}`,
+              `${prefix}0123456789ab`,
+            ]),
+          deleteLink: async (n: string) => {
+            touched.push(`deleteLink ${n}`);
+            return true;
+          },
+          linkExists: async () => true,
+          createVethPair: async () => {
+            touched.push("createVethPair");
+          },
+        },
+        vrs: {
+          ownedBridgePorts: async () => [{ name: "nuhffffffffffff", endpointId: "f".repeat(64), vmUuid: "vm" }],
+          nuageRows: async () => ({ ports: ["nuheeeeeeeeeeee"], entities: [] }),
+          detach: async (n: string) => {
+            touched.push(`detach ${n}`);
+          },
+        } as never,
+        docker: {
+          inspectNetwork: async (id: string) =>
+            id === NET_ID ? { Containers: { c1: { EndpointID: live, Name: "c1" } } } : undefined,
+        } as never,
+        driver: {
+          deleteEndpoint: async () => {
+            touched.push("deleteEndpoint");
+          },
+        },
+        logger: silent,
+        graceMs: 15_000,
       },
-      vrs: {
-        ownedBridgePorts: async () => [{ name: "nuhffffffffffff", endpointId: "f".repeat(64), vmUuid: "vm" }],
-        nuageRows: async () => ({ ports: ["nuheeeeeeeeeeee"], entities: [] }),
-        detach: async (n: string) => { touched.push(`detach ${n}`); },
-      } as never,
-      docker: {
-        inspectNetwork: async (id: string) => (id === NET_ID ? { Containers: { c1: { EndpointID: live, Name: "c1" } } } : undefined),
-      } as never,
-      driver: { deleteEndpoint: async () => { touched.push("deleteEndpoint"); } },
-      logger: silent,
-      graceMs: 15_000,
-    }, { dryRun: true });
+      { dryRun: true },
+    );
     assert.deepEqual(touched, []);
     assert.deepEqual(report, {
-      endpoints: [dead], networks: [goneNet], bridgePorts: ["nuhffffffffffff"], links: ["nuh0123456789ab", "nuc0123456789ab"],
-      nuagePortRows: ["nuheeeeeeeeeeee"], nuageEntityRows: [], dockerReachable: true,
+      endpoints: [dead],
+      networks: [goneNet],
+      bridgePorts: ["nuhffffffffffff"],
+      links: ["nuh0123456789ab", "nuc0123456789ab"],
+      nuagePortRows: ["nuheeeeeeeeeeee"],
+      nuageEntityRows: [],
+      dockerReachable: true,
     });
   });
 });
@@ -291,7 +431,9 @@ describe("doctor command line and text", () => {
     const capture = (): PassThrough & { text: () => string } => {
       const s = new PassThrough() as PassThrough & { text: () => string };
       let t = "";
-      s.on("data", (c: Buffer) => { t += c.toString(); });
+      s.on("data", (c: Buffer) => {
+        t += c.toString();
+      });
       s.text = () => t;
       return s;
     };
@@ -311,17 +453,36 @@ describe("doctor command line and text", () => {
 
   test("text: one line per check, the fix under a failure, endpoints, the dry run and a summary", () => {
     const report: DoctorReport = {
-      ok: false, configFile: "/etc/nuage.cfg",
+      ok: false,
+      configFile: "/etc/nuage.cfg",
       checks: [
         { name: "config", status: "ok", detail: "/etc/nuage.cfg loads" },
-        { name: "controller", status: "failed", detail: "bridge alubr0's controller is not connected", fix: "check the VSC" },
+        {
+          name: "controller",
+          status: "failed",
+          detail: "bridge alubr0's controller is not connected",
+          fix: "check the VSC",
+        },
         { name: "network", subject: "MyNet", status: "ok", detail: "VSD subnet is 10.0.0.0/24, as recorded" },
       ],
-      endpoints: [{
-        status: "ok", endpoint: "a".repeat(64), network: NET_ID, networkName: "MyNet", container: "c1", containerId: "f".repeat(64),
-        port: "nuhaaaaaaaaaaaa", ip: "10.0.0.2", mac: "02:00:00:00:00:02", resolution: "resolved 10.0.0.2/24 gw 10.0.0.1",
-        vport: "vp-c1", policyGroups: ["Web"], policyGroupsFrom: "vsd", problems: [],
-      }],
+      endpoints: [
+        {
+          status: "ok",
+          endpoint: "a".repeat(64),
+          network: NET_ID,
+          networkName: "MyNet",
+          container: "c1",
+          containerId: "f".repeat(64),
+          port: "nuhaaaaaaaaaaaa",
+          ip: "10.0.0.2",
+          mac: "02:00:00:00:00:02",
+          resolution: "resolved 10.0.0.2/24 gw 10.0.0.1",
+          vport: "vp-c1",
+          policyGroups: ["Web"],
+          policyGroupsFrom: "vsd",
+          problems: [],
+        },
+      ],
       reconcile: { name: "reconcile", status: "ok", detail: "dry run: a reconcile pass would remove nothing" },
     };
     const text = formatReport(report);
@@ -330,7 +491,10 @@ describe("doctor command line and text", () => {
     assert.match(lines[2]!, /^FAILED  controller/);
     assert.match(lines[3]!, /^ {24}→ check the VSC$/);
     assert.match(lines[4]!, /^ok {6}network MyNet {3}VSD subnet/);
-    assert.match(text, /^ok {6}c1 {14}endpoint aaaaaaaaaaaa on MyNet {2}port nuhaaaaaaaaaaaa {2}ip 10\.0\.0\.2 {2}mac 02:00:00:00:00:02 {2}resolved 10\.0\.0\.2\/24 gw 10\.0\.0\.1 {2}vport vp-c1 {2}policy groups \(VSD\): Web$/m);
+    assert.match(
+      text,
+      /^ok {6}c1 {14}endpoint aaaaaaaaaaaa on MyNet {2}port nuhaaaaaaaaaaaa {2}ip 10\.0\.0\.2 {2}mac 02:00:00:00:00:02 {2}resolved 10\.0\.0\.2\/24 gw 10\.0\.0\.1 {2}vport vp-c1 {2}policy groups \(VSD\): Web$/m,
+    );
     assert.match(text, /^1 failed: controller$/m);
   });
 });
@@ -339,13 +503,29 @@ describe("logs for people", () => {
   test("LogFormat pretty: one readable line per call with its fields, secrets still redacted", async () => {
     const stream = new PassThrough();
     let out = "";
-    stream.on("data", (c: Buffer) => { out += c.toString(); });
+    stream.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
     const log = createLogger("Info", { format: "pretty", destination: stream }).child({ component: "plugin-server" });
-    log.info({ call: "NetworkDriver.Join", net: "3f2a", ep: "9c1d", outcome: "ok", status: 200, ms: 41.2, password: "hunter2" }, "NetworkDriver.Join");
+    log.info(
+      {
+        call: "NetworkDriver.Join",
+        net: "3f2a",
+        ep: "9c1d",
+        outcome: "ok",
+        status: 200,
+        ms: 41.2,
+        password: "hunter2",
+      },
+      "NetworkDriver.Join",
+    );
     await new Promise((r) => setImmediate(r));
     const lines = out.split("\n").filter(Boolean);
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: plugin-server: NetworkDriver\.Join \{"call":"NetworkDriver\.Join","net":"3f2a","ep":"9c1d","outcome":"ok","status":200,"ms":41\.2,"password":"\[redacted\]"\}$/);
+    assert.match(
+      lines[0]!,
+      /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: plugin-server: NetworkDriver\.Join \{"call":"NetworkDriver\.Join","net":"3f2a","ep":"9c1d","outcome":"ok","status":200,"ms":41\.2,"password":"\[redacted\]"\}$/,
+    );
     assert.doesNotMatch(out, /hunter2/);
   });
 });
@@ -356,24 +536,38 @@ describe("doctor against a fake Docker API", () => {
     const dir = await tempDir();
     const socketPath = join(dir, "docker.sock");
     const server = http.createServer((req, res) => {
-      const body = req.url === "/version" ? { Version: "26.1.0", ApiVersion: "1.45" } : req.url === "/plugins" ? plugins : undefined;
+      const body =
+        req.url === "/version"
+          ? { Version: "26.1.0", ApiVersion: "1.45" }
+          : req.url === "/plugins"
+            ? plugins
+            : undefined;
       res.writeHead(body ? 200 : 404, { "Content-Type": "application/json" });
       res.end(JSON.stringify(body ?? { message: "page not found" }));
     });
     await new Promise<void>((r) => server.listen(socketPath, r));
     return { endpoint: `unix://${socketPath}`, close: () => new Promise((r) => server.close(() => r())) };
   }
-  const managed = (enabled: boolean) => [{
-    Id: "0123456789abcdef", Name: "nuage:latest", Enabled: enabled,
-    Config: { Interface: { Types: [{ Prefix: "docker", Capability: "networkdriver", Version: "1.0" }], Socket: "nuage.sock" } },
-  }];
+  const managed = (enabled: boolean) => [
+    {
+      Id: "0123456789abcdef",
+      Name: "nuage:latest",
+      Enabled: enabled,
+      Config: {
+        Interface: { Types: [{ Prefix: "docker", Capability: "networkdriver", Version: "1.0" }], Socket: "nuage.sock" },
+      },
+    },
+  ];
 
   for (const enabled of [false, true]) {
     test(`a managed plugin ${enabled ? "enabled" : "disabled"} is what Docker sees`, async () => {
       const docker = await fakeDocker(managed(enabled));
       const dir = await tempDir();
       const cfg = join(dir, "nuage.cfg");
-      await writeFile(cfg, `DockerEndpoint = "${docker.endpoint}"\nVrsSocket = "${join(dir, "none.sock")}"\nStateDir = "${join(dir, "state")}"\n`);
+      await writeFile(
+        cfg,
+        `DockerEndpoint = "${docker.endpoint}"\nVrsSocket = "${join(dir, "none.sock")}"\nStateDir = "${join(dir, "state")}"\n`,
+      );
       try {
         const { runDoctor } = await import("../../src/ops/doctor.js");
         const r = await runDoctor({ configFile: cfg, explicitFile: true, timeoutMs: 500 });
@@ -383,9 +577,15 @@ describe("doctor against a fake Docker API", () => {
         assert.equal(byName.plugin?.status, "failed", "nothing serves /run/docker/plugins/<id>/nuage.sock here");
         assert.match(byName.plugin?.detail ?? "", /^\/run\/docker\/plugins\/0123456789abcdef\/nuage\.sock: /);
         if (enabled) {
-          assert.deepEqual([byName["docker-plugin"]?.status, byName["docker-plugin"]?.detail], ["ok", "Docker has the managed plugin nuage:latest, enabled"]);
+          assert.deepEqual(
+            [byName["docker-plugin"]?.status, byName["docker-plugin"]?.detail],
+            ["ok", "Docker has the managed plugin nuage:latest, enabled"],
+          );
         } else {
-          assert.deepEqual([byName["docker-plugin"]?.status, byName["docker-plugin"]?.fix], ["failed", "docker plugin enable nuage:latest"]);
+          assert.deepEqual(
+            [byName["docker-plugin"]?.status, byName["docker-plugin"]?.fix],
+            ["failed", "docker plugin enable nuage:latest"],
+          );
         }
         assert.equal(byName.ovsdb?.status, "failed");
         assert.equal(r.ok, false);
@@ -400,17 +600,33 @@ describe("doctor's controller check", () => {
   test("master: connected; role cleared with a status: not connected; nothing reported yet; no controller; two masters", async () => {
     const { controllerCheck } = await import("../../src/ops/doctor.js");
     const row = (uuid: string, role: string | undefined, status: Record<string, string>) => ({
-      _uuid: ["uuid", uuid] as ["uuid", string], target: "unix:/vsc.sock", role: role ?? ["set", []] as ["set", []],
-      is_connected: role === "master", status: ["map", Object.entries(status)] as ["map", [string, string][]],
+      _uuid: ["uuid", uuid] as ["uuid", string],
+      target: "unix:/vsc.sock",
+      role: role ?? (["set", []] as ["set", []]),
+      is_connected: role === "master",
+      status: ["map", Object.entries(status)] as ["map", [string, string][]],
     });
     const a = "11111111-1111-1111-1111-111111111111";
     const b = "22222222-2222-2222-2222-222222222222";
     const c = (rows: ReturnType<typeof row>[], ids = [a]) => controllerCheck("alubr0", ids, rows);
-    assert.deepEqual([c([row(a, "master", { state: "ACTIVE" })]).status, c([row(a, "master", {})]).detail], ["ok", "bridge alubr0 is connected to its controller unix:/vsc.sock (role master)"]);
+    assert.deepEqual(
+      [c([row(a, "master", { state: "ACTIVE" })]).status, c([row(a, "master", {})]).detail],
+      ["ok", "bridge alubr0 is connected to its controller unix:/vsc.sock (role master)"],
+    );
     const down = c([row(a, undefined, { state: "BACKOFF", last_error: "Connection refused" })]);
-    assert.deepEqual([down.status, down.detail], ["failed", "bridge alubr0's controller is not connected: unix:/vsc.sock (role none)"]);
-    assert.match(c([row(a, undefined, {})]).detail, /state is not reported: ovs-vswitchd has not written it since ovsdb-server \(re\)started/);
-    assert.equal(c([row(b, "master", {})]).detail, "bridge alubr0 has no controller (the VSC)", "another bridge's controller does not count");
+    assert.deepEqual(
+      [down.status, down.detail],
+      ["failed", "bridge alubr0's controller is not connected: unix:/vsc.sock (role none)"],
+    );
+    assert.match(
+      c([row(a, undefined, {})]).detail,
+      /state is not reported: ovs-vswitchd has not written it since ovsdb-server \(re\)started/,
+    );
+    assert.equal(
+      c([row(b, "master", {})]).detail,
+      "bridge alubr0 has no controller (the VSC)",
+      "another bridge's controller does not count",
+    );
     assert.match(c([row(a, "master", {}), row(b, "master", {})], [a, b]).detail, /has 2 master controllers/);
   });
 });

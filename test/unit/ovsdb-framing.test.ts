@@ -7,7 +7,7 @@ const msgs = [
   { id: 1, result: ["Open_vSwitch", "_Server"], error: null },
   { id: null, method: "update", params: ["m1", { T: { "u-1": { new: { name: "a{b}[c]", note: 'say "hi" \\ {' } } } }] },
   { id: "echo", method: "echo", params: [] },
-  { id: 2, result: [{ rows: [{ name: "héllo wörld ✓ 😀 日本", esc: "\\\"}\\" }] }], error: null },
+  { id: 2, result: [{ rows: [{ name: "héllo wörld ✓ 😀 日本", esc: '\\"}\\' }] }], error: null },
   [1, [2, [3]], "]"],
 ];
 const wire = msgs.map((m) => JSON.stringify(m)).join("");
@@ -59,7 +59,7 @@ test("random chunking, whitespace and newlines between messages", () => {
 });
 
 test("strings holding braces, brackets, escaped quotes and escaped backslashes", () => {
-  const tricky = { a: "}", b: "{{{", c: "\\", d: "\\\"", e: "\"}\"", f: "\\\\}" };
+  const tricky = { a: "}", b: "{{{", c: "\\", d: '\\"', e: '"}"', f: "\\\\}" };
   const p = new JsonStreamParser();
   const s = JSON.stringify(tricky);
   // an escaped backslash right before the closing quote must end the string
@@ -73,12 +73,15 @@ test("an incomplete message stays buffered until completed", () => {
   assert.equal(p.pending, true);
   assert.deepEqual(p.push('"x"},"error":null}{"id"'), [{ id: 1, result: { a: "x" }, error: null }]);
   assert.equal(p.pending, true);
-  assert.deepEqual(p.push(':2}'), [{ id: 2 }]);
+  assert.deepEqual(p.push(":2}"), [{ id: 2 }]);
 });
 
 test("garbage between messages and invalid JSON are protocol errors", () => {
   assert.throws(() => new JsonStreamParser().push('{"a":1}x'), OvsdbProtocolError);
-  assert.throws(() => new JsonStreamParser().push('{"a":tru}'), (e: unknown) => e instanceof OvsdbProtocolError && /invalid JSON/.test(e.message));
+  assert.throws(
+    () => new JsonStreamParser().push('{"a":tru}'),
+    (e: unknown) => e instanceof OvsdbProtocolError && /invalid JSON/.test(e.message),
+  );
 });
 
 test("a message over the size limit is refused", () => {

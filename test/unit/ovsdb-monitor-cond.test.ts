@@ -27,21 +27,31 @@ after(async () => {
 const SCHEMA = {
   name: "Open_vSwitch",
   tables: {
-    Bridge: { columns: { name: { type: "string" }, ports: { type: { key: { type: "uuid", refTable: "Port" }, min: 0, max: "unlimited" } } } },
+    Bridge: {
+      columns: {
+        name: { type: "string" },
+        ports: { type: { key: { type: "uuid", refTable: "Port" }, min: 0, max: "unlimited" } },
+      },
+    },
   },
 };
 
 type Msg = { id?: unknown; method?: string; params?: unknown[] };
 
 /** A peer answering list_dbs and get_schema, and the rest through `on`; `sockets` are its connections. */
-function peer(name: string, on: (m: Msg, send: (x: unknown) => void) => void): { path: string; methods: string[]; sockets: net.Socket[] } {
+function peer(
+  name: string,
+  on: (m: Msg, send: (x: unknown) => void) => void,
+): { path: string; methods: string[]; sockets: net.Socket[] } {
   const path = join(dir, `${name}.sock`);
   const methods: string[] = [];
   const sockets: net.Socket[] = [];
   const server = net.createServer((sock) => {
     sockets.push(sock);
     const parser = new JsonStreamParser();
-    const send = (x: unknown): void => { sock.write(JSON.stringify(x)); };
+    const send = (x: unknown): void => {
+      sock.write(JSON.stringify(x));
+    };
     sock.on("data", (chunk) => {
       for (const raw of parser.push(chunk)) {
         const m = raw as Msg;
@@ -62,12 +72,18 @@ function peer(name: string, on: (m: Msg, send: (x: unknown) => void) => void): {
 class Updates {
   readonly seen: { u: TableUpdates; initial: boolean }[] = [];
   private wake: (() => void) | undefined;
-  readonly handler = (u: TableUpdates, initial: boolean): void => { this.seen.push({ u, initial }); this.wake?.(); };
+  readonly handler = (u: TableUpdates, initial: boolean): void => {
+    this.seen.push({ u, initial });
+    this.wake?.();
+  };
   async count(n: number, ms = 3000): Promise<void> {
     const end = Date.now() + ms;
     while (this.seen.length < n) {
       if (Date.now() > end) throw new Error(`${this.seen.length} updates, not ${n}, within ${ms} ms`);
-      await new Promise<void>((r) => { this.wake = r; setTimeout(r, 50); });
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 50);
+      });
     }
   }
 }
@@ -78,9 +94,17 @@ test("monitor_cond: update2 differences applied to the kept rows; the handler ge
   const p = peer("cond", (m, send) => {
     if (m.method === "monitor_cond") {
       const [, id] = m.params as [string, string];
-      send({ id: m.id, result: { Bridge: { b1: { initial: { name: "br0", ports: ["set", [u("p1"), u("p2")]] } } } }, error: null });
+      send({
+        id: m.id,
+        result: { Bridge: { b1: { initial: { name: "br0", ports: ["set", [u("p1"), u("p2")]] } } } },
+        error: null,
+      });
       send({ id: null, method: "update2", params: [id, { Bridge: { b1: { modify: { ports: u("p3") } } } }] });
-      send({ id: null, method: "update2", params: [id, { Bridge: { b1: { modify: { ports: ["set", [u("p1"), u("p2")]] } } } }] });
+      send({
+        id: null,
+        method: "update2",
+        params: [id, { Bridge: { b1: { modify: { ports: ["set", [u("p1"), u("p2")]] } } } }],
+      });
       send({ id: null, method: "update2", params: [id, { Bridge: { b2: { insert: { name: "br1" } } } }] });
     }
   });
@@ -92,10 +116,24 @@ test("monitor_cond: update2 differences applied to the kept rows; the handler ge
   assert.deepEqual(p.methods.slice(0, 3), ["list_dbs", "get_schema", "monitor_cond"]);
   assert.equal(c.usesMonitorCond, true);
   assert.equal(q.seen[0]!.initial, true);
-  const ports = (i: number): string[] => setToArray(q.seen[i]!.u.Bridge!.b1!.new!.ports).map((a) => JSON.stringify(a)).sort();
-  assert.deepEqual(ports(1), [u("p1"), u("p2"), u("p3")].map((a) => JSON.stringify(a)));
-  assert.deepEqual(q.seen[2]!.u.Bridge!.b1!.new, { name: "br0", ports: u("p3") }, "two removed: one left, as the bare atom");
-  assert.deepEqual(q.seen[3]!.u.Bridge!.b2, { new: { name: "br1", ports: ["set", []] } }, "the column update2 left out, at its default");
+  const ports = (i: number): string[] =>
+    setToArray(q.seen[i]!.u.Bridge!.b1!.new!.ports)
+      .map((a) => JSON.stringify(a))
+      .sort();
+  assert.deepEqual(
+    ports(1),
+    [u("p1"), u("p2"), u("p3")].map((a) => JSON.stringify(a)),
+  );
+  assert.deepEqual(
+    q.seen[2]!.u.Bridge!.b1!.new,
+    { name: "br0", ports: u("p3") },
+    "two removed: one left, as the bare atom",
+  );
+  assert.deepEqual(
+    q.seen[3]!.u.Bridge!.b2,
+    { new: { name: "br1", ports: ["set", []] } },
+    "the column update2 left out, at its default",
+  );
 });
 
 test("a server without monitor_cond: monitor on that connection, same handler", async () => {
@@ -104,7 +142,14 @@ test("a server without monitor_cond: monitor on that connection, same handler", 
     else if (m.method === "monitor") {
       const [, id] = m.params as [string, string];
       send({ id: m.id, result: { Bridge: { b1: { new: { name: "br0", ports: u("p1") } } } }, error: null });
-      send({ id: null, method: "update", params: [id, { Bridge: { b1: { new: { name: "br0", ports: ["set", [u("p1"), u("p2")]] }, old: { ports: u("p1") } } } }] });
+      send({
+        id: null,
+        method: "update",
+        params: [
+          id,
+          { Bridge: { b1: { new: { name: "br0", ports: ["set", [u("p1"), u("p2")]] }, old: { ports: u("p1") } } } },
+        ],
+      });
     }
   });
   const c = await connectOvsdb({ kind: "unix", path: p.path }, { connectTimeoutMs: 3000 });
@@ -124,8 +169,13 @@ test("an update2 that cannot be applied (a modify of a row never sent): the conn
     if (m.method !== "monitor_cond") return;
     connections++;
     const [, id] = m.params as [string, string];
-    send({ id: m.id, result: { Bridge: { b1: { initial: { name: connections === 1 ? "br0" : "br0-again" } } } }, error: null });
-    if (connections === 1) send({ id: null, method: "update2", params: [id, { Bridge: { nope: { modify: { name: "x" } } } }] });
+    send({
+      id: m.id,
+      result: { Bridge: { b1: { initial: { name: connections === 1 ? "br0" : "br0-again" } } } },
+      error: null,
+    });
+    if (connections === 1)
+      send({ id: null, method: "update2", params: [id, { Bridge: { nope: { modify: { name: "x" } } } }] });
   });
   const c = await connectOvsdb({ kind: "unix", path: p.path }, { connectTimeoutMs: 3000, minBackoffMs: 20 });
   clients.push(c);
@@ -133,5 +183,12 @@ test("an update2 that cannot be applied (a modify of a row never sent): the conn
   await c.monitorCond("Open_vSwitch", { Bridge: { columns: ["name"] } }, q.handler);
   await q.count(2);
   assert.equal(connections, 2);
-  assert.deepEqual(q.seen.map((s) => [s.initial, s.u.Bridge?.b1?.new?.name]), [[true, "br0"], [true, "br0-again"]], "no update made of the bad one; the whole contents again");
+  assert.deepEqual(
+    q.seen.map((s) => [s.initial, s.u.Bridge?.b1?.new?.name]),
+    [
+      [true, "br0"],
+      [true, "br0-again"],
+    ],
+    "no update made of the bad one; the whole contents again",
+  );
 });

@@ -14,7 +14,11 @@ import { join } from "node:path";
 import { connectOvsdb } from "../../src/vrs/ovsdb/client.js";
 import type { TableUpdates } from "../../src/vrs/ovsdb/types.js";
 
-interface Request { id: number; method: string; params: unknown[] }
+interface Request {
+  id: number;
+  method: string;
+  params: unknown[];
+}
 
 /** A fake ovsdb-server: answers list_dbs, and answers monitor with the reply and an update in one write. */
 async function fakeServer(path: string): Promise<net.Server> {
@@ -27,14 +31,15 @@ async function fakeServer(path: string): Promise<net.Server> {
       while ((nl = topLevelEnd(buf)) >= 0) {
         const req = JSON.parse(buf.slice(0, nl + 1)) as Request;
         buf = buf.slice(nl + 1);
-        if (req.method === "list_dbs") sock.write(JSON.stringify({ id: req.id, result: ["Open_vSwitch"], error: null }));
+        if (req.method === "list_dbs")
+          sock.write(JSON.stringify({ id: req.id, result: ["Open_vSwitch"], error: null }));
         else if (req.method === "monitor") {
           const monitorId = req.params[1];
           const initial = { Bridge: { b1: { new: { name: "alubr0" } } } };
           const update = { Bridge: { b2: { new: { name: "second" } } } };
           sock.write(
             JSON.stringify({ id: req.id, result: initial, error: null }) +
-            JSON.stringify({ id: null, method: "update", params: [monitorId, update] }),
+              JSON.stringify({ id: null, method: "update", params: [monitorId, update] }),
           );
         } else if (req.method === "echo") sock.write(JSON.stringify({ id: req.id, result: req.params, error: null }));
       }
@@ -51,8 +56,8 @@ function topLevelEnd(s: string): number {
     const c = s[i];
     if (inString) {
       if (c === "\\") i++;
-      else if (c === "\"") inString = false;
-    } else if (c === "\"") inString = true;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
     else if (c === "{") depth++;
     else if (c === "}" && --depth === 0) return i;
   }
@@ -66,11 +71,18 @@ test("an update that arrives in the same chunk as the monitor's reply is deliver
   const client = await connectOvsdb({ kind: "unix", path }, { connectTimeoutMs: 2000 });
   try {
     const seen: { initial: boolean; rows: string[] }[] = [];
-    await client.monitor("Open_vSwitch", { Bridge: { columns: ["name"] } }, (updates: TableUpdates, initial: boolean) => {
-      seen.push({ initial, rows: Object.keys(updates.Bridge ?? {}) });
-    });
+    await client.monitor(
+      "Open_vSwitch",
+      { Bridge: { columns: ["name"] } },
+      (updates: TableUpdates, initial: boolean) => {
+        seen.push({ initial, rows: Object.keys(updates.Bridge ?? {}) });
+      },
+    );
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(seen, [{ initial: true, rows: ["b1"] }, { initial: false, rows: ["b2"] }]);
+    assert.deepEqual(seen, [
+      { initial: true, rows: ["b1"] },
+      { initial: false, rows: ["b2"] },
+    ]);
   } finally {
     await client.close();
     await new Promise<void>((r) => server.close(() => r()));

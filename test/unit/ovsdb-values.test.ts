@@ -1,12 +1,31 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { atomToString, mapToObject, namedUuid, ovsMap, ovsSet, scalar, scalarBoolean, scalarNumber, scalarString, setToArray, uuid, uuidOf } from "../../src/vrs/ovsdb/values.js";
+import {
+  atomToString,
+  mapToObject,
+  namedUuid,
+  ovsMap,
+  ovsSet,
+  scalar,
+  scalarBoolean,
+  scalarNumber,
+  scalarString,
+  setToArray,
+  uuid,
+  uuidOf,
+} from "../../src/vrs/ovsdb/values.js";
 import { OvsdbError, OvsdbUnavailableError } from "../../src/vrs/ovsdb/errors.js";
 
 const U = "8c1f2f4e-1d2a-4b3c-9d8e-0123456789ab";
 
-test("ovsMap encodes objects and Maps, empty as [\"map\",[]]", () => {
-  assert.deepEqual(ovsMap({ a: "1", "nuage-enterprise-domain": "" }), ["map", [["a", "1"], ["nuage-enterprise-domain", ""]]]);
+test('ovsMap encodes objects and Maps, empty as ["map",[]]', () => {
+  assert.deepEqual(ovsMap({ a: "1", "nuage-enterprise-domain": "" }), [
+    "map",
+    [
+      ["a", "1"],
+      ["nuage-enterprise-domain", ""],
+    ],
+  ]);
   assert.deepEqual(ovsMap({}), ["map", []]);
   assert.deepEqual(ovsMap(new Map([["k", "v"]])), ["map", [["k", "v"]]]);
 });
@@ -21,7 +40,16 @@ test("ovsSet, namedUuid, uuid", () => {
 });
 
 test("mapToObject decodes maps, including empty and uuid values", () => {
-  assert.deepEqual(mapToObject(["map", [["system-id", "abc"], ["n", 4]]]), { "system-id": "abc", n: "4" });
+  assert.deepEqual(
+    mapToObject([
+      "map",
+      [
+        ["system-id", "abc"],
+        ["n", 4],
+      ],
+    ]),
+    { "system-id": "abc", n: "4" },
+  );
   assert.deepEqual(mapToObject(["map", []]), {});
   assert.deepEqual(mapToObject(undefined), {});
   assert.deepEqual(mapToObject(["map", [["ref", ["uuid", U]]]]), { ref: U });
@@ -50,12 +78,26 @@ test("uuidOf", () => {
 });
 
 test("error messages name the op index, error and details / the endpoint", () => {
-  const e = new OvsdbError({ method: "transact", opIndex: 1, op: "insert Nuage_Port_Table", error: "syntax error", details: "bad value" });
+  const e = new OvsdbError({
+    method: "transact",
+    opIndex: 1,
+    op: "insert Nuage_Port_Table",
+    error: "syntax error",
+    details: "bad value",
+  });
   assert.match(e.message, /op 1 \(insert Nuage_Port_Table\): syntax error: bad value/);
-  const c = new OvsdbError({ method: "transact", opIndex: 2, commit: true, error: "constraint violation", details: "dup" });
+  const c = new OvsdbError({
+    method: "transact",
+    opIndex: 2,
+    commit: true,
+    error: "constraint violation",
+    details: "dup",
+  });
   assert.match(c.message, /commit failed.*constraint violation: dup/);
   assert.equal(c.commit, true);
-  const u = new OvsdbUnavailableError({ kind: "tcp", host: "127.0.0.1", port: 6633 }, "unreachable", { timeoutMs: 500 });
+  const u = new OvsdbUnavailableError({ kind: "tcp", host: "127.0.0.1", port: 6633 }, "unreachable", {
+    timeoutMs: 500,
+  });
   assert.match(u.message, /VRS OVSDB at tcp:127\.0\.0\.1:6633 is unreachable/);
 });
 

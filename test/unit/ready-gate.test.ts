@@ -7,15 +7,23 @@ import type { NetworkDriver } from "../../src/plugin/protocol.js";
 
 function driver(log: string[]): NetworkDriver {
   return {
-    getCapabilities: () => { log.push("caps"); return { Scope: "local", ConnectivityScope: "local" }; },
-    createEndpoint: async (r: { EndpointID: string }) => { log.push(`create ${r.EndpointID}`); return {}; },
+    getCapabilities: () => {
+      log.push("caps");
+      return { Scope: "local", ConnectivityScope: "local" };
+    },
+    createEndpoint: async (r: { EndpointID: string }) => {
+      log.push(`create ${r.EndpointID}`);
+      return {};
+    },
   } as unknown as NetworkDriver;
 }
 
 test("calls wait for the pass to end, in order; GetCapabilities answers at once", async () => {
   const log: string[] = [];
   let end!: () => void;
-  const pass = new Promise<void>((r) => { end = r; });
+  const pass = new Promise<void>((r) => {
+    end = r;
+  });
   const gated = gateUntilReady(driver(log), pass, 10_000, pino({ level: "silent" }));
   assert.equal(gated.getCapabilities().Scope, "local");
   const call = gated.createEndpoint({ NetworkID: "n", EndpointID: "e1", Interface: {}, Options: null });
@@ -31,7 +39,14 @@ test("calls wait for the pass to end, in order; GetCapabilities answers at once"
 
 test("a pass that fails or runs too long holds calls no longer than the bound, with a warning", async () => {
   const lines: string[] = [];
-  const logger = pino({ level: "warn" }, { write: (l: string) => { lines.push(l); } });
+  const logger = pino(
+    { level: "warn" },
+    {
+      write: (l: string) => {
+        lines.push(l);
+      },
+    },
+  );
   const log: string[] = [];
   const slow = gateUntilReady(driver(log), new Promise(() => undefined), 50, logger);
   const t0 = Date.now();

@@ -25,7 +25,9 @@ class FakeLinks implements HostLinks {
   links = new Set<string>();
   listings = 0;
   deleted: string[] = [];
-  async createVethPair(): Promise<void> { throw new Error("not used"); }
+  async createVethPair(): Promise<void> {
+    throw new Error("not used");
+  }
   /** Like a veth: deleting one end deletes its peer (same suffix, other prefix). */
   async deleteLink(n: string): Promise<boolean> {
     this.deleted.push(n);
@@ -33,7 +35,9 @@ class FakeLinks implements HostLinks {
     if (had && /^nu[hc][0-9a-f]{12}$/.test(n)) this.links.delete(`${n.startsWith("nuh") ? "nuc" : "nuh"}${n.slice(3)}`);
     return had;
   }
-  async linkExists(n: string): Promise<boolean> { return this.links.has(n); }
+  async linkExists(n: string): Promise<boolean> {
+    return this.links.has(n);
+  }
   async listLinks(...prefixes: string[]): Promise<string[]> {
     this.listings++;
     return prefixes.flatMap((p) => [...this.links].filter((l) => l.startsWith(p)));
@@ -44,22 +48,36 @@ class FakeVrs {
   ports: { name: string; endpointId: string; vmUuid: string }[] = [];
   rows = { ports: [] as string[], entities: [] as { vmUuid: string; ports: string[] }[] };
   detached: string[] = [];
-  async ownedBridgePorts() { return this.ports; }
-  async nuageRows() { return this.rows; }
-  async detach(name: string): Promise<void> { this.detached.push(name); }
+  async ownedBridgePorts() {
+    return this.ports;
+  }
+  async nuageRows() {
+    return this.rows;
+  }
+  async detach(name: string): Promise<void> {
+    this.detached.push(name);
+  }
 }
 
 let dir: string;
-beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), "nuage-reconcile-")); });
-afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "nuage-reconcile-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 /** n endpoints Docker lists (records, veths, ports, rows) and k leftovers of each kind without a record. */
 async function world(n: number, k: number) {
   await mkdir(join(dir, "networks"), { recursive: true });
   await mkdir(join(dir, "endpoints"), { recursive: true });
   const net: NetworkRecord = {
-    id: NET, nuage: { organization: "E", domain: "D", zone: "Z", subnet: "S", user: "u" }, pool: "10.0.0.0/16",
-    options: {}, learntFrom: "CreateNetwork", createdAt: new Date(0).toISOString(),
+    id: NET,
+    nuage: { organization: "E", domain: "D", zone: "Z", subnet: "S", user: "u" },
+    pool: "10.0.0.0/16",
+    options: {},
+    learntFrom: "CreateNetwork",
+    createdAt: new Date(0).toISOString(),
   };
   await writeFile(join(dir, "networks", `${NET}.json`), JSON.stringify(net));
   const links = new FakeLinks();
@@ -67,11 +85,18 @@ async function world(n: number, k: number) {
   const containers: NonNullable<DockerNetwork["Containers"]> = {};
   for (let i = 0; i < n; i++) {
     const rec: EndpointRecord = {
-      id: epId(i), networkId: NET, address: `10.0.${i >> 8}.${i & 255}/16`, mac: "0a:00:00:00:00:01", macGenerated: true,
-      hostIfName: `nuh${suffix(i)}`, containerIfName: `nuc${suffix(i)}`, createdAt: new Date(0).toISOString(),
+      id: epId(i),
+      networkId: NET,
+      address: `10.0.${i >> 8}.${i & 255}/16`,
+      mac: "0a:00:00:00:00:01",
+      macGenerated: true,
+      hostIfName: `nuh${suffix(i)}`,
+      containerIfName: `nuc${suffix(i)}`,
+      createdAt: new Date(0).toISOString(),
     };
     await writeFile(join(dir, "endpoints", `${rec.id}.json`), JSON.stringify(rec));
-    links.links.add(rec.hostIfName); links.links.add(rec.containerIfName);
+    links.links.add(rec.hostIfName);
+    links.links.add(rec.containerIfName);
     vrs.ports.push({ name: rec.hostIfName, endpointId: rec.id, vmUuid: rec.id });
     vrs.rows.ports.push(rec.hostIfName);
     vrs.rows.entities.push({ vmUuid: rec.id, ports: [rec.hostIfName] });
@@ -79,20 +104,39 @@ async function world(n: number, k: number) {
   }
   for (let j = 0; j < k; j++) {
     const s = suffix(0xf00000 + j);
-    links.links.add(`nuh${s}`); links.links.add(`nuc${s}`);
+    links.links.add(`nuh${s}`);
+    links.links.add(`nuc${s}`);
     vrs.ports.push({ name: `nuh${s}`, endpointId: epId(0xf00000 + j), vmUuid: "" });
     vrs.rows.ports.push(`nuh${s}`);
     vrs.rows.entities.push({ vmUuid: `vm-${j}`, ports: [`nuh${s}`] });
   }
-  links.links.add("eth0"); links.links.add("nuhcustom"); // not the plugin's: never touched
+  links.links.add("eth0");
+  links.links.add("nuhcustom"); // not the plugin's: never touched
   vrs.rows.entities.push({ vmUuid: "foreign", ports: ["tap0"] });
-  const docker = { inspectNetwork: async (id: string) => (id === NET ? { Containers: containers } : undefined) } as unknown as DockerEngine;
+  const docker = {
+    inspectNetwork: async (id: string) => (id === NET ? { Containers: containers } : undefined),
+  } as unknown as DockerEngine;
   const store = await FileStore.open(dir);
   let walks = 0;
   const list = store.listEndpoints.bind(store);
-  store.listEndpoints = () => { walks++; return list(); };
-  const driver = { deleteEndpoint: async () => { throw new Error("no endpoint record is dead here"); } } as unknown as NuageDriver;
-  const reconciler = new Reconciler({ store, links, vrs: vrs as unknown as VrsClient, docker, driver, logger: pino({ level: "silent" }), graceMs: 15_000 });
+  store.listEndpoints = () => {
+    walks++;
+    return list();
+  };
+  const driver = {
+    deleteEndpoint: async () => {
+      throw new Error("no endpoint record is dead here");
+    },
+  } as unknown as NuageDriver;
+  const reconciler = new Reconciler({
+    store,
+    links,
+    vrs: vrs as unknown as VrsClient,
+    docker,
+    driver,
+    logger: pino({ level: "silent" }),
+    graceMs: 15_000,
+  });
   return { store, links, vrs, reconciler, walks: () => walks };
 }
 
@@ -106,7 +150,10 @@ test("a pass removes leftovers of every kind, keeps what records name and what i
   assert.deepEqual(report.nuageEntityRows, ["vm-0", "vm-1", "vm-2"]);
   assert.deepEqual(report.links, left, "each leftover pair deleted by its host end, which takes the peer along");
   for (const j of [0, 1, 2]) assert.ok(!w.links.links.has(`nuc${suffix(0xf00000 + j)}`));
-  assert.ok(w.links.links.has("eth0") && w.links.links.has("nuhcustom"), "links without the plugin's name pattern stay");
+  assert.ok(
+    w.links.links.has("eth0") && w.links.links.has("nuhcustom"),
+    "links without the plugin's name pattern stay",
+  );
   assert.equal(w.links.links.size, 2 * 50 + 2, "every endpoint's pair stays");
   assert.equal(w.store.listEndpoints().length, 50);
   assert.ok(!w.vrs.detached.includes("tap0"));

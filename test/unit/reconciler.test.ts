@@ -9,14 +9,20 @@ import { Reconciler, type ReconcilerDeps } from "../../src/driver/reconciler.js"
 import { FileStore } from "../../src/store/file-store.js";
 
 /** A host with nothing of ours on it, whose bridge listing runs `listing` (to block or fail a pass). */
-async function reconcilerWith(listing: () => Promise<void>): Promise<{ r: Reconciler; passes: () => number; done: () => Promise<void> }> {
+async function reconcilerWith(
+  listing: () => Promise<void>,
+): Promise<{ r: Reconciler; passes: () => number; done: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "nuage-rec-"));
   let passes = 0;
   const deps = {
     store: await FileStore.open(dir),
     links: { listLinks: async () => [], deleteLink: async () => false },
     vrs: {
-      ownedBridgePorts: async () => { await listing(); passes++; return []; },
+      ownedBridgePorts: async () => {
+        await listing();
+        passes++;
+        return [];
+      },
       nuageRows: async () => ({ ports: [], entities: [] }),
       detach: async () => undefined,
     },
@@ -31,12 +37,16 @@ async function reconcilerWith(listing: () => Promise<void>): Promise<{ r: Reconc
 
 test("stop() waits for the pass that runs, and no pass starts after it", async () => {
   let release!: () => void;
-  const gate = new Promise<void>((r) => { release = r; });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
   const { r, passes, done } = await reconcilerWith(() => gate);
   const pass = r.run();
   r.schedule("test", 0);
   let stopped = false;
-  const stopping = r.stop().then(() => { stopped = true; });
+  const stopping = r.stop().then(() => {
+    stopped = true;
+  });
   await sleep(30);
   assert.equal(stopped, false, "stop waits for the running pass");
   release();
@@ -49,7 +59,9 @@ test("stop() waits for the pass that runs, and no pass starts after it", async (
 
 test("a triggered pass that fails is retried until one succeeds", async () => {
   let calls = 0;
-  const { r, passes, done } = await reconcilerWith(async () => { if (++calls <= 3) throw new Error("OVSDB unavailable"); });
+  const { r, passes, done } = await reconcilerWith(async () => {
+    if (++calls <= 3) throw new Error("OVSDB unavailable");
+  });
   r.schedule("ovsdb reconnected", 0);
   for (let i = 0; i < 100 && passes() === 0; i++) await sleep(10);
   assert.equal(calls, 4, "three failures, then the pass that succeeded");
@@ -60,7 +72,9 @@ test("a triggered pass that fails is retried until one succeeds", async () => {
 
 test("triggers asked for while a pass runs give one more pass, not one each", async () => {
   let release!: () => void;
-  let gate = new Promise<void>((r) => { release = r; });
+  let gate = new Promise<void>((r) => {
+    release = r;
+  });
   const { r, passes, done } = await reconcilerWith(() => gate);
   r.schedule("a", 0);
   await sleep(5);

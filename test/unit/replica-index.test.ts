@@ -20,7 +20,9 @@ function fakeConnection(): { conn: OvsdbConnection; push: (u: TableUpdates, init
       h({}, true);
       return { cancel: async () => undefined };
     },
-    monitor: async () => { throw new Error("monitorCond is preferred"); },
+    monitor: async () => {
+      throw new Error("monitorCond is preferred");
+    },
   }) as unknown as OvsdbConnection;
   return { conn, push: (u, initial = false) => handler!(u, initial) };
 }
@@ -29,10 +31,17 @@ const names = (rows: { row: Record<string, unknown> }[]): string[] => rows.map((
 
 test("withMember follows the set column through insert, modify and delete; find follows the index", async () => {
   const { conn, push } = fakeConnection();
-  const r = new Replica(conn, "Open_vSwitch", { Nuage_VM_Table: { columns: ["vm_uuid", "ports"], index: "vm_uuid", members: "ports" } });
+  const r = new Replica(conn, "Open_vSwitch", {
+    Nuage_VM_Table: { columns: ["vm_uuid", "ports"], index: "vm_uuid", members: "ports" },
+  });
   r.start();
   await r.whenSynced(Date.now() + 1000);
-  push({ Nuage_VM_Table: { e1: { new: { vm_uuid: "vm1", ports: ["set", ["p1", "p2"]] } }, e2: { new: { vm_uuid: "vm2", ports: "p2" } } } });
+  push({
+    Nuage_VM_Table: {
+      e1: { new: { vm_uuid: "vm1", ports: ["set", ["p1", "p2"]] } },
+      e2: { new: { vm_uuid: "vm2", ports: "p2" } },
+    },
+  });
   assert.deepEqual(names(r.withMember("Nuage_VM_Table", "p2")), ["vm1", "vm2"]);
   assert.deepEqual(names(r.withMember("Nuage_VM_Table", "p1")), ["vm1"]);
   assert.deepEqual(r.withMember("Nuage_VM_Table", "p3"), []);
@@ -50,6 +59,9 @@ test("withMember follows the set column through insert, modify and delete; find 
   push({ Nuage_VM_Table: { e9: { new: { vm_uuid: "vm9", ports: ["set", []] } } } }, true);
   assert.deepEqual(r.withMember("Nuage_VM_Table", "p3"), [], "a resync starts the index again");
   assert.equal(r.find("Nuage_VM_Table", "vm1"), undefined);
-  assert.throws(() => new Replica(conn, "Open_vSwitch", { Port: { columns: ["name"] } }).withMember("Port", "x"), /no member index/);
+  assert.throws(
+    () => new Replica(conn, "Open_vSwitch", { Port: { columns: ["name"] } }).withMember("Port", "x"),
+    /no member index/,
+  );
   r.stop();
 });

@@ -16,7 +16,12 @@ test("a second holder is refused with the first one's pid; after release the loc
     await assert.rejects(StateDirLock.acquire(dir, { role: "-audit", waitMs: 200 }), (err: Error) => {
       assert.ok(err instanceof StateDirLockedError);
       assert.equal(err.holderPid, process.pid);
-      assert.match(err.message, new RegExp(`StateDir ${dir} is in use by nuage-libnetwork process pid ${process.pid} \\(plugin, since .*\\), which holds ${dir}/lock`));
+      assert.match(
+        err.message,
+        new RegExp(
+          `StateDir ${dir} is in use by nuage-libnetwork process pid ${process.pid} \\(plugin, since .*\\), which holds ${dir}/lock`,
+        ),
+      );
       return true;
     });
     await first.release();
@@ -31,11 +36,17 @@ test("a second holder is refused with the first one's pid; after release the loc
 test("a holder killed with SIGKILL leaves no stale lock", async () => {
   const dir = await mkdtemp(join(tmpdir(), "nuage-lock-"));
   try {
-    const script = "const { StateDirLock } = await import(process.argv[1]); await StateDirLock.acquire(process.argv[2], { role: 'plugin' }); console.log('held'); setInterval(() => {}, 60_000);";
-    const other = spawn(process.execPath, ["--input-type=module", "-e", script, LOCK_MODULE, dir], { stdio: ["ignore", "pipe", "inherit"] });
+    const script =
+      "const { StateDirLock } = await import(process.argv[1]); await StateDirLock.acquire(process.argv[2], { role: 'plugin' }); console.log('held'); setInterval(() => {}, 60_000);";
+    const other = spawn(process.execPath, ["--input-type=module", "-e", script, LOCK_MODULE, dir], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const [line] = (await once(other.stdout, "data")) as [Buffer];
     assert.equal(line.toString().trim(), "held");
-    await assert.rejects(StateDirLock.acquire(dir, { role: "plugin", waitMs: 200 }), new RegExp(`pid ${other.pid} \\(plugin`));
+    await assert.rejects(
+      StateDirLock.acquire(dir, { role: "plugin", waitMs: 200 }),
+      new RegExp(`pid ${other.pid} \\(plugin`),
+    );
     const exited = once(other, "exit");
     other.kill("SIGKILL");
     const t0 = Date.now();

@@ -5,7 +5,16 @@ import { vsdFilterAnd, vsdFilterEq, vsdFilterNe, vsdFilterOr, vsdFilterValue } f
 import { vsdErrorFromReply, VsdNotFoundError } from "../../src/vsd/errors.js";
 
 const objs: Record<string, unknown>[] = [
-  { name: "my-net", externalID: "host-1234", priority: 5, type: "BRIDGE", protocol: "1024", external: false, description: null, tags: ["a", "b"] },
+  {
+    name: "my-net",
+    externalID: "host-1234",
+    priority: 5,
+    type: "BRIDGE",
+    protocol: "1024",
+    external: false,
+    description: null,
+    tags: ["a", "b"],
+  },
   { name: "My Entity", externalID: "cms-id-77", priority: 10, type: "VM", protocol: "80", external: true, tags: [] },
   { name: "defaultPG-x", priority: 1, type: "HOST", protocol: "2048", external: false },
 ];
@@ -71,7 +80,18 @@ test("quoted strings accept backslash escapes of quotes and backslashes", () => 
 });
 
 test("vsdFilterEq output round-trips through the simulator's parser for awkward values", () => {
-  const values = ['plain', 'with "double" quotes', "with 'single'", "back\\slash", 'trailing\\', '\\"', "Subnet 2", "a and b or c", "x == y", ""];
+  const values = [
+    "plain",
+    'with "double" quotes',
+    "with 'single'",
+    "back\\slash",
+    "trailing\\",
+    '\\"',
+    "Subnet 2",
+    "a and b or c",
+    "x == y",
+    "",
+  ];
   for (const v of values) {
     const f = vsdFilterEq("name", v);
     assert.equal(compileFilter(f).type, "predicate", f);
@@ -96,16 +116,31 @@ test("text that is not a predicate is a plain-text (contains, case-insensitive) 
 });
 
 test("VSD error bodies become VsdError with status, code, property and the first description", () => {
-  const e = vsdErrorFromReply(409, JSON.stringify({
-    errors: [{ property: "name", descriptions: [{ title: "Duplicate name", description: "Subnet 'frontend' already exists." }] }],
-    internalErrorCode: 2505,
-  }), "POST", "/zones/z/subnets");
+  const e = vsdErrorFromReply(
+    409,
+    JSON.stringify({
+      errors: [
+        {
+          property: "name",
+          descriptions: [{ title: "Duplicate name", description: "Subnet 'frontend' already exists." }],
+        },
+      ],
+      internalErrorCode: 2505,
+    }),
+    "POST",
+    "/zones/z/subnets",
+  );
   assert.equal(e.status, 409);
   assert.equal(e.internalErrorCode, 2505);
   assert.equal(e.property, "name");
   assert.equal(e.title, "Duplicate name");
   assert.equal(e.message, "Subnet 'frontend' already exists.");
-  const nf = vsdErrorFromReply(404, '{"errors":[{"property":"","descriptions":[{"title":"nf","description":"gone"}]}]}', "GET", "/x/1");
+  const nf = vsdErrorFromReply(
+    404,
+    '{"errors":[{"property":"","descriptions":[{"title":"nf","description":"gone"}]}]}',
+    "GET",
+    "/x/1",
+  );
   assert.ok(nf instanceof VsdNotFoundError);
   assert.equal(nf.internalErrorCode, undefined);
   const junk = vsdErrorFromReply(502, "<html>bad gateway</html>", "GET", "/x");

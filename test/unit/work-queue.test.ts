@@ -7,14 +7,29 @@ import { createLogger } from "../../src/log/logger.js";
 
 function capturedLog(): { log: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
-  const destination = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
+  const destination = new Writable({
+    write(c, _e, cb) {
+      chunks.push(String(c));
+      cb();
+    },
+  });
   const log = createLogger("Debug", { destination });
-  return { log, lines: () => chunks.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    log,
+    lines: () =>
+      chunks
+        .join("")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
-  const promise = new Promise<void>((r) => { resolve = r; });
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
@@ -25,7 +40,8 @@ test("one handler per key at a time; marks made while it runs coalesce into one 
   let maxRunning = 0;
   let runs = 0;
   const q = new WorkQueue<string>({
-    name: "t", log,
+    name: "t",
+    log,
     handle: async () => {
       runs++;
       running++;
@@ -51,7 +67,13 @@ test("one handler per key at a time; marks made while it runs coalesce into one 
 test("a mark made while nothing runs starts the handler at once, and once only", async () => {
   const { log } = capturedLog();
   const seen: string[] = [];
-  const q = new WorkQueue<string>({ name: "t", log, handle: async (k) => { seen.push(k); } });
+  const q = new WorkQueue<string>({
+    name: "t",
+    log,
+    handle: async (k) => {
+      seen.push(k);
+    },
+  });
   q.add("x");
   await q.idle();
   q.add("x");
@@ -65,15 +87,21 @@ test("different keys are handled in parallel", async () => {
   const gate = deferred();
   const started = new Set<string>();
   const q = new WorkQueue<"a" | "b">({
-    name: "t", log,
-    handle: async (k) => { started.add(k); await gate.promise; },
+    name: "t",
+    log,
+    handle: async (k) => {
+      started.add(k);
+      await gate.promise;
+    },
   });
   q.add("a");
   q.add("b");
   await sleep(5);
   assert.deepEqual([...started].sort(), ["a", "b"], "b started while a was still running");
   let idle = false;
-  const idleP = q.idle().then(() => { idle = true; });
+  const idleP = q.idle().then(() => {
+    idle = true;
+  });
   await sleep(5);
   assert.equal(idle, false, "idle waits for running handlers");
   gate.resolve();
@@ -85,7 +113,10 @@ test("a failing key is retried with growing, jittered delays until it succeeds, 
   const { log, lines } = capturedLog();
   const at: number[] = [];
   const q = new WorkQueue<string>({
-    name: "sync", log, baseDelayMs: 20, maxDelayMs: 10_000,
+    name: "sync",
+    log,
+    baseDelayMs: 20,
+    maxDelayMs: 10_000,
     handle: async () => {
       at.push(performance.now());
       if (at.length <= 4) throw new Error(`attempt ${at.length} failed`);
@@ -102,7 +133,10 @@ test("a failing key is retried with growing, jittered delays until it succeeds, 
     assert.ok(at[i + 1]! - at[i]! >= wait - 2, `attempt ${i + 2} came after its wait`);
   });
   assert.equal(failures.length, 4);
-  assert.deepEqual(failures.map((l) => l.attempt), [1, 2, 3, 4]);
+  assert.deepEqual(
+    failures.map((l) => l.attempt),
+    [1, 2, 3, 4],
+  );
   assert.ok(failures.every((l) => l.key === "net1" && typeof l.retryInMs === "number"));
   assert.equal(failures[2]!.err, "attempt 3 failed");
   await q.stop();
@@ -112,16 +146,28 @@ test("the backoff is capped at maxDelayMs and the key is never given up", async 
   const { log, lines } = capturedLog();
   let runs = 0;
   const q = new WorkQueue<string>({
-    name: "t", log, baseDelayMs: 5, maxDelayMs: 20,
-    handle: async () => { runs++; if (runs < 12) throw "not an Error object"; },
+    name: "t",
+    log,
+    baseDelayMs: 5,
+    maxDelayMs: 20,
+    handle: async () => {
+      runs++;
+      if (runs < 12) throw "not an Error object";
+    },
   });
   q.add("k");
   await q.idle();
   assert.equal(runs, 12);
   const delays = lines().map((l) => l.retryInMs as number);
   assert.equal(delays.length, 11);
-  assert.ok(delays.every((d) => d <= 20), `every wait ≤ 20 ms: ${delays.join(",")}`);
-  assert.ok(delays.slice(4).every((d) => d >= 10), `late waits are at the cap, jittered down at most half: ${delays.join(",")}`);
+  assert.ok(
+    delays.every((d) => d <= 20),
+    `every wait ≤ 20 ms: ${delays.join(",")}`,
+  );
+  assert.ok(
+    delays.slice(4).every((d) => d >= 10),
+    `late waits are at the cap, jittered down at most half: ${delays.join(",")}`,
+  );
   assert.equal(lines()[0]!.err, "not an Error object");
   await q.stop();
 });
@@ -130,10 +176,15 @@ test("a failure's log line carries the message only, never what the error holds"
   const { log, lines } = capturedLog();
   let runs = 0;
   const q = new WorkQueue<string>({
-    name: "vsd", log, baseDelayMs: 1,
+    name: "vsd",
+    log,
+    baseDelayMs: 1,
     handle: async () => {
       if (runs++ === 0) {
-        throw Object.assign(new Error("login refused", { cause: { password: "hunter2", url: "https://u:pw-in-url@vsd" } }), { request: { headers: { Authorization: "XREST c2VjcmV0" } } });
+        throw Object.assign(
+          new Error("login refused", { cause: { password: "hunter2", url: "https://u:pw-in-url@vsd" } }),
+          { request: { headers: { Authorization: "XREST c2VjcmV0" } } },
+        );
       }
     },
   });
@@ -150,8 +201,14 @@ test("a mark during a retry wait runs the key at once; a failure after it still 
   const { log, lines } = capturedLog();
   let runs = 0;
   const q = new WorkQueue<string>({
-    name: "t", log, baseDelayMs: 60_000, maxDelayMs: 60_000,
-    handle: async () => { runs++; if (runs <= 2) throw new Error("down"); },
+    name: "t",
+    log,
+    baseDelayMs: 60_000,
+    maxDelayMs: 60_000,
+    handle: async () => {
+      runs++;
+      if (runs <= 2) throw new Error("down");
+    },
   });
   q.add("k");
   await sleep(5);
@@ -172,7 +229,9 @@ test("stop waits for the running handlers, cancels retries, and ignores new mark
   const gate = deferred();
   const runs: string[] = [];
   const q = new WorkQueue<string>({
-    name: "t", log, baseDelayMs: 10,
+    name: "t",
+    log,
+    baseDelayMs: 10,
     handle: async (k) => {
       runs.push(k);
       if (k === "slow") await gate.promise;
@@ -184,7 +243,9 @@ test("stop waits for the running handlers, cancels retries, and ignores new mark
   await sleep(2);
   q.add("slow");
   let stopped = false;
-  const stopP = q.stop().then(() => { stopped = true; });
+  const stopP = q.stop().then(() => {
+    stopped = true;
+  });
   await sleep(30);
   assert.equal(stopped, false, "stop waits for the handler that runs");
   gate.resolve();

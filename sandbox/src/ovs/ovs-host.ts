@@ -129,14 +129,19 @@ function ovsEnv(stateDir: string): NodeJS.ProcessEnv {
 
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    execFile(cmd, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? CMD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) {
-        const why = (stderr || "").trim() || err.message;
-        reject(new Error(`${cmd} ${args.join(" ")} failed: ${why}`));
-      } else {
-        resolvePromise(stdout);
-      }
-    });
+    execFile(
+      cmd,
+      args,
+      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? CMD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) {
+          const why = (stderr || "").trim() || err.message;
+          reject(new Error(`${cmd} ${args.join(" ")} failed: ${why}`));
+        } else {
+          resolvePromise(stdout);
+        }
+      },
+    );
   });
 }
 
@@ -253,7 +258,7 @@ function nsId(path: string): string | null {
 
 /** ovs-vswitchd processes not started for stateDir that live in `netns` (null = our own namespace). */
 function foreignVswitchds(netns: string | null, stateDir: string): number[] {
-  const target = netns ? nsId(`/run/netns/${netns}`) ?? nsId(`/var/run/netns/${netns}`) : nsId("/proc/self/ns/net");
+  const target = netns ? (nsId(`/run/netns/${netns}`) ?? nsId(`/var/run/netns/${netns}`)) : nsId("/proc/self/ns/net");
   if (!target) return [];
   const out: number[] = [];
   let entries: string[];
@@ -314,7 +319,11 @@ function infoFrom(m: Manifest, pids: OvsHostPids): OvsHostInfo {
     withVswitchd: m.withVswitchd,
     controllerTarget: m.controllerTarget,
     pids,
-    logs: { ovsdbServer: p.ovsdbLog, ovsVswitchd: m.withVswitchd ? p.vsLog : null, vsc: m.withVswitchd ? p.vscLog : null },
+    logs: {
+      ovsdbServer: p.ovsdbLog,
+      ovsVswitchd: m.withVswitchd ? p.vsLog : null,
+      vsc: m.withVswitchd ? p.vscLog : null,
+    },
   };
 }
 
@@ -324,13 +333,21 @@ export async function ovsHostStatus(stateDirIn: string): Promise<OvsHostStatus> 
   const stateDir = resolve(stateDirIn);
   const p = paths(stateDir);
   const m = await readManifest(stateDir);
-  const pids = { ovsdbServer: livePid(p.ovsdbPid, stateDir), ovsVswitchd: livePid(p.vsPid, stateDir), vsc: livePid(p.vscPid, stateDir) };
+  const pids = {
+    ovsdbServer: livePid(p.ovsdbPid, stateDir),
+    ovsVswitchd: livePid(p.vsPid, stateDir),
+    vsc: livePid(p.vscPid, stateDir),
+  };
   const needVs = m?.withVswitchd ?? false;
-  const running = m !== null && pids.ovsdbServer !== null && (!needVs || (pids.ovsVswitchd !== null && pids.vsc !== null));
+  const running =
+    m !== null && pids.ovsdbServer !== null && (!needVs || (pids.ovsVswitchd !== null && pids.vsc !== null));
   return {
     running,
     pids,
-    info: m && pids.ovsdbServer !== null ? infoFrom(m, { ovsdbServer: pids.ovsdbServer, ovsVswitchd: pids.ovsVswitchd, vsc: pids.vsc }) : null,
+    info:
+      m && pids.ovsdbServer !== null
+        ? infoFrom(m, { ovsdbServer: pids.ovsdbServer, ovsVswitchd: pids.ovsVswitchd, vsc: pids.vsc })
+        : null,
   };
 }
 
@@ -351,21 +368,30 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
   const tcp = tcpPort === null ? null : { host: opts.tcpHost ?? "127.0.0.1", port: tcpPort };
   const netns = opts.netns ?? null;
   if (!NAME_RE.test(bridge)) throw new Error(`bad bridge name ${JSON.stringify(bridge)} (1-15 of A-Z a-z 0-9 _ . -)`);
-  if (opts.systemId !== undefined && !SYSTEM_ID_RE.test(opts.systemId)) throw new Error(`bad systemId ${JSON.stringify(opts.systemId)}`);
+  if (opts.systemId !== undefined && !SYSTEM_ID_RE.test(opts.systemId))
+    throw new Error(`bad systemId ${JSON.stringify(opts.systemId)}`);
   if (netns !== null && !NETNS_RE.test(netns)) throw new Error(`bad netns name ${JSON.stringify(netns)}`);
-  if (tcp && (!Number.isInteger(tcp.port) || tcp.port < 1 || tcp.port > 65535)) throw new Error(`bad tcpPort ${tcp.port}`);
-  if (tcp && net.isIP(tcp.host) === 0) throw new Error(`tcpHost must be an IP address, got ${JSON.stringify(tcp.host)}`);
+  if (tcp && (!Number.isInteger(tcp.port) || tcp.port < 1 || tcp.port > 65535))
+    throw new Error(`bad tcpPort ${tcp.port}`);
+  if (tcp && net.isIP(tcp.host) === 0)
+    throw new Error(`tcpHost must be an IP address, got ${JSON.stringify(tcp.host)}`);
 
   const p = paths(stateDir);
   const env = ovsEnv(stateDir);
   const status = await ovsHostStatus(stateDir);
   if (status.running && status.info) {
     const i = status.info;
-    const same = i.bridge === bridge && i.withVswitchd === withVswitchd && i.netns === netns &&
-      JSON.stringify(i.tcp) === JSON.stringify(tcp) && (opts.systemId === undefined || opts.systemId === i.systemId);
+    const same =
+      i.bridge === bridge &&
+      i.withVswitchd === withVswitchd &&
+      i.netns === netns &&
+      JSON.stringify(i.tcp) === JSON.stringify(tcp) &&
+      (opts.systemId === undefined || opts.systemId === i.systemId);
     if (!same) {
-      throw new Error(`the OVS host in ${stateDir} already runs with other options (bridge ${i.bridge}, netns ${i.netns ?? "none"}, ` +
-        `tcp ${i.tcp ? `${i.tcp.host}:${i.tcp.port}` : "none"}, vswitchd ${i.withVswitchd}); stop it first`);
+      throw new Error(
+        `the OVS host in ${stateDir} already runs with other options (bridge ${i.bridge}, netns ${i.netns ?? "none"}, ` +
+          `tcp ${i.tcp ? `${i.tcp.host}:${i.tcp.port}` : "none"}, vswitchd ${i.withVswitchd}); stop it first`,
+      );
     }
     return i;
   }
@@ -375,7 +401,7 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
     if (others.length > 0) {
       throw new Error(
         `another ovs-vswitchd (pid ${others.join(", ")}) runs in ${netns ? `netns ${netns}` : "this network namespace"}: ` +
-        `the userspace datapath allows one per network namespace (its "ovs-netdev" device); give this OVS host its own netns (option netns)`,
+          `the userspace datapath allows one per network namespace (its "ovs-netdev" device); give this OVS host its own netns (option netns)`,
       );
     }
   }
@@ -424,24 +450,32 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
       if (tcp && (await tcpAnswers(tcp.host, tcp.port))) {
         throw new Error(`TCP ${tcp.host}:${tcp.port} is already in use; pick another tcpPort (or null)`);
       }
-      await run("ovsdb-server", [
-        p.db,
-        `--remote=punix:${p.sock}`,
-        ...(tcp ? [`--remote=ptcp:${tcp.port}:${tcp.host}`] : []),
-        `--pidfile=${p.ovsdbPid}`,
-        `--unixctl=${p.ovsdbCtl}`,
-        `--log-file=${p.ovsdbLog}`,
-        "--detach",
-      ], { env });
+      await run(
+        "ovsdb-server",
+        [
+          p.db,
+          `--remote=punix:${p.sock}`,
+          ...(tcp ? [`--remote=ptcp:${tcp.port}:${tcp.host}`] : []),
+          `--pidfile=${p.ovsdbPid}`,
+          `--unixctl=${p.ovsdbCtl}`,
+          `--log-file=${p.ovsdbLog}`,
+          "--detach",
+        ],
+        { env },
+      );
       ovsdbPid = livePid(p.ovsdbPid, stateDir);
       if (ovsdbPid === null) throw new Error(`ovsdb-server did not stay up; see ${p.ovsdbLog}`);
     }
 
-    const vsctl = (...args: string[]) => run("ovs-vsctl", [`--db=unix:${p.sock}`, "--no-wait", "--timeout=10", ...args], { env });
+    const vsctl = (...args: string[]) =>
+      run("ovs-vsctl", [`--db=unix:${p.sock}`, "--no-wait", "--timeout=10", ...args], { env });
     await vsctl("--", "init", "--", "set", "Open_vSwitch", ".", `external_ids:system-id=${manifest.systemId}`);
     await vsctl("--", "--may-exist", "add-br", bridge, "--", "set", "bridge", bridge, "datapath_type=netdev");
 
-    const client = await connectOvsdb({ kind: "unix", path: p.sock }, { connectTimeoutMs: 5000, callTimeoutMs: 10_000 });
+    const client = await connectOvsdb(
+      { kind: "unix", path: p.sock },
+      { connectTimeoutMs: 5000, callTimeoutMs: 10_000 },
+    );
     try {
       if (!withVswitchd) await setMasterController(client, bridge, manifest.controllerTarget, true);
 
@@ -464,7 +498,9 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
           if (vsPid === null) throw new Error(`ovs-vswitchd did not stay up; see ${p.vsLog}`);
         }
         if (!(await waitFor(async () => (await linkKind(netns, bridge)) !== null, 5000, 100))) {
-          throw new Error(`ovs-vswitchd did not create the ${bridge} device${netns ? ` in netns ${netns}` : ""}; see ${p.vsLog}`);
+          throw new Error(
+            `ovs-vswitchd did not create the ${bridge} device${netns ? ` in netns ${netns}` : ""}; see ${p.vsLog}`,
+          );
         }
         await run("ip", [...(netns ? ["-n", netns] : []), "link", "set", "dev", bridge, "up"]);
         // The Controller row goes in only now, with ovs-vswitchd and the VSC up: ovs-vswitchd connects
@@ -484,14 +520,21 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
             }
           };
           if (!(await waitFor(grantedSince, 10_000, 50))) {
-            throw new Error(`ovs-vswitchd did not connect to the stand-in VSC (${manifest.controllerTarget}) as master within 10 s; see ${p.vsLog} and ${p.vscLog}`);
+            throw new Error(
+              `ovs-vswitchd did not connect to the stand-in VSC (${manifest.controllerTarget}) as master within 10 s; see ${p.vsLog} and ${p.vscLog}`,
+            );
           }
         }
       }
 
       if (tcp) {
-        const viaTcp = await connectOvsdb({ kind: "tcp", host: tcp.host, port: tcp.port }, { connectTimeoutMs: 5000 }).catch((err: Error) => {
-          throw new Error(`ovsdb-server does not answer on TCP ${tcp.host}:${tcp.port} (port taken?): ${err.message}; see ${p.ovsdbLog}`);
+        const viaTcp = await connectOvsdb(
+          { kind: "tcp", host: tcp.host, port: tcp.port },
+          { connectTimeoutMs: 5000 },
+        ).catch((err: Error) => {
+          throw new Error(
+            `ovsdb-server does not answer on TCP ${tcp.host}:${tcp.port} (port taken?): ${err.message}; see ${p.ovsdbLog}`,
+          );
         });
         await viaTcp.close();
       }
@@ -517,11 +560,27 @@ export async function stopOvsHost(stateDirIn: string): Promise<void> {
   }
   const p = paths(stateDir);
   const bridge = m?.bridge ?? "alubr0";
-  const ours = new Set([
-    p.db, p.dbLock, p.schema, p.sock, p.ovsdbPid, p.ovsdbCtl, p.ovsdbLog, p.vsPid, p.vsCtl, p.vsLog,
-    p.vscSock, p.vscPid, p.vscLog, p.vscMaster, p.manifest,
-    join(stateDir, `${bridge}.mgmt`), join(stateDir, `${bridge}.snoop`),
-  ].map((f) => f.slice(stateDir.length + 1)));
+  const ours = new Set(
+    [
+      p.db,
+      p.dbLock,
+      p.schema,
+      p.sock,
+      p.ovsdbPid,
+      p.ovsdbCtl,
+      p.ovsdbLog,
+      p.vsPid,
+      p.vsCtl,
+      p.vsLog,
+      p.vscSock,
+      p.vscPid,
+      p.vscLog,
+      p.vscMaster,
+      p.manifest,
+      join(stateDir, `${bridge}.mgmt`),
+      join(stateDir, `${bridge}.snoop`),
+    ].map((f) => f.slice(stateDir.length + 1)),
+  );
   let entries: string[] = [];
   try {
     entries = await readdir(stateDir);
@@ -542,7 +601,9 @@ async function stopProcesses(stateDir: string, m: Manifest | null): Promise<void
   // Bridges created in this database (the sandbox may add some): their devices outlive ovs-vswitchd.
   const bridges = new Set<string>(m ? [m.bridge] : []);
   if (m?.withVswitchd && livePid(p.ovsdbPid, stateDir) !== null) {
-    const out = await run("ovs-vsctl", [`--db=unix:${p.sock}`, "--timeout=3", "list-br"], { env: ovsEnv(stateDir) }).catch(() => "");
+    const out = await run("ovs-vsctl", [`--db=unix:${p.sock}`, "--timeout=3", "list-br"], {
+      env: ovsEnv(stateDir),
+    }).catch(() => "");
     for (const b of out.split("\n").map((x) => x.trim())) if (NAME_RE.test(b)) bridges.add(b);
   }
   // ovs-vswitchd first (it would otherwise log reconnect attempts), then the VSC and the db server.
@@ -572,9 +633,19 @@ async function stopProcesses(stateDir: string, m: Manifest | null): Promise<void
  * Without ovs-vswitchd nobody maintains `is_connected`, so it is written true as well (what a
  * connected VRS shows; the plugin names it in its messages); with it, ovs-vswitchd writes it.
  */
-async function setMasterController(client: OvsdbClient, bridge: string, target: string, standIn: boolean): Promise<void> {
+async function setMasterController(
+  client: OvsdbClient,
+  bridge: string,
+  target: string,
+  standIn: boolean,
+): Promise<void> {
   const res = await client.transact("Open_vSwitch", [
-    { op: "insert", table: "Controller", "uuid-name": "vsc", row: standIn ? { target, role: "master", is_connected: true } : { target, role: "master" } },
+    {
+      op: "insert",
+      table: "Controller",
+      "uuid-name": "vsc",
+      row: standIn ? { target, role: "master", is_connected: true } : { target, role: "master" },
+    },
     { op: "update", table: "Bridge", where: [["name", "==", bridge]], row: { controller: ovsSet([namedUuid("vsc")]) } },
   ]);
   if (res[1]?.count !== 1) throw new Error(`bridge ${bridge} not found while setting its controller`);
@@ -608,12 +679,16 @@ async function startFakeVsc(stateDir: string): Promise<number> {
   rmSync(p.vscPid, { force: true });
   const logFd = openSync(p.vscLog, "a");
   try {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), FAKE_VSC_ARG, p.vscSock, p.vscPid, p.vscMaster], {
-      detached: true,
-      stdio: ["ignore", logFd, logFd],
-      cwd: "/",
-      env: process.env,
-    });
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(import.meta.url), FAKE_VSC_ARG, p.vscSock, p.vscPid, p.vscMaster],
+      {
+        detached: true,
+        stdio: ["ignore", logFd, logFd],
+        cwd: "/",
+        env: process.env,
+      },
+    );
     child.unref();
   } finally {
     closeSync(logFd);
@@ -701,7 +776,9 @@ function runFakeVsc(sockPath: string, pidPath: string, masterPath: string): void
           log("role master granted");
           writeFileSync(masterPath, `${Date.now()}\n`);
         } else if (type === OFPT.ERROR) {
-          log(`error from switch: type ${msg.length >= 12 ? msg.readUInt16BE(8) : "?"} code ${msg.length >= 12 ? msg.readUInt16BE(10) : "?"}`);
+          log(
+            `error from switch: type ${msg.length >= 12 ? msg.readUInt16BE(8) : "?"} code ${msg.length >= 12 ? msg.readUInt16BE(10) : "?"}`,
+          );
         }
       }
     });
@@ -727,7 +804,11 @@ function runFakeVsc(sockPath: string, pidPath: string, masterPath: string): void
   process.on("SIGINT", shutdown);
 }
 
-if (process.argv[2] === FAKE_VSC_ARG && process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (
+  process.argv[2] === FAKE_VSC_ARG &&
+  process.argv[1] &&
+  resolve(process.argv[1]) === fileURLToPath(import.meta.url)
+) {
   const [sock, pid, master] = process.argv.slice(3);
   if (!sock || !pid || !master) {
     process.stderr.write(`usage: ${FAKE_VSC_ARG} SOCKET PIDFILE MASTERFILE\n`);

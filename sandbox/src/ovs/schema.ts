@@ -36,7 +36,9 @@ export async function buildMergedSchema(baseSchemaPath: string = DEBIAN_VSWITCH_
   try {
     base = JSON.parse(await readFile(baseSchemaPath, "utf8")) as OvsSchema;
   } catch (err) {
-    throw new Error(`cannot read the Open vSwitch schema ${baseSchemaPath} (is openvswitch-common installed?): ${(err as Error).message}`);
+    throw new Error(
+      `cannot read the Open vSwitch schema ${baseSchemaPath} (is openvswitch-common installed?): ${(err as Error).message}`,
+    );
   }
   if (base.name !== "Open_vSwitch" || typeof base.tables !== "object") {
     throw new Error(`${baseSchemaPath} is not the Open_vSwitch schema`);

@@ -12,11 +12,37 @@
  * metadata["nuage-resolution-error"]. When the rows go, remove the VSD side.
  */
 import type { Logger } from "../../../src/log/logger.js";
-import type { OvsdbConnection, OvsdbEndpoint, OvsdbOperation, OvsdbRow, TableUpdates, Monitor } from "../../../src/vrs/ovsdb/types.js";
-import { mapToObject, ovsMap, ovsSet, scalar, scalarNumber, scalarString, setToArray } from "../../../src/vrs/ovsdb/values.js";
+import type {
+  OvsdbConnection,
+  OvsdbEndpoint,
+  OvsdbOperation,
+  OvsdbRow,
+  TableUpdates,
+  Monitor,
+} from "../../../src/vrs/ovsdb/types.js";
 import {
-  META, allPortNames, backoffMs, desireFor, evpnIdFor, placementKey, vlanForSubnet, vrfIdFor,
-  type BridgePortView, type EntityView, type Mirror, type PortInputs, type PortRowView,
+  mapToObject,
+  ovsMap,
+  ovsSet,
+  scalar,
+  scalarNumber,
+  scalarString,
+  setToArray,
+} from "../../../src/vrs/ovsdb/values.js";
+import {
+  META,
+  allPortNames,
+  backoffMs,
+  desireFor,
+  evpnIdFor,
+  placementKey,
+  vlanForSubnet,
+  vrfIdFor,
+  type BridgePortView,
+  type EntityView,
+  type Mirror,
+  type PortInputs,
+  type PortRowView,
 } from "./model.js";
 import { KeyedMutex } from "../../../src/concurrency/keyed-mutex.js";
 import { Unresolvable, VsdOps, isTransient, type InterfaceFacts, type VsdObject, type VsdRest } from "./vsd-ops.js";
@@ -111,7 +137,11 @@ export async function startVrsAgent(opts: VrsAgentOptions): Promise<RunningVrsAg
   if (isConnection(opts.ovsdb)) conn = opts.ovsdb;
   else {
     const { connectOvsdb } = await import("../../../src/vrs/ovsdb/client.js");
-    conn = await connectOvsdb(opts.ovsdb, { logger: opts.logger, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000, callTimeoutMs: 15_000 });
+    conn = await connectOvsdb(opts.ovsdb, {
+      logger: opts.logger,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      callTimeoutMs: 15_000,
+    });
     owned = true;
   }
   const agent = new VrsAgent(conn, opts);
@@ -168,7 +198,10 @@ export class VrsAgent {
   private readonly retryCapMs: number;
   private readonly retryAttempts: number;
 
-  constructor(private readonly ovsdb: OvsdbConnection, private readonly opts: VrsAgentOptions) {
+  constructor(
+    private readonly ovsdb: OvsdbConnection,
+    private readonly opts: VrsAgentOptions,
+  ) {
     this.vsd = new VsdOps(opts.vsd);
     this.log = opts.logger;
     this.retryBaseMs = opts.retryBaseMs ?? 500;
@@ -184,9 +217,36 @@ export class VrsAgent {
     this.monitor = await follow(
       DB,
       {
-        [VM_TABLE]: { columns: ["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports", "metadata", "type", "domain", "event", "event_type", "state", "reason"] },
+        [VM_TABLE]: {
+          columns: [
+            "vm_uuid",
+            "vm_name",
+            "nuage_enterprise",
+            "nuage_user",
+            "ports",
+            "metadata",
+            "type",
+            "domain",
+            "event",
+            "event_type",
+            "state",
+            "reason",
+          ],
+        },
         [PORT_TABLE]: {
-          columns: ["name", "mac", "ip_addr", "subnet_mask", "gateway", "metadata", "nuage_domain", "nuage_zone", "nuage_network", "evpn_id", "vrf_id"],
+          columns: [
+            "name",
+            "mac",
+            "ip_addr",
+            "subnet_mask",
+            "gateway",
+            "metadata",
+            "nuage_domain",
+            "nuage_zone",
+            "nuage_network",
+            "evpn_id",
+            "vrf_id",
+          ],
         },
         Bridge: { columns: ["name", "ports"] },
         Port: { columns: ["name", "tag"] },
@@ -237,21 +297,29 @@ export class VrsAgent {
       }
       for (const [uuid, ch] of Object.entries(updates[VM_TABLE] ?? {})) {
         const prev = this.entities.get(uuid);
-        if (prev) for (const p of prev.ports) { touched.add(p); this.entitiesByPort.get(p)?.delete(uuid); if (this.entitiesByPort.get(p)?.size === 0) this.entitiesByPort.delete(p); }
+        if (prev)
+          for (const p of prev.ports) {
+            touched.add(p);
+            this.entitiesByPort.get(p)?.delete(uuid);
+            if (this.entitiesByPort.get(p)?.size === 0) this.entitiesByPort.delete(p);
+          }
         if (ch.new) {
           const e = entityView(ch.new);
           this.entities.set(uuid, e);
           for (const p of e.ports) {
             touched.add(p);
             let m = this.entitiesByPort.get(p);
-            if (!m) this.entitiesByPort.set(p, m = new Map());
+            if (!m) this.entitiesByPort.set(p, (m = new Map()));
             m.set(uuid, e);
           }
         } else this.entities.delete(uuid);
       }
       for (const [uuid, ch] of Object.entries(updates[PORT_TABLE] ?? {})) {
         const prev = this.portRowsByUuid.get(uuid);
-        if (prev) { touched.add(prev.name); removeFromIndex(this.portRowUuidsByName, prev.name, uuid); }
+        if (prev) {
+          touched.add(prev.name);
+          removeFromIndex(this.portRowUuidsByName, prev.name, uuid);
+        }
         if (ch.new) {
           const r = portRowView(ch.new);
           this.portRowsByUuid.set(uuid, r);
@@ -261,7 +329,10 @@ export class VrsAgent {
       }
       for (const [uuid, ch] of Object.entries(updates.Port ?? {})) {
         const prev = this.ovsPorts.get(uuid);
-        if (prev) { touched.add(prev.name); removeFromIndex(this.ovsPortUuidsByName, prev.name, uuid); }
+        if (prev) {
+          touched.add(prev.name);
+          removeFromIndex(this.ovsPortUuidsByName, prev.name, uuid);
+        }
         if (ch.new) {
           const tag = setToArray(ch.new.tag)[0];
           const p = { name: str(ch.new.name), tag: tag === undefined ? undefined : num(tag) };
@@ -272,13 +343,26 @@ export class VrsAgent {
       }
       if (updates.Bridge) {
         for (const [uuid, ch] of Object.entries(updates.Bridge)) {
-          if (ch.new) this.bridges.set(uuid, { name: str(ch.new.name), ports: setToArray(ch.new.ports).map((a) => (Array.isArray(a) ? str(a[1]) : str(a))) });
+          if (ch.new)
+            this.bridges.set(uuid, {
+              name: str(ch.new.name),
+              ports: setToArray(ch.new.ports).map((a) => (Array.isArray(a) ? str(a[1]) : str(a))),
+            });
           else this.bridges.delete(uuid);
         }
         const onBridge = new Set<string>();
-        for (const b of this.bridges.values()) if (b.name === this.opts.bridge) for (const u of b.ports) onBridge.add(u);
-        for (const u of onBridge) if (!this.onBridge.has(u)) { const p = this.ovsPorts.get(u); if (p) touched.add(p.name); }
-        for (const u of this.onBridge) if (!onBridge.has(u)) { const p = this.ovsPorts.get(u); if (p) touched.add(p.name); }
+        for (const b of this.bridges.values())
+          if (b.name === this.opts.bridge) for (const u of b.ports) onBridge.add(u);
+        for (const u of onBridge)
+          if (!this.onBridge.has(u)) {
+            const p = this.ovsPorts.get(u);
+            if (p) touched.add(p.name);
+          }
+        for (const u of this.onBridge)
+          if (!onBridge.has(u)) {
+            const p = this.ovsPorts.get(u);
+            if (p) touched.add(p.name);
+          }
         this.onBridge = onBridge;
       }
       for (const name of touched) this.refreshMirror(name);
@@ -358,7 +442,12 @@ export class VrsAgent {
   /** Level-triggered: compare the mirror with the binding; do only what differs. */
   private async reconcilePort(port: string): Promise<void> {
     const desire = desireFor(this.mirror, port);
-    const key = desire.kind === "resolve" ? desireKey(desire.inputs) : desire.kind === "invalid" ? `invalid:${desire.reason}` : "absent";
+    const key =
+      desire.kind === "resolve"
+        ? desireKey(desire.inputs)
+        : desire.kind === "invalid"
+          ? `invalid:${desire.reason}`
+          : "absent";
     const failure = this.failures.get(port);
     if (failure && failure.key !== key) {
       clearTimeout(failure.timer);
@@ -425,7 +514,10 @@ export class VrsAgent {
     f.attempts++;
     f.stale = true;
     const delay = backoffMs(f.attempts, this.retryBaseMs, this.retryCapMs);
-    this.log.warn({ port, attempt: f.attempts, retryInMs: delay, transient, err: errText(err) }, "port work failed; will retry");
+    this.log.warn(
+      { port, attempt: f.attempts, retryInMs: delay, transient, err: errText(err) },
+      "port work failed; will retry",
+    );
     clearTimeout(f.timer);
     f.timer = setTimeout(() => {
       f.timer = undefined;
@@ -437,14 +529,19 @@ export class VrsAgent {
       // Retries exhausted: say why (the plugin stops waiting), and go on retrying at the cap.
       const reason = `VSD unavailable after ${f.attempts} attempts: ${errText(err)}`;
       this.log.error({ port, reason }, "port cannot be resolved for now");
-      void this.writeUnresolved(port, reason).catch((werr: unknown) => this.log.warn({ port, err: errText(werr) }, "could not write the reason"));
+      void this.writeUnresolved(port, reason).catch((werr: unknown) =>
+        this.log.warn({ port, err: errText(werr) }, "could not write the reason"),
+      );
     }
   }
 
   private async ensureBound(port: string, i: PortInputs): Promise<void> {
     let b = this.bindings.get(port);
     if (b && placementKey(b.inputs) !== placementKey(i)) {
-      const why = b.inputs.vmUuid !== i.vmUuid ? `its entity's vm_uuid changed (${b.inputs.vmUuid} → ${i.vmUuid}): not a rename` : "its subnet, IP or MAC changed";
+      const why =
+        b.inputs.vmUuid !== i.vmUuid
+          ? `its entity's vm_uuid changed (${b.inputs.vmUuid} → ${i.vmUuid}): not a rename`
+          : "its subnet, IP or MAC changed";
       await this.unbind(b, why);
       // The port goes unresolved before it is resolved again: the flap a VRS may cause.
       await this.clearRow(port, true);
@@ -483,16 +580,29 @@ export class VrsAgent {
       return { container: existing, iface: await this.vsd.addInterface(existing.ID, spec) };
     });
     const b: Binding = {
-      port, inputs: i,
-      containerId: container.ID, containerUuid: str(container.UUID) || i.vmUuid, containerName: str(container.name) || i.vmName,
-      iface, subnetId: path.subnet.ID, domainId: path.domain.ID,
-      domainName: i.domain, zoneName: i.zone, networkName: i.network,
-      policyGroupIds: [], vlan: vlanForSubnet(path.subnet.ID), evpnId: evpnIdFor(path.subnet.ID), vrfId: vrfIdFor(path.domain.ID),
+      port,
+      inputs: i,
+      containerId: container.ID,
+      containerUuid: str(container.UUID) || i.vmUuid,
+      containerName: str(container.name) || i.vmName,
+      iface,
+      subnetId: path.subnet.ID,
+      domainId: path.domain.ID,
+      domainName: i.domain,
+      zoneName: i.zone,
+      networkName: i.network,
+      policyGroupIds: [],
+      vlan: vlanForSubnet(path.subnet.ID),
+      evpnId: evpnIdFor(path.subnet.ID),
+      vrfId: vrfIdFor(path.domain.ID),
     };
     if (!b.iface.gateway) b.iface.gateway = str(path.subnet.gateway);
     if (!b.iface.netmask) b.iface.netmask = str(path.subnet.netmask);
     this.bindings.set(port, b);
-    this.log.info({ port, vmUuid: i.vmUuid, ip: b.iface.ip, subnet: i.network, vlan: b.vlan, container: b.containerId }, "port resolved");
+    this.log.info(
+      { port, vmUuid: i.vmUuid, ip: b.iface.ip, subnet: i.network, vlan: b.vlan, container: b.containerId },
+      "port resolved",
+    );
     if (pg) await this.applyPolicyGroup(b, i, pg);
   }
 
@@ -500,13 +610,29 @@ export class VrsAgent {
   private async bindSplit(port: string, i: PortInputs): Promise<void> {
     const container = await this.vsd.findContainerByUuid(i.vmUuid);
     if (!container) throw new Unresolvable(`no VSD container with UUID ${i.vmUuid} (split activation)`);
-    const iface = (await this.vsd.interfacesOf(container.ID)).find((f) => f.name === port || (i.mac && f.mac === i.mac));
-    if (!iface) throw new Unresolvable(`VSD container ${i.vmUuid} has no interface named ${port} or with MAC ${i.mac} (split activation)`);
+    const iface = (await this.vsd.interfacesOf(container.ID)).find(
+      (f) => f.name === port || (i.mac && f.mac === i.mac),
+    );
+    if (!iface)
+      throw new Unresolvable(
+        `VSD container ${i.vmUuid} has no interface named ${port} or with MAC ${i.mac} (split activation)`,
+      );
     this.bindings.set(port, {
-      port, inputs: i, containerId: container.ID, containerUuid: i.vmUuid, containerName: str(container.name),
-      iface, subnetId: iface.subnetId, domainId: iface.domainId,
-      domainName: iface.domainName, zoneName: iface.zoneName, networkName: iface.networkName,
-      policyGroupIds: [], vlan: vlanForSubnet(iface.subnetId), evpnId: evpnIdFor(iface.subnetId), vrfId: vrfIdFor(iface.domainId),
+      port,
+      inputs: i,
+      containerId: container.ID,
+      containerUuid: i.vmUuid,
+      containerName: str(container.name),
+      iface,
+      subnetId: iface.subnetId,
+      domainId: iface.domainId,
+      domainName: iface.domainName,
+      zoneName: iface.zoneName,
+      networkName: iface.networkName,
+      policyGroupIds: [],
+      vlan: vlanForSubnet(iface.subnetId),
+      evpnId: evpnIdFor(iface.subnetId),
+      vrfId: vrfIdFor(iface.domainId),
     });
     this.log.info({ port, vmUuid: i.vmUuid, ip: iface.ip }, "port resolved (split activation)");
   }
@@ -522,7 +648,10 @@ export class VrsAgent {
     await this.vsd.assignPolicyGroups(b.iface.vportId, ids);
     b.policyGroupIds = ids;
     b.inputs = { ...b.inputs, policyGroup: i.policyGroup };
-    this.log.info({ port: b.port, policyGroup: i.policyGroup || null, vport: b.iface.vportId }, "policy groups assigned");
+    this.log.info(
+      { port: b.port, policyGroup: i.policyGroup || null, vport: b.iface.vportId },
+      "policy groups assigned",
+    );
   }
 
   /** Removes what the agent made in the VSD for the port (never in split activation) and forgets it. */
@@ -548,23 +677,39 @@ export class VrsAgent {
     const ops: OvsdbOperation[] = [];
     if (row) {
       const want = {
-        ip_addr: b.iface.ip, subnet_mask: b.iface.netmask, gateway: b.iface.gateway,
-        nuage_domain: b.domainName, nuage_zone: b.zoneName, nuage_network: b.networkName,
-        evpn_id: b.evpnId, vrf_id: b.vrfId,
+        ip_addr: b.iface.ip,
+        subnet_mask: b.iface.netmask,
+        gateway: b.iface.gateway,
+        nuage_domain: b.domainName,
+        nuage_zone: b.zoneName,
+        nuage_network: b.networkName,
+        evpn_id: b.evpnId,
+        vrf_id: b.vrfId,
       };
       const have = {
-        ip_addr: row.ipAddr, subnet_mask: row.subnetMask, gateway: row.gateway,
-        nuage_domain: row.nuageDomain, nuage_zone: row.nuageZone, nuage_network: row.nuageNetwork,
-        evpn_id: row.evpnId, vrf_id: row.vrfId,
+        ip_addr: row.ipAddr,
+        subnet_mask: row.subnetMask,
+        gateway: row.gateway,
+        nuage_domain: row.nuageDomain,
+        nuage_zone: row.nuageZone,
+        nuage_network: row.nuageNetwork,
+        evpn_id: row.evpnId,
+        vrf_id: row.vrfId,
       };
       if (JSON.stringify(want) !== JSON.stringify(have)) {
         ops.push({ op: "update", table: PORT_TABLE, where: [["name", "==", b.port]], row: want });
       }
       if (META.resolutionError in row.metadata) {
-        ops.push({ op: "mutate", table: PORT_TABLE, where: [["name", "==", b.port]], mutations: [["metadata", "delete", ovsSet([META.resolutionError])]] });
+        ops.push({
+          op: "mutate",
+          table: PORT_TABLE,
+          where: [["name", "==", b.port]],
+          mutations: [["metadata", "delete", ovsSet([META.resolutionError])]],
+        });
       }
     }
-    if (bp && bp.tag !== b.vlan) ops.push({ op: "update", table: "Port", where: [["name", "==", b.port]], row: { tag: b.vlan } });
+    if (bp && bp.tag !== b.vlan)
+      ops.push({ op: "update", table: "Port", where: [["name", "==", b.port]], row: { tag: b.vlan } });
     if (ops.length) await this.ovsdb.transact(DB, ops);
   }
 
@@ -576,20 +721,41 @@ export class VrsAgent {
     if (row && mode !== "reason") {
       const ip = mode === "zero" ? "0.0.0.0" : "";
       if (row.ipAddr !== ip || row.subnetMask || row.gateway) {
-        ops.push({ op: "update", table: PORT_TABLE, where: [["name", "==", port]], row: { ip_addr: ip, subnet_mask: "", gateway: "" } });
+        ops.push({
+          op: "update",
+          table: PORT_TABLE,
+          where: [["name", "==", port]],
+          row: { ip_addr: ip, subnet_mask: "", gateway: "" },
+        });
       }
     } else if (row) {
       if (row.ipAddr || row.subnetMask || row.gateway) {
-        ops.push({ op: "update", table: PORT_TABLE, where: [["name", "==", port]], row: { ip_addr: "", subnet_mask: "", gateway: "" } });
+        ops.push({
+          op: "update",
+          table: PORT_TABLE,
+          where: [["name", "==", port]],
+          row: { ip_addr: "", subnet_mask: "", gateway: "" },
+        });
       }
       if (row.metadata[META.resolutionError] !== reason) {
         ops.push(
-          { op: "mutate", table: PORT_TABLE, where: [["name", "==", port]], mutations: [["metadata", "delete", ovsSet([META.resolutionError])]] },
-          { op: "mutate", table: PORT_TABLE, where: [["name", "==", port]], mutations: [["metadata", "insert", ovsMap({ [META.resolutionError]: reason })]] },
+          {
+            op: "mutate",
+            table: PORT_TABLE,
+            where: [["name", "==", port]],
+            mutations: [["metadata", "delete", ovsSet([META.resolutionError])]],
+          },
+          {
+            op: "mutate",
+            table: PORT_TABLE,
+            where: [["name", "==", port]],
+            mutations: [["metadata", "insert", ovsMap({ [META.resolutionError]: reason })]],
+          },
         );
       }
     }
-    if (bp?.tag !== undefined && row) ops.push({ op: "update", table: "Port", where: [["name", "==", port]], row: { tag: ovsSet([]) } });
+    if (bp?.tag !== undefined && row)
+      ops.push({ op: "update", table: "Port", where: [["name", "==", port]], row: { tag: ovsSet([]) } });
     if (ops.length) await this.ovsdb.transact(DB, ops);
   }
 
@@ -599,12 +765,23 @@ export class VrsAgent {
     const bp = this.mirror.bridgePorts.get(port);
     const ops: OvsdbOperation[] = [];
     if (row && (row.ipAddr || row.subnetMask || row.gateway)) {
-      ops.push({ op: "update", table: PORT_TABLE, where: [["name", "==", port]], row: { ip_addr: "", subnet_mask: "", gateway: "" } });
+      ops.push({
+        op: "update",
+        table: PORT_TABLE,
+        where: [["name", "==", port]],
+        row: { ip_addr: "", subnet_mask: "", gateway: "" },
+      });
     }
     if (row && META.resolutionError in row.metadata) {
-      ops.push({ op: "mutate", table: PORT_TABLE, where: [["name", "==", port]], mutations: [["metadata", "delete", ovsSet([META.resolutionError])]] });
+      ops.push({
+        op: "mutate",
+        table: PORT_TABLE,
+        where: [["name", "==", port]],
+        mutations: [["metadata", "delete", ovsSet([META.resolutionError])]],
+      });
     }
-    if (bp?.tag !== undefined && (wasBound || row)) ops.push({ op: "update", table: "Port", where: [["name", "==", port]], row: { tag: ovsSet([]) } });
+    if (bp?.tag !== undefined && (wasBound || row))
+      ops.push({ op: "update", table: "Port", where: [["name", "==", port]], row: { tag: ovsSet([]) } });
     if (ops.length) await this.ovsdb.transact(DB, ops);
   }
 
@@ -630,7 +807,10 @@ export class VrsAgent {
           if (keep.length === 0) {
             await this.vsd.deleteContainer(c.ID);
             removed += ifaces.length || 1;
-            this.log.info({ container: c.ID, uuid, name: str(c.name) }, "resync: removed a VSD container whose ports are gone");
+            this.log.info(
+              { container: c.ID, uuid, name: str(c.name) },
+              "resync: removed a VSD container whose ports are gone",
+            );
             return;
           }
           for (const f of ifaces) {
@@ -661,7 +841,7 @@ export class VrsAgent {
 
 function addToIndex(index: Map<string, Set<string>>, name: string, uuid: string): void {
   let set = index.get(name);
-  if (!set) index.set(name, set = new Set());
+  if (!set) index.set(name, (set = new Set()));
   set.add(uuid);
 }
 

@@ -15,7 +15,8 @@ import type { OvsdbEndpoint } from "../../../src/vrs/ovsdb/types.js";
 import { startVrsAgent, type UnresolvedAnswer } from "./agent.js";
 import { vsdRestFromClient } from "./vsd-rest.js";
 
-const USAGE = "usage: vrs-agent --ovsdb unix:PATH|tcp:HOST:PORT --bridge NAME --vsd-url URL [--vsd-ca FILE] " +
+const USAGE =
+  "usage: vrs-agent --ovsdb unix:PATH|tcp:HOST:PORT --bridge NAME --vsd-url URL [--vsd-ca FILE] " +
   "--vsd-org ORG --vsd-user USER --vsd-password-file FILE --host-id ID [--log-level Debug|Info|Warn|Error] [--unresolved silent|zero|reason]";
 
 export function parseOvsdbEndpoint(s: string): OvsdbEndpoint {
@@ -26,30 +27,61 @@ export function parseOvsdbEndpoint(s: string): OvsdbEndpoint {
 }
 
 interface Args {
-  ovsdb: string; bridge: string; vsdUrl: string; vsdCa?: string; vsdOrg: string; vsdUser: string;
-  vsdPasswordFile: string; hostId: string; logLevel: LogLevelName; unresolved: UnresolvedAnswer;
+  ovsdb: string;
+  bridge: string;
+  vsdUrl: string;
+  vsdCa?: string;
+  vsdOrg: string;
+  vsdUser: string;
+  vsdPasswordFile: string;
+  hostId: string;
+  logLevel: LogLevelName;
+  unresolved: UnresolvedAnswer;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Record<string, string> = {};
-  const known = new Set(["--ovsdb", "--bridge", "--vsd-url", "--vsd-ca", "--vsd-org", "--vsd-user", "--vsd-password-file", "--host-id", "--log-level", "--unresolved"]);
+  const known = new Set([
+    "--ovsdb",
+    "--bridge",
+    "--vsd-url",
+    "--vsd-ca",
+    "--vsd-org",
+    "--vsd-user",
+    "--vsd-password-file",
+    "--host-id",
+    "--log-level",
+    "--unresolved",
+  ]);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
-    if (k === "--vsd-password") throw new Error("the VSD password is never taken on the command line: use --vsd-password-file");
+    if (k === "--vsd-password")
+      throw new Error("the VSD password is never taken on the command line: use --vsd-password-file");
     if (!known.has(k)) throw new Error(`unknown argument ${k}`);
     const v = argv[++i];
     if (v === undefined) throw new Error(`${k} needs a value`);
     a[k] = v;
   }
-  for (const k of ["--ovsdb", "--vsd-url", "--vsd-password-file", "--host-id"]) if (!a[k]) throw new Error(`${k} is required`);
+  for (const k of ["--ovsdb", "--vsd-url", "--vsd-password-file", "--host-id"])
+    if (!a[k]) throw new Error(`${k} is required`);
   const level = (a["--log-level"] ?? "Info") as LogLevelName;
   if (!["Debug", "Info", "Warn", "Error"].includes(level)) throw new Error(`--log-level: Debug, Info, Warn or Error`);
   const unresolved = (a["--unresolved"] ?? "silent") as UnresolvedAnswer;
-  if (!["silent", "zero", "reason"].includes(unresolved)) throw new Error(`--unresolved: silent (a real VRS: nothing), zero (ip_addr 0.0.0.0) or reason (the sandbox's test hook)`);
+  if (!["silent", "zero", "reason"].includes(unresolved))
+    throw new Error(
+      `--unresolved: silent (a real VRS: nothing), zero (ip_addr 0.0.0.0) or reason (the sandbox's test hook)`,
+    );
   return {
-    ovsdb: a["--ovsdb"]!, bridge: a["--bridge"] ?? "alubr0", vsdUrl: a["--vsd-url"]!, vsdCa: a["--vsd-ca"],
-    vsdOrg: a["--vsd-org"] ?? "csp", vsdUser: a["--vsd-user"] ?? "csproot", vsdPasswordFile: a["--vsd-password-file"]!,
-    hostId: a["--host-id"]!, logLevel: level, unresolved,
+    ovsdb: a["--ovsdb"]!,
+    bridge: a["--bridge"] ?? "alubr0",
+    vsdUrl: a["--vsd-url"]!,
+    vsdCa: a["--vsd-ca"],
+    vsdOrg: a["--vsd-org"] ?? "csp",
+    vsdUser: a["--vsd-user"] ?? "csproot",
+    vsdPasswordFile: a["--vsd-password-file"]!,
+    hostId: a["--host-id"]!,
+    logLevel: level,
+    unresolved,
   };
 }
 
@@ -65,25 +97,54 @@ async function main(argv: string[]): Promise<number> {
   const password = (await readFile(args.vsdPasswordFile, "utf8")).trim();
   const endpoint = parseOvsdbEndpoint(args.ovsdb);
   const vsd = await vsdRestFromClient({
-    url: args.vsdUrl, organization: args.vsdOrg, user: args.vsdUser, password, caFile: args.vsdCa, logger,
+    url: args.vsdUrl,
+    organization: args.vsdOrg,
+    user: args.vsdUser,
+    password,
+    caFile: args.vsdCa,
+    logger,
   });
   // OVSDB not there yet (or not a Nuage schema): say so and keep trying; never exit on it.
   let agent: Awaited<ReturnType<typeof startVrsAgent>> | undefined;
   let stopping = false;
-  process.once("SIGTERM", () => { stopping = true; });
-  process.once("SIGINT", () => { stopping = true; });
+  process.once("SIGTERM", () => {
+    stopping = true;
+  });
+  process.once("SIGINT", () => {
+    stopping = true;
+  });
   for (let attempt = 1; !agent; attempt++) {
     try {
-      agent = await startVrsAgent({ ovsdb: endpoint, bridge: args.bridge, vsd, hostId: args.hostId, logger, connectTimeoutMs: 5000, unresolved: args.unresolved });
+      agent = await startVrsAgent({
+        ovsdb: endpoint,
+        bridge: args.bridge,
+        vsd,
+        hostId: args.hostId,
+        logger,
+        connectTimeoutMs: 5000,
+        unresolved: args.unresolved,
+      });
     } catch (err) {
       if (stopping) return 0;
       const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
-      logger.error({ err: (err as Error).message, ovsdb: args.ovsdb, retryInMs: delay }, "could not start watching the VRS OVSDB; retrying");
+      logger.error(
+        { err: (err as Error).message, ovsdb: args.ovsdb, retryInMs: delay },
+        "could not start watching the VRS OVSDB; retrying",
+      );
       await new Promise((r) => setTimeout(r, delay));
       if (stopping) return 0;
     }
   }
-  process.stdout.write(JSON.stringify({ ready: true, pid: process.pid, ovsdb: args.ovsdb, bridge: args.bridge, vsdUrl: args.vsdUrl, hostId: args.hostId }) + "\n");
+  process.stdout.write(
+    JSON.stringify({
+      ready: true,
+      pid: process.pid,
+      ovsdb: args.ovsdb,
+      bridge: args.bridge,
+      vsdUrl: args.vsdUrl,
+      hostId: args.hostId,
+    }) + "\n",
+  );
   process.on("uncaughtException", (err) => logger.error({ err }, "uncaught exception (kept running)"));
   process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection (kept running)"));
   const running = agent;

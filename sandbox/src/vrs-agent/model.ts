@@ -36,17 +36,21 @@ const REASONS_PER_STATE: Record<number, number> = { 0: 1, 1: 9, 2: 1, 3: 10, 4: 
  * evidence requires on purpose (issue 17): the tests must not pass on rows a VRS rejects.
  */
 export function entityProblem(e: EntityView): string | undefined {
-  if (e.type !== undefined && e.type !== TYPE_CONTAINER && e.domain === DOMAIN_DOCKER) return `entity ${e.vmUuid}: type ${e.type} is not 4 (container) in the Docker domain`;
-  if (e.domain !== undefined && ![0, 1, 2, 3, 4, 5, 6, 7, 8].includes(e.domain)) return `entity ${e.vmUuid}: domain ${e.domain} is not a libvrsdk domain (0-8)`;
+  if (e.type !== undefined && e.type !== TYPE_CONTAINER && e.domain === DOMAIN_DOCKER)
+    return `entity ${e.vmUuid}: type ${e.type} is not 4 (container) in the Docker domain`;
+  if (e.domain !== undefined && ![0, 1, 2, 3, 4, 5, 6, 7, 8].includes(e.domain))
+    return `entity ${e.vmUuid}: domain ${e.domain} is not a libvrsdk domain (0-8)`;
   if (e.event !== undefined && e.eventType !== undefined) {
     const n = EVENTS_PER_CATEGORY[e.event];
     if (n === undefined) return `entity ${e.vmUuid}: event ${e.event} is not an event category libvrsdk posts`;
-    if (e.eventType < 0 || e.eventType >= n) return `entity ${e.vmUuid}: event_type ${e.eventType} is not an event of category ${e.event}`;
+    if (e.eventType < 0 || e.eventType >= n)
+      return `entity ${e.vmUuid}: event_type ${e.eventType} is not an event of category ${e.event}`;
   }
   if (e.state !== undefined && e.reason !== undefined) {
     const n = REASONS_PER_STATE[e.state];
     if (n === undefined) return `entity ${e.vmUuid}: state ${e.state} is not a libvrsdk state (0-7)`;
-    if (e.reason < 0 || e.reason >= n) return `entity ${e.vmUuid}: reason ${e.reason} is not a sub-state of state ${e.state}`;
+    if (e.reason < 0 || e.reason >= n)
+      return `entity ${e.vmUuid}: reason ${e.reason} is not a sub-state of state ${e.state}`;
   }
   if (e.domain === DOMAIN_DOCKER && !/^[0-9a-f]{64}$/.test(e.vmUuid)) {
     return `entity "${e.vmUuid}": a Docker-domain vm_uuid is 64 lower-case hex characters (the container ID form Nuage's clients write)`;
@@ -209,7 +213,8 @@ export function staticIpProblem(
   if (a === undefined) return `static-ip "${ip}" is not an IPv4 address`;
   const net = parseIpv4(subnet.address);
   const prefix = maskPrefix(subnet.netmask);
-  if (net === undefined || prefix === undefined) return `subnet "${subnet.name}" has no usable address/netmask in the VSD`;
+  if (net === undefined || prefix === undefined)
+    return `subnet "${subnet.name}" has no usable address/netmask in the VSD`;
   const size = 2 ** (32 - prefix);
   const base = net - (net % size);
   const cidr = `${formatIpv4(base)}/${prefix}`;
@@ -218,7 +223,8 @@ export function staticIpProblem(
     if (a === base) return `static-ip ${ip} is the network address of subnet "${subnet.name}" (${cidr})`;
     if (a === base + size - 1) return `static-ip ${ip} is the broadcast address of subnet "${subnet.name}" (${cidr})`;
   }
-  if (subnet.gateway && parseIpv4(subnet.gateway) === a) return `static-ip ${ip} is the gateway of subnet "${subnet.name}" (${cidr})`;
+  if (subnet.gateway && parseIpv4(subnet.gateway) === a)
+    return `static-ip ${ip} is the gateway of subnet "${subnet.name}" (${cidr})`;
   return undefined;
 }
 

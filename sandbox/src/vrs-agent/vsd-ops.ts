@@ -133,23 +133,35 @@ export class VsdOps {
    */
   private async enterpriseWithoutCase(name: string): Promise<VsdObject | undefined> {
     const lower = name.toLowerCase();
-    const hits = (await this.rest.list("/enterprises")).filter((e) => typeof e.name === "string" && e.name.toLowerCase() === lower);
+    const hits = (await this.rest.list("/enterprises")).filter(
+      (e) => typeof e.name === "string" && e.name.toLowerCase() === lower,
+    );
     return hits.length === 1 ? hits[0] : undefined;
   }
 
   /** enterprise → user → domain → zone → subnet by name, as the VSD does for a VRS in metadata mode. */
-  async resolvePath(p: { enterprise: string; user: string; domain: string; zone: string; network: string }): Promise<ResolvedPath> {
-    const enterprise = (await this.named("/enterprises", "name", p.enterprise)) ?? (await this.enterpriseWithoutCase(p.enterprise));
+  async resolvePath(p: {
+    enterprise: string;
+    user: string;
+    domain: string;
+    zone: string;
+    network: string;
+  }): Promise<ResolvedPath> {
+    const enterprise =
+      (await this.named("/enterprises", "name", p.enterprise)) ?? (await this.enterpriseWithoutCase(p.enterprise));
     if (!enterprise) throw new Unresolvable(`enterprise "${p.enterprise}" not found`);
     const user = await this.named(`/enterprises/${enterprise.ID}/users`, "userName", p.user);
     if (!user) throw new Unresolvable(`user "${p.user}" not found in enterprise "${p.enterprise}"`);
     const domain = await this.named(`/enterprises/${enterprise.ID}/domains`, "name", p.domain);
     if (!domain) throw new Unresolvable(`domain "${p.domain}" not found in enterprise "${p.enterprise}"`);
     const zone = await this.named(`/domains/${domain.ID}/zones`, "name", p.zone);
-    if (!zone) throw new Unresolvable(`zone "${p.zone}" not found in domain "${p.domain}" of enterprise "${p.enterprise}"`);
+    if (!zone)
+      throw new Unresolvable(`zone "${p.zone}" not found in domain "${p.domain}" of enterprise "${p.enterprise}"`);
     const subnet = await this.named(`/zones/${zone.ID}/subnets`, "name", p.network);
     if (!subnet) {
-      throw new Unresolvable(`subnet "${p.network}" not found in zone "${p.zone}" of domain "${p.domain}" of enterprise "${p.enterprise}"`);
+      throw new Unresolvable(
+        `subnet "${p.network}" not found in zone "${p.zone}" of domain "${p.domain}" of enterprise "${p.enterprise}"`,
+      );
     }
     return { enterprise, user, domain, zone, subnet };
   }
@@ -157,7 +169,10 @@ export class VsdOps {
   /** Throws Unresolvable when the static IP cannot be used in the subnet. */
   checkStaticIp(ip: string, subnet: VsdObject): void {
     const problem = staticIpProblem(ip, {
-      name: str(subnet, "name"), address: str(subnet, "address"), netmask: str(subnet, "netmask"), gateway: str(subnet, "gateway") || undefined,
+      name: str(subnet, "name"),
+      address: str(subnet, "address"),
+      netmask: str(subnet, "netmask"),
+      gateway: str(subnet, "gateway") || undefined,
     });
     if (problem) throw new Unresolvable(problem);
   }
@@ -191,9 +206,17 @@ export class VsdOps {
   }
 
   /** POST /containers; returns the container and the facts of the named interface. */
-  async createContainer(c: { uuid: string; name: string; externalID: string; iface: InterfaceSpec }): Promise<{ container: VsdObject; iface: InterfaceFacts }> {
+  async createContainer(c: {
+    uuid: string;
+    name: string;
+    externalID: string;
+    iface: InterfaceSpec;
+  }): Promise<{ container: VsdObject; iface: InterfaceFacts }> {
     const body: Record<string, unknown> = {
-      UUID: c.uuid, name: c.name, externalID: c.externalID, interfaces: [ifaceBody(c.iface)],
+      UUID: c.uuid,
+      name: c.name,
+      externalID: c.externalID,
+      interfaces: [ifaceBody(c.iface)],
     };
     const container = await this.refusalsAsReasons(() => this.rest.create("/containers", body), c.iface);
     const list = Array.isArray(container.interfaces) ? (container.interfaces as Record<string, unknown>[]) : [];
@@ -209,7 +232,8 @@ export class VsdOps {
   /** POST /containers/{id}/containerinterfaces. */
   async addInterface(containerId: string, spec: InterfaceSpec): Promise<InterfaceFacts> {
     const created = await this.refusalsAsReasons(
-      () => this.rest.create(`/containers/${containerId}/containerinterfaces`, ifaceBody(spec)), spec,
+      () => this.rest.create(`/containers/${containerId}/containerinterfaces`, ifaceBody(spec)),
+      spec,
     );
     let iface = interfaceFacts(created);
     if (!iface.ip || !iface.vportId) {
@@ -253,7 +277,9 @@ export class VsdOps {
     } catch (err) {
       if (err instanceof VsdHttpError && !isTransient(err) && (err.status === 400 || err.status === 409)) {
         const what = spec.IPAddress ? `interface ${spec.name} with IP ${spec.IPAddress}` : `interface ${spec.name}`;
-        throw new Unresolvable(`the VSD refused ${what}: ${err.description || err.message} (HTTP ${err.status}${err.internalErrorCode ? `, code ${err.internalErrorCode}` : ""})`);
+        throw new Unresolvable(
+          `the VSD refused ${what}: ${err.description || err.message} (HTTP ${err.status}${err.internalErrorCode ? `, code ${err.internalErrorCode}` : ""})`,
+        );
       }
       throw err;
     }

@@ -7,7 +7,10 @@
 import { VsdClient, VsdError, type VsdClientOptions } from "../../../src/vsd/client.js";
 import { VsdHttpError, type VsdObject, type VsdRest } from "./vsd-ops.js";
 
-export type VsdRestOptions = Pick<VsdClientOptions, "url" | "organization" | "user" | "password" | "caFile" | "logger" | "retry" | "callTimeoutMs">;
+export type VsdRestOptions = Pick<
+  VsdClientOptions,
+  "url" | "organization" | "user" | "password" | "caFile" | "logger" | "retry" | "callTimeoutMs"
+>;
 
 export interface ClosableVsdRest extends VsdRest {
   close(): Promise<void>;
@@ -15,7 +18,12 @@ export interface ClosableVsdRest extends VsdRest {
 
 /** Never logs in at construction: the first call does (so a VSD that is down does not stop the agent). */
 export async function vsdRestFromClient(o: VsdRestOptions): Promise<ClosableVsdRest> {
-  const client = new VsdClient({ retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 1000 }, callTimeoutMs: 15_000, pageSize: 500, ...o });
+  const client = new VsdClient({
+    retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 1000 },
+    callTimeoutMs: 15_000,
+    pageSize: 500,
+    ...o,
+  });
   return vsdRestOver(client);
 }
 
@@ -23,7 +31,12 @@ function mapError(err: unknown): unknown {
   if (err instanceof VsdError) {
     const where = err.method && err.path ? `${err.method} ${err.path}: ` : "";
     const status = err.status === 0 ? "unreachable" : `HTTP ${err.status}`;
-    return new VsdHttpError(`${where}${status}: ${err.message}`, err.status === 0 ? 503 : err.status, err.internalErrorCode, err.message);
+    return new VsdHttpError(
+      `${where}${status}: ${err.message}`,
+      err.status === 0 ? 503 : err.status,
+      err.internalErrorCode,
+      err.message,
+    );
   }
   return err;
 }
@@ -39,19 +52,21 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
 export function vsdRestOver(client: VsdClient): ClosableVsdRest {
   return {
     list: (path, filter) => mapped(async () => (await client.list(path, filter ? { filter } : {})) as VsdObject[]),
-    create: (path, body) => mapped(async () => {
-      const cut = path.lastIndexOf("/");
-      return (await client.create(path.slice(0, cut), path.slice(cut + 1), body)) as VsdObject;
-    }),
+    create: (path, body) =>
+      mapped(async () => {
+        const cut = path.lastIndexOf("/");
+        return (await client.create(path.slice(0, cut), path.slice(cut + 1), body)) as VsdObject;
+      }),
     update: (path, body) => mapped(() => client.update(path, body)),
-    remove: (path) => mapped(async () => {
-      try {
-        await client.delete(path);
-      } catch (err) {
-        if (err instanceof VsdError && err.status === 404) return;
-        throw err;
-      }
-    }),
+    remove: (path) =>
+      mapped(async () => {
+        try {
+          await client.delete(path);
+        } catch (err) {
+          if (err instanceof VsdError && err.status === 404) return;
+          throw err;
+        }
+      }),
     assign: (path, ids) => mapped(() => client.assign(path, ids)),
     close: () => client.close(),
   };

@@ -73,8 +73,7 @@ export const required = (property: string): SimError =>
 export const invalid = (property: string, description: string, status = 409): SimError =>
   new SimError(status, "Invalid input", description, property, Code.InvalidValue);
 
-export const forbidden = (description: string): SimError =>
-  new SimError(403, "Forbidden", description, "", undefined);
+export const forbidden = (description: string): SimError => new SimError(403, "Forbidden", description, "", undefined);
 
 export const unauthorized = (description = "Authentication failed"): SimError =>
   new SimError(401, "Unauthorized", description, "", undefined);
@@ -85,6 +84,12 @@ export class ChoiceRequired extends SimError {
     super(300, "Confirmation required", description, "", undefined);
   }
   override body(): VsdErrorBody {
-    return { ...super.body(), choices: [{ id: 1, label: "OK" }, { id: 0, label: "Cancel" }] };
+    return {
+      ...super.body(),
+      choices: [
+        { id: 1, label: "OK" },
+        { id: 0, label: "Cancel" },
+      ],
+    };
   }
 }

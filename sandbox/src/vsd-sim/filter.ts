@@ -53,7 +53,10 @@ function tokenize(src: string): Token[] {
   let i = 0;
   while (i < src.length) {
     const c = src[i]!;
-    if (/\s/.test(c)) { i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
     if (c === "'" || c === '"') {
       let v = "";
       i++;
@@ -66,7 +69,10 @@ function tokenize(src: string): Token[] {
           i += 2;
           continue;
         }
-        if (d === c) { i++; break; }
+        if (d === c) {
+          i++;
+          break;
+        }
         v += d;
         i++;
       }
@@ -81,7 +87,11 @@ function tokenize(src: string): Token[] {
       continue;
     }
     const sym = SYMBOLS.find((s) => src.startsWith(s, i));
-    if (sym) { out.push({ t: "sym", v: sym }); i += sym.length; continue; }
+    if (sym) {
+      out.push({ t: "sym", v: sym });
+      i += sym.length;
+      continue;
+    }
     const m = /^[A-Za-z0-9_.:$@-]+/.exec(src.slice(i));
     if (!m) throw new ParseError(`unexpected character ${JSON.stringify(c)}`);
     const raw = m[0];
@@ -93,9 +103,24 @@ function tokenize(src: string): Token[] {
 }
 
 const WORD_OPS: Record<string, Op> = {
-  is: "eq", isnot: "ne", beginswith: "begins", endswith: "ends", contains: "contains", like: "like", in: "in",
+  is: "eq",
+  isnot: "ne",
+  beginswith: "begins",
+  endswith: "ends",
+  contains: "contains",
+  like: "like",
+  in: "in",
 };
-const SYM_OPS: Record<string, Op> = { "==": "eq", "=": "eq", "!=": "ne", "<>": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge" };
+const SYM_OPS: Record<string, Op> = {
+  "==": "eq",
+  "=": "eq",
+  "!=": "ne",
+  "<>": "ne",
+  "<": "lt",
+  "<=": "le",
+  ">": "gt",
+  ">=": "ge",
+};
 const ATTRIBUTE = /^[A-Za-z_$][A-Za-z0-9_.$]*$/;
 
 class Parser {
@@ -108,14 +133,20 @@ class Parser {
     return n;
   }
 
-  private peek(offset = 0): Token | undefined { return this.toks[this.pos + offset]; }
+  private peek(offset = 0): Token | undefined {
+    return this.toks[this.pos + offset];
+  }
   private next(): Token {
     const t = this.toks[this.pos++];
     if (!t) throw new ParseError("unexpected end");
     return t;
   }
-  private isWord(t: Token | undefined, w: string): boolean { return t?.t === "word" && t.v.toLowerCase() === w; }
-  private isSym(t: Token | undefined, s: string): boolean { return t?.t === "sym" && t.v === s; }
+  private isWord(t: Token | undefined, w: string): boolean {
+    return t?.t === "word" && t.v.toLowerCase() === w;
+  }
+  private isSym(t: Token | undefined, s: string): boolean {
+    return t?.t === "sym" && t.v === s;
+  }
 
   private orExpr(): Node {
     let left = this.andExpr();
@@ -137,7 +168,10 @@ class Parser {
 
   private unary(): Node {
     const t = this.peek();
-    if (this.isWord(t, "not") || this.isSym(t, "!")) { this.pos++; return { kind: "not", inner: this.unary() }; }
+    if (this.isWord(t, "not") || this.isSym(t, "!")) {
+      this.pos++;
+      return { kind: "not", inner: this.unary() };
+    }
     if (this.isSym(t, "(")) {
       this.pos++;
       const inner = this.orExpr();
@@ -149,7 +183,10 @@ class Parser {
 
   private modifier(): boolean {
     const t = this.peek();
-    if (t?.t === "mod") { this.pos++; return t.v.includes("c"); }
+    if (t?.t === "mod") {
+      this.pos++;
+      return t.v.includes("c");
+    }
     return false;
   }
 
@@ -169,8 +206,10 @@ class Parser {
     if (opTok.t === "sym") op = SYM_OPS[opTok.v];
     else if (opTok.t === "word") {
       const w = opTok.v.toLowerCase();
-      if (w === "is" && this.isWord(this.peek(), "not")) { this.pos++; op = "ne"; }
-      else op = WORD_OPS[w];
+      if (w === "is" && this.isWord(this.peek(), "not")) {
+        this.pos++;
+        op = "ne";
+      } else op = WORD_OPS[w];
     }
     if (!op) throw new ParseError("expected operator");
     const ci = this.modifier();
@@ -181,7 +220,10 @@ class Parser {
   private list(): Scalar[] {
     if (!this.isSym(this.next(), "{")) throw new ParseError("expected {");
     const items: Scalar[] = [];
-    if (this.isSym(this.peek(), "}")) { this.pos++; return items; }
+    if (this.isSym(this.peek(), "}")) {
+      this.pos++;
+      return items;
+    }
     for (;;) {
       items.push(this.scalar());
       const t = this.next();
@@ -211,7 +253,9 @@ function asNumber(v: unknown): number | undefined {
   return undefined;
 }
 
-function fold(s: string, ci: boolean): string { return ci ? s.toLowerCase() : s; }
+function fold(s: string, ci: boolean): string {
+  return ci ? s.toLowerCase() : s;
+}
 
 function equals(a: unknown, v: Scalar, ci: boolean): boolean {
   if (v === null) return a === null || a === undefined;
@@ -231,7 +275,10 @@ function textOf(a: unknown): string | undefined {
 }
 
 function likeToRegExp(pattern: string, ci: boolean): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${body}$`, ci ? "is" : "s");
 }
 
@@ -239,9 +286,14 @@ function compare(a: unknown, op: Op, v: Value, ci: boolean): boolean {
   if (op === "in") return Array.isArray(v) && v.some((x) => equals(a, x, ci));
   if (Array.isArray(v)) return false;
   switch (op) {
-    case "eq": return equals(a, v, ci);
-    case "ne": return !equals(a, v, ci);
-    case "begins": case "ends": case "contains": case "like": {
+    case "eq":
+      return equals(a, v, ci);
+    case "ne":
+      return !equals(a, v, ci);
+    case "begins":
+    case "ends":
+    case "contains":
+    case "like": {
       if (v === null) return false;
       if (Array.isArray(a) && op === "contains") return a.some((x) => equals(x, v, ci));
       const s = textOf(a);
@@ -258,7 +310,8 @@ function compare(a: unknown, op: Op, v: Value, ci: boolean): boolean {
       const y = asNumber(v);
       let c: number;
       if (x !== undefined && y !== undefined) c = x - y;
-      else if (typeof a === "string" && typeof v === "string") c = fold(a, ci) < fold(v, ci) ? -1 : fold(a, ci) > fold(v, ci) ? 1 : 0;
+      else if (typeof a === "string" && typeof v === "string")
+        c = fold(a, ci) < fold(v, ci) ? -1 : fold(a, ci) > fold(v, ci) ? 1 : 0;
       else return false;
       return op === "lt" ? c < 0 : op === "le" ? c <= 0 : op === "gt" ? c > 0 : c >= 0;
     }
@@ -267,10 +320,14 @@ function compare(a: unknown, op: Op, v: Value, ci: boolean): boolean {
 
 function evaluate(n: Node, obj: Record<string, unknown>): boolean {
   switch (n.kind) {
-    case "and": return evaluate(n.left, obj) && evaluate(n.right, obj);
-    case "or": return evaluate(n.left, obj) || evaluate(n.right, obj);
-    case "not": return !evaluate(n.inner, obj);
-    case "cmp": return compare(obj[n.attr], n.op, n.value, n.ci);
+    case "and":
+      return evaluate(n.left, obj) && evaluate(n.right, obj);
+    case "or":
+      return evaluate(n.left, obj) || evaluate(n.right, obj);
+    case "not":
+      return !evaluate(n.inner, obj);
+    case "cmp":
+      return compare(obj[n.attr], n.op, n.value, n.ci);
     case "in-attr": {
       const a = obj[n.attr];
       if (Array.isArray(a)) return a.some((x) => equals(x, n.value, n.ci));
@@ -288,13 +345,14 @@ export function parsePredicate(text: string): (obj: Record<string, unknown>) => 
 
 export function plainTextMatch(text: string): (obj: Record<string, unknown>) => boolean {
   const needle = text.toLowerCase();
-  return (obj) => Object.values(obj).some((v) => {
-    const items = Array.isArray(v) ? v : [v];
-    return items.some((x) => {
-      const s = textOf(x) ?? (typeof x === "boolean" ? String(x) : undefined);
-      return s !== undefined && s.toLowerCase().includes(needle);
+  return (obj) =>
+    Object.values(obj).some((v) => {
+      const items = Array.isArray(v) ? v : [v];
+      return items.some((x) => {
+        const s = textOf(x) ?? (typeof x === "boolean" ? String(x) : undefined);
+        return s !== undefined && s.toLowerCase().includes(needle);
+      });
     });
-  });
 }
 
 /** The filter for a request: a predicate when it parses, otherwise plain text. */
@@ -304,9 +362,16 @@ export function compileFilter(text: string): CompiledFilter {
     const attrs = new Set<string>();
     const walk = (n: Node): void => {
       switch (n.kind) {
-        case "and": case "or": walk(n.left); walk(n.right); break;
-        case "not": walk(n.inner); break;
-        default: attrs.add(n.attr);
+        case "and":
+        case "or":
+          walk(n.left);
+          walk(n.right);
+          break;
+        case "not":
+          walk(n.inner);
+          break;
+        default:
+          attrs.add(n.attr);
       }
     };
     walk(tree);

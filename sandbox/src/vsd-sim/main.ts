@@ -28,20 +28,38 @@ async function main(): Promise<void> {
   const port = values.port === undefined ? 8443 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port}: not a port number`);
   const ttl = values["api-key-ttl-ms"] === undefined ? undefined : Number(values["api-key-ttl-ms"]);
-  if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 0)) throw new Error(`--api-key-ttl-ms ${values["api-key-ttl-ms"]}: not a number of milliseconds`);
+  if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 0))
+    throw new Error(`--api-key-ttl-ms ${values["api-key-ttl-ms"]}: not a number of milliseconds`);
   const latency = values["latency-ms"] === undefined ? undefined : Number(values["latency-ms"]);
-  if (latency !== undefined && !(Number.isInteger(latency) && latency >= 0)) throw new Error(`--latency-ms ${values["latency-ms"]}: not a number of milliseconds`);
+  if (latency !== undefined && !(Number.isInteger(latency) && latency >= 0))
+    throw new Error(`--latency-ms ${values["latency-ms"]}: not a number of milliseconds`);
   const errorRate = values["error-rate"] === undefined ? undefined : Number(values["error-rate"]);
-  if (errorRate !== undefined && !(errorRate >= 0 && errorRate <= 1)) throw new Error(`--error-rate ${values["error-rate"]}: not a share between 0 and 1`);
-  const logger = pino({ level: values["log-level"] ?? "info", base: { name: "vsd-sim" } }, pino.destination({ fd: 2, sync: true }));
+  if (errorRate !== undefined && !(errorRate >= 0 && errorRate <= 1))
+    throw new Error(`--error-rate ${values["error-rate"]}: not a share between 0 and 1`);
+  const logger = pino(
+    { level: values["log-level"] ?? "info", base: { name: "vsd-sim" } },
+    pino.destination({ fd: 2, sync: true }),
+  );
   const sim = await startVsdSimulator({
-    stateDir: values.state, host: values.host, port, seedFile: values.seed,
-    extraSubjectAltIPs: values["san-ip"], apiKeyTtlMs: ttl, latencyMs: latency, errorRate, logger,
+    stateDir: values.state,
+    host: values.host,
+    port,
+    seedFile: values.seed,
+    extraSubjectAltIPs: values["san-ip"],
+    apiKeyTtlMs: ttl,
+    latencyMs: latency,
+    errorRate,
+    logger,
   });
-  process.stdout.write(`${JSON.stringify({ ready: true, url: sim.url, caFile: sim.caFile, port: sim.port, pid: process.pid })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, url: sim.url, caFile: sim.caFile, port: sim.port, pid: process.pid })}\n`,
+  );
   const stop = (signal: string): void => {
     logger.info({ signal }, "vsd-sim stopping");
-    sim.close().then(() => process.exit(0), () => process.exit(1));
+    sim.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));

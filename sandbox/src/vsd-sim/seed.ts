@@ -25,35 +25,65 @@ import { sandboxSourceFile } from "../source-files.js";
 const attrs = z.record(z.unknown());
 
 const forced = { forced: attrs.optional() };
-const SubnetSeed = z.object({ name: z.string().min(1), address: z.string().min(1).optional(), netmask: z.string().optional(), gateway: z.string().optional(), ...forced }).passthrough();
-const ZoneSeed = z.object({ name: z.string().min(1), subnets: z.array(SubnetSeed).default([]), ...forced }).passthrough();
-const PolicyGroupSeed = z.object({ name: z.string().min(1), type: z.enum(["HARDWARE", "SOFTWARE"]).default("SOFTWARE"), ...forced }).passthrough();
-const DomainSeed = z.object({
-  name: z.string().min(1),
-  template: z.string().min(1),
-  zones: z.array(ZoneSeed).default([]),
-  policyGroups: z.array(PolicyGroupSeed).default([]),
-  ...forced,
-}).passthrough();
-const ContainerSeed = z.object({
-  name: z.string().min(1),
-  UUID: z.string().min(1),
-  interfaces: z.array(z.object({
-    name: z.string().min(1), MAC: z.string().min(1), domain: z.string().min(1), zone: z.string().min(1), subnet: z.string().min(1),
-  }).passthrough()).default([]),
-  interfacesEchoedWithoutID: z.boolean().default(false),
-  ...forced,
-}).passthrough();
-const UserSeed = z.object({ userName: z.string().min(1), password: z.string().min(1), role: z.string().default("ORGUSER") }).passthrough();
-const EnterpriseSeed = z.object({
-  name: z.string().min(1),
-  enterpriseType: z.enum(["CSP", "NORMAL"]).optional(),
-  users: z.array(UserSeed).default([]),
-  domainTemplates: z.array(z.object({ name: z.string().min(1) }).passthrough()).default([]),
-  domains: z.array(DomainSeed).default([]),
-  containers: z.array(ContainerSeed).default([]),
-  ...forced,
-}).passthrough();
+const SubnetSeed = z
+  .object({
+    name: z.string().min(1),
+    address: z.string().min(1).optional(),
+    netmask: z.string().optional(),
+    gateway: z.string().optional(),
+    ...forced,
+  })
+  .passthrough();
+const ZoneSeed = z
+  .object({ name: z.string().min(1), subnets: z.array(SubnetSeed).default([]), ...forced })
+  .passthrough();
+const PolicyGroupSeed = z
+  .object({ name: z.string().min(1), type: z.enum(["HARDWARE", "SOFTWARE"]).default("SOFTWARE"), ...forced })
+  .passthrough();
+const DomainSeed = z
+  .object({
+    name: z.string().min(1),
+    template: z.string().min(1),
+    zones: z.array(ZoneSeed).default([]),
+    policyGroups: z.array(PolicyGroupSeed).default([]),
+    ...forced,
+  })
+  .passthrough();
+const ContainerSeed = z
+  .object({
+    name: z.string().min(1),
+    UUID: z.string().min(1),
+    interfaces: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            MAC: z.string().min(1),
+            domain: z.string().min(1),
+            zone: z.string().min(1),
+            subnet: z.string().min(1),
+          })
+          .passthrough(),
+      )
+      .default([]),
+    interfacesEchoedWithoutID: z.boolean().default(false),
+    ...forced,
+  })
+  .passthrough();
+const UserSeed = z
+  .object({ userName: z.string().min(1), password: z.string().min(1), role: z.string().default("ORGUSER") })
+  .passthrough();
+const EnterpriseSeed = z
+  .object({
+    name: z.string().min(1),
+    enterpriseType: z.enum(["CSP", "NORMAL"]).optional(),
+    users: z.array(UserSeed).default([]),
+    domainTemplates: z.array(z.object({ name: z.string().min(1) }).passthrough()).default([]),
+    domains: z.array(DomainSeed).default([]),
+    containers: z.array(ContainerSeed).default([]),
+    ...forced,
+  })
+  .passthrough();
 export const SeedSchema = z.object({ enterprises: z.array(EnterpriseSeed) });
 export type Seed = z.infer<typeof SeedSchema>;
 
@@ -84,15 +114,30 @@ function without(o: Record<string, unknown>, ...keys: string[]): Record<string, 
 
 /** Creates the seed's objects through the store's normal rules (so a bad seed fails like a bad request). */
 export function applySeed(store: SimStore, seed: Seed): void {
-  const system: Actor = { userID: randomUUID(), userName: "system", enterpriseID: "", enterpriseName: "", role: "CSPROOT", csp: true };
+  const system: Actor = {
+    userID: randomUUID(),
+    userName: "system",
+    enterpriseID: "",
+    enterpriseName: "",
+    role: "CSPROOT",
+    csp: true,
+  };
   const create = (parent: Entity | null, kind: Kind, body: Record<string, unknown>): Entity => {
     const e = store.create(system, parent, kind, without(body, "forced"));
     if (body.forced) store.forceAttrs(e, body.forced as Record<string, unknown>);
     return e;
   };
   for (const es of seed.enterprises) {
-    const ent = create(null, "enterprise", without(es, "users", "domainTemplates", "domains", "containers", "enterpriseType"));
-    if (es.enterpriseType) store.forceAttrs(ent, { enterpriseType: es.enterpriseType, entityScope: es.enterpriseType === "CSP" ? "GLOBAL" : "ENTERPRISE" });
+    const ent = create(
+      null,
+      "enterprise",
+      without(es, "users", "domainTemplates", "domains", "containers", "enterpriseType"),
+    );
+    if (es.enterpriseType)
+      store.forceAttrs(ent, {
+        enterpriseType: es.enterpriseType,
+        entityScope: es.enterpriseType === "CSP" ? "GLOBAL" : "ENTERPRISE",
+      });
     for (const us of es.users) {
       store.create(system, ent, "user", { email: `${us.userName}@example.invalid`, ...attrs.parse(us) });
     }
@@ -103,14 +148,20 @@ export function applySeed(store: SimStore, seed: Seed): void {
     }
     for (const ds of es.domains) {
       const templateID = templates.get(ds.template);
-      if (!templateID) throw new Error(`seed: domain "${ds.name}" names template "${ds.template}", which enterprise "${es.name}" does not define`);
+      if (!templateID)
+        throw new Error(
+          `seed: domain "${ds.name}" names template "${ds.template}", which enterprise "${es.name}" does not define`,
+        );
       const dom = create(ent, "domain", { ...without(ds, "template", "zones", "policyGroups"), templateID });
       for (const zs of ds.zones) {
         const zone = create(dom, "zone", without(zs, "subnets"));
         for (const ss of zs.subnets) {
           const body: Record<string, unknown> = { ...ss };
           const cidr = ss.address === undefined ? null : /^(.+)\/(\d{1,2})$/.exec(ss.address);
-          if (cidr) { body.address = cidr[1]; body.netmask = prefixToNetmask(Number(cidr[2])); }
+          if (cidr) {
+            body.address = cidr[1];
+            body.netmask = prefixToNetmask(Number(cidr[2]));
+          }
           create(zone, "subnet", body);
         }
       }
@@ -119,7 +170,10 @@ export function applySeed(store: SimStore, seed: Seed): void {
     for (const cs of es.containers) {
       const interfaces = cs.interfaces.map((is) => {
         const subnet = findSubnet(store, String(ent.a.ID), is.domain, is.zone, is.subnet);
-        if (!subnet) throw new Error(`seed: container "${cs.name}" names subnet "${is.domain}/${is.zone}/${is.subnet}", which enterprise "${es.name}" does not define`);
+        if (!subnet)
+          throw new Error(
+            `seed: container "${cs.name}" names subnet "${is.domain}/${is.zone}/${is.subnet}", which enterprise "${es.name}" does not define`,
+          );
         return { ...without(is, "domain", "zone", "subnet", "forced"), attachedNetworkID: subnet.a.ID };
       });
       const c = create(null, "container", { ...without(cs, "interfaces", "interfacesEchoedWithoutID"), interfaces });
@@ -128,7 +182,13 @@ export function applySeed(store: SimStore, seed: Seed): void {
   }
 }
 
-function findSubnet(store: SimStore, enterpriseID: string, domain: string, zone: string, subnet: string): Entity | undefined {
+function findSubnet(
+  store: SimStore,
+  enterpriseID: string,
+  domain: string,
+  zone: string,
+  subnet: string,
+): Entity | undefined {
   const d = store.all("domain").find((x) => x.a.parentID === enterpriseID && x.a.name === domain);
   const z = d && store.all("zone").find((x) => x.a.parentID === d.a.ID && x.a.name === zone);
   return z ? store.all("subnet").find((x) => x.a.parentID === z.a.ID && x.a.name === subnet) : undefined;

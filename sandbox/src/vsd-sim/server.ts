@@ -15,7 +15,16 @@ import { z } from "zod";
 import { SimError, forbidden, notFound, unauthorized, type VsdErrorBody } from "./errors.js";
 import { compileFilter } from "./filter.js";
 import { applySeed, defaultSeedFile, loadSeed } from "./seed.js";
-import { CHILD_LISTS, KIND_OF_RESOURCE, ROOT_LISTS, SimStore, type Actor, type Entity, type Kind, type SimState } from "./store.js";
+import {
+  CHILD_LISTS,
+  KIND_OF_RESOURCE,
+  ROOT_LISTS,
+  SimStore,
+  type Actor,
+  type Entity,
+  type Kind,
+  type SimState,
+} from "./store.js";
 import { ensureTls } from "./tls.js";
 
 export type { SimState } from "./store.js";
@@ -94,14 +103,16 @@ const MAX_PAGE_SIZE = 500;
 const MAX_BODY = 1 << 20;
 const EXPOSED = "X-Nuage-Count, X-Nuage-Page, X-Nuage-PageSize, X-Nuage-Filter, X-Nuage-FilterType, X-Nuage-OrderBy";
 
-const FaultsSchema = z.object({
-  latencyMs: z.number().int().min(0).max(600_000).optional(),
-  errorRate: z.number().min(0).max(1).optional(),
-  apiKeyTtlMs: z.number().int().min(0).optional(),
-  failNext: z.number().int().min(0).optional(),
-  failStatus: z.number().int().min(400).max(599).optional(),
-  expireKeys: z.boolean().optional(),
-}).strict();
+const FaultsSchema = z
+  .object({
+    latencyMs: z.number().int().min(0).max(600_000).optional(),
+    errorRate: z.number().min(0).max(1).optional(),
+    apiKeyTtlMs: z.number().int().min(0).optional(),
+    failNext: z.number().int().min(0).optional(),
+    failStatus: z.number().int().min(400).max(599).optional(),
+    expireKeys: z.boolean().optional(),
+  })
+  .strict();
 
 interface ApiKey {
   userID: string;
@@ -207,7 +218,10 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
   function liveKey(key: string, userID: string): ApiKey | undefined {
     const k = keys.get(key);
     if (!k) return undefined;
-    if (k.expiry <= Date.now()) { keys.delete(key); return undefined; }
+    if (k.expiry <= Date.now()) {
+      keys.delete(key);
+      return undefined;
+    }
     return k.userID === userID ? k : undefined;
   }
 
@@ -256,7 +270,11 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     if (filter && early) visible = visible.filter((e) => filter.test(e.a));
     let views = visible.map((e) => store.view(e));
     if (filter && !early) views = views.filter((v) => filter.test(v));
-    if (order) views = views.map((v, i) => ({ v, i })).sort((x, y) => order(x.v, y.v) || x.i - y.i).map((x) => x.v);
+    if (order)
+      views = views
+        .map((v, i) => ({ v, i }))
+        .sort((x, y) => order(x.v, y.v) || x.i - y.i)
+        .map((x) => x.v);
     const page = Math.max(0, Number.parseInt(header(req, "x-nuage-page") ?? "0", 10) || 0);
     let pageSize = Number.parseInt(header(req, "x-nuage-pagesize") ?? "", 10);
     if (!Number.isFinite(pageSize) || pageSize <= 0) pageSize = DEFAULT_PAGE_SIZE;
@@ -281,32 +299,55 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
 
   function entityOr404(kind: Kind, id: string, actor: Actor): Entity {
     const e = store.getOf(kind, id);
-    if (!e) throw notFound(kind === "containerinterface" ? "container interface" : kind === "policygroup" ? "policy group" : kind, id);
+    if (!e)
+      throw notFound(
+        kind === "containerinterface" ? "container interface" : kind === "policygroup" ? "policy group" : kind,
+        id,
+      );
     if (!store.visible(actor, e)) throw forbidden(`You are not allowed to access this ${kind}`);
     return e;
   }
 
-  function api(req: IncomingMessage, method: string, segs: string[], body: unknown, confirmed: boolean, actor: Actor): Reply {
+  function api(
+    req: IncomingMessage,
+    method: string,
+    segs: string[],
+    body: unknown,
+    confirmed: boolean,
+    actor: Actor,
+  ): Reply {
     const head = method === "HEAD";
     const read = method === "GET" || head;
     const path = `/${segs.join("/")}`;
     const [res = "", id, childRes] = segs;
-    if (segs.length > 3) throw new SimError(404, "Not found", `No such resource ${path} (only /things, /things/{id} and /things/{id}/children exist)`);
+    if (segs.length > 3)
+      throw new SimError(
+        404,
+        "Not found",
+        `No such resource ${path} (only /things, /things/{id} and /things/{id}/children exist)`,
+      );
     const kind = KIND_OF_RESOURCE.get(res);
     if (!kind) throw new SimError(404, "Not found", `Unknown resource ${res}`);
 
     if (segs.length === 1) {
       const methods = ROOT_LISTS[res] ?? [];
       if (read && methods.includes("GET")) return listReply(req, actor, store.children(null, kind), head);
-      if (method === "POST" && methods.includes("POST")) return { status: 201, body: [store.view(store.create(actor, null, kind, body))] };
+      if (method === "POST" && methods.includes("POST"))
+        return { status: 201, body: [store.view(store.create(actor, null, kind, body))] };
       throw methodNotAllowed(method, path);
     }
 
     const e = entityOr404(kind, id!, actor);
     if (segs.length === 2) {
       if (read) return { status: 200, body: head ? undefined : [store.view(e)] };
-      if (method === "PUT") { store.update(actor, e, body); return { status: 204 }; }
-      if (method === "DELETE") { store.remove(actor, e, confirmed); return { status: 204 }; }
+      if (method === "PUT") {
+        store.update(actor, e, body);
+        return { status: 204 };
+      }
+      if (method === "DELETE") {
+        store.remove(actor, e, confirmed);
+        return { status: 204 };
+      }
       throw methodNotAllowed(method, path);
     }
 
@@ -314,8 +355,12 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     const childKind = KIND_OF_RESOURCE.get(childRes!);
     if (!methods || !childKind) throw new SimError(404, "Not found", `A ${kind} has no child list ${childRes}`);
     if (read && methods.includes("GET")) return listReply(req, actor, store.children(e, childKind), head);
-    if (method === "POST" && methods.includes("POST")) return { status: 201, body: [store.view(store.create(actor, e, childKind, body))] };
-    if (method === "PUT" && methods.includes("PUT")) { store.assign(actor, e, body); return { status: 204 }; }
+    if (method === "POST" && methods.includes("POST"))
+      return { status: 201, body: [store.view(store.create(actor, e, childKind, body))] };
+    if (method === "PUT" && methods.includes("PUT")) {
+      store.assign(actor, e, body);
+      return { status: 204 };
+    }
     throw methodNotAllowed(method, path);
   }
 
@@ -378,7 +423,15 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
       try {
         setFaults((body ?? {}) as SimFaultsInput);
       } catch (err) {
-        return { status: 400, body: { error: err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : String(err) } };
+        return {
+          status: 400,
+          body: {
+            error:
+              err instanceof z.ZodError
+                ? err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")
+                : String(err),
+          },
+        };
       }
       return { status: 200, body: faults };
     }
@@ -396,8 +449,12 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
         reply = await admin(req, url.pathname);
       } else {
         const m = API_BASE.exec(url.pathname);
-        if (!m) throw new SimError(404, "Not found", `No API at ${url.pathname} (use /nuage/api/v6 or /nuage/api/v5_0)`);
-        const segs = (m[2] ?? "").split("/").filter((s) => s !== "").map((s) => decodeURIComponent(s));
+        if (!m)
+          throw new SimError(404, "Not found", `No API at ${url.pathname} (use /nuage/api/v6 or /nuage/api/v5_0)`);
+        const segs = (m[2] ?? "")
+          .split("/")
+          .filter((s) => s !== "")
+          .map((s) => decodeURIComponent(s));
         route = routeKey(method, segs);
         stats.requests++;
         stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
@@ -413,7 +470,8 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
         const isMe = segs.length === 1 && segs[0] === "me";
         const { actor, me } = authenticate(req, isMe);
         if (isMe) {
-          if (method !== "GET" && method !== "HEAD") throw new SimError(405, "Method not allowed", `${method} is not allowed on /me`);
+          if (method !== "GET" && method !== "HEAD")
+            throw new SimError(405, "Method not allowed", `${method} is not allowed on /me`);
           reply = { status: 200, body: method === "HEAD" ? undefined : [me] };
         } else {
           const confirmed = url.searchParams.get("responseChoice") === "1";
@@ -430,7 +488,16 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     if (route) stats.byStatus[reply.status] = (stats.byStatus[reply.status] ?? 0) + 1;
     if (reply.status >= 400 || reply.status === 300) {
       const b = reply.body as VsdErrorBody | undefined;
-      log.debug({ method, path: url.pathname, status: reply.status, ms: Date.now() - started, error: b?.errors?.[0]?.descriptions?.[0]?.description }, "vsd-sim request");
+      log.debug(
+        {
+          method,
+          path: url.pathname,
+          status: reply.status,
+          ms: Date.now() - started,
+          error: b?.errors?.[0]?.descriptions?.[0]?.description,
+        },
+        "vsd-sim request",
+      );
     } else {
       log.debug({ method, path: url.pathname, status: reply.status, ms: Date.now() - started }, "vsd-sim request");
     }
@@ -449,7 +516,9 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  server.on("tlsClientError", () => { /* a client that does not trust the CA: nothing to do */ });
+  server.on("tlsClientError", () => {
+    /* a client that does not trust the CA: nothing to do */
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

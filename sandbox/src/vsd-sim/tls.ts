@@ -57,8 +57,11 @@ export async function ensureTls(stateDir: string, extraIps: string[] = []): Prom
   const now = new Date();
   if (!ca || !caKey || !usable(ca, [], [])) {
     const made = await generate([{ name: "commonName", value: "nuage-libnetwork sandbox VSD CA" }], {
-      keyType: "ec", curve: "P-256", algorithm: "sha256",
-      notBeforeDate: new Date(now.getTime() - DAY), notAfterDate: new Date(now.getTime() + 3650 * DAY),
+      keyType: "ec",
+      curve: "P-256",
+      algorithm: "sha256",
+      notBeforeDate: new Date(now.getTime() - DAY),
+      notAfterDate: new Date(now.getTime() + 3650 * DAY),
       extensions: [
         { name: "basicConstraints", cA: true, critical: true },
         { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
@@ -76,18 +79,31 @@ export async function ensureTls(stateDir: string, extraIps: string[] = []): Prom
   let key = await readIfExists(keyFile);
   let signedByCa = false;
   if (cert) {
-    try { signedByCa = new X509Certificate(cert).verify(new X509Certificate(ca).publicKey); } catch { signedByCa = false; }
+    try {
+      signedByCa = new X509Certificate(cert).verify(new X509Certificate(ca).publicKey);
+    } catch {
+      signedByCa = false;
+    }
   }
   if (!cert || !key || !signedByCa || !usable(cert, ips, dns)) {
     const made = await generate([{ name: "commonName", value: "localhost" }], {
-      keyType: "ec", curve: "P-256", algorithm: "sha256",
-      notBeforeDate: new Date(now.getTime() - DAY), notAfterDate: new Date(now.getTime() + 825 * DAY),
+      keyType: "ec",
+      curve: "P-256",
+      algorithm: "sha256",
+      notBeforeDate: new Date(now.getTime() - DAY),
+      notAfterDate: new Date(now.getTime() + 825 * DAY),
       ca: { key: caKey, cert: ca },
       extensions: [
         { name: "basicConstraints", cA: false },
         { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
         { name: "extKeyUsage", serverAuth: true },
-        { name: "subjectAltName", altNames: [...dns.map((d) => ({ type: 2 as const, value: d })), ...ips.map((ip) => ({ type: 7 as const, ip }))] },
+        {
+          name: "subjectAltName",
+          altNames: [
+            ...dns.map((d) => ({ type: 2 as const, value: d })),
+            ...ips.map((ip) => ({ type: 7 as const, ip })),
+          ],
+        },
       ],
     });
     cert = made.cert;

@@ -37,7 +37,15 @@ import { EventEmitter } from "node:events";
 import net from "node:net";
 import { JsonStreamParser } from "./framing.js";
 import { describeEndpoint, OvsdbError, OvsdbProtocolError, OvsdbUnavailableError } from "./errors.js";
-import type { Monitor, MonitorRequest, OvsdbConnection, OvsdbEndpoint, OvsdbOperation, OvsdbOpResult, TableUpdates } from "./types.js";
+import type {
+  Monitor,
+  MonitorRequest,
+  OvsdbConnection,
+  OvsdbEndpoint,
+  OvsdbOperation,
+  OvsdbOpResult,
+  TableUpdates,
+} from "./types.js";
 import { MonitoredRows, monitoredTypes, Update2Error, type TableUpdates2 } from "./update2.js";
 
 export { OvsdbError, OvsdbUnavailableError } from "./errors.js";
@@ -142,7 +150,9 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
 
   constructor(endpoint: OvsdbEndpoint | readonly OvsdbEndpoint[], opts: OvsdbClientOptions = {}) {
     super();
-    this.candidates = Array.isArray(endpoint) ? [...(endpoint as readonly OvsdbEndpoint[])] : [endpoint as OvsdbEndpoint];
+    this.candidates = Array.isArray(endpoint)
+      ? [...(endpoint as readonly OvsdbEndpoint[])]
+      : [endpoint as OvsdbEndpoint];
     if (this.candidates.length === 0) throw new Error("OvsdbClient: no endpoint given");
     this.log = opts.logger ?? silentLogger;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
@@ -170,7 +180,9 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
   /** Why the last connection attempt failed ("" once connected). */
   get lastErrorText(): string {
     if (this.candidates.length === 1) return this.lastError;
-    return this.candidates.map((c) => `${describeEndpoint(c)}: ${this.errors.get(describeEndpoint(c)) ?? "not tried yet"}`).join("; ");
+    return this.candidates
+      .map((c) => `${describeEndpoint(c)}: ${this.errors.get(describeEndpoint(c)) ?? "not tried yet"}`)
+      .join("; ");
   }
 
   /** What an "unreachable" error names: the endpoint, or every endpoint of the list. */
@@ -209,14 +221,22 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     const p = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
-        reject(new OvsdbUnavailableError(this.unreachableWhere, "unreachable", {
-          timeoutMs: this.connectTimeoutMs,
-          detail: this.lastErrorText || "no answer",
-        }));
+        reject(
+          new OvsdbUnavailableError(this.unreachableWhere, "unreachable", {
+            timeoutMs: this.connectTimeoutMs,
+            detail: this.lastErrorText || "no answer",
+          }),
+        );
       }, this.connectTimeoutMs);
       const waiter = {
-        resolve: () => { clearTimeout(timer); resolve(); },
-        reject: (e: Error) => { clearTimeout(timer); reject(e); },
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       };
       this.readyWaiters.push(waiter);
     });
@@ -228,9 +248,15 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     // A `wait` op legitimately holds the reply back for up to its own timeout.
     let waitMs = 0;
     for (const op of ops) if (op.op === "wait" && typeof op.timeout === "number") waitMs = Math.max(waitMs, op.timeout);
-    const result = await this.request("transact", [db, ...ops], { timeoutMs: (opts.timeoutMs ?? this.callTimeoutMs) + waitMs });
+    const result = await this.request("transact", [db, ...ops], {
+      timeoutMs: (opts.timeoutMs ?? this.callTimeoutMs) + waitMs,
+    });
     if (!Array.isArray(result)) {
-      throw new OvsdbError({ method: "transact", error: "malformed reply", details: `expected an array, got ${truncate(JSON.stringify(result))}` });
+      throw new OvsdbError({
+        method: "transact",
+        error: "malformed reply",
+        details: `expected an array, got ${truncate(JSON.stringify(result))}`,
+      });
     }
     result.forEach((el: unknown, i: number) => {
       if (el !== null && typeof el === "object" && "error" in el && (el as { error: unknown }).error != null) {
@@ -308,9 +334,15 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
       const timer = setTimeout(() => {
         if (m.firstDone) return;
         this.dropMonitor(m);
-        reject(this.ready
-          ? new OvsdbUnavailableError(this.endpoint, "timeout", { method: "monitor", timeoutMs: this.callTimeoutMs })
-          : new OvsdbUnavailableError(this.unreachableWhere, "unreachable", { method: "monitor", timeoutMs: this.callTimeoutMs, detail: this.lastErrorText || undefined }));
+        reject(
+          this.ready
+            ? new OvsdbUnavailableError(this.endpoint, "timeout", { method: "monitor", timeoutMs: this.callTimeoutMs })
+            : new OvsdbUnavailableError(this.unreachableWhere, "unreachable", {
+                method: "monitor",
+                timeoutMs: this.callTimeoutMs,
+                detail: this.lastErrorText || undefined,
+              }),
+        );
       }, this.callTimeoutMs);
       m.first = { resolve, reject, timer };
     });
@@ -371,7 +403,11 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
 
   // ---------------------------------------------------------------- calls
 
-  private call(method: string, params: unknown[], o: { timeoutMs: number; retrySafe: boolean; immediate: boolean }): Promise<unknown> {
+  private call(
+    method: string,
+    params: unknown[],
+    o: { timeoutMs: number; retrySafe: boolean; immediate: boolean },
+  ): Promise<unknown> {
     if (this.closed) return Promise.reject(new OvsdbUnavailableError(this.endpoint, "closed", { method }));
     return new Promise((resolve, reject) => {
       const p: PendingCall = {
@@ -413,17 +449,23 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
         // Ask the server to give up on it (a pending `wait`, say); harmless if already done.
         this.write({ method: "cancel", params: [p.id], id: null });
       }
-      this.settle(p, new OvsdbUnavailableError(this.endpoint, "timeout", {
-        method: p.method,
-        timeoutMs: p.timeoutMs,
-        outcomeUnknown: p.method === "transact",
-      }));
+      this.settle(
+        p,
+        new OvsdbUnavailableError(this.endpoint, "timeout", {
+          method: p.method,
+          timeoutMs: p.timeoutMs,
+          outcomeUnknown: p.method === "transact",
+        }),
+      );
     } else {
-      this.settle(p, new OvsdbUnavailableError(this.unreachableWhere, "unreachable", {
-        method: p.method,
-        timeoutMs: p.timeoutMs,
-        detail: this.lastErrorText || undefined,
-      }));
+      this.settle(
+        p,
+        new OvsdbUnavailableError(this.unreachableWhere, "unreachable", {
+          method: p.method,
+          timeoutMs: p.timeoutMs,
+          detail: this.lastErrorText || undefined,
+        }),
+      );
     }
   }
 
@@ -447,7 +489,11 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
       this.establishMonitorCond(m, gen);
       return;
     }
-    this.call("monitor", [m.db, m.id, m.tables], { timeoutMs: this.callTimeoutMs, retrySafe: false, immediate: true }).then(
+    this.call("monitor", [m.db, m.id, m.tables], {
+      timeoutMs: this.callTimeoutMs,
+      retrySafe: false,
+      immediate: true,
+    }).then(
       (initial) => this.monitorUp(m, gen, () => (initial ?? {}) as TableUpdates),
       (err: Error) => this.monitorFailed(m, gen, err),
     );
@@ -463,13 +509,21 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
         return this.call("monitor_cond", [m.db, m.id, requests], opts).then((initial) => ({ rows, initial }));
       })
       .then(
-        ({ rows, initial }) => this.monitorUp(m, gen, () => {
-          m.rows = rows;
-          return rows.apply2((initial ?? {}) as TableUpdates2, true);
-        }),
+        ({ rows, initial }) =>
+          this.monitorUp(m, gen, () => {
+            m.rows = rows;
+            return rows.apply2((initial ?? {}) as TableUpdates2, true);
+          }),
         (err: Error) => {
-          if (err instanceof OvsdbError && err.method === "monitor_cond" && err.error === "unknown method" && gen === this.generation) {
-            this.log.info(`ovsdb ${this.endpointName}: no monitor_cond (an Open vSwitch older than 2.6?): using monitor, which sends whole rows`);
+          if (
+            err instanceof OvsdbError &&
+            err.method === "monitor_cond" &&
+            err.error === "unknown method" &&
+            gen === this.generation
+          ) {
+            this.log.info(
+              `ovsdb ${this.endpointName}: no monitor_cond (an Open vSwitch older than 2.6?): using monitor, which sends whole rows`,
+            );
             this.noMonitorCondGen = gen;
             if (!m.cancelled) this.establishMonitor(m);
             return;
@@ -490,7 +544,11 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     try {
       initial = contents();
     } catch (err) {
-      this.monitorFailed(m, gen, new OvsdbProtocolError(`monitor ${m.id}: unreadable initial contents: ${(err as Error).message}`));
+      this.monitorFailed(
+        m,
+        gen,
+        new OvsdbProtocolError(`monitor ${m.id}: unreadable initial contents: ${(err as Error).message}`),
+      );
       return;
     }
     m.live = true;
@@ -515,7 +573,11 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
       } else {
         this.log.error(`ovsdb ${this.endpointName}: re-establishing monitor ${m.id} failed: ${err.message}`);
       }
-    } else if (gen === this.generation && this.socket && (err instanceof OvsdbProtocolError || (err instanceof OvsdbUnavailableError && err.reason === "timeout"))) {
+    } else if (
+      gen === this.generation &&
+      this.socket &&
+      (err instanceof OvsdbProtocolError || (err instanceof OvsdbUnavailableError && err.reason === "timeout"))
+    ) {
       // The connection is up but the server does not answer (or answers nonsense): start over.
       this.log.warn(`ovsdb ${this.endpointName}: monitor ${m.id}: ${err.message}; reconnecting`);
       this.socket.destroy();
@@ -527,7 +589,9 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     try {
       m.handler(updates, initial);
     } catch (err) {
-      this.log.error(`ovsdb ${this.endpointName}: monitor ${m.id} handler threw: ${(err as Error).stack ?? String(err)}`);
+      this.log.error(
+        `ovsdb ${this.endpointName}: monitor ${m.id} handler threw: ${(err as Error).stack ?? String(err)}`,
+      );
     }
   }
 
@@ -538,9 +602,10 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     this.reconnectTimer = undefined;
     const gen = ++this.generation;
     this.parser = new JsonStreamParser();
-    const sock = this.endpoint.kind === "unix"
-      ? net.createConnection({ path: this.endpoint.path })
-      : net.createConnection({ host: this.endpoint.host, port: this.endpoint.port });
+    const sock =
+      this.endpoint.kind === "unix"
+        ? net.createConnection({ path: this.endpoint.path })
+        : net.createConnection({ host: this.endpoint.host, port: this.endpoint.port });
     this.socket = sock;
     // Bound the TCP connect and the handshake together.
     const handshakeMs = Math.min(this.callTimeoutMs, 5000);
@@ -616,10 +681,13 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
       if (p.retrySafe && !p.immediate) {
         p.sentGen = 0; // resent once connected again
       } else {
-        this.settle(p, new OvsdbUnavailableError(this.endpoint, "connection-lost", {
-          method: p.method,
-          outcomeUnknown: p.method === "transact",
-        }));
+        this.settle(
+          p,
+          new OvsdbUnavailableError(this.endpoint, "connection-lost", {
+            method: p.method,
+            outcomeUnknown: p.method === "transact",
+          }),
+        );
       }
     }
     for (const m of this.monitors.values()) {
@@ -627,10 +695,14 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
       m.early = undefined;
     }
     if (wasReady) {
-      this.log.warn(`ovsdb: connection to ${this.endpointName} lost${this.lastError ? ` (${this.lastError})` : ""}; reconnecting`);
+      this.log.warn(
+        `ovsdb: connection to ${this.endpointName} lost${this.lastError ? ` (${this.lastError})` : ""}; reconnecting`,
+      );
       this.emit("disconnected");
     } else {
-      this.log.debug(`ovsdb: connecting to ${this.endpointName} failed: ${this.lastError || "closed"}; retry in ${this.backoffMs} ms`);
+      this.log.debug(
+        `ovsdb: connecting to ${this.endpointName} failed: ${this.lastError || "closed"}; retry in ${this.backoffMs} ms`,
+      );
     }
     if (this.closed) {
       for (const w of this.closeWaiters.splice(0)) w();
@@ -698,12 +770,15 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     if (msg.error !== null && msg.error !== undefined) {
       const e = msg.error;
       const obj = typeof e === "object" ? (e as { error?: unknown; details?: unknown; syntax?: unknown }) : undefined;
-      this.settle(p, new OvsdbError({
-        method: p.method,
-        error: obj ? String(obj.error ?? JSON.stringify(e)) : String(e),
-        details: obj?.details == null ? undefined : String(obj.details),
-        syntax: obj?.syntax == null ? undefined : String(obj.syntax),
-      }));
+      this.settle(
+        p,
+        new OvsdbError({
+          method: p.method,
+          error: obj ? String(obj.error ?? JSON.stringify(e)) : String(e),
+          details: obj?.details == null ? undefined : String(obj.details),
+          syntax: obj?.syntax == null ? undefined : String(obj.syntax),
+        }),
+      );
     } else {
       this.settle(p, null, msg.result);
     }
@@ -737,7 +812,9 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
       } catch (err) {
         if (!(err instanceof Update2Error || err instanceof TypeError)) throw err;
         // The rows can no longer be trusted: a new connection sends them whole again.
-        this.log.error(`ovsdb ${this.endpointName}: monitor ${m.id}: ${err.message}; reconnecting to read the tables again`);
+        this.log.error(
+          `ovsdb ${this.endpointName}: monitor ${m.id}: ${err.message}; reconnecting to read the tables again`,
+        );
         this.lastError = `unreadable update2: ${err.message}`;
         m.live = false;
         this.socket?.destroy();
@@ -753,21 +830,35 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     if (this.echoIntervalMs <= 0) return;
     this.stopEcho();
     const gen = this.generation;
-    this.echoTimer = setInterval(() => {
-      if (!this.ready || this.echoOutstanding || Date.now() - this.lastRx < this.echoIntervalMs) return;
-      this.echoOutstanding = true;
-      this.call("echo", ["nuage-keepalive"], { timeoutMs: this.echoIntervalMs * 2, retrySafe: false, immediate: true }).then(
-        () => { this.echoOutstanding = false; },
-        (err: Error) => {
-          this.echoOutstanding = false;
-          if (gen === this.generation && this.socket && err instanceof OvsdbUnavailableError && err.reason === "timeout") {
-            this.log.warn(`ovsdb ${this.endpointName}: no answer to echo; reconnecting`);
-            this.lastError = "echo timeout";
-            this.socket.destroy();
-          }
-        },
-      );
-    }, Math.max(250, Math.floor(this.echoIntervalMs / 2)));
+    this.echoTimer = setInterval(
+      () => {
+        if (!this.ready || this.echoOutstanding || Date.now() - this.lastRx < this.echoIntervalMs) return;
+        this.echoOutstanding = true;
+        this.call("echo", ["nuage-keepalive"], {
+          timeoutMs: this.echoIntervalMs * 2,
+          retrySafe: false,
+          immediate: true,
+        }).then(
+          () => {
+            this.echoOutstanding = false;
+          },
+          (err: Error) => {
+            this.echoOutstanding = false;
+            if (
+              gen === this.generation &&
+              this.socket &&
+              err instanceof OvsdbUnavailableError &&
+              err.reason === "timeout"
+            ) {
+              this.log.warn(`ovsdb ${this.endpointName}: no answer to echo; reconnecting`);
+              this.lastError = "echo timeout";
+              this.socket.destroy();
+            }
+          },
+        );
+      },
+      Math.max(250, Math.floor(this.echoIntervalMs / 2)),
+    );
     this.echoTimer.unref();
   }
 
@@ -789,7 +880,10 @@ function truncate(s: string | undefined, n = 200): string {
  * OvsdbUnavailableError naming the endpoint. After that the connection
  * reconnects by itself until close().
  */
-export async function connectOvsdb(endpoint: OvsdbEndpoint | readonly OvsdbEndpoint[], opts: OvsdbClientOptions = {}): Promise<OvsdbClient> {
+export async function connectOvsdb(
+  endpoint: OvsdbEndpoint | readonly OvsdbEndpoint[],
+  opts: OvsdbClientOptions = {},
+): Promise<OvsdbClient> {
   const client = new OvsdbClient(endpoint, opts);
   try {
     await client.start();

@@ -82,7 +82,11 @@ export class OvsdbUnavailableError extends Error {
   /** True when a transact was sent and may or may not have been committed. */
   readonly outcomeUnknown: boolean;
 
-  constructor(endpoint: OvsdbEndpoint | string, reason: UnavailableReason, opts: { method?: string; detail?: string; timeoutMs?: number; outcomeUnknown?: boolean } = {}) {
+  constructor(
+    endpoint: OvsdbEndpoint | string,
+    reason: UnavailableReason,
+    opts: { method?: string; detail?: string; timeoutMs?: number; outcomeUnknown?: boolean } = {},
+  ) {
     const ep = typeof endpoint === "string" ? endpoint : describeEndpoint(endpoint);
     const what = opts.method ? ` (${opts.method})` : "";
     let msg: string;
@@ -91,7 +95,8 @@ export class OvsdbUnavailableError extends Error {
         msg = `VRS OVSDB at ${ep} is unreachable${opts.timeoutMs !== undefined ? ` (no connection within ${opts.timeoutMs} ms)` : ""}${what}`;
         break;
       case "connection-lost":
-        msg = `connection to VRS OVSDB at ${ep} was lost while a request was pending${what}` +
+        msg =
+          `connection to VRS OVSDB at ${ep} was lost while a request was pending${what}` +
           (opts.outcomeUnknown ? "; the transaction may or may not have been committed" : "");
         break;
       case "timeout":
@@ -102,7 +107,8 @@ export class OvsdbUnavailableError extends Error {
         break;
     }
     if (opts.detail) msg += `: ${opts.detail}`;
-    if (reason === "unreachable" && ep.includes("tcp:") && /ECONNREFUSED/.test(opts.detail ?? "")) msg += tcpRefusedHint(ep);
+    if (reason === "unreachable" && ep.includes("tcp:") && /ECONNREFUSED/.test(opts.detail ?? ""))
+      msg += tcpRefusedHint(ep);
     super(msg);
     this.endpoint = ep;
     this.reason = reason;
@@ -117,8 +123,10 @@ export class OvsdbUnavailableError extends Error {
  */
 function tcpRefusedHint(ep: string): string {
   const port = /tcp:[^\s]*:(\d+)/.exec(ep)?.[1] ?? "6633";
-  return `; ovsdb-server listens on TCP only after \`ovs-appctl -t ovsdb-server ovsdb-server/add-remote ptcp:${port}\`` +
-    " (or set VrsSocket to its unix socket, e.g. /var/run/openvswitch/db.sock)";
+  return (
+    `; ovsdb-server listens on TCP only after \`ovs-appctl -t ovsdb-server ovsdb-server/add-remote ptcp:${port}\`` +
+    " (or set VrsSocket to its unix socket, e.g. /var/run/openvswitch/db.sock)"
+  );
 }
 
 /** Raised by the framing parser on bytes that cannot be OVSDB JSON-RPC. */

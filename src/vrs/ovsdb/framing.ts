@@ -54,7 +54,12 @@ export class JsonStreamParser {
    * (and the stream) should be discarded.
    */
   push(chunk: Buffer | Uint8Array | string): unknown[] {
-    const buf = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf =
+      typeof chunk === "string"
+        ? Buffer.from(chunk, "utf8")
+        : Buffer.isBuffer(chunk)
+          ? chunk
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const out: unknown[] = [];
     let start = 0;
     const n = buf.length;
@@ -63,7 +68,9 @@ export class JsonStreamParser {
       if (!this.inMessage) {
         if (isWhitespace(b)) continue;
         if (b !== OPEN_BRACE && b !== OPEN_BRACKET) {
-          throw new OvsdbProtocolError(`unexpected byte 0x${b.toString(16).padStart(2, "0")} between JSON-RPC messages`);
+          throw new OvsdbProtocolError(
+            `unexpected byte 0x${b.toString(16).padStart(2, "0")} between JSON-RPC messages`,
+          );
         }
         this.inMessage = true;
         this.depth = 1;
@@ -82,7 +89,8 @@ export class JsonStreamParser {
         this.depth--;
         if (this.depth === 0) {
           const tail = buf.subarray(start, i + 1);
-          const bytes = this.parts.length === 0 ? tail : Buffer.concat([...this.parts, tail], this.partsBytes + tail.length);
+          const bytes =
+            this.parts.length === 0 ? tail : Buffer.concat([...this.parts, tail], this.partsBytes + tail.length);
           this.parts = [];
           this.partsBytes = 0;
           this.inMessage = false;

@@ -17,7 +17,15 @@ export function guardAbsent(table: string, column: string, value: OvsdbValue): O
 
 /** Holds when exactly one row has column == value, and its `expected` columns are as given. */
 export function guardEquals(table: string, column: string, value: OvsdbValue, expected: OvsdbRow): OvsdbOperation {
-  return { op: "wait", table, where: [[column, "==", value]], columns: Object.keys(expected), until: "==", rows: [expected], timeout: 0 };
+  return {
+    op: "wait",
+    table,
+    where: [[column, "==", value]],
+    columns: Object.keys(expected),
+    until: "==",
+    rows: [expected],
+    timeout: 0,
+  };
 }
 
 /** Another writer changed what the transaction was built from. */
@@ -54,7 +62,9 @@ export async function runGuarded(
       if (Date.now() >= deadline) throw err;
       if (isConflict(err)) {
         if (attempt >= MAX_ATTEMPTS) {
-          throw new Error(`OVSDB rows kept changing under a write (${attempt} attempts): ${(err as Error).message}`, { cause: err });
+          throw new Error(`OVSDB rows kept changing under a write (${attempt} attempts): ${(err as Error).message}`, {
+            cause: err,
+          });
         }
         // The first retry at once (the replica usually has the other write already); then
         // wait for the replica to move, a little longer each time, with jitter against a
@@ -62,7 +72,8 @@ export async function runGuarded(
         if (attempt > 1) await replica.nextChange(Math.min(deadline - Date.now(), 20 * attempt + Math.random() * 20));
         continue;
       }
-      if (err instanceof OvsdbUnavailableError && (err.reason === "connection-lost" || err.reason === "timeout")) continue;
+      if (err instanceof OvsdbUnavailableError && (err.reason === "connection-lost" || err.reason === "timeout"))
+        continue;
       throw err;
     }
   }

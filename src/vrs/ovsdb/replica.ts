@@ -53,7 +53,9 @@ export class Replica extends EventEmitter {
   private lastProblem: string | undefined;
   private changeWaiters = new Set<() => void>();
   private closed = false;
-  private readonly onConnected = (): void => { void this.ensureMonitor(); };
+  private readonly onConnected = (): void => {
+    void this.ensureMonitor();
+  };
   private readonly onDisconnected = (): void => {
     this.isSynced = false;
     this.wake();
@@ -67,7 +69,13 @@ export class Replica extends EventEmitter {
   ) {
     super();
     for (const [name, spec] of Object.entries(specs)) {
-      this.tables.set(name, { rows: new Map(), index: spec.index, byIndex: new Map(), members: spec.members, byMember: new Map() });
+      this.tables.set(name, {
+        rows: new Map(),
+        index: spec.index,
+        byIndex: new Map(),
+        members: spec.members,
+        byMember: new Map(),
+      });
     }
     this.requests = Object.fromEntries(Object.entries(specs).map(([t, s]) => [t, { columns: s.columns }]));
   }
@@ -101,28 +109,46 @@ export class Replica extends EventEmitter {
   private ensureMonitor(): Promise<void> {
     if (this.monitored || this.closed) return Promise.resolve();
     const onUpdate = (u: TableUpdates, initial: boolean): void => this.apply(u, initial);
-    this.monitoring ??= (this.conn.monitorCond ? this.conn.monitorCond(this.db, this.requests, onUpdate) : this.conn.monitor(this.db, this.requests, onUpdate)).then(
-      () => {
-        this.monitored = true;
-        this.lastProblem = undefined;
-      },
-      (err: Error) => {
-        // Not connected after all, or the server refused (a table it does not have): the
-        // next connection tries again.
-        this.lastProblem = err instanceof OvsdbError ? err.message : undefined;
-        if (err instanceof OvsdbError) {
-          const where = this.conn.endpointName ?? "the VRS";
-          // Another endpoint of the list may be the right one (a plain Open vSwitch on the default socket, say).
-          const skipped = (this.conn as { skipEndpoint?: (why: string) => boolean }).skipEndpoint?.(`monitor refused: ${err.message}`) ?? false;
-          this.log?.error(`OVSDB at ${where}: monitor of ${[...this.tables.keys()].join(", ")} refused: ${err.message}${skipped ? "; trying the next endpoint" : ""}`);
-        }
-      },
-    ).finally(() => { this.monitoring = undefined; });
+    this.monitoring ??= (
+      this.conn.monitorCond
+        ? this.conn.monitorCond(this.db, this.requests, onUpdate)
+        : this.conn.monitor(this.db, this.requests, onUpdate)
+    )
+      .then(
+        () => {
+          this.monitored = true;
+          this.lastProblem = undefined;
+        },
+        (err: Error) => {
+          // Not connected after all, or the server refused (a table it does not have): the
+          // next connection tries again.
+          this.lastProblem = err instanceof OvsdbError ? err.message : undefined;
+          if (err instanceof OvsdbError) {
+            const where = this.conn.endpointName ?? "the VRS";
+            // Another endpoint of the list may be the right one (a plain Open vSwitch on the default socket, say).
+            const skipped =
+              (this.conn as { skipEndpoint?: (why: string) => boolean }).skipEndpoint?.(
+                `monitor refused: ${err.message}`,
+              ) ?? false;
+            this.log?.error(
+              `OVSDB at ${where}: monitor of ${[...this.tables.keys()].join(", ")} refused: ${err.message}${skipped ? "; trying the next endpoint" : ""}`,
+            );
+          }
+        },
+      )
+      .finally(() => {
+        this.monitoring = undefined;
+      });
     return this.monitoring;
   }
 
   private apply(updates: TableUpdates, initial: boolean): void {
-    if (initial) for (const t of this.tables.values()) { t.rows.clear(); t.byIndex.clear(); t.byMember.clear(); }
+    if (initial)
+      for (const t of this.tables.values()) {
+        t.rows.clear();
+        t.byIndex.clear();
+        t.byMember.clear();
+      }
     for (const [table, rows] of Object.entries(updates)) {
       const t = this.tables.get(table);
       if (!t) continue;
@@ -225,7 +251,11 @@ export class Replica extends EventEmitter {
         if (this.lastProblem) throw new Error(this.lastProblem);
         const c = this.conn as { lastErrorText?: string; endpointNames?: string[] };
         const detail = c.lastErrorText;
-        throw new OvsdbUnavailableError(c.endpointNames?.join(" or ") ?? this.conn.endpointName ?? "the VRS", "unreachable", { detail: detail || undefined, timeoutMs: waitedMs });
+        throw new OvsdbUnavailableError(
+          c.endpointNames?.join(" or ") ?? this.conn.endpointName ?? "the VRS",
+          "unreachable",
+          { detail: detail || undefined, timeoutMs: waitedMs },
+        );
       }
       if (this.conn.connected && !this.monitored) void this.ensureMonitor();
       await this.nextChange(Math.min(left, 100));

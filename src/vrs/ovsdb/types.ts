@@ -4,16 +4,22 @@
  */
 
 /** Where ovsdb-server listens: TCP (VrsEndpoint:VrsPort) or a unix socket. */
-export type OvsdbEndpoint =
-  | { kind: "tcp"; host: string; port: number }
-  | { kind: "unix"; path: string };
+export type OvsdbEndpoint = { kind: "tcp"; host: string; port: number } | { kind: "unix"; path: string };
 
 /** Wire values: atoms, ["uuid",x], ["named-uuid",x], ["set",[...]], ["map",[[k,v],...]]. */
 export type OvsdbAtom = string | number | boolean | ["uuid", string] | ["named-uuid", string];
 export type OvsdbValue = OvsdbAtom | ["set", OvsdbAtom[]] | ["map", [OvsdbAtom, OvsdbAtom][]];
 export type OvsdbRow = Record<string, OvsdbValue>;
-export type OvsdbCondition = [column: string, fn: "==" | "!=" | "<" | "<=" | ">" | ">=" | "includes" | "excludes", value: OvsdbValue];
-export type OvsdbMutation = [column: string, mutator: "+=" | "-=" | "*=" | "/=" | "%=" | "insert" | "delete", value: OvsdbValue];
+export type OvsdbCondition = [
+  column: string,
+  fn: "==" | "!=" | "<" | "<=" | ">" | ">=" | "includes" | "excludes",
+  value: OvsdbValue,
+];
+export type OvsdbMutation = [
+  column: string,
+  mutator: "+=" | "-=" | "*=" | "/=" | "%=" | "insert" | "delete",
+  value: OvsdbValue,
+];
 
 export type OvsdbOperation =
   | { op: "insert"; table: string; row: OvsdbRow; "uuid-name"?: string }
@@ -21,7 +27,15 @@ export type OvsdbOperation =
   | { op: "update"; table: string; where: OvsdbCondition[]; row: OvsdbRow }
   | { op: "mutate"; table: string; where: OvsdbCondition[]; mutations: OvsdbMutation[] }
   | { op: "delete"; table: string; where: OvsdbCondition[] }
-  | { op: "wait"; table: string; where: OvsdbCondition[]; columns: string[]; until: "==" | "!="; rows: OvsdbRow[]; timeout?: number }
+  | {
+      op: "wait";
+      table: string;
+      where: OvsdbCondition[];
+      columns: string[];
+      until: "==" | "!=";
+      rows: OvsdbRow[];
+      timeout?: number;
+    }
   | { op: "comment"; comment: string };
 
 /** One element per operation: insert → {uuid}, select → {rows}, update/mutate/delete → {count}. */

@@ -26,11 +26,7 @@ export interface ColumnType {
 export type MonitoredTypes = Record<string, Record<string, ColumnType>>;
 
 /** One row's change in an `update2` notification (or the `monitor_cond` reply). */
-export type RowUpdate2 =
-  | { initial: OvsdbRow }
-  | { insert: OvsdbRow }
-  | { modify: OvsdbRow }
-  | { delete: null };
+export type RowUpdate2 = { initial: OvsdbRow } | { insert: OvsdbRow } | { modify: OvsdbRow } | { delete: null };
 
 export type TableUpdates2 = Record<string, Record<string, RowUpdate2>>;
 
@@ -52,7 +48,8 @@ function atomicDefault(type: string): OvsdbAtom {
 
 function baseTypeName(t: unknown): string {
   if (typeof t === "string") return t;
-  if (t && typeof t === "object" && typeof (t as { type?: unknown }).type === "string") return (t as { type: string }).type;
+  if (t && typeof t === "object" && typeof (t as { type?: unknown }).type === "string")
+    return (t as { type: string }).type;
   throw new TypeError(`unreadable column base type ${JSON.stringify(t)}`);
 }
 
@@ -81,7 +78,8 @@ export function columnType(type: unknown): ColumnType {
  * is left out.
  */
 export function monitoredTypes(schema: unknown, requests: Record<string, MonitorRequest>): MonitoredTypes {
-  const tables = (schema as { tables?: Record<string, { columns?: Record<string, { type: unknown }> }> } | undefined)?.tables;
+  const tables = (schema as { tables?: Record<string, { columns?: Record<string, { type: unknown }> }> } | undefined)
+    ?.tables;
   if (!tables || typeof tables !== "object") throw new TypeError("the schema has no tables");
   const out: MonitoredTypes = {};
   for (const [table, req] of Object.entries(requests)) {
@@ -111,7 +109,8 @@ function isTagged(v: unknown): boolean {
 function setElements(v: OvsdbValue | undefined): OvsdbAtom[] {
   if (v === undefined || v === null) return [];
   if (Array.isArray(v) && v[0] === "set" && Array.isArray(v[1])) return v[1] as OvsdbAtom[];
-  if (Array.isArray(v) && !isTagged(v)) throw new TypeError(`expected an OVSDB set, got ${JSON.stringify(v).slice(0, 80)}`);
+  if (Array.isArray(v) && !isTagged(v))
+    throw new TypeError(`expected an OVSDB set, got ${JSON.stringify(v).slice(0, 80)}`);
   return [v as OvsdbAtom];
 }
 
@@ -133,7 +132,8 @@ export function applySetDiff(current: OvsdbValue | undefined, diff: OvsdbValue):
   const out: OvsdbAtom[] = [];
   for (const e of setElements(current)) {
     const k = atomKey(e);
-    if (toggled.has(k)) toggled.delete(k); // in both: removed
+    if (toggled.has(k))
+      toggled.delete(k); // in both: removed
     else out.push(e);
   }
   for (const added of toggled.values()) out.push(added);

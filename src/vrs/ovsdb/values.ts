@@ -56,7 +56,8 @@ export function mapToObject(v: OvsdbValue | undefined | null): Record<string, st
     throw new TypeError(`expected an OVSDB map ["map", [...]], got ${JSON.stringify(v)}`);
   }
   for (const pair of v[1] as unknown[]) {
-    if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`malformed OVSDB map pair ${JSON.stringify(pair)}`);
+    if (!Array.isArray(pair) || pair.length !== 2)
+      throw new TypeError(`malformed OVSDB map pair ${JSON.stringify(pair)}`);
     out[atomToString(pair[0] as OvsdbAtom)] = atomToString(pair[1] as OvsdbAtom);
   }
   return out;
