@@ -183,14 +183,12 @@ export async function footprintAt(
     nodeArgs: [...BIN_NODE_ARGS],
     unbundled: { entry: MAIN, ready: summarize(plainReady), rssAfterRestart: summarize(plainRss) },
     anonAfterRestart: medianParts(anonOf[0]!),
-    variants: modes
-      .slice(2)
-      .map((v, k) => ({
-        ...v,
-        ready: summarize(readyOf[k + 2]!),
-        rssAfterRestart: summarize(rssOf[k + 2]!),
-        anonAfterRestart: medianParts(anonOf[k + 2]!),
-      })),
+    variants: modes.slice(2).map((v, k) => ({
+      ...v,
+      ready: summarize(readyOf[k + 2]!),
+      rssAfterRestart: summarize(rssOf[k + 2]!),
+      anonAfterRestart: medianParts(anonOf[k + 2]!),
+    })),
     heap,
     memoryAfterRestart,
     settling,

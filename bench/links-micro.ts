@@ -124,7 +124,8 @@ const u32 = (n: number): Buffer => {
 const cstr = (s: string): Buffer => Buffer.from(`${s}\0`);
 
 async function netlinkLinks(): Promise<Links | undefined> {
-  let mod: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: an optional package without types, loaded by path
+  let mod: any;
   try {
     // A path to the package's entry file, or the package name when it is installed here.
     const name = process.env.NETLINK_MODULE ?? "netlink";

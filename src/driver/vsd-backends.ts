@@ -3,7 +3,7 @@
  * (vsd-api.md §8–11): one adapter per narrow interface, translating VSD error codes into
  * the driver's terms.
  */
-import { VsdClient, VsdError, vsdPath } from "../vsd/client.js";
+import { type VsdClient, VsdError, vsdPath } from "../vsd/client.js";
 import { VsdContainerInterfaceSchema, VsdDomainSchema, VsdPolicyGroupSchema } from "../vsd/types.js";
 import { vsdEqualsLookup } from "../vsd/filter.js";
 import { ReservationRefused, type IpamVsd } from "./ipam-driver.js";

@@ -665,10 +665,11 @@ export class VsdClient {
       body: x.body === undefined ? undefined : JSON.stringify(x.body),
       signal: AbortSignal.timeout(timeout),
     });
-    const text =
-      x.method === "HEAD"
-        ? (res.body.resume(), "")
-        : await readBounded(res.body, MAX_BODY_BYTES, `VSD ${x.method} ${x.path}`);
+    if (x.method === "HEAD") {
+      res.body.resume();
+      return { status: res.status, headers: res.headers, text: "" };
+    }
+    const text = await readBounded(res.body, MAX_BODY_BYTES, `VSD ${x.method} ${x.path}`);
     return { status: res.status, headers: res.headers, text };
   }
 

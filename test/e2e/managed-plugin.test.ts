@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAIN, NuageBed, noOrphans, expectNoOrphans } from "../support/nuage-bed.js";
+import { MAIN, NuageBed, expectNoOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { waitFor } from "../support/proc.js";
 import { enableManagedPlugin, MANAGED_DRIVER, setManagedPlugin } from "../support/managed-plugin.js";

@@ -217,7 +217,7 @@ test("/healthz turns 503 naming OVSDB while ovsdb-server is stopped (doctor name
     const run = await doctor();
     assert.equal(run.code, 1, run.text);
     assert.ok(failedChecks(run.report).includes("ovsdb"), run.text);
-    assert.match(run.text, /^FAILED  ovsdb +.*db\.sock.*\n {24}→ start the VRS's ovsdb-server/m);
+    assert.match(run.text, /^FAILED {2}ovsdb +.*db\.sock.*\n {24}→ start the VRS's ovsdb-server/m);
     assert.match(run.text, /^skipped bridge +needs OVSDB$/m);
   } finally {
     await start();
@@ -270,7 +270,7 @@ test("doctor: a network whose VSD subnet was deleted is named", async () => {
     assertFailed(run, ["network Net3"], "VSD subnet deleted");
     assert.match(
       run.text,
-      /^FAILED  network Net3 +VSD subnet "Subnet 3" \(Enterprise \/ Domain \/ Zone\) no longer exists/m,
+      /^FAILED {2}network Net3 +VSD subnet "Subnet 3" \(Enterprise \/ Domain \/ Zone\) no longer exists/m,
     );
     assert.match(run.text, /→ recreate VSD subnet .* or remove the network: docker network rm Net3/);
   } finally {
@@ -286,7 +286,7 @@ test("doctor: a leftover veth is what a reconcile pass would remove", async () =
     assert.deepEqual(run.report.reconcile.wouldRemove?.links, ["nuh0123456789ab", "nuc0123456789ab"]);
     assert.match(
       run.text,
-      /^FAILED  reconcile +dry run: a reconcile pass would remove 2 veths \(nuh0123456789ab, nuc0123456789ab\)/m,
+      /^FAILED {2}reconcile +dry run: a reconcile pass would remove 2 veths \(nuh0123456789ab, nuc0123456789ab\)/m,
     );
     assert.ok(
       (await bed.host.ip(["link", "show", "nuh0123456789ab"])).includes("nuh0123456789ab"),
@@ -343,7 +343,7 @@ test("doctor: the VRS's controller disconnected is named", async () => {
   assertFailed(run, ["controller"], "controller disconnected");
   assert.match(
     run.text,
-    /^FAILED  controller +bridge alubr0's controller is not connected: unix:.*vsc\.sock \(role none\)/m,
+    /^FAILED {2}controller +bridge alubr0's controller is not connected: unix:.*vsc\.sock \(role none\)/m,
   );
 });
 
@@ -362,7 +362,7 @@ test("doctor: the bridge missing is named", async () => {
   assert.ok(failed.includes("bridge"), run.text);
   assert.match(
     run.text,
-    /^FAILED  bridge +bridge alubr0 \(VrsBridge\) does not exist in the VRS\n {24}→ set VrsBridge/m,
+    /^FAILED {2}bridge +bridge alubr0 \(VrsBridge\) does not exist in the VRS\n {24}→ set VrsBridge/m,
   );
   assert.match(run.text, /^skipped controller +needs the bridge$/m);
   // Its ports went with it: each endpoint says what is wrong with it.
@@ -381,7 +381,7 @@ test("doctor: Docker down is named", async () => {
   assert.ok(failedChecks(run.report).includes("docker"), run.text);
   assert.match(
     run.text,
-    /^FAILED  docker +the Docker API at unix:.* is unavailable .*\n {24}→ start dockerd, or set DockerEndpoint/m,
+    /^FAILED {2}docker +the Docker API at unix:.* is unavailable .*\n {24}→ start dockerd, or set DockerEndpoint/m,
   );
   assert.match(run.report.reconcile.detail, /Docker does not answer/);
 });

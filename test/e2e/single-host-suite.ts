@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { NuageBed, README_CREATE, SUBNET3_CREATE, noOrphans, expectNoOrphans } from "../support/nuage-bed.js";
+import { NuageBed, README_CREATE, SUBNET3_CREATE, expectNoOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { waitFor } from "../support/proc.js";
 import type { Engine } from "../support/dockerd.js";

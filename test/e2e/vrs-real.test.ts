@@ -8,7 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { NuageBed, README_CREATE, noOrphans, expectNoOrphans } from "../support/nuage-bed.js";
+import { NuageBed, README_CREATE, expectNoOrphans } from "../support/nuage-bed.js";
 import { ovsdbServerProcess } from "../faults/support.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { isAlive, runOk, sleep, waitFor } from "../support/proc.js";

@@ -79,6 +79,7 @@ export const WEIRD = [
   "nul\u0000byte",
   "back\\slash",
   "; rm -rf / #",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion that must stay literal
   "${IFS}x",
   "%s%n%x",
   "<script>x</script>",

@@ -74,6 +74,7 @@ test("option values with spaces, quotes, $(), backticks, a newline and non-ASCII
     const names = {
       zone: `Zone "q" 'x' $(touch ${PWNED}) \`touch ${PWNED}\``,
       subnet: "Sub net\nline two é ü 日本 🚀",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion that must stay literal
       policyGroup: 'PG; rm -rf / ${IFS} \\ "end"',
     };
     const ids = JSON.parse(

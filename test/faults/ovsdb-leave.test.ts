@@ -7,8 +7,6 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { NuageBed, README_CREATE } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { isAlive, runOk, sleep, waitFor } from "../support/proc.js";

@@ -187,7 +187,7 @@ describe("sandbox up / status / down", { timeout: 180_000 }, () => {
     assert.equal(cfg.VsdOrganization, "csp");
     assert.equal(cfg.VsdUser, "csproot");
     assert.equal(cfg.VsdPassword, "csproot");
-    assert.ok(cfg.VsdCaFile && cfg.VsdCaFile.startsWith(state) && existsSync(cfg.VsdCaFile));
+    assert.ok(cfg.VsdCaFile?.startsWith(state) && existsSync(cfg.VsdCaFile));
     assert.match(cfg.VsdUrl!, /^https:\/\/127\.0\.0\.1:\d+$/, "the VSD's address as operators write it, no API path");
     // The password is not on any command line.
     assert.ok(

@@ -12,9 +12,7 @@ import { VsdClient } from "../../src/vsd/client.js";
 
 const MAIN = fileURLToPath(new URL("../../sandbox/src/vsd-sim/main.js", import.meta.url));
 
-function startProcess(
-  args: string[],
-): Promise<{
+function startProcess(args: string[]): Promise<{
   ready: { ready: boolean; url: string; caFile: string; port: number; pid: number };
   child: ReturnType<typeof spawn>;
   stderr: () => string;

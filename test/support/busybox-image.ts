@@ -48,7 +48,7 @@ async function build(dockerd: Dockerd): Promise<string> {
     copyFileSync(BUSYBOX, join(root, "bin/busybox"));
     const applets = (await runOk(BUSYBOX, ["--list"]))
       .split("\n")
-      .filter((a) => /^[\w.\[-]+$/.test(a) && a !== "busybox");
+      .filter((a) => /^[\w.[-]+$/.test(a) && a !== "busybox");
     for (const a of applets) symlinkSync("busybox", join(root, "bin", a));
     writeFileSync(
       join(root, "etc/passwd"),

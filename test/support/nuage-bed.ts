@@ -12,7 +12,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { createHost, type Host, type Lab } from "./host.js";
 import { startDockerd, type Dockerd, type Engine } from "./dockerd.js";
 import { ensureBusyboxImage } from "./busybox-image.js";
-import { makeTestDir, randomHex, waitFor, sleep } from "./proc.js";
+import { makeTestDir, waitFor, sleep } from "./proc.js";
 import { installManagedPlugin, MANAGED_DRIVER, managedPluginLog } from "./managed-plugin.js";
 import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../sandbox/src/ovs/ovs-host.js";
 import { connectOvsdb } from "../../src/vrs/ovsdb/client.js";

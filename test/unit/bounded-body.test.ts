@@ -79,7 +79,7 @@ test("Docker events: a container name cut inside a UTF-8 character arrives whole
     }) + "\n",
   );
   const cut = ev.indexOf(Buffer.from("日")) + 1;
-  const { server, endpoint, dir } = await fakeDocker((req, res) => {
+  const { server, endpoint, dir } = await fakeDocker((_req, res) => {
     res.writeHead(200, { "Content-Type": "application/json" });
     res.write(ev.subarray(0, cut));
     setTimeout(() => {

@@ -439,7 +439,7 @@ describe("doctor command line and text", () => {
     };
     const out = capture();
     assert.equal(await doctorMain(["-f", cfg], out), 1);
-    assert.match(out.text(), /^FAILED  config +.*unknown key "VrsBrige"/m);
+    assert.match(out.text(), /^FAILED {2}config +.*unknown key "VrsBrige"/m);
     assert.match(out.text(), /→ correct .*nuage\.cfg/);
     const jsonOut = capture();
     assert.equal(await doctorMain(["-f", cfg, "--json"], jsonOut), 1);
@@ -488,7 +488,7 @@ describe("doctor command line and text", () => {
     const text = formatReport(report);
     const lines = text.split("\n");
     assert.match(lines[1]!, /^ok {6}config {10}\/etc\/nuage\.cfg loads$/);
-    assert.match(lines[2]!, /^FAILED  controller/);
+    assert.match(lines[2]!, /^FAILED {2}controller/);
     assert.match(lines[3]!, /^ {24}→ check the VSC$/);
     assert.match(lines[4]!, /^ok {6}network MyNet {3}VSD subnet/);
     assert.match(

@@ -573,7 +573,7 @@ describe("plugin protocol server", () => {
       }),
     );
     while (waiters.length < 8) await new Promise((r) => setTimeout(r, 5));
-    waiters.forEach((w) => w());
+    for (const w of waiters) w();
     const replies = await Promise.all(pending);
     assert.ok(replies.every((r) => r.status === 200));
   });

@@ -271,7 +271,7 @@ function foreignVswitchds(netns: string | null, stateDir: string): number[] {
     if (!/^\d+$/.test(e)) continue;
     const pid = Number(e);
     const argv = procArgv(pid);
-    if (!argv || argv[0]?.split("/").pop() !== "ovs-vswitchd") continue;
+    if (argv?.[0]?.split("/").pop() !== "ovs-vswitchd") continue;
     if (isOurProcess(pid, stateDir) || !isAlive(pid)) continue;
     if (nsId(`/proc/${pid}/ns/net`) === target) out.push(pid);
   }
@@ -614,7 +614,7 @@ async function stopProcesses(stateDir: string, m: Manifest | null): Promise<void
   for (const pid of findOurDaemons(stateDir)) await killProcess(pid, stateDir);
   // The netdev datapath makes each bridge device, and its own "ovs-netdev" device, persistent
   // taps: they outlive ovs-vswitchd. Remove them unless another ovs-vswitchd shares the namespace.
-  if (m && m.withVswitchd) {
+  if (m?.withVswitchd) {
     const netns = m.netns && (await netnsExists(m.netns)) ? m.netns : null;
     if ((!m.netns || netns) && foreignVswitchds(netns, stateDir).length === 0) {
       for (const dev of [...bridges, "ovs-netdev"]) {

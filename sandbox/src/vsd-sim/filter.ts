@@ -350,7 +350,7 @@ export function plainTextMatch(text: string): (obj: Record<string, unknown>) => 
       const items = Array.isArray(v) ? v : [v];
       return items.some((x) => {
         const s = textOf(x) ?? (typeof x === "boolean" ? String(x) : undefined);
-        return s !== undefined && s.toLowerCase().includes(needle);
+        return s?.toLowerCase().includes(needle);
       });
     });
 }

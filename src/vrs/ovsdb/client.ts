@@ -795,14 +795,14 @@ export class OvsdbClient extends EventEmitter implements OvsdbConnection {
     if (method === "update") {
       const [id, updates] = params;
       const m = typeof id === "string" ? this.monitors.get(id) : undefined;
-      if (m && m.live && !m.cancelled && !m.rows) this.deliver(m, (updates ?? {}) as TableUpdates, false);
+      if (m?.live && !m.cancelled && !m.rows) this.deliver(m, (updates ?? {}) as TableUpdates, false);
       else this.log.debug(`ovsdb ${this.endpointName}: update for unknown monitor ${JSON.stringify(id)}`);
       return;
     }
     if (method === "update2") {
       const [id, updates] = params;
       const m = typeof id === "string" ? this.monitors.get(id) : undefined;
-      if (!m || !m.live || m.cancelled || !m.rows) {
+      if (!m?.live || m.cancelled || !m.rows) {
         this.log.debug(`ovsdb ${this.endpointName}: update2 for unknown monitor ${JSON.stringify(id)}`);
         return;
       }
