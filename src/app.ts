@@ -5,6 +5,7 @@
 import net from "node:net";
 import { join } from "node:path";
 import type { Config } from "./config/config.js";
+import { urlHost } from "./config/secrets.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { OvsdbClient } from "./vrs/ovsdb/client.js";
 import { describeEndpoint } from "./vrs/ovsdb/errors.js";
@@ -118,7 +119,7 @@ export function vsdClient(
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
   if (cfg.VsdInsecure) {
     logger.warn(
-      { vsdUrl: cfg.VsdUrl, key: "VsdInsecure" },
+      { vsd: urlHost(cfg.VsdUrl), key: "VsdInsecure" },
       "VsdInsecure = true: the VSD's certificate is not verified, so anyone who can intercept the connection can pose as the VSD " +
         "and read the VSD user's password; set VsdCaFile to the VSD's CA certificate and remove VsdInsecure",
     );
