@@ -5,6 +5,7 @@
 import net from "node:net";
 import { join } from "node:path";
 import type { Config } from "./config/config.js";
+import { urlHost } from "./config/secrets.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { OvsdbClient } from "./vrs/ovsdb/client.js";
 import { describeEndpoint } from "./vrs/ovsdb/errors.js";
@@ -60,6 +61,8 @@ export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): O
 export interface StartOptions {
   /** Test hook: where the VRS's unix socket is looked for when VrsSocket is unset. */
   defaultVrsSocket?: string;
+  /** Added to a VSD certificate error (a nuage-libnetwork YAML config: where to write VsdCaFile there). */
+  vsdTlsAdvice?: string;
 }
 
 /**
@@ -91,11 +94,16 @@ function openOvsdb(cfg: Config, logger: Logger, opts: StartOptions): OvsdbClient
   return ovsdb;
 }
 
-export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
+export function vsdClient(
+  cfg: Config,
+  logger: Logger,
+  metrics: PluginMetrics = noMetrics,
+  tlsAdvice?: string,
+): VsdClient | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
   if (cfg.VsdInsecure) {
     logger.warn(
-      { vsdUrl: cfg.VsdUrl, key: "VsdInsecure" },
+      { vsd: urlHost(cfg.VsdUrl), key: "VsdInsecure" },
       "VsdInsecure = true: the VSD's certificate is not verified, so anyone who can intercept the connection can pose as the VSD " +
         "and read the VSD user's password; set VsdCaFile to the VSD's CA certificate and remove VsdInsecure",
     );
@@ -110,6 +118,7 @@ export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = 
     caFile: cfg.VsdCaFile,
     insecure: cfg.VsdInsecure,
     logger,
+    tlsAdvice,
     onLogin: () => {
       if (logins++ > 0) metrics.reconnected("vsd");
     },
@@ -164,7 +173,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
     key: cfg.DockerTlsKey,
   });
   const links = new IpRouteLinks();
-  const vsd = vsdClient(cfg, logger, metrics);
+  const vsd = vsdClient(cfg, logger, metrics, opts.vsdTlsAdvice);
   const ipam = new NuageIpam(
     { graceMs: graceMs(cfg) },
     {

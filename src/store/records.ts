@@ -33,9 +33,9 @@ export const NetworkRecordSchema = z.object({
   gateway: z.string().optional(),
   /** Every -o option as Docker sent it. */
   options: z.record(z.string()),
-  /** How the plugin learnt of the network: its own CreateNetwork, or the Docker API. */
   /** Set when the network's addresses come from the plugin's own IPAM (--ipam-driver=nuage): reserved in the VSD. */
   ipam: z.boolean().optional(),
+  /** How the plugin learnt of the network: its own CreateNetwork, or the Docker API. */
   learntFrom: z.enum(["CreateNetwork", "DockerAPI"]),
   createdAt: z.string(),
 });
