@@ -19,14 +19,14 @@ import { StateDirLock } from "./store/state-dir-lock.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
 import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
-import type { VsdContainerNamer, SubnetDirectory } from "./driver/deps.js";
+import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
 import { gateUntilReady } from "./driver/ready-gate.js";
 import { NuageIpam } from "./driver/ipam-driver.js";
 import { PolicyGroups } from "./driver/policy-groups.js";
 import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
-import { ipamVsd, policyGroupVsd } from "./driver/vsd-backends.js";
+import { ipamVsd, policyGroupVsd, vsdNamer } from "./driver/vsd-backends.js";
 import { hostname } from "node:os";
 import { noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
@@ -57,22 +57,6 @@ export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): O
     { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort },
     { kind: "unix", path: defaultSocket },
   ];
-}
-
-/** Names VSD containers after their Docker containers (identity-sync.ts). */
-export function vsdNamer(client: VsdClient | undefined): VsdContainerNamer | undefined {
-  if (!client) return undefined;
-  return {
-    // The VRS made the container (metadata mode) with UUID = vm_uuid and name = the stand-in.
-    async nameContainer(vmUuid, name, containerId) {
-      const c = await client.findOne("/containers", `UUID == "${vmUuid}"`);
-      if (!c) return false;
-      if (c.name !== name || c.orchestrationID !== containerId) {
-        await client.update(`/containers/${encodeURIComponent(String(c.ID))}`, { name, orchestrationID: containerId });
-      }
-      return true;
-    },
-  };
 }
 
 export interface StartOptions {
@@ -193,7 +177,11 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
   const vsd = vsdClient(cfg, logger, metrics, opts.vsdTlsAdvice);
   const ipam = new NuageIpam(
     { graceMs: graceMs(cfg) },
-    { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger },
+    {
+      store,
+      vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`, { proxyUser: cfg.VsdProxyUser }),
+      logger,
+    },
   );
   const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
   const driver = new NuageDriver(
@@ -382,7 +370,7 @@ export async function startPlugin(
     p.store,
     p.driver,
     logger,
-    vsdNamer(p.vsd),
+    vsdNamer(p.vsd, { proxyUser: cfg.VsdProxyUser }),
     {},
     new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger),
   );
@@ -433,6 +421,7 @@ export async function startPlugin(
         async () => ops?.close(),
         () => reconciler.stop(),
         async () => sync.stop(),
+        () => p.ipam.stop(),
         ...closeClients(p),
         () => lock.release(),
       ]);

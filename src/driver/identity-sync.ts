@@ -125,7 +125,8 @@ export class IdentitySync {
       }
       const done = await this.naming.run(entity.vmUuid, async () => {
         if (this.named.get(entity.vmUuid) === c.name) return true;
-        if (!(await vsd.nameContainer(entity.vmUuid, c.name, c.id))) return false;
+        const owner = this.store.getNetwork(ep.networkId)?.nuage;
+        if (!(await vsd.nameContainer(entity.vmUuid, c.name, c.id, owner))) return false;
         this.named.set(entity.vmUuid, c.name);
         this.logger.info(
           { endpoint: short(ep.id), container: short(c.id), name: c.name, vmUuid: short(entity.vmUuid) },
