@@ -30,7 +30,8 @@ import { hostname } from "node:os";
 import { noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
 import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
-import { checkHealth } from "./ops/health.js";
+import { HealthCheck } from "./ops/health.js";
+import { OpsSnapshot } from "./ops/ops-snapshot.js";
 
 export interface RunningPlugin {
   socketPath: string;
@@ -349,17 +350,17 @@ export async function startPlugin(
   try {
     // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
     if (cfg.MetricsAddress) {
-      ops = await startOpsServer({
-        address: cfg.MetricsAddress,
-        metrics,
-        logger,
-        health: () =>
-          checkHealth({
-            ovsdbConnected: () => p.ovsdb.connected,
-            ovsdbName: p.ovsdb.endpointName,
-            stateDir: cfg.StateDir,
-          }),
+      const health = new HealthCheck({
+        ovsdbConnected: () => p.ovsdb.connected,
+        ovsdbName: () => p.ovsdb.endpointName,
+        stateDir: cfg.StateDir,
       });
+      const snapshot = new OpsSnapshot(async () => ({
+        metrics: Buffer.from(await metrics.render()),
+        metricsType: metrics.contentType,
+        health: await health.check(),
+      }));
+      ops = await startOpsServer({ address: cfg.MetricsAddress, logger, view: () => snapshot.current() });
     }
     server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), {
       socketPath,
