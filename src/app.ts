@@ -77,6 +77,8 @@ export function vsdNamer(client: VsdClient | undefined): VsdContainerNamer | und
 export interface StartOptions {
   /** Test hook: where the VRS's unix socket is looked for when VrsSocket is unset. */
   defaultVrsSocket?: string;
+  /** Added to a VSD certificate error (a nuage-libnetwork YAML config: where to write VsdCaFile there). */
+  vsdTlsAdvice?: string;
 }
 
 /**
@@ -108,7 +110,12 @@ function openOvsdb(cfg: Config, logger: Logger, opts: StartOptions): OvsdbClient
   return ovsdb;
 }
 
-export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
+export function vsdClient(
+  cfg: Config,
+  logger: Logger,
+  metrics: PluginMetrics = noMetrics,
+  tlsAdvice?: string,
+): VsdClient | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
   if (cfg.VsdInsecure) {
     logger.warn(
@@ -127,6 +134,7 @@ export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = 
     caFile: cfg.VsdCaFile,
     insecure: cfg.VsdInsecure,
     logger,
+    tlsAdvice,
     onLogin: () => {
       if (logins++ > 0) metrics.reconnected("vsd");
     },
@@ -181,7 +189,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
     key: cfg.DockerTlsKey,
   });
   const links = new IpRouteLinks();
-  const vsd = vsdClient(cfg, logger, metrics);
+  const vsd = vsdClient(cfg, logger, metrics, opts.vsdTlsAdvice);
   const ipam = new NuageIpam(
     { graceMs: graceMs(cfg) },
     { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger },

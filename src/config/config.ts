@@ -244,6 +244,8 @@ export interface LoadOptions {
    * `docker plugin set VrsSocket=…`); an empty value counts as not set.
    */
   env?: NodeJS.ProcessEnv;
+  /** Told what a nuage-libnetwork YAML file (`*.yaml`, nln-yaml.ts) holds that means nothing here: one message. */
+  warn?: (message: string) => void;
 }
 
 export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<Config> {
@@ -264,7 +266,7 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
       throw new ConfigError(`${path}: cannot read the configuration file: ${why}`, { cause: err });
     }
   }
-  const fromFile = parseTomlText(text, path);
+  const fromFile = isNlnYamlPath(path) ? await nlnYamlValues(text, path, opts.warn) : parseTomlText(text, path);
   const fromEnv = opts.env ? configFromEnv(opts.env) : {};
   const envKeys = Object.keys(fromEnv);
   const source = envKeys.length > 0 ? `${path} with environment ${envKeys.join(", ")}` : path;
@@ -280,6 +282,18 @@ export async function withPasswordFromFile(cfg: Config, source: string): Promise
     if (err instanceof SecretFileError) throw new ConfigError(`${source}: ${err.message}`);
     throw err;
   }
+}
+
+export function isNlnYamlPath(path: string): boolean {
+  return /\.ya?ml$/i.test(path);
+}
+
+/** Loaded only for a YAML file: the plugin's usual TOML start does not pay for the YAML parser. */
+async function nlnYamlValues(text: string, path: string, warn?: (m: string) => void): Promise<Record<string, unknown>> {
+  const { nlnYamlToKeys } = await import("./nln-yaml.js");
+  const read = nlnYamlToKeys(text, path);
+  if (read.warning) warn?.(read.warning);
+  return read.values;
 }
 
 /** The zod type under a key's default/optional/refinements: what a value from the environment is read as. */

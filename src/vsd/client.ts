@@ -98,6 +98,8 @@ export interface VsdClientOptions {
   transport?: HttpTransport;
   /** Told after each successful login (metrics count the ones after the first). */
   onLogin?: () => void;
+  /** Added to a certificate error: where to set VsdCaFile or VsdInsecure when the config is not nuage.cfg. */
+  tlsAdvice?: string;
 }
 
 export interface VsdListOptions {
@@ -256,6 +258,7 @@ export class VsdClient {
   private loggingIn?: Promise<Session>;
   private closed = false;
   private readonly onLogin?: () => void;
+  private readonly tlsAdvice?: string;
 
   constructor(opts: VsdClientOptions) {
     const url = new URL(opts.url);
@@ -269,6 +272,7 @@ export class VsdClient {
     this.organization = opts.organization;
     this.user = opts.user;
     this.onLogin = opts.onLogin;
+    this.tlsAdvice = opts.tlsAdvice;
     this.#password = opts.password;
     this.log = opts.logger ?? silent;
     this.pageSize = opts.pageSize ?? 50;
@@ -732,7 +736,12 @@ export class VsdClient {
           "or set VsdInsecure = true to skip certificate verification (VsdCaFile cannot help: the certificate is for another name)"
         : `the VSD at ${u.host} presented a certificate this host does not trust (${code}: ${why}): set VsdCaFile to the PEM file of the CA ` +
           "that signed it, or VsdInsecure = true to skip certificate verification";
-    return new VsdTlsError(message, { status: 0, method: x.method, path: x.path, cause: err });
+    return new VsdTlsError(this.tlsAdvice ? `${message} (${this.tlsAdvice})` : message, {
+      status: 0,
+      method: x.method,
+      path: x.path,
+      cause: err,
+    });
   }
 
   private async login(deadline: number): Promise<Session> {

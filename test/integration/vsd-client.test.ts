@@ -520,6 +520,13 @@ describe("a VSD as deployments have it (issue 9)", () => {
       assert.match(err.message, /VsdInsecure = true/);
       return true;
     });
+    // A config that is not nuage.cfg (nuage-libnetwork's YAML file) adds where to set them.
+    const advice = 'add "VsdCaFile: /path/to/vsd-ca.pem" to /etc/default/nuage-libnetwork.yaml';
+    await assert.rejects(client({ url: origin(), caFile: undefined, tlsAdvice: advice }).me(), (err: unknown) => {
+      assert.ok(err instanceof VsdTlsError, String(err));
+      assert.ok(err.message.endsWith(`(${advice})`), err.message);
+      return true;
+    });
     assert.equal((await client({ url: origin(), caFile: undefined, insecure: true }).me()).userName, "admin");
     assert.equal((await client({ url: origin(), insecure: true }).me()).userName, "admin");
     assert.equal((await client({ url: origin() }).me()).userName, "admin", "verification on, with the CA file");
