@@ -1,7 +1,7 @@
 /**
  * The nuage driver on one host, end to end: a private dockerd (own data-root,
  * exec-root, socket, mount namespace), the sandbox and the plugin. Run once per Docker
- * engine by single-host.test.ts (20.10) and single-host-docker26.test.ts (26).
+ * engine by single-host.test.ts (20.10) and single-host-current.test.ts (28, or 26: NUAGE_TEST_ENGINE).
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
