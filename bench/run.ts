@@ -3,7 +3,7 @@
  * and how it behaves with many endpoints. They print figures; they are not tests and fail
  * on nothing but a broken set-up.
  *
- *   npm run bench                      # build, then all five (10-15 minutes on 2 cores)
+ *   npm run bench                      # build, then all of them (10-15 minutes on 2 cores)
  *   npm run bench -- --only start,footprint --runs 50
  *   npm run bench -- --quick           # a smoke run with small counts
  *
