@@ -13,6 +13,7 @@ import type { OvsdbEndpoint } from "./vrs/ovsdb/types.js";
 import { VrsClient } from "./vrs/vrs-client.js";
 import { IpRouteLinks } from "./host/links.js";
 import { DockerEngine } from "./docker/engine.js";
+import { OwnNetworkEvents } from "./docker/network-events.js";
 import { FileStore } from "./store/file-store.js";
 import { StateDirLock } from "./store/state-dir-lock.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
@@ -31,7 +32,8 @@ import { hostname } from "node:os";
 import { noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
 import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
-import { checkHealth } from "./ops/health.js";
+import { HealthCheck } from "./ops/health.js";
+import { OpsSnapshot } from "./ops/ops-snapshot.js";
 
 export interface RunningPlugin {
   socketPath: string;
@@ -266,9 +268,6 @@ const READY_WAIT_MS = 5_000;
 /** How long the first reconcile pass waits for OVSDB before it is left to the first connection. */
 const OVSDB_START_WAIT_MS = 2_000;
 
-/** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
-const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
-
 export async function startPlugin(
   cfg: Config,
   logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat }),
@@ -339,17 +338,17 @@ export async function startPlugin(
   try {
     // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
     if (cfg.MetricsAddress) {
-      ops = await startOpsServer({
-        address: cfg.MetricsAddress,
-        metrics,
-        logger,
-        health: () =>
-          checkHealth({
-            ovsdbConnected: () => p.ovsdb.connected,
-            ovsdbName: p.ovsdb.endpointName,
-            stateDir: cfg.StateDir,
-          }),
+      const health = new HealthCheck({
+        ovsdbConnected: () => p.ovsdb.connected,
+        ovsdbName: () => p.ovsdb.endpointName,
+        stateDir: cfg.StateDir,
       });
+      const snapshot = new OpsSnapshot(async () => ({
+        metrics: Buffer.from(await metrics.render()),
+        metricsType: metrics.contentType,
+        health: await health.check(),
+      }));
+      ops = await startOpsServer({ address: cfg.MetricsAddress, logger, view: () => snapshot.current() });
     }
     server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), {
       socketPath,
@@ -378,10 +377,16 @@ export async function startPlugin(
     {},
     new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger),
   );
-  sync.start();
+  // Docker's events of the plugin's networks only: a container on another network costs nothing.
+  const events = new OwnNetworkEvents(
+    p.docker,
+    { ids: () => p.store.listNetworks().map((n) => n.id), has: (id) => p.store.getNetwork(id) !== undefined },
+    logger,
+  );
+  p.store.onNetworkSetChange(() => events.networksChanged());
+  sync.start(events);
   sync.markPending();
   let timer: NodeJS.Timeout | undefined;
-  const events = new AbortController();
   let onOvsdbConnected: (() => void) | undefined;
   let eventStreams = 0;
   if (cfg.ReconcileInterval > 0) {
@@ -390,18 +395,19 @@ export async function startPlugin(
     // Rows a DeleteEndpoint could not remove while the VRS's OVSDB was down go once it is back.
     p.ovsdb.on("connected", (onOvsdbConnected = () => reconciler.schedule("ovsdb reconnected")));
     // Docker may drop endpoints without calling the driver (dockerd killed, a call cut by a
-    // plugin crash): look again soon after containers go and whenever dockerd comes back.
-    void p.docker.followEvents(
-      RECONCILE_EVENTS,
+    // plugin crash): look again soon after one leaves a network of ours (Docker sends the
+    // disconnect even when the driver's Leave or DeleteEndpoint failed) and whenever the
+    // stream comes back (dockerd restarted). The interval catches the rest.
+    events.subscribe(
+      "disconnect",
       () => reconciler.schedule("docker event"),
-      events.signal,
-      undefined,
       () => {
         if (eventStreams++ > 0) metrics.reconnected("docker-events");
         reconciler.schedule("docker events connected");
       },
     );
   }
+  events.start();
   logger.info({ socket: socketPath, scope: cfg.Scope, bridge: cfg.VrsBridge }, "nuage plugin ready");
   return {
     socketPath,
@@ -410,7 +416,7 @@ export async function startPlugin(
     failed,
     async close() {
       if (timer) clearInterval(timer);
-      events.abort();
+      await events.stop();
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
       if (onFirstConnect) p.ovsdb.off("connected", onFirstConnect);
       await runAll(logger, "shutdown", [
