@@ -1,19 +1,68 @@
 /**
- * The VSD calls of the IPAM and of per-container policy groups, on the VSD client
- * (vsd-api.md §8–11): one adapter per narrow interface, translating VSD error codes into
- * the driver's terms.
+ * The VSD calls of the IPAM, of per-container policy groups and of the identity sync, on the
+ * VSD client (vsd-api.md §8–11): one adapter per narrow interface, translating VSD error codes
+ * into the driver's terms. Every request follows Nuage's published specification
+ * (vsd-spec.json): a container is created with `orchestrationID` and an `externalID` of its
+ * own, and updated whole (fetched, changed, PUT).
  */
-import { type VsdClient, VsdError, vsdPath } from "../vsd/client.js";
-import { VsdContainerInterfaceSchema, VsdDomainSchema, VsdPolicyGroupSchema } from "../vsd/types.js";
+import { type VsdClient, VsdError, vsdOutcomeUnknown, vsdPath } from "../vsd/client.js";
+import {
+  VsdContainerInterfaceSchema,
+  VsdContainerSchema,
+  VsdDomainSchema,
+  VsdObjectSchema,
+  VsdPolicyGroupSchema,
+} from "../vsd/types.js";
 import { vsdEqualsLookup } from "../vsd/filter.js";
-import { ReservationRefused, type IpamVsd } from "./ipam-driver.js";
+import { ReservationRefused, type IpamVsd, type ReservationOwner } from "./ipam-driver.js";
 import type { PolicyGroupVsd } from "./policy-groups.js";
+import type { VsdContainerNamer } from "./deps.js";
+import type { AddressHolder, SubnetAddressUse } from "./address-in-use.js";
+import type { NuageSubnetRef } from "../store/records.js";
 
 /** VSD internal error codes (vsd-api.md §7, §10.8). */
 const IP_IN_USE = 2704;
 const SUBNET_FULL = 2702;
 
-export function ipamVsd(client: VsdClient, externalID: string): IpamVsd {
+export interface VsdWriteSettings {
+  /**
+   * Send X-Nuage-ProxyUser `<organization>@<user>` (the network's -o organization and -o user,
+   * the form bambou sends) on the container writes, as the specification's description of
+   * Container asks for REST-created containers (VsdProxyUser; needs a VSD user with CMS rights).
+   */
+  proxyUser?: boolean;
+}
+
+function proxyFor(settings: VsdWriteSettings, owner: ReservationOwner | undefined): { proxyUser?: string } {
+  return settings.proxyUser && owner?.user ? { proxyUser: `${owner.organization}@${owner.user}` } : {};
+}
+
+/** How the nuage IPAM's VSD containers' externalIDs begin; `ipamTag(host)` is a host's plugin. */
+export const IPAM_TAG_PREFIX = "nuage-libnetwork-ipam@";
+export const ipamTag = (host: string): string => `${IPAM_TAG_PREFIX}${host}`;
+
+/**
+ * The externalID of a reservation's VSD container: the specification marks externalID unique,
+ * so each container has its own, derived from the reservation's ID, which its record keeps
+ * (a restarted plugin finds the container by it). `tag` names the host's plugin.
+ */
+export function reservationExternalId(tag: string, uuid: string): string {
+  return `${tag}/${uuid}`;
+}
+
+export function ipamVsd(client: VsdClient, tag: string, settings: VsdWriteSettings = {}): IpamVsd {
+  /** The VSD containers of a reservation: by its externalID, and by UUID (records older than per-container externalIDs). */
+  const containersOf = async (uuid: string, owner?: ReservationOwner): Promise<string[]> => {
+    const opts = proxyFor(settings, owner);
+    const byExternal = await client.findContainers(
+      vsdEqualsLookup("externalID", reservationExternalId(tag, uuid)).filter,
+      opts,
+    );
+    const ids = byExternal.filter((c) => c.externalID === reservationExternalId(tag, uuid)).map((c) => c.ID);
+    if (ids.length > 0) return ids;
+    const byUuid = await client.findContainers(vsdEqualsLookup("UUID", uuid).filter, opts);
+    return byUuid.filter((c) => c.UUID === uuid).map((c) => c.ID);
+  };
   return {
     async findSubnet(ref) {
       const { subnet } = await client.findSubnetByPath({
@@ -33,46 +82,82 @@ export function ipamVsd(client: VsdClient, externalID: string): IpamVsd {
     async reserve(r) {
       let c;
       try {
-        c = await client.createContainer({
-          UUID: r.uuid,
-          name: r.name,
-          externalID,
-          interfaces: [{ name: r.portName, MAC: r.mac, IPAddress: r.ip, attachedNetworkID: r.subnetId }],
-        });
+        c = await client.createContainer(
+          {
+            UUID: r.uuid,
+            name: r.name,
+            // The Docker container is not known yet: the reservation's ID stands in until the
+            // identity sync gives the Docker container's ID.
+            orchestrationID: r.uuid,
+            externalID: reservationExternalId(tag, r.uuid),
+            interfaces: [{ name: r.portName, MAC: r.mac, IPAddress: r.ip, attachedNetworkID: r.subnetId }],
+          },
+          proxyFor(settings, r.owner),
+        );
       } catch (err) {
-        if (err instanceof VsdError && err.status === 409 && err.internalErrorCode === IP_IN_USE)
-          throw new ReservationRefused("in-use", err.message, { cause: err });
-        if (err instanceof VsdError && err.status === 409 && err.internalErrorCode === SUBNET_FULL)
-          throw new ReservationRefused("full", err.message, { cause: err });
-        if (err instanceof VsdError && (err.status === 400 || err.status === 409) && err.property === "IPAddress")
-          throw new ReservationRefused("invalid", err.message, { cause: err });
-        throw err;
+        if (vsdOutcomeUnknown(err)) throw err;
+        const e = err as VsdError;
+        if (e.status === 409 && e.internalErrorCode === IP_IN_USE)
+          throw new ReservationRefused("in-use", e.message, { cause: err });
+        if (e.status === 409 && e.internalErrorCode === SUBNET_FULL)
+          throw new ReservationRefused("full", e.message, { cause: err });
+        if ((e.status === 400 || e.status === 409) && e.property === "IPAddress")
+          throw new ReservationRefused("invalid", e.message, { cause: err });
+        throw new ReservationRefused("refused", e.message, { cause: err });
       }
       const iface = c.interfaces?.find((i) => i.name === r.portName) ?? c.interfaces?.[0];
-      if (!iface?.IPAddress || !iface.netmask) {
-        // The reply did not carry the interface: read it (the VSD made it with the container).
-        const listed = await client.list(vsdPath("containers", c.ID, "containerinterfaces"), {
-          schema: VsdContainerInterfaceSchema,
-        });
-        const again = listed.find((i) => i.name === r.portName);
-        if (!again?.IPAddress || !again.netmask) {
-          await client.deleteContainer(c.ID).catch(() => undefined);
-          throw new Error(`the VSD made container ${c.ID} without an addressed interface ${r.portName}`);
-        }
-        return { containerId: c.ID, ip: again.IPAddress, netmask: again.netmask, vportId: again.VPortID ?? undefined };
-      }
-      return { containerId: c.ID, ip: iface.IPAddress, netmask: iface.netmask, vportId: iface.VPortID ?? undefined };
+      if (iface?.IPAddress && iface.netmask)
+        return { containerId: c.ID, ip: iface.IPAddress, netmask: iface.netmask, vportId: iface.VPortID ?? undefined };
+      // The reply did not carry the interface: read it (the VSD made it with the container). A
+      // failure here leaves the container: the IPAM keeps the record in doubt and releases it.
+      const listed = await client.list(vsdPath("containers", c.ID, "containerinterfaces"), {
+        schema: VsdContainerInterfaceSchema,
+      });
+      const again = listed.find((i) => i.name === r.portName);
+      if (!again?.IPAddress || !again.netmask)
+        throw new Error(`the VSD made container ${c.ID} without an addressed interface ${r.portName}`);
+      return { containerId: c.ID, ip: again.IPAddress, netmask: again.netmask, vportId: again.VPortID ?? undefined };
     },
     async release(r) {
-      if (r.containerId) {
-        await client.deleteContainer(r.containerId);
-        return;
-      }
-      const { filter } = vsdEqualsLookup("UUID", r.uuid);
-      for (const c of await client.findContainers(filter)) if (c.UUID === r.uuid) await client.deleteContainer(c.ID);
+      const opts = proxyFor(settings, r.owner);
+      if (r.containerId) return (await client.deleteContainer(r.containerId, opts)) ? "deleted" : "absent";
+      const ids = await containersOf(r.uuid, r.owner);
+      for (const id of ids) await client.deleteContainer(id, opts);
+      return ids.length > 0 ? "deleted" : "absent";
     },
-    async rename(containerId, name) {
-      await client.update(vsdPath("containers", containerId), { name });
+    async rename(containerId, name, dockerId, owner) {
+      await client.modify(
+        "container",
+        vsdPath("containers", containerId),
+        { name, orchestrationID: dockerId },
+        proxyFor(settings, owner),
+      );
+    },
+  };
+}
+
+/** Names VSD containers after their Docker containers (identity-sync.ts). */
+export function vsdNamer(
+  client: VsdClient | undefined,
+  settings: VsdWriteSettings = {},
+): VsdContainerNamer | undefined {
+  if (!client) return undefined;
+  return {
+    // The VRS made the container (metadata mode) with UUID = vm_uuid and name = the stand-in.
+    async nameContainer(vmUuid, name, containerId, owner) {
+      const opts = proxyFor(settings, owner);
+      const { filter, exact } = vsdEqualsLookup("UUID", vmUuid);
+      const found = exact
+        ? await client.findOne("/containers", filter!, { ...opts, schema: VsdContainerSchema })
+        : (await client.findContainers(filter, opts)).find((c) => c.UUID === vmUuid);
+      if (!found) return false;
+      await client.modify(
+        "container",
+        vsdPath("containers", found.ID),
+        { name, orchestrationID: containerId },
+        { ...opts, current: found },
+      );
+      return true;
     },
   };
 }
@@ -102,6 +187,70 @@ export function policyGroupVsd(client: VsdClient): PolicyGroupVsd {
     },
     async assign(vportId, ids) {
       await client.assignPolicyGroups(vportId, ids);
+    },
+  };
+}
+
+/**
+ * Who uses an address of a VSD subnet: its container interfaces (containers of any host, the
+ * nuage IPAM's reservations) and VM interfaces with that IPAddress (a filterable attribute of
+ * both). The subnet's ID is looked up once per subnet and kept; a subnet the VSD no longer has
+ * is looked up again.
+ */
+export function subnetAddressUse(client: VsdClient): SubnetAddressUse {
+  const subnetIds = new Map<string, string>();
+  const subnetId = async (ref: NuageSubnetRef, fresh: boolean): Promise<string> => {
+    const key = JSON.stringify([ref.organization, ref.domain, ref.zone, ref.subnet]);
+    const known = subnetIds.get(key);
+    if (known && !fresh) return known;
+    const { subnet } = await client.findSubnetByPath({
+      enterprise: ref.organization,
+      domain: ref.domain,
+      zone: ref.zone,
+      subnet: ref.subnet,
+    });
+    subnetIds.set(key, subnet.ID);
+    return subnet.ID;
+  };
+  const users = async (id: string, ip: string, vmUuid: string): Promise<AddressHolder | undefined> => {
+    const filter = vsdEqualsLookup("IPAddress", ip).filter;
+    const [ifaces, vmIfaces] = await Promise.all([
+      client.list(vsdPath("subnets", id, "containerinterfaces"), { filter, schema: VsdContainerInterfaceSchema }),
+      // A VSD without VMs in this subnet, or one that does not list them here, holds none of ours.
+      client.list(vsdPath("subnets", id, "vminterfaces"), { filter, schema: VsdObjectSchema }).catch((err: unknown) => {
+        if (err instanceof VsdError && (err.status === 404 || err.status === 405)) return [];
+        throw err;
+      }),
+    ]);
+    const other = ifaces.find((i) => i.IPAddress === ip && i.containerUUID !== vmUuid);
+    if (other) {
+      const owner = other.parentID
+        ? await client.get(vsdPath("containers", other.parentID), { schema: VsdContainerSchema }).catch(() => undefined)
+        : undefined;
+      const name = owner?.name ?? other.name ?? other.ID ?? "?";
+      return {
+        what: `VSD container "${name}"${owner?.UUID ? ` (UUID ${owner.UUID.slice(0, 12)}…)` : ""}`,
+        nuageIpam: !!owner?.externalID?.startsWith(IPAM_TAG_PREFIX),
+      };
+    }
+    const vm = vmIfaces.find((i) => (i as Record<string, unknown>).IPAddress === ip);
+    if (vm) {
+      const v = vm as Record<string, unknown>;
+      return {
+        what: `a VM interface${typeof v.MAC === "string" ? ` (MAC ${v.MAC})` : ""} of VM ${String(v.VMUUID ?? v.parentID ?? "?")}`,
+      };
+    }
+    return undefined;
+  };
+  return {
+    async holderOf(ref, ip, vmUuid) {
+      const id = await subnetId(ref, false);
+      try {
+        return await users(id, ip, vmUuid);
+      } catch (err) {
+        if (!(err instanceof VsdError && err.status === 404)) throw err;
+        return users(await subnetId(ref, true), ip, vmUuid);
+      }
     },
   };
 }

@@ -70,6 +70,8 @@ export const VsdContainerInterfaceSchema = VsdObjectSchema.extend({
   VPortID: nullableString,
   VPortName: nullableString,
   attachedNetworkID: nullableString,
+  /** The UUID of the container the interface belongs to. */
+  containerUUID: nullableString,
   domainName: nullableString,
   zoneName: nullableString,
   networkName: nullableString,
@@ -86,12 +88,15 @@ export type VsdContainer = z.infer<typeof VsdContainerSchema>;
 export const VsdPolicyGroupSchema = VsdObjectSchema.extend({ name: z.string() });
 export type VsdPolicyGroup = z.infer<typeof VsdPolicyGroupSchema>;
 
-/** What `POST /containers` takes (nuage-libnetwork and libvrsdk send these). */
+/**
+ * What `POST /containers` takes. `UUID`, `name` and `orchestrationID` are required by the
+ * specification (vsd-spec.json), and `externalID` is unique there: one per container.
+ */
 export interface VsdContainerCreate {
   UUID: string;
   name: string;
   externalID?: string;
-  orchestrationID?: string;
+  orchestrationID: string;
   interfaces: {
     name: string;
     MAC: string;
