@@ -109,6 +109,7 @@ export function vsdClient(
     onLogin: () => {
       if (logins++ > 0) metrics.reconnected("vsd");
     },
+    onRequest: (method) => metrics.vsdRequest(method),
   });
 }
 

@@ -80,6 +80,9 @@ describe("metrics", () => {
       nuageEntityRows: [],
       dockerReachable: true,
     });
+    m.vsdRequest("GET");
+    m.vsdRequest("GET");
+    m.vsdRequest("POST");
     endpoints = 5;
     const text = await m.render();
     const join = { call: "NetworkDriver.Join", outcome: "ok" };
@@ -97,6 +100,9 @@ describe("metrics", () => {
     assert.equal(sample(text, `${PREFIX}reconcile_removed_total`, { kind: "endpoint" }), 1);
     assert.equal(sample(text, `${PREFIX}reconcile_removed_total`, { kind: "bridge_port" }), 2);
     assert.equal(sample(text, `${PREFIX}reconcile_removed_total`, { kind: "link" }), 0);
+    assert.equal(sample(text, `${PREFIX}vsd_requests_total`, { method: "GET" }), 2);
+    assert.equal(sample(text, `${PREFIX}vsd_requests_total`, { method: "POST" }), 1);
+    assert.equal(sample(text, `${PREFIX}vsd_requests_total`, { method: "DELETE" }), 0, "every method from the start");
     assert.equal(sample(text, `${PREFIX}endpoints`), 5, "the gauge is read at scrape time");
     assert.equal(sample(text, `${PREFIX}networks`), 1);
     assert.ok(sample(text, "process_cpu_seconds_total") !== undefined, "process default metrics");
