@@ -188,6 +188,8 @@ describe("login and API keys", () => {
     await csp.create(vsdPath("enterprises", ent.ID), "users", {
       userName: "quiet",
       password: secret,
+      firstName: "q",
+      lastName: "uiet",
       email: "q@example.invalid",
     });
     const { logger, lines } = capture();
@@ -230,6 +232,7 @@ describe("retries and faults", () => {
     const created = await c.createContainer({
       UUID: "retry-post",
       name: "retry-post",
+      orchestrationID: "vsd-client-test",
       interfaces: [{ name: "rp-1", MAC: "02:00:00:00:01:01", attachedNetworkID: s.subnet.ID }],
     });
     assert.equal(created.interfaces?.[0]?.IPAddress, "10.21.60.2");
@@ -400,6 +403,7 @@ describe("containers and policy groups through the client", () => {
     const created = await c.createContainer({
       UUID: "a".repeat(64),
       name: "a".repeat(64),
+      orchestrationID: "vsd-client-test",
       externalID: "host-7",
       interfaces: [{ name: "nlnabc-1", MAC: "02:00:00:00:02:01", IPAddress: "", attachedNetworkID: loc.subnet.ID }],
     });
@@ -408,14 +412,9 @@ describe("containers and policy groups through the client", () => {
     assert.equal(iface?.netmask, "255.255.255.0");
     assert.ok(iface?.VPortID);
 
-    await c.update(vsdPath("containers", created.ID), {
-      ...created,
-      UUID: "docker-id",
-      name: "web",
-      orchestrationID: null,
-      resyncInfo: null,
-    });
-    await c.update(vsdPath("containers", created.ID), { UUID: "docker-id" }); // 409/2039 counts as done
+    const renamed = { ...created, UUID: "docker-id", name: "web", orchestrationID: "task-1", resyncInfo: null };
+    await c.update(vsdPath("containers", created.ID), renamed);
+    await c.update(vsdPath("containers", created.ID), renamed); // 409/2039 counts as done
     const mine = await c.findContainers(vsdFilterEq("externalID", "host-7"));
     assert.deepEqual(
       mine.map((x) => [x.UUID, x.name]),
@@ -434,6 +433,7 @@ describe("containers and policy groups through the client", () => {
       c.createContainer({
         UUID: "b",
         name: "b",
+        orchestrationID: "vsd-client-test",
         interfaces: [
           { name: "x-1", MAC: "02:00:00:00:02:02", IPAddress: "10.21.59.2", attachedNetworkID: loc.subnet.ID },
         ],
@@ -449,6 +449,7 @@ describe("containers and policy groups through the client", () => {
       c.createContainer({
         UUID: "b",
         name: "b",
+        orchestrationID: "vsd-client-test",
         interfaces: [
           { name: "x-1", MAC: "02:00:00:00:02:02", IPAddress: "10.21.70.2", attachedNetworkID: loc.subnet.ID },
         ],
