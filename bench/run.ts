@@ -3,7 +3,7 @@
  * and how it behaves with many endpoints. They print figures; they are not tests and fail
  * on nothing but a broken set-up.
  *
- *   npm run bench                      # build, then all four (10-15 minutes on 2 cores)
+ *   npm run bench                      # build, then all of them (10-15 minutes on 2 cores)
  *   npm run bench -- --only start,footprint --runs 50
  *   npm run bench -- --quick           # a smoke run with small counts
  *
@@ -29,14 +29,17 @@ import {
   type CodeMemory,
   type FootprintPoint,
 } from "./footprint.js";
+import { benchScrape, printScrape, type ScrapeResult } from "./scrape.js";
 import { run } from "../test/support/proc.js";
+import { benchForeign, printForeign, type ForeignResult } from "./foreign.js";
 
-const ALL = ["start", "cycle", "concurrency", "footprint"] as const;
+const ALL = ["start", "foreign", "cycle", "concurrency", "footprint", "scrape"] as const;
 
 const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [options])
   --only LIST        some of ${ALL.join(",")} (default: all)
   --runs N           container starts per mode (default 30)
   --warmup N         warm-up starts per mode, not counted (default 2)
+  --foreign N        containers not on a Nuage network, for the plugin's CPU per such container (default 30)
   --cycles N         driver cycles per level (default 200)
   --levels LIST      endpoints present for the driver cycle (default 0,100,1000)
   --steps-at LIST    levels with the step-by-step breakdown (default 0,1000; "" for none)
@@ -44,6 +47,8 @@ const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [o
   --total N          containers of the concurrency bench (default 50)
   --parallel N       at a time (default 10)
   --restarts N       plugin restarts per footprint point (default 5)
+  --scrape-samples N CreateNetwork + CreateEndpoint pairs per mode of the scrape bench (default 120)
+  --scrapers N       clients scraping /metrics continuously in the scrape bench (default 64)
   --quick            small counts, to check the set-up (runs 5, cycles 20, levels 0,100, total 20)
   --variant L=[VAR=VALUE ...] OPTS   also run the plugin as \`VAR=VALUE node OPTS [ENTRY]\` (ENTRY: a last word
                      ending in .js/.mjs, else bin's; leading VAR=VALUE words: its environment variables, the
@@ -63,6 +68,7 @@ async function main(): Promise<void> {
       only: { type: "string" },
       runs: { type: "string" },
       warmup: { type: "string" },
+      foreign: { type: "string" },
       cycles: { type: "string" },
       levels: { type: "string" },
       "steps-at": { type: "string" },
@@ -70,6 +76,8 @@ async function main(): Promise<void> {
       total: { type: "string" },
       parallel: { type: "string" },
       restarts: { type: "string" },
+      "scrape-samples": { type: "string" },
+      scrapers: { type: "string" },
       quick: { type: "boolean" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -103,6 +111,7 @@ async function main(): Promise<void> {
   const o = {
     runs: int(values.runs, q ? 5 : 30),
     warmup: int(values.warmup, q ? 1 : 2),
+    foreign: int(values.foreign, q ? 10 : 30),
     cycles: int(values.cycles, q ? 20 : 200),
     levels: list(values.levels, q ? [0, 100] : [0, 100, 1000]),
     stepsAt: list(values["steps-at"], q ? [0] : [0, 1000]),
@@ -110,6 +119,8 @@ async function main(): Promise<void> {
     total: int(values.total, q ? 20 : 50),
     parallel: int(values.parallel, 10),
     restarts: int(values.restarts, q ? 2 : 5),
+    scrapeSamples: int(values["scrape-samples"], q ? 20 : 120),
+    scrapers: int(values.scrapers, 64),
     variants: (values.variant ?? []).map(parseVariant),
   };
 
@@ -141,10 +152,12 @@ async function main(): Promise<void> {
   const { bed, proxy } = await startBenchBed();
   const results: {
     start?: StartResult;
+    foreign?: ForeignResult;
     cycle?: CycleResult;
     concurrency?: ConcurrencyResult;
     footprint: FootprintPoint[];
     codeMemory?: CodeMemory;
+    scrape?: ScrapeResult;
   } = { footprint: [] };
   let failed: unknown;
   try {
@@ -159,6 +172,11 @@ async function main(): Promise<void> {
       log(`container start, ${o.runs} runs per mode...`);
       results.start = await benchStart(bed, watch, { runs: o.runs, warmup: o.warmup, log });
       printStart(results.start, out);
+    }
+    if (only.has("foreign")) {
+      log(`containers not on a Nuage network, ${o.foreign}...`);
+      results.foreign = await benchForeign(bed, { runs: o.foreign, log });
+      printForeign(results.foreign, out);
     }
     if (only.has("concurrency")) {
       log(`concurrency, ${o.total} containers ${o.parallel} at a time...`);
@@ -192,6 +210,15 @@ async function main(): Promise<void> {
       }
       results.codeMemory = await codeMemory();
       printFootprint(results.footprint, results.codeMemory, out);
+    }
+    if (only.has("scrape")) {
+      log(`scrapes against Docker's calls, ${o.scrapeSamples} pairs per mode, ${o.scrapers} scrapers...`);
+      results.scrape = await benchScrape(bed, proxy, socketFromOutside(bed), {
+        samples: o.scrapeSamples,
+        clients: o.scrapers,
+        log,
+      });
+      printScrape(results.scrape, out);
     }
     await watch.stop().catch(() => undefined);
   } catch (err) {

@@ -4,6 +4,8 @@
 #   DIR/rootfs/       node, iproute2, flock and cat with the libraries they load, the plugin's one-file bundle
 #                     in /app (scripts/stage-plugin.sh --bundle), and the folders config.json mounts on.
 # Then: docker plugin create nuage DIR && docker plugin enable nuage:latest   (README, "Install as a managed plugin")
+# The VSD password is never baked in nor given with `docker plugin set` (docker plugin inspect shows those): it is a
+# file on the config mount (/etc/nuage-libnetwork, read-only), named by VsdPasswordFile (docs/install.md).
 #   scripts/build-plugin.sh DIR
 set -euo pipefail
 repo="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"

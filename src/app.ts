@@ -5,6 +5,7 @@
 import net from "node:net";
 import { join } from "node:path";
 import type { Config } from "./config/config.js";
+import { urlHost } from "./config/secrets.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { OvsdbClient } from "./vrs/ovsdb/client.js";
 import { describeEndpoint } from "./vrs/ovsdb/errors.js";
@@ -12,24 +13,26 @@ import type { OvsdbEndpoint } from "./vrs/ovsdb/types.js";
 import { VrsClient } from "./vrs/vrs-client.js";
 import { IpRouteLinks } from "./host/links.js";
 import { DockerEngine } from "./docker/engine.js";
+import { OwnNetworkEvents } from "./docker/network-events.js";
 import { FileStore } from "./store/file-store.js";
 import { StateDirLock } from "./store/state-dir-lock.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
 import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
-import type { VsdContainerNamer, SubnetDirectory } from "./driver/deps.js";
+import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
 import { gateUntilReady } from "./driver/ready-gate.js";
 import { NuageIpam } from "./driver/ipam-driver.js";
 import { PolicyGroups } from "./driver/policy-groups.js";
 import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
-import { ipamVsd, policyGroupVsd } from "./driver/vsd-backends.js";
+import { ipamVsd, policyGroupVsd, vsdNamer } from "./driver/vsd-backends.js";
 import { hostname } from "node:os";
 import { noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
 import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
-import { checkHealth } from "./ops/health.js";
+import { HealthCheck } from "./ops/health.js";
+import { OpsSnapshot } from "./ops/ops-snapshot.js";
 
 export interface RunningPlugin {
   socketPath: string;
@@ -57,25 +60,11 @@ export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): O
   ];
 }
 
-/** Names VSD containers after their Docker containers (identity-sync.ts). */
-export function vsdNamer(client: VsdClient | undefined): VsdContainerNamer | undefined {
-  if (!client) return undefined;
-  return {
-    // The VRS made the container (metadata mode) with UUID = vm_uuid and name = the stand-in.
-    async nameContainer(vmUuid, name, containerId) {
-      const c = await client.findOne("/containers", `UUID == "${vmUuid}"`);
-      if (!c) return false;
-      if (c.name !== name || c.orchestrationID !== containerId) {
-        await client.update(`/containers/${encodeURIComponent(String(c.ID))}`, { name, orchestrationID: containerId });
-      }
-      return true;
-    },
-  };
-}
-
 export interface StartOptions {
   /** Test hook: where the VRS's unix socket is looked for when VrsSocket is unset. */
   defaultVrsSocket?: string;
+  /** Added to a VSD certificate error (a nuage-libnetwork YAML config: where to write VsdCaFile there). */
+  vsdTlsAdvice?: string;
 }
 
 /**
@@ -107,11 +96,16 @@ function openOvsdb(cfg: Config, logger: Logger, opts: StartOptions): OvsdbClient
   return ovsdb;
 }
 
-export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = noMetrics): VsdClient | undefined {
+export function vsdClient(
+  cfg: Config,
+  logger: Logger,
+  metrics: PluginMetrics = noMetrics,
+  tlsAdvice?: string,
+): VsdClient | undefined {
   if (!cfg.VsdUrl || !cfg.VsdOrganization || !cfg.VsdUser || !cfg.VsdPassword) return undefined;
   if (cfg.VsdInsecure) {
     logger.warn(
-      { vsdUrl: cfg.VsdUrl, key: "VsdInsecure" },
+      { vsd: urlHost(cfg.VsdUrl), key: "VsdInsecure" },
       "VsdInsecure = true: the VSD's certificate is not verified, so anyone who can intercept the connection can pose as the VSD " +
         "and read the VSD user's password; set VsdCaFile to the VSD's CA certificate and remove VsdInsecure",
     );
@@ -126,6 +120,7 @@ export function vsdClient(cfg: Config, logger: Logger, metrics: PluginMetrics = 
     caFile: cfg.VsdCaFile,
     insecure: cfg.VsdInsecure,
     logger,
+    tlsAdvice,
     onLogin: () => {
       if (logins++ > 0) metrics.reconnected("vsd");
     },
@@ -180,10 +175,14 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
     key: cfg.DockerTlsKey,
   });
   const links = new IpRouteLinks();
-  const vsd = vsdClient(cfg, logger, metrics);
+  const vsd = vsdClient(cfg, logger, metrics, opts.vsdTlsAdvice);
   const ipam = new NuageIpam(
     { graceMs: graceMs(cfg) },
-    { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger },
+    {
+      store,
+      vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`, { proxyUser: cfg.VsdProxyUser }),
+      logger,
+    },
   );
   const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
   const driver = new NuageDriver(
@@ -267,9 +266,6 @@ const READY_WAIT_MS = 5_000;
 /** How long the first reconcile pass waits for OVSDB before it is left to the first connection. */
 const OVSDB_START_WAIT_MS = 2_000;
 
-/** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
-const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
-
 export async function startPlugin(
   cfg: Config,
   logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat }),
@@ -340,17 +336,17 @@ export async function startPlugin(
   try {
     // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
     if (cfg.MetricsAddress) {
-      ops = await startOpsServer({
-        address: cfg.MetricsAddress,
-        metrics,
-        logger,
-        health: () =>
-          checkHealth({
-            ovsdbConnected: () => p.ovsdb.connected,
-            ovsdbName: p.ovsdb.endpointName,
-            stateDir: cfg.StateDir,
-          }),
+      const health = new HealthCheck({
+        ovsdbConnected: () => p.ovsdb.connected,
+        ovsdbName: () => p.ovsdb.endpointName,
+        stateDir: cfg.StateDir,
       });
+      const snapshot = new OpsSnapshot(async () => ({
+        metrics: Buffer.from(await metrics.render()),
+        metricsType: metrics.contentType,
+        health: await health.check(),
+      }));
+      ops = await startOpsServer({ address: cfg.MetricsAddress, logger, view: () => snapshot.current() });
     }
     server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), {
       socketPath,
@@ -375,14 +371,20 @@ export async function startPlugin(
     p.store,
     p.driver,
     logger,
-    vsdNamer(p.vsd),
+    vsdNamer(p.vsd, { proxyUser: cfg.VsdProxyUser }),
     {},
     new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger),
   );
-  sync.start();
+  // Docker's events of the plugin's networks only: a container on another network costs nothing.
+  const events = new OwnNetworkEvents(
+    p.docker,
+    { ids: () => p.store.listNetworks().map((n) => n.id), has: (id) => p.store.getNetwork(id) !== undefined },
+    logger,
+  );
+  p.store.onNetworkSetChange(() => events.networksChanged());
+  sync.start(events);
   sync.markPending();
   let timer: NodeJS.Timeout | undefined;
-  const events = new AbortController();
   let onOvsdbConnected: (() => void) | undefined;
   let eventStreams = 0;
   if (cfg.ReconcileInterval > 0) {
@@ -391,18 +393,19 @@ export async function startPlugin(
     // Rows a DeleteEndpoint could not remove while the VRS's OVSDB was down go once it is back.
     p.ovsdb.on("connected", (onOvsdbConnected = () => reconciler.schedule("ovsdb reconnected")));
     // Docker may drop endpoints without calling the driver (dockerd killed, a call cut by a
-    // plugin crash): look again soon after containers go and whenever dockerd comes back.
-    void p.docker.followEvents(
-      RECONCILE_EVENTS,
+    // plugin crash): look again soon after one leaves a network of ours (Docker sends the
+    // disconnect even when the driver's Leave or DeleteEndpoint failed) and whenever the
+    // stream comes back (dockerd restarted). The interval catches the rest.
+    events.subscribe(
+      "disconnect",
       () => reconciler.schedule("docker event"),
-      events.signal,
-      undefined,
       () => {
         if (eventStreams++ > 0) metrics.reconnected("docker-events");
         reconciler.schedule("docker events connected");
       },
     );
   }
+  events.start();
   logger.info({ socket: socketPath, scope: cfg.Scope, bridge: cfg.VrsBridge }, "nuage plugin ready");
   return {
     socketPath,
@@ -411,7 +414,7 @@ export async function startPlugin(
     failed,
     async close() {
       if (timer) clearInterval(timer);
-      events.abort();
+      await events.stop();
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
       if (onFirstConnect) p.ovsdb.off("connected", onFirstConnect);
       await runAll(logger, "shutdown", [
@@ -419,6 +422,7 @@ export async function startPlugin(
         async () => ops?.close(),
         () => reconciler.stop(),
         async () => sync.stop(),
+        () => p.ipam.stop(),
         ...closeClients(p),
         () => lock.release(),
       ]);

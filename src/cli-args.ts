@@ -1,6 +1,6 @@
 /**
  * The command lines of `nuage-libnetwork` and `nuage-libnetwork doctor`: `-f FILE` (or
- * `--config FILE`), `-h`, and boolean flags given as `{ "-audit": "audit", "--audit": "audit" }`.
+ * `--config FILE`, or `-config FILE` as Nuage's Go plugin took it), `-h`, and boolean flags given as `{ "-audit": "audit", "--audit": "audit" }`.
  * Returns the parsed line, or the exit status when it was help (0) or bad (2, usage on stderr).
  */
 import { defaultConfigPath } from "./config/config.js";
@@ -21,7 +21,7 @@ export function parseCommandLine(
   const line: CommandLine = { file: defaultConfigPath(), explicitFile: false, flags: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === "-f" || a === "--config") {
+    if (a === "-f" || a === "--config" || a === "-config") {
       const v = argv[++i];
       if (!v) {
         process.stderr.write(`-f needs a file\n${usage}`);

@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { z } from "zod";
+import { describeSyntaxError, readSecretFile, SecretFileError, urlHasCredentials } from "./secrets.js";
 
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -107,7 +108,7 @@ function dockerTlsProblems(cfg: {
 function isHttpsUrl(s: string): boolean {
   try {
     const u = new URL(s);
-    return u.protocol === "https:" && u.hostname !== "";
+    return u.protocol === "https:" && u.hostname !== "" && !urlHasCredentials(s);
   } catch {
     return false;
   }
@@ -193,8 +194,16 @@ const KEYS = {
   VsdOrganization: key(nonEmpty.optional(), "the VSD organization (enterprise) to log in to (a non-empty string)"),
   VsdUser: key(nonEmpty.optional(), "a VSD user name (a non-empty string)"),
   VsdPassword: key(z.string().min(1).optional(), "the VSD user's password (a non-empty string)", { secret: true }),
+  VsdPasswordFile: key(
+    absolutePath.optional(),
+    "the absolute path of a file holding the VSD user's password on one line, mode 0600 or 0400 (a string)",
+  ),
   VsdCaFile: key(nonEmpty.optional(), "the path of a PEM file with the VSD's CA certificate (a string)"),
   VsdInsecure: key(z.boolean().default(false), "true (do not verify the VSD's certificate) or false"),
+  VsdProxyUser: key(
+    z.boolean().default(false),
+    "true (VSD containers are written on behalf of each network's organization@user, X-Nuage-ProxyUser) or false",
+  ),
   MetricsAddress: key(
     z.string().refine(isHostPort).optional(),
     'a "host:port" to serve Prometheus metrics and /healthz on, e.g. "127.0.0.1:9476"',
@@ -216,7 +225,7 @@ export const KNOWN_KEYS = Object.keys(KEYS) as KeyName[];
 /** What each key is without a config file: the defaults; optional keys are absent. */
 export const DEFAULTS: Readonly<Config> = Object.freeze(configSchema.parse({}));
 
-const VSD_GROUP = ["VsdUrl", "VsdOrganization", "VsdUser", "VsdPassword"] as const;
+const VSD_GROUP = ["VsdUrl", "VsdOrganization", "VsdUser"] as const;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -239,6 +248,8 @@ export interface LoadOptions {
    * `docker plugin set VrsSocket=…`); an empty value counts as not set.
    */
   env?: NodeJS.ProcessEnv;
+  /** Told what a nuage-libnetwork YAML file (`*.yaml`, nln-yaml.ts) holds that means nothing here: one message. */
+  warn?: (message: string) => void;
 }
 
 export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<Config> {
@@ -259,11 +270,34 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
       throw new ConfigError(`${path}: cannot read the configuration file: ${why}`, { cause: err });
     }
   }
-  const fromFile = parseTomlText(text, path);
+  const fromFile = isNlnYamlPath(path) ? await nlnYamlValues(text, path, opts.warn) : parseTomlText(text, path);
   const fromEnv = opts.env ? configFromEnv(opts.env) : {};
   const envKeys = Object.keys(fromEnv);
   const source = envKeys.length > 0 ? `${path} with environment ${envKeys.join(", ")}` : path;
-  return checkConfig({ ...fromFile, ...fromEnv }, source);
+  return withPasswordFromFile(checkConfig({ ...fromFile, ...fromEnv }, source), source);
+}
+
+/** VsdPassword read from VsdPasswordFile (secrets.ts: refused unless only its owner can read it). */
+export async function withPasswordFromFile(cfg: Config, source: string): Promise<Config> {
+  if (cfg.VsdPasswordFile === undefined) return cfg;
+  try {
+    return { ...cfg, VsdPassword: await readSecretFile(cfg.VsdPasswordFile, "VsdPasswordFile") };
+  } catch (err) {
+    if (err instanceof SecretFileError) throw new ConfigError(`${source}: ${err.message}`);
+    throw err;
+  }
+}
+
+export function isNlnYamlPath(path: string): boolean {
+  return /\.ya?ml$/i.test(path);
+}
+
+/** Loaded only for a YAML file: the plugin's usual TOML start does not pay for the YAML parser. */
+async function nlnYamlValues(text: string, path: string, warn?: (m: string) => void): Promise<Record<string, unknown>> {
+  const { nlnYamlToKeys } = await import("./nln-yaml.js");
+  const read = nlnYamlToKeys(text, path);
+  if (read.warning) warn?.(read.warning);
+  return read.values;
 }
 
 /** The zod type under a key's default/optional/refinements: what a value from the environment is read as. */
@@ -323,21 +357,34 @@ export function checkConfig(raw: Record<string, unknown>, source: string): Confi
       if (seen.has(k) || !(k in KEYS)) continue;
       seen.add(k);
       const spec = KEYS[k];
-      errors.push(`${source}: ${k} must be ${spec.expect}, got ${describe(raw[k], spec.secret)}`);
+      if (typeof raw[k] === "string" && urlHasCredentials(raw[k])) {
+        // Never echoed: what is before the @ may be a password.
+        errors.push(
+          `${source}: ${k} holds a user name or password (user:password@host), which would show wherever the URL is shown: ` +
+            "give the URL without them, the user in VsdUser and the password in VsdPasswordFile",
+        );
+      } else errors.push(`${source}: ${k} must be ${spec.expect}, got ${describe(raw[k], spec.secret)}`);
     }
   }
   if (errors.length > 0 || !parsed.success) throw new ConfigError(errors.join("\n"));
   const cfg = parsed.data;
 
+  const hasPassword = cfg.VsdPassword !== undefined || cfg.VsdPasswordFile !== undefined;
+  if (cfg.VsdPassword !== undefined && cfg.VsdPasswordFile !== undefined) {
+    errors.push(`${source}: VsdPassword and VsdPasswordFile are both set: keep VsdPasswordFile and remove VsdPassword`);
+  }
   const set = VSD_GROUP.filter((k) => cfg[k] !== undefined);
-  if (set.length > 0 && set.length < VSD_GROUP.length) {
-    const missing = VSD_GROUP.filter((k) => cfg[k] === undefined);
+  if ((set.length > 0 || hasPassword) && (set.length < VSD_GROUP.length || !hasPassword)) {
+    const missing = [
+      ...VSD_GROUP.filter((k) => cfg[k] === undefined),
+      ...(hasPassword ? [] : ["VsdPasswordFile (or VsdPassword)"]),
+    ];
     errors.push(
-      `${source}: VsdUrl, VsdOrganization, VsdUser and VsdPassword go together: set all four or none (missing: ${missing.join(", ")})`,
+      `${source}: VsdUrl, VsdOrganization, VsdUser and VsdPasswordFile (or VsdPassword) go together: set all four or none (missing: ${missing.join(", ")})`,
     );
   }
   if (cfg.VsdCaFile !== undefined && cfg.VsdUrl === undefined) {
-    errors.push(`${source}: VsdCaFile is set without VsdUrl, VsdOrganization, VsdUser and VsdPassword`);
+    errors.push(`${source}: VsdCaFile is set without VsdUrl, VsdOrganization, VsdUser and VsdPasswordFile`);
   }
   errors.push(...dockerTlsProblems(cfg).map((p) => `${source}: ${p}`));
   const socketPath = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
@@ -359,15 +406,13 @@ function parseTomlText(text: string, source: string): Record<string, unknown> {
   try {
     return parseToml(stripped) as Record<string, unknown>;
   } catch (err) {
+    // No cause attached: the parser's error quotes the lines around the fault, a password among them.
     if (err instanceof TomlError) {
-      const reason = (err.message.split("\n")[0] ?? "").replace(/^Invalid TOML document:\s*/, "");
-      const line = text.split(/\r?\n/)[err.line - 1] ?? "";
-      throw new ConfigError(
-        `${source}:${err.line}:${err.column}: invalid TOML: ${reason}\n  ${line}\n  ${" ".repeat(Math.max(0, err.column - 1))}^`,
-        { cause: err },
-      );
+      const parserReason = (err.message.split("\n")[0] ?? "").replace(/^Invalid TOML document:\s*/, "");
+      const { where, reason } = describeSyntaxError(text, err, parserReason);
+      throw new ConfigError(`${source}:${where}: invalid TOML: ${reason}`);
     }
-    throw new ConfigError(`${source}: invalid TOML: ${(err as Error).message}`, { cause: err });
+    throw new ConfigError(`${source}: invalid TOML (${(err as Error).name})`);
   }
 }
 

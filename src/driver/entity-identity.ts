@@ -5,7 +5,7 @@
  * container an endpoint belongs to, and asking the Docker API from inside Join can deadlock
  * the daemon (it holds the container's lock while it starts it). Why not a stand-in renamed
  * later, as this plugin did before: no Nuage client ever changes `vm_uuid` of a live entity
- * (vrs-ovsdb.md, "Added 2026-11-29"), and what a real VRS does then is unknown (a vPort torn
+ * (vrs-ovsdb.md, "what Nuage's own clients do, read from their sources"), and what a real VRS does then is unknown (a vPort torn
  * down and made again after Join succeeded, or a VSD container left under its stand-in name).
  *
  * What Join does know: `SandboxKey` (/var/run/docker/netns/<12 hex of the sandbox ID>), the

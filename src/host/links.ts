@@ -2,10 +2,10 @@
  * Host network links through iproute2, never a shell.
  *
  * Commands go to one long-lived `ip -force -batch -` process (ip-batch.ts): a pipe write
- * instead of forking `ip` from a ~70 MB process per command (bench/links-micro.ts: create
- * 4.4 → 0.7 ms, the plugin's CPU per create+delete 3.1 → 0.6 ms). The npm `netlink` package
- * measured the same times but more of the plugin's CPU (1.4 ms), a native addon, and peer
- * attributes hand-encoded as raw bytes, so it is not used. When the co-process fails (it
+ * instead of forking `ip` from a large process per command (bench/links-micro.ts measures both;
+ * the figures are in docs/performance.md). The npm `netlink` package is not used: it measured
+ * the same times but more of the plugin's CPU, is a native addon, and hand-encodes peer
+ * attributes as raw bytes. When the co-process fails (it
  * died, or did not answer) the command runs in an `ip` process of its own, as before; after
  * MAX_BATCH_FAILURES such failures in a row the co-process is given up for good.
  * The listing for reconciliation stays one `ip -j link show` process per pass.

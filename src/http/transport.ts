@@ -1,8 +1,8 @@
 /**
  * HTTP requests to one peer (the Docker API, the VSD) on node's own http and https, with
- * keep-alive connections. Until session 5 the plugin used undici, which brings an HTTP parser
- * of its own compiled from WebAssembly: ~10 MB resident (docs/performance.md, Memory), where
- * node's parser is built in. What this module adds to node:http:
+ * keep-alive connections. Not undici: it brings an HTTP parser of its own compiled from
+ * WebAssembly, which stays resident (docs/performance.md, Memory), where node's parser is built
+ * in. What this module adds to node:http:
  * - one signal (a deadline, an abort) covers the whole exchange: connecting, the headers and the
  *   body; when it fires the request, or the answer's body, is destroyed with an HttpRequestError;
  * - every failure of request() is an HttpRequestError that says whether the request can have

@@ -66,6 +66,13 @@ export interface ManagedPluginManifest {
   env: { name: string; description: string; settable?: ["value"]; value: string }[];
 }
 
+/** What an env entry's description adds for a key: where a secret goes instead of `docker plugin set`. */
+const KEY_NOTES: Partial<Record<string, string>> = {
+  VsdPassword:
+    "never set it here: docker plugin inspect shows it; use VsdPasswordFile (clear a value set here with VsdPassword=)",
+  VsdPasswordFile: "a file on the config mount, e.g. /etc/nuage-libnetwork/vsd-password, mode 0600",
+};
+
 function describeDefault(key: string): string {
   const v = (DEFAULTS as Record<string, unknown>)[key];
   return v === undefined ? "unset by default" : `default ${JSON.stringify(v)}`;
@@ -110,7 +117,8 @@ export function managedPluginManifest(): ManagedPluginManifest {
       },
       {
         name: "config",
-        description: "optional nuage.cfg (and CA files it names): read at start, env entries win over it",
+        description:
+          "optional nuage.cfg, the VSD password file (VsdPasswordFile=/etc/nuage-libnetwork/vsd-password, mode 0600) and CA files: read at start, env entries win over nuage.cfg",
         source: IN_PLUGIN.configDir,
         destination: IN_PLUGIN.configDir,
         type: "bind",
@@ -138,7 +146,7 @@ export function managedPluginManifest(): ManagedPluginManifest {
       // "" = not set: the value comes from nuage.cfg (config mount), else the default.
       ...keys.map((k) => ({
         name: k,
-        description: `config key ${k} (README, Configuration); ${describeDefault(k)}`,
+        description: `config key ${k} (README, Configuration); ${describeDefault(k)}${KEY_NOTES[k] ? `; ${KEY_NOTES[k]}` : ""}`,
         settable: ["value"] as ["value"],
         value: "",
       })),

@@ -18,12 +18,12 @@
  *
  * Endpoint records are also indexed by veth name, MAC and (network, IP): what CreateEndpoint
  * asks of every record (an address Docker gave again, a free veth name and MAC) is answered
- * without a scan of them all (~0.35 ms of CPU per call at 1,000 endpoints).
+ * without a scan of them all (docs/performance.md has what the scan cost).
  *
  * Records handed out are frozen: a caller cannot change what the store holds, and
  * nothing changes in memory before the write to disk has succeeded (a write is made
  * from a copy of what the caller gave, and only then swapped in). Freezing costs
- * nothing per read, where copying 1,000 endpoints would cost ~4 ms per listing.
+ * nothing per read, where a copy per listing would cost in proportion to the records.
  *
  * fsync policy (what survives a power loss; a kill -9 never loses a written file):
  * at most one fsynced write per Docker call, and none where a lost write is redone anyway.
@@ -50,10 +50,8 @@
  *    names, and the reconcile pass removes it.
  * A write's system calls that reach only the page cache (open, write, close, rename) are
  * synchronous, and an fsync is the one asynchronous step: through libuv's thread pool each
- * was a hand-off to a pool thread and back, waking the event loop, and on the bench's loaded
- * two cores waiting for one (the cycle bench at 1,000 endpoints, blocks of the two alternated,
- * two runs: the plugin's CPU per cycle 4.3 and 4.9 ms against 5.5 and 5.4, the cycle without
- * the VRS 11.5 and 14.2 ms p50 against 14.0 and 15.8, with the fsynced writes as before). So
+ * was a hand-off to a pool thread and back, waking the event loop, and on a loaded host waiting
+ * for a free pool thread (docs/performance.md, "the store's system calls", has the figures). So
  * StateDir must be a local filesystem (a hung network mount would stall the event loop, not
  * one call).
  * Deletions stay asynchronous (one unlink).
@@ -110,6 +108,8 @@ export class FileStore {
   /** Files moved aside (or left in place when even that failed) at open. */
   readonly quarantined: QuarantinedFile[] = [];
   private tmpSeq = 0;
+  /** Told when a network record is added or removed (the Docker event filter follows the set). */
+  private readonly networkSetListeners: (() => void)[] = [];
 
   private constructor(
     private readonly dir: string,
@@ -135,11 +135,17 @@ export class FileStore {
   }
   async putNetwork(rec: NetworkRecord | Frozen<NetworkRecord>, durability: Durability = "fsync"): Promise<void> {
     const copy = await this.write("networks", rec, durability);
+    const added = !this.networks.has(copy.id);
     this.networks.set(copy.id, copy);
+    if (added) for (const l of this.networkSetListeners) l();
   }
   async deleteNetwork(id: string): Promise<void> {
     await this.remove("networks", id);
-    this.networks.delete(id);
+    if (this.networks.delete(id)) for (const l of this.networkSetListeners) l();
+  }
+  /** Calls `listener` after each network record added or removed (not after an update of one). */
+  onNetworkSetChange(listener: () => void): void {
+    this.networkSetListeners.push(listener);
   }
 
   getEndpoint(id: string): Frozen<EndpointRecord> | undefined {

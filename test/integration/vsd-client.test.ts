@@ -231,6 +231,7 @@ describe("retries and faults", () => {
     sim.setFaults({ failNext: 2 });
     const created = await c.createContainer({
       UUID: "retry-post",
+      orchestrationID: "test",
       name: "retry-post",
       orchestrationID: "vsd-client-test",
       interfaces: [{ name: "rp-1", MAC: "02:00:00:00:01:01", attachedNetworkID: s.subnet.ID }],
@@ -402,6 +403,7 @@ describe("containers and policy groups through the client", () => {
     });
     const created = await c.createContainer({
       UUID: "a".repeat(64),
+      orchestrationID: "test",
       name: "a".repeat(64),
       orchestrationID: "vsd-client-test",
       externalID: "host-7",
@@ -432,6 +434,7 @@ describe("containers and policy groups through the client", () => {
     await assert.rejects(
       c.createContainer({
         UUID: "b",
+        orchestrationID: "test",
         name: "b",
         orchestrationID: "vsd-client-test",
         interfaces: [
@@ -448,6 +451,7 @@ describe("containers and policy groups through the client", () => {
     await assert.rejects(
       c.createContainer({
         UUID: "b",
+        orchestrationID: "test",
         name: "b",
         orchestrationID: "vsd-client-test",
         interfaces: [
@@ -519,6 +523,13 @@ describe("a VSD as deployments have it (issue 9)", () => {
       assert.match(err.message, /not trust/);
       assert.match(err.message, /set VsdCaFile to the PEM file of the CA/);
       assert.match(err.message, /VsdInsecure = true/);
+      return true;
+    });
+    // A config that is not nuage.cfg (nuage-libnetwork's YAML file) adds where to set them.
+    const advice = 'add "VsdCaFile: /path/to/vsd-ca.pem" to /etc/default/nuage-libnetwork.yaml';
+    await assert.rejects(client({ url: origin(), caFile: undefined, tlsAdvice: advice }).me(), (err: unknown) => {
+      assert.ok(err instanceof VsdTlsError, String(err));
+      assert.ok(err.message.endsWith(`(${advice})`), err.message);
       return true;
     });
     assert.equal((await client({ url: origin(), caFile: undefined, insecure: true }).me()).userName, "admin");

@@ -383,8 +383,11 @@ export class NuageBed {
     await mkdir(confDir, { recursive: true });
     await copyFile(String(cfg.VsdCaFile), join(confDir, "vsd-ca.pem"));
     const vsdKeys = ["VsdUrl", "VsdOrganization", "VsdUser", "VsdPassword"];
+    // The password as docs/install.md gives it: a 0600 file on the config mount, never an env entry.
+    await writeFile(join(confDir, "vsd-password"), `${cfg.VsdPassword}\n`, { mode: 0o600 });
     const file = [
-      ...vsdKeys.map((k) => `${k} = ${JSON.stringify(cfg[k])}`),
+      ...vsdKeys.filter((k) => k !== "VsdPassword").map((k) => `${k} = ${JSON.stringify(cfg[k])}`),
+      `VsdPasswordFile = "/etc/nuage-libnetwork/vsd-password"`,
       `VsdCaFile = "/etc/nuage-libnetwork/vsd-ca.pem"`,
     ];
     await writeFile(join(confDir, "nuage.cfg"), file.join("\n") + "\n", { mode: 0o600 });

@@ -54,6 +54,7 @@ test("the original README's sample, verbatim, loads with the documented defaults
     LogFormat: "json",
     VsdApiVersion: "v6",
     VsdInsecure: false,
+    VsdProxyUser: false,
   });
 });
 
@@ -83,7 +84,7 @@ test("every key can be set", () => {
     VsdUrl = "https://vsd.example.com:8443"
     VsdOrganization = "csp"
     VsdUser = "csproot"
-    VsdPassword = "csproot"
+    VsdPasswordFile = "/etc/nuage-libnetwork/vsd-password"
     VsdCaFile = "/etc/nuage/ca.pem"
     VsdApiVersion = "v5_0"
     VsdInsecure = true
@@ -106,9 +107,12 @@ test("every key can be set", () => {
   assert.equal(cfg.Scope, "local");
   assert.equal(cfg.ResolveTimeout, 2.5);
   assert.equal(cfg.ReconcileInterval, 0);
-  assert.equal(cfg.VsdPassword, "csproot");
+  assert.equal(cfg.VsdPasswordFile, "/etc/nuage-libnetwork/vsd-password");
   assert.equal(cfg.VsdCaFile, "/etc/nuage/ca.pem");
-  assert.deepEqual(Object.keys(cfg).sort(), [...KNOWN_KEYS].sort());
+  // VsdPassword is the other way to give the password (one or the other).
+  assert.deepEqual(Object.keys(cfg).sort(), KNOWN_KEYS.filter((k) => k !== "VsdPassword").sort());
+  const inline = `VsdUrl = "https://vsd:8443"\nVsdOrganization = "csp"\nVsdUser = "csproot"\nVsdPassword = "csproot"`;
+  assert.equal(parseConfig(inline, "nuage.cfg").VsdPassword, "csproot");
 });
 
 test("LogLevel and Scope are matched without regard to case and normalised", () => {
@@ -185,10 +189,18 @@ test("several errors are all reported, one per line", () => {
 test("the VSD keys go together", () => {
   fails(
     `VsdUrl = "https://vsd:8443"`,
-    `nuage.cfg: VsdUrl, VsdOrganization, VsdUser and VsdPassword go together`,
-    `missing: VsdOrganization, VsdUser, VsdPassword`,
+    `nuage.cfg: VsdUrl, VsdOrganization, VsdUser and VsdPasswordFile (or VsdPassword) go together`,
+    `missing: VsdOrganization, VsdUser, VsdPasswordFile (or VsdPassword)`,
   );
-  fails(`VsdUrl = "https://vsd:8443"\nVsdOrganization = "csp"\nVsdUser = "csproot"`, `missing: VsdPassword`);
+  fails(
+    `VsdUrl = "https://vsd:8443"\nVsdOrganization = "csp"\nVsdUser = "csproot"`,
+    `missing: VsdPasswordFile (or VsdPassword)`,
+  );
+  fails(`VsdPasswordFile = "/etc/pw"`, `missing: VsdUrl, VsdOrganization, VsdUser)`);
+  fails(
+    `VsdUrl = "https://vsd:8443"\nVsdOrganization = "csp"\nVsdUser = "u"\nVsdPassword = "p"\nVsdPasswordFile = "/etc/pw"`,
+    "VsdPassword and VsdPasswordFile are both set",
+  );
   fails(`VsdCaFile = "/etc/ca.pem"`, `VsdCaFile is set without VsdUrl`);
 });
 
@@ -199,11 +211,28 @@ test("a password is never echoed in an error message", () => {
   assert.ok(!err2.message.includes("hunter2"));
 });
 
-test("TOML syntax error: the message names the file, the line and the column", () => {
-  const err = fails(`VrsPort = 6633\nVrsBridge = "alubr0\nScope = "local"`, /^nuage\.cfg:2:\d+: invalid TOML: /);
-  assert.ok(err.message.includes(`VrsBridge = "alubr0`), "shows the offending line");
-  fails(`VrsPort = 6633\nVrsPort = 6634`, /^nuage\.cfg:2:\d+: invalid TOML/);
-  fails(`LogLevel "Info"`, /^nuage\.cfg:1:\d+: invalid TOML/);
+test("TOML syntax error: the file, the line, the column and the key, never the text of a line", () => {
+  const err = fails(
+    `VrsPort = 6633\nVsdPassword = "s3cr=t\nScope = "local"`,
+    /^nuage\.cfg:2:\d+: invalid TOML: [a-z ]+, on the line that sets VsdPassword$/,
+  );
+  assert.ok(!err.message.includes("s3cr=t"), err.message);
+  assert.equal(err.cause, undefined, "the parser's error (which quotes the lines) is not kept as the cause");
+  fails(`VrsPort = 6633\nVrsPort = 6634`, /^nuage\.cfg:2:\d+: invalid TOML: .*, on the line that sets VrsPort$/);
+  const bare = fails(`LogLevel "Info"\nhunter2`, /^nuage\.cfg:1:\d+: invalid TOML: [a-z -]+$/);
+  assert.ok(!bare.message.includes("Info"), bare.message);
+  const alone = fails(`VrsPort = 1\nhunter2\n`, /^nuage\.cfg:2:\d+: invalid TOML: [a-z -]+$/);
+  assert.ok(!alone.message.includes("hunter2"), alone.message);
+});
+
+test("a URL with a user or password is refused naming the key, without echoing it", () => {
+  for (const key of ["VsdUrl", "DockerEndpoint"]) {
+    const url = key === "VsdUrl" ? "https://csproot:hunter2@vsd:8443" : "tcp://root:hunter2@127.0.0.1:2375";
+    const err = fails(`${key} = "${url}"`, `${key} holds a user name or password`, "VsdPasswordFile");
+    assert.ok(!err.message.includes("hunter2") && !err.message.includes("csproot:"), err.message);
+  }
+  const userOnly = fails(`VsdUrl = "https://csproot@vsd:8443"`, "VsdUrl holds a user name or password");
+  assert.ok(!userOnly.message.includes("csproot"), userOnly.message);
 });
 
 test("loadConfig: names the file it could not read; missingOk gives the defaults", async () => {
