@@ -233,7 +233,6 @@ describe("retries and faults", () => {
       UUID: "retry-post",
       orchestrationID: "test",
       name: "retry-post",
-      orchestrationID: "vsd-client-test",
       interfaces: [{ name: "rp-1", MAC: "02:00:00:00:01:01", attachedNetworkID: s.subnet.ID }],
     });
     assert.equal(created.interfaces?.[0]?.IPAddress, "10.21.60.2");
@@ -405,7 +404,6 @@ describe("containers and policy groups through the client", () => {
       UUID: "a".repeat(64),
       orchestrationID: "test",
       name: "a".repeat(64),
-      orchestrationID: "vsd-client-test",
       externalID: "host-7",
       interfaces: [{ name: "nlnabc-1", MAC: "02:00:00:00:02:01", IPAddress: "", attachedNetworkID: loc.subnet.ID }],
     });
@@ -436,7 +434,6 @@ describe("containers and policy groups through the client", () => {
         UUID: "b",
         orchestrationID: "test",
         name: "b",
-        orchestrationID: "vsd-client-test",
         interfaces: [
           { name: "x-1", MAC: "02:00:00:00:02:02", IPAddress: "10.21.59.2", attachedNetworkID: loc.subnet.ID },
         ],
@@ -453,7 +450,6 @@ describe("containers and policy groups through the client", () => {
         UUID: "b",
         orchestrationID: "test",
         name: "b",
-        orchestrationID: "vsd-client-test",
         interfaces: [
           { name: "x-1", MAC: "02:00:00:00:02:02", IPAddress: "10.21.70.2", attachedNetworkID: loc.subnet.ID },
         ],

@@ -19,6 +19,7 @@ import { connectOvsdb } from "../../src/vrs/ovsdb/client.js";
 import type { OvsdbConnection } from "../../src/vrs/ovsdb/types.js";
 import { mapToObject } from "../../src/vrs/ovsdb/values.js";
 import type { RecordedRequest } from "../../sandbox/src/vsd-sim/recorder.js";
+import { containerPrefix } from "../../sandbox/src/vrs-agent/vsd-ops.js";
 
 export const REPO = resolve(new URL(".", import.meta.url).pathname, "../../..");
 export const MAIN = join(REPO, "dist/src/main.js");
@@ -95,9 +96,6 @@ export class VsdProcess {
         String(port),
         "--san-ip",
         listenIp,
-        // The plugin does not yet send every request the specification allows (a container without
-        // orchestrationID, a PUT of two attributes): the record shows them, strict mode would refuse them.
-        "--lenient",
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
@@ -490,9 +488,10 @@ export class NuageBed {
         return !names.some((n) => livePortNames.has(n));
       })
       .map((r) => String(r.vm_uuid));
-    // VSD objects of this host (the agent marks its containers with the host ID).
+    // VSD objects of this host (the agent's containers carry an externalID made from the host ID).
     const state = await this.vsd.state();
-    const mineContainers = state.containers.filter((c) => c.externalID === this.hostId);
+    const prefix = containerPrefix(this.hostId);
+    const mineContainers = state.containers.filter((c) => String(c.externalID).startsWith(prefix));
     const orphanIfs = state.containerinterfaces.filter(
       (i) => mineContainers.some((c) => c.ID === i.parentID) && !livePortNames.has(String(i.name)),
     );
