@@ -233,6 +233,14 @@ describe("the specification's refusals, in the VSD's words", () => {
     assertRefused(await api("POST", `/domains/${ids.domain}`, {}), 405, undefined, "");
   });
 
+  test("lists of objects the simulator holds none of (VM interfaces) are empty, as the specification allows them", async () => {
+    const r = await api("GET", `/subnets/${ids.subnet2}/vminterfaces`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.text, "");
+    assertRefused(await api("POST", `/subnets/${ids.subnet2}/vminterfaces`, {}), 405, undefined, "");
+    assertRefused(await api("GET", "/vms/some-id"), 404, undefined, "");
+  });
+
   test("a PUT without the object's required attributes: 409/5001, as Nuage's simulator answers a partial PUT", async () => {
     const made = await api("POST", "/containers", container());
     const c = made.json[0];

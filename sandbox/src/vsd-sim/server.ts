@@ -28,7 +28,7 @@ import type { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { SimError, forbidden, notFound, type VsdErrorBody } from "./errors.js";
-import { compileFilter } from "./filter.js";
+import { compileFilter, parseOrderBy } from "./filter.js";
 import { applySeed, defaultSeedFile, loadSeed } from "./seed.js";
 import { SimStore, type Actor, type Call, type Entity, type Kind, type SimState } from "./store.js";
 import { KINDS } from "./model.js";
@@ -157,30 +157,6 @@ function routeKey(method: string, segs: string[]): string {
   return `${method} /${segs.map((s, i) => (i % 2 === 1 ? "{id}" : s)).join("/")}`;
 }
 
-type Comparator = (x: Record<string, unknown>, y: Record<string, unknown>) => number;
-
-function parseOrderBy(text: string | undefined): Comparator | undefined {
-  if (!text) return undefined;
-  const keys: { attr: string; dir: number }[] = [];
-  for (const part of text.split(",")) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(ASC|DESC)?\s*$/i.exec(part);
-    if (!m) return undefined;
-    keys.push({ attr: m[1]!, dir: m[2]?.toUpperCase() === "DESC" ? -1 : 1 });
-  }
-  return (x, y) => {
-    for (const { attr, dir } of keys) {
-      const a = x[attr];
-      const b = y[attr];
-      if (a === b) continue;
-      if (a === undefined || a === null) return -dir;
-      if (b === undefined || b === null) return dir;
-      const c = typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b));
-      if (c !== 0) return c * dir;
-    }
-    return 0;
-  };
-}
-
 export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdSimulator> {
   const log = opts.logger ?? silent;
   const host = opts.host ?? "127.0.0.1";
@@ -268,12 +244,23 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
   }
 
   /** The object a URL's resource name stands for, when the simulator keeps such objects. */
-  function objectOf(resource: string): ObjectSpec & { rest: Kind } {
+  function objectOf(resource: string): ObjectSpec {
     const obj = store.spec.ofResource(resource);
     if (!obj) throw new SimError(404, "Not found", `Unknown resource ${resource}`);
+    return obj;
+  }
+
+  /** The kind of a specification object the simulator keeps (VMs, L2 domains and virtual IPs it has none of). */
+  function kept(obj: ObjectSpec, what: string): Kind {
     if (!STORE_KINDS.has(obj.rest))
-      throw new SimError(404, "Not found", `The simulator does not keep ${resource} (the specification has them)`);
-    return obj as ObjectSpec & { rest: Kind };
+      throw new SimError(404, "Not found", `The simulator holds no ${obj.resource} (${what})`);
+    return obj.rest as Kind;
+  }
+
+  /** A list: of a kind the simulator keeps, its objects under `parent`; else empty, as a VSD without VMs answers. */
+  function listOf(req: IncomingMessage, actor: Actor, parent: Entity | null, obj: ObjectSpec, head: boolean): Reply {
+    const items = STORE_KINDS.has(obj.rest) ? store.children(parent, obj.rest as Kind) : [];
+    return listReply(req, actor, items, head);
   }
 
   /** What the request does on a list, allowed or refused by the specification's relation table. */
@@ -311,15 +298,15 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
       );
     const obj = objectOf(res);
     if (obj.source === "simulator") call.uncovered = true;
-    const kind = obj.rest;
 
     if (segs.length === 1) {
       if (!read && method !== "POST") throw notAllowed(method, path, "a list is read or added to");
       listOperation(call, read ? "GET" : method, path, ROOT, obj);
-      if (read) return listReply(req, call.actor, store.children(null, kind), head);
-      return { status: 201, body: [store.view(store.create(call, null, kind, body))] };
+      if (read) return listOf(req, call.actor, null, obj, head);
+      return { status: 201, body: [store.view(store.create(call, null, kept(obj, "it cannot make them"), body))] };
     }
 
+    const kind = kept(obj, `no ${id}`);
     const e = entityOr404(kind, id!, call.actor);
     if (segs.length === 2) {
       const op = read ? "get" : method === "PUT" ? "update" : method === "DELETE" ? "delete" : undefined;
@@ -337,8 +324,9 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     if (!read && method !== "POST" && method !== "PUT")
       throw notAllowed(method, path, "a list is read, added to or assigned");
     listOperation(call, read ? "GET" : method, path, kind, child);
-    if (read) return listReply(req, call.actor, store.children(e, child.rest), head);
-    if (method === "POST") return { status: 201, body: [store.view(store.create(call, e, child.rest, body))] };
+    if (read) return listOf(req, call.actor, e, child, head);
+    if (method === "POST")
+      return { status: 201, body: [store.view(store.create(call, e, kept(child, "it cannot make them"), body))] };
     store.assign(call, e, body);
     return { status: 204 };
   }
