@@ -8,6 +8,12 @@
  * Setting or changing one is refused. The identity and audit attributes every object has are
  * ignored whatever their value, as the API documentation says (vsd-api.md §9.1): a client's copy
  * may be older than the last update.
+ *
+ * Where the reference says a real VSD tolerates what the specification forbids, the simulator is
+ * strict all the same, so that a client passing here works on either (vsd-api.md §9–§10 and what
+ * Nuage's own clients showed): a container without `orchestrationID` (Nuage's Go plugin never sent
+ * it and ran in production), containers sharing an `externalID` (the Go plugin gave every container
+ * of a host the same one), a domain without `IPv4IBGPMaxPaths`/`IPv6IBGPMaxPaths` (no client sends them).
  */
 import { Code, SpecRefusal, type SpecRule } from "./errors.js";
 import type { AttrSpec, ObjectSpec } from "./spec.js";
