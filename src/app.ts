@@ -9,7 +9,7 @@ import { urlHost } from "./config/secrets.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { OvsdbClient } from "./vrs/ovsdb/client.js";
 import { describeEndpoint } from "./vrs/ovsdb/errors.js";
-import type { OvsdbEndpoint } from "./vrs/ovsdb/types.js";
+import { vrsEndpoints } from "./vrs/endpoints.js";
 import { VrsClient } from "./vrs/vrs-client.js";
 import { IpRouteLinks } from "./host/links.js";
 import { DockerEngine } from "./docker/engine.js";
@@ -18,20 +18,22 @@ import { FileStore } from "./store/file-store.js";
 import { StateDirLock } from "./store/state-dir-lock.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
-import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
+import { graceMs, reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
 import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
 import { gateUntilReady } from "./driver/ready-gate.js";
 import { NuageIpam } from "./driver/ipam-driver.js";
+import { AddressInUseCheck } from "./driver/address-in-use.js";
 import { PolicyGroups } from "./driver/policy-groups.js";
 import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
-import { ipamVsd, policyGroupVsd, vsdNamer } from "./driver/vsd-backends.js";
+import { ipamTag, ipamVsd, policyGroupVsd, subnetAddressUse, vsdNamer } from "./driver/vsd-backends.js";
 import { hostname } from "node:os";
 import { noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
 import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
-import { checkHealth } from "./ops/health.js";
+import { HealthCheck } from "./ops/health.js";
+import { OpsSnapshot } from "./ops/ops-snapshot.js";
 
 export interface RunningPlugin {
   socketPath: string;
@@ -41,22 +43,6 @@ export interface RunningPlugin {
   close(): Promise<void>;
   /** Resolves if the plugin cannot go on (its StateDir lock was lost): the caller closes it and exits. */
   failed: Promise<Error>;
-}
-
-/** Where Nuage's own clients find the VRS's OVSDB (libvrsdk, nuage-cni: vrs-ovsdb.md §2.1). */
-export const DEFAULT_VRS_SOCKET = "/var/run/openvswitch/db.sock";
-
-/**
- * The OVSDB endpoints to try, in order: VrsSocket alone when set; else the TCP remote
- * (VrsEndpoint:VrsPort), then the VRS's unix socket: ovsdb-server listens on TCP only after
- * `ovsdb-server/add-remote`, a step operators skip, while the unix socket is always there.
- */
-export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): OvsdbEndpoint[] {
-  if (cfg.VrsSocket) return [{ kind: "unix", path: cfg.VrsSocket }];
-  return [
-    { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort },
-    { kind: "unix", path: defaultSocket },
-  ];
 }
 
 export interface StartOptions {
@@ -123,6 +109,7 @@ export function vsdClient(
     onLogin: () => {
       if (logins++ > 0) metrics.reconnected("vsd");
     },
+    onRequest: (method) => metrics.vsdRequest(method),
   });
 }
 
@@ -179,7 +166,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
     { graceMs: graceMs(cfg) },
     {
       store,
-      vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`, { proxyUser: cfg.VsdProxyUser }),
+      vsd: vsd && ipamVsd(vsd, ipamTag(hostname()), { proxyUser: cfg.VsdProxyUser }),
       logger,
     },
   );
@@ -199,6 +186,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
       vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics),
       docker,
       vsd: vsdDirectory(vsd),
+      addressCheck: vsd && new AddressInUseCheck(subnetAddressUse(vsd), logger),
       ipam,
       policyGroups,
       logger,
@@ -250,14 +238,6 @@ async function lockAndAssemble(
     await lock.release();
     throw err;
   }
-}
-
-/**
- * Records Docker never listed are removed after this long: a CreateEndpoint Docker gave up
- * on (Docker stores an endpoint as soon as CreateEndpoint answers, see reconciler.ts).
- */
-export function graceMs(cfg: Config): number {
-  return (cfg.DockerTimeout + 10) * 1000;
 }
 
 /** Driver calls wait at most this long for the first reconcile pass. */
@@ -339,17 +319,17 @@ export async function startPlugin(
   try {
     // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
     if (cfg.MetricsAddress) {
-      ops = await startOpsServer({
-        address: cfg.MetricsAddress,
-        metrics,
-        logger,
-        health: () =>
-          checkHealth({
-            ovsdbConnected: () => p.ovsdb.connected,
-            ovsdbName: p.ovsdb.endpointName,
-            stateDir: cfg.StateDir,
-          }),
+      const health = new HealthCheck({
+        ovsdbConnected: () => p.ovsdb.connected,
+        ovsdbName: () => p.ovsdb.endpointName,
+        stateDir: cfg.StateDir,
       });
+      const snapshot = new OpsSnapshot(async () => ({
+        metrics: Buffer.from(await metrics.render()),
+        metricsType: metrics.contentType,
+        health: await health.check(),
+      }));
+      ops = await startOpsServer({ address: cfg.MetricsAddress, logger, view: () => snapshot.current() });
     }
     server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), {
       socketPath,
