@@ -9,7 +9,7 @@ import { urlHost } from "./config/secrets.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { OvsdbClient } from "./vrs/ovsdb/client.js";
 import { describeEndpoint } from "./vrs/ovsdb/errors.js";
-import type { OvsdbEndpoint } from "./vrs/ovsdb/types.js";
+import { vrsEndpoints } from "./vrs/endpoints.js";
 import { VrsClient } from "./vrs/vrs-client.js";
 import { IpRouteLinks } from "./host/links.js";
 import { DockerEngine } from "./docker/engine.js";
@@ -18,7 +18,7 @@ import { FileStore } from "./store/file-store.js";
 import { StateDirLock } from "./store/state-dir-lock.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
-import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
+import { graceMs, reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
 import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
@@ -44,22 +44,6 @@ export interface RunningPlugin {
   close(): Promise<void>;
   /** Resolves if the plugin cannot go on (its StateDir lock was lost): the caller closes it and exits. */
   failed: Promise<Error>;
-}
-
-/** Where Nuage's own clients find the VRS's OVSDB (libvrsdk, nuage-cni: vrs-ovsdb.md §2.1). */
-export const DEFAULT_VRS_SOCKET = "/var/run/openvswitch/db.sock";
-
-/**
- * The OVSDB endpoints to try, in order: VrsSocket alone when set; else the TCP remote
- * (VrsEndpoint:VrsPort), then the VRS's unix socket: ovsdb-server listens on TCP only after
- * `ovsdb-server/add-remote`, a step operators skip, while the unix socket is always there.
- */
-export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): OvsdbEndpoint[] {
-  if (cfg.VrsSocket) return [{ kind: "unix", path: cfg.VrsSocket }];
-  return [
-    { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort },
-    { kind: "unix", path: defaultSocket },
-  ];
 }
 
 export interface StartOptions {
@@ -126,6 +110,7 @@ export function vsdClient(
     onLogin: () => {
       if (logins++ > 0) metrics.reconnected("vsd");
     },
+    onRequest: (method) => metrics.vsdRequest(method),
   });
 }
 
@@ -192,6 +177,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
       scope: cfg.Scope,
       bridge: cfg.VrsBridge,
       resolveTimeoutMs: cfg.ResolveTimeout * 1000,
+      resolveWait: cfg.ResolveWait,
       driverName: cfg.PluginName,
       vethMtu: cfg.VethMtu,
     },
@@ -255,14 +241,6 @@ async function lockAndAssemble(
   }
 }
 
-/**
- * Records Docker never listed are removed after this long: a CreateEndpoint Docker gave up
- * on (Docker stores an endpoint as soon as CreateEndpoint answers, see reconciler.ts).
- */
-export function graceMs(cfg: Config): number {
-  return (cfg.DockerTimeout + 10) * 1000;
-}
-
 /** Driver calls wait at most this long for the first reconcile pass. */
 const READY_WAIT_MS = 5_000;
 
@@ -275,15 +253,18 @@ export async function startPlugin(
   opts: StartOptions = {},
 ): Promise<RunningPlugin> {
   let store: FileStore | undefined;
+  let driver: NuageDriver | undefined;
   // prom-client is loaded only when metrics are on.
   const metrics = cfg.MetricsAddress
     ? (await import("./ops/prometheus.js")).createMetrics({
         networks: () => store?.listNetworks().length ?? 0,
         endpoints: () => store?.listEndpoints().length ?? 0,
+        unresolvedPorts: () => driver?.resolution.unresolvedCount() ?? 0,
       })
     : noMetrics;
   const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics, opts);
   store = p.store;
+  driver = p.driver;
   // A "connected" after the connection was up once is a reconnection.
   let ovsdbWasUp = p.ovsdb.connected;
   p.ovsdb.on("connected", () => {
@@ -388,6 +369,8 @@ export async function startPlugin(
   p.store.onNetworkSetChange(() => events.networksChanged());
   sync.start(events);
   sync.markPending();
+  // Ports whose resolution a Join before a restart did not wait for.
+  p.driver.resolution.watchPending();
   let timer: NodeJS.Timeout | undefined;
   let onOvsdbConnected: (() => void) | undefined;
   let eventStreams = 0;
@@ -426,6 +409,7 @@ export async function startPlugin(
         async () => ops?.close(),
         () => reconciler.stop(),
         async () => sync.stop(),
+        () => p.driver.resolution.stop(),
         () => p.ipam.stop(),
         ...closeClients(p),
         () => lock.release(),

@@ -19,6 +19,8 @@ import { writeManagedPluginSetup } from "../../sandbox/src/managed-plugin-setup.
 import { connectOvsdb } from "../../src/vrs/ovsdb/client.js";
 import type { OvsdbConnection } from "../../src/vrs/ovsdb/types.js";
 import { mapToObject } from "../../src/vrs/ovsdb/values.js";
+import type { RecordedRequest } from "../../sandbox/src/vsd-sim/recorder.js";
+import { containerPrefix } from "../../sandbox/src/vrs-agent/vsd-ops.js";
 
 export const REPO = resolve(new URL(".", import.meta.url).pathname, "../../..");
 export const MAIN = join(REPO, "dist/src/main.js");
@@ -65,6 +67,12 @@ export interface SimState {
   [k: string]: unknown;
 }
 
+/** `GET /__sim/requests`: the simulator's record of API requests. */
+export interface RequestRecord {
+  summary: { total: number; refused: number; byClient: Record<string, number>; kept: number; dropped: number };
+  requests: RecordedRequest[];
+}
+
 /** A VSD simulator running as a process inside a test host (or a lab's hub). */
 export class VsdProcess {
   private constructor(
@@ -107,6 +115,19 @@ export class VsdProcess {
   }
   async setFaults(f: Record<string, unknown>): Promise<void> {
     await this.admin("faults", f);
+  }
+  /** The simulator's record of API requests (`refusedOnly`: those the specification refused). */
+  async requests(o: { refusedOnly?: boolean; since?: number } = {}): Promise<RequestRecord> {
+    const q = new URLSearchParams();
+    if (o.refusedOnly) q.set("refused", "1");
+    if (o.since !== undefined) q.set("since", String(o.since));
+    return JSON.parse(await this.admin(`requests?${q}`)) as RequestRecord;
+  }
+  async resetRequests(): Promise<void> {
+    await this.admin("reset-requests");
+  }
+  async setStrict(strict: boolean): Promise<void> {
+    await this.admin("mode", { strict });
   }
   async stop(): Promise<void> {
     await stopChild(this.child);
@@ -165,6 +186,8 @@ async function spawnAgent(host: Host, dir: string, argv: string[]): Promise<Chil
 export interface BedOptions {
   /** Extra arguments of the VRS agent emulator (e.g. ["--unresolved", "zero"]). */
   agentArgs?: readonly string[];
+  /** The VRS agent emulator's resolution time, e.g. "500ms" or "100..2000ms" (none by default). */
+  resolveDelay?: string;
   name: string;
   scope?: "local" | "global";
   resolveTimeoutSec?: number;
@@ -264,6 +287,7 @@ export class NuageBed {
         "--log-level",
         "Debug",
       ];
+      if (opts.resolveDelay) agentArgv.push("--resolve-delay", opts.resolveDelay);
       const agent = await spawnAgent(host, dir, [...agentArgv, ...(opts.agentArgs ?? [])]);
       cleanups.push(() => stopChild(agent));
       const ovsdb = await connectOvsdb(ovs.endpoint);
@@ -471,9 +495,10 @@ export class NuageBed {
         return !names.some((n) => livePortNames.has(n));
       })
       .map((r) => String(r.vm_uuid));
-    // VSD objects of this host (the agent marks its containers with the host ID).
+    // VSD objects of this host (the agent's containers carry an externalID made from the host ID).
     const state = await this.vsd.state();
-    const mineContainers = state.containers.filter((c) => c.externalID === this.hostId);
+    const prefix = containerPrefix(this.hostId);
+    const mineContainers = state.containers.filter((c) => String(c.externalID).startsWith(prefix));
     const orphanIfs = state.containerinterfaces.filter(
       (i) => mineContainers.some((c) => c.ID === i.parentID) && !livePortNames.has(String(i.name)),
     );
