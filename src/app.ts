@@ -20,12 +20,15 @@ import { IdentitySync } from "./driver/identity-sync.js";
 import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
 import type { VsdContainerNamer, SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
-import { startPluginServer } from "./plugin/server.js";
+import { startPluginServer, type PluginServer } from "./plugin/server.js";
+import { IPAM_ONLY_ROUTES } from "./plugin/routes.js";
 import { gateUntilReady } from "./driver/ready-gate.js";
 import { NuageIpam } from "./driver/ipam-driver.js";
 import { PolicyGroups } from "./driver/policy-groups.js";
 import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
 import { ipamVsd, policyGroupVsd } from "./driver/vsd-backends.js";
+import { NlnPools } from "./driver/nln-pools.js";
+import { NlnAdoption, nlnVsd } from "./driver/nln-adoption.js";
 import { hostname } from "node:os";
 import { noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
@@ -56,6 +59,11 @@ export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): O
     { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort },
     { kind: "unix", path: defaultSocket },
   ];
+}
+
+/** The IPAM's own socket: `nuage-ipam.sock` beside `nuage.sock`, as Nuage's Go plugin had it. */
+export function ipamSocketPath(cfg: Config): string {
+  return join(cfg.PluginDir, `${cfg.PluginName}-ipam.sock`);
 }
 
 /** Names VSD containers after their Docker containers (identity-sync.ts). */
@@ -173,6 +181,8 @@ interface Parts {
   driver: NuageDriver;
   ipam: NuageIpam;
   policyGroups: PolicyGroups;
+  /** Takes over what Nuage's Go plugin left on the host. */
+  nln: NlnAdoption;
 }
 
 async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opts: StartOptions = {}): Promise<Parts> {
@@ -192,7 +202,13 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
   const vsd = vsdClient(cfg, logger, metrics, opts.vsdTlsAdvice);
   const ipam = new NuageIpam(
     { graceMs: graceMs(cfg) },
-    { store, vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`), logger },
+    {
+      store,
+      vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`),
+      logger,
+      // The pools of networks Nuage's Go plugin made (a host that moved from it).
+      foreignPools: new NlnPools(docker, cfg.PluginName),
+    },
   );
   const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
   const driver = new NuageDriver(
@@ -214,7 +230,17 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
       logger,
     },
   );
-  return { logger, ovsdb, vrs, store, docker, links, vsd, driver, ipam, policyGroups };
+  const nln = new NlnAdoption({
+    vrs,
+    docker,
+    network: (id) => driver.network(id),
+    pluginName: cfg.PluginName,
+    store,
+    links,
+    vsd: vsd && nlnVsd(vsd),
+    logger,
+  });
+  return { logger, ovsdb, vrs, store, docker, links, vsd, driver, ipam, policyGroups, nln };
 }
 
 /** The clients' connections, closed whatever fails. */
@@ -317,6 +343,7 @@ export async function startPlugin(
     graceMs: graceMs(cfg),
     onRemoved: (report) => metrics.removed(report),
     ipam: p.ipam,
+    adopt: () => p.nln.run(),
   });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
   // Leftovers are cleaned before calls are served (a restart after a crash starts clean), but
@@ -344,7 +371,8 @@ export async function startPlugin(
       },
     )
     .catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
-  let server;
+  let server: PluginServer | undefined;
+  let ipamServer: PluginServer | undefined;
   let ops: OpsServer | undefined;
   try {
     // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
@@ -367,8 +395,17 @@ export async function startPlugin(
       ipam: p.ipam,
       onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s),
     });
+    // The IPAM also as `<PluginName>-ipam` (nuage-ipam): the name Nuage's Go plugin served it under.
+    ipamServer = await startPluginServer(p.driver, {
+      socketPath: ipamSocketPath(cfg),
+      logger,
+      ipam: p.ipam,
+      routes: IPAM_ONLY_ROUTES,
+      onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s),
+    });
   } catch (err) {
     await runAll(logger, "start", [
+      async () => server?.close(),
       () => reconciler.stop(),
       async () => ops?.close(),
       ...closeClients(p),
@@ -378,6 +415,7 @@ export async function startPlugin(
   }
   const labelSource = {
     labelsOf: async (id: string) => (await p.docker.listContainers({ id: [id] }))[0]?.Labels ?? undefined,
+    envOf: async (id: string) => (await p.docker.inspectContainer(id))?.Config?.Env ?? undefined,
   };
   const sync = new IdentitySync(
     p.docker,
@@ -424,7 +462,8 @@ export async function startPlugin(
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
       if (onFirstConnect) p.ovsdb.off("connected", onFirstConnect);
       await runAll(logger, "shutdown", [
-        () => server.close(),
+        async () => server?.close(),
+        async () => ipamServer?.close(),
         async () => ops?.close(),
         () => reconciler.stop(),
         async () => sync.stop(),

@@ -81,6 +81,11 @@ export interface IpamVsd {
   rename(containerId: string, name: string): Promise<void>;
 }
 
+/** Pools this IPAM did not give out but serves (nln-pools.ts: the pools of Nuage's Go plugin's networks). */
+export interface ForeignPools {
+  keyOf(poolId: string): Promise<PoolKey | undefined>;
+}
+
 export interface IpamSettings {
   /** Reservations no endpoint took within this long are released by the reconcile pass. */
   graceMs: number;
@@ -122,7 +127,7 @@ export class NuageIpam implements IpamDriver {
 
   constructor(
     private readonly settings: IpamSettings,
-    private readonly deps: { store: IpamStore; vsd?: IpamVsd; logger: Logger },
+    private readonly deps: { store: IpamStore; vsd?: IpamVsd; logger: Logger; foreignPools?: ForeignPools },
   ) {}
 
   getCapabilities(): IpamCapabilitiesResponse {
@@ -216,45 +221,59 @@ export class NuageIpam implements IpamDriver {
 
   /**
    * CreateNetwork of a network whose pool is this IPAM's: Docker passes the pool's CIDR, not its
-   * PoolID nor the --ipam-opt options, so the pool is found among those just given out. `given`
-   * (-o options) chooses when several VSD subnets of that CIDR are being created at once.
+   * PoolID nor the --ipam-opt options, so the pool is found among those just given out. The -o
+   * options given choose when several VSD subnets of that CIDR are being created at once.
    */
-  linkNetwork(networkId: string, cidr: string, given?: NuageSubnetRef): { ref: NuageSubnetRef; policyGroup?: string } {
+  linkNetwork(
+    networkId: string,
+    cidr: string,
+    given: Record<string, string> = {},
+  ): { ref: NuageSubnetRef; policyGroup?: string } {
     const open = [...this.pending.values()].filter((p) => !p.networkId && p.key.cidr === cidr);
-    const candidates = given ? open.filter((p) => sameSubnet(p.key, given)) : open;
-    const refOf = (k: PoolKey): NuageSubnetRef => ({
+    const named = (k: PoolKey): NuageSubnetRef => ({
       organization: k.organization,
       domain: k.domain,
       zone: k.zone,
       subnet: k.subnet,
       user: k.user,
     });
-    const distinct = new Map(candidates.map((p) => [JSON.stringify(refOf(p.key)), p]));
-    if (distinct.size === 0) {
-      if (given && open.length > 0) {
-        const k = open[0]!.key;
-        throw new DriverError(
-          `-o options name subnet "${given.subnet}" of domain "${given.domain}", but --ipam-opt named subnet "${k.subnet}" of domain "${k.domain}": give the same VSD subnet to both, or leave out -o`,
-        );
-      }
+    const agrees = (k: PoolKey): boolean =>
+      REQUIRED_OPTIONS.every((o) => given[o] === undefined || given[o] === named(k)[o]);
+    const distinct = (list: PendingPool[]): Map<string, PendingPool> =>
+      new Map(list.map((p) => [JSON.stringify(named(p.key)), p]));
+    const all = distinct(open);
+    if (all.size === 0) {
       throw new DriverError(
         `no nuage IPAM pool of ${cidr} is waiting for this network (was the plugin restarted during docker network create?): create the network again`,
       );
     }
-    if (distinct.size > 1) {
-      const names = [...distinct.values()].map((p) => `"${p.key.subnet}" of domain "${p.key.domain}"`).join(" and ");
+    const fitting = distinct(open.filter((p) => agrees(p.key)));
+    if (fitting.size === 0 && all.size === 1) {
+      // The one VSD subnet --ipam-opt named, and -o naming another: refused, naming both.
+      const k: Record<string, string> = { ...named([...all.values()][0]!.key) };
+      const differ = REQUIRED_OPTIONS.filter((o) => given[o] !== undefined && given[o] !== k[o]);
+      throw new DriverError(
+        `the network names its VSD subnet twice, differently: ${differ.map((o) => `-o ${o}=${JSON.stringify(given[o])} but --ipam-opt ${o}=${JSON.stringify(k[o])}`).join(", ")}; ` +
+          "give each option once (--ipam-opt, as nuage-libnetwork took them, or -o), or the same value in both",
+      );
+    }
+    if (fitting.size !== 1) {
+      const names = [...(fitting.size ? fitting : all).values()]
+        .map((p) => `"${p.key.subnet}" of domain "${p.key.domain}"`)
+        .join(" and ");
       throw new DriverError(
         `subnet ${cidr} is ambiguous: VSD subnets ${names} are being created at the same time; repeat the VSD subnet as -o organization=… -o domain=… -o zone=… -o subnet=… -o user=… to say which`,
       );
     }
-    const chosen = [...distinct.values()][0]!;
+    const chosen = [...fitting.values()][0]!;
     chosen.networkId = networkId;
-    return { ref: given ?? refOf(chosen.key), policyGroup: chosen.key.policyGroup };
+    return { ref: named(chosen.key), policyGroup: chosen.key.policyGroup };
   }
 
   /**
    * CreateNetwork's options for a network whose pool is this IPAM's: the VSD subnet of the pool
-   * (the -o options may repeat it, or leave it to --ipam-opt).
+   * (--ipam-opt), with the -o options, which may repeat some of them (then with the same value)
+   * or add policy-group. `-o policy-group` differing from `--ipam-opt policy-group` is refused too.
    */
   networkOptions(
     networkId: string,
@@ -262,23 +281,29 @@ export class NuageIpam implements IpamDriver {
     v4: IPAMData[] | null,
     v6: IPAMData[] | null,
   ): ParsedNetwork {
-    const own = Object.fromEntries(Object.entries(generic ?? {}).filter(([k]) => !k.startsWith("com.docker.")));
-    const namesSubnet = REQUIRED_OPTIONS.some((k) => k in own);
-    const pool = v4?.[0]?.Pool ?? "";
-    if (namesSubnet) {
-      const parsed = parseNetworkOptions(generic, v4, v6);
-      const linked = this.linkNetwork(networkId, parsed.pool, parsed.nuage);
-      return { ...parsed, policyGroup: parsed.policyGroup ?? linked.policyGroup };
+    const own: Record<string, string> = {};
+    for (const [k, v] of Object.entries(generic ?? {})) if (!k.startsWith("com.docker.")) own[k] = String(v);
+    const given = parseCidr(v4?.[0]?.Pool ?? "");
+    const cidr = given ? `${given.network}/${given.prefix}` : (v4?.[0]?.Pool ?? "");
+    const linked = this.linkNetwork(networkId, cidr, own);
+    const pg = own["policy-group"];
+    if (pg !== undefined && linked.policyGroup !== undefined && pg !== linked.policyGroup) {
+      throw new DriverError(
+        `the network names its policy group twice, differently: -o policy-group=${JSON.stringify(pg)} but --ipam-opt policy-group=${JSON.stringify(linked.policyGroup)}; give it once, or the same in both`,
+      );
     }
-    const linked = this.linkNetwork(networkId, pool);
     const options: Record<string, string> = { ...linked.ref };
     if (linked.policyGroup) options["policy-group"] = linked.policyGroup;
-    for (const [k, v] of Object.entries(own)) options[k] = String(v);
-    return parseNetworkOptions(options, v4, v6);
+    return parseNetworkOptions({ ...options, ...own }, v4, v6);
+  }
+
+  /** The pool behind a PoolID: one of this IPAM's, or a foreign one it serves. */
+  private async poolKey(poolId: string): Promise<PoolKey | undefined> {
+    return decodePoolId(poolId) ?? (await this.deps.foreignPools?.keyOf(poolId));
   }
 
   async requestAddress(req: RequestAddressRequest): Promise<RequestAddressResponse> {
-    const key = decodePoolId(req.PoolID);
+    const key = await this.poolKey(req.PoolID);
     if (!key) throw new DriverError(`pool ${req.PoolID.slice(0, 40)} is not one of the nuage IPAM's`);
     const prefix = parseCidr(key.cidr)!.prefix;
     const opts = req.Options ?? {};
@@ -377,7 +402,7 @@ export class NuageIpam implements IpamDriver {
   }
 
   async releaseAddress(req: ReleaseAddressRequest): Promise<void> {
-    const key = decodePoolId(req.PoolID);
+    const key = await this.poolKey(req.PoolID);
     if (!key || req.Address === key.gateway) return;
     const rec =
       this.deps.store.listReservations().find((r) => r.poolId === req.PoolID && r.ip === req.Address) ??

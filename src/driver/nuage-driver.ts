@@ -32,6 +32,7 @@ import { parseNetworkOptions } from "./network-options.js";
 import type { DockerLookup, SubnetDirectory, VrsPorts, VsdSubnetFacts } from "./deps.js";
 import { NuageIpam, reservationName } from "./ipam-driver.js";
 import type { PolicyGroups } from "./policy-groups.js";
+import { isOwnIpamDriver } from "./nln-pools.js";
 
 export interface DriverSettings {
   scope: "local" | "global";
@@ -141,8 +142,8 @@ export class NuageDriver implements NetworkDriver {
     await this.locks.run(`net:${req.NetworkID}`, () => this.deps.store.deleteNetwork(req.NetworkID));
   }
 
-  /** The network's record, learnt from the Docker API when another host created it (or the record was lost). */
-  private async network(networkId: string): Promise<NetworkRecord> {
+  /** The network's record, learnt from the Docker API when another host (or Nuage's Go plugin) created it, or the record was lost. */
+  async network(networkId: string): Promise<NetworkRecord> {
     const known = this.deps.store.getNetwork(networkId);
     if (known) return known;
     return this.locks.run(`net:${networkId}`, async () => {
@@ -164,7 +165,7 @@ export class NuageDriver implements NetworkDriver {
       if (!info) throw new DriverError(`network ${short(networkId)} is unknown to the Nuage plugin and to Docker`);
       const cfg = (info.IPAM.Config ?? []).map((c) => ({ Pool: c.Subnet, Gateway: c.Gateway }));
       // A network of the nuage IPAM may name its VSD subnet only in --ipam-opt.
-      const ipam = info.IPAM.Driver === this.settings.driverName;
+      const ipam = isOwnIpamDriver(info.IPAM.Driver, this.settings.driverName);
       let parsed;
       try {
         parsed = parseNetworkOptions(
