@@ -30,13 +30,15 @@ import {
   type FootprintPoint,
 } from "./footprint.js";
 import { run } from "../test/support/proc.js";
+import { benchForeign, printForeign, type ForeignResult } from "./foreign.js";
 
-const ALL = ["start", "cycle", "concurrency", "footprint"] as const;
+const ALL = ["start", "foreign", "cycle", "concurrency", "footprint"] as const;
 
 const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [options])
   --only LIST        some of ${ALL.join(",")} (default: all)
   --runs N           container starts per mode (default 30)
   --warmup N         warm-up starts per mode, not counted (default 2)
+  --foreign N        containers not on a Nuage network, for the plugin's CPU per such container (default 30)
   --cycles N         driver cycles per level (default 200)
   --levels LIST      endpoints present for the driver cycle (default 0,100,1000)
   --steps-at LIST    levels with the step-by-step breakdown (default 0,1000; "" for none)
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
       only: { type: "string" },
       runs: { type: "string" },
       warmup: { type: "string" },
+      foreign: { type: "string" },
       cycles: { type: "string" },
       levels: { type: "string" },
       "steps-at": { type: "string" },
@@ -103,6 +106,7 @@ async function main(): Promise<void> {
   const o = {
     runs: int(values.runs, q ? 5 : 30),
     warmup: int(values.warmup, q ? 1 : 2),
+    foreign: int(values.foreign, q ? 10 : 30),
     cycles: int(values.cycles, q ? 20 : 200),
     levels: list(values.levels, q ? [0, 100] : [0, 100, 1000]),
     stepsAt: list(values["steps-at"], q ? [0] : [0, 1000]),
@@ -141,6 +145,7 @@ async function main(): Promise<void> {
   const { bed, proxy } = await startBenchBed();
   const results: {
     start?: StartResult;
+    foreign?: ForeignResult;
     cycle?: CycleResult;
     concurrency?: ConcurrencyResult;
     footprint: FootprintPoint[];
@@ -159,6 +164,11 @@ async function main(): Promise<void> {
       log(`container start, ${o.runs} runs per mode...`);
       results.start = await benchStart(bed, watch, { runs: o.runs, warmup: o.warmup, log });
       printStart(results.start, out);
+    }
+    if (only.has("foreign")) {
+      log(`containers not on a Nuage network, ${o.foreign}...`);
+      results.foreign = await benchForeign(bed, { runs: o.foreign, log });
+      printForeign(results.foreign, out);
     }
     if (only.has("concurrency")) {
       log(`concurrency, ${o.total} containers ${o.parallel} at a time...`);

@@ -3,10 +3,10 @@
 #  1. installs the Debian packages the plugin and its tests need, without starting their
 #     services (a temporary policy-rc.d refuses service starts during the install; the tests
 #     start private daemons of their own and never rely on system ones);
-#  2. fetches Docker 26 for the tests into .cache/docker26/ (scripts/fetch-docker26.sh: Debian 13's
-#     docker.io and containerd through a private apt folder; the system's sources stay untouched);
-#  3. installs the npm packages (npm ci from the lock file) unless node_modules already matches;
-#  4. builds (npm run build).
+#  2. installs the npm packages (npm ci from the lock file) unless node_modules already matches;
+#  3. builds (npm run build).
+# The Docker engines only the tests use (28, 26) are fetched by scripts/test.sh
+# (scripts/fetch-docker.sh), not here: the demo and the install do not need them.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 
@@ -46,8 +46,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 else
   echo "setup: Debian packages present: ${PACKAGES[*]}"
 fi
-
-bash scripts/fetch-docker26.sh
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "setup: Node.js 20 (node and npm) is required and was not found in PATH" >&2

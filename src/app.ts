@@ -13,12 +13,13 @@ import type { OvsdbEndpoint } from "./vrs/ovsdb/types.js";
 import { VrsClient } from "./vrs/vrs-client.js";
 import { IpRouteLinks } from "./host/links.js";
 import { DockerEngine } from "./docker/engine.js";
+import { OwnNetworkEvents } from "./docker/network-events.js";
 import { FileStore } from "./store/file-store.js";
 import { StateDirLock } from "./store/state-dir-lock.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
 import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
-import type { VsdContainerNamer, SubnetDirectory } from "./driver/deps.js";
+import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { startPluginServer, type PluginServer } from "./plugin/server.js";
 import { IPAM_ONLY_ROUTES } from "./plugin/routes.js";
@@ -26,7 +27,7 @@ import { gateUntilReady } from "./driver/ready-gate.js";
 import { NuageIpam } from "./driver/ipam-driver.js";
 import { PolicyGroups } from "./driver/policy-groups.js";
 import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
-import { ipamVsd, policyGroupVsd } from "./driver/vsd-backends.js";
+import { ipamVsd, policyGroupVsd, vsdNamer } from "./driver/vsd-backends.js";
 import { NlnPools } from "./driver/nln-pools.js";
 import { NlnAdoption, nlnVsd } from "./driver/nln-adoption.js";
 import { hostname } from "node:os";
@@ -64,22 +65,6 @@ export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): O
 /** The IPAM's own socket: `nuage-ipam.sock` beside `nuage.sock`, as Nuage's Go plugin had it. */
 export function ipamSocketPath(cfg: Config): string {
   return join(cfg.PluginDir, `${cfg.PluginName}-ipam.sock`);
-}
-
-/** Names VSD containers after their Docker containers (identity-sync.ts). */
-export function vsdNamer(client: VsdClient | undefined): VsdContainerNamer | undefined {
-  if (!client) return undefined;
-  return {
-    // The VRS made the container (metadata mode) with UUID = vm_uuid and name = the stand-in.
-    async nameContainer(vmUuid, name, containerId) {
-      const c = await client.findOne("/containers", `UUID == "${vmUuid}"`);
-      if (!c) return false;
-      if (c.name !== name || c.orchestrationID !== containerId) {
-        await client.update(`/containers/${encodeURIComponent(String(c.ID))}`, { name, orchestrationID: containerId });
-      }
-      return true;
-    },
-  };
 }
 
 export interface StartOptions {
@@ -204,7 +189,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
     { graceMs: graceMs(cfg) },
     {
       store,
-      vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`),
+      vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`, { proxyUser: cfg.VsdProxyUser }),
       logger,
       // The pools of networks Nuage's Go plugin made (a host that moved from it).
       foreignPools: new NlnPools(docker, cfg.PluginName),
@@ -301,9 +286,6 @@ const READY_WAIT_MS = 5_000;
 
 /** How long the first reconcile pass waits for OVSDB before it is left to the first connection. */
 const OVSDB_START_WAIT_MS = 2_000;
-
-/** Docker events after which an endpoint may have gone (also: the stream coming back after a dockerd restart). */
-const RECONCILE_EVENTS = { type: ["container", "network"], event: ["destroy", "disconnect"] };
 
 export async function startPlugin(
   cfg: Config,
@@ -422,14 +404,20 @@ export async function startPlugin(
     p.store,
     p.driver,
     logger,
-    vsdNamer(p.vsd),
+    vsdNamer(p.vsd, { proxyUser: cfg.VsdProxyUser }),
     {},
     new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger),
   );
-  sync.start();
+  // Docker's events of the plugin's networks only: a container on another network costs nothing.
+  const events = new OwnNetworkEvents(
+    p.docker,
+    { ids: () => p.store.listNetworks().map((n) => n.id), has: (id) => p.store.getNetwork(id) !== undefined },
+    logger,
+  );
+  p.store.onNetworkSetChange(() => events.networksChanged());
+  sync.start(events);
   sync.markPending();
   let timer: NodeJS.Timeout | undefined;
-  const events = new AbortController();
   let onOvsdbConnected: (() => void) | undefined;
   let eventStreams = 0;
   if (cfg.ReconcileInterval > 0) {
@@ -438,18 +426,19 @@ export async function startPlugin(
     // Rows a DeleteEndpoint could not remove while the VRS's OVSDB was down go once it is back.
     p.ovsdb.on("connected", (onOvsdbConnected = () => reconciler.schedule("ovsdb reconnected")));
     // Docker may drop endpoints without calling the driver (dockerd killed, a call cut by a
-    // plugin crash): look again soon after containers go and whenever dockerd comes back.
-    void p.docker.followEvents(
-      RECONCILE_EVENTS,
+    // plugin crash): look again soon after one leaves a network of ours (Docker sends the
+    // disconnect even when the driver's Leave or DeleteEndpoint failed) and whenever the
+    // stream comes back (dockerd restarted). The interval catches the rest.
+    events.subscribe(
+      "disconnect",
       () => reconciler.schedule("docker event"),
-      events.signal,
-      undefined,
       () => {
         if (eventStreams++ > 0) metrics.reconnected("docker-events");
         reconciler.schedule("docker events connected");
       },
     );
   }
+  events.start();
   logger.info({ socket: socketPath, scope: cfg.Scope, bridge: cfg.VrsBridge }, "nuage plugin ready");
   return {
     socketPath,
@@ -458,7 +447,7 @@ export async function startPlugin(
     failed,
     async close() {
       if (timer) clearInterval(timer);
-      events.abort();
+      await events.stop();
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
       if (onFirstConnect) p.ovsdb.off("connected", onFirstConnect);
       await runAll(logger, "shutdown", [
@@ -467,6 +456,7 @@ export async function startPlugin(
         async () => ops?.close(),
         () => reconciler.stop(),
         async () => sync.stop(),
+        () => p.ipam.stop(),
         ...closeClients(p),
         () => lock.release(),
       ]);

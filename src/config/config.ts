@@ -200,6 +200,10 @@ const KEYS = {
   ),
   VsdCaFile: key(nonEmpty.optional(), "the path of a PEM file with the VSD's CA certificate (a string)"),
   VsdInsecure: key(z.boolean().default(false), "true (do not verify the VSD's certificate) or false"),
+  VsdProxyUser: key(
+    z.boolean().default(false),
+    "true (VSD containers are written on behalf of each network's organization@user, X-Nuage-ProxyUser) or false",
+  ),
   MetricsAddress: key(
     z.string().refine(isHostPort).optional(),
     'a "host:port" to serve Prometheus metrics and /healthz on, e.g. "127.0.0.1:9476"',

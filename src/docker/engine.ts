@@ -207,6 +207,37 @@ export class DockerEngine {
   }
 
   /**
+   * One /events stream with the given filters (no reconnection): its events until the
+   * signal aborts or dockerd ends it. `since` (Unix seconds) has Docker first replay the
+   * events it still keeps from then on. Not bound by the call deadline.
+   */
+  async *streamEvents(
+    filters: Record<string, string[]>,
+    signal: AbortSignal,
+    opts: { since?: number; onOpen?: () => void } = {},
+  ): AsyncGenerator<DockerEvent> {
+    const q = new URLSearchParams({ filters: JSON.stringify(filters) });
+    if (opts.since !== undefined) q.set("since", String(Math.floor(opts.since)));
+    const res = await this.transport.request({ method: "GET", path: `/events?${q}`, signal });
+    if (res.status !== 200) {
+      res.body.destroy();
+      throw new DockerApiError(`Docker /events answered ${res.status}`, res.status);
+    }
+    opts.onOpen?.();
+    for await (const raw of lines(res.body, MAX_EVENT_BYTES, "Docker /events")) {
+      const line = raw.trim();
+      if (!line) continue;
+      let event: DockerEvent;
+      try {
+        event = JSON.parse(line) as DockerEvent;
+      } catch {
+        continue; /* a malformed event line is skipped */
+      }
+      yield event;
+    }
+  }
+
+  /**
    * Follows /events with the given filters until the signal aborts; reconnects after a
    * pause when the stream drops (onConnected: each time the stream is up, e.g. after a
    * dockerd restart). Not bound by the call deadline.
@@ -220,22 +251,7 @@ export class DockerEngine {
   ): Promise<void> {
     while (!signal.aborted) {
       try {
-        const q = new URLSearchParams({ filters: JSON.stringify(filters) });
-        const res = await this.transport.request({ method: "GET", path: `/events?${q}`, signal });
-        if (res.status !== 200) {
-          res.body.destroy();
-          throw new DockerApiError(`Docker /events answered ${res.status}`, res.status);
-        }
-        onConnected?.();
-        for await (const raw of lines(res.body, MAX_EVENT_BYTES, "Docker /events")) {
-          const line = raw.trim();
-          if (!line) continue;
-          let event: DockerEvent;
-          try {
-            event = JSON.parse(line) as DockerEvent;
-          } catch {
-            continue; /* a malformed event line is skipped */
-          }
+        for await (const event of this.streamEvents(filters, signal, { onOpen: onConnected })) {
           try {
             onEvent(event);
           } catch (err) {

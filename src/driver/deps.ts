@@ -40,5 +40,10 @@ export interface VsdContainerNamer {
    * Gives the VSD container whose UUID is vmUuid the Docker container's name, and its ID as
    * orchestrationID. false when the VSD has no such container (yet).
    */
-  nameContainer(vmUuid: string, name: string, containerId: string): Promise<boolean>;
+  nameContainer(
+    vmUuid: string,
+    name: string,
+    containerId: string,
+    owner?: { organization: string; user?: string },
+  ): Promise<boolean>;
 }

@@ -14,6 +14,7 @@
  */
 import type { Logger } from "pino";
 import type { DockerEngine, DockerEvent } from "../docker/engine.js";
+import type { NetworkEventSource } from "../docker/network-events.js";
 import type { FileStore } from "../store/file-store.js";
 import { WorkQueue } from "../background/work-queue.js";
 import { KeyedMutex } from "../concurrency/keyed-mutex.js";
@@ -24,7 +25,7 @@ import type { LabelPolicyGroups } from "./policy-group-labels.js";
 const short = (id: string): string => id.slice(0, 12);
 
 export class IdentitySync {
-  private readonly abort = new AbortController();
+  private stopped = false;
   private readonly queue: WorkQueue<string>;
   /**
    * vm_uuid → the name its VSD container was given by this process (its other endpoints, on
@@ -54,19 +55,18 @@ export class IdentitySync {
     });
   }
 
-  start(): void {
-    void this.docker.followEvents(
-      { type: ["network"], event: ["connect"] },
+  /** Hears of `connect` events of the plugin's networks from `events` (started by the caller). */
+  start(events: NetworkEventSource): void {
+    events.subscribe(
+      "connect",
       (e) => this.onEvent(e),
-      this.abort.signal,
-      (err) => this.logger.warn({ err: err.message }, "Docker event stream interrupted; reconnecting"),
       // Connected (again): events may have been missed meanwhile.
       () => this.markPending(),
     );
   }
 
   async stop(): Promise<void> {
-    this.abort.abort();
+    this.stopped = true;
     await this.queue.stop();
   }
 
@@ -76,7 +76,7 @@ export class IdentitySync {
   }
 
   private onEvent(e: DockerEvent): void {
-    if (this.store.getNetwork(e.Actor.ID)) this.queue.add(e.Actor.ID);
+    if (!this.stopped && this.store.getNetwork(e.Actor.ID)) this.queue.add(e.Actor.ID);
   }
 
   /** Every network with a joined endpoint whose container is not known, or not named in the VSD yet. */
@@ -125,7 +125,8 @@ export class IdentitySync {
       }
       const done = await this.naming.run(entity.vmUuid, async () => {
         if (this.named.get(entity.vmUuid) === c.name) return true;
-        if (!(await vsd.nameContainer(entity.vmUuid, c.name, c.id))) return false;
+        const owner = this.store.getNetwork(ep.networkId)?.nuage;
+        if (!(await vsd.nameContainer(entity.vmUuid, c.name, c.id, owner))) return false;
         this.named.set(entity.vmUuid, c.name);
         this.logger.info(
           { endpoint: short(ep.id), container: short(c.id), name: c.name, vmUuid: short(entity.vmUuid) },

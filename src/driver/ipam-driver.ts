@@ -10,6 +10,8 @@
  *   through their own local-scope networks never hand out one address twice.
  * - ReleaseAddress deletes the VSD container; reservations nobody took (Docker failed between
  *   RequestAddress and CreateEndpoint, a crash) are released by the reconcile pass.
+ * - A reservation whose VSD outcome is unknown (an answer lost after the request left, a 5xx, a
+ *   failed delete) keeps its record until the VSD has been asked (ipam-pending.ts).
  *
  * Records: every reservation is a record in StateDir, written before the VSD call (state
  * `reserving`) and completed after it, so a crash in between leaves something to clean up with.
@@ -41,6 +43,7 @@ import { parseIpv4 } from "../net/ipv4.js";
 import { decodePoolId, encodePoolId, type PoolKey } from "./ipam-pool-id.js";
 import { generateMac, isMac, maskToPrefix, parseCidr, vethNames } from "./naming.js";
 import { OPTIONAL_OPTIONS, REQUIRED_OPTIONS, parseNetworkOptions, type ParsedNetwork } from "./network-options.js";
+import { PendingReservations, isPending, vsdTarget } from "./ipam-pending.js";
 import type { IPAMData } from "../plugin/protocol.js";
 
 export const LOCAL_ADDRESS_SPACE = "nuage-local";
@@ -53,10 +56,13 @@ export interface VsdSubnetInfo {
   gateway?: string;
 }
 
-/** Why the VSD refused a reservation, in the IPAM's terms (the backend maps the VSD's codes). */
+/**
+ * The VSD refused a reservation, so made nothing, in the IPAM's terms (the backend maps the VSD's
+ * codes). Any other failure of `reserve` leaves the outcome unknown.
+ */
 export class ReservationRefused extends Error {
   constructor(
-    readonly reason: "in-use" | "full" | "invalid",
+    readonly reason: "in-use" | "full" | "invalid" | "refused",
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -65,20 +71,37 @@ export class ReservationRefused extends Error {
   }
 }
 
+/** On whose behalf a reservation is made: the network's organization and user (X-Nuage-ProxyUser). */
+export interface ReservationOwner {
+  organization: string;
+  user?: string;
+}
+
 /** What the IPAM needs from the VSD (app.ts wires the VSD client). */
 export interface IpamVsd {
   findSubnet(ref: Omit<NuageSubnetRef, "user">): Promise<VsdSubnetInfo>;
-  /** POST /containers with one interface; throws ReservationRefused when the VSD says no. */
-  reserve(r: { uuid: string; name: string; portName: string; mac: string; ip?: string; subnetId: string }): Promise<{
+  /**
+   * POST /containers with one interface, the container's own externalID derived from `uuid`;
+   * throws ReservationRefused when the VSD says no (then nothing was made).
+   */
+  reserve(r: {
+    uuid: string;
+    name: string;
+    portName: string;
+    mac: string;
+    ip?: string;
+    subnetId: string;
+    owner: ReservationOwner;
+  }): Promise<{
     containerId: string;
     ip: string;
     netmask: string;
     vportId?: string;
   }>;
-  /** Deletes the VSD container (by its ID, or found by UUID); absent counts as done. */
-  release(r: { uuid: string; containerId?: string }): Promise<void>;
-  /** Gives the reserved container the name of the Docker container behind it. */
-  rename(containerId: string, name: string): Promise<void>;
+  /** Deletes the VSD container (by its ID, or found by its externalID or UUID); "absent" when there was none. */
+  release(r: { uuid: string; containerId?: string; owner?: ReservationOwner }): Promise<"deleted" | "absent">;
+  /** Gives the reserved container the name and ID of the Docker container behind it. */
+  rename(containerId: string, name: string, dockerId: string, owner?: ReservationOwner): Promise<void>;
 }
 
 /** Pools this IPAM did not give out but serves (nln-pools.ts: the pools of Nuage's Go plugin's networks). */
@@ -89,6 +112,8 @@ export interface ForeignPools {
 export interface IpamSettings {
   /** Reservations no endpoint took within this long are released by the reconcile pass. */
   graceMs: number;
+  /** How long after an unknown outcome a VSD container not found still counts as maybe on its way (default 30 s). */
+  settleMs?: number;
 }
 
 /** A pool Docker asked for and has not yet tied to a network (CreateNetwork follows RequestPool). */
@@ -101,8 +126,6 @@ interface PendingPool {
 /** Docker keeps asking for another pool when one overlaps a route of the host (protocol reference §3.3). */
 const MAX_PENDING_PER_SUBNET = 8;
 const PENDING_POOL_TTL_MS = 10 * 60_000;
-/** A `reserving` record this old is a POST that will not finish: a crash, or a call long timed out. */
-const RESERVING_STALE_MS = 60_000;
 
 const short = (id: string): string => id.slice(0, 12);
 /** The VSD container's name while the Docker container behind it is not known yet. */
@@ -124,11 +147,23 @@ export type IpamStore = Pick<
 
 export class NuageIpam implements IpamDriver {
   private readonly pending = new Map<string, PendingPool>();
+  /** Reservations whose VSD outcome is in doubt, settled in the background. */
+  readonly inDoubt: PendingReservations;
 
   constructor(
     private readonly settings: IpamSettings,
     private readonly deps: { store: IpamStore; vsd?: IpamVsd; logger: Logger; foreignPools?: ForeignPools },
-  ) {}
+  ) {
+    this.inDoubt = new PendingReservations(
+      { store: deps.store, vsd: () => this.vsd(), logger: deps.logger },
+      settings.settleMs ?? 30_000,
+    );
+  }
+
+  /** Stops the background settling (shutdown). */
+  async stop(): Promise<void> {
+    await this.inDoubt.stop();
+  }
 
   getCapabilities(): IpamCapabilitiesResponse {
     // The MAC Docker will give the endpoint arrives with RequestAddress, so the VSD interface
@@ -338,7 +373,13 @@ export class NuageIpam implements IpamDriver {
     const rec: ReservationRecord = {
       id: uuid,
       poolId: req.PoolID,
-      subnetRef: { organization: key.organization, domain: key.domain, zone: key.zone, subnet: key.subnet },
+      subnetRef: {
+        organization: key.organization,
+        domain: key.domain,
+        zone: key.zone,
+        subnet: key.subnet,
+        user: key.user,
+      },
       subnetId: subnet.id,
       state: "reserving",
       mac,
@@ -357,25 +398,31 @@ export class NuageIpam implements IpamDriver {
         mac,
         ip: req.Address || undefined,
         subnetId: subnet.id,
+        owner: { organization: key.organization, user: key.user },
       });
     } catch (err) {
-      await this.deps.store.deleteReservation(uuid);
-      if (err instanceof ReservationRefused) {
-        if (err.reason === "in-use")
-          throw new DriverError(
-            `address ${req.Address} is already in use in VSD subnet "${key.subnet}" (${key.cidr}): choose another --ip, or leave --ip out`,
-            { cause: err },
-          );
-        if (err.reason === "full")
-          throw new DriverError(`VSD subnet "${key.subnet}" (${key.cidr}) has no free address left`, { cause: err });
+      if (!(err instanceof ReservationRefused)) {
+        // The VSD may have made the container: the record stays until the VSD has been asked.
+        await this.deps.store.putReservation({ ...rec, state: "unknown", pendingSince: new Date().toISOString() });
+        this.inDoubt.add(uuid);
         throw new DriverError(
-          `the VSD refused ${req.Address ? `address ${req.Address}` : "an address"} in subnet "${key.subnet}" (${key.cidr}): ${err.message}`,
+          `reserving an address in VSD subnet "${key.subnet}" failed: ${(err as Error).message} ` +
+            "(the plugin asks the VSD whether it made the reservation anyway, and releases it if so)",
           { cause: err },
         );
       }
-      throw new DriverError(`reserving an address in VSD subnet "${key.subnet}" failed: ${(err as Error).message}`, {
-        cause: err,
-      });
+      await this.deps.store.deleteReservation(uuid);
+      if (err.reason === "in-use")
+        throw new DriverError(
+          `address ${req.Address} is already in use in VSD subnet "${key.subnet}" (${key.cidr}): choose another --ip, or leave --ip out`,
+          { cause: err },
+        );
+      if (err.reason === "full")
+        throw new DriverError(`VSD subnet "${key.subnet}" (${key.cidr}) has no free address left`, { cause: err });
+      throw new DriverError(
+        `the VSD refused ${req.Address ? `address ${req.Address}` : "an address"} in subnet "${key.subnet}" (${key.cidr}): ${err.message}`,
+        { cause: err },
+      );
     }
     const done: ReservationRecord = {
       ...rec,
@@ -388,10 +435,11 @@ export class NuageIpam implements IpamDriver {
     try {
       await this.deps.store.putReservation(done);
     } catch (err) {
+      // The `reserving` record stays unless the undo is certain: the reconcile pass settles it.
       await this.vsd()
-        .release({ uuid, containerId: made.containerId })
+        .release(vsdTarget({ ...rec, vsdContainerId: made.containerId }))
+        .then(() => this.deps.store.deleteReservation(uuid))
         .catch((e: Error) => this.deps.logger.error({ err: e, uuid: short(uuid) }, "undo of a VSD reservation failed"));
-      await this.deps.store.deleteReservation(uuid).catch(() => undefined);
       throw err;
     }
     this.deps.logger.info(
@@ -411,8 +459,27 @@ export class NuageIpam implements IpamDriver {
     await this.release(rec, "ReleaseAddress");
   }
 
+  /**
+   * Deletes the reservation's VSD container, then its record. A delete that fails leaves the
+   * record `releasing`, settled through the background queue: the caller is not failed for it.
+   */
   private async release(rec: ReservationRecord, why: string): Promise<void> {
-    await this.vsd().release({ uuid: rec.id, containerId: rec.vsdContainerId });
+    try {
+      await this.vsd().release(vsdTarget(rec));
+    } catch (err) {
+      const { endpointId: _e, ...rest } = rec;
+      await this.deps.store.putReservation({
+        ...rest,
+        state: "releasing",
+        pendingSince: rec.pendingSince ?? new Date().toISOString(),
+      });
+      this.inDoubt.add(rec.id);
+      this.deps.logger.warn(
+        { ip: rec.ip, subnet: rec.subnetRef.subnet, reservation: short(rec.id), why, err: (err as Error).message },
+        "VSD reservation not released yet; retrying in the background",
+      );
+      return;
+    }
     await this.deps.store.deleteReservation(rec.id);
     this.deps.logger.info(
       { ip: rec.ip, subnet: rec.subnetRef.subnet, reservation: short(rec.id), why },
@@ -466,16 +533,20 @@ export class NuageIpam implements IpamDriver {
    * Its UUID stays the reservation's: it is the entity's vm_uuid, which no Nuage client changes
    * on a live entity (vrs-ovsdb.md, "Added 2026-11-29").
    */
-  async nameContainer(reservationId: string, name: string): Promise<void> {
+  async nameContainer(reservationId: string, name: string, dockerId: string): Promise<void> {
     const rec = this.deps.store.getReservation(reservationId);
     if (!rec?.vsdContainerId) return;
-    await this.vsd().rename(rec.vsdContainerId, name);
+    await this.vsd().rename(rec.vsdContainerId, name, dockerId, {
+      organization: rec.subnetRef.organization,
+      user: rec.subnetRef.user,
+    });
   }
 
   /**
    * The reconcile pass: releases reservations no endpoint holds (made, or freed by their endpoint,
    * longer than the grace period ago: a start that failed between RequestAddress and CreateEndpoint,
-   * a ReleaseAddress lost to a crash), and finishes reservations a crash cut in the middle.
+   * a ReleaseAddress lost to a crash), and hands the background queue the reservations in doubt
+   * (cut by a crash, an answer lost, a failed delete), which it settles.
    */
   async reconcile(opts: { dryRun?: boolean } = {}): Promise<string[]> {
     if (!this.deps.vsd) return [];
@@ -483,12 +554,12 @@ export class NuageIpam implements IpamDriver {
     const now = Date.now();
     for (const rec of this.deps.store.listReservations()) {
       try {
-        if (rec.state === "reserving") {
-          if (now - Date.parse(rec.createdAt) < RESERVING_STALE_MS) continue;
-          if (!opts.dryRun) await this.release(rec, "a reservation cut by a crash");
+        if (isPending(rec, now)) {
+          if (!opts.dryRun) this.inDoubt.add(rec.id);
           released.push(rec.id);
           continue;
         }
+        if (rec.state !== "reserved") continue;
         if (rec.endpointId && this.deps.store.getEndpoint(rec.endpointId)) continue;
         if (this.deps.store.listEndpoints().some((e) => e.reservationId === rec.id)) continue; // a claim lost to a power loss
         const since = Date.parse(rec.freeSince || rec.createdAt);

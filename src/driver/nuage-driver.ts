@@ -559,7 +559,7 @@ export class NuageDriver implements NetworkDriver {
       const first = ep.joined.identity !== "docker";
       if (first || ep.joined.containerId !== containerId || ep.joined.containerName !== containerName) {
         // Split activation: the VSD container was reserved by the IPAM; it takes the container's name.
-        if (ep.reservationId) await this.ipam().nameContainer(ep.reservationId, containerName);
+        if (ep.reservationId) await this.ipam().nameContainer(ep.reservationId, containerName, containerId);
         await this.deps.store.putEndpoint(
           { ...ep, joined: { ...ep.joined, identity: "docker", containerId, containerName } },
           "redone-if-lost",

@@ -1,19 +1,61 @@
 /**
- * The VSD calls of the IPAM and of per-container policy groups, on the VSD client
- * (vsd-api.md §8–11): one adapter per narrow interface, translating VSD error codes into
- * the driver's terms.
+ * The VSD calls of the IPAM, of per-container policy groups and of the identity sync, on the
+ * VSD client (vsd-api.md §8–11): one adapter per narrow interface, translating VSD error codes
+ * into the driver's terms. Every request follows Nuage's published specification
+ * (vsd-spec.json): a container is created with `orchestrationID` and an `externalID` of its
+ * own, and updated whole (fetched, changed, PUT).
  */
-import { type VsdClient, VsdError, vsdPath } from "../vsd/client.js";
-import { VsdContainerInterfaceSchema, VsdDomainSchema, VsdPolicyGroupSchema } from "../vsd/types.js";
+import { type VsdClient, type VsdError, vsdOutcomeUnknown, vsdPath } from "../vsd/client.js";
+import {
+  VsdContainerInterfaceSchema,
+  VsdContainerSchema,
+  VsdDomainSchema,
+  VsdPolicyGroupSchema,
+} from "../vsd/types.js";
 import { vsdEqualsLookup } from "../vsd/filter.js";
-import { ReservationRefused, type IpamVsd } from "./ipam-driver.js";
+import { ReservationRefused, type IpamVsd, type ReservationOwner } from "./ipam-driver.js";
 import type { PolicyGroupVsd } from "./policy-groups.js";
+import type { VsdContainerNamer } from "./deps.js";
 
 /** VSD internal error codes (vsd-api.md §7, §10.8). */
 const IP_IN_USE = 2704;
 const SUBNET_FULL = 2702;
 
-export function ipamVsd(client: VsdClient, externalID: string): IpamVsd {
+export interface VsdWriteSettings {
+  /**
+   * Send X-Nuage-ProxyUser `<organization>@<user>` (the network's -o organization and -o user,
+   * the form bambou sends) on the container writes, as the specification's description of
+   * Container asks for REST-created containers (VsdProxyUser; needs a VSD user with CMS rights).
+   */
+  proxyUser?: boolean;
+}
+
+function proxyFor(settings: VsdWriteSettings, owner: ReservationOwner | undefined): { proxyUser?: string } {
+  return settings.proxyUser && owner?.user ? { proxyUser: `${owner.organization}@${owner.user}` } : {};
+}
+
+/**
+ * The externalID of a reservation's VSD container: the specification marks externalID unique,
+ * so each container has its own, derived from the reservation's ID, which its record keeps
+ * (a restarted plugin finds the container by it). `tag` names the host's plugin.
+ */
+export function reservationExternalId(tag: string, uuid: string): string {
+  return `${tag}/${uuid}`;
+}
+
+export function ipamVsd(client: VsdClient, tag: string, settings: VsdWriteSettings = {}): IpamVsd {
+  /** The VSD containers of a reservation: by its externalID, and by UUID (records older than per-container externalIDs). */
+  const containersOf = async (uuid: string, owner?: ReservationOwner): Promise<string[]> => {
+    const opts = proxyFor(settings, owner);
+    const byExternal = await client.findContainers(
+      vsdEqualsLookup("externalID", reservationExternalId(tag, uuid)).filter,
+      opts,
+    );
+    const ids = byExternal.filter((c) => c.externalID === reservationExternalId(tag, uuid)).map((c) => c.ID);
+    if (ids.length > 0) return ids;
+    const byUuid = await client.findContainers(vsdEqualsLookup("UUID", uuid).filter, opts);
+    return byUuid.filter((c) => c.UUID === uuid).map((c) => c.ID);
+  };
   return {
     async findSubnet(ref) {
       const { subnet } = await client.findSubnetByPath({
@@ -33,46 +75,82 @@ export function ipamVsd(client: VsdClient, externalID: string): IpamVsd {
     async reserve(r) {
       let c;
       try {
-        c = await client.createContainer({
-          UUID: r.uuid,
-          name: r.name,
-          externalID,
-          interfaces: [{ name: r.portName, MAC: r.mac, IPAddress: r.ip, attachedNetworkID: r.subnetId }],
-        });
+        c = await client.createContainer(
+          {
+            UUID: r.uuid,
+            name: r.name,
+            // The Docker container is not known yet: the reservation's ID stands in until the
+            // identity sync gives the Docker container's ID.
+            orchestrationID: r.uuid,
+            externalID: reservationExternalId(tag, r.uuid),
+            interfaces: [{ name: r.portName, MAC: r.mac, IPAddress: r.ip, attachedNetworkID: r.subnetId }],
+          },
+          proxyFor(settings, r.owner),
+        );
       } catch (err) {
-        if (err instanceof VsdError && err.status === 409 && err.internalErrorCode === IP_IN_USE)
-          throw new ReservationRefused("in-use", err.message, { cause: err });
-        if (err instanceof VsdError && err.status === 409 && err.internalErrorCode === SUBNET_FULL)
-          throw new ReservationRefused("full", err.message, { cause: err });
-        if (err instanceof VsdError && (err.status === 400 || err.status === 409) && err.property === "IPAddress")
-          throw new ReservationRefused("invalid", err.message, { cause: err });
-        throw err;
+        if (vsdOutcomeUnknown(err)) throw err;
+        const e = err as VsdError;
+        if (e.status === 409 && e.internalErrorCode === IP_IN_USE)
+          throw new ReservationRefused("in-use", e.message, { cause: err });
+        if (e.status === 409 && e.internalErrorCode === SUBNET_FULL)
+          throw new ReservationRefused("full", e.message, { cause: err });
+        if ((e.status === 400 || e.status === 409) && e.property === "IPAddress")
+          throw new ReservationRefused("invalid", e.message, { cause: err });
+        throw new ReservationRefused("refused", e.message, { cause: err });
       }
       const iface = c.interfaces?.find((i) => i.name === r.portName) ?? c.interfaces?.[0];
-      if (!iface?.IPAddress || !iface.netmask) {
-        // The reply did not carry the interface: read it (the VSD made it with the container).
-        const listed = await client.list(vsdPath("containers", c.ID, "containerinterfaces"), {
-          schema: VsdContainerInterfaceSchema,
-        });
-        const again = listed.find((i) => i.name === r.portName);
-        if (!again?.IPAddress || !again.netmask) {
-          await client.deleteContainer(c.ID).catch(() => undefined);
-          throw new Error(`the VSD made container ${c.ID} without an addressed interface ${r.portName}`);
-        }
-        return { containerId: c.ID, ip: again.IPAddress, netmask: again.netmask, vportId: again.VPortID ?? undefined };
-      }
-      return { containerId: c.ID, ip: iface.IPAddress, netmask: iface.netmask, vportId: iface.VPortID ?? undefined };
+      if (iface?.IPAddress && iface.netmask)
+        return { containerId: c.ID, ip: iface.IPAddress, netmask: iface.netmask, vportId: iface.VPortID ?? undefined };
+      // The reply did not carry the interface: read it (the VSD made it with the container). A
+      // failure here leaves the container: the IPAM keeps the record in doubt and releases it.
+      const listed = await client.list(vsdPath("containers", c.ID, "containerinterfaces"), {
+        schema: VsdContainerInterfaceSchema,
+      });
+      const again = listed.find((i) => i.name === r.portName);
+      if (!again?.IPAddress || !again.netmask)
+        throw new Error(`the VSD made container ${c.ID} without an addressed interface ${r.portName}`);
+      return { containerId: c.ID, ip: again.IPAddress, netmask: again.netmask, vportId: again.VPortID ?? undefined };
     },
     async release(r) {
-      if (r.containerId) {
-        await client.deleteContainer(r.containerId);
-        return;
-      }
-      const { filter } = vsdEqualsLookup("UUID", r.uuid);
-      for (const c of await client.findContainers(filter)) if (c.UUID === r.uuid) await client.deleteContainer(c.ID);
+      const opts = proxyFor(settings, r.owner);
+      if (r.containerId) return (await client.deleteContainer(r.containerId, opts)) ? "deleted" : "absent";
+      const ids = await containersOf(r.uuid, r.owner);
+      for (const id of ids) await client.deleteContainer(id, opts);
+      return ids.length > 0 ? "deleted" : "absent";
     },
-    async rename(containerId, name) {
-      await client.update(vsdPath("containers", containerId), { name });
+    async rename(containerId, name, dockerId, owner) {
+      await client.modify(
+        "container",
+        vsdPath("containers", containerId),
+        { name, orchestrationID: dockerId },
+        proxyFor(settings, owner),
+      );
+    },
+  };
+}
+
+/** Names VSD containers after their Docker containers (identity-sync.ts). */
+export function vsdNamer(
+  client: VsdClient | undefined,
+  settings: VsdWriteSettings = {},
+): VsdContainerNamer | undefined {
+  if (!client) return undefined;
+  return {
+    // The VRS made the container (metadata mode) with UUID = vm_uuid and name = the stand-in.
+    async nameContainer(vmUuid, name, containerId, owner) {
+      const opts = proxyFor(settings, owner);
+      const { filter, exact } = vsdEqualsLookup("UUID", vmUuid);
+      const found = exact
+        ? await client.findOne("/containers", filter!, { ...opts, schema: VsdContainerSchema })
+        : (await client.findContainers(filter, opts)).find((c) => c.UUID === vmUuid);
+      if (!found) return false;
+      await client.modify(
+        "container",
+        vsdPath("containers", found.ID),
+        { name, orchestrationID: containerId },
+        { ...opts, current: found },
+      );
+      return true;
     },
   };
 }

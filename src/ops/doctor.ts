@@ -9,7 +9,7 @@
  * runs with dryRun. A check that cannot run because an earlier one failed is "skipped".
  */
 import http from "node:http";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import pino from "pino";
 import { loadConfig, type Config } from "../config/config.js";
@@ -84,6 +84,8 @@ export interface DoctorOptions {
   explicitFile: boolean;
   /** Bound of each remote step (default 5 s). */
   timeoutMs?: number;
+  /** Test hook: where Docker looks for legacy plugins (default: its own folders, DOCKER_SOCKETS_DIR and DOCKER_SPEC_DIRS). */
+  pluginDiscovery?: PluginDiscovery;
 }
 
 const silent = pino({ level: "silent" });
@@ -99,6 +101,16 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   };
   let cfg: Config;
   try {
+    if (!opts.explicitFile && !(await exists(opts.configFile))) {
+      // The plugin may run with -f another file (the systemd unit does): checking defaults would vouch for a config nobody runs.
+      checks.push({
+        name: "config",
+        status: "failed",
+        detail: `no config file at ${opts.configFile}: doctor does not know the plugin's config, so it checked nothing`,
+        fix: "give doctor the plugin's config: doctor -f FILE (the systemd unit's is /etc/nuage-libnetwork/nuage.cfg); -f /dev/null checks the documented defaults",
+      });
+      return report;
+    }
     cfg = await loadConfig(opts.configFile, { missingOk: !opts.explicitFile });
     checks.push({ name: "config", status: "ok", detail: `${opts.configFile} loads` });
   } catch (err) {
@@ -116,7 +128,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   let vsd: VsdClient | undefined;
   try {
     const dockerUp = docker ? await checkDocker(cfg, docker, checks) : false;
-    await checkPlugin(cfg, dockerUp ? docker : undefined, checks, t);
+    await checkPlugin(cfg, dockerUp ? docker : undefined, checks, t, opts.pluginDiscovery);
     ovsdb = await checkOvsdb(cfg, checks, t);
     const records = await RecordsSnapshot.read(cfg.StateDir);
     checks.push(
@@ -202,6 +214,27 @@ async function checkDocker(cfg: Config, docker: DockerEngine, checks: Check[]): 
 const DOCKER_SOCKETS_DIR = "/run/docker/plugins";
 const DOCKER_SPEC_DIRS = ["/etc/docker/plugins", "/usr/lib/docker/plugins"];
 
+export interface PluginDiscovery {
+  socketsDir: string;
+  specDirs: string[];
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Whether a unix socket is at path (what a legacy plugin leaves for Docker to find). */
+async function socketAt(path: string): Promise<"socket" | "missing" | "not a socket"> {
+  try {
+    return (await stat(path)).isSocket() ? "socket" : "not a socket";
+  } catch {
+    return "missing";
+  }
+}
+
 function isNetworkDriver(p: DockerPlugin): boolean {
   return (p.Config?.Interface?.Types ?? []).some((t) =>
     typeof t === "string"
@@ -221,6 +254,7 @@ async function checkPlugin(
   docker: DockerEngine | undefined,
   checks: Check[],
   timeoutMs: number,
+  discovery: PluginDiscovery = { socketsDir: DOCKER_SOCKETS_DIR, specDirs: DOCKER_SPEC_DIRS },
 ): Promise<void> {
   const dockerUp = docker !== undefined;
   let managed: DockerPlugin | undefined;
@@ -234,7 +268,7 @@ async function checkPlugin(
     }
   }
   const socketPath = managed?.Config?.Interface?.Socket
-    ? join(DOCKER_SOCKETS_DIR, managed.Id, managed.Config.Interface.Socket)
+    ? join(discovery.socketsDir, managed.Id, managed.Config.Interface.Socket)
     : join(cfg.PluginDir, `${cfg.PluginName}.sock`);
   const answer = await activate(socketPath, timeoutMs);
   if (answer.ok)
@@ -264,7 +298,21 @@ async function checkPlugin(
     return;
   }
   const legacySocket = join(cfg.PluginDir, `${cfg.PluginName}.sock`);
-  if (cfg.PluginDir.replace(/\/+$/, "") === DOCKER_SOCKETS_DIR) {
+  // Docker finds a legacy plugin by its socket: where Docker looks is only half of it, the socket has to be there.
+  const noManaged = dockerUp ? "" : " (Docker does not answer, so a managed plugin could not be looked for)";
+  const absent = async (how: string): Promise<boolean> => {
+    const state = await socketAt(legacySocket);
+    if (state === "socket") return false;
+    checks.push({
+      name: "docker-plugin",
+      status: "failed",
+      detail: `legacy plugin: ${how}, but ${state === "missing" ? "there is no socket there" : "it is not a socket"}: Docker finds no plugin ${cfg.PluginName}${noManaged}`,
+      fix: `start the plugin (systemctl start nuage-libnetwork, or nuage-libnetwork -f FILE); it makes ${legacySocket}`,
+    });
+    return true;
+  };
+  if (cfg.PluginDir.replace(/\/+$/, "") === discovery.socketsDir) {
+    if (await absent(`Docker looks for ${legacySocket}`)) return;
     const seenBy = dockerUp ? "; Docker looks there for legacy plugins" : "";
     checks.push({
       name: "docker-plugin",
@@ -273,11 +321,12 @@ async function checkPlugin(
     });
     return;
   }
-  for (const dir of DOCKER_SPEC_DIRS) {
+  for (const dir of discovery.specDirs) {
     for (const ext of ["spec", "json"]) {
       const spec = join(dir, `${cfg.PluginName}.${ext}`);
       const text = await readFile(spec, "utf8").catch(() => "");
       if (text.includes(legacySocket)) {
+        if (await absent(`${spec} points Docker at ${legacySocket}`)) return;
         checks.push({
           name: "docker-plugin",
           status: "ok",
@@ -290,8 +339,8 @@ async function checkPlugin(
   checks.push({
     name: "docker-plugin",
     status: "failed",
-    detail: `Docker does not look in ${cfg.PluginDir} and no spec file in ${DOCKER_SPEC_DIRS.join(" or ")} names ${legacySocket}`,
-    fix: `set PluginDir = "${DOCKER_SOCKETS_DIR}", or write /etc/docker/plugins/${cfg.PluginName}.spec containing unix://${legacySocket}`,
+    detail: `Docker does not look in ${cfg.PluginDir} and no spec file in ${discovery.specDirs.join(" or ")} names ${legacySocket}`,
+    fix: `set PluginDir = "${discovery.socketsDir}", or write /etc/docker/plugins/${cfg.PluginName}.spec containing unix://${legacySocket}`,
   });
 }
 

@@ -108,6 +108,8 @@ export class FileStore {
   /** Files moved aside (or left in place when even that failed) at open. */
   readonly quarantined: QuarantinedFile[] = [];
   private tmpSeq = 0;
+  /** Told when a network record is added or removed (the Docker event filter follows the set). */
+  private readonly networkSetListeners: (() => void)[] = [];
 
   private constructor(
     private readonly dir: string,
@@ -133,11 +135,17 @@ export class FileStore {
   }
   async putNetwork(rec: NetworkRecord | Frozen<NetworkRecord>, durability: Durability = "fsync"): Promise<void> {
     const copy = await this.write("networks", rec, durability);
+    const added = !this.networks.has(copy.id);
     this.networks.set(copy.id, copy);
+    if (added) for (const l of this.networkSetListeners) l();
   }
   async deleteNetwork(id: string): Promise<void> {
     await this.remove("networks", id);
-    this.networks.delete(id);
+    if (this.networks.delete(id)) for (const l of this.networkSetListeners) l();
+  }
+  /** Calls `listener` after each network record added or removed (not after an update of one). */
+  onNetworkSetChange(listener: () => void): void {
+    this.networkSetListeners.push(listener);
   }
 
   getEndpoint(id: string): Frozen<EndpointRecord> | undefined {

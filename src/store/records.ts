@@ -95,10 +95,23 @@ export const ReservationRecordSchema = z.object({
   id: z.string().min(1),
   /** The PoolID Docker sent it for (ReleaseAddress names the pool and the address). */
   poolId: z.string(),
-  subnetRef: z.object({ organization: z.string(), domain: z.string(), zone: z.string(), subnet: z.string() }),
+  /** The VSD subnet, and the network's user (X-Nuage-ProxyUser, when VsdProxyUser is set). */
+  subnetRef: z.object({
+    organization: z.string(),
+    domain: z.string(),
+    zone: z.string(),
+    subnet: z.string(),
+    user: z.string().optional(),
+  }),
   subnetId: z.string(),
-  /** `reserving`: written before the POST, so a crash in between leaves a record to clean up with. */
-  state: z.enum(["reserving", "reserved"]),
+  /**
+   * `reserving`: written before the POST, so a crash in between leaves a record to clean up with;
+   * `unknown`: the POST's answer was lost (the VSD may have made the container); `releasing`: a
+   * delete failed. The last two stay until the VSD has been asked (ipam-pending.ts).
+   */
+  state: z.enum(["reserving", "reserved", "unknown", "releasing"]),
+  /** When the outcome became unknown, or the release first failed. */
+  pendingSince: z.string().optional(),
   /** Bare IP, once the VSD gave it. */
   ip: z.string().optional(),
   prefix: z.number().int().optional(),

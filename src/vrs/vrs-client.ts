@@ -3,7 +3,8 @@
  * over one OVSDB connection. Knows OVSDB rows, not Docker.
  *
  * Reads come from a local replica (replica.ts) of the columns read here of Bridge, Port,
- * Controller and the two Nuage tables. Every write is ONE transaction built from the replica and guarded
+ * Controller and the two Nuage tables, as the typed records of model.ts; whether the VRS reaches
+ * its controller is controller-rule.ts's answer. Every write is ONE transaction built from the replica and guarded
  * by `wait` operations on exactly what it read (guarded.ts): if another writer changed
  * those rows meanwhile, the transaction commits nothing, the replica catches up, and the
  * write is built again. attach, detach and nothing else write; identities are final when
@@ -13,16 +14,19 @@ import type { OvsdbConnection, OvsdbOperation, OvsdbRow } from "./ovsdb/types.js
 import { OvsdbUnavailableError } from "./ovsdb/errors.js";
 import { Replica } from "./ovsdb/replica.js";
 import { guardAbsent, guardEquals, runGuarded } from "./ovsdb/guarded.js";
+import { namedUuid, ovsMap, ovsSet } from "./ovsdb/values.js";
 import {
-  mapToObject,
-  namedUuid,
-  ovsMap,
-  ovsSet,
-  scalarBoolean,
-  scalarString,
-  setToArray,
-  uuidOf,
-} from "./ovsdb/values.js";
+  bridgeTable,
+  controllerTable,
+  entityTable,
+  nuagePortTable,
+  ovsPortTable,
+  type BridgeRecord,
+  type ControllerRecord,
+  type NuagePortRecord,
+  type Ownership,
+} from "./model.js";
+import { controllerVerdict, type ControllerVerdict } from "./controller-rule.js";
 import {
   DB,
   EntityDomain,
@@ -88,28 +92,21 @@ const WRITE_TIMEOUT_MS = 10_000;
  * set (1,000 UUIDs) here. Interface is not read at all (written by name).
  */
 const TABLES = {
-  Bridge: { columns: ["name", "controller"], index: "name" },
-  Port: { columns: ["name", "external_ids"], index: "name" },
-  Controller: { columns: ["target", "role", "is_connected", "status"] },
-  [VM_TABLE]: {
-    columns: ["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports"],
-    index: "vm_uuid",
-    members: "ports",
-  },
-  [PORT_TABLE]: {
-    columns: [
-      "name",
-      "mac",
-      "ip_addr",
-      "subnet_mask",
-      "gateway",
-      "nuage_domain",
-      "nuage_zone",
-      "nuage_network",
-      "metadata",
-    ],
-    index: "name",
-  },
+  Bridge: bridgeTable(["name", "controller"]),
+  Port: ovsPortTable(["name", "external_ids"]),
+  Controller: controllerTable(),
+  [VM_TABLE]: entityTable(["vm_uuid", "vm_name", "nuage_enterprise", "nuage_user", "ports"]),
+  [PORT_TABLE]: nuagePortTable([
+    "name",
+    "mac",
+    "ip_addr",
+    "subnet_mask",
+    "gateway",
+    "nuage_domain",
+    "nuage_zone",
+    "nuage_network",
+    "metadata",
+  ]),
 };
 
 type Conn = OvsdbConnection & { readonly endpointName?: string };
@@ -119,7 +116,7 @@ export interface VrsClientOptions {
 }
 
 export class VrsClient {
-  private readonly replica: Replica;
+  private readonly replica: Replica<typeof TABLES>;
   private started = false;
 
   constructor(
@@ -177,71 +174,69 @@ export class VrsClient {
     return this.replica.synced;
   }
 
-  private bridgeRow(): { uuid: string; row: OvsdbRow } {
+  private bridgeRow(): BridgeRecord {
     const b = this.replica.find("Bridge", this.bridge);
     if (!b)
       throw new Error(`bridge ${this.bridge} (VrsBridge) does not exist in the VRS's OVSDB at ${this.endpointName}`);
     return b;
   }
 
-  /**
-   * The controller check of Nuage's own clients (libvrsdk GetControllerState, nuage-cni
-   * IsVSPFunctional; vrs-ovsdb.md "Added 2026-11-29"): exactly one Controller row with role
-   * master, here among the bridge's controllers. ovs-vswitchd clears `role` when the
-   * connection to the controller (the VSC) goes; `is_connected` lags it at start (false for
-   * up to its 5 s status refresh while the role is already master), so it only appears in
-   * the message. undefined when the check holds, else why not, naming the controllers.
-   */
-  controllerProblem(): string | undefined {
-    const b = this.replica.find("Bridge", this.bridge);
-    if (!b) return `bridge ${this.bridge} (VrsBridge) does not exist in the VRS`;
-    if (this.controllerUnknown()) return undefined;
-    const rows = setToArray(b.row.controller)
-      .map((ref) => this.replica.get("Controller", uuidOf(ref as never)))
-      .filter((r): r is OvsdbRow => !!r);
-    if (rows.length === 0)
-      return `bridge ${this.bridge} has no controller (no Controller row): the VRS is not set up to reach a VSC`;
-    const describe = (r: OvsdbRow): string => {
-      const role = scalarString(r.role) || "no role";
-      const conn = scalarBoolean(r.is_connected);
-      return `${scalarString(r.target)} (role ${role}${conn === undefined ? "" : conn ? ", connected" : ", not connected"})`;
-    };
-    const masters = rows.filter((r) => scalarString(r.role) === "master");
-    if (masters.length !== 1) {
-      return (
-        `the VRS has ${masters.length === 0 ? "no" : masters.length} controller${masters.length > 1 ? "s" : ""} with role master ` +
-        `(bridge ${this.bridge}: ${rows.map(describe).join(", ")}): it is not connected to its VSC`
-      );
+  /** The bridge's Controller rows. */
+  private controllers(bridge: BridgeRecord): ControllerRecord[] {
+    const out: ControllerRecord[] = [];
+    for (const id of bridge.controllers) {
+      const c = this.replica.get("Controller", id);
+      if (c) out.push(c);
     }
-    return undefined;
+    return out;
+  }
+
+  /** The controller rule (controller-rule.ts) on the bridge's controllers; undefined without the bridge. */
+  controllerVerdict(): ControllerVerdict | undefined {
+    const b = this.replica.find("Bridge", this.bridge);
+    return b ? controllerVerdict(this.controllers(b)) : undefined;
   }
 
   /**
-   * True while ovs-vswitchd has not reported on the bridge's controllers since ovsdb-server
-   * (re)started: `role`, `is_connected` and `status` are ephemeral columns, empty after a
-   * restart until ovs-vswitchd reconnects (with its own backoff, up to 8 s). The controller
-   * check then says nothing (a Join goes on; the wait fails at once if the report, when it
-   * comes, says no master), rather than "no master" for a VRS that is fine.
+   * Why the VRS cannot resolve a port now, by the controller rule, naming the controllers; undefined
+   * when the rule holds or has no answer yet (unreported: the resolution wait watches the rule).
    */
-  private controllerUnknown(): boolean {
-    const b = this.replica.find("Bridge", this.bridge);
-    if (!b) return false;
-    const rows = setToArray(b.row.controller)
-      .map((ref) => this.replica.get("Controller", uuidOf(ref as never)))
-      .filter((r): r is OvsdbRow => !!r);
-    return (
-      rows.length > 0 && rows.every((r) => !scalarString(r.role) && Object.keys(mapToObject(r.status)).length === 0)
-    );
+  controllerProblem(): string | undefined {
+    const v = this.controllerVerdict();
+    if (!v) return `bridge ${this.bridge} (VrsBridge) does not exist in the VRS`;
+    switch (v.state) {
+      case "master":
+      case "unreported":
+        return undefined;
+      case "none":
+        return `bridge ${this.bridge} has no controller (no Controller row): the VRS is not set up to reach a VSC`;
+      case "no-master":
+      case "several-masters": {
+        const n = v.state === "no-master" ? 0 : v.masters.length;
+        const describe = (c: ControllerRecord): string =>
+          `${c.target} (role ${c.role || "no role"}${c.isConnected === undefined ? "" : c.isConnected ? ", connected" : ", not connected"})`;
+        return (
+          `the VRS has ${n === 0 ? "no" : n} controller${n > 1 ? "s" : ""} with role master ` +
+          `(bridge ${this.bridge}: ${v.controllers.map(describe).join(", ")}): it is not connected to its VSC`
+        );
+      }
+    }
   }
 
   /** The bridge's controller targets, for messages. */
   controllerTargets(): string[] {
     const b = this.replica.find("Bridge", this.bridge);
-    if (!b) return [];
-    return setToArray(b.row.controller)
-      .map((ref) => this.replica.get("Controller", uuidOf(ref as never)))
-      .filter((r): r is OvsdbRow => !!r)
-      .map((r) => scalarString(r.target));
+    return b ? this.controllers(b).map((c) => c.target) : [];
+  }
+
+  /** The plugin's mark on the bridge port of that name, if the port is there and the plugin's (one lookup). */
+  ownedPort(portName: string): Ownership | undefined {
+    return this.replica.find("Port", portName)?.owner;
+  }
+
+  /** The Nuage_Port_Table row of a port as the replica has it. */
+  portRow(portName: string): NuagePortRecord | undefined {
+    return this.replica.find(PORT_TABLE, portName);
   }
 
   /**
@@ -335,13 +330,12 @@ export class VrsClient {
         row: { ...wanted, ip_addr: "", subnet_mask: "", gateway: "" },
       });
     } else {
-      const have = row.row;
-      const meta = mapToObject(have.metadata);
+      const meta = row.metadata;
       const samePlacement =
-        scalarString(have.mac) === a.mac &&
-        scalarString(have.nuage_domain) === names.domain &&
-        scalarString(have.nuage_zone) === names.zone &&
-        scalarString(have.nuage_network) === names.subnet &&
+        row.mac === a.mac &&
+        row.nuageDomain === names.domain &&
+        row.nuageZone === names.zone &&
+        row.nuageNetwork === names.subnet &&
         (meta[PortMeta.staticIp] ?? "") === (portMeta[PortMeta.staticIp] ?? "") &&
         (meta[PortMeta.policyGroup] ?? "") === (portMeta[PortMeta.policyGroup] ?? "");
       // A resolution made for other inputs is stale: empty it, as a fresh row would be.
@@ -356,9 +350,7 @@ export class VrsClient {
 
     // 3. The entity: one per vm_uuid, never shared across organizations or users; a port is
     //    listed by that entity only (one left in another by a crash is taken out of it).
-    for (const { row } of this.replica.withMember(VM_TABLE, a.portName)) {
-      const uuid = scalarString(row.vm_uuid);
-      const ports = setToArray(row.ports).map(String);
+    for (const { vmUuid: uuid, ports } of this.replica.withMember(VM_TABLE, a.portName)) {
       if (uuid === a.vmUuid || !ports.includes(a.portName)) continue;
       ops.push(guardEquals(VM_TABLE, "vm_uuid", uuid, { ports: ovsSet(ports) }));
       if (ports.length === 1) ops.push({ op: "delete", table: VM_TABLE, where: [["vm_uuid", "==", uuid]] });
@@ -392,8 +384,8 @@ export class VrsClient {
         },
       });
     } else {
-      const ent = scalarString(entity.row.nuage_enterprise);
-      const user = scalarString(entity.row.nuage_user);
+      const ent = entity.enterprise;
+      const user = entity.user;
       if (ent !== names.enterprise || user !== names.user) {
         throw new Error(
           `entity ${a.vmUuid} in the VRS belongs to organization "${ent}", user "${user}", not to "${names.enterprise}", "${names.user}": a port is never added to another organization's or user's entity`,
@@ -402,7 +394,7 @@ export class VrsClient {
       ops.push(
         guardEquals(VM_TABLE, "vm_uuid", a.vmUuid, { nuage_enterprise: names.enterprise, nuage_user: names.user }),
       );
-      if (!setToArray(entity.row.ports).includes(a.portName)) {
+      if (!entity.ports.includes(a.portName)) {
         ops.push({
           op: "mutate",
           table: VM_TABLE,
@@ -435,9 +427,7 @@ export class VrsClient {
     const candidates = this.replica.withMember(VM_TABLE, portName);
     const own = vmUuid ? this.replica.find(VM_TABLE, vmUuid) : undefined;
     if (own && !candidates.some((c) => c.uuid === own.uuid)) candidates.push(own);
-    for (const { row } of candidates) {
-      const ports = setToArray(row.ports).map(String);
-      const uuid = scalarString(row.vm_uuid);
+    for (const { vmUuid: uuid, ports } of candidates) {
       if (!ports.includes(portName) && !(vmUuid && uuid === vmUuid && ports.length === 0)) continue;
       if (ports.includes(portName)) listing.push(uuid);
       // Guarded on the exact port set read: two detaches of one entity's ports cannot both
@@ -502,9 +492,7 @@ export class VrsClient {
           finish(() => reject(new ResolutionError("its port row was removed while waiting", "removed")));
           return;
         }
-        const ip = scalarString(r.row.ip_addr);
-        const mask = scalarString(r.row.subnet_mask);
-        const gateway = scalarString(r.row.gateway);
+        const { ipAddr: ip, subnetMask: mask, gateway } = r;
         if (ip === "0.0.0.0") {
           finish(() =>
             reject(new ResolutionError("the VRS answered 0.0.0.0: it could not resolve the port", "unresolvable")),
@@ -515,7 +503,7 @@ export class VrsClient {
           finish(() => resolve({ ip, mask, gateway }));
           return;
         }
-        const hook = mapToObject(r.row.metadata)[PortMeta.sandboxReason];
+        const hook = r.metadata[PortMeta.sandboxReason];
         if (hook) {
           finish(() => reject(new ResolutionError(`the VRS could not resolve it: ${hook}`, "sandbox-reason", hook)));
           return;
@@ -541,15 +529,8 @@ export class VrsClient {
   async ownedBridgePorts(waitMs = WRITE_TIMEOUT_MS): Promise<{ name: string; endpointId: string; vmUuid: string }[]> {
     await this.readyBy(Date.now() + waitMs);
     const out: { name: string; endpointId: string; vmUuid: string }[] = [];
-    for (const [, row] of this.replica.rows("Port")) {
-      const ext = mapToObject(row.external_ids);
-      if (ext[OwnerKeys.owner] === "true" && ext[OwnerKeys.endpoint]) {
-        out.push({
-          name: scalarString(row.name),
-          endpointId: ext[OwnerKeys.endpoint]!,
-          vmUuid: ext[OwnerKeys.vmUuid] ?? "",
-        });
-      }
+    for (const port of this.replica.records("Port")) {
+      if (port.owner) out.push({ name: port.name, endpointId: port.owner.endpointId, vmUuid: port.owner.vmUuid });
     }
     return out;
   }
@@ -560,11 +541,8 @@ export class VrsClient {
   ): Promise<{ ports: string[]; entities: { vmUuid: string; ports: string[] }[] }> {
     await this.readyBy(Date.now() + waitMs);
     return {
-      ports: [...this.replica.rows(PORT_TABLE)].map(([, r]) => scalarString(r.name)),
-      entities: [...this.replica.rows(VM_TABLE)].map(([, r]) => ({
-        vmUuid: scalarString(r.vm_uuid),
-        ports: setToArray(r.ports).map(String),
-      })),
+      ports: [...this.replica.records(PORT_TABLE)].map((r) => r.name),
+      entities: [...this.replica.records(VM_TABLE)].map((r) => ({ vmUuid: r.vmUuid, ports: [...r.ports] })),
     };
   }
 
@@ -572,12 +550,7 @@ export class VrsClient {
   entity(vmUuid: string): { vmName: string; enterprise: string; user: string; ports: string[] } | undefined {
     const e = this.replica.find(VM_TABLE, vmUuid);
     if (!e) return undefined;
-    return {
-      vmName: scalarString(e.row.vm_name),
-      enterprise: scalarString(e.row.nuage_enterprise),
-      user: scalarString(e.row.nuage_user),
-      ports: setToArray(e.row.ports).map(String),
-    };
+    return { vmName: e.vmName, enterprise: e.enterprise, user: e.user, ports: [...e.ports] };
   }
 }
 

@@ -31,6 +31,7 @@ import {
   type VsdLevel,
 } from "./errors.js";
 import { vsdEqualsLookup } from "./filter.js";
+import { type VsdWritableKind, wholeUpdate } from "./writable.js";
 import {
   VsdContainerSchema,
   VsdDomainSchema,
@@ -443,6 +444,23 @@ export class VsdClient {
     }
   }
 
+  /**
+   * Updates an object as Nuage's SDKs do: GET it, apply `changes`, PUT it whole (every writable
+   * attribute it holds: writable.ts). false, and no PUT, when it holds the changes already.
+   */
+  async modify(
+    kind: VsdWritableKind,
+    path: string,
+    changes: Record<string, unknown>,
+    opts: VsdCallOptions & { current?: Record<string, unknown> } = {},
+  ): Promise<boolean> {
+    // `current`: the object as just read from a list (the same attributes as a GET of it).
+    const current = opts.current ?? ((await this.get(path, opts)) as Record<string, unknown>);
+    if (Object.entries(changes).every(([k, v]) => current[k] === v)) return false;
+    await this.update(path, wholeUpdate(kind, current, changes), opts);
+    return true;
+  }
+
   /** `DELETE path?responseChoice=1`. */
   async delete(path: string, opts: VsdCallOptions = {}): Promise<void> {
     await this.call({ method: "DELETE", path, query: { responseChoice: "1" } }, opts);
@@ -542,12 +560,16 @@ export class VsdClient {
     return this.list("/containers", { ...opts, filter, schema: VsdContainerSchema });
   }
 
-  /** Deletes a container (its interfaces, auto-created vports and IPs go with it). Absent counts as done. */
-  async deleteContainer(id: string, opts: VsdCallOptions = {}): Promise<void> {
+  /**
+   * Deletes a container (its interfaces, auto-created vports and IPs go with it). Absent counts
+   * as done: false then (also when a retried DELETE finds the container its first attempt deleted).
+   */
+  async deleteContainer(id: string, opts: VsdCallOptions = {}): Promise<boolean> {
     try {
       await this.delete(vsdPath("containers", id), opts);
+      return true;
     } catch (err) {
-      if (err instanceof VsdError && err.status === 404) return;
+      if (err instanceof VsdError && err.status === 404) return false;
       throw err;
     }
   }
@@ -704,6 +726,7 @@ export class VsdClient {
             status: 0,
             method: x.method,
             path: x.path,
+            mayHaveArrived: err instanceof HttpRequestError ? err.requestSent : !NOT_SENT.has(code ?? ""),
             cause: err,
           });
         }
@@ -821,7 +844,8 @@ export class VsdClient {
   }
 
   private async call(x: Exchange, opts: VsdCallOptions = {}): Promise<Raw> {
-    if (this.closed) throw new VsdError("VSD client is closed", { status: 0, method: x.method, path: x.path });
+    if (this.closed)
+      throw new VsdError("VSD client is closed", { status: 0, method: x.method, path: x.path, mayHaveArrived: false });
     const path = normalizePath(x.path);
     let req: Exchange = { ...x, path };
     const deadline = Math.min(Date.now() + this.callTimeoutMs, opts.deadline ?? Number.POSITIVE_INFINITY);
@@ -830,6 +854,7 @@ export class VsdClient {
         status: 0,
         method: x.method,
         path,
+        mayHaveArrived: false,
       });
     let renewed = false;
     let confirmed = false;
@@ -860,7 +885,14 @@ export class VsdClient {
   }
 }
 
-export { VsdError, VsdNotFoundError, VsdTlsError, VsdDeadlineError, isVsdNotFound } from "./errors.js";
+export {
+  VsdError,
+  VsdNotFoundError,
+  VsdTlsError,
+  VsdDeadlineError,
+  isVsdNotFound,
+  vsdOutcomeUnknown,
+} from "./errors.js";
 export {
   vsdFilterEq,
   vsdFilterNe,

@@ -11,6 +11,8 @@ export interface VsdErrorDetails {
   method?: string;
   /** API path of the failed call (no host, no credentials). */
   path?: string;
+  /** For status 0: whether the request may have reached the VSD (sent, and no answer read). */
+  mayHaveArrived?: boolean;
   cause?: unknown;
 }
 
@@ -21,6 +23,7 @@ export class VsdError extends Error {
   readonly title?: string;
   readonly method?: string;
   readonly path?: string;
+  readonly mayHaveArrived?: boolean;
 
   constructor(message: string, d: VsdErrorDetails) {
     super(message, d.cause === undefined ? undefined : { cause: d.cause });
@@ -31,6 +34,7 @@ export class VsdError extends Error {
     if (d.title) this.title = d.title;
     if (d.method) this.method = d.method;
     if (d.path) this.path = d.path;
+    if (d.mayHaveArrived !== undefined) this.mayHaveArrived = d.mayHaveArrived;
   }
 }
 
@@ -65,39 +69,78 @@ export class VsdNotFoundError extends VsdError {
   }
 }
 
+/**
+ * Whether a failed write may still have been carried out by the VSD: no answer to a request
+ * that was sent (a timeout, a reset), a 5xx (a proxy's 502 or 504 says nothing of the VSD
+ * behind it), or an answer the client could not read as the success it expected. A 4xx is the
+ * VSD's refusal, and a request that never left was not carried out: those are known outcomes.
+ */
+export function vsdOutcomeUnknown(err: unknown): boolean {
+  if (!(err instanceof VsdError)) return true;
+  if (err instanceof VsdTlsError) return false;
+  if (err.status === 0) return err.mayHaveArrived !== false;
+  return err.status < 400 || err.status >= 500;
+}
+
 export function isVsdNotFound(err: unknown): err is VsdError {
   return err instanceof VsdError && err.status === 404;
 }
 
-/** Reads a VSD error body `{errors:[{property, descriptions:[{title, description}]}], internalErrorCode}`; tolerates anything. */
+/** One entry of a VSD error body's `errors`, in the VSD's words: `property: title — description`. */
+function describeEntry(e: Record<string, unknown>): {
+  property?: string;
+  title?: string;
+  description?: string;
+  text: string;
+} {
+  const property = typeof e.property === "string" && e.property !== "" ? e.property : undefined;
+  const d = Array.isArray(e.descriptions) ? (e.descriptions[0] as unknown) : undefined;
+  const dd = typeof d === "object" && d !== null ? (d as Record<string, unknown>) : {};
+  const title = typeof dd.title === "string" && dd.title !== "" ? dd.title : undefined;
+  const description = typeof dd.description === "string" && dd.description !== "" ? dd.description : undefined;
+  const words = [title, description].filter((w, i, all): w is string => !!w && all.indexOf(w) === i).join(" — ");
+  return { property, title, description, text: property ? `${property}: ${words || "refused"}` : words };
+}
+
+/**
+ * Reads a VSD error body `{errors:[{property, descriptions:[{title, description}]}], internalErrorCode}`;
+ * tolerates anything. The message keeps the VSD's own words and the attribute each error names
+ * (`orchestrationID: This value cannot be null`), every error of the body, so a user reading it
+ * in Docker's output knows which attribute the VSD refused.
+ */
 export function vsdErrorFromReply(status: number, text: string, method: string, path: string): VsdError {
-  let title: string | undefined;
-  let description: string | undefined;
-  let property: string | undefined;
   let code: number | undefined;
+  const entries: ReturnType<typeof describeEntry>[] = [];
+  let topLevel: string | undefined;
+  let topTitle: string | undefined;
   try {
     const body: unknown = JSON.parse(text);
     if (typeof body === "object" && body !== null) {
       const b = body as Record<string, unknown>;
       if (typeof b.internalErrorCode === "number") code = b.internalErrorCode;
-      const first = Array.isArray(b.errors) ? (b.errors[0] as unknown) : undefined;
-      if (typeof first === "object" && first !== null) {
-        const f = first as Record<string, unknown>;
-        if (typeof f.property === "string") property = f.property;
-        const d = Array.isArray(f.descriptions) ? (f.descriptions[0] as unknown) : undefined;
-        if (typeof d === "object" && d !== null) {
-          const dd = d as Record<string, unknown>;
-          if (typeof dd.title === "string") title = dd.title;
-          if (typeof dd.description === "string") description = dd.description;
-        }
+      for (const e of Array.isArray(b.errors) ? (b.errors as unknown[]) : []) {
+        if (typeof e === "object" && e !== null) entries.push(describeEntry(e as Record<string, unknown>));
       }
-      if (!description && typeof b.description === "string") description = b.description;
-      if (!title && typeof b.title === "string") title = b.title;
+      if (typeof b.description === "string") topLevel = b.description;
+      if (typeof b.title === "string") topTitle = b.title;
     }
   } catch {
     // not JSON: keep the status only
   }
-  const message = description || title || `HTTP ${status} from VSD on ${method} ${path}`;
-  const details: VsdErrorDetails = { status, internalErrorCode: code, property, title, method, path };
+  const first = entries[0];
+  const property = entries.find((e) => e.property)?.property;
+  const words = entries
+    .map((e) => e.text)
+    .filter((t) => t !== "")
+    .join("; ");
+  const message = words || topLevel || topTitle || `HTTP ${status} from VSD on ${method} ${path}`;
+  const details: VsdErrorDetails = {
+    status,
+    internalErrorCode: code,
+    property,
+    title: first?.title ?? topTitle,
+    method,
+    path,
+  };
   return status === 404 ? new VsdNotFoundError(message, "object", details) : new VsdError(message, details);
 }

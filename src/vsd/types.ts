@@ -86,12 +86,15 @@ export type VsdContainer = z.infer<typeof VsdContainerSchema>;
 export const VsdPolicyGroupSchema = VsdObjectSchema.extend({ name: z.string() });
 export type VsdPolicyGroup = z.infer<typeof VsdPolicyGroupSchema>;
 
-/** What `POST /containers` takes (nuage-libnetwork and libvrsdk send these). */
+/**
+ * What `POST /containers` takes. `UUID`, `name` and `orchestrationID` are required by the
+ * specification (vsd-spec.json), and `externalID` is unique there: one per container.
+ */
 export interface VsdContainerCreate {
   UUID: string;
   name: string;
   externalID?: string;
-  orchestrationID?: string;
+  orchestrationID: string;
   interfaces: {
     name: string;
     MAC: string;

@@ -1,6 +1,6 @@
 /**
- * The managed (v2) plugin on Docker 26: scripts/build-plugin.sh's directory accepted by
- * `docker plugin create` (no registry), configured by `docker plugin set` (mount sources, one env
+ * The managed (v2) plugin on the engine the tests call today's (Docker 28; 26 with
+ * NUAGE_TEST_ENGINE=26): scripts/build-plugin.sh's directory accepted by `docker plugin create` (no registry), configured by `docker plugin set` (mount sources, one env
  * entry per config key) and a mounted nuage.cfg (the VSD keys), driver `nuage:latest`; the
  * README's network and containers end to end; starting without the Docker API.
  */
@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { MAIN, NuageBed, expectNoOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { waitFor } from "../support/proc.js";
+import { currentEngine } from "../support/dockerd.js";
 import { enableManagedPlugin, MANAGED_DRIVER, setManagedPlugin } from "../support/managed-plugin.js";
 import { KNOWN_KEYS } from "../../src/config/config.js";
 import { NODE_ENV_VARS, NODE_OPTIONS, NOT_SETTABLE_IN_MANAGED } from "../../src/managed-plugin/manifest.js";
@@ -35,7 +36,7 @@ const CREATE = (driver: string) => [
 let bed: NuageBed;
 
 before(async () => {
-  bed = await NuageBed.start({ name: "v2", engine: "26", plugin: "managed" });
+  bed = await NuageBed.start({ name: "v2", engine: currentEngine(), plugin: "managed" });
 });
 after(async () => {
   if (bed) await bed.stop();

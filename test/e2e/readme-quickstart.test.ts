@@ -29,6 +29,26 @@ function quickStartCommands(readme: string): string[][] {
 }
 
 let bed: NuageBed;
+
+/** The running container holding this address on a network, and its hostname. */
+async function serverOf(ip: string): Promise<{ name: string; hostname: string }> {
+  const ids = (await bed.dockerOk(["ps", "-q"])).split("\n").filter(Boolean);
+  for (const id of ids) {
+    const [name, hostname, ...ips] = (
+      await bed.dockerOk([
+        "inspect",
+        "-f",
+        "{{.Name}} {{.Config.Hostname}} {{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+        id,
+      ])
+    )
+      .trim()
+      .split(/\s+/);
+    if (ips.includes(ip)) return { name: name!.replace(/^\//, ""), hostname: hostname! };
+  }
+  assert.fail(`no running container has the address ${ip}`);
+}
+
 before(async () => {
   bed = await NuageBed.start({ name: "quick" });
   await bed.dockerOk(["tag", BUSYBOX_IMAGE, "busybox:latest"]);
@@ -47,11 +67,26 @@ test("the README's quick-start commands work as written against the sandbox", as
     commands.some((c) => c[1] === "run"),
     "the quick start runs a container",
   );
+  assert.ok(
+    commands.some((c) => c.includes("wget")) && commands.some((c) => c.includes("traceroute")),
+    "the quick start has two containers talk over TCP (wget) and UDP (traceroute)",
+  );
   for (const argv of commands) {
     const r = await bed.docker(argv.slice(1));
     assert.equal(r.code, 0, `${argv.join(" ")}\n${r.stderr}`);
     if (argv[1] === "run" && argv.includes("addr")) {
       assert.match(r.stdout, /inet 10\.21\.59\.\d+\/24/, 'the container has an address of VSD subnet "Subnet 2"');
+    }
+    // TCP: the answer is the server container's own hostname, so it came from there.
+    if (argv[1] === "run" && argv.includes("wget")) {
+      const web = argv.at(-1)!.split("/")[2]!;
+      const server = await serverOf(web);
+      assert.equal(r.stdout.trim(), server.hostname, `wget from ${web} answers ${server.name}'s hostname`);
+    }
+    // UDP: the closed port's ICMP answer names the server (a dropped datagram prints "*").
+    if (argv[1] === "run" && argv.includes("traceroute")) {
+      const target = argv.at(-1)!;
+      assert.match(r.stdout, new RegExp(`^\\s*1\\s+${target.replaceAll(".", "\\.")}\\s`, "m"), r.stdout);
     }
   }
   await expectNoOrphans(bed, "the quick start");

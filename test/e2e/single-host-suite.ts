@@ -1,7 +1,7 @@
 /**
  * The nuage driver on one host, end to end: a private dockerd (own data-root,
  * exec-root, socket, mount namespace), the sandbox and the plugin. Run once per Docker
- * engine by single-host.test.ts (20.10) and single-host-docker26.test.ts (26).
+ * engine by single-host.test.ts (20.10) and single-host-current.test.ts (28, or 26: NUAGE_TEST_ENGINE).
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { NuageBed, README_CREATE, SUBNET3_CREATE, expectNoOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { waitFor } from "../support/proc.js";
+import { expectTcpAndUdp } from "../support/traffic.js";
 import type { Engine } from "../support/dockerd.js";
 
 /** Registers the single-host tests against one engine (call once, at a test file's top level). */
@@ -228,6 +229,13 @@ export function singleHostSuite(engine: Engine): void {
       assert.equal(ifs[0]!.IPAddress, ip);
       assert.equal(state.vports.filter((v) => v.ID === ifs[0]!.VPortID).length, 1, "one vPort");
     }
+  });
+
+  test("c1 and c2 exchange a request and its answer over TCP and over UDP, both ways", async () => {
+    const ip1 = await ipOf("c1", "MyNet");
+    const ip2 = await ipOf("c2", "MyNet");
+    await expectTcpAndUdp(bed, "c1", "c2", ip2);
+    await expectTcpAndUdp(bed, "c2", "c1", ip1);
   });
 
   test("the orphan check sees the plugin's objects when told no endpoint is live", async () => {

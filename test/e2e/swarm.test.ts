@@ -1,7 +1,7 @@
 /**
- * Swarm mode on Docker 26 with the managed plugin. A lab (test/support/host.ts): the hub runs
- * one VSD simulator; a manager and a worker, each in its own network and mount namespaces with
- * its own Open vSwitch bridge alubr0, VRS agent, dockerd 26 and the managed plugin nuage:latest
+ * Swarm mode with the managed plugin on the engine the tests call today's (Docker 28; 26 with
+ * NUAGE_TEST_ENGINE=26). A lab (test/support/host.ts): the hub runs one VSD simulator; a manager and a worker, each in its own network and mount namespaces with
+ * its own Open vSwitch bridge alubr0, VRS agent, dockerd and the managed plugin nuage:latest
  * (Scope global, so the leader calls AllocateNetwork). The two alubr0 are joined by a veth trunk
  * standing in for the overlay the VSD programs. The swarm runs over the lab network.
  */
@@ -14,6 +14,7 @@ import { createLab, linkHosts, type Lab } from "../support/host.js";
 import { cleanupAll } from "../support/cleanup.js";
 import { makeTestDir, runOk, waitFor } from "../support/proc.js";
 import { MANAGED_DRIVER } from "../support/managed-plugin.js";
+import { currentEngine } from "../support/dockerd.js";
 
 const NO_ORPHANS: Orphans = {
   links: [],
@@ -38,7 +39,9 @@ before(async () => {
   lab = await createLab({ name: "sw" });
   vsd = await VsdProcess.start(lab.hub, (vsdDir = makeTestDir("vsd")), lab.hubIp);
   const started = await Promise.allSettled(
-    ["mgr", "wrk"].map((name) => NuageBed.start({ name, lab, vsd, engine: "26", plugin: "managed", scope: "global" })),
+    ["mgr", "wrk"].map((name) =>
+      NuageBed.start({ name, lab, vsd, engine: currentEngine(), plugin: "managed", scope: "global" }),
+    ),
   );
   const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
   for (const r of started)

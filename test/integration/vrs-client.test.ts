@@ -157,10 +157,10 @@ test("the replica follows by monitor_cond, only the columns read: a port put on 
   assert.equal(conn.usesMonitorCond, true);
   const tables = new Set<string>();
   const replica = (
-    vrs as unknown as { replica: { on(e: "change", f: (u: TableUpdates, initial: boolean) => void): void } }
+    vrs as unknown as { replica: { on(e: "change", f: (c: { table: string }[], initial: boolean) => void): void } }
   ).replica;
-  replica.on("change", (u, initial) => {
-    if (!initial) for (const t of Object.keys(u)) tables.add(t);
+  replica.on("change", (changes, initial) => {
+    if (!initial) for (const c of changes) tables.add(c.table);
   });
   await vrs.attach(att("nuhcols", { vmUuid: "c".repeat(64) }));
   await vrs.detach("nuhcols");

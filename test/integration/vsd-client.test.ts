@@ -229,6 +229,7 @@ describe("retries and faults", () => {
     sim.setFaults({ failNext: 2 });
     const created = await c.createContainer({
       UUID: "retry-post",
+      orchestrationID: "test",
       name: "retry-post",
       interfaces: [{ name: "rp-1", MAC: "02:00:00:00:01:01", attachedNetworkID: s.subnet.ID }],
     });
@@ -399,6 +400,7 @@ describe("containers and policy groups through the client", () => {
     });
     const created = await c.createContainer({
       UUID: "a".repeat(64),
+      orchestrationID: "test",
       name: "a".repeat(64),
       externalID: "host-7",
       interfaces: [{ name: "nlnabc-1", MAC: "02:00:00:00:02:01", IPAddress: "", attachedNetworkID: loc.subnet.ID }],
@@ -433,6 +435,7 @@ describe("containers and policy groups through the client", () => {
     await assert.rejects(
       c.createContainer({
         UUID: "b",
+        orchestrationID: "test",
         name: "b",
         interfaces: [
           { name: "x-1", MAC: "02:00:00:00:02:02", IPAddress: "10.21.59.2", attachedNetworkID: loc.subnet.ID },
@@ -448,6 +451,7 @@ describe("containers and policy groups through the client", () => {
     await assert.rejects(
       c.createContainer({
         UUID: "b",
+        orchestrationID: "test",
         name: "b",
         interfaces: [
           { name: "x-1", MAC: "02:00:00:00:02:02", IPAddress: "10.21.70.2", attachedNetworkID: loc.subnet.ID },

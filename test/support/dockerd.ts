@@ -1,9 +1,10 @@
 /**
  * A private dockerd inside a test host: own data-root, exec-root, API socket, pidfile, config
  * file and managed containerd, no docker0, no iptables, no sysctl changes in the root network
- * namespace. Two engines: Debian 12's docker.io 20.10 (installed), and Debian 13's docker.io
- * 26 with its containerd, unpacked by scripts/fetch-docker26.sh under .cache/docker26/ (run
- * with that folder first in PATH, so it finds its own containerd and Debian 12's runc).
+ * namespace. Three engines: Debian 12's docker.io 20.10 (installed; the one with a cluster store),
+ * Debian unstable's docker.io 28 and Debian 13's docker.io 26, each with its containerd, unpacked
+ * by `scripts/fetch-docker.sh 28|26` under .cache/docker28/ or .cache/docker26/ (run with that
+ * folder first in PATH, so it finds its own containerd and Debian 12's runc).
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
@@ -28,9 +29,14 @@ export const DOCKERD = "/usr/sbin/dockerd";
 /** The 20.10 client; /usr/local/bin/docker on this machine is an unrelated v28 client. */
 export const DOCKER = "/usr/bin/docker";
 
-/** "20.10": Debian 12's docker.io. "26": Debian 13's docker.io + containerd from the test cache. */
-export type Engine = "20.10" | "26";
-export const ENGINES: readonly Engine[] = ["20.10", "26"];
+/**
+ * "20.10": Debian 12's docker.io. "28": Debian unstable's docker.io + containerd, "26": Debian
+ * 13's, both from the test cache.
+ */
+export type Engine = "20.10" | "26" | "28";
+export const ENGINES: readonly Engine[] = ["20.10", "26", "28"];
+/** The engines fetched into the test cache (scripts/fetch-docker.sh). */
+export type FetchedEngine = Exclude<Engine, "20.10">;
 
 export interface EngineFiles {
   dockerd: string;
@@ -40,23 +46,48 @@ export interface EngineFiles {
 }
 
 const REPO_ROOT = resolve(new URL(".", import.meta.url).pathname, "../../..");
-/** Where scripts/fetch-docker26.sh unpacked Docker 26 (env NUAGE_DOCKER26_ROOT overrides). */
-export const DOCKER26_ROOT = process.env.NUAGE_DOCKER26_ROOT ?? join(REPO_ROOT, ".cache/docker26/root");
+
+/** Where scripts/fetch-docker.sh unpacked an engine (env NUAGE_DOCKER<N>_ROOT overrides). */
+export function fetchedEngineRoot(engine: FetchedEngine): string {
+  return process.env[`NUAGE_DOCKER${engine}_ROOT`] ?? join(REPO_ROOT, `.cache/docker${engine}/root`);
+}
 
 export function engineFiles(engine: Engine): EngineFiles {
   if (engine === "20.10") return { dockerd: DOCKERD, docker: DOCKER, pathPrefix: [] };
+  const root = fetchedEngineRoot(engine);
   const files: EngineFiles = {
-    dockerd: join(DOCKER26_ROOT, "usr/sbin/dockerd"),
-    docker: join(DOCKER26_ROOT, "usr/bin/docker"),
-    pathPrefix: [join(DOCKER26_ROOT, "usr/bin"), join(DOCKER26_ROOT, "usr/sbin")],
+    dockerd: join(root, "usr/sbin/dockerd"),
+    docker: join(root, "usr/bin/docker"),
+    pathPrefix: [join(root, "usr/bin"), join(root, "usr/sbin")],
   };
-  for (const f of [files.dockerd, files.docker, join(DOCKER26_ROOT, "usr/bin/containerd")]) {
+  for (const f of [files.dockerd, files.docker, join(root, "usr/bin/containerd")]) {
     if (!existsSync(f))
       throw new Error(
-        `Docker 26 is not unpacked (${f} missing): run scripts/fetch-docker26.sh (scripts/setup.sh does)`,
+        `Docker ${engine} is not unpacked (${f} missing): run scripts/fetch-docker.sh ${engine} (scripts/test.sh does)`,
       );
   }
   return files;
+}
+
+function envEngine(): Engine | undefined {
+  const e = process.env.NUAGE_TEST_ENGINE;
+  if (e === undefined || e === "") return undefined;
+  if ((ENGINES as readonly string[]).includes(e)) return e as Engine;
+  throw new Error(`NUAGE_TEST_ENGINE=${e}: expected one of ${ENGINES.join(", ")}`);
+}
+
+/**
+ * The engine the tests call today's: what the managed-plugin, swarm and second single-host
+ * tests run on. Docker 28, or 26 with NUAGE_TEST_ENGINE=26.
+ */
+export function currentEngine(): FetchedEngine {
+  const e = envEngine();
+  return e === "26" ? "26" : "28";
+}
+
+/** The engine of a test that names none: 20.10, or NUAGE_TEST_ENGINE's. */
+function defaultEngine(): Engine {
+  return envEngine() ?? "20.10";
 }
 
 export interface DockerdOptions {
@@ -115,13 +146,6 @@ export interface Dockerd {
    * plugin it uses: a dead legacy plugin costs ~15 s of retries per endpoint.
    */
   stop(opts?: { keepDir?: boolean; timeoutMs?: number; killContainers?: boolean }): Promise<{ stopMs: number }>;
-}
-
-function defaultEngine(): Engine {
-  const e = process.env.NUAGE_TEST_ENGINE;
-  if (e === undefined || e === "") return "20.10";
-  if ((ENGINES as readonly string[]).includes(e)) return e as Engine;
-  throw new Error(`NUAGE_TEST_ENGINE=${e}: expected one of ${ENGINES.join(", ")}`);
 }
 
 function fsType(path: string): Promise<string> {

@@ -54,6 +54,7 @@ test("the original README's sample, verbatim, loads with the documented defaults
     LogFormat: "json",
     VsdApiVersion: "v6",
     VsdInsecure: false,
+    VsdProxyUser: false,
   });
 });
 

@@ -76,7 +76,7 @@ class IpVsd implements IpamVsd {
     return { containerId: `c-${r.uuid.slice(0, 4)}`, ip: "10.21.59.2", netmask: "255.255.255.0", vportId: "vp-2" };
   }
   async release(r: { uuid: string }) {
-    this.made.delete(r.uuid);
+    return this.made.delete(r.uuid) ? ("deleted" as const) : ("absent" as const);
   }
   async rename(id: string, name: string) {
     this.renamed.push([id, name]);

@@ -30,10 +30,13 @@ function setup() {
   let onEvent: ((e: DockerEvent) => void) | undefined;
   let inspects = 0;
   let inspectFails = 0;
-  const docker = {
-    async followEvents(_f: unknown, cb: (e: DockerEvent) => void) {
+  const events = {
+    subscribe(action: string, cb: (e: DockerEvent) => void) {
+      assert.equal(action, "connect");
       onEvent = cb;
     },
+  };
+  const docker = {
     async inspectNetwork(id: string): Promise<DockerNetwork | undefined> {
       inspects++;
       if (inspectFails > 0) {
@@ -87,7 +90,7 @@ function setup() {
     baseDelayMs: 10,
     maxDelayMs: 50,
   });
-  sync.start();
+  sync.start(events);
   const connect = (net = NET): void =>
     onEvent!({ Type: "network", Action: "connect", Actor: { ID: net, Attributes: {} }, time: 0 });
   return {

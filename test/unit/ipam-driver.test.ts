@@ -19,6 +19,10 @@ class FakeVsd implements IpamVsd {
   containers = new Map<string, string>(); // container ID → ip
   renamed: [string, string][] = [];
   failNext?: Error;
+  /** The next reservation is made, and its answer lost (the error thrown instead). */
+  loseNextAnswer?: Error;
+  failRelease = 0;
+  releases = 0;
   async findSubnet(ref: { subnet: string }) {
     if (ref.subnet !== "Subnet 2") throw new Error(`subnet "${ref.subnet}" not found`);
     return { id: "subnet-2", address: "10.21.59.0", netmask: "255.255.255.0", gateway: "10.21.59.1" };
@@ -35,12 +39,24 @@ class FakeVsd implements IpamVsd {
     this.used.set(ip, { uuid: r.uuid, mac: r.mac, portName: r.portName });
     const id = `c-${r.uuid.slice(0, 6)}`;
     this.containers.set(id, ip);
+    if (this.loseNextAnswer) {
+      const e = this.loseNextAnswer;
+      this.loseNextAnswer = undefined;
+      throw e;
+    }
     return { containerId: id, ip, netmask: "255.255.255.0", vportId: `vp-${ip}` };
   }
   async release(r: { uuid: string; containerId?: string }) {
-    const ip = r.containerId ? this.containers.get(r.containerId) : undefined;
-    if (r.containerId) this.containers.delete(r.containerId);
+    if (this.failRelease > 0) {
+      this.failRelease--;
+      throw new Error("VSD unreachable on DELETE");
+    }
+    const id = r.containerId ?? `c-${r.uuid.slice(0, 6)}`;
+    const ip = this.containers.get(id);
+    this.containers.delete(id);
     if (ip) this.used.delete(ip);
+    if (ip) this.releases++;
+    return ip ? ("deleted" as const) : ("absent" as const);
   }
   async rename(id: string, name: string) {
     this.renamed.push([id, name]);
@@ -169,16 +185,60 @@ test("RequestAddress reserves in the VSD with Docker's MAC; --ip in use is refus
   await ipam.releaseAddress({ PoolID: p.PoolID, Address: "10.21.59.40" }); // twice: done
 });
 
-test("a VSD failure during the reservation leaves no record", async () => {
+test("a reservation whose answer was lost keeps its record until the VSD was asked, then releases what the VSD made", async () => {
+  ipam = new NuageIpam({ graceMs: 50, settleMs: 300 }, { store, vsd, logger });
   const p = await pool();
-  vsd.failNext = new Error("VSD unreachable");
+  const ask = () =>
+    ipam.requestAddress({ PoolID: p.PoolID, Address: "", Options: { "com.docker.network.endpoint.macaddress": MAC } });
+  // Made by the VSD, answer lost: the record stays "unknown" until the queue found and deleted the container.
+  vsd.loseNextAnswer = new Error("VSD unreachable on POST /containers: ECONNRESET");
   await assert.rejects(
-    ipam.requestAddress({ PoolID: p.PoolID, Address: "", Options: { "com.docker.network.endpoint.macaddress": MAC } }),
+    ask(),
     (err: Error) =>
       err instanceof DriverError &&
-      /reserving an address in VSD subnet "Subnet 2" failed: VSD unreachable/.test(err.message),
+      /reserving an address in VSD subnet "Subnet 2" failed: VSD unreachable on POST \/containers: ECONNRESET/.test(
+        err.message,
+      ) &&
+      /asks the VSD whether it made the reservation/.test(err.message),
+  );
+  await ipam.inDoubt.idle();
+  assert.equal(vsd.releases, 1, "what the VSD made was found and deleted");
+  assert.equal(vsd.containers.size, 0, "released");
+  assert.equal(store.listReservations().length, 0, "record gone once the VSD was asked");
+  // Not made: the record stays while the container may still be on its way (settleMs), then goes.
+  vsd.failNext = new Error("VSD unreachable on POST /containers: TIMEOUT");
+  await assert.rejects(ask(), /failed: VSD unreachable/);
+  assert.equal(store.listReservations()[0]?.state, "unknown");
+  const started = Date.now();
+  await ipam.inDoubt.idle();
+  assert.ok(Date.now() - started >= 200, "kept until settleMs had passed");
+  assert.equal(store.listReservations().length, 0);
+  // A refusal is certain: no record.
+  vsd.failNext = new ReservationRefused("refused", "name: This value cannot be null");
+  await assert.rejects(
+    ask(),
+    /the VSD refused an address in subnet "Subnet 2" \(10\.21\.59\.0\/24\): name: This value/,
   );
   assert.equal(store.listReservations().length, 0);
+  await ipam.stop();
+});
+
+test("a failed release keeps the record (releasing) and the queue retries it whatever the reconcile interval", async () => {
+  ipam = new NuageIpam({ graceMs: 50, settleMs: 300 }, { store, vsd, logger });
+  const p = await pool();
+  const a = await ipam.requestAddress({
+    PoolID: p.PoolID,
+    Address: "",
+    Options: { "com.docker.network.endpoint.macaddress": MAC },
+  });
+  vsd.failRelease = 2;
+  await ipam.releaseAddress({ PoolID: p.PoolID, Address: a.Address.split("/")[0]! });
+  assert.equal(store.listReservations()[0]?.state, "releasing");
+  assert.equal(ipam.inDoubt.list().length, 1, "listed as pending (doctor shows these)");
+  await ipam.inDoubt.idle();
+  assert.equal(vsd.containers.size, 0);
+  assert.equal(store.listReservations().length, 0);
+  await ipam.stop();
 });
 
 test("CreateNetwork links to the pool just given; two VSD subnets of one CIDR at once ask for -o", async () => {

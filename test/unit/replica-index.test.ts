@@ -1,11 +1,13 @@
 /**
- * The replica's indexes kept through updates: find() by a unique column, withMember() by an
- * element of a set column (the entities listing a port), both rebuilt by a resync.
+ * The replica's indexes kept through updates: find() by a unique key, withMember() by an
+ * element of a set (the entities listing a port), both rebuilt by a resync; each row decoded
+ * once into its typed record, a row that cannot be decoded kept out.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { Replica } from "../../src/vrs/ovsdb/replica.js";
+import { entityTable, ovsPortTable } from "../../src/vrs/model.js";
 import type { OvsdbConnection, TableUpdates } from "../../src/vrs/ovsdb/types.js";
 
 function fakeConnection(): { conn: OvsdbConnection; push: (u: TableUpdates, initial?: boolean) => void } {
@@ -27,12 +29,12 @@ function fakeConnection(): { conn: OvsdbConnection; push: (u: TableUpdates, init
   return { conn, push: (u, initial = false) => handler!(u, initial) };
 }
 
-const names = (rows: { row: Record<string, unknown> }[]): string[] => rows.map((r) => String(r.row.vm_uuid)).sort();
+const names = (rows: { vmUuid: string }[]): string[] => rows.map((r) => r.vmUuid).sort();
 
 test("withMember follows the set column through insert, modify and delete; find follows the index", async () => {
   const { conn, push } = fakeConnection();
   const r = new Replica(conn, "Open_vSwitch", {
-    Nuage_VM_Table: { columns: ["vm_uuid", "ports"], index: "vm_uuid", members: "ports" },
+    Nuage_VM_Table: entityTable(["vm_uuid", "ports"]),
   });
   r.start();
   await r.whenSynced(Date.now() + 1000);
@@ -60,8 +62,51 @@ test("withMember follows the set column through insert, modify and delete; find 
   assert.deepEqual(r.withMember("Nuage_VM_Table", "p3"), [], "a resync starts the index again");
   assert.equal(r.find("Nuage_VM_Table", "vm1"), undefined);
   assert.throws(
-    () => new Replica(conn, "Open_vSwitch", { Port: { columns: ["name"] } }).withMember("Port", "x"),
+    () => new Replica(conn, "Open_vSwitch", { Port: ovsPortTable(["name"]) }).withMember("Port", "x"),
     /no member index/,
   );
+  r.stop();
+});
+
+test("rows are decoded once into records; a row of the wrong OVSDB type is kept out and logged", async () => {
+  const { conn, push } = fakeConnection();
+  const errors: string[] = [];
+  const r = new Replica(
+    conn,
+    "Open_vSwitch",
+    { Port: ovsPortTable(["name", "tag", "external_ids"]) },
+    { warn: () => undefined, error: (m) => errors.push(m) },
+  );
+  r.start();
+  await r.whenSynced(Date.now() + 1000);
+  const changes: unknown[] = [];
+  r.on("change", (c: unknown[]) => changes.push(...c));
+  push({
+    Port: {
+      p1: {
+        new: {
+          name: "nuh1",
+          tag: ["set", []],
+          external_ids: [
+            "map",
+            [
+              ["nuage-libnetwork", "true"],
+              ["nuage-libnetwork-endpoint-id", "ep1"],
+              ["vm-uuid", "vm1"],
+            ],
+          ],
+        },
+      },
+      p2: { new: { name: "eth0", tag: 7, external_ids: ["map", []] } },
+      p3: { new: { name: "bad", tag: ["set", [1, 2]], external_ids: ["map", []] } },
+    },
+  });
+  assert.deepEqual(r.find("Port", "nuh1")?.owner, { endpointId: "ep1", networkId: "", vmUuid: "vm1" });
+  assert.equal(r.find("Port", "nuh1")?.tag, undefined);
+  assert.equal(r.find("Port", "eth0")?.owner, undefined, "a port without the mark is not the plugin's");
+  assert.equal(r.find("Port", "eth0")?.tag, 7);
+  assert.equal(r.find("Port", "bad"), undefined);
+  assert.match(errors.join("\n"), /Port row p3 cannot be read/);
+  assert.equal(changes.length, 2, "the change names the two rows read");
   r.stop();
 });

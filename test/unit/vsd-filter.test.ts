@@ -134,7 +134,7 @@ test("VSD error bodies become VsdError with status, code, property and the first
   assert.equal(e.internalErrorCode, 2505);
   assert.equal(e.property, "name");
   assert.equal(e.title, "Duplicate name");
-  assert.equal(e.message, "Subnet 'frontend' already exists.");
+  assert.equal(e.message, "name: Duplicate name — Subnet 'frontend' already exists.");
   const nf = vsdErrorFromReply(
     404,
     '{"errors":[{"property":"","descriptions":[{"title":"nf","description":"gone"}]}]}',

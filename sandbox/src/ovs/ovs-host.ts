@@ -469,7 +469,22 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
 
     const vsctl = (...args: string[]) =>
       run("ovs-vsctl", [`--db=unix:${p.sock}`, "--no-wait", "--timeout=10", ...args], { env });
-    await vsctl("--", "init", "--", "set", "Open_vSwitch", ".", `external_ids:system-id=${manifest.systemId}`);
+    // userspace-tso-enable before ovs-vswitchd starts (it is read only then). Without it the
+    // userspace datapath reads the ports' AF_PACKET sockets without the virtio-net header, so a
+    // TCP or UDP checksum the sending container left to offload (veths leave them all) is never
+    // filled in: the receiver drops the segment while ICMP, checksummed in software, passes. With
+    // it, the offload metadata travels with the packet, as in the kernel datapath a real VRS
+    // uses; the plugin's veths stay as they are on a real host.
+    await vsctl(
+      "--",
+      "init",
+      "--",
+      "set",
+      "Open_vSwitch",
+      ".",
+      `external_ids:system-id=${manifest.systemId}`,
+      "other_config:userspace-tso-enable=true",
+    );
     await vsctl("--", "--may-exist", "add-br", bridge, "--", "set", "bridge", bridge, "datapath_type=netdev");
 
     const client = await connectOvsdb(

@@ -8,7 +8,6 @@
  */
 import type { OvsdbConnection, OvsdbOperation, OvsdbRow, OvsdbValue } from "./types.js";
 import { OvsdbError, OvsdbUnavailableError } from "./errors.js";
-import type { Replica } from "./replica.js";
 
 /** Holds when no row of table has column == value. */
 export function guardAbsent(table: string, column: string, value: OvsdbValue): OvsdbOperation {
@@ -37,6 +36,12 @@ export function isConflict(err: unknown): boolean {
 
 const MAX_ATTEMPTS = 40;
 
+/** What a guarded write needs of the replica it reads from. */
+export interface ReplicaClock {
+  whenSynced(deadline: number): Promise<void>;
+  nextChange(waitMs: number): Promise<void>;
+}
+
 /**
  * Runs build() → transact until it commits, or rejects: OvsdbUnavailableError at the
  * deadline (epoch ms; the wait for a connection included), the error of a refused
@@ -45,7 +50,7 @@ const MAX_ATTEMPTS = 40;
  */
 export async function runGuarded(
   conn: OvsdbConnection,
-  replica: Replica,
+  replica: ReplicaClock,
   db: string,
   build: () => OvsdbOperation[],
   deadline: number,

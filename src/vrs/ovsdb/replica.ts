@@ -1,8 +1,9 @@
 /**
  * A local replica of some tables of one OVSDB database: one `monitor_cond` (update2: the
- * changes only; `monitor` on a server without it) of the columns the caller reads, into a
- * cache keyed by row UUID, with an index on one column per table (a name or a vm_uuid) and,
- * where asked, one on the elements of a set column (the ports an entity lists). Writers
+ * changes only; `monitor` on a server without it) of the columns the caller reads, each row
+ * decoded ONCE, as it arrives, into the caller's typed record (see src/vrs/model.ts), kept by
+ * row UUID with an index on one unique key per table (a name or a vm_uuid) and, where asked,
+ * one on the elements of a set (the ports an entity lists, the ports a bridge lists). Writers
  * build their transactions from it and guard them with `wait` operations on what they read
  * (see guarded.ts), so that a read and the write that depends on it are never two round
  * trips apart.
@@ -12,41 +13,52 @@
  * `synced` is false from the drop until that moment.
  *
  * Read-your-writes: ovsdb-server sends the monitor updates caused by a transaction
- * before that transaction's reply (checked in test/integration/ovsdb-replica.test.ts),
+ * before that transaction's reply (checked in test/integration/vrs-client.test.ts),
  * so once `transact` resolves, the replica shows the commit.
  */
 import { EventEmitter } from "node:events";
 import type { MonitorRequest, OvsdbConnection, OvsdbRow, TableUpdates } from "./types.js";
 import { OvsdbError, OvsdbUnavailableError } from "./errors.js";
-import { atomToString, scalarString, setToArray } from "./values.js";
 
-function memberKeys(v: OvsdbRow[string] | undefined): string[] {
-  return setToArray(v).map(atomToString);
+/** Every record the replica keeps carries its row's UUID. */
+export interface RowRecord {
+  readonly uuid: string;
 }
 
-export interface ReplicaTable {
-  columns: string[];
-  /** A column whose value is unique per row (it has an index in the schema): find() looks rows up by it. */
-  index?: string;
-  /** A set column: withMember() finds the rows whose set holds a value. */
-  members?: string;
+/** How one table is followed and decoded. */
+export interface TableModel<R extends RowRecord> {
+  /** The columns monitored; a column not listed decodes as empty (each reader lists what it reads). */
+  readonly columns: readonly string[];
+  /** The row as a typed record; throws TypeError on a value of the wrong OVSDB type. */
+  decode(uuid: string, row: OvsdbRow): R;
+  /** A value unique per row (a column with an index in the schema): find() looks records up by it. */
+  key?(r: R): string;
+  /** The elements of a set: withMember() finds the records whose set holds a value. */
+  members?(r: R): readonly string[];
 }
 
-interface TableCache {
-  rows: Map<string, OvsdbRow>;
-  index?: string;
-  byIndex: Map<string, string>;
-  members?: string;
+// biome-ignore lint/suspicious/noExplicitAny: a table map holds models of different record types
+export type TableModels = Record<string, TableModel<any>>;
+export type RecordOf<M> = M extends TableModel<infer R> ? R : never;
+
+/** One row's change as the replica applied it (before/after as records; absent = no row). */
+export interface RowChange<M extends TableModels, T extends keyof M & string = keyof M & string> {
+  table: T;
+  uuid: string;
+  before?: RecordOf<M[T]>;
+  after?: RecordOf<M[T]>;
+}
+
+interface TableCache<R extends RowRecord> {
+  model: TableModel<R>;
+  rows: Map<string, R>;
+  byKey: Map<string, string>;
   byMember: Map<string, Set<string>>;
 }
 
-export interface ReplicaRow {
-  uuid: string;
-  row: OvsdbRow;
-}
-
-export class Replica extends EventEmitter {
-  private readonly tables = new Map<string, TableCache>();
+export class Replica<M extends TableModels> extends EventEmitter {
+  // biome-ignore lint/suspicious/noExplicitAny: each table's cache holds its own record type
+  private readonly tables = new Map<string, TableCache<any>>();
   private monitoring: Promise<void> | undefined;
   private monitored = false;
   private isSynced = false;
@@ -60,27 +72,20 @@ export class Replica extends EventEmitter {
     this.isSynced = false;
     this.wake();
   };
+  private readonly requests: Record<string, MonitorRequest>;
 
   constructor(
     private readonly conn: OvsdbConnection & { readonly endpointName?: string },
     private readonly db: string,
-    specs: Record<string, ReplicaTable>,
+    models: M,
     private readonly log?: { warn(msg: string): void; error(msg: string): void },
   ) {
     super();
-    for (const [name, spec] of Object.entries(specs)) {
-      this.tables.set(name, {
-        rows: new Map(),
-        index: spec.index,
-        byIndex: new Map(),
-        members: spec.members,
-        byMember: new Map(),
-      });
+    for (const [name, model] of Object.entries(models)) {
+      this.tables.set(name, { model, rows: new Map(), byKey: new Map(), byMember: new Map() });
     }
-    this.requests = Object.fromEntries(Object.entries(specs).map(([t, s]) => [t, { columns: s.columns }]));
+    this.requests = Object.fromEntries(Object.entries(models).map(([t, m]) => [t, { columns: [...m.columns] }]));
   }
-
-  private readonly requests: Record<string, MonitorRequest>;
 
   /** Starts following the tables (now if connected, else at the first connection); never throws. */
   start(): void {
@@ -142,47 +147,66 @@ export class Replica extends EventEmitter {
     return this.monitoring;
   }
 
+  /**
+   * Decodes and indexes the rows of one update, then tells the listeners ("change": the
+   * records before and after, and whether it was the whole contents).
+   */
   private apply(updates: TableUpdates, initial: boolean): void {
     if (initial)
       for (const t of this.tables.values()) {
         t.rows.clear();
-        t.byIndex.clear();
+        t.byKey.clear();
         t.byMember.clear();
       }
+    const changes: RowChange<M>[] = [];
     for (const [table, rows] of Object.entries(updates)) {
       const t = this.tables.get(table);
       if (!t) continue;
       for (const [uuid, change] of Object.entries(rows)) {
         const before = t.rows.get(uuid);
-        if (before && t.index) {
-          const key = scalarString(before[t.index]);
-          if (t.byIndex.get(key) === uuid) t.byIndex.delete(key);
-        }
-        if (before && t.members) {
-          for (const m of memberKeys(before[t.members])) {
-            const set = t.byMember.get(m);
-            set?.delete(uuid);
-            if (set?.size === 0) t.byMember.delete(m);
-          }
-        }
+        if (before) this.unindex(t, before);
+        let after: RowRecord | undefined;
         if (change.new) {
-          t.rows.set(uuid, change.new);
-          if (t.index) t.byIndex.set(scalarString(change.new[t.index]), uuid);
-          if (t.members) {
-            for (const m of memberKeys(change.new[t.members])) {
-              let set = t.byMember.get(m);
-              if (!set) t.byMember.set(m, (set = new Set()));
-              set.add(uuid);
-            }
+          try {
+            after = t.model.decode(uuid, change.new);
+          } catch (err) {
+            // Kept out of the replica rather than half-read: readers see no such row.
+            this.log?.error(`OVSDB ${table} row ${uuid} cannot be read: ${(err as Error).message}`);
           }
-        } else {
-          t.rows.delete(uuid);
         }
+        if (after) {
+          t.rows.set(uuid, after);
+          this.index(t, after);
+        } else t.rows.delete(uuid);
+        if (before || after) changes.push({ table, uuid, before, after } as RowChange<M>);
       }
     }
     if (initial) this.isSynced = true;
-    this.emit("change", updates, initial);
+    this.emit("change", changes, initial);
     this.wake();
+  }
+
+  private index<R extends RowRecord>(t: TableCache<R>, r: R): void {
+    if (t.model.key) t.byKey.set(t.model.key(r), r.uuid);
+    if (t.model.members)
+      for (const m of t.model.members(r)) {
+        let set = t.byMember.get(m);
+        if (!set) t.byMember.set(m, (set = new Set()));
+        set.add(r.uuid);
+      }
+  }
+
+  private unindex<R extends RowRecord>(t: TableCache<R>, r: R): void {
+    if (t.model.key) {
+      const key = t.model.key(r);
+      if (t.byKey.get(key) === r.uuid) t.byKey.delete(key);
+    }
+    if (t.model.members)
+      for (const m of t.model.members(r)) {
+        const set = t.byMember.get(m);
+        set?.delete(r.uuid);
+        if (set?.size === 0) t.byMember.delete(m);
+      }
   }
 
   private wake(): void {
@@ -191,35 +215,34 @@ export class Replica extends EventEmitter {
     for (const w of waiters) w();
   }
 
-  /** The row whose index column equals value. */
-  find(table: string, value: string): ReplicaRow | undefined {
+  /** The record whose key is value. */
+  find<T extends keyof M & string>(table: T, value: string): RecordOf<M[T]> | undefined {
     const t = this.table(table);
-    const uuid = t.byIndex.get(value);
-    const row = uuid === undefined ? undefined : t.rows.get(uuid);
-    return row && uuid ? { uuid, row } : undefined;
+    const uuid = t.byKey.get(value);
+    return uuid === undefined ? undefined : t.rows.get(uuid);
   }
 
-  /** The rows whose `members` set column holds value (a string, or a uuid's id). */
-  withMember(table: string, value: string): ReplicaRow[] {
+  /** The records whose member set holds value. */
+  withMember<T extends keyof M & string>(table: T, value: string): RecordOf<M[T]>[] {
     const t = this.table(table);
-    if (!t.members) throw new Error(`table ${table} has no member index`);
-    const out: ReplicaRow[] = [];
+    if (!t.model.members) throw new Error(`table ${table} has no member index`);
+    const out: RecordOf<M[T]>[] = [];
     for (const uuid of t.byMember.get(value) ?? []) {
-      const row = t.rows.get(uuid);
-      if (row) out.push({ uuid, row });
+      const r = t.rows.get(uuid);
+      if (r) out.push(r);
     }
     return out;
   }
 
-  get(table: string, uuid: string): OvsdbRow | undefined {
+  get<T extends keyof M & string>(table: T, uuid: string): RecordOf<M[T]> | undefined {
     return this.table(table).rows.get(uuid);
   }
 
-  rows(table: string): IterableIterator<[string, OvsdbRow]> {
-    return this.table(table).rows.entries();
+  records<T extends keyof M & string>(table: T): IterableIterator<RecordOf<M[T]>> {
+    return this.table(table).rows.values();
   }
 
-  private table(name: string): TableCache {
+  private table<T extends keyof M & string>(name: T): TableCache<RecordOf<M[T]>> {
     const t = this.tables.get(name);
     if (!t) throw new Error(`table ${name} is not replicated`);
     return t;
