@@ -175,6 +175,19 @@ export class NuageIpam implements IpamDriver {
     return { LocalDefaultAddressSpace: LOCAL_ADDRESS_SPACE, GlobalDefaultAddressSpace: GLOBAL_ADDRESS_SPACE };
   }
 
+  /**
+   * Whether a CreateNetwork's pool is this IPAM's. Docker keeps the address spaces an IPAM named
+   * when it first loaded it: after a move from Nuage's Go plugin without a dockerd restart, pools
+   * of `nuage-ipam` come in that plugin's spaces ("local", "global"); such a pool is this IPAM's
+   * when it has just given out a pool of that CIDR.
+   */
+  ownsPool(data: { AddressSpace?: string; Pool?: string } | undefined): boolean {
+    if (NuageIpam.isOwnAddressSpace(data?.AddressSpace)) return true;
+    if (data?.AddressSpace !== "local" && data?.AddressSpace !== "global") return false;
+    const c = parseCidr(data.Pool ?? "");
+    return !!c && [...this.pending.values()].some((p) => !p.networkId && p.key.cidr === `${c.network}/${c.prefix}`);
+  }
+
   static isOwnAddressSpace(space: string | undefined): boolean {
     return space === LOCAL_ADDRESS_SPACE || space === GLOBAL_ADDRESS_SPACE;
   }
@@ -349,8 +362,12 @@ export class NuageIpam implements IpamDriver {
       );
     }
     const dockerMac = opts[IpamOption.macAddress];
-    if (req.Address && !dockerMac) {
-      // Docker asks without an endpoint MAC only for --aux-address (this IPAM requires MACs).
+    // Docker asks without an endpoint MAC for --aux-address, while the network is being made (this
+    // IPAM requires MACs). A pool of a network Docker has (Nuage's Go plugin's, or this IPAM's
+    // under the name nuage-ipam while Docker keeps that plugin's capabilities, RequiresMACAddress
+    // false, from before a move) gets `--ip` without a MAC.
+    const creating = [...this.pending.values()].some((p) => p.key.nonce === key.nonce && !p.networkId);
+    if (req.Address && !dockerMac && creating) {
       throw new DriverError(
         `--aux-address ${req.Address} is not supported by the nuage IPAM: addresses kept out of use are reserved in the VSD`,
       );

@@ -135,7 +135,7 @@ export class NlnAdoption {
     let reservationId: string | undefined;
     if (found) {
       // Keyed by the VSD container's ID: NLN gave one UUID (the Docker ID) to each network's VSD container.
-      reservationId = `nln-${found.containerId}`;
+      reservationId = `nln${found.containerId.replace(/[^A-Za-z0-9]/g, "")}`;
       const rec: ReservationRecord = {
         id: reservationId,
         poolId: "",
@@ -144,6 +144,7 @@ export class NlnAdoption {
           domain: net.nuage.domain,
           zone: net.nuage.zone,
           subnet: net.nuage.subnet,
+          user: net.nuage.user,
         },
         subnetId: found.subnetId,
         state: "reserved",

@@ -30,7 +30,7 @@ import { KeyedMutex } from "../concurrency/keyed-mutex.js";
 import { bareIp, generateMac, isMac, macForAddress, maskToPrefix, parseCidr, vethNames } from "./naming.js";
 import { parseNetworkOptions } from "./network-options.js";
 import type { DockerLookup, SubnetDirectory, VrsPorts, VsdSubnetFacts } from "./deps.js";
-import { NuageIpam, reservationName } from "./ipam-driver.js";
+import { type NuageIpam, reservationName } from "./ipam-driver.js";
 import type { PolicyGroups } from "./policy-groups.js";
 import { isOwnIpamDriver } from "./nln-pools.js";
 
@@ -85,8 +85,7 @@ export class NuageDriver implements NetworkDriver {
     await this.locks.run(`net:${req.NetworkID}`, async () => {
       const generic = req.Options?.["com.docker.network.generic"] ?? null;
       // The nuage IPAM checked its pool against the VSD at RequestPool.
-      const ipam =
-        this.deps.ipam && NuageIpam.isOwnAddressSpace(req.IPv4Data?.[0]?.AddressSpace) ? this.deps.ipam : undefined;
+      const ipam = this.deps.ipam?.ownsPool(req.IPv4Data?.[0]) ? this.deps.ipam : undefined;
       const parsed = ipam
         ? ipam.networkOptions(req.NetworkID, generic, req.IPv4Data, req.IPv6Data)
         : parseNetworkOptions(generic, req.IPv4Data, req.IPv6Data);

@@ -312,8 +312,8 @@ const ipam: Record<string, (b: Record<string, unknown>) => Promise<unknown>> = {
   "Plugin.Activate": async () => ({ Implements: ["IpamDriver"] }),
   "IpamDriver.GetCapabilities": async () => ({ RequiresMACAddress: false }),
   "IpamDriver.GetDefaultAddressSpaces": async () => ({
-    LocalDefaultAddressSpace: "LocalDefault",
-    GlobalDefaultAddressSpace: "GlobalDefault",
+    LocalDefaultAddressSpace: "local",
+    GlobalDefaultAddressSpace: "global",
   }),
   "IpamDriver.RequestPool": (b) => requestPool(b),
   "IpamDriver.ReleasePool": async () => ({}),
