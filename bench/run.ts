@@ -3,7 +3,7 @@
  * and how it behaves with many endpoints. They print figures; they are not tests and fail
  * on nothing but a broken set-up.
  *
- *   npm run bench                      # build, then all four (10-15 minutes on 2 cores)
+ *   npm run bench                      # build, then all of them (10-15 minutes on 2 cores)
  *   npm run bench -- --only start,footprint --runs 50
  *   npm run bench -- --quick           # a smoke run with small counts
  *
@@ -29,15 +29,18 @@ import {
   type CodeMemory,
   type FootprintPoint,
 } from "./footprint.js";
+import { benchScrape, printScrape, type ScrapeResult } from "./scrape.js";
 import { run } from "../test/support/proc.js";
 import { benchForeign, printForeign, type ForeignResult } from "./foreign.js";
+import { benchVsdRequests, printVsdRequests, type VsdRequestsResult } from "./vsd-requests.js";
 
-const ALL = ["start", "foreign", "cycle", "concurrency", "footprint"] as const;
+const ALL = ["start", "vsd-requests", "foreign", "cycle", "concurrency", "footprint", "scrape"] as const;
 
 const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [options])
   --only LIST        some of ${ALL.join(",")} (default: all)
   --runs N           container starts per mode (default 30)
   --warmup N         warm-up starts per mode, not counted (default 2)
+  --vsd-containers N containers per mode of the VSD-requests bench (default 10)
   --foreign N        containers not on a Nuage network, for the plugin's CPU per such container (default 30)
   --cycles N         driver cycles per level (default 200)
   --levels LIST      endpoints present for the driver cycle (default 0,100,1000)
@@ -46,6 +49,8 @@ const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [o
   --total N          containers of the concurrency bench (default 50)
   --parallel N       at a time (default 10)
   --restarts N       plugin restarts per footprint point (default 5)
+  --scrape-samples N CreateNetwork + CreateEndpoint pairs per mode of the scrape bench (default 120)
+  --scrapers N       clients scraping /metrics continuously in the scrape bench (default 64)
   --quick            small counts, to check the set-up (runs 5, cycles 20, levels 0,100, total 20)
   --variant L=[VAR=VALUE ...] OPTS   also run the plugin as \`VAR=VALUE node OPTS [ENTRY]\` (ENTRY: a last word
                      ending in .js/.mjs, else bin's; leading VAR=VALUE words: its environment variables, the
@@ -66,6 +71,7 @@ async function main(): Promise<void> {
       runs: { type: "string" },
       warmup: { type: "string" },
       foreign: { type: "string" },
+      "vsd-containers": { type: "string" },
       cycles: { type: "string" },
       levels: { type: "string" },
       "steps-at": { type: "string" },
@@ -73,6 +79,8 @@ async function main(): Promise<void> {
       total: { type: "string" },
       parallel: { type: "string" },
       restarts: { type: "string" },
+      "scrape-samples": { type: "string" },
+      scrapers: { type: "string" },
       quick: { type: "boolean" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -107,6 +115,7 @@ async function main(): Promise<void> {
     runs: int(values.runs, q ? 5 : 30),
     warmup: int(values.warmup, q ? 1 : 2),
     foreign: int(values.foreign, q ? 10 : 30),
+    vsdContainers: int(values["vsd-containers"], q ? 3 : 10),
     cycles: int(values.cycles, q ? 20 : 200),
     levels: list(values.levels, q ? [0, 100] : [0, 100, 1000]),
     stepsAt: list(values["steps-at"], q ? [0] : [0, 1000]),
@@ -114,6 +123,8 @@ async function main(): Promise<void> {
     total: int(values.total, q ? 20 : 50),
     parallel: int(values.parallel, 10),
     restarts: int(values.restarts, q ? 2 : 5),
+    scrapeSamples: int(values["scrape-samples"], q ? 20 : 120),
+    scrapers: int(values.scrapers, 64),
     variants: (values.variant ?? []).map(parseVariant),
   };
 
@@ -150,6 +161,8 @@ async function main(): Promise<void> {
     concurrency?: ConcurrencyResult;
     footprint: FootprintPoint[];
     codeMemory?: CodeMemory;
+    scrape?: ScrapeResult;
+    vsdRequests?: VsdRequestsResult;
   } = { footprint: [] };
   let failed: unknown;
   try {
@@ -164,6 +177,11 @@ async function main(): Promise<void> {
       log(`container start, ${o.runs} runs per mode...`);
       results.start = await benchStart(bed, watch, { runs: o.runs, warmup: o.warmup, log });
       printStart(results.start, out);
+    }
+    if (only.has("vsd-requests")) {
+      log(`VSD requests per container, ${o.vsdContainers} per mode...`);
+      results.vsdRequests = await benchVsdRequests(bed, { containers: o.vsdContainers, log });
+      printVsdRequests(results.vsdRequests, out);
     }
     if (only.has("foreign")) {
       log(`containers not on a Nuage network, ${o.foreign}...`);
@@ -202,6 +220,15 @@ async function main(): Promise<void> {
       }
       results.codeMemory = await codeMemory();
       printFootprint(results.footprint, results.codeMemory, out);
+    }
+    if (only.has("scrape")) {
+      log(`scrapes against Docker's calls, ${o.scrapeSamples} pairs per mode, ${o.scrapers} scrapers...`);
+      results.scrape = await benchScrape(bed, proxy, socketFromOutside(bed), {
+        samples: o.scrapeSamples,
+        clients: o.scrapers,
+        log,
+      });
+      printScrape(results.scrape, out);
     }
     await watch.stop().catch(() => undefined);
   } catch (err) {
