@@ -61,8 +61,6 @@ before(async () => {
 });
 after(async () => {
   if (nln && nln.exitCode === null) nln.kill("SIGKILL");
-  if (process.env.NLN_DEBUG && bed)
-    await writeFile("/tmp/nln-plugin.log", bed.pluginLog() + readFileSync(join(bed.dir, "nln.log"), "utf8"));
   if (bed) await bed.stop();
 });
 
