@@ -42,7 +42,7 @@ import type { NuageSubnetRef, ReservationRecord } from "../store/records.js";
 import { parseIpv4 } from "../net/ipv4.js";
 import { decodePoolId, encodePoolId, type PoolKey } from "./ipam-pool-id.js";
 import { generateMac, isMac, maskToPrefix, parseCidr, vethNames } from "./naming.js";
-import { OPTIONAL_OPTIONS, REQUIRED_OPTIONS, parseNetworkOptions, type ParsedNetwork } from "./network-options.js";
+import { REQUIRED_OPTIONS, parseIpamOptions, parseNetworkOptions, type ParsedNetwork } from "./network-options.js";
 import { PendingReservations, isPending, vsdTarget } from "./ipam-pending.js";
 import type { IPAMData } from "../plugin/protocol.js";
 
@@ -595,31 +595,4 @@ export class NuageIpam implements IpamDriver {
     }
     return released;
   }
-}
-
-/** The --ipam-opt options: the same names as the network's -o options. */
-export function parseIpamOptions(options: Record<string, string> | null): {
-  ref: NuageSubnetRef;
-  policyGroup?: string;
-} {
-  const known = new Set<string>([...REQUIRED_OPTIONS, ...OPTIONAL_OPTIONS]);
-  const o: Record<string, string> = {};
-  for (const [k, v] of Object.entries(options ?? {})) {
-    if (!known.has(k))
-      throw new DriverError(
-        `unknown option --ipam-opt ${k}: the nuage IPAM takes --ipam-opt ${[...known].join(", --ipam-opt ")}`,
-      );
-    o[k] = v;
-  }
-  const missing = REQUIRED_OPTIONS.filter((k) => !o[k]?.trim());
-  if (missing.length > 0) {
-    throw new DriverError(
-      `missing option${missing.length > 1 ? "s" : ""} ${missing.map((m) => `--ipam-opt ${m}=...`).join(", ")}: ` +
-        "the nuage IPAM needs --ipam-opt organization, domain, zone, subnet and user naming an existing VSD subnet",
-    );
-  }
-  return {
-    ref: { organization: o.organization!, domain: o.domain!, zone: o.zone!, subnet: o.subnet!, user: o.user! },
-    policyGroup: o["policy-group"] || undefined,
-  };
 }
