@@ -317,4 +317,12 @@ test("nothing left behind: every container and network removed, only the seed's 
     return JSON.stringify(ids) === JSON.stringify([...seedContainers].sort());
   });
   assert.deepEqual(endpointRecords(), []);
+  // Every VSD request of the move (the stand-in's, the plugin's, the VRS emulator's) was valid by Nuage's specification.
+  const record = await bed.vsd.requests({ refusedOnly: true });
+  assert.ok(record.summary.total > 0, "the simulator recorded the requests");
+  assert.deepEqual(
+    record.requests.map((r) => JSON.stringify(r).slice(0, 300)),
+    [],
+    `spec audit: ${record.summary.total} requests`,
+  );
 });

@@ -208,7 +208,8 @@ async function connected(networkId: string, containerId: string): Promise<void> 
     ...current,
     UUID: c.Id,
     name,
-    orchestrationID: value("MESOS_TASK_ID") ?? "",
+    // NLN's client omits an empty orchestrationID (omitempty): the container keeps the one it has.
+    orchestrationID: value("MESOS_TASK_ID") ?? current.orchestrationID,
   });
   const pg = value("NUAGE-POLICY-GROUP");
   if (pg) {
