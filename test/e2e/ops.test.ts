@@ -14,13 +14,17 @@ import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { isAlive, runOk, waitFor } from "../support/proc.js";
 import { mapToObject, setToArray, uuidOf } from "../../src/vrs/ovsdb/values.js";
 import type { DoctorReport } from "../../src/ops/doctor.js";
+import { Emitted, leakCheckUser } from "../support/leaks.js";
 
 const METRICS = "127.0.0.1:9476";
 const OPS_CLI = join(REPO, "dist/test/support/ops-cli.js");
 let bed: NuageBed;
+/** The plugin's VSD user: its password is looked for in everything the plugin emits (last test). */
+const LEAK_USER = leakCheckUser();
+const emitted = new Emitted();
 
 before(async () => {
-  bed = await NuageBed.start({ name: "ops", extraConfig: { MetricsAddress: METRICS } });
+  bed = await NuageBed.start({ name: "ops", extraConfig: { MetricsAddress: METRICS }, vsdUser: LEAK_USER });
   await bed.dockerOk([...README_CREATE, "-o", "policy-group=PG1", "MyNet"]);
   for (const name of ["c1", "c2"])
     await bed.dockerOk(["run", "-d", "--name", name, "--net", "MyNet", BUSYBOX_IMAGE, "sleep", "3600"]);
@@ -42,6 +46,8 @@ async function doctor(cfgPath = bed.cfgPath): Promise<DoctorRun> {
   const text = await bed.host.exec(process.execPath, [MAIN, "doctor", "-f", cfgPath], { timeoutMs: 60_000 });
   const ms = Date.now() - t0;
   const json = await bed.host.exec(process.execPath, [MAIN, "doctor", "-f", cfgPath, "--json"], { timeoutMs: 60_000 });
+  emitted.add("doctor", text.stdout + text.stderr);
+  emitted.add("doctor --json", json.stdout + json.stderr);
   assert.equal(json.code, text.code, "--json exits as the text run does");
   return { code: text.code, text: text.stdout, report: JSON.parse(json.stdout) as DoctorReport, ms };
 }
@@ -74,9 +80,11 @@ async function configWith(change: (text: string) => string, name: string): Promi
 }
 
 async function httpGet(path: string): Promise<{ status: number; body: string }> {
-  return JSON.parse(
+  const answer = JSON.parse(
     await bed.host.execOk(process.execPath, [OPS_CLI, "get", `http://${METRICS}${path}`], { timeoutMs: 20_000 }),
   ) as { status: number; body: string };
+  emitted.add(path, answer.body);
+  return answer;
 }
 
 /** The value of `name{labels}` in Prometheus text (labels in any order, exactly these). */
@@ -325,6 +333,74 @@ test("doctor: a vPort the VSD took out of the network's policy group is named wi
   assert.equal((await doctor()).code, 0);
 });
 
+test("Docker-facing errors, VSD failures and a new VSD login: each refused call answered with a reason", async () => {
+  const create = (subnet: string, cidr: string, name: string, extra: string[] = []) => {
+    const opts = { organization: "Enterprise", domain: "Domain", zone: "Zone", subnet, user: "admin" };
+    return bed.docker([
+      "network",
+      "create",
+      "--driver=nuage",
+      ...Object.entries(opts).flatMap(([k, v]) => ["-o", `${k}=${v}`]),
+      `--subnet=${cidr}`,
+      ...extra,
+      name,
+    ]);
+  };
+  const refused = async (what: string, r: { code: number; stderr: string }, reason: RegExp) => {
+    emitted.add(`docker error: ${what}`, r.stderr);
+    assert.notEqual(r.code, 0, `${what} fails`);
+    assert.match(r.stderr, reason, what);
+  };
+  await refused(
+    "CIDR unlike the VSD subnet's",
+    await create("Subnet 2", "10.21.58.0/24", "Wrong1"),
+    /does not match VSD subnet "Subnet 2"/,
+  );
+  await refused("no such VSD subnet", await create("No Such Subnet", "10.21.61.0/24", "Wrong2"), /No Such Subnet/);
+  await refused(
+    "the nuage IPAM refusing",
+    await create("Subnet 3", "10.21.62.0/24", "Wrong3", [
+      "--ipam-driver=nuage",
+      ...["organization=Enterprise", "domain=Domain", "zone=Zone", "subnet=Subnet 3", "user=admin"].flatMap((o) => [
+        "--ipam-opt",
+        o,
+      ]),
+    ]),
+    /Subnet 3/,
+  );
+  await bed.vsd.setFaults({ failNext: 20, failStatus: 500 });
+  try {
+    await refused("the VSD answering 500", await create("Subnet 3", "10.21.60.0/24", "Wrong4"), /500|VSD/);
+  } finally {
+    await bed.vsd.setFaults({ failNext: 0 });
+  }
+  await bed.dockerOk(["run", "-d", "--name", "pg1", BUSYBOX_IMAGE, "sleep", "3600"]);
+  try {
+    await refused(
+      "a policy group the VSD does not have",
+      await bed.docker(["network", "connect", "--driver-opt", "nuage.policy-group=NoSuchGroup", "MyNet", "pg1"]),
+      /"NoSuchGroup": no such policy group/,
+    );
+  } finally {
+    await bed.dockerOk(["rm", "-f", "pg1"]);
+  }
+  // Every API key dropped: the next VSD call logs in again, with the password.
+  await bed.vsd.setFaults({ expireKeys: true });
+  await bed.dockerOk([
+    "network",
+    "create",
+    "--driver=nuage",
+    ...["organization=Second Enterprise", "domain=Domain B", "zone=Zone B", "subnet=Subnet B", "user=operator"].flatMap(
+      (o) => ["-o", o],
+    ),
+    "--subnet=10.31.59.0/24",
+    "Relogin",
+  ]);
+  await bed.dockerOk(["network", "rm", "Relogin"]);
+  const keys = (await bed.vsd.apiKeys()).filter((k) => k.userName === LEAK_USER.name);
+  assert.ok(keys.length >= 1, "the plugin logged in again");
+});
+
 test("doctor: the VRS's controller disconnected is named", async () => {
   const vsc = bed.ovs.pids.vsc;
   assert.ok(vsc, "the bed runs the stand-in VSC");
@@ -384,4 +460,26 @@ test("doctor: Docker down is named", async () => {
     /^FAILED {2}docker +the Docker API at unix:.* is unavailable .*\n {24}→ start dockerd, or set DockerEndpoint/m,
   );
   assert.match(run.report.reconcile.detail, /Docker does not answer/);
+});
+
+test("nothing the plugin emitted holds the VSD password, an API key or base64(user:password)", async (t) => {
+  // Still running (only dockerd is down): its last answers and its whole log, at Debug since the start.
+  await httpGet("/metrics");
+  await httpGet("/healthz");
+  const log = bed.pluginLog();
+  assert.match(log, /"level":20/, "the log holds Debug lines");
+  emitted.add("plugin log (Debug)", log);
+  emitted.add("dockerd log (the errors Docker got)", bed.dockerd.logTail(100_000));
+  const apiKeys = (await bed.vsd.apiKeys()).filter((k) => k.userName === LEAK_USER.name).map((k) => k.key);
+  assert.ok(
+    apiKeys.length >= 2,
+    `the plugin's logins: ${apiKeys.length} API keys (one at start, one after they expired)`,
+  );
+  for (const source of ["doctor", "doctor --json", "/metrics", "/healthz"])
+    assert.ok(emitted.count(source) > 0, `gathered ${source}`);
+  assert.ok(emitted.count("docker error: a policy group the VSD does not have") === 1, "gathered the Docker errors");
+  t.diagnostic(
+    `searched ${emitted.sources.length} sources, ${Math.round(emitted.totalBytes() / 1024)} kB, for the password and ${apiKeys.length} API keys`,
+  );
+  assert.deepEqual(emitted.leaks({ user: LEAK_USER.name, password: LEAK_USER.password, apiKeys }), []);
 });

@@ -3,6 +3,8 @@
  * namespace (the test process itself cannot reach addresses there):
  *   node sim-admin-cli.js state|stats URL CAFILE
  *   node sim-admin-cli.js faults URL CAFILE '{"errorRate":0.5}'
+ *   node sim-admin-cli.js keys URL CAFILE
+ *   node sim-admin-cli.js users URL CAFILE '{"enterprise":"csp","userName":"u","password":"p"}'
  */
 import { readFileSync } from "node:fs";
 import { request } from "node:https";

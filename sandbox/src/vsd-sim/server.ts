@@ -170,6 +170,23 @@ function parseOrderBy(text: string | undefined): Comparator | undefined {
   };
 }
 
+const AdminUserSchema = z.object({
+  enterprise: z.string().min(1),
+  userName: z.string().min(1),
+  password: z.string().min(1),
+  role: z.string().default("CSPROOT"),
+});
+
+/** Who the admin endpoints act as. */
+const ADMIN_ACTOR: Actor = {
+  userID: "00000000-0000-0000-0000-000000000000",
+  userName: "sim-admin",
+  enterpriseID: "",
+  enterpriseName: "",
+  role: "CSPROOT",
+  csp: true,
+};
+
 export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdSimulator> {
   const log = opts.logger ?? silent;
   const host = opts.host ?? "127.0.0.1";
@@ -418,6 +435,29 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     if (path === "/__sim/health" && method === "GET") return { status: 200, body: { ok: true } };
     if (path === "/__sim/stats" && method === "GET") return { status: 200, body: stats };
     if (path === "/__sim/faults" && method === "GET") return { status: 200, body: faults };
+    // Test hooks for secret-leak checks: a user whose password is unlike any other string, and
+    // the API keys issued (a test looks for them in what the plugin printed).
+    if (path === "/__sim/keys" && method === "GET")
+      return {
+        status: 200,
+        body: [...keys.entries()].map(([key, k]) => ({ key, userName: store.get(k.userID)?.a.userName })),
+      };
+    if (path === "/__sim/users" && method === "POST") {
+      const b = AdminUserSchema.safeParse(parseJson(await readBody(req)));
+      if (!b.success) return { status: 400, body: { error: b.error.issues.map((i) => i.message).join("; ") } };
+      const ent = store.all("enterprise").find((e) => e.a.name === b.data.enterprise);
+      if (!ent) return { status: 404, body: { error: `no enterprise ${b.data.enterprise}` } };
+      const { userName, password, role } = b.data;
+      const u = store.create(ADMIN_ACTOR, ent, "user", {
+        userName,
+        password,
+        role,
+        firstName: userName,
+        lastName: userName,
+        email: `${userName}@example.invalid`,
+      });
+      return { status: 200, body: { ID: u.a.ID } };
+    }
     if (path === "/__sim/faults" && method === "POST") {
       const body = parseJson(await readBody(req));
       try {
