@@ -24,9 +24,10 @@ import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
 import { gateUntilReady } from "./driver/ready-gate.js";
 import { NuageIpam } from "./driver/ipam-driver.js";
+import { AddressInUseCheck } from "./driver/address-in-use.js";
 import { PolicyGroups } from "./driver/policy-groups.js";
 import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
-import { ipamVsd, policyGroupVsd, vsdNamer } from "./driver/vsd-backends.js";
+import { ipamTag, ipamVsd, policyGroupVsd, subnetAddressUse, vsdNamer } from "./driver/vsd-backends.js";
 import { hostname } from "node:os";
 import { noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
@@ -180,7 +181,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
     { graceMs: graceMs(cfg) },
     {
       store,
-      vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`, { proxyUser: cfg.VsdProxyUser }),
+      vsd: vsd && ipamVsd(vsd, ipamTag(hostname()), { proxyUser: cfg.VsdProxyUser }),
       logger,
     },
   );
@@ -199,6 +200,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
       vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics),
       docker,
       vsd: vsdDirectory(vsd),
+      addressCheck: vsd && new AddressInUseCheck(subnetAddressUse(vsd), logger),
       ipam,
       policyGroups,
       logger,
