@@ -293,6 +293,7 @@ test("scripts/upgrade-plugin.sh refuses while containers are attached; with netw
   await bed.dockerOk(["rm", "-f", "u1", "u2"]);
   await bed.dockerOk(["network", "rm", "UpNet"]);
   await expectClean("upgrade, start, rm -f and network rm");
+});
 
 test("docker plugin inspect, the plugin's log and doctor hold no VSD password, API key or base64(user:password)", async (t) => {
   const inspect = await bed.dockerOk(["plugin", "inspect", MANAGED_DRIVER]);
