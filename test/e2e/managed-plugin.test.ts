@@ -4,6 +4,7 @@
  * entry per config key) and a mounted nuage.cfg (the VSD keys), driver `nuage:latest`; the
  * README's network and containers end to end; starting without the Docker API.
  */
+import { containerPrefix } from "../../sandbox/src/vrs-agent/vsd-ops.js";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -184,7 +185,9 @@ test("the plugin starts and serves without the Docker API (no docker.sock in its
   assert.equal(p.code, 0, `n1 → n2 without the Docker API: ${p.stdout}`);
   // Without the API the VSD containers keep their stand-in names (README, managed plugin).
   const state = await bed.vsd.state();
-  const names = state.containers.filter((c) => c.externalID === bed.hostId).map((c) => String(c.name));
+  const names = state.containers
+    .filter((c) => String(c.externalID).startsWith(containerPrefix(bed.hostId)))
+    .map((c) => String(c.name));
   assert.equal(names.length, 2, names.join(", "));
   for (const n of names)
     assert.match(n, /^docker-[0-9a-f]{12}-[0-9a-f]{6}$/, "a stand-in name, not the Docker container's");

@@ -37,7 +37,7 @@ const REASONS_PER_STATE: Record<number, number> = { 0: 1, 1: 9, 2: 1, 3: 10, 4: 
 
 /**
  * Why an entity row is one a real VRS would not take, or undefined. Stricter than any
- * evidence requires on purpose (issue 17): the tests must not pass on rows a VRS rejects.
+ * evidence requires on purpose: the tests must not pass on rows a VRS rejects.
  */
 export function entityProblem(e: EntityView): string | undefined {
   if (e.type !== undefined && e.type !== TYPE_CONTAINER && e.domain === DOMAIN_DOCKER)
