@@ -176,6 +176,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
       scope: cfg.Scope,
       bridge: cfg.VrsBridge,
       resolveTimeoutMs: cfg.ResolveTimeout * 1000,
+      resolveWait: cfg.ResolveWait,
       driverName: cfg.PluginName,
       vethMtu: cfg.VethMtu,
     },
@@ -251,15 +252,18 @@ export async function startPlugin(
   opts: StartOptions = {},
 ): Promise<RunningPlugin> {
   let store: FileStore | undefined;
+  let driver: NuageDriver | undefined;
   // prom-client is loaded only when metrics are on.
   const metrics = cfg.MetricsAddress
     ? (await import("./ops/prometheus.js")).createMetrics({
         networks: () => store?.listNetworks().length ?? 0,
         endpoints: () => store?.listEndpoints().length ?? 0,
+        unresolvedPorts: () => driver?.resolution.unresolvedCount() ?? 0,
       })
     : noMetrics;
   const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics, opts);
   store = p.store;
+  driver = p.driver;
   // A "connected" after the connection was up once is a reconnection.
   let ovsdbWasUp = p.ovsdb.connected;
   p.ovsdb.on("connected", () => {
@@ -363,6 +367,8 @@ export async function startPlugin(
   p.store.onNetworkSetChange(() => events.networksChanged());
   sync.start(events);
   sync.markPending();
+  // Ports whose resolution a Join before a restart did not wait for.
+  p.driver.resolution.watchPending();
   let timer: NodeJS.Timeout | undefined;
   let onOvsdbConnected: (() => void) | undefined;
   let eventStreams = 0;
@@ -401,6 +407,7 @@ export async function startPlugin(
         async () => ops?.close(),
         () => reconciler.stop(),
         async () => sync.stop(),
+        () => p.driver.resolution.stop(),
         () => p.ipam.stop(),
         ...closeClients(p),
         () => lock.release(),

@@ -4,6 +4,7 @@
  *
  *   up     [--state DIR] [--vsd-url URL [--vsd-ca FILE]] [--host-only] [--netns NAME]
  *          [--tcp-port 6633 | --no-tcp] [--bridge alubr0] [--vsd-port 8443] [--vsd-host 127.0.0.1]
+ *          [--resolve-delay 300ms | 100..2000ms]   (the emulated VRS's resolution time; none by default)
  *   down   [--state DIR]
  *   status [--state DIR]
  *
@@ -24,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { writeSandboxConfig } from "./config-file.js";
 import { ovsHostStatus, startOvsHost, stopOvsHost } from "./ovs/ovs-host.js";
 import { livePid, stopProcess } from "./proc.js";
+import { parseResolveDelay } from "./vrs-agent/resolve-delay.js";
 
 const execFileP = promisify(execFile);
 
@@ -32,6 +34,7 @@ export const DEFAULT_STATE = "/var/lib/nuage-libnetwork/sandbox";
 const USAGE = `usage:
   nuage-libnetwork sandbox up [--state DIR] [--vsd-url URL [--vsd-ca FILE]] [--host-only] [--netns NAME]
                               [--tcp-port PORT | --no-tcp] [--bridge NAME] [--vsd-port PORT] [--vsd-host ADDR]
+                              [--resolve-delay TIME | MIN..MAX]   e.g. 300ms, 2s, 100..2000ms (uniform)
   nuage-libnetwork sandbox down [--state DIR]
   nuage-libnetwork sandbox status [--state DIR]
 `;
@@ -46,6 +49,8 @@ export interface SandboxOptions {
   bridge: string;
   vsdPort: number;
   vsdHost: string;
+  /** The VRS agent emulator's --resolve-delay, checked. */
+  resolveDelay?: string;
 }
 
 /** What `up` chose, kept in <state>/sandbox.json so later commands agree with it. */
@@ -113,6 +118,14 @@ export function parseSandboxArgs(argv: string[]): { command: string; opts: Sandb
         break;
       case "--vsd-host":
         opts.vsdHost = value(++i, k);
+        break;
+      case "--resolve-delay":
+        opts.resolveDelay = value(++i, k);
+        try {
+          parseResolveDelay(opts.resolveDelay);
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
         break;
       case "-h":
       case "--help":
@@ -374,6 +387,7 @@ async function up(o: SandboxOptions): Promise<number> {
       info.hostId,
     ];
     if (info.vsd!.caFile) args.push("--vsd-ca", info.vsd!.caFile);
+    if (o.resolveDelay) args.push("--resolve-delay", o.resolveDelay);
     const started = await startDetached({
       script: AGENT_MAIN,
       args,
@@ -382,7 +396,9 @@ async function up(o: SandboxOptions): Promise<number> {
       netns: info.netns,
       what: "the VRS agent emulator",
     });
-    say(`VRS agent emulator started (pid ${started.pid}), host id ${info.hostId}`);
+    say(
+      `VRS agent emulator started (pid ${started.pid}), host id ${info.hostId}${o.resolveDelay ? `, resolve delay ${o.resolveDelay}` : ""}`,
+    );
   }
 
   // 4. The plugin's config.

@@ -193,6 +193,8 @@ async function spawnAgent(host: Host, dir: string, argv: string[]): Promise<Chil
 export interface BedOptions {
   /** Extra arguments of the VRS agent emulator (e.g. ["--unresolved", "zero"]). */
   agentArgs?: readonly string[];
+  /** The VRS agent emulator's resolution time, e.g. "500ms" or "100..2000ms" (none by default). */
+  resolveDelay?: string;
   name: string;
   scope?: "local" | "global";
   resolveTimeoutSec?: number;
@@ -299,6 +301,7 @@ export class NuageBed {
         "--log-level",
         "Debug",
       ];
+      if (opts.resolveDelay) agentArgv.push("--resolve-delay", opts.resolveDelay);
       const agent = await spawnAgent(host, dir, [...agentArgv, ...(opts.agentArgs ?? [])]);
       cleanups.push(() => stopChild(agent));
       const ovsdb = await connectOvsdb(ovs.endpoint);
