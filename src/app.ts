@@ -27,6 +27,7 @@ import { NuageIpam } from "./driver/ipam-driver.js";
 import { AddressInUseCheck } from "./driver/address-in-use.js";
 import { PolicyGroups } from "./driver/policy-groups.js";
 import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
+import { SwarmVipWarning } from "./driver/swarm-vip-warning.js";
 import { ipamTag, ipamVsd, policyGroupVsd, subnetAddressUse, vsdNamer } from "./driver/vsd-backends.js";
 import { hostname } from "node:os";
 import { noMetrics, type PluginMetrics } from "./ops/metrics.js";
@@ -357,6 +358,7 @@ export async function startPlugin(
     vsdNamer(p.vsd, { proxyUser: cfg.VsdProxyUser }),
     {},
     new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger),
+    new SwarmVipWarning(p.docker, logger),
   );
   // Docker's events of the plugin's networks only: a container on another network costs nothing.
   const events = new OwnNetworkEvents(

@@ -11,7 +11,8 @@
  * Layout of the state folder: sandbox.json (what `up` chose), vsd-sim.pid/.log and
  * vsd/ (the simulator, unless an outside VSD is used), ovs/ (ovsdb-server and
  * ovs-vswitchd), vrs-agent.pid/.log, vsd-password, nuage.cfg (the plugin's
- * config), plugin/ (the plugin's StateDir). `down` removes the whole folder.
+ * config), plugin/ (the plugin's StateDir), managed-plugin/ (the managed plugin's config and
+ * state mounts, managed-plugin-setup.ts). `down` removes the whole folder.
  */
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
@@ -24,6 +25,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeSandboxConfig } from "./config-file.js";
 import { ovsHostStatus, startOvsHost, stopOvsHost } from "./ovs/ovs-host.js";
+import { shellLine, writeManagedPluginSetup } from "./managed-plugin-setup.js";
 import { livePid, stopProcess } from "./proc.js";
 import { parseResolveDelay } from "./vrs-agent/resolve-delay.js";
 
@@ -411,6 +413,18 @@ async function up(o: SandboxOptions): Promise<number> {
     vsd: { url: info.vsd!.url, organization: "csp", user: "csproot", password: "csproot", caFile: info.vsd!.caFile },
   });
   say(`plugin config: ${p.config}`);
+
+  // 5. The same sandbox for the managed plugin: its mounts' contents and its one settings line.
+  const managed = await writeManagedPluginSetup({
+    state: o.state,
+    ovsSocket: ovs.unixSocket,
+    bridge: info.bridge,
+    vsd: { url: info.vsd!.url, organization: "csp", user: "csproot", password: "csproot", caFile: info.vsd!.caFile },
+  });
+  say("managed plugin on this sandbox (Scope global, for swarm; outside swarm mode add Scope=local):");
+  say("  sudo scripts/build-plugin.sh /tmp/nuage-plugin && docker plugin create nuage /tmp/nuage-plugin");
+  say(`  ${shellLine(managed.setArgs)}`);
+  say("  docker plugin enable nuage:latest");
   return 0;
 }
 
