@@ -3,7 +3,7 @@
  * and how it behaves with many endpoints. They print figures; they are not tests and fail
  * on nothing but a broken set-up.
  *
- *   npm run bench                      # build, then all four (10-15 minutes on 2 cores)
+ *   npm run bench                      # build, then all of them (10-15 minutes on 2 cores)
  *   npm run bench -- --only start,footprint --runs 50
  *   npm run bench -- --quick           # a smoke run with small counts
  *
@@ -29,11 +29,12 @@ import {
   type CodeMemory,
   type FootprintPoint,
 } from "./footprint.js";
+import { benchScrape, printScrape, type ScrapeResult } from "./scrape.js";
 import { run } from "../test/support/proc.js";
 import { benchForeign, printForeign, type ForeignResult } from "./foreign.js";
 import { benchFleet, printFleet } from "./fleet.js";
 
-const ALL = ["start", "foreign", "cycle", "concurrency", "footprint"] as const;
+const ALL = ["start", "foreign", "cycle", "concurrency", "footprint", "scrape"] as const;
 
 const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [options])
   --only LIST        some of ${ALL.join(",")} (default: all)
@@ -47,6 +48,8 @@ const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [o
   --total N          containers of the concurrency bench (default 50)
   --parallel N       at a time (default 10)
   --restarts N       plugin restarts per footprint point (default 5)
+  --scrape-samples N CreateNetwork + CreateEndpoint pairs per mode of the scrape bench (default 120)
+  --scrapers N       clients scraping /metrics continuously in the scrape bench (default 64)
   --quick            small counts, to check the set-up (runs 5, cycles 20, levels 0,100, total 20)
   --variant L=[VAR=VALUE ...] OPTS   also run the plugin as \`VAR=VALUE node OPTS [ENTRY]\` (ENTRY: a last word
                      ending in .js/.mjs, else bin's; leading VAR=VALUE words: its environment variables, the
@@ -77,6 +80,8 @@ async function main(): Promise<void> {
       total: { type: "string" },
       parallel: { type: "string" },
       restarts: { type: "string" },
+      "scrape-samples": { type: "string" },
+      scrapers: { type: "string" },
       quick: { type: "boolean" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -125,6 +130,8 @@ async function main(): Promise<void> {
     total: int(values.total, q ? 20 : 50),
     parallel: int(values.parallel, 10),
     restarts: int(values.restarts, q ? 2 : 5),
+    scrapeSamples: int(values["scrape-samples"], q ? 20 : 120),
+    scrapers: int(values.scrapers, 64),
     variants: (values.variant ?? []).map(parseVariant),
   };
 
@@ -178,6 +185,7 @@ async function main(): Promise<void> {
     concurrency?: ConcurrencyResult;
     footprint: FootprintPoint[];
     codeMemory?: CodeMemory;
+    scrape?: ScrapeResult;
   } = { footprint: [] };
   let failed: unknown;
   try {
@@ -230,6 +238,15 @@ async function main(): Promise<void> {
       }
       results.codeMemory = await codeMemory();
       printFootprint(results.footprint, results.codeMemory, out);
+    }
+    if (only.has("scrape")) {
+      log(`scrapes against Docker's calls, ${o.scrapeSamples} pairs per mode, ${o.scrapers} scrapers...`);
+      results.scrape = await benchScrape(bed, proxy, socketFromOutside(bed), {
+        samples: o.scrapeSamples,
+        clients: o.scrapers,
+        log,
+      });
+      printScrape(results.scrape, out);
     }
     await watch.stop().catch(() => undefined);
   } catch (err) {

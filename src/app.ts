@@ -24,14 +24,16 @@ import { VsdClient } from "./vsd/client.js";
 import { startPluginServer } from "./plugin/server.js";
 import { gateUntilReady } from "./driver/ready-gate.js";
 import { NuageIpam } from "./driver/ipam-driver.js";
+import { AddressInUseCheck } from "./driver/address-in-use.js";
 import { PolicyGroups } from "./driver/policy-groups.js";
 import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
-import { ipamVsd, policyGroupVsd, vsdNamer } from "./driver/vsd-backends.js";
+import { ipamTag, ipamVsd, policyGroupVsd, subnetAddressUse, vsdNamer } from "./driver/vsd-backends.js";
 import { hostname } from "node:os";
 import { noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
 import { startOpsServer, type OpsServer } from "./ops/ops-server.js";
-import { checkHealth } from "./ops/health.js";
+import { HealthCheck } from "./ops/health.js";
+import { OpsSnapshot } from "./ops/ops-snapshot.js";
 
 export interface RunningPlugin {
   socketPath: string;
@@ -179,7 +181,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
     { graceMs: graceMs(cfg) },
     {
       store,
-      vsd: vsd && ipamVsd(vsd, `nuage-libnetwork-ipam@${hostname()}`, { proxyUser: cfg.VsdProxyUser }),
+      vsd: vsd && ipamVsd(vsd, ipamTag(hostname()), { proxyUser: cfg.VsdProxyUser }),
       logger,
     },
   );
@@ -198,6 +200,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
       vrs: metrics === noMetrics ? vrs : withResolutionTiming(vrs, metrics),
       docker,
       vsd: vsdDirectory(vsd),
+      addressCheck: vsd && new AddressInUseCheck(subnetAddressUse(vsd), logger),
       ipam,
       policyGroups,
       logger,
@@ -335,17 +338,17 @@ export async function startPlugin(
   try {
     // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
     if (cfg.MetricsAddress) {
-      ops = await startOpsServer({
-        address: cfg.MetricsAddress,
-        metrics,
-        logger,
-        health: () =>
-          checkHealth({
-            ovsdbConnected: () => p.ovsdb.connected,
-            ovsdbName: p.ovsdb.endpointName,
-            stateDir: cfg.StateDir,
-          }),
+      const health = new HealthCheck({
+        ovsdbConnected: () => p.ovsdb.connected,
+        ovsdbName: () => p.ovsdb.endpointName,
+        stateDir: cfg.StateDir,
       });
+      const snapshot = new OpsSnapshot(async () => ({
+        metrics: Buffer.from(await metrics.render()),
+        metricsType: metrics.contentType,
+        health: await health.check(),
+      }));
+      ops = await startOpsServer({ address: cfg.MetricsAddress, logger, view: () => snapshot.current() });
     }
     server = await startPluginServer(gateUntilReady(p.driver, firstPass, READY_WAIT_MS, logger), {
       socketPath,

@@ -32,6 +32,8 @@ import { parseNetworkOptions } from "./network-options.js";
 import type { DockerLookup, SubnetDirectory, VrsPorts, VsdSubnetFacts } from "./deps.js";
 import { NuageIpam, reservationName } from "./ipam-driver.js";
 import type { PolicyGroups } from "./policy-groups.js";
+import type { AddressInUseCheck } from "./address-in-use.js";
+import { unresolvedMessage } from "./join-messages.js";
 
 export interface DriverSettings {
   scope: "local" | "global";
@@ -53,6 +55,8 @@ export interface DriverDeps {
   ipam?: NuageIpam;
   /** Policy groups per container (driver-opt nuage.policy-group). */
   policyGroups?: PolicyGroups;
+  /** With VSD access: Join refuses an address of Docker's IPAM that the VSD subnet uses already. */
+  addressCheck?: AddressInUseCheck;
   logger: Logger;
 }
 
@@ -65,8 +69,6 @@ const OVSDB_UNREACHABLE_MS = 10_000;
 const MIN_RESOLVE_WAIT_MS = 1_000;
 /** Join's write to OVSDB, reconnections and retries of a conflicting write included. */
 const OVSDB_WRITE_MS = 3_000;
-/** How long a failed Join asks the VSD about the subnet, for its message. */
-const VSD_HINT_MS = 2_000;
 
 export class NuageDriver implements NetworkDriver {
   private readonly locks = new KeyedMutex();
@@ -330,6 +332,8 @@ export class NuageDriver implements NetworkDriver {
         `zone "${net.nuage.zone}", subnet "${net.nuage.subnet}", user "${net.nuage.user}", IP ${bareIp(ep.address)})`;
       // One budget for the whole Join (ResolveTimeout): waiting for OVSDB counts against it.
       const deadline = Date.now() + this.settings.resolveTimeoutMs;
+      // Docker's IPAM knows only its network: an address the VSD subnet uses already would never resolve.
+      if (!reservation) await this.deps.addressCheck?.ensureFree(net.nuage, bareIp(ep.address), vmUuid);
       await this.vrsReady(what, Math.min(OVSDB_UNREACHABLE_MS, this.settings.resolveTimeoutMs));
       // Nuage's own clients check the VRS's controller before writing anything (vrs-ovsdb.md §7.4).
       const controller = this.deps.vrs.controllerProblem();
@@ -382,7 +386,18 @@ export class NuageDriver implements NetworkDriver {
           );
         } catch (err) {
           if (!(err instanceof ResolutionError)) throw err;
-          throw new DriverError(await this.unresolvedMessage(what, net, err), { cause: err });
+          const message = await unresolvedMessage(err, {
+            what,
+            net,
+            ip: bareIp(ep.address),
+            resolveTimeoutMs: this.settings.resolveTimeoutMs,
+            bridge: this.settings.bridge,
+            vrs: this.deps.vrs,
+            vsd: this.deps.vsd,
+            // Docker's IPAM knows nothing of the VSD subnet: with no VSD to ask, its address is the first suspect.
+            addressSuspect: !reservation && !this.deps.addressCheck,
+          });
+          throw new DriverError(message, { cause: err });
         }
         if (resolved.ip !== bareIp(ep.address)) {
           throw new DriverError(
@@ -419,38 +434,6 @@ export class NuageDriver implements NetworkDriver {
     } catch (err) {
       throw new DriverError(`cannot attach ${what} to the Nuage VRS: ${(err as Error).message}`, { cause: err });
     }
-  }
-
-  /** What Join says when the port did not resolve: why, and what to check (issues 9.5, 17). */
-  private async unresolvedMessage(what: string, net: NetworkRecord, err: ResolutionError): Promise<string> {
-    const why =
-      err.kind === "timeout"
-        ? `the VRS did not resolve it within ResolveTimeout (${this.settings.resolveTimeoutMs / 1000} s)`
-        : err.message;
-    const head = `the Nuage VRS did not resolve the port of ${what}: ${why}`;
-    if (err.kind === "controller" || err.kind === "removed") return head;
-    const controllers = this.deps.vrs.controllerTargets();
-    const checks = [
-      `that organization "${net.nuage.organization}", user "${net.nuage.user}", domain "${net.nuage.domain}", zone "${net.nuage.zone}" and subnet "${net.nuage.subnet}" exist in the VSD under exactly these names`,
-      `that the VRS's controller${controllers.length ? ` (${controllers.join(", ")})` : ""} is connected to its VSC (ovs-vsctl show, ovs-appctl -t ovs-vswitchd bridge/dump-flows ${this.settings.bridge})`,
-      "bin/nuage-libnetwork doctor",
-    ];
-    let vsdSays = "";
-    if (this.deps.vsd) {
-      const lookup = this.deps.vsd.findSubnet(net.nuage).then(
-        (s) =>
-          `the VSD has that subnet, ${s.address}/${s.netmask ? (maskToPrefix(s.netmask) ?? "?") : "?"}${s.gateway ? ` with gateway ${s.gateway}` : ""}`,
-        (e: Error) => `the VSD lookup of that subnet failed: ${e.message}`,
-      );
-      const late = new Promise<string>((r) =>
-        setTimeout(
-          () => r(`the VSD did not answer about that subnet within ${VSD_HINT_MS / 1000} s`),
-          VSD_HINT_MS,
-        ).unref(),
-      );
-      vsdSays = `; ${await Promise.race([lookup, late])}`;
-    }
-    return `${head}${vsdSays}. Check ${checks.map((c, i) => `(${i + 1}) ${c}`).join(", ")}`;
   }
 
   async leave(req: EndpointRequest): Promise<void> {

@@ -5,17 +5,20 @@
  * (vsd-spec.json): a container is created with `orchestrationID` and an `externalID` of its
  * own, and updated whole (fetched, changed, PUT).
  */
-import { type VsdClient, type VsdError, vsdOutcomeUnknown, vsdPath } from "../vsd/client.js";
+import { type VsdClient, VsdError, vsdOutcomeUnknown, vsdPath } from "../vsd/client.js";
 import {
   VsdContainerInterfaceSchema,
   VsdContainerSchema,
   VsdDomainSchema,
+  VsdObjectSchema,
   VsdPolicyGroupSchema,
 } from "../vsd/types.js";
 import { vsdEqualsLookup } from "../vsd/filter.js";
 import { ReservationRefused, type IpamVsd, type ReservationOwner } from "./ipam-driver.js";
 import type { PolicyGroupVsd } from "./policy-groups.js";
 import type { VsdContainerNamer } from "./deps.js";
+import type { AddressHolder, SubnetAddressUse } from "./address-in-use.js";
+import type { NuageSubnetRef } from "../store/records.js";
 
 /** VSD internal error codes (vsd-api.md §7, §10.8). */
 const IP_IN_USE = 2704;
@@ -33,6 +36,10 @@ export interface VsdWriteSettings {
 function proxyFor(settings: VsdWriteSettings, owner: ReservationOwner | undefined): { proxyUser?: string } {
   return settings.proxyUser && owner?.user ? { proxyUser: `${owner.organization}@${owner.user}` } : {};
 }
+
+/** How the nuage IPAM's VSD containers' externalIDs begin; `ipamTag(host)` is a host's plugin. */
+export const IPAM_TAG_PREFIX = "nuage-libnetwork-ipam@";
+export const ipamTag = (host: string): string => `${IPAM_TAG_PREFIX}${host}`;
 
 /**
  * The externalID of a reservation's VSD container: the specification marks externalID unique,
@@ -180,6 +187,70 @@ export function policyGroupVsd(client: VsdClient): PolicyGroupVsd {
     },
     async assign(vportId, ids) {
       await client.assignPolicyGroups(vportId, ids);
+    },
+  };
+}
+
+/**
+ * Who uses an address of a VSD subnet: its container interfaces (containers of any host, the
+ * nuage IPAM's reservations) and VM interfaces with that IPAddress (a filterable attribute of
+ * both). The subnet's ID is looked up once per subnet and kept; a subnet the VSD no longer has
+ * is looked up again.
+ */
+export function subnetAddressUse(client: VsdClient): SubnetAddressUse {
+  const subnetIds = new Map<string, string>();
+  const subnetId = async (ref: NuageSubnetRef, fresh: boolean): Promise<string> => {
+    const key = JSON.stringify([ref.organization, ref.domain, ref.zone, ref.subnet]);
+    const known = subnetIds.get(key);
+    if (known && !fresh) return known;
+    const { subnet } = await client.findSubnetByPath({
+      enterprise: ref.organization,
+      domain: ref.domain,
+      zone: ref.zone,
+      subnet: ref.subnet,
+    });
+    subnetIds.set(key, subnet.ID);
+    return subnet.ID;
+  };
+  const users = async (id: string, ip: string, vmUuid: string): Promise<AddressHolder | undefined> => {
+    const filter = vsdEqualsLookup("IPAddress", ip).filter;
+    const [ifaces, vmIfaces] = await Promise.all([
+      client.list(vsdPath("subnets", id, "containerinterfaces"), { filter, schema: VsdContainerInterfaceSchema }),
+      // A VSD without VMs in this subnet, or one that does not list them here, holds none of ours.
+      client.list(vsdPath("subnets", id, "vminterfaces"), { filter, schema: VsdObjectSchema }).catch((err: unknown) => {
+        if (err instanceof VsdError && (err.status === 404 || err.status === 405)) return [];
+        throw err;
+      }),
+    ]);
+    const other = ifaces.find((i) => i.IPAddress === ip && i.containerUUID !== vmUuid);
+    if (other) {
+      const owner = other.parentID
+        ? await client.get(vsdPath("containers", other.parentID), { schema: VsdContainerSchema }).catch(() => undefined)
+        : undefined;
+      const name = owner?.name ?? other.name ?? other.ID ?? "?";
+      return {
+        what: `VSD container "${name}"${owner?.UUID ? ` (UUID ${owner.UUID.slice(0, 12)}…)` : ""}`,
+        nuageIpam: !!owner?.externalID?.startsWith(IPAM_TAG_PREFIX),
+      };
+    }
+    const vm = vmIfaces.find((i) => (i as Record<string, unknown>).IPAddress === ip);
+    if (vm) {
+      const v = vm as Record<string, unknown>;
+      return {
+        what: `a VM interface${typeof v.MAC === "string" ? ` (MAC ${v.MAC})` : ""} of VM ${String(v.VMUUID ?? v.parentID ?? "?")}`,
+      };
+    }
+    return undefined;
+  };
+  return {
+    async holderOf(ref, ip, vmUuid) {
+      const id = await subnetId(ref, false);
+      try {
+        return await users(id, ip, vmUuid);
+      } catch (err) {
+        if (!(err instanceof VsdError && err.status === 404)) throw err;
+        return users(await subnetId(ref, true), ip, vmUuid);
+      }
     },
   };
 }

@@ -27,9 +27,10 @@ import { VsdPolicyGroupSchema } from "../vsd/types.js";
 import { netmaskToPrefix } from "../net/ipv4.js";
 import { bareIp, HOST_IF_PREFIX } from "../driver/naming.js";
 import { reconcile, type ReconcileReport } from "../driver/reconciler.js";
-import type { EndpointRecord, NetworkRecord } from "../store/records.js";
+import type { EndpointRecord, NetworkRecord, ReservationRecord } from "../store/records.js";
 import { RecordsSnapshot } from "./records-snapshot.js";
 import { NuageIpam } from "../driver/ipam-driver.js";
+import { isPending } from "../driver/ipam-pending.js";
 import { ipamVsd } from "../driver/vsd-backends.js";
 
 export type CheckStatus = "ok" | "failed" | "skipped";
@@ -145,6 +146,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
             fix: "the plugin moves such files to StateDir/quarantine/ at its next start and serves the others; look at them before deleting",
           },
     );
+    const inDoubt = records.listReservations().filter((r) => isPending(r));
+    if (inDoubt.length > 0) checks.push(pendingReservationsCheck(inDoubt));
     const dockerNets = dockerUp && docker ? await dockerNetworks(docker, records) : undefined;
     vsd = await checkVsd(cfg, checks, t);
     if (vsd) await checkNetworks(vsd, records.listNetworks(), dockerNets, checks);
@@ -825,6 +828,18 @@ function finish(out: EndpointCheck, fixes: string[]): EndpointCheck {
 }
 
 // ---------------------------------------------------------------- reconcile, dry run
+
+/** Reservations whose VSD outcome is in doubt: the running plugin asks the VSD again until it knows. */
+function pendingReservationsCheck(recs: ReservationRecord[]): Check {
+  const what = (r: ReservationRecord): string =>
+    `${r.id.slice(0, 12)} ${r.state === "releasing" ? `release of ${r.ip ?? "?"} not confirmed` : "creation's answer lost"} (subnet "${r.subnetRef.subnet}", since ${r.pendingSince ?? r.createdAt})`;
+  return {
+    name: "ipam-pending",
+    status: "failed",
+    detail: `${recs.length} VSD address reservation${recs.length > 1 ? "s" : ""} in doubt: ${recs.map(what).join("; ")}`,
+    fix: "the running plugin asks the VSD about each with backoff and releases what it finds; if they stay, check the VSD checks above (a stopped plugin settles them at its next start)",
+  };
+}
 
 const REMOVAL_WORDS: [keyof ReconcileReport, string][] = [
   ["endpoints", "endpoint record"],

@@ -70,6 +70,8 @@ export const VsdContainerInterfaceSchema = VsdObjectSchema.extend({
   VPortID: nullableString,
   VPortName: nullableString,
   attachedNetworkID: nullableString,
+  /** The UUID of the container the interface belongs to. */
+  containerUUID: nullableString,
   domainName: nullableString,
   zoneName: nullableString,
   networkName: nullableString,

@@ -334,6 +334,45 @@ export function ipamPolicyGroupsSuite(engine: Engine): void {
     await bed.dockerOk(["rm", "-f", "multi"]);
   });
 
+  test("Docker's IPAM on the same VSD subnet: an address a nuage-IPAM reservation holds is refused within 2 s, naming both and the fix", async () => {
+    // A Docker-IPAM network on "Subnet 2", beside ipamnet: Docker's IPAM knows nothing of the VSD's reservations.
+    await bed.dockerOk([
+      ...SUBNET3_CREATE.slice(0, -1).map((a) => (a === "subnet=Subnet 3" ? "subnet=Subnet 2" : a)),
+      "--subnet=10.21.59.0/24",
+      "dockipam",
+    ]);
+    const held = await ipOf("i1", "ipamnet");
+    const started = Date.now();
+    const r = await run("d1", ["--net", "dockipam", "--ip", held]);
+    const ms = Date.now() - started;
+    assert.notEqual(r.code, 0, "the address is the VSD's already");
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `address ${held.replace(/\./g, "\\.")} is already used in VSD subnet "Subnet 2" \\(domain "Domain"\\) by VSD container "i1".*a reservation of the nuage IPAM.*--ipam-driver=nuage.*--ip-range the VSD does not use`,
+      ),
+    );
+    const joins: number[] = [];
+    for (const line of bed.pluginLog().split("\n")) {
+      try {
+        const o = JSON.parse(line) as { call?: string; status?: number; ms?: number };
+        if (o.call === "NetworkDriver.Join" && (o.status ?? 0) >= 400 && typeof o.ms === "number") joins.push(o.ms);
+      } catch {
+        /* not a JSON line */
+      }
+    }
+    assert.ok(
+      joins.length > 0 && joins.at(-1)! < 2_000,
+      `Join refused within 2 s (took ${joins.at(-1)} ms; docker run ${ms} ms)`,
+    );
+    await bed.dockerOk(["rm", "-f", "d1"]);
+    // An address the VSD does not use still works on that network.
+    await runOk("d2", ["--net", "dockipam", "--ip", "10.21.59.200"]);
+    assert.equal(await ipOf("d2", "dockipam"), "10.21.59.200");
+    await bed.dockerOk(["rm", "-f", "d2"]);
+    await bed.dockerOk(["network", "rm", "dockipam"]);
+  });
+
   test("docker rm -f and network rm leave no reservation, record or port behind", async () => {
     await bed.dockerOk(["rm", "-f", "i1", "i2", "p1", "p2", "p3", "p4", "p6"]);
     await bed.dockerOk(["network", "rm", "ipamnet", "mynet"]);

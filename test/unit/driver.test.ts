@@ -304,13 +304,14 @@ for (const outcome of ["reason", "timeout", "zero"] as const) {
         err.message,
         /organization "Enterprise", domain "Domain", zone "Zone", subnet "Subnet 2", user "admin", IP 10\.21\.59\.2/,
       );
-      // What to check: the VSD names, the VRS's controller, doctor (issue 9.5).
+      // What to check: with no VSD to ask, Docker's address first; the VSD names, the VRS's controller, doctor.
+      assert.match(err.message, /Check \(1\) that address 10\.21\.59\.2 is not already used in the subnet/);
       assert.match(
         err.message,
-        /Check \(1\) that organization "Enterprise", user "admin", domain "Domain", zone "Zone" and subnet "Subnet 2" exist in the VSD/,
+        /\(2\) that organization "Enterprise", user "admin", domain "Domain", zone "Zone" and subnet "Subnet 2" exist in the VSD/,
       );
-      assert.match(err.message, /\(2\) that the VRS's controller \(tcp:192\.0\.2\.1:6633\) is connected/);
-      assert.match(err.message, /\(3\) bin\/nuage-libnetwork doctor/);
+      assert.match(err.message, /\(3\) that the VRS's controller \(tcp:192\.0\.2\.1:6633\) is connected/);
+      assert.match(err.message, /\(4\) bin\/nuage-libnetwork doctor/);
       return true;
     });
     assert.equal(vrs.ports.size, 0);

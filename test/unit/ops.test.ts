@@ -1,20 +1,18 @@
 /**
- * Operations pieces without a host: metrics, the /metrics + /healthz server, the health
- * check, the resolution timing wrapper, the protocol layer's call hook, the read-only
+ * Operations pieces without a host: metrics (the /metrics + /healthz server: ops-server.test.ts),
+ * the resolution timing wrapper, the protocol layer's call hook, the read-only
  * records snapshot, the reconciler's dry run, the doctor's command line and text, pretty logs.
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { PassThrough } from "node:stream";
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { PREFIX } from "../../src/ops/metrics.js";
 import { createMetrics } from "../../src/ops/prometheus.js";
-import { startOpsServer } from "../../src/ops/ops-server.js";
-import { checkHealth } from "../../src/ops/health.js";
 import { withResolutionTiming } from "../../src/ops/resolution-timing.js";
 import { RecordsSnapshot } from "../../src/ops/records-snapshot.js";
 import { doctorMain, formatReport } from "../../src/ops/doctor-cli.js";
@@ -37,21 +35,6 @@ async function tempDir(): Promise<string> {
 after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
-
-function get(url: string, method = "GET"): Promise<{ status: number; type: string; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => {
-        text += c;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), text }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 /** The value of one sample line `name{labels} value` (labels in any order), or undefined. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -197,75 +180,6 @@ describe("metrics", () => {
       obs.every(([s]) => s >= 0.015 && s < 5),
       `seconds: ${obs.map(([s]) => s).join(", ")}`,
     );
-  });
-});
-
-describe("/metrics and /healthz", () => {
-  test("serves Prometheus text, 200 when healthy, 503 with the reasons, 404 and 405 otherwise", async () => {
-    let health = { ok: true, reasons: [] as string[] };
-    const metrics = createMetrics({ networks: () => 0, endpoints: () => 2 }, { defaultMetrics: false });
-    const server = await startOpsServer({
-      address: "127.0.0.1:0",
-      metrics,
-      logger: silent,
-      health: async () => health,
-    });
-    try {
-      const base = `http://${server.address}`;
-      const m = await get(`${base}/metrics`);
-      assert.equal(m.status, 200);
-      assert.match(m.type, /^text\/plain; version=0\.0\.4/);
-      assert.equal(sample(m.text, `${PREFIX}endpoints`), 2);
-      assert.deepEqual(await get(`${base}/healthz`).then((r) => [r.status, r.text]), [200, "ok\n"]);
-      health = { ok: false, reasons: ["OVSDB at unix:/x is not connected", "StateDir /s is not writable: EROFS"] };
-      assert.deepEqual(await get(`${base}/healthz`).then((r) => [r.status, r.text]), [
-        503,
-        "OVSDB at unix:/x is not connected\nStateDir /s is not writable: EROFS\n",
-      ]);
-      assert.equal((await get(`${base}/other`)).status, 404);
-      assert.equal((await get(`${base}/metrics`, "POST")).status, 405);
-    } finally {
-      await server.close();
-    }
-  });
-
-  test("a MetricsAddress that is not host:port is refused with the key's name", async () => {
-    await assert.rejects(
-      startOpsServer({
-        address: "9476",
-        metrics: createMetrics({ networks: () => 0, endpoints: () => 0 }, { defaultMetrics: false }),
-        logger: silent,
-        health: async () => ({ ok: true, reasons: [] }),
-      }),
-      /MetricsAddress "9476": expected "host:port"/,
-    );
-  });
-
-  test("health: OVSDB down and an unwritable StateDir are both named; a writable one keeps no probe file", async () => {
-    const dir = await tempDir();
-    assert.deepEqual(await checkHealth({ ovsdbConnected: () => true, ovsdbName: "unix:/db.sock", stateDir: dir }), {
-      ok: true,
-      reasons: [],
-    });
-    assert.deepEqual(await readdir(dir), []);
-    const h = await checkHealth({
-      ovsdbConnected: () => false,
-      ovsdbName: "unix:/db.sock",
-      stateDir: join(dir, "missing"),
-    });
-    assert.equal(h.ok, false);
-    assert.deepEqual(h.reasons, [
-      "OVSDB at unix:/db.sock is not connected",
-      `StateDir ${join(dir, "missing")} is not writable: ENOENT`,
-    ]);
-    if (process.getuid?.() !== 0) {
-      await chmod(dir, 0o500);
-      assert.match(
-        (await checkHealth({ ovsdbConnected: () => true, ovsdbName: "x", stateDir: dir })).reasons[0] ?? "",
-        /EACCES/,
-      );
-      await chmod(dir, 0o700);
-    }
   });
 });
 
