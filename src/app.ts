@@ -21,6 +21,7 @@ import { IdentitySync } from "./driver/identity-sync.js";
 import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
 import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
+import { LookupCache } from "./vsd/lookup-cache.js";
 import { startPluginServer } from "./plugin/server.js";
 import { gateUntilReady } from "./driver/ready-gate.js";
 import { NuageIpam } from "./driver/ipam-driver.js";
@@ -185,7 +186,8 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
       logger,
     },
   );
-  const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
+  // Enterprise and domain IDs and each domain's policy groups kept (lookup-cache.ts).
+  const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd, new LookupCache()));
   const driver = new NuageDriver(
     {
       scope: cfg.Scope,

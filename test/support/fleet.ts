@@ -316,7 +316,7 @@ export class Fleet {
       const parallel = opts.parallel ?? 4;
       for (let i = 0; i < opts.hosts; i += parallel) {
         const batch = Array.from({ length: Math.min(parallel, opts.hosts - i) }, (_, k) => i + k);
-        hosts.push(...(await Promise.all(batch.map((n) => fleet.startHost(n, opts.config ?? {})))));
+        hosts.push(...(await Promise.all(batch.map((n) => fleet.startHostRetried(n, opts.config ?? {}, opts.log)))));
         opts.log?.(`  fleet: ${hosts.length}/${opts.hosts} hosts up`);
       }
       return fleet;
@@ -330,10 +330,39 @@ export class Fleet {
     }
   }
 
-  private async startHost(i: number, config: Record<string, string | number>): Promise<FleetHost> {
-    const dir = join(this.dir, `h${i}`);
+  /** A host, tried twice: on a loaded machine a start can fail for reasons of its own. */
+  private async startHostRetried(
+    i: number,
+    config: Record<string, string | number>,
+    log?: (s: string) => void,
+  ): Promise<FleetHost> {
+    try {
+      return await this.startHost(i, config, `h${i}`);
+    } catch (err) {
+      log?.(`  fleet: host ${i} failed to start (${(err as Error).message}); once more`);
+      return this.startHost(i, config, `h${i}-again`);
+    }
+  }
+
+  private async startHost(i: number, config: Record<string, string | number>, name: string): Promise<FleetHost> {
+    const dir = join(this.dir, name);
     await mkdir(dir, { recursive: true });
     const host = await createHost({ name: `fl${i}`, netns: true, lab: this.lab });
+    try {
+      return await this.startHostIn(i, config, dir, host);
+    } catch (err) {
+      await stopOvsHost(join(dir, "ovs")).catch(() => undefined);
+      await host.destroy().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async startHostIn(
+    i: number,
+    config: Record<string, string | number>,
+    dir: string,
+    host: Host,
+  ): Promise<FleetHost> {
     await host.ip(["link", "set", "lo", "up"]);
     const ovsDir = join(dir, "ovs");
     const ovs = await startOvsHost({ stateDir: ovsDir, bridge: "alubr0", tcpPort: null, withVswitchd: false });
