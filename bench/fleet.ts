@@ -73,7 +73,14 @@ export interface FleetResult {
   idle: { windowSec: number; requestsPerHostPerPass: number; byRoute: Record<string, number> };
   modes: ModeFigures[];
   faults: FaultFigures[];
-  leaks: { endpointRecords: number; reservationRecords: number; vsdContainers: number; vsdVports: number };
+  leaks: {
+    endpointRecords: number;
+    reservationRecords: number;
+    vsdContainers: number;
+    vsdVports: number;
+    /** The VSD containers not there before: name and externalID. */
+    extraContainers: string[];
+  };
   startupSec: number;
 }
 
@@ -160,13 +167,15 @@ export async function benchFleet(o: FleetOptions): Promise<FleetResult> {
       const churn = new Churn(fleet, faultNets, { ratePerSec: o.rate, lifetimeMs: o.lifetimeMs });
       const leadSec = 5;
       const afterSec = 30;
-      const running = churn.run((leadSec + durationSec + afterSec) * 1000);
+      const running = churn.run(60 * 60_000); // until stopped below
       await sleep(leadSec * 1000);
       const from = Date.now();
       await begin();
       if (durationSec > 0) await sleep(durationSec * 1000);
       await end();
       const to = Date.now();
+      await sleep(afterSec * 1000);
+      churn.stop();
       const r: ChurnResult = await running;
       await sleep(3000);
       const p = pluginTotals(await fleet.stats());
@@ -238,6 +247,10 @@ export async function benchFleet(o: FleetOptions): Promise<FleetResult> {
         reservationRecords,
         vsdContainers: end.containers.length - base.containers.length,
         vsdVports: end.vports.length - base.vports.length,
+        extraContainers: end.containers
+          .filter((c) => !base.containers.some((b) => b.ID === c.ID))
+          .slice(0, 10)
+          .map((c) => `${String(c.name)} (${String(c.externalID)})`),
       },
       startupSec,
     };
@@ -266,6 +279,6 @@ export function printFleet(r: FleetResult, out: (s: string) => void): void {
   }
   const l = r.leaks;
   out(
-    `leftovers after the churn: endpoint records ${l.endpointRecords}, reservation records ${l.reservationRecords}, VSD containers ${l.vsdContainers}, vports ${l.vsdVports}`,
+    `leftovers after the churn: endpoint records ${l.endpointRecords}, reservation records ${l.reservationRecords}, VSD containers ${l.vsdContainers}, vports ${l.vsdVports}${l.extraContainers.length ? `: ${l.extraContainers.join(", ")}` : ""}`,
   );
 }
