@@ -33,13 +33,15 @@ import { benchScrape, printScrape, type ScrapeResult } from "./scrape.js";
 import { run } from "../test/support/proc.js";
 import { benchForeign, printForeign, type ForeignResult } from "./foreign.js";
 import { benchFleet, printFleet } from "./fleet.js";
+import { benchVsdRequests, printVsdRequests, type VsdRequestsResult } from "./vsd-requests.js";
 
-const ALL = ["start", "foreign", "cycle", "concurrency", "footprint", "scrape"] as const;
+const ALL = ["start", "vsd-requests", "foreign", "cycle", "concurrency", "footprint", "scrape"] as const;
 
 const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [options])
   --only LIST        some of ${ALL.join(",")} (default: all)
   --runs N           container starts per mode (default 30)
   --warmup N         warm-up starts per mode, not counted (default 2)
+  --vsd-containers N containers per mode of the VSD-requests bench (default 10)
   --foreign N        containers not on a Nuage network, for the plugin's CPU per such container (default 30)
   --cycles N         driver cycles per level (default 200)
   --levels LIST      endpoints present for the driver cycle (default 0,100,1000)
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
       runs: { type: "string" },
       warmup: { type: "string" },
       foreign: { type: "string" },
+      "vsd-containers": { type: "string" },
       cycles: { type: "string" },
       levels: { type: "string" },
       "steps-at": { type: "string" },
@@ -123,6 +126,7 @@ async function main(): Promise<void> {
     runs: int(values.runs, q ? 5 : 30),
     warmup: int(values.warmup, q ? 1 : 2),
     foreign: int(values.foreign, q ? 10 : 30),
+    vsdContainers: int(values["vsd-containers"], q ? 3 : 10),
     cycles: int(values.cycles, q ? 20 : 200),
     levels: list(values.levels, q ? [0, 100] : [0, 100, 1000]),
     stepsAt: list(values["steps-at"], q ? [0] : [0, 1000]),
@@ -186,6 +190,7 @@ async function main(): Promise<void> {
     footprint: FootprintPoint[];
     codeMemory?: CodeMemory;
     scrape?: ScrapeResult;
+    vsdRequests?: VsdRequestsResult;
   } = { footprint: [] };
   let failed: unknown;
   try {
@@ -200,6 +205,11 @@ async function main(): Promise<void> {
       log(`container start, ${o.runs} runs per mode...`);
       results.start = await benchStart(bed, watch, { runs: o.runs, warmup: o.warmup, log });
       printStart(results.start, out);
+    }
+    if (only.has("vsd-requests")) {
+      log(`VSD requests per container, ${o.vsdContainers} per mode...`);
+      results.vsdRequests = await benchVsdRequests(bed, { containers: o.vsdContainers, log });
+      printVsdRequests(results.vsdRequests, out);
     }
     if (only.has("foreign")) {
       log(`containers not on a Nuage network, ${o.foreign}...`);

@@ -108,7 +108,7 @@ async function stopScrapers(s: Scrapers): Promise<{
 }
 
 /** The bed's config with MetricsAddress set (or removed): the plugin reads it at its restart. */
-function setMetricsAddress(bed: NuageBed, address: string | undefined): void {
+export function setMetricsAddress(bed: NuageBed, address: string | undefined): void {
   const lines = readFileSync(bed.cfgPath, "utf8")
     .split("\n")
     .filter((l) => !l.startsWith("MetricsAddress ="));

@@ -9,7 +9,7 @@ import { urlHost } from "./config/secrets.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { OvsdbClient } from "./vrs/ovsdb/client.js";
 import { describeEndpoint } from "./vrs/ovsdb/errors.js";
-import type { OvsdbEndpoint } from "./vrs/ovsdb/types.js";
+import { vrsEndpoints } from "./vrs/endpoints.js";
 import { VrsClient } from "./vrs/vrs-client.js";
 import { IpRouteLinks } from "./host/links.js";
 import { DockerEngine } from "./docker/engine.js";
@@ -18,7 +18,7 @@ import { FileStore } from "./store/file-store.js";
 import { StateDirLock } from "./store/state-dir-lock.js";
 import { NuageDriver } from "./driver/nuage-driver.js";
 import { IdentitySync } from "./driver/identity-sync.js";
-import { reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
+import { graceMs, reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
 import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
 import { LookupCache } from "./vsd/lookup-cache.js";
@@ -44,22 +44,6 @@ export interface RunningPlugin {
   close(): Promise<void>;
   /** Resolves if the plugin cannot go on (its StateDir lock was lost): the caller closes it and exits. */
   failed: Promise<Error>;
-}
-
-/** Where Nuage's own clients find the VRS's OVSDB (libvrsdk, nuage-cni: vrs-ovsdb.md §2.1). */
-export const DEFAULT_VRS_SOCKET = "/var/run/openvswitch/db.sock";
-
-/**
- * The OVSDB endpoints to try, in order: VrsSocket alone when set; else the TCP remote
- * (VrsEndpoint:VrsPort), then the VRS's unix socket: ovsdb-server listens on TCP only after
- * `ovsdb-server/add-remote`, a step operators skip, while the unix socket is always there.
- */
-export function vrsEndpoints(cfg: Config, defaultSocket = DEFAULT_VRS_SOCKET): OvsdbEndpoint[] {
-  if (cfg.VrsSocket) return [{ kind: "unix", path: cfg.VrsSocket }];
-  return [
-    { kind: "tcp", host: cfg.VrsEndpoint, port: cfg.VrsPort },
-    { kind: "unix", path: defaultSocket },
-  ];
 }
 
 export interface StartOptions {
@@ -126,6 +110,7 @@ export function vsdClient(
     onLogin: () => {
       if (logins++ > 0) metrics.reconnected("vsd");
     },
+    onRequest: (method) => metrics.vsdRequest(method),
   });
 }
 
@@ -254,14 +239,6 @@ async function lockAndAssemble(
     await lock.release();
     throw err;
   }
-}
-
-/**
- * Records Docker never listed are removed after this long: a CreateEndpoint Docker gave up
- * on (Docker stores an endpoint as soon as CreateEndpoint answers, see reconciler.ts).
- */
-export function graceMs(cfg: Config): number {
-  return (cfg.DockerTimeout + 10) * 1000;
 }
 
 /** Driver calls wait at most this long for the first reconcile pass. */

@@ -6,7 +6,7 @@
  */
 import { isNlnYamlPath, loadConfig } from "./config/config.js";
 import { parseCommandLine } from "./cli-args.js";
-import { createLogger } from "./log/logger.js";
+import { createLogger, logStreamsFromEnv } from "./log/logger.js";
 import { audit, startPlugin } from "./app.js";
 
 const USAGE = `usage:
@@ -35,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
   // Config keys in the environment win over the file (a managed plugin gets them from `docker plugin set`).
   const warnings: string[] = [];
   const cfg = await loadConfig(file, { missingOk: !explicitFile, env: process.env, warn: (m) => warnings.push(m) });
-  const logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat });
+  const logger = createLogger(cfg.LogLevel, { format: cfg.LogFormat, streams: logStreamsFromEnv(process.env) });
   for (const w of warnings) logger.warn({ config: file }, w);
   // Nuage's Go plugin never checked the VSD's certificate: its file rarely says how to.
   const vsdTlsAdvice = isNlnYamlPath(file)

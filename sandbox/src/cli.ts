@@ -15,7 +15,7 @@
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { randomUUID } from "node:crypto";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { hostname } from "node:os";
@@ -23,6 +23,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeSandboxConfig } from "./config-file.js";
 import { ovsHostStatus, startOvsHost, stopOvsHost } from "./ovs/ovs-host.js";
+import { livePid, stopProcess } from "./proc.js";
 
 const execFileP = promisify(execFile);
 
@@ -213,22 +214,8 @@ async function writeInfo(state: string, info: SandboxInfo): Promise<void> {
 // ------------------------------------------------------------------ processes
 
 /** The pid in the file when that process lives and runs `script` (so a reused pid is not taken for ours). */
-export async function livePid(pidFile: string, script: string): Promise<number | undefined> {
-  let pid: number;
-  try {
-    pid = Number((await readFile(pidFile, "utf8")).trim());
-  } catch {
-    return undefined;
-  }
-  if (!Number.isInteger(pid) || pid <= 1) return undefined;
-  try {
-    const st = await readFile(`/proc/${pid}/stat`, "utf8");
-    if (/^\d+ \(.*\) Z/.test(st)) return undefined;
-    const cmd = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0");
-    return cmd.includes(script) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+function scriptPid(pidFile: string, script: string): number | undefined {
+  return livePid(pidFile, (argv) => argv.includes(script));
 }
 
 /**
@@ -276,7 +263,7 @@ async function startDetached(opts: {
       }
     }
     if (exited || Date.now() > deadline) {
-      if (!exited) await killPid(child.pid);
+      if (!exited) await stopProcess(child.pid);
       await rm(opts.pidFile, { force: true });
       const tail = text.trim().split("\n").slice(-15).join("\n");
       throw new Error(
@@ -284,41 +271,6 @@ async function startDetached(opts: {
       );
     }
     await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    // A zombie (exited, not yet reaped by its parent) counts as gone.
-    const st = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return !/^\d+ \(.*\) Z/.test(st);
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM, then SIGKILL after the grace period. */
-async function killPid(pid: number, graceMs = 5000): Promise<void> {
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (alive(pid)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      /* gone */
-    }
-    const hard = Date.now() + 2000;
-    while (alive(pid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -365,7 +317,7 @@ async function up(o: SandboxOptions): Promise<number> {
     info.vsd = { url: o.vsdUrl, caFile: o.vsdCa ? resolve(o.vsdCa) : undefined, external: true };
     say(`VSD: ${o.vsdUrl} (not started here)`);
   } else {
-    const pid = await livePid(p.vsdPid, VSD_MAIN);
+    const pid = scriptPid(p.vsdPid, VSD_MAIN);
     if (pid && info.vsd && !info.vsd.external) {
       say(`VSD simulator already running (pid ${pid}) at ${info.vsd.url}`);
     } else {
@@ -401,7 +353,7 @@ async function up(o: SandboxOptions): Promise<number> {
 
   // 3. The VRS agent emulator.
   await writeFile(p.password, "csproot\n", { mode: 0o600 });
-  const agentPid = await livePid(p.agentPid, AGENT_MAIN);
+  const agentPid = scriptPid(p.agentPid, AGENT_MAIN);
   if (agentPid) {
     say(`VRS agent emulator already running (pid ${agentPid})`);
   } else {
@@ -455,14 +407,14 @@ async function down(o: SandboxOptions): Promise<number> {
     return 0;
   }
   const info = await readInfo(o.state);
-  const agentPid = await livePid(p.agentPid, AGENT_MAIN);
+  const agentPid = scriptPid(p.agentPid, AGENT_MAIN);
   if (agentPid) {
-    await killPid(agentPid);
+    await stopProcess(agentPid);
     say(`VRS agent emulator stopped (pid ${agentPid})`);
   }
-  const vsdPid = await livePid(p.vsdPid, VSD_MAIN);
+  const vsdPid = scriptPid(p.vsdPid, VSD_MAIN);
   if (vsdPid) {
-    await killPid(vsdPid);
+    await stopProcess(vsdPid);
     say(`VSD simulator stopped (pid ${vsdPid})`);
   }
   if (await exists(p.ovsDir)) {
@@ -489,7 +441,7 @@ async function status(o: SandboxOptions): Promise<number> {
     say(`VSD: ${info.vsd.url} (outside this sandbox)`);
   } else {
     expected++;
-    const pid = await livePid(p.vsdPid, VSD_MAIN);
+    const pid = scriptPid(p.vsdPid, VSD_MAIN);
     if (pid) running++;
     say(pid ? `VSD simulator: running, pid ${pid}, ${info?.vsd?.url ?? "?"}` : "VSD simulator: not running");
   }
@@ -505,7 +457,7 @@ async function status(o: SandboxOptions): Promise<number> {
       : "Open vSwitch: not running",
   );
   expected++;
-  const agentPid = await livePid(p.agentPid, AGENT_MAIN);
+  const agentPid = scriptPid(p.agentPid, AGENT_MAIN);
   if (agentPid) running++;
   say(
     agentPid

@@ -31,6 +31,15 @@ import { WorkQueue } from "../background/work-queue.js";
 import { CONTAINER_IF_PREFIX, HOST_IF_PREFIX } from "./naming.js";
 import type { NuageDriver } from "./nuage-driver.js";
 
+/**
+ * Records Docker never listed are removed after this long (the plugin's and the IPAM's passes):
+ * a CreateEndpoint Docker gave up on (Docker stores an endpoint as soon as CreateEndpoint
+ * answers), given Docker's own timeout and a margin.
+ */
+export function graceMs(cfg: { DockerTimeout: number }): number {
+  return (cfg.DockerTimeout + 10) * 1000;
+}
+
 export interface ReconcileReport {
   endpoints: string[];
   networks: string[];

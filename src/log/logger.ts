@@ -1,6 +1,11 @@
 /**
  * The plugin's logger: pino, JSON lines on stderr (dockerd/systemd collect stderr).
  *
+ * A managed plugin splits them by level instead (`LOG_STREAMS_ENV`, set in its config.json):
+ * dockerd copies a managed plugin's stdout into its own log at level info and its stderr at
+ * level error, whatever the line says (moby plugin/manager.go, makeLoggerStreams), so lines
+ * below error go to stdout and error and fatal lines to stderr.
+ *
  * Secrets never reach the log: any property named like a credential is replaced by
  * "[redacted]" wherever it sits, up to REDACT_DEPTH levels below the logged object
  * (e.g. `{ cfg: { VsdPassword } }`, `{ body: { Options: { "com.docker.network.generic": { password } } } }`).
@@ -72,6 +77,20 @@ function shallowCopy(obj: Record<string, unknown>): Record<string, unknown> {
 
 const LEVELS: Record<LogLevelName, pino.Level> = { Debug: "debug", Info: "info", Warn: "warn", Error: "error" };
 
+/** "stderr": every line on stderr. "by-level": below error on stdout, error and fatal on stderr. */
+export type LogStreams = "stderr" | "by-level";
+
+/** The environment variable that chooses LogStreams (the managed plugin's config.json sets it). */
+export const LOG_STREAMS_ENV = "NUAGE_LOG_STREAMS";
+
+/** LogStreams from the environment; an unknown value is an error naming the variable. */
+export function logStreamsFromEnv(env: NodeJS.ProcessEnv): LogStreams {
+  const v = env[LOG_STREAMS_ENV];
+  if (v === undefined || v === "" || v === "stderr") return "stderr";
+  if (v === "by-level") return "by-level";
+  throw new Error(`${LOG_STREAMS_ENV}=${JSON.stringify(v)}: expected "stderr" or "by-level"`);
+}
+
 export interface LoggerOptions {
   /** Where lines go; stderr (synchronously, so nothing is lost on exit) when absent. Tests pass a stream. */
   destination?: pino.DestinationStream | NodeJS.WritableStream;
@@ -79,6 +98,26 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
   /** "json" (default): one JSON object a line; "pretty": a readable line for a terminal. */
   format?: "json" | "pretty";
+  /** Without `destination`: "stderr" (default) or "by-level". */
+  streams?: LogStreams;
+  /** With streams "by-level": where the lines below error and the error lines go (fds 1 and 2 when absent). */
+  levelDestinations?: { belowError: NodeJS.WritableStream; errors: NodeJS.WritableStream };
+}
+
+/** One destination per stream: lines below error to the first, error and fatal to the second (each line once). */
+function byLevelDestination(opts: LoggerOptions): pino.DestinationStream {
+  const pretty = opts.format === "pretty";
+  const to = (fd: 1 | 2, stream: NodeJS.WritableStream | undefined): pino.DestinationStream => {
+    if (pretty) return prettyDestination(stream ? { destination: stream, colorize: false } : { fd });
+    return (stream as pino.DestinationStream | undefined) ?? pino.destination({ fd, sync: true });
+  };
+  return pino.multistream(
+    [
+      { level: "trace", stream: to(1, opts.levelDestinations?.belowError) },
+      { level: "error", stream: to(2, opts.levelDestinations?.errors) },
+    ],
+    { dedupe: true },
+  );
 }
 
 /** A synchronous pino-pretty stream writing to fd (stderr by default). */
@@ -98,14 +137,18 @@ export function prettyDestination(
   });
 }
 
-export function createLogger(level: LogLevelName, opts: LoggerOptions = {}): Logger {
-  const dest = opts.destination
-    ? opts.format === "pretty"
+/** Every line to one stream: opts.destination, or stderr. */
+function singleDestination(opts: LoggerOptions): pino.DestinationStream {
+  const pretty = opts.format === "pretty";
+  if (opts.destination)
+    return pretty
       ? prettyDestination({ destination: opts.destination as NodeJS.WritableStream, colorize: false })
-      : opts.destination
-    : opts.format === "pretty"
-      ? prettyDestination()
-      : pino.destination({ fd: 2, sync: true });
+      : (opts.destination as pino.DestinationStream);
+  return pretty ? prettyDestination() : pino.destination({ fd: 2, sync: true });
+}
+
+export function createLogger(level: LogLevelName, opts: LoggerOptions = {}): Logger {
+  const dest = !opts.destination && opts.streams === "by-level" ? byLevelDestination(opts) : singleDestination(opts);
   const logger = pino(
     {
       level: LEVELS[level] ?? "info",
@@ -114,7 +157,7 @@ export function createLogger(level: LogLevelName, opts: LoggerOptions = {}): Log
       formatters: { log: (obj) => redactSecrets(obj), bindings: (b) => redactSecrets(b) },
       serializers: { err: pino.stdSerializers.errWithCause, error: pino.stdSerializers.errWithCause },
     },
-    dest as pino.DestinationStream,
+    dest,
   );
   // pino gives children no bindings formatter; their bindings are redacted once, here
   // (children inherit this method, so grandchildren too).

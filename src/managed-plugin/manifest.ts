@@ -7,6 +7,7 @@
 import { pathToFileURL } from "node:url";
 import { DEFAULTS, KNOWN_KEYS } from "../config/config.js";
 import { ACTIVATE_RESPONSE } from "../plugin/routes.js";
+import { LOG_STREAMS_ENV } from "../log/logger.js";
 
 /** Where things are inside the plugin's rootfs (scripts/build-plugin.sh makes these folders). */
 export const IN_PLUGIN = {
@@ -138,6 +139,11 @@ export function managedPluginManifest(): ManagedPluginManifest {
     ],
     env: [
       { name: "PATH", description: "", value: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
+      {
+        name: LOG_STREAMS_ENV,
+        description: "log lines below error on stdout, error lines on stderr: dockerd logs them at info and error",
+        value: "by-level",
+      },
       ...Object.entries(NODE_ENV_VARS).map(([name, value]) => ({
         name,
         description: "as bin/nuage-libnetwork sets it (docs/performance.md, Memory)",

@@ -13,25 +13,24 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import pino from "pino";
 import { loadConfig, type Config } from "../config/config.js";
-import { graceMs, vrsEndpoints } from "../app.js";
 import { DockerEngine, type DockerNetwork, type DockerPlugin } from "../docker/engine.js";
 import { IpRouteLinks } from "../host/links.js";
-import { connectOvsdb, type OvsdbClient } from "../vrs/ovsdb/client.js";
-import { describeEndpoint } from "../vrs/ovsdb/errors.js";
-import type { OvsdbRow } from "../vrs/ovsdb/types.js";
-import { mapToObject, setToArray, uuidOf } from "../vrs/ovsdb/values.js";
-import { DB, PORT_TABLE, PortMeta, VM_TABLE } from "../vrs/nuage-constants.js";
+import { PORT_TABLE, PortMeta, VM_TABLE } from "../vrs/nuage-constants.js";
+import type { NuagePortRecord } from "../vrs/model.js";
 import { VrsClient } from "../vrs/vrs-client.js";
 import { VsdClient, VsdError, vsdFilterEq, vsdPath } from "../vsd/client.js";
 import { VsdPolicyGroupSchema } from "../vsd/types.js";
 import { netmaskToPrefix } from "../net/ipv4.js";
 import { bareIp, HOST_IF_PREFIX } from "../driver/naming.js";
-import { reconcile, type ReconcileReport } from "../driver/reconciler.js";
+import { graceMs, reconcile, type ReconcileReport } from "../driver/reconciler.js";
 import type { EndpointRecord, NetworkRecord, ReservationRecord } from "../store/records.js";
 import { RecordsSnapshot } from "./records-snapshot.js";
 import { NuageIpam } from "../driver/ipam-driver.js";
 import { isPending } from "../driver/ipam-pending.js";
 import { ipamVsd } from "../driver/vsd-backends.js";
+import { checkOvsdb, type VrsView } from "./doctor-vrs.js";
+
+export { controllerCheck } from "./doctor-vrs.js";
 
 export type CheckStatus = "ok" | "failed" | "skipped";
 
@@ -125,12 +124,12 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   }
   const t = opts.timeoutMs ?? 5_000;
   const docker = dockerEngine(cfg, checks, t);
-  let ovsdb: OvsdbClient | undefined;
+  let vrs: VrsView | undefined;
   let vsd: VsdClient | undefined;
   try {
     const dockerUp = docker ? await checkDocker(cfg, docker, checks) : false;
     await checkPlugin(cfg, dockerUp ? docker : undefined, checks, t, opts.pluginDiscovery);
-    ovsdb = await checkOvsdb(cfg, checks, t);
+    vrs = await checkOvsdb(cfg, checks, t);
     const records = await RecordsSnapshot.read(cfg.StateDir);
     checks.push(
       records.unusable.length === 0
@@ -151,8 +150,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     const dockerNets = dockerUp && docker ? await dockerNetworks(docker, records) : undefined;
     vsd = await checkVsd(cfg, checks, t);
     if (vsd) await checkNetworks(vsd, records.listNetworks(), dockerNets, checks);
-    report.endpoints = await checkEndpoints(cfg, records, dockerNets, ovsdb, vsd);
-    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, ovsdb, vsd).catch(
+    report.endpoints = await checkEndpoints(cfg, records, dockerNets, vrs, vsd);
+    report.reconcile = await dryRunReconcile(cfg, records, dockerUp ? docker : undefined, vrs, vsd).catch(
       (err: Error) => ({
         name: "reconcile",
         status: "failed" as const,
@@ -161,7 +160,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
       }),
     );
   } finally {
-    await ovsdb?.close().catch(() => undefined);
+    await vrs?.ovsdb.close().catch(() => undefined);
     await docker?.close().catch(() => undefined);
     await vsd?.close().catch(() => undefined);
   }
@@ -409,127 +408,6 @@ async function dockerNetworks(
   }
 }
 
-// ---------------------------------------------------------------- OVSDB, the bridge, the controller
-
-async function checkOvsdb(cfg: Config, checks: Check[], timeoutMs: number): Promise<OvsdbClient | undefined> {
-  const endpoint = vrsEndpoints(cfg);
-  const where = endpoint.map(describeEndpoint).join(" or ");
-  const which = cfg.VrsSocket ? "VrsSocket" : "VrsEndpoint and VrsPort (or VrsSocket)";
-  let ovsdb: OvsdbClient;
-  try {
-    ovsdb = await connectOvsdb(endpoint, { connectTimeoutMs: Math.min(timeoutMs, 3_000), callTimeoutMs: timeoutMs });
-  } catch (err) {
-    checks.push({
-      name: "ovsdb",
-      status: "failed",
-      detail: (err as Error).message,
-      fix: `start the VRS's ovsdb-server, or set ${which} to where it listens`,
-    });
-    for (const name of ["nuage-tables", "bridge", "controller"])
-      checks.push({ name, status: "skipped", detail: "needs OVSDB" });
-    return undefined;
-  }
-  checks.push({ name: "ovsdb", status: "ok", detail: `OVSDB at ${ovsdb.endpointName} answers` });
-  try {
-    await checkVrsTables(cfg, ovsdb, which, checks);
-    return ovsdb;
-  } catch (err) {
-    // It answered the handshake, then failed or went away.
-    Object.assign(checks.find((c) => c.name === "ovsdb")!, {
-      status: "failed",
-      detail: `OVSDB at ${where} answered, then failed: ${(err as Error).message}`,
-      fix: `see the VRS's ovsdb-server (its log), or ${which}`,
-    });
-    for (const name of ["nuage-tables", "bridge", "controller"])
-      if (!checks.some((c) => c.name === name)) checks.push({ name, status: "skipped", detail: "needs OVSDB" });
-    await ovsdb.close().catch(() => undefined);
-    return undefined;
-  }
-}
-
-async function checkVrsTables(cfg: Config, ovsdb: OvsdbClient, which: string, checks: Check[]): Promise<void> {
-  const schema = (await ovsdb.getSchema(DB)) as { tables?: Record<string, unknown> };
-  const missing = [VM_TABLE, PORT_TABLE].filter((tb) => !schema.tables?.[tb]);
-  checks.push(
-    missing.length === 0
-      ? { name: "nuage-tables", status: "ok", detail: `${DB} has ${VM_TABLE} and ${PORT_TABLE}` }
-      : {
-          name: "nuage-tables",
-          status: "failed",
-          detail: `${DB} has no ${missing.join(" and no ")}: not a Nuage VRS`,
-          fix: `point ${which} at the Nuage VRS's OVSDB`,
-        },
-  );
-
-  const [bridges, controllers] = await ovsdb.transact(DB, [
-    { op: "select", table: "Bridge", where: [["name", "==", cfg.VrsBridge]], columns: ["name", "controller"] },
-    { op: "select", table: "Controller", where: [], columns: ["_uuid", "target", "role", "is_connected", "status"] },
-  ]);
-  const bridge = bridges?.rows?.[0];
-  if (!bridge) {
-    checks.push({
-      name: "bridge",
-      status: "failed",
-      detail: `bridge ${cfg.VrsBridge} (VrsBridge) does not exist in the VRS`,
-      fix: `set VrsBridge to the VRS's bridge (ovs-vsctl list-br), or restart the VRS so that it creates ${cfg.VrsBridge}`,
-    });
-    checks.push({ name: "controller", status: "skipped", detail: "needs the bridge" });
-    return;
-  }
-  checks.push({ name: "bridge", status: "ok", detail: `bridge ${cfg.VrsBridge} exists` });
-  checks.push(
-    controllerCheck(
-      cfg.VrsBridge,
-      setToArray(bridge.controller).map((u) => uuidOf(u)),
-      controllers?.rows ?? [],
-    ),
-  );
-}
-
-/**
- * Connected = the bridge has a Controller row whose role is "master": what Nuage's own
- * clients check (vrs-ovsdb.md, "Controller check before writing"); ovs-vswitchd clears the
- * role when the OpenFlow connection to the VSC is down.
- */
-export function controllerCheck(bridge: string, ids: string[], rows: OvsdbRow[]): Check {
-  const mine = rows.filter((r) => ids.includes(uuidOf(r._uuid)));
-  const fix = `check the VRS's connection to its VSC (ovs-vsctl get-controller ${bridge}; ovs-vsctl list Controller), and that the VSC is up`;
-  if (mine.length === 0)
-    return { name: "controller", status: "failed", detail: `bridge ${bridge} has no controller (the VSC)`, fix };
-  // role, is_connected and status are ephemeral: empty after an ovsdb-server (re)start until
-  // ovs-vswitchd reports again (within its backoff, up to ~8 s).
-  if (mine.every((r) => setToArray(r.role).length === 0 && Object.keys(mapToObject(r.status)).length === 0)) {
-    return {
-      name: "controller",
-      status: "failed",
-      detail: `bridge ${bridge}'s controller state is not reported: ovs-vswitchd has not written it since ovsdb-server (re)started`,
-      fix: "run doctor again in a few seconds; if it stays so, check that ovs-vswitchd runs and reaches this ovsdb-server",
-    };
-  }
-  const masters = mine.filter((r) => setToArray(r.role).map(String).includes("master"));
-  const describe = (r: OvsdbRow): string =>
-    `${String(setToArray(r.target)[0] ?? "?")} (role ${String(setToArray(r.role)[0] ?? "none")})`;
-  if (masters.length === 1)
-    return {
-      name: "controller",
-      status: "ok",
-      detail: `bridge ${bridge} is connected to its controller ${describe(masters[0]!)}`,
-    };
-  if (masters.length > 1)
-    return {
-      name: "controller",
-      status: "failed",
-      detail: `bridge ${bridge} has ${masters.length} master controllers: ${masters.map(describe).join(", ")}`,
-      fix,
-    };
-  return {
-    name: "controller",
-    status: "failed",
-    detail: `bridge ${bridge}'s controller is not connected: ${mine.map(describe).join(", ")}`,
-    fix,
-  };
-}
-
 // ---------------------------------------------------------------- VSD and networks
 
 async function checkVsd(cfg: Config, checks: Check[], timeoutMs: number): Promise<VsdClient | undefined> {
@@ -641,65 +519,19 @@ async function checkNetworks(
 
 // ---------------------------------------------------------------- endpoints
 
-interface PortRow {
-  ip: string;
-  mask: string;
-  gateway: string;
-  mac: string;
-  meta: Record<string, string>;
-}
-
 async function checkEndpoints(
   cfg: Config,
   records: RecordsSnapshot,
   docker: Map<string, DockerNetwork | undefined> | undefined,
-  ovsdb: OvsdbClient | undefined,
+  vrs: VrsView | undefined,
   vsd: VsdClient | undefined,
 ): Promise<EndpointCheck[]> {
   const endpoints = records.listEndpoints().sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   if (endpoints.length === 0) return [];
-  let onBridge: Set<string> | undefined;
-  let portRows: Map<string, PortRow> | undefined;
-  if (ovsdb) {
-    try {
-      const [ports, rows] = await ovsdb.transact(DB, [
-        { op: "select", table: "Port", where: [], columns: ["name"] },
-        {
-          op: "select",
-          table: PORT_TABLE,
-          where: [],
-          columns: ["name", "ip_addr", "subnet_mask", "gateway", "mac", "metadata"],
-        },
-      ]);
-      onBridge = new Set((ports?.rows ?? []).map((r) => String(r.name)));
-      portRows = new Map(
-        (rows?.rows ?? []).map((r) => [
-          String(r.name),
-          {
-            ip: String(r.ip_addr ?? ""),
-            mask: String(r.subnet_mask ?? ""),
-            gateway: String(r.gateway ?? ""),
-            mac: String(r.mac ?? ""),
-            meta: mapToObject(r.metadata),
-          },
-        ]),
-      );
-    } catch {
-      /* OVSDB went away since its check: each endpoint's resolution reads "unknown" */
-    }
-  }
   const links = new Set(await new IpRouteLinks({ batch: false }).listLinks(HOST_IF_PREFIX));
   const out: EndpointCheck[] = [];
   for (const ep of endpoints) {
-    const { check, fixes } = endpointCheck(
-      cfg,
-      ep,
-      records.getNetwork(ep.networkId),
-      docker,
-      onBridge,
-      portRows,
-      links,
-    );
+    const { check, fixes } = endpointCheck(cfg, ep, records.getNetwork(ep.networkId), docker, vrs, links);
     if (vsd && ep.joined && check.resolution.startsWith("resolved"))
       await addVsdView(vsd, ep.joined.vmUuid, ep, check, fixes);
     out.push(finish(check, fixes));
@@ -750,8 +582,7 @@ function endpointCheck(
   ep: EndpointRecord,
   net: NetworkRecord | undefined,
   docker: Map<string, DockerNetwork | undefined> | undefined,
-  onBridge: Set<string> | undefined,
-  portRows: Map<string, PortRow> | undefined,
+  vrs: VrsView | undefined,
   links: Set<string>,
 ): { check: EndpointCheck; fixes: string[] } {
   const problems: string[] = [];
@@ -789,23 +620,24 @@ function endpointCheck(
   if (!ep.joined) return done();
 
   if (!links.has(ep.hostIfName)) problems.push(`veth ${ep.hostIfName} is missing`);
-  if (!portRows || !onBridge) {
+  const onBridge = vrs?.hasPort(ep.hostIfName);
+  const row: NuagePortRecord | null | undefined = vrs?.portRow(ep.hostIfName);
+  if (onBridge === undefined || row === undefined) {
     out.resolution = "unknown (OVSDB does not answer)";
     return done();
   }
-  if (!onBridge.has(ep.hostIfName)) problems.push(`port ${ep.hostIfName} is not on bridge ${cfg.VrsBridge}`);
-  const row = portRows.get(ep.hostIfName);
+  if (!onBridge) problems.push(`port ${ep.hostIfName} is not on bridge ${cfg.VrsBridge}`);
   if (!row) {
     out.resolution = "no port row";
     problems.push(`no ${PORT_TABLE} row for ${ep.hostIfName}`);
   } else {
-    const pg = row.meta[PortMeta.policyGroup];
+    const pg = row.metadata[PortMeta.policyGroup];
     if (pg && !ep.policyGroups?.length) out.policyGroups = [pg];
-    if (row.ip && row.ip !== "0.0.0.0") {
-      out.resolution = `resolved ${row.ip}/${netmaskToPrefix(row.mask) ?? "?"} gw ${row.gateway || "?"}`;
-      if (row.ip !== ip) problems.push(`the VRS resolved ${row.ip}, Docker gave ${ip}`);
+    if (row.ipAddr && row.ipAddr !== "0.0.0.0") {
+      out.resolution = `resolved ${row.ipAddr}/${netmaskToPrefix(row.subnetMask) ?? "?"} gw ${row.gateway || "?"}`;
+      if (row.ipAddr !== ip) problems.push(`the VRS resolved ${row.ipAddr}, Docker gave ${ip}`);
     } else {
-      const why = row.meta[PortMeta.sandboxReason];
+      const why = row.metadata[PortMeta.sandboxReason];
       out.resolution = why ? `unresolved: ${why}` : "unresolved";
       problems.push("the VRS has not resolved the port");
       fixes.push("see the controller and vsd checks, and the VRS's log");
@@ -855,15 +687,15 @@ async function dryRunReconcile(
   cfg: Config,
   records: RecordsSnapshot,
   docker: DockerEngine | undefined,
-  ovsdb: OvsdbClient | undefined,
+  vrs: VrsView | undefined,
   vsd: VsdClient | undefined,
 ): Promise<DoctorReport["reconcile"]> {
-  if (!ovsdb) return { name: "reconcile", status: "skipped", detail: "dry run not possible: needs OVSDB" };
+  if (!vrs) return { name: "reconcile", status: "skipped", detail: "dry run not possible: needs OVSDB" };
   const wouldRemove = await reconcile(
     {
       store: records,
       links: new IpRouteLinks({ batch: false }), // lists only: no co-process
-      vrs: new VrsClient(ovsdb, cfg.VrsBridge),
+      vrs: new VrsClient(vrs.ovsdb, cfg.VrsBridge),
       docker,
       driver: { deleteEndpoint: () => Promise.reject(new Error("doctor removes nothing")) },
       logger: silent,

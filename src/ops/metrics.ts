@@ -37,7 +37,20 @@ export interface RemovalObserver {
   removed(report: ReconcileReport): void;
 }
 
-export interface PluginMetrics extends CallObserver, ResolutionObserver, ReconnectObserver, RemovalObserver {
+export interface VsdRequestObserver {
+  /** One HTTP request sent to the VSD (GET, HEAD, POST, PUT or DELETE). */
+  vsdRequest(method: string): void;
+}
+
+/** The methods the VSD client sends. */
+export const VSD_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE"] as const;
+
+export interface PluginMetrics
+  extends CallObserver,
+    ResolutionObserver,
+    ReconnectObserver,
+    RemovalObserver,
+    VsdRequestObserver {
   /** Prometheus text exposition of every metric (empty when off). */
   render(): Promise<string>;
   readonly contentType: string;
@@ -69,5 +82,6 @@ export const noMetrics: PluginMetrics = {
   observeResolution() {},
   reconnected() {},
   removed() {},
+  vsdRequest() {},
   render: async () => "",
 };

@@ -3,7 +3,7 @@
  * is set, so a plugin without metrics never loads prom-client.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { PREFIX, REMOVAL_KINDS, type PluginMetrics, type RecordCounts } from "./metrics.js";
+import { PREFIX, REMOVAL_KINDS, VSD_METHODS, type PluginMetrics, type RecordCounts } from "./metrics.js";
 
 /** Docker calls take ~5 ms (CreateEndpoint) to several seconds (Join waiting for the VRS; deadline 30 s). */
 const CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -44,6 +44,12 @@ export function createMetrics(counts: RecordCounts, opts: { defaultMetrics?: boo
     labelNames: ["kind"] as const,
     registers: [registry],
   });
+  const vsdRequests = new Counter({
+    name: `${PREFIX}vsd_requests_total`,
+    help: "HTTP requests the plugin sent to the VSD (retries and logins included), by method",
+    labelNames: ["method"] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: `${PREFIX}endpoints`,
     help: "Endpoints the plugin has records of",
@@ -63,6 +69,7 @@ export function createMetrics(counts: RecordCounts, opts: { defaultMetrics?: boo
   // Every label the plugin can produce exists from the start, so a rate() has a zero to start from.
   for (const peer of ["ovsdb", "docker-events", "vsd"] as const) reconnects.inc({ peer }, 0);
   for (const kind of Object.values(REMOVAL_KINDS)) removals.inc({ kind }, 0);
+  for (const method of VSD_METHODS) vsdRequests.inc({ method }, 0);
 
   return {
     contentType: registry.contentType,
@@ -75,6 +82,9 @@ export function createMetrics(counts: RecordCounts, opts: { defaultMetrics?: boo
     },
     reconnected(peer) {
       reconnects.inc({ peer });
+    },
+    vsdRequest(method) {
+      vsdRequests.inc({ method });
     },
     removed(report) {
       for (const [field, kind] of Object.entries(REMOVAL_KINDS)) {

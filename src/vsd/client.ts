@@ -103,6 +103,8 @@ export interface VsdClientOptions {
   transport?: HttpTransport;
   /** Told after each successful login (metrics count the ones after the first). */
   onLogin?: () => void;
+  /** Told of every HTTP request sent (metrics: the plugin's own VSD requests). */
+  onRequest?: (method: string) => void;
   /** Added to a certificate error: where to set VsdCaFile or VsdInsecure when the config is not nuage.cfg. */
   tlsAdvice?: string;
 }
@@ -264,6 +266,7 @@ export class VsdClient {
   private readonly loginBackoff = new LoginBackoff();
   private closed = false;
   private readonly onLogin?: () => void;
+  private readonly onRequest?: (method: string) => void;
   private readonly tlsAdvice?: string;
 
   constructor(opts: VsdClientOptions) {
@@ -278,6 +281,7 @@ export class VsdClient {
     this.organization = opts.organization;
     this.user = opts.user;
     this.onLogin = opts.onLogin;
+    this.onRequest = opts.onRequest;
     this.tlsAdvice = opts.tlsAdvice;
     this.#password = opts.password;
     this.log = opts.logger ?? silent;
@@ -689,6 +693,7 @@ export class VsdClient {
     };
     if (proxyUser) headers["X-Nuage-ProxyUser"] = proxyUser;
     const timeout = Math.max(1, Math.min(this.requestTimeoutMs, deadline - Date.now()));
+    this.onRequest?.(x.method);
     const res = await this.transport.request({
       method: x.method,
       path: `${this.basePath}${x.path}${qs}`,

@@ -4,15 +4,17 @@
  * entry per config key) and a mounted nuage.cfg (the VSD keys), driver `nuage:latest`; the
  * README's network and containers end to end; starting without the Docker API.
  */
+import { containerPrefix } from "../../sandbox/src/vrs-agent/vsd-ops.js";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAIN, NuageBed, expectNoOrphans } from "../support/nuage-bed.js";
+import { MAIN, NuageBed, REPO, expectNoOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
-import { waitFor } from "../support/proc.js";
+import { run, waitFor } from "../support/proc.js";
 import { currentEngine } from "../support/dockerd.js";
-import { enableManagedPlugin, MANAGED_DRIVER, setManagedPlugin } from "../support/managed-plugin.js";
+import { expectTcpAndUdp } from "../support/traffic.js";
+import { enableManagedPlugin, MANAGED_DRIVER, managedPluginDir, setManagedPlugin } from "../support/managed-plugin.js";
 import { KNOWN_KEYS } from "../../src/config/config.js";
 import { NODE_ENV_VARS, NODE_OPTIONS, NOT_SETTABLE_IN_MANAGED } from "../../src/managed-plugin/manifest.js";
 
@@ -101,6 +103,14 @@ test("docker plugin create took the built directory; enabled as nuage:latest, ho
   process.stdout.write(`# docker plugin enable took ${bed.enableMs} ms\n`);
   const log = bed.pluginLog();
   assert.match(log, /nuage plugin ready/, "the plugin's own log reaches dockerd's");
+  // dockerd logs the plugin's stdout at info and its stderr at error: the plugin splits by level.
+  const ready = log.split("\n").find((l) => l.includes("nuage plugin ready"));
+  assert.match(ready ?? "", /level=info/, `the ready line is info in dockerd's log: ${ready}`);
+  for (const l of log.split("\n").filter((x) => x.includes("plugin="))) {
+    const pinoLevel = Number(/\\"level\\":(\d+)/.exec(l)?.[1] ?? Number.NaN);
+    if (Number.isNaN(pinoLevel)) continue;
+    assert.match(l, pinoLevel >= 50 ? /level=error/ : /level=info/, `dockerd's level matches the plugin's: ${l}`);
+  }
 });
 
 test("-d nuage is refused (a managed plugin's driver name carries its tag); -d nuage:latest creates the README's network", async () => {
@@ -169,7 +179,9 @@ test("the plugin starts and serves without the Docker API (no docker.sock in its
   assert.equal(p.code, 0, `n1 → n2 without the Docker API: ${p.stdout}`);
   // Without the API the VSD containers keep their stand-in names (README, managed plugin).
   const state = await bed.vsd.state();
-  const names = state.containers.filter((c) => c.externalID === bed.hostId).map((c) => String(c.name));
+  const names = state.containers
+    .filter((c) => String(c.externalID).startsWith(containerPrefix(bed.hostId)))
+    .map((c) => String(c.name));
   assert.equal(names.length, 2, names.join(", "));
   for (const n of names)
     assert.match(n, /^docker-[0-9a-f]{12}-[0-9a-f]{6}$/, "a stand-in name, not the Docker container's");
@@ -217,4 +229,64 @@ test("doctor on the host finds the managed plugin: its socket in Docker's plugin
   } finally {
     await enableManagedPlugin(bed.dockerd);
   }
+});
+
+interface PluginInspect {
+  Id: string;
+  Enabled: boolean;
+  Settings: { Env: string[]; Mounts: { Name: string; Source: string }[] };
+}
+const inspectPlugin = async (): Promise<PluginInspect> =>
+  (JSON.parse(await bed.dockerOk(["plugin", "inspect", MANAGED_DRIVER])) as PluginInspect[])[0]!;
+
+/** scripts/upgrade-plugin.sh against the bed's dockerd, with the engine's own client. */
+async function upgradePlugin(): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DOCKER_HOST: bed.dockerd.endpoint,
+    DOCKER_CONFIG: join(bed.dir, "cli"),
+  };
+  delete env.DOCKER_CONTEXT;
+  const args = [join(REPO, "scripts/upgrade-plugin.sh"), "--docker", bed.dockerd.dockerBin, await managedPluginDir()];
+  return run("bash", args, { env, timeoutMs: 300_000 });
+}
+
+test("scripts/upgrade-plugin.sh refuses while containers are attached; with networks and stopped containers it upgrades keeping every setting, and they start again", async () => {
+  await bed.dockerOk([...CREATE(MANAGED_DRIVER), "UpNet"]);
+  for (const c of ["u1", "u2"])
+    await bed.dockerOk(["run", "-d", "--name", c, "--net", "UpNet", BUSYBOX_IMAGE, "sleep", "3600"]);
+  const exchange = async (when: string): Promise<void> => {
+    const ip2 = await ipOf("u2", "UpNet");
+    assert.match(ip2, /^10\.21\.59\.\d+$/);
+    const p = await bed.execIn("u1", ["ping", "-c", "2", "-W", "3", ip2]);
+    assert.equal(p.code, 0, `u1 → u2 ${when}: ${p.stdout}${p.stderr}`);
+    await expectTcpAndUdp(bed, "u1", "u2", ip2);
+  };
+  await exchange("before the upgrade");
+  const before = await inspectPlugin();
+  const refused = await upgradePlugin();
+  assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+  assert.match(refused.stderr, /nuage:latest is in use: 2 container\(s\) attached: .*u1 \(network UpNet\)/);
+  assert.match(refused.stderr, /Nothing was changed\.\nDrain this host first: stop them \(docker stop u[12] u[12]/);
+  assert.deepEqual(await inspectPlugin(), before, "a refused upgrade changes nothing");
+
+  await bed.dockerOk(["kill", "u1", "u2"]);
+  const t0 = Date.now();
+  const done = await upgradePlugin();
+  const upgradeMs = Date.now() - t0;
+  assert.equal(done.code, 0, done.stdout + done.stderr);
+  process.stdout.write(`# scripts/upgrade-plugin.sh took ${upgradeMs} ms\n`);
+  const after = await inspectPlugin();
+  assert.notEqual(after.Id, before.Id, "a new plugin was created");
+  assert.equal(after.Enabled, true);
+  assert.deepEqual([...after.Settings.Env].sort(), [...before.Settings.Env].sort(), "every env entry kept");
+  const sources = (p: PluginInspect) => Object.fromEntries(p.Settings.Mounts.map((m) => [m.Name, m.Source]));
+  assert.deepEqual(sources(after), sources(before), "every mount source kept");
+  assert.match(done.stdout, /upgraded from .* kept 4 mount sources and \d+ env entries\./);
+
+  await bed.dockerOk(["start", "u1", "u2"]);
+  await exchange("after the upgrade");
+  await bed.dockerOk(["rm", "-f", "u1", "u2"]);
+  await bed.dockerOk(["network", "rm", "UpNet"]);
+  await expectClean("upgrade, start, rm -f and network rm");
 });

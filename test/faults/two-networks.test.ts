@@ -7,6 +7,7 @@
  *  - both networks disconnected at once, many times over (two detaches of one entity's
  *    ports): the entity goes with its last port, never left listing a deleted one.
  */
+import { containerPrefix } from "../../sandbox/src/vrs-agent/vsd-ops.js";
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { NuageBed, README_CREATE, SUBNET3_CREATE } from "../support/nuage-bed.js";
@@ -81,7 +82,9 @@ test("containers started on two Nuage networks at once end with one VSD containe
         wrong.length = 0;
         for (const n of names) {
           const cs = s.containers.filter(
-            (c) => c.externalID === bed.hostId && (c.orchestrationID === ids.get(n) || c.name === n),
+            (c) =>
+              String(c.externalID).startsWith(containerPrefix(bed.hostId)) &&
+              (c.orchestrationID === ids.get(n) || c.name === n),
           );
           const ifs = cs.length === 1 ? s.containerinterfaces.filter((i) => i.parentID === cs[0]!.ID) : [];
           if (cs.length !== 1 || cs[0]!.name !== n || cs[0]!.orchestrationID !== ids.get(n) || ifs.length !== 2) {

@@ -15,7 +15,8 @@ import { Writable } from "node:stream";
 import { startOvsHost, stopOvsHost } from "../../sandbox/src/ovs/ovs-host.js";
 import { parseConfig } from "../../src/config/config.js";
 import { createLogger } from "../../src/log/logger.js";
-import { DEFAULT_VRS_SOCKET, startPlugin, vrsEndpoints } from "../../src/app.js";
+import { startPlugin } from "../../src/app.js";
+import { DEFAULT_VRS_SOCKET, vrsEndpoints } from "../../src/vrs/endpoints.js";
 import { freePort } from "../support/free-port.js";
 
 const dirs: string[] = [];

@@ -5,6 +5,7 @@
  * the plugin's own VrsClient (exactly what the plugin writes); namespaces with
  * veths on alubr0 play the containers.
  */
+import { containerPrefix } from "../../sandbox/src/vrs-agent/vsd-ops.js";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -212,7 +213,7 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
     const ctr = containerOf(vmOf("nuhta"));
     assert.ok(ctr, "the VSD container exists");
     assert.equal(ctr.name, "ctr-nuhta");
-    assert.equal(ctr.externalID, HOST_ID);
+    assert.equal(ctr.externalID, `${containerPrefix(HOST_ID)}${ctr.UUID}`, "its own externalID, unique");
     const iface = interfaceNamed("nuhta")!;
     assert.equal(iface.IPAddress, "10.21.59.10");
     assert.equal(String(iface.MAC).toLowerCase(), a.mac);
@@ -333,7 +334,7 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
         .address;
       await vrs2.attach(attachment("nuhtx", xmac, { staticIp: "10.21.59.12" }));
       assert.equal((await vrs2.waitResolved("nuhtx", 15_000)).ip, "10.21.59.12");
-      assert.equal(containerOf(vmOf("nuhtx"))?.externalID, "test-host-agent-2");
+      assert.ok(String(containerOf(vmOf("nuhtx"))?.externalID).startsWith(containerPrefix("test-host-agent-2")));
       await ok("ip", ["-n", xns, "addr", "add", "10.21.59.12/16", "dev", "eth0"]);
       assert.ok(await ping(xns, "10.21.59.10"), "x (host 2) pings a (host 1): same subnet, same VLAN on both hosts");
       assert.equal(await ping(xns, "10.21.60.10", 3), false, "x must not reach c (Subnet 3)");
@@ -535,13 +536,15 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
     await rest.create("/containers", {
       UUID: "1".repeat(64),
       name: "stray",
-      externalID: HOST_ID,
+      orchestrationID: "stray",
+      externalID: `${containerPrefix(HOST_ID)}stray`,
       interfaces: [iface("nuhtzz", "10.21.59.51")],
     });
     await rest.create("/containers", {
       UUID: "2".repeat(64),
       name: "other-host",
-      externalID: "another-host",
+      orchestrationID: "other-host",
+      externalID: `${containerPrefix("another-host")}other`,
       interfaces: [iface("nuhtyy", "10.21.59.52")],
     });
     agent = await startAgent();
@@ -563,12 +566,13 @@ describe("VRS agent emulator against ovsdb-server and the VSD simulator", { time
     for (const p of ["nuhta", "nuhtc", "nuhth", "nuhtk"]) await vrs.detach(p);
     await waitUntil(
       "no container of this host",
-      () => sim.state().containers.filter((c) => c.externalID === HOST_ID).length === 0,
+      () =>
+        sim.state().containers.filter((c) => String(c.externalID).startsWith(containerPrefix(HOST_ID))).length === 0,
     );
     const mine = new Set(
       sim
         .state()
-        .containers.filter((c) => c.externalID === HOST_ID)
+        .containers.filter((c) => String(c.externalID).startsWith(containerPrefix(HOST_ID)))
         .map((c) => String(c.ID)),
     );
     assert.equal(mine.size, 0);

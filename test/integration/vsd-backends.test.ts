@@ -30,7 +30,8 @@ interface Sent {
 }
 
 /** A CSP client (as the sandbox's config logs in) whose every request is recorded. */
-async function recordingClient(): Promise<{ client: VsdClient; sent: Sent[] }> {
+async function recordingClient(): Promise<{ client: VsdClient; sent: Sent[]; counted: () => number }> {
+  let n = 0;
   const sent: Sent[] = [];
   const base = httpTransport({ origin: new URL(sim.url).origin }, { ca: await readFile(sim.caFile, "utf8") });
   const transport: HttpTransport = {
@@ -50,9 +51,10 @@ async function recordingClient(): Promise<{ client: VsdClient; sent: Sent[] }> {
     password: "csproot",
     transport,
     retry: { baseDelayMs: 10 },
+    onRequest: () => n++,
   });
   clients.push(client);
-  return { client, sent };
+  return { client, sent, counted: () => n };
 }
 
 before(async () => {
@@ -72,7 +74,7 @@ const containerOf = (id: string) => sim.state().containers.find((c) => c.ID === 
 
 for (const proxyUser of [false, true]) {
   test(`VsdProxyUser = ${proxyUser}: create, rename and delete ${proxyUser ? "carry X-Nuage-ProxyUser Enterprise@admin" : "carry no X-Nuage-ProxyUser"}; each request as the spec wants it`, async () => {
-    const { client, sent } = await recordingClient();
+    const { client, sent, counted } = await recordingClient();
     const ipam = ipamVsd(client, TAG, { proxyUser });
     const ids = [uuid(), uuid()];
     const made = [];
@@ -90,6 +92,7 @@ for (const proxyUser of [false, true]) {
     }
     const posts = sent.filter((s) => s.method === "POST");
     assert.equal(posts.length, 2);
+    assert.equal(counted(), sent.length, "every request sent is counted (the plugin's vsd_requests_total)");
     for (const [i, p] of posts.entries()) {
       const body = p.body as Record<string, unknown>;
       assert.equal(body.orchestrationID, ids[i], "orchestrationID on create");

@@ -188,6 +188,8 @@ describe("login and API keys", () => {
     await csp.create(vsdPath("enterprises", ent.ID), "users", {
       userName: "quiet",
       password: secret,
+      firstName: "q",
+      lastName: "uiet",
       email: "q@example.invalid",
     });
     const { logger, lines } = capture();
@@ -410,14 +412,9 @@ describe("containers and policy groups through the client", () => {
     assert.equal(iface?.netmask, "255.255.255.0");
     assert.ok(iface?.VPortID);
 
-    await c.update(vsdPath("containers", created.ID), {
-      ...created,
-      UUID: "docker-id",
-      name: "web",
-      orchestrationID: null,
-      resyncInfo: null,
-    });
-    await c.update(vsdPath("containers", created.ID), { UUID: "docker-id" }); // 409/2039 counts as done
+    const renamed = { ...created, UUID: "docker-id", name: "web", orchestrationID: "task-1", resyncInfo: null };
+    await c.update(vsdPath("containers", created.ID), renamed);
+    await c.update(vsdPath("containers", created.ID), renamed); // 409/2039 counts as done
     const mine = await c.findContainers(vsdFilterEq("externalID", "host-7"));
     assert.deepEqual(
       mine.map((x) => [x.UUID, x.name]),

@@ -374,6 +374,7 @@ describe("seed", () => {
     const c = await api("POST", "/containers", {
       body: {
         UUID: "v6-uuid",
+        orchestrationID: "vsd-sim-test",
         name: "v6c",
         interfaces: [{ name: "v6c-1", MAC: "02:42:ac:00:01:01", attachedNetworkID: made.json[0].ID }],
       },
@@ -431,7 +432,7 @@ describe("lists: filters, paging, counts, HEAD", () => {
       ["externalID IS null and (gateway == '10.21.59.1')", ["Subnet 2"], "predicate"],
       ["not (name == 'Subnet 2')", ["Subnet 3", "Subnet DS", "Subnet v6"], "predicate"],
       ["enableDHCPv4 == true and IPType IS IPV4", ["Subnet 2", "Subnet 3"], "predicate"],
-      ["vnId > 0", ["Subnet 2", "Subnet 3", "Subnet DS", "Subnet v6"], "predicate"],
+      ["serviceID > 0", ["Subnet 2", "Subnet 3", "Subnet DS", "Subnet v6"], "predicate"],
       ["address IS null", ["Subnet v6"], "predicate"],
       ["IPType IS DUALSTACK", ["Subnet DS"], "predicate"],
       ["10.21.60", ["Subnet 3"], "plain"],
@@ -585,13 +586,26 @@ describe("errors", () => {
       await api("POST", `/enterprises/${ids.ent}/domains`, { body: { name: "D2" } }),
       409,
       5001,
+      "IPv4IBGPMaxPaths",
+    );
+    assertVsdError(
+      await api("POST", `/enterprises/${ids.ent}/domains`, {
+        body: { name: "D2", IPv4IBGPMaxPaths: 1, IPv6IBGPMaxPaths: 1 },
+      }),
+      409,
+      5001,
       "templateID",
     );
     assertVsdError(await api("POST", "/containers", { body: { name: "c" } }), 409, 5001, "UUID");
     assertVsdError(await api("POST", "/containers", { body: { UUID: "u" } }), 409, 5001, "name");
     assertVsdError(
       await api("POST", "/containers", {
-        body: { name: "c", UUID: "u-missing-net", interfaces: [{ name: "i", MAC: "02:00:00:00:00:99" }] },
+        body: {
+          name: "c",
+          UUID: "u-missing-net",
+          orchestrationID: "o",
+          interfaces: [{ name: "i", MAC: "02:00:00:00:00:99" }],
+        },
       }),
       409,
       5001,
@@ -617,7 +631,14 @@ async function createContainer(
   extra: Record<string, unknown> = {},
 ): Promise<Reply> {
   return api("POST", "/containers", {
-    body: { UUID: `${name}-uuid`, name, externalID: "host-1", interfaces: ifaces, ...extra },
+    body: {
+      UUID: `${name}-uuid`,
+      name,
+      orchestrationID: "vsd-sim-test",
+      externalID: `host-1/${name}`,
+      interfaces: ifaces,
+      ...extra,
+    },
   });
 }
 
@@ -647,7 +668,7 @@ describe("containers", () => {
     assert.equal(i.VPortName, "nln1-1");
     const vp = (await api("GET", `/vports/${i.VPortID}`)).json[0];
     assert.equal(vp.type, "CONTAINER");
-    assert.equal(vp.autoCreated, true);
+    assert.equal(vp.autoCreated, undefined, "autoCreated is no attribute of the specification");
     assert.equal(vp.name, "nln1-1");
     assert.equal(vp.assocEntityID, ids.subnet2);
     assert.equal(vp.domainID, ids.domain);
@@ -670,7 +691,9 @@ describe("containers", () => {
     const ifs = await api("GET", `/containers/${c.ID}/containerinterfaces`);
     assert.equal(ifs.json[0].IPAddress, "10.21.59.2");
     assert.ok((await api("GET", `/domains/${ids.domain}/vports`)).json.some((v: { ID: string }) => v.ID === i.VPortID));
-    const byHost = await api("GET", "/containers", { headers: { "X-Nuage-Filter": 'externalID == "host-1"' } });
+    const byHost = await api("GET", "/containers", {
+      headers: { "X-Nuage-Filter": 'externalID BEGINSWITH "host-1/"' },
+    });
     assert.ok(byHost.json.some((x: { ID: string }) => x.ID === c.ID));
 
     // next allocation skips the used address; a static address is honoured
@@ -730,7 +753,9 @@ describe("containers", () => {
       "MAC",
     );
     assertVsdError(
-      await api("POST", "/containers", { body: { UUID: "ipa-uuid", name: "dup", interfaces: [] } }),
+      await api("POST", "/containers", {
+        body: { UUID: "ipa-uuid", name: "dup", orchestrationID: "o", interfaces: [] },
+      }),
       409,
       2748,
       "UUID",
@@ -802,7 +827,7 @@ describe("containers", () => {
       body: { name: "premade", type: "CONTAINER", addressSpoofing: "INHERITED" },
     });
     assert.equal(vp.status, 201, vp.text);
-    assert.equal(vp.json[0].autoCreated, false);
+
     const r = await createContainer("onvport", [{ name: "onvport-1", MAC: mac(), VPortID: vp.json[0].ID }]);
     assert.equal(r.status, 201, r.text);
     assert.equal(r.json[0].interfaces[0].VPortID, vp.json[0].ID);
@@ -820,6 +845,7 @@ describe("containers", () => {
       body: {
         UUID: "proxied",
         name: "proxied",
+        orchestrationID: "vsd-sim-test",
         interfaces: [{ name: "px-1", MAC: mac(), attachedNetworkID: ids.subnet2 }],
       },
     });
@@ -867,7 +893,7 @@ describe("policy groups", () => {
     );
 
     const d2 = await api("POST", `/enterprises/${ids.ent}/domains`, {
-      body: { name: "Domain 2", templateID: ids.template },
+      body: { name: "Domain 2", templateID: ids.template, IPv4IBGPMaxPaths: 1, IPv6IBGPMaxPaths: 1 },
     });
     assert.equal(d2.status, 201, d2.text);
     const foreign = await api("POST", `/domains/${d2.json[0].ID}/policygroups`, {

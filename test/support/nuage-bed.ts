@@ -18,6 +18,8 @@ import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../sandbox/src/o
 import { connectOvsdb } from "../../src/vrs/ovsdb/client.js";
 import type { OvsdbConnection } from "../../src/vrs/ovsdb/types.js";
 import { mapToObject } from "../../src/vrs/ovsdb/values.js";
+import type { RecordedRequest } from "../../sandbox/src/vsd-sim/recorder.js";
+import { containerPrefix } from "../../sandbox/src/vrs-agent/vsd-ops.js";
 
 export const REPO = resolve(new URL(".", import.meta.url).pathname, "../../..");
 export const MAIN = join(REPO, "dist/src/main.js");
@@ -64,6 +66,12 @@ export interface SimState {
   [k: string]: unknown;
 }
 
+/** `GET /__sim/requests`: the simulator's record of API requests. */
+export interface RequestRecord {
+  summary: { total: number; refused: number; byClient: Record<string, number>; kept: number; dropped: number };
+  requests: RecordedRequest[];
+}
+
 /** A VSD simulator running as a process inside a test host (or a lab's hub). */
 export class VsdProcess {
   private constructor(
@@ -106,6 +114,19 @@ export class VsdProcess {
   }
   async setFaults(f: Record<string, unknown>): Promise<void> {
     await this.admin("faults", f);
+  }
+  /** The simulator's record of API requests (`refusedOnly`: those the specification refused). */
+  async requests(o: { refusedOnly?: boolean; since?: number } = {}): Promise<RequestRecord> {
+    const q = new URLSearchParams();
+    if (o.refusedOnly) q.set("refused", "1");
+    if (o.since !== undefined) q.set("since", String(o.since));
+    return JSON.parse(await this.admin(`requests?${q}`)) as RequestRecord;
+  }
+  async resetRequests(): Promise<void> {
+    await this.admin("reset-requests");
+  }
+  async setStrict(strict: boolean): Promise<void> {
+    await this.admin("mode", { strict });
   }
   async stop(): Promise<void> {
     await stopChild(this.child);
@@ -467,9 +488,10 @@ export class NuageBed {
         return !names.some((n) => livePortNames.has(n));
       })
       .map((r) => String(r.vm_uuid));
-    // VSD objects of this host (the agent marks its containers with the host ID).
+    // VSD objects of this host (the agent's containers carry an externalID made from the host ID).
     const state = await this.vsd.state();
-    const mineContainers = state.containers.filter((c) => c.externalID === this.hostId);
+    const prefix = containerPrefix(this.hostId);
+    const mineContainers = state.containers.filter((c) => String(c.externalID).startsWith(prefix));
     const orphanIfs = state.containerinterfaces.filter(
       (i) => mineContainers.some((c) => c.ID === i.parentID) && !livePortNames.has(String(i.name)),
     );

@@ -39,11 +39,12 @@ if (cmd === "get" && args[0]) {
     password: "csproot",
   });
   try {
-    const vport = await vsd.findOne("/vports", vsdFilterEq("name", args[2]));
-    if (!vport) throw new Error(`no vPort ${args[2]}`);
     const enterprise = await vsd.findEnterprise("Enterprise");
     const domain = await vsd.findOne(vsdPath("enterprises", enterprise.ID, "domains"), vsdFilterEq("name", "Domain"));
     if (!domain) throw new Error("no domain Domain");
+    // the specification lists vPorts under their domain, not at the root
+    const vport = await vsd.findOne(vsdPath("domains", domain.ID, "vports"), vsdFilterEq("name", args[2]));
+    if (!vport) throw new Error(`no vPort ${args[2]}`);
     const ids: string[] = [];
     for (const n of names) {
       const pg = await vsd.findOne(vsdPath("domains", domain.ID, "policygroups"), vsdFilterEq("name", n));

@@ -1,25 +1,29 @@
 /**
  * Talks to a VSD simulator's admin endpoints from inside a test host's network
  * namespace (the test process itself cannot reach addresses there):
- *   node sim-admin-cli.js state|stats URL CAFILE
+ *   node sim-admin-cli.js state|stats|mode URL CAFILE
  *   node sim-admin-cli.js faults URL CAFILE '{"errorRate":0.5}'
+ *   node sim-admin-cli.js mode URL CAFILE '{"strict":false}'
+ *   node sim-admin-cli.js 'requests?refused=1' URL CAFILE     (the request record, see the simulator's server.ts)
+ *   node sim-admin-cli.js reset-requests URL CAFILE
  */
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
 
 const [cmd, url, caFile, body] = process.argv.slice(2);
 if (!cmd || !url || !caFile) {
-  process.stderr.write("usage: sim-admin-cli state|stats|faults URL CAFILE [JSON]\n");
+  process.stderr.write("usage: sim-admin-cli state|stats|faults|mode|requests|reset-requests URL CAFILE [JSON]\n");
   process.exit(2);
 }
 const origin = new URL(url);
-const path = `/__sim/${cmd}`;
+const reset = cmd === "reset-requests";
+const path = reset ? "/__sim/requests" : `/__sim/${cmd}`;
 const req = request(
   {
     host: origin.hostname,
     port: origin.port,
     path,
-    method: body ? "POST" : "GET",
+    method: reset ? "DELETE" : body ? "POST" : "GET",
     ca: readFileSync(caFile),
     headers: body ? { "Content-Type": "application/json" } : {},
     timeout: 10_000,

@@ -4,6 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
 import pino from "pino";
 import { VrsAgent } from "../../sandbox/src/vrs-agent/agent.js";
 import { desireFor } from "../../sandbox/src/vrs-agent/model.js";
@@ -46,14 +47,15 @@ const row = (i: number): OvsdbRow =>
 
 function setup() {
   let onUpdate!: (u: TableUpdates, initial: boolean) => void;
-  const conn = {
+  const conn = Object.assign(new EventEmitter(), {
     monitor: async (_db: string, _t: unknown, cb: typeof onUpdate) => {
       onUpdate = cb;
+      cb({}, true);
       return { cancel: async () => undefined };
     },
     transact: async () => [],
     connected: true,
-  } as unknown as OvsdbConnection;
+  }) as unknown as OvsdbConnection;
   const rest: VsdRest = {
     list: async () => [],
     create: async () => ({ ID: "x" }),
@@ -103,7 +105,7 @@ test("after the initial table, an update makes the agent look at the ports it to
   examined.length = 0;
   update({ Nuage_Port_Table: { r7: { new: { ...row(7), ip_addr: "10.0.0.1" }, old: { ip_addr: "" } } } });
   assert.deepEqual(examined, [port(7)]);
-  assert.equal(m.portRows.get(port(7))?.ipAddr, "10.0.0.1");
+  assert.equal(m.portRow(port(7))?.ipAddr, "10.0.0.1");
 
   // A new port: its rows and the bridge (whose row lists every port) change together.
   examined.length = 0;

@@ -53,10 +53,26 @@ function portRow(over: Partial<PortRowView> = {}): PortRowView {
   };
 }
 
-function mirror(e: EntityView[], rows: PortRowView[], onBridge: string[]): Mirror {
+/** A mirror over plain maps; bridgePorts is there for a test to change. */
+function mirror(
+  e: EntityView[],
+  rows: PortRowView[],
+  onBridge: string[],
+): Mirror & { bridgePorts: Map<string, BridgePortView> } {
   const bridgePorts = new Map<string, BridgePortView>();
   for (const n of onBridge) bridgePorts.set(n, { name: n, uuid: `u-${n}`, tag: undefined, onBridge: true });
-  return { entities: e, portRows: new Map(rows.map((r) => [r.name, r])), bridgePorts };
+  const portRows = new Map(rows.map((r) => [r.name, r]));
+  return {
+    bridgePorts,
+    entitiesOfPort: (port) => e.filter((x) => x.ports.includes(port)),
+    portRow: (port) => portRows.get(port),
+    bridgePort: (port) => bridgePorts.get(port),
+    portNames: () => [
+      ...e.flatMap((x) => x.ports),
+      ...portRows.keys(),
+      ...[...bridgePorts.values()].filter((b) => b.onBridge).map((b) => b.name),
+    ],
+  };
 }
 
 test("a port resolves only with its entity, its row and its bridge port", () => {

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
-import { createLogger, redactSecrets } from "../../src/log/logger.js";
+import { createLogger, logStreamsFromEnv, redactSecrets } from "../../src/log/logger.js";
 
 function capture() {
   const out = new PassThrough();
@@ -53,4 +53,37 @@ test("redactSecrets returns the very object when it holds no credential, and sto
   const r = redactSecrets(deep);
   assert.equal(r.l1.l2.l3.l4.l5.password, "[redacted]");
   assert.equal(r.l1.l2.l3.l4.l5b.l6.password, "at 6", "below the depth the walk ends (as pino's paths did)");
+});
+
+test('streams "by-level": debug, info and warn lines on the first stream, error and fatal on the second, each once', async () => {
+  const belowError = new PassThrough();
+  const errors = new PassThrough();
+  const read = (s: PassThrough): string[] => {
+    const got: string[] = [];
+    s.on("data", (b: Buffer) => got.push(...b.toString().split("\n").filter(Boolean)));
+    return got;
+  };
+  const low = read(belowError);
+  const high = read(errors);
+  const logger = createLogger("Debug", { streams: "by-level", levelDestinations: { belowError, errors } });
+  logger.debug("d");
+  logger.info("i");
+  logger.warn("w");
+  logger.error({ password: "pw" }, "e");
+  logger.fatal("f");
+  await tick();
+  const msgs = (lines: string[]) => lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+  assert.deepEqual(msgs(low), ["d", "i", "w"]);
+  assert.deepEqual(msgs(high), ["e", "f"]);
+  assert.ok(!high.join("").includes('"pw"'), "redacted on the split streams too");
+});
+
+test("NUAGE_LOG_STREAMS: unset or stderr, by-level; anything else is refused naming the variable", () => {
+  assert.equal(logStreamsFromEnv({}), "stderr");
+  assert.equal(logStreamsFromEnv({ NUAGE_LOG_STREAMS: "stderr" }), "stderr");
+  assert.equal(logStreamsFromEnv({ NUAGE_LOG_STREAMS: "by-level" }), "by-level");
+  assert.throws(
+    () => logStreamsFromEnv({ NUAGE_LOG_STREAMS: "split" }),
+    /NUAGE_LOG_STREAMS="split": expected "stderr" or "by-level"/,
+  );
 });

@@ -80,6 +80,9 @@ describe("metrics", () => {
       nuageEntityRows: [],
       dockerReachable: true,
     });
+    m.vsdRequest("GET");
+    m.vsdRequest("GET");
+    m.vsdRequest("POST");
     endpoints = 5;
     const text = await m.render();
     const join = { call: "NetworkDriver.Join", outcome: "ok" };
@@ -97,6 +100,9 @@ describe("metrics", () => {
     assert.equal(sample(text, `${PREFIX}reconcile_removed_total`, { kind: "endpoint" }), 1);
     assert.equal(sample(text, `${PREFIX}reconcile_removed_total`, { kind: "bridge_port" }), 2);
     assert.equal(sample(text, `${PREFIX}reconcile_removed_total`, { kind: "link" }), 0);
+    assert.equal(sample(text, `${PREFIX}vsd_requests_total`, { method: "GET" }), 2);
+    assert.equal(sample(text, `${PREFIX}vsd_requests_total`, { method: "POST" }), 1);
+    assert.equal(sample(text, `${PREFIX}vsd_requests_total`, { method: "DELETE" }), 0, "every method from the start");
     assert.equal(sample(text, `${PREFIX}endpoints`), 5, "the gauge is read at scrape time");
     assert.equal(sample(text, `${PREFIX}networks`), 1);
     assert.ok(sample(text, "process_cpu_seconds_total") !== undefined, "process default metrics");
@@ -513,34 +519,33 @@ describe("doctor against a fake Docker API", () => {
 describe("doctor's controller check", () => {
   test("master: connected; role cleared with a status: not connected; nothing reported yet; no controller; two masters", async () => {
     const { controllerCheck } = await import("../../src/ops/doctor.js");
-    const row = (uuid: string, role: string | undefined, status: Record<string, string>) => ({
-      _uuid: ["uuid", uuid] as ["uuid", string],
-      target: "unix:/vsc.sock",
-      role: role ?? (["set", []] as ["set", []]),
-      is_connected: role === "master",
-      status: ["map", Object.entries(status)] as ["map", [string, string][]],
-    });
-    const a = "11111111-1111-1111-1111-111111111111";
-    const b = "22222222-2222-2222-2222-222222222222";
-    const c = (rows: ReturnType<typeof row>[], ids = [a]) => controllerCheck("alubr0", ids, rows);
+    const { controllerVerdict } = await import("../../src/vrs/controller-rule.js");
+    const { decodeController } = await import("../../src/vrs/model.js");
+    const row = (uuid: string, role: string | undefined, status: Record<string, string>) =>
+      decodeController(uuid, {
+        target: "unix:/vsc.sock",
+        role: role ?? (["set", []] as ["set", []]),
+        is_connected: role === "master",
+        status: ["map", Object.entries(status)] as ["map", [string, string][]],
+      });
+    const c = (rows: ReturnType<typeof row>[], waitedMs?: number) =>
+      controllerCheck("alubr0", controllerVerdict(rows), waitedMs);
     assert.deepEqual(
-      [c([row(a, "master", { state: "ACTIVE" })]).status, c([row(a, "master", {})]).detail],
+      [c([row("a", "master", { state: "ACTIVE" })]).status, c([row("a", "master", {})]).detail],
       ["ok", "bridge alubr0 is connected to its controller unix:/vsc.sock (role master)"],
     );
-    const down = c([row(a, undefined, { state: "BACKOFF", last_error: "Connection refused" })]);
+    const down = c([row("a", undefined, { state: "BACKOFF", last_error: "Connection refused" })]);
     assert.deepEqual(
       [down.status, down.detail],
       ["failed", "bridge alubr0's controller is not connected: unix:/vsc.sock (role none)"],
     );
+    const unreported = c([row("a", undefined, {})], 5000);
+    assert.equal(unreported.status, "failed");
     assert.match(
-      c([row(a, undefined, {})]).detail,
-      /state is not reported: ovs-vswitchd has not written it since ovsdb-server \(re\)started/,
+      unreported.detail,
+      /state is not reported \(waited 5\.0 s\): ovs-vswitchd has not written it since ovsdb-server \(re\)started/,
     );
-    assert.equal(
-      c([row(b, "master", {})]).detail,
-      "bridge alubr0 has no controller (the VSC)",
-      "another bridge's controller does not count",
-    );
-    assert.match(c([row(a, "master", {}), row(b, "master", {})], [a, b]).detail, /has 2 master controllers/);
+    assert.equal(c([]).detail, "bridge alubr0 has no controller (the VSC)");
+    assert.match(c([row("a", "master", {}), row("b", "master", {})]).detail, /has 2 master controllers/);
   });
 });

@@ -11,27 +11,26 @@
  * how the Nuage plugins check that the VRS is connected to its VSC). ovs-vswitchd
  * owns the `role` column and rewrites it from the real OpenFlow connection
  * state (it clears it for a controller that is not connected), so when
- * ovs-vswitchd runs, this module also runs a minimal stand-in VSC: an OpenFlow
- * 1.3 controller on stateDir/vsc.sock that asks for the master role and installs
- * one `priority=0 actions=NORMAL` flow (a learning switch, honouring port VLAN
- * tags). Without ovs-vswitchd, the row simply keeps role "master" as written.
+ * ovs-vswitchd runs, this module also runs a stand-in VSC (fake-vsc.ts) on
+ * stateDir/vsc.sock. Without ovs-vswitchd, the row simply keeps role "master"
+ * as written.
  *
  * With `netns`, ovs-vswitchd (hence the bridge device and its ports) runs inside
  * that network namespace (`ip netns exec`); ovsdb-server and the stand-in VSC
  * stay in the caller's namespace, so the unix socket and the TCP remote are
  * reachable from there.
  */
-import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { connectOvsdb, type OvsdbClient } from "../../../src/vrs/ovsdb/client.js";
 import type { OvsdbEndpoint } from "../../../src/vrs/ovsdb/types.js";
 import { ovsSet, namedUuid } from "../../../src/vrs/ovsdb/values.js";
 import { MERGED_SCHEMA_FILE, writeMergedSchema } from "./schema.js";
+import { FAKE_VSC_ARG, startFakeVsc } from "./fake-vsc.js";
+import { cmdline, isAlive, livePid, readPidFile, runOk, settle, stopProcess } from "../proc.js";
 
 export interface OvsHostOptions {
   stateDir: string;
@@ -94,7 +93,6 @@ interface Manifest {
   controllerTarget: string;
 }
 
-const FAKE_VSC_ARG = "--nuage-sandbox-fake-vsc";
 const CMD_TIMEOUT_MS = 20_000;
 const MANIFEST = "ovs-host.json";
 /** Placeholder controller target when no ovs-vswitchd runs (nothing connects to it). */
@@ -128,68 +126,26 @@ function ovsEnv(stateDir: string): NodeJS.ProcessEnv {
 // ------------------------------------------------------------------ processes
 
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(
-      cmd,
-      args,
-      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? CMD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) {
-          const why = (stderr || "").trim() || err.message;
-          reject(new Error(`${cmd} ${args.join(" ")} failed: ${why}`));
-        } else {
-          resolvePromise(stdout);
-        }
-      },
-    );
-  });
+  return runOk(cmd, args, { env: opts.env, timeoutMs: opts.timeoutMs ?? CMD_TIMEOUT_MS });
 }
 
 function inNetns(netns: string | null, cmd: string, args: string[]): [string, string[]] {
   return netns ? ["ip", ["netns", "exec", netns, cmd, ...args]] : [cmd, args];
 }
 
-function readPidFile(file: string): number | null {
-  try {
-    const pid = Number.parseInt(readFileSync(file, "utf8").trim(), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-function procArgv(pid: number): string[] | null {
-  try {
-    const raw = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return raw.split("\0").filter((s) => s.length > 0);
-  } catch {
-    return null;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
-
 /** Alive (not a zombie) and started by this module for stateDir (recognised by exact arguments). */
 function isOurProcess(pid: number, stateDir: string): boolean {
-  if (!isAlive(pid)) return false;
-  const argv = procArgv(pid);
-  if (!argv) return false;
+  return isAlive(pid) && isOurCommand(cmdline(pid), stateDir);
+}
+
+function isOurCommand(argv: string[], stateDir: string): boolean {
   const p = paths(stateDir);
   const marks = new Set([p.db, `--pidfile=${p.ovsdbPid}`, `--pidfile=${p.vsPid}`, p.vscSock]);
   return argv.some((a) => marks.has(a));
 }
 
-function livePid(pidFile: string, stateDir: string): number | null {
-  const pid = readPidFile(pidFile);
-  return pid !== null && isOurProcess(pid, stateDir) ? pid : null;
+function ourPid(pidFile: string, stateDir: string): number | null {
+  return livePid(pidFile, (argv) => isOurCommand(argv, stateDir)) ?? null;
 }
 
 /** Daemons started for stateDir, found through /proc even without pidfiles. */
@@ -205,8 +161,8 @@ function findOurDaemons(stateDir: string): number[] {
     if (!/^\d+$/.test(e)) continue;
     const pid = Number(e);
     if (pid === process.pid) continue;
-    const argv = procArgv(pid);
-    if (!argv || argv.length === 0) continue;
+    const argv = cmdline(pid);
+    if (argv.length === 0) continue;
     const exe = argv[0]!.split("/").pop();
     const ours = exe === "ovsdb-server" || exe === "ovs-vswitchd" || argv.includes(FAKE_VSC_ARG);
     if (ours && isOurProcess(pid, stateDir)) out.push(pid);
@@ -214,31 +170,8 @@ function findOurDaemons(stateDir: string): number[] {
   return out;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 50): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return true;
-    if (Date.now() >= end) return false;
-    await sleep(stepMs);
-  }
-}
-
-async function killProcess(pid: number, stateDir: string, graceMs = 3000): Promise<void> {
-  if (!isOurProcess(pid, stateDir)) return;
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  if (await waitFor(() => !isOurProcess(pid, stateDir), graceMs)) return;
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    return;
-  }
-  await waitFor(() => !isOurProcess(pid, stateDir), 2000);
+async function killProcess(pid: number, stateDir: string): Promise<void> {
+  await stopProcess(pid, { graceMs: 3000, stillOurs: () => isOurProcess(pid, stateDir) });
 }
 
 // ------------------------------------------------------------------ links / netns
@@ -270,8 +203,7 @@ function foreignVswitchds(netns: string | null, stateDir: string): number[] {
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
     const pid = Number(e);
-    const argv = procArgv(pid);
-    if (argv?.[0]?.split("/").pop() !== "ovs-vswitchd") continue;
+    if (cmdline(pid)[0]?.split("/").pop() !== "ovs-vswitchd") continue;
     if (isOurProcess(pid, stateDir) || !isAlive(pid)) continue;
     if (nsId(`/proc/${pid}/ns/net`) === target) out.push(pid);
   }
@@ -334,9 +266,9 @@ export async function ovsHostStatus(stateDirIn: string): Promise<OvsHostStatus> 
   const p = paths(stateDir);
   const m = await readManifest(stateDir);
   const pids = {
-    ovsdbServer: livePid(p.ovsdbPid, stateDir),
-    ovsVswitchd: livePid(p.vsPid, stateDir),
-    vsc: livePid(p.vscPid, stateDir),
+    ovsdbServer: ourPid(p.ovsdbPid, stateDir),
+    ovsVswitchd: ourPid(p.vsPid, stateDir),
+    vsc: ourPid(p.vscPid, stateDir),
   };
   const needVs = m?.withVswitchd ?? false;
   const running =
@@ -463,7 +395,7 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
         ],
         { env },
       );
-      ovsdbPid = livePid(p.ovsdbPid, stateDir);
+      ovsdbPid = ourPid(p.ovsdbPid, stateDir);
       if (ovsdbPid === null) throw new Error(`ovsdb-server did not stay up; see ${p.ovsdbLog}`);
     }
 
@@ -494,12 +426,12 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
     try {
       if (!withVswitchd) await setMasterController(client, bridge, manifest.controllerTarget, true);
 
-      let vsPid = withVswitchd ? livePid(p.vsPid, stateDir) : null;
-      let vscPid = withVswitchd ? livePid(p.vscPid, stateDir) : null;
+      let vsPid = withVswitchd ? ourPid(p.vsPid, stateDir) : null;
+      let vscPid = withVswitchd ? ourPid(p.vscPid, stateDir) : null;
       if (withVswitchd) {
         const t0 = Date.now();
         const wasRunning = vsPid !== null && vscPid !== null;
-        if (vscPid === null) vscPid = await startFakeVsc(stateDir);
+        if (vscPid === null) vscPid = await startFakeVsc(p, () => ourPid(p.vscPid, stateDir) ?? undefined);
         if (vsPid === null) {
           const [cmd, args] = inNetns(netns, "ovs-vswitchd", [
             `unix:${p.sock}`,
@@ -509,10 +441,10 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
             "--detach",
           ]);
           await run(cmd, args, { env });
-          vsPid = livePid(p.vsPid, stateDir);
+          vsPid = ourPid(p.vsPid, stateDir);
           if (vsPid === null) throw new Error(`ovs-vswitchd did not stay up; see ${p.vsLog}`);
         }
-        if (!(await waitFor(async () => (await linkKind(netns, bridge)) !== null, 5000, 100))) {
+        if (!(await settle(async () => (await linkKind(netns, bridge)) !== null, 5000, 100))) {
           throw new Error(
             `ovs-vswitchd did not create the ${bridge} device${netns ? ` in netns ${netns}` : ""}; see ${p.vsLog}`,
           );
@@ -534,7 +466,7 @@ export async function startOvsHost(opts: OvsHostOptions): Promise<OvsHostInfo> {
               return false;
             }
           };
-          if (!(await waitFor(grantedSince, 10_000, 50))) {
+          if (!(await settle(grantedSince, 10_000, 50))) {
             throw new Error(
               `ovs-vswitchd did not connect to the stand-in VSC (${manifest.controllerTarget}) as master within 10 s; see ${p.vsLog} and ${p.vscLog}`,
             );
@@ -615,7 +547,7 @@ async function stopProcesses(stateDir: string, m: Manifest | null): Promise<void
   const p = paths(stateDir);
   // Bridges created in this database (the sandbox may add some): their devices outlive ovs-vswitchd.
   const bridges = new Set<string>(m ? [m.bridge] : []);
-  if (m?.withVswitchd && livePid(p.ovsdbPid, stateDir) !== null) {
+  if (m?.withVswitchd && ourPid(p.ovsdbPid, stateDir) !== null) {
     const out = await run("ovs-vsctl", [`--db=unix:${p.sock}`, "--timeout=3", "list-br"], {
       env: ovsEnv(stateDir),
     }).catch(() => "");
@@ -624,7 +556,7 @@ async function stopProcesses(stateDir: string, m: Manifest | null): Promise<void
   // ovs-vswitchd first (it would otherwise log reconnect attempts), then the VSC and the db server.
   for (const pidFile of [p.vsPid, p.vscPid, p.ovsdbPid]) {
     const pid = readPidFile(pidFile);
-    if (pid !== null) await killProcess(pid, stateDir);
+    if (pid !== undefined) await killProcess(pid, stateDir);
   }
   for (const pid of findOurDaemons(stateDir)) await killProcess(pid, stateDir);
   // The netdev datapath makes each bridge device, and its own "ovs-netdev" device, persistent
@@ -685,149 +617,4 @@ function tcpAnswers(host: string, port: number): Promise<boolean> {
     s.on("connect", () => done(true));
     s.on("error", () => done(false));
   });
-}
-
-// ------------------------------------------------------------------ stand-in VSC
-
-async function startFakeVsc(stateDir: string): Promise<number> {
-  const p = paths(stateDir);
-  rmSync(p.vscPid, { force: true });
-  const logFd = openSync(p.vscLog, "a");
-  try {
-    const child = spawn(
-      process.execPath,
-      [fileURLToPath(import.meta.url), FAKE_VSC_ARG, p.vscSock, p.vscPid, p.vscMaster],
-      {
-        detached: true,
-        stdio: ["ignore", logFd, logFd],
-        cwd: "/",
-        env: process.env,
-      },
-    );
-    child.unref();
-  } finally {
-    closeSync(logFd);
-  }
-  let pid: number | null = null;
-  const ok = await waitFor(() => (pid = livePid(p.vscPid, stateDir)) !== null && existsSync(p.vscSock), 5000);
-  if (!ok || pid === null) throw new Error(`the stand-in VSC did not start; see ${p.vscLog}`);
-  return pid;
-}
-
-/**
- * Minimal OpenFlow 1.3 controller (runs in its own process): on each switch
- * connection, HELLO, ROLE_REQUEST(master), FLOW_MOD(priority 0, NORMAL); answers
- * ECHO_REQUEST. Enough for ovs-vswitchd to report role=master, is_connected=true.
- */
-function runFakeVsc(sockPath: string, pidPath: string, masterPath: string): void {
-  const log = (msg: string) => process.stdout.write(`${new Date().toISOString()} vsc: ${msg}\n`);
-  const OFP13 = 0x04;
-  let nextXid = 1;
-  const frame = (type: number, body: Buffer, xid = nextXid++): Buffer => {
-    const h = Buffer.alloc(8);
-    h.writeUInt8(OFP13, 0);
-    h.writeUInt8(type, 1);
-    h.writeUInt16BE(8 + body.length, 2);
-    h.writeUInt32BE(xid, 4);
-    return Buffer.concat([h, body]);
-  };
-  const helloBody = (): Buffer => {
-    const b = Buffer.alloc(8); // one OFPHET_VERSIONBITMAP element: only OpenFlow 1.3
-    b.writeUInt16BE(1, 0);
-    b.writeUInt16BE(8, 2);
-    b.writeUInt32BE(1 << OFP13, 4);
-    return b;
-  };
-  const roleRequestBody = (): Buffer => {
-    const b = Buffer.alloc(16);
-    b.writeUInt32BE(2, 0); // OFPCR_ROLE_MASTER
-    b.writeBigUInt64BE(BigInt(Date.now()), 8); // generation_id: increases across restarts
-    return b;
-  };
-  const normalFlowBody = (): Buffer => {
-    const b = Buffer.alloc(72);
-    // cookie, cookie_mask = 0; table 0; command OFPFC_ADD; timeouts 0; priority 0
-    b.writeUInt32BE(0xffffffff, 24); // buffer_id: none
-    b.writeUInt32BE(0xffffffff, 28); // out_port: any
-    b.writeUInt32BE(0xffffffff, 32); // out_group: any
-    b.writeUInt16BE(1, 40); // match: OFPMT_OXM
-    b.writeUInt16BE(4, 42); // match length without padding (no fields)
-    b.writeUInt16BE(4, 48); // instruction OFPIT_APPLY_ACTIONS
-    b.writeUInt16BE(24, 50);
-    b.writeUInt16BE(0, 56); // action OFPAT_OUTPUT
-    b.writeUInt16BE(16, 58);
-    b.writeUInt32BE(0xfffffffa, 60); // port OFPP_NORMAL
-    return b;
-  };
-  const OFPT = { HELLO: 0, ERROR: 1, ECHO_REQUEST: 2, ECHO_REPLY: 3, FLOW_MOD: 14, ROLE_REQUEST: 24, ROLE_REPLY: 25 };
-
-  rmSync(sockPath, { force: true });
-  const server = net.createServer((conn) => {
-    log("switch connected");
-    let buf = Buffer.alloc(0);
-    let started = false;
-    conn.write(frame(OFPT.HELLO, helloBody()));
-    conn.on("data", (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 8) {
-        const len = buf.readUInt16BE(2);
-        if (len < 8) {
-          log("bad OpenFlow length; closing");
-          conn.destroy();
-          return;
-        }
-        if (buf.length < len) break;
-        const msg = buf.subarray(0, len);
-        buf = buf.subarray(len);
-        const type = msg.readUInt8(1);
-        const xid = msg.readUInt32BE(4);
-        if (type === OFPT.HELLO && !started) {
-          started = true;
-          conn.write(frame(OFPT.ROLE_REQUEST, roleRequestBody()));
-          conn.write(frame(OFPT.FLOW_MOD, normalFlowBody()));
-        } else if (type === OFPT.ECHO_REQUEST) {
-          conn.write(frame(OFPT.ECHO_REPLY, msg.subarray(8), xid));
-        } else if (type === OFPT.ROLE_REPLY) {
-          log("role master granted");
-          writeFileSync(masterPath, `${Date.now()}\n`);
-        } else if (type === OFPT.ERROR) {
-          log(
-            `error from switch: type ${msg.length >= 12 ? msg.readUInt16BE(8) : "?"} code ${msg.length >= 12 ? msg.readUInt16BE(10) : "?"}`,
-          );
-        }
-      }
-    });
-    conn.on("error", (e) => log(`connection error: ${e.message}`));
-    conn.on("close", () => log("switch disconnected"));
-  });
-  server.on("error", (e) => {
-    log(`listen failed: ${e.message}`);
-    process.exit(1);
-  });
-  server.listen(sockPath, () => {
-    writeFileSync(pidPath, `${process.pid}\n`);
-    log(`listening on ${sockPath}`);
-  });
-  const shutdown = () => {
-    server.close();
-    rmSync(sockPath, { force: true });
-    rmSync(pidPath, { force: true });
-    rmSync(masterPath, { force: true });
-    process.exit(0);
-  };
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
-}
-
-if (
-  process.argv[2] === FAKE_VSC_ARG &&
-  process.argv[1] &&
-  resolve(process.argv[1]) === fileURLToPath(import.meta.url)
-) {
-  const [sock, pid, master] = process.argv.slice(3);
-  if (!sock || !pid || !master) {
-    process.stderr.write(`usage: ${FAKE_VSC_ARG} SOCKET PIDFILE MASTERFILE\n`);
-    process.exit(2);
-  }
-  runFakeVsc(sock, pid, master);
 }

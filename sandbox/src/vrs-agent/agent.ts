@@ -10,25 +10,18 @@
  * group, then write ip_addr/subnet_mask/gateway/... into the row and a VLAN tag
  * (a function of the VSD subnet ID) on the OVS Port. When it cannot, write
  * metadata["nuage-resolution-error"]. When the rows go, remove the VSD side.
+ *
+ * It reads OVSDB through the plugin's typed model (a replica of the columns read here, rows
+ * decoded once, indexed by name, by the entities listing a port and by the bridge listing a
+ * port): what is left here is the reconcile loop. The metadata keys it understands are its own
+ * (model.ts), so that it disagrees with a plugin that misspells one.
  */
 import type { Logger } from "../../../src/log/logger.js";
-import type {
-  OvsdbConnection,
-  OvsdbEndpoint,
-  OvsdbOperation,
-  OvsdbRow,
-  TableUpdates,
-  Monitor,
-} from "../../../src/vrs/ovsdb/types.js";
-import {
-  mapToObject,
-  ovsMap,
-  ovsSet,
-  scalar,
-  scalarNumber,
-  scalarString,
-  setToArray,
-} from "../../../src/vrs/ovsdb/values.js";
+import type { OvsdbConnection, OvsdbEndpoint, OvsdbOperation } from "../../../src/vrs/ovsdb/types.js";
+import { ovsMap, ovsSet } from "../../../src/vrs/ovsdb/values.js";
+import { Replica, type RowChange } from "../../../src/vrs/ovsdb/replica.js";
+import { DB, PORT_TABLE, VM_TABLE } from "../../../src/vrs/nuage-constants.js";
+import { bridgeTable, entityTable, nuagePortTable, ovsPortTable } from "../../../src/vrs/model.js";
 import {
   META,
   allPortNames,
@@ -39,7 +32,6 @@ import {
   vlanForSubnet,
   vrfIdFor,
   type BridgePortView,
-  type EntityView,
   type Mirror,
   type PortInputs,
   type PortRowView,
@@ -47,9 +39,42 @@ import {
 import { KeyedMutex } from "../../../src/concurrency/keyed-mutex.js";
 import { Unresolvable, VsdOps, isTransient, type InterfaceFacts, type VsdObject, type VsdRest } from "./vsd-ops.js";
 
-const DB = "Open_vSwitch";
-const VM_TABLE = "Nuage_VM_Table";
-const PORT_TABLE = "Nuage_Port_Table";
+/**
+ * monitor_cond where the server has it (as ovs-vswitchd and a real VRS agent): a port added to
+ * the bridge sends its UUID, not the bridge's whole port set before and after.
+ */
+const TABLES = {
+  [VM_TABLE]: entityTable([
+    "vm_uuid",
+    "vm_name",
+    "nuage_enterprise",
+    "nuage_user",
+    "ports",
+    "metadata",
+    "type",
+    "domain",
+    "event",
+    "event_type",
+    "state",
+    "reason",
+  ]),
+  [PORT_TABLE]: nuagePortTable([
+    "name",
+    "mac",
+    "ip_addr",
+    "subnet_mask",
+    "gateway",
+    "metadata",
+    "nuage_domain",
+    "nuage_zone",
+    "nuage_network",
+    "evpn_id",
+    "vrf_id",
+  ]),
+  Bridge: bridgeTable(["name", "ports"]),
+  Port: ovsPortTable(["name", "tag"]),
+};
+type Tables = typeof TABLES;
 
 /** What the agent made in the VSD for one port, and what it writes back. */
 export interface Binding {
@@ -127,10 +152,6 @@ function str(v: unknown): string {
   return typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
 }
 
-function num(v: unknown): number {
-  return typeof v === "number" ? v : Number(v) || 0;
-}
-
 export async function startVrsAgent(opts: VrsAgentOptions): Promise<RunningVrsAgent> {
   let conn: OvsdbConnection;
   let owned = false;
@@ -165,23 +186,14 @@ export async function startVrsAgent(opts: VrsAgentOptions): Promise<RunningVrsAg
 export class VrsAgent {
   readonly bindings = new Map<string, Binding>();
   private readonly failures = new Map<string, Failure>();
-  // The mirror of the monitored tables, kept up to date row by row: an update costs the agent
-  // work for the ports it touches, not for every port (the sandbox must not be the bench's
-  // bottleneck at 1,000 ports).
-  private readonly entities = new Map<string, EntityView>();
-  private readonly entitiesByPort = new Map<string, Map<string, EntityView>>();
-  private readonly portRowsByUuid = new Map<string, PortRowView>();
-  private readonly portRowUuidsByName = new Map<string, Set<string>>();
-  private readonly ovsPorts = new Map<string, { name: string; tag: number | undefined }>();
-  private readonly ovsPortUuidsByName = new Map<string, Set<string>>();
-  private readonly bridges = new Map<string, { name: string; ports: string[] }>();
-  /** UUIDs of the Port rows the bridge lists. */
-  private onBridge = new Set<string>();
+  // An update costs the agent work for the ports it touches, not for every port (the sandbox
+  // must not be the bench's bottleneck at 1,000 ports): the replica's indexes answer by name.
+  private readonly replica: Replica<Tables>;
   private readonly mirror: Mirror = {
-    entities: { [Symbol.iterator]: () => this.entities.values() },
-    portRows: new Map(),
-    bridgePorts: new Map(),
-    entitiesOfPort: (port) => this.entitiesByPort.get(port)?.values() ?? [],
+    entitiesOfPort: (port) => this.replica.withMember(VM_TABLE, port),
+    portRow: (port) => this.replica.find(PORT_TABLE, port),
+    bridgePort: (port) => this.bridgePort(port),
+    portNames: () => this.portNames(),
   };
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
@@ -189,7 +201,6 @@ export class VrsAgent {
   private readonly locks = new KeyedMutex();
   private readonly vsd: VsdOps;
   private readonly log: Logger;
-  private monitor?: Monitor;
   private stopped = false;
   private resynced = false;
   private resyncTimer?: NodeJS.Timeout;
@@ -207,52 +218,16 @@ export class VrsAgent {
     this.retryBaseMs = opts.retryBaseMs ?? 500;
     this.retryCapMs = opts.retryCapMs ?? 8000;
     this.retryAttempts = opts.retryAttempts ?? 6;
+    this.replica = new Replica(ovsdb, DB, TABLES, {
+      warn: (msg) => this.log.warn(msg),
+      error: (msg) => this.log.error(msg),
+    });
+    this.replica.on("change", (changes: RowChange<Tables>[], initial: boolean) => this.onChanges(changes, initial));
   }
 
   async start(): Promise<void> {
-    // monitor_cond where the server has it (as ovs-vswitchd and a real VRS agent): a port added
-    // to the bridge sends its UUID, not the bridge's whole port set before and after.
-    const conn = this.ovsdb;
-    const follow = conn.monitorCond ? conn.monitorCond.bind(conn) : conn.monitor.bind(conn);
-    this.monitor = await follow(
-      DB,
-      {
-        [VM_TABLE]: {
-          columns: [
-            "vm_uuid",
-            "vm_name",
-            "nuage_enterprise",
-            "nuage_user",
-            "ports",
-            "metadata",
-            "type",
-            "domain",
-            "event",
-            "event_type",
-            "state",
-            "reason",
-          ],
-        },
-        [PORT_TABLE]: {
-          columns: [
-            "name",
-            "mac",
-            "ip_addr",
-            "subnet_mask",
-            "gateway",
-            "metadata",
-            "nuage_domain",
-            "nuage_zone",
-            "nuage_network",
-            "evpn_id",
-            "vrf_id",
-          ],
-        },
-        Bridge: { columns: ["name", "ports"] },
-        Port: { columns: ["name", "tag"] },
-      },
-      (updates, initial) => this.onUpdates(updates, initial),
-    );
+    this.replica.start();
+    await this.replica.whenSynced(Date.now() + (this.opts.connectTimeoutMs ?? 10_000));
     await this.resync();
     const recheck = this.opts.recheckUnresolvedMs ?? 30_000;
     if (recheck > 0) {
@@ -268,7 +243,7 @@ export class VrsAgent {
     clearTimeout(this.resyncTimer);
     clearInterval(this.recheckTimer);
     for (const f of this.failures.values()) clearTimeout(f.timer);
-    await this.monitor?.cancel().catch(() => undefined);
+    this.replica.stop();
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
   }
 
@@ -277,119 +252,58 @@ export class VrsAgent {
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
-  // ------------------------------------------------------------ mirror
+  // ------------------------------------------------------------ what changed
 
-  private onUpdates(updates: TableUpdates, initial: boolean): void {
-    if (this.stopped) return;
-    const touched = new Set<string>();
-    try {
-      if (initial) {
-        this.entities.clear();
-        this.entitiesByPort.clear();
-        this.portRowsByUuid.clear();
-        this.portRowUuidsByName.clear();
-        this.mirror.portRows.clear();
-        this.ovsPorts.clear();
-        this.ovsPortUuidsByName.clear();
-        this.bridges.clear();
-        this.onBridge = new Set();
-        this.mirror.bridgePorts.clear();
-      }
-      for (const [uuid, ch] of Object.entries(updates[VM_TABLE] ?? {})) {
-        const prev = this.entities.get(uuid);
-        if (prev)
-          for (const p of prev.ports) {
-            touched.add(p);
-            this.entitiesByPort.get(p)?.delete(uuid);
-            if (this.entitiesByPort.get(p)?.size === 0) this.entitiesByPort.delete(p);
-          }
-        if (ch.new) {
-          const e = entityView(ch.new);
-          this.entities.set(uuid, e);
-          for (const p of e.ports) {
-            touched.add(p);
-            let m = this.entitiesByPort.get(p);
-            if (!m) this.entitiesByPort.set(p, (m = new Map()));
-            m.set(uuid, e);
-          }
-        } else this.entities.delete(uuid);
-      }
-      for (const [uuid, ch] of Object.entries(updates[PORT_TABLE] ?? {})) {
-        const prev = this.portRowsByUuid.get(uuid);
-        if (prev) {
-          touched.add(prev.name);
-          removeFromIndex(this.portRowUuidsByName, prev.name, uuid);
-        }
-        if (ch.new) {
-          const r = portRowView(ch.new);
-          this.portRowsByUuid.set(uuid, r);
-          addToIndex(this.portRowUuidsByName, r.name, uuid);
-          touched.add(r.name);
-        } else this.portRowsByUuid.delete(uuid);
-      }
-      for (const [uuid, ch] of Object.entries(updates.Port ?? {})) {
-        const prev = this.ovsPorts.get(uuid);
-        if (prev) {
-          touched.add(prev.name);
-          removeFromIndex(this.ovsPortUuidsByName, prev.name, uuid);
-        }
-        if (ch.new) {
-          const tag = setToArray(ch.new.tag)[0];
-          const p = { name: str(ch.new.name), tag: tag === undefined ? undefined : num(tag) };
-          this.ovsPorts.set(uuid, p);
-          addToIndex(this.ovsPortUuidsByName, p.name, uuid);
-          touched.add(p.name);
-        } else this.ovsPorts.delete(uuid);
-      }
-      if (updates.Bridge) {
-        for (const [uuid, ch] of Object.entries(updates.Bridge)) {
-          if (ch.new)
-            this.bridges.set(uuid, {
-              name: str(ch.new.name),
-              ports: setToArray(ch.new.ports).map((a) => (Array.isArray(a) ? str(a[1]) : str(a))),
-            });
-          else this.bridges.delete(uuid);
-        }
-        const onBridge = new Set<string>();
-        for (const b of this.bridges.values())
-          if (b.name === this.opts.bridge) for (const u of b.ports) onBridge.add(u);
-        for (const u of onBridge)
-          if (!this.onBridge.has(u)) {
-            const p = this.ovsPorts.get(u);
-            if (p) touched.add(p.name);
-          }
-        for (const u of this.onBridge)
-          if (!onBridge.has(u)) {
-            const p = this.ovsPorts.get(u);
-            if (p) touched.add(p.name);
-          }
-        this.onBridge = onBridge;
-      }
-      for (const name of touched) this.refreshMirror(name);
-    } catch (err) {
-      this.log.error({ err }, "could not read an OVSDB update");
+  /** The port names an update touches: each is looked at again; the others are not. */
+  private onChanges(changes: RowChange<Tables>[], initial: boolean): void {
+    if (this.stopped || !this.resynced) return;
+    if (initial) {
+      this.scheduleAll();
       return;
     }
-    if (!this.resynced) return;
-    if (initial) this.scheduleAll();
-    else for (const p of touched) this.schedule(p);
+    const touched = new Set<string>();
+    for (const c of changes) {
+      if (c.table === VM_TABLE) {
+        const { before, after } = c;
+        for (const p of before?.ports ?? []) touched.add(p);
+        for (const p of after?.ports ?? []) touched.add(p);
+      } else if (c.table === PORT_TABLE || c.table === "Port") {
+        if (c.before) touched.add(c.before.name);
+        if (c.after) touched.add(c.after.name);
+      } else if (c.table === "Bridge") {
+        // A port joining or leaving the bridge (its Port row unchanged when it moves between bridges).
+        const { before, after } = c;
+        const was = new Set(before?.name === this.opts.bridge ? before.ports : []);
+        const is = new Set(after?.name === this.opts.bridge ? after.ports : []);
+        for (const u of was) if (!is.has(u)) this.touchPort(u, touched);
+        for (const u of is) if (!was.has(u)) this.touchPort(u, touched);
+      }
+    }
+    for (const p of touched) this.schedule(p);
   }
 
-  /** The mirror's port row and bridge port of one name, from the row indexes. */
-  private refreshMirror(name: string): void {
-    const rowUuids = this.portRowUuidsByName.get(name);
-    let row: PortRowView | undefined;
-    for (const u of rowUuids ?? []) row = this.portRowsByUuid.get(u);
-    if (row) this.mirror.portRows.set(name, row);
-    else this.mirror.portRows.delete(name);
-    let view: BridgePortView | undefined;
-    for (const uuid of this.ovsPortUuidsByName.get(name) ?? []) {
-      const p = this.ovsPorts.get(uuid)!;
-      const v: BridgePortView = { name, uuid, tag: p.tag, onBridge: this.onBridge.has(uuid) };
-      if (!view || (!view.onBridge && v.onBridge)) view = v;
-    }
-    if (view) this.mirror.bridgePorts.set(name, view);
-    else this.mirror.bridgePorts.delete(name);
+  private touchPort(portUuid: string, touched: Set<string>): void {
+    const p = this.replica.get("Port", portUuid);
+    if (p) touched.add(p.name);
+  }
+
+  /** The OVS port of that name, and whether the agent's bridge lists it. */
+  private bridgePort(name: string): BridgePortView | undefined {
+    const p = this.replica.find("Port", name);
+    if (!p) return undefined;
+    const onBridge = this.replica.withMember("Bridge", p.uuid).some((b) => b.name === this.opts.bridge);
+    return { name, uuid: p.uuid, tag: p.tag, onBridge };
+  }
+
+  private *portNames(): Iterable<string> {
+    for (const e of this.replica.records(VM_TABLE)) yield* e.ports;
+    for (const r of this.replica.records(PORT_TABLE)) yield r.name;
+    for (const b of this.replica.records("Bridge"))
+      if (b.name === this.opts.bridge)
+        for (const u of b.ports) {
+          const p = this.replica.get("Port", u);
+          if (p) yield p.name;
+        }
   }
 
   // ------------------------------------------------------------ scheduling
@@ -668,12 +582,12 @@ export class VrsAgent {
   // ------------------------------------------------------------ OVSDB writes
 
   private portRow(port: string): PortRowView | undefined {
-    return this.mirror.portRows.get(port);
+    return this.mirror.portRow(port);
   }
 
   private async writeResolved(b: Binding): Promise<void> {
     const row = this.portRow(b.port);
-    const bp = this.mirror.bridgePorts.get(b.port);
+    const bp = this.mirror.bridgePort(b.port);
     const ops: OvsdbOperation[] = [];
     if (row) {
       const want = {
@@ -715,7 +629,7 @@ export class VrsAgent {
 
   private async writeUnresolved(port: string, reason: string): Promise<void> {
     const row = this.portRow(port);
-    const bp = this.mirror.bridgePorts.get(port);
+    const bp = this.mirror.bridgePort(port);
     const ops: OvsdbOperation[] = [];
     const mode = this.opts.unresolved ?? "silent";
     if (row && mode !== "reason") {
@@ -762,7 +676,7 @@ export class VrsAgent {
   /** The port is not (or no longer) resolvable: empty the row's state; untag the port if it was ours. */
   private async clearRow(port: string, wasBound: boolean): Promise<void> {
     const row = this.portRow(port);
-    const bp = this.mirror.bridgePorts.get(port);
+    const bp = this.mirror.bridgePort(port);
     const ops: OvsdbOperation[] = [];
     if (row && (row.ipAddr || row.subnetMask || row.gateway)) {
       ops.push({
@@ -839,53 +753,6 @@ export class VrsAgent {
   }
 }
 
-function addToIndex(index: Map<string, Set<string>>, name: string, uuid: string): void {
-  let set = index.get(name);
-  if (!set) index.set(name, (set = new Set()));
-  set.add(uuid);
-}
-
-function removeFromIndex(index: Map<string, Set<string>>, name: string, uuid: string): void {
-  const set = index.get(name);
-  set?.delete(uuid);
-  if (set?.size === 0) index.delete(name);
-}
-
 function desireKey(i: PortInputs): string {
   return JSON.stringify([placementKey(i), i.vmUuid, i.vmName, i.policyGroup]);
-}
-
-/** Scalar columns decoded as RFC 7047 says (an optional column's empty set is empty). */
-function entityView(row: OvsdbRow): EntityView {
-  const int = (c: string): number | undefined => (scalar(row[c]) === undefined ? undefined : scalarNumber(row[c]));
-  return {
-    vmUuid: scalarString(row.vm_uuid),
-    vmName: scalarString(row.vm_name),
-    enterprise: scalarString(row.nuage_enterprise),
-    user: scalarString(row.nuage_user),
-    ports: setToArray(row.ports).map((a) => str(a)),
-    metadata: mapToObject(row.metadata),
-    type: int("type"),
-    domain: int("domain"),
-    event: int("event"),
-    eventType: int("event_type"),
-    state: int("state"),
-    reason: int("reason"),
-  };
-}
-
-function portRowView(row: OvsdbRow): PortRowView {
-  return {
-    name: scalarString(row.name),
-    mac: scalarString(row.mac),
-    ipAddr: scalarString(row.ip_addr),
-    subnetMask: scalarString(row.subnet_mask),
-    gateway: scalarString(row.gateway),
-    metadata: mapToObject(row.metadata),
-    nuageDomain: scalarString(row.nuage_domain),
-    nuageZone: scalarString(row.nuage_zone),
-    nuageNetwork: scalarString(row.nuage_network),
-    evpnId: scalarNumber(row.evpn_id),
-    vrfId: scalarNumber(row.vrf_id),
-  };
 }

@@ -1,12 +1,16 @@
 /**
- * The VRS agent emulator's pure logic: what the OVSDB mirror says each port
- * should be (its "inputs"), address checks, and the numbers the agent derives
- * from VSD IDs (VLAN tag, EVPN and VRF IDs). No I/O here.
+ * The VRS agent emulator's pure logic: what the OVSDB rows (read through the plugin's typed
+ * model, src/vrs/model.ts) say each port should be (its "inputs"), address checks, and the
+ * numbers the agent derives from VSD IDs (VLAN tag, EVPN and VRF IDs). No I/O here.
+ *
+ * The metadata keys (META) and libvrsdk's entity constants are declared here again, not taken
+ * from the plugin's nuage-constants.ts: this side stands in for the VRS, so a key the plugin
+ * misspells must make the emulator disagree (and the tests fail), not agree by construction.
  */
 
 import { formatIpv4, parseIpv4, netmaskToPrefix as maskPrefix } from "../../../src/net/ipv4.js";
 
-/** An entity row (Nuage_VM_Table) as the agent sees it. */
+/** An entity row (Nuage_VM_Table) as the agent reads it (the model's EntityRecord has these fields). */
 export interface EntityView {
   vmUuid: string;
   vmName: string;
@@ -33,7 +37,7 @@ const REASONS_PER_STATE: Record<number, number> = { 0: 1, 1: 9, 2: 1, 3: 10, 4: 
 
 /**
  * Why an entity row is one a real VRS would not take, or undefined. Stricter than any
- * evidence requires on purpose (issue 17): the tests must not pass on rows a VRS rejects.
+ * evidence requires on purpose: the tests must not pass on rows a VRS rejects.
  */
 export function entityProblem(e: EntityView): string | undefined {
   if (e.type !== undefined && e.type !== TYPE_CONTAINER && e.domain === DOMAIN_DOCKER)
@@ -58,7 +62,7 @@ export function entityProblem(e: EntityView): string | undefined {
   return undefined;
 }
 
-/** A Nuage_Port_Table row as the agent sees it. */
+/** A Nuage_Port_Table row as the agent reads it (the model's NuagePortRecord has these fields). */
 export interface PortRowView {
   name: string;
   mac: string;
@@ -117,12 +121,14 @@ export type PortDesire =
   | { kind: "invalid"; reason: string }
   | { kind: "resolve"; inputs: PortInputs };
 
+/** What the agent reads of OVSDB, by port name (the agent's replica; a test's maps). */
 export interface Mirror {
-  entities: Iterable<EntityView>;
-  portRows: Map<string, PortRowView>;
-  bridgePorts: Map<string, BridgePortView>;
-  /** The entities that list a port, when the mirror keeps that index (else entities are scanned). */
-  entitiesOfPort?(port: string): Iterable<EntityView>;
+  /** The entities that list the port. */
+  entitiesOfPort(port: string): Iterable<EntityView>;
+  portRow(port: string): PortRowView | undefined;
+  bridgePort(port: string): BridgePortView | undefined;
+  /** Every port name an entity, a port row or the bridge's port list mentions. */
+  portNames(): Iterable<string>;
 }
 
 /** The entity that lists the port (the first by vm_uuid order if several do). */
@@ -136,9 +142,9 @@ export function entityOfPort(entities: Iterable<EntityView>, port: string): Enti
 
 /** What the port should be, from the mirror alone. */
 export function desireFor(m: Mirror, port: string): PortDesire {
-  const entity = entityOfPort(m.entitiesOfPort ? m.entitiesOfPort(port) : m.entities, port);
-  const row = m.portRows.get(port);
-  const bp = m.bridgePorts.get(port);
+  const entity = entityOfPort(m.entitiesOfPort(port), port);
+  const row = m.portRow(port);
+  const bp = m.bridgePort(port);
   if (!entity || !row || !bp?.onBridge) return { kind: "absent" };
   const split = entity.metadata[META.extension] === "true";
   const pick = (key: string, column: string): string => {
@@ -188,12 +194,10 @@ export function placementKey(i: PortInputs): string {
   return JSON.stringify([i.enterprise, i.user, i.domain, i.zone, i.network, i.staticIp, i.mac, i.split, i.vmUuid]);
 }
 
-/** Every port name the mirror mentions anywhere. */
+/** Every port name the mirror mentions anywhere, and the extra ones (bound or failed before). */
 export function allPortNames(m: Mirror, extra: Iterable<string> = []): Set<string> {
   const names = new Set<string>(extra);
-  for (const e of m.entities) for (const p of e.ports) names.add(p);
-  for (const p of m.portRows.keys()) names.add(p);
-  for (const [p, bp] of m.bridgePorts) if (bp.onBridge) names.add(p);
+  for (const p of m.portNames()) names.add(p);
   return names;
 }
 

@@ -128,7 +128,7 @@ export class VsdOps {
 
   /**
    * The one enterprise whose name differs only by case: the VSD takes organization names without
-   * case (vsd-api.md, "Added 2026-11-29"), and the plugin's VSD check does the same. Whether the
+   * case (vsd-api.md, what Nuage's own clients showed), and the plugin's VSD check does the same. Whether the
    * VSD also does so for a VRS's metadata is not documented; this emulator assumes it does.
    */
   private async enterpriseWithoutCase(name: string): Promise<VsdObject | undefined> {
@@ -191,8 +191,11 @@ export class VsdOps {
     return this.one("/containers", eq("UUID", uuid));
   }
 
+  /** The containers this host's emulator made (their externalID starts with containerPrefix(hostId)). */
   async containersOfHost(hostId: string): Promise<VsdObject[]> {
-    return this.rest.list("/containers", eq("externalID", hostId));
+    const prefix = containerPrefix(hostId);
+    const found = await this.rest.list("/containers", `externalID BEGINSWITH ${quote(prefix)}`);
+    return found.filter((c) => str(c, "externalID").startsWith(prefix));
   }
 
   /** The container's interfaces; [] when the container is gone. */
@@ -205,7 +208,11 @@ export class VsdOps {
     }
   }
 
-  /** POST /containers; returns the container and the facts of the named interface. */
+  /**
+   * POST /containers; returns the container and the facts of the named interface. `externalID` is the
+   * host's ID: the container's own externalID is made from it and the UUID, because the specification
+   * makes externalID unique, and containersOfHost finds them again by the prefix.
+   */
   async createContainer(c: {
     uuid: string;
     name: string;
@@ -215,7 +222,9 @@ export class VsdOps {
     const body: Record<string, unknown> = {
       UUID: c.uuid,
       name: c.name,
-      externalID: c.externalID,
+      // required by the specification; a VSD resolving a VRS's port has no orchestrator's ID: the UUID stands in
+      orchestrationID: c.uuid,
+      externalID: `${containerPrefix(c.externalID)}${c.uuid}`,
       interfaces: [ifaceBody(c.iface)],
     };
     const container = await this.refusalsAsReasons(() => this.rest.create("/containers", body), c.iface);
@@ -250,10 +259,6 @@ export class VsdOps {
     await this.rest.remove(`/containers/${id}`);
   }
 
-  async renameContainer(id: string, uuid: string, name: string): Promise<void> {
-    await this.rest.update(`/containers/${id}`, { UUID: uuid, name });
-  }
-
   /**
    * Removes one interface; the whole container (and its automatic vPort) when it
    * was the last one. Safe when either is already gone.
@@ -284,6 +289,11 @@ export class VsdOps {
       throw err;
     }
   }
+}
+
+/** The start of the externalID of every container a host's emulator makes. */
+export function containerPrefix(hostId: string): string {
+  return `vrs-agent:${hostId}:`;
 }
 
 function ifaceBody(s: InterfaceSpec): Record<string, unknown> {

@@ -3,8 +3,13 @@
  * renewal, paging, retries of 5xx and transport failures live there. This
  * adapter only maps paths and turns VsdError into VsdHttpError (status 0,
  * "unreachable", becomes 503 so that it counts as transient).
+ *
+ * Every request carries `X-Sandbox-Client: vrs-agent`, so that the VSD simulator counts the
+ * emulator's requests apart from the plugin's (both log in as the same user in the sandbox).
  */
-import { VsdClient, VsdError, type VsdClientOptions } from "../../../src/vsd/client.js";
+import { readFileSync } from "node:fs";
+import { VsdClient, VsdError, vsdApiRoot, type VsdClientOptions } from "../../../src/vsd/client.js";
+import { httpTransport, type HttpTransport } from "../../../src/http/transport.js";
 import { VsdHttpError, type VsdObject, type VsdRest } from "./vsd-ops.js";
 
 export type VsdRestOptions = Pick<
@@ -18,13 +23,37 @@ export interface ClosableVsdRest extends VsdRest {
 
 /** Never logs in at construction: the first call does (so a VSD that is down does not stop the agent). */
 export async function vsdRestFromClient(o: VsdRestOptions): Promise<ClosableVsdRest> {
+  const transport = taggedTransport(o.url, o.caFile);
   const client = new VsdClient({
     retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 1000 },
     callTimeoutMs: 15_000,
     pageSize: 500,
     ...o,
+    transport,
   });
-  return vsdRestOver(client);
+  const rest = vsdRestOver(client);
+  return {
+    ...rest,
+    close: async () => {
+      await rest.close();
+      await transport.close();
+    },
+  };
+}
+
+/** The transport VsdClient would make, adding the emulator's tag to every request. */
+function taggedTransport(url: string, caFile: string | undefined): HttpTransport {
+  let ca: string | undefined;
+  try {
+    ca = caFile ? readFileSync(caFile, "utf8") : undefined;
+  } catch (err) {
+    throw new Error(`cannot read the VSD CA file ${caFile}: ${(err as Error).message}`, { cause: err });
+  }
+  const inner = httpTransport({ origin: new URL(vsdApiRoot(url)).origin }, { ca });
+  return {
+    request: (req) => inner.request({ ...req, headers: { ...req.headers, "X-Sandbox-Client": "vrs-agent" } }),
+    close: () => inner.close(),
+  };
 }
 
 function mapError(err: unknown): unknown {

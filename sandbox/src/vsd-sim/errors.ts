@@ -25,14 +25,16 @@ export const Code = {
   IpOutOfRange: 2703,
   IpInUse: 2704,
   UuidInUse: 2748,
+  /** A required value is missing (Nuage's simulator: "This value cannot be null"). */
   ValueNull: 5001,
-  /** Not documented: chosen by the simulator for a malformed or not allowed value. */
+  /** A value the specification does not allow (Nuage's OpenStack plugin names 5002 "invalid value"). */
   InvalidValue: 5002,
   InterfaceExists: 7006,
   VmOnVport: 7010,
   PolicyGroupInUse: 7097,
   PolicyGroupOtherDomain: 7309,
-  PolicyGroupDuplicate: 9501,
+  /** Nuage's simulator answers every duplicate of a unique attribute with it ("Cannot create duplicate entity."). */
+  DuplicateEntity: 9501,
   SystemEnterprise: 2010,
 } as const;
 
@@ -61,14 +63,45 @@ export class SimError extends Error {
   }
 }
 
+/** The specification rule a refused request broke (recorded with every request, see recorder.ts). */
+export type SpecRule =
+  | "unknown-attribute"
+  | "type"
+  | "choice"
+  | "limit"
+  | "required"
+  | "read-only"
+  | "creation-only"
+  | "unique"
+  | "operation";
+
+/** A refusal by the published specification (vsd-spec.json), as opposed to one by the VSD's state. */
+export class SpecRefusal extends SimError {
+  constructor(
+    readonly rule: SpecRule,
+    status: number,
+    title: string,
+    description: string,
+    property: string,
+    internalErrorCode?: number,
+  ) {
+    super(status, title, description, property, internalErrorCode);
+  }
+}
+
 export const notFound = (what: string, id: string): SimError =>
   new SimError(404, `${what} not found`, `Cannot find ${what} with ID ${id}`);
 
 export const conflict = (title: string, description: string, property: string, code: number): SimError =>
   new SimError(409, title, description, property, code);
 
-export const required = (property: string): SimError =>
-  new SimError(409, "Invalid input", `Invalid input. Value cannot be null: ${property}`, property, Code.ValueNull);
+/** Nuage's simulator's words for a missing required attribute; the property names it. */
+export const required = (property: string): SpecRefusal =>
+  new SpecRefusal("required", 409, "Invalid input", "This value cannot be null", property, Code.ValueNull);
+
+/** A value the simulator's own rules need (not the specification's: see SpecRefusal). */
+export const missing = (property: string): SimError =>
+  new SimError(409, "Invalid input", "This value cannot be null", property, Code.ValueNull);
 
 export const invalid = (property: string, description: string, status = 409): SimError =>
   new SimError(status, "Invalid input", description, property, Code.InvalidValue);

@@ -381,3 +381,28 @@ export function compileFilter(text: string): CompiledFilter {
     return { type: "plain", test: plainTextMatch(text) };
   }
 }
+
+type Comparator = (x: Record<string, unknown>, y: Record<string, unknown>) => number;
+
+/** `X-Nuage-OrderBy` (`name ASC, creationDate DESC`) as a comparator; undefined when it does not parse. */
+export function parseOrderBy(text: string | undefined): Comparator | undefined {
+  if (!text) return undefined;
+  const keys: { attr: string; dir: number }[] = [];
+  for (const part of text.split(",")) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(ASC|DESC)?\s*$/i.exec(part);
+    if (!m) return undefined;
+    keys.push({ attr: m[1]!, dir: m[2]?.toUpperCase() === "DESC" ? -1 : 1 });
+  }
+  return (x, y) => {
+    for (const { attr, dir } of keys) {
+      const a = x[attr];
+      const b = y[attr];
+      if (a === b) continue;
+      if (a === undefined || a === null) return -dir;
+      if (b === undefined || b === null) return dir;
+      const c = typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b));
+      if (c !== 0) return c * dir;
+    }
+    return 0;
+  };
+}

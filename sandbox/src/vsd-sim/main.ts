@@ -1,7 +1,8 @@
 /**
  * Standalone VSD simulator, for the sandbox CLI to run as its own process:
  *   node dist/src/sandbox/vsd-sim/main.js --state DIR [--host H] [--port P] [--seed FILE]
- *     [--san-ip IP]... [--api-key-ttl-ms N] [--latency-ms N] [--error-rate R] [--log-level L]
+ *     [--san-ip IP]... [--api-key-ttl-ms N] [--latency-ms N] [--error-rate R] [--log-level L] [--lenient]
+ * --lenient: record what the published API specification refuses instead of refusing it (server.ts).
  * Prints one JSON line `{"ready":true,"url":...,"caFile":...,"port":...,"pid":...}` on stdout when
  * listening; logs go to stderr. Stops on SIGTERM/SIGINT.
  */
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
       "latency-ms": { type: "string" },
       "error-rate": { type: "string" },
       "log-level": { type: "string" },
+      lenient: { type: "boolean" },
     },
     strict: true,
   });
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
     latencyMs: latency,
     errorRate,
     logger,
+    strict: !values.lenient,
   });
   process.stdout.write(
     `${JSON.stringify({ ready: true, url: sim.url, caFile: sim.caFile, port: sim.port, pid: process.pid })}\n`,

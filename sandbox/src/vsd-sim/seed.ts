@@ -18,7 +18,8 @@
 import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Actor, Entity, Kind, SimStore } from "./store.js";
+import type { Call, Entity, Kind, SimStore } from "./store.js";
+import { SpecCheck } from "./validate.js";
 import { prefixToNetmask } from "../../../src/net/ipv4.js";
 import { sandboxSourceFile } from "../source-files.js";
 
@@ -44,6 +45,9 @@ const DomainSeed = z
   .object({
     name: z.string().min(1),
     template: z.string().min(1),
+    // required by the specification, sent by no client (vsd-api.md §9): the seed fills in the usual value
+    IPv4IBGPMaxPaths: z.number().int().default(1),
+    IPv6IBGPMaxPaths: z.number().int().default(1),
     zones: z.array(ZoneSeed).default([]),
     policyGroups: z.array(PolicyGroupSeed).default([]),
     ...forced,
@@ -71,7 +75,13 @@ const ContainerSeed = z
   })
   .passthrough();
 const UserSeed = z
-  .object({ userName: z.string().min(1), password: z.string().min(1), role: z.string().default("ORGUSER") })
+  .object({
+    userName: z.string().min(1),
+    password: z.string().min(1),
+    role: z.string().default("ORGUSER"),
+    firstName: z.string().optional(),
+    lastName: z.string().optional(),
+  })
   .passthrough();
 const EnterpriseSeed = z
   .object({
@@ -112,15 +122,21 @@ function without(o: Record<string, unknown>, ...keys: string[]): Record<string, 
   return out;
 }
 
-/** Creates the seed's objects through the store's normal rules (so a bad seed fails like a bad request). */
+/**
+ * Creates the seed's objects through the store's normal rules, the specification's included and
+ * strictly (so a bad seed fails like a bad request).
+ */
 export function applySeed(store: SimStore, seed: Seed): void {
-  const system: Actor = {
-    userID: randomUUID(),
-    userName: "system",
-    enterpriseID: "",
-    enterpriseName: "",
-    role: "CSPROOT",
-    csp: true,
+  const system: Call = {
+    actor: {
+      userID: randomUUID(),
+      userName: "system",
+      enterpriseID: "",
+      enterpriseName: "",
+      role: "CSPROOT",
+      csp: true,
+    },
+    check: new SpecCheck(true),
   };
   const create = (parent: Entity | null, kind: Kind, body: Record<string, unknown>): Entity => {
     const e = store.create(system, parent, kind, without(body, "forced"));
@@ -139,12 +155,14 @@ export function applySeed(store: SimStore, seed: Seed): void {
         entityScope: es.enterpriseType === "CSP" ? "GLOBAL" : "ENTERPRISE",
       });
     for (const us of es.users) {
-      store.create(system, ent, "user", { email: `${us.userName}@example.invalid`, ...attrs.parse(us) });
+      // the names and the address a user needs default to its user name
+      const named = { firstName: us.userName, lastName: us.userName, email: `${us.userName}@example.invalid` };
+      store.create(system, ent, "user", { ...named, ...attrs.parse(us) });
     }
     const templates = new Map<string, string>();
     for (const ts of es.domainTemplates) {
       const t = store.create(system, ent, "domaintemplate", ts);
-      templates.set(ts.name, String(t.a.ID));
+      templates.set(ts.name, t.a.ID);
     }
     for (const ds of es.domains) {
       const templateID = templates.get(ds.template);

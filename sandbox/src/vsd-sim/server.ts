@@ -4,30 +4,42 @@
  *
  * Request path: admin (`/__sim/…`, no auth) | base path check → injected latency →
  * injected 5xx → auth (`/me` with the password, then the API key) → the URL shapes
- * `/things`, `/things/{id}`, `/things/{id}/children` → SimStore.
+ * `/things`, `/things/{id}`, `/things/{id}/children`, each allowed or refused by the published
+ * specification (spec.ts) → SimStore, which checks the body against it too.
+ *
+ * Strict (the default) answers a request the specification does not allow with the VSD's error
+ * (409 with `errors[].property`, `descriptions[]` and `internalErrorCode`; 405 or 404 for an
+ * operation). Lenient (`strict: false`, `--lenient`, `POST /__sim/mode`) only records it and goes on.
+ *
+ * Admin endpoints (no auth, JSON):
+ *   GET  /__sim/health                 {ok: true}
+ *   GET  /__sim/state                  every object (SimState)
+ *   GET  /__sim/stats                  counts by route and status (SimStats)
+ *   GET  /__sim/faults, POST /__sim/faults {latencyMs?, errorRate?, apiKeyTtlMs?, failNext?, failStatus?, expireKeys?}
+ *   GET  /__sim/mode, POST /__sim/mode {strict: boolean}
+ *   GET  /__sim/requests[?refused=1][&since=SEQ][&client=NAME]
+ *        {summary: {total, refused, byClient, kept, dropped}, requests: RecordedRequest[]}: every API request
+ *        with its body, status, client and the specification's refusals (recorder.ts)
+ *   DELETE /__sim/requests             forgets the record (a spec audit starts from here)
  */
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { SimError, forbidden, notFound, unauthorized, type VsdErrorBody } from "./errors.js";
-import { compileFilter } from "./filter.js";
+import { SimError, forbidden, notFound, type VsdErrorBody } from "./errors.js";
+import { compileFilter, parseOrderBy } from "./filter.js";
 import { applySeed, defaultSeedFile, loadSeed } from "./seed.js";
-import {
-  CHILD_LISTS,
-  KIND_OF_RESOURCE,
-  ROOT_LISTS,
-  SimStore,
-  type Actor,
-  type Entity,
-  type Kind,
-  type SimState,
-} from "./store.js";
+import { SimStore, type Actor, type Call, type Entity, type Kind, type SimState } from "./store.js";
+import { KINDS } from "./model.js";
+import { ROOT, type ObjectSpec } from "./spec.js";
+import { SpecCheck, notAllowed } from "./validate.js";
+import { RequestRecorder, type RecordedRequest, type RequestSummary } from "./recorder.js";
 import { ensureTls } from "./tls.js";
+import { ApiKeys, header, parseCredentials } from "./auth.js";
 
 export type { SimState } from "./store.js";
+export type { RecordedRequest, RequestSummary } from "./recorder.js";
 
 /** The subset of a pino logger the simulator uses. */
 export interface SimLogger {
@@ -78,6 +90,8 @@ export interface VsdSimulatorOptions {
   latencyMs?: number;
   errorRate?: number;
   logger?: SimLogger;
+  /** Refuse what the published specification does not allow (default true); false: only record it. */
+  strict?: boolean;
 }
 
 export interface VsdSimulator {
@@ -95,6 +109,12 @@ export interface VsdSimulator {
   stats(): SimStats;
   /** The live store, for tests that need to reach behind the API. */
   readonly store: SimStore;
+  /** Recorded API requests (see recorder.ts), oldest first. */
+  requests(opts?: { refusedOnly?: boolean; since?: number; client?: string }): RecordedRequest[];
+  requestSummary(): RequestSummary;
+  resetRequests(): void;
+  setStrict(strict: boolean): void;
+  readonly strict: boolean;
 }
 
 const API_BASE = /^\/nuage\/api\/(v6|v5_0)(\/.*)?$/;
@@ -114,12 +134,6 @@ const FaultsSchema = z
   })
   .strict();
 
-interface ApiKey {
-  userID: string;
-  issuedAt: number;
-  expiry: number;
-}
-
 interface Reply {
   status: number;
   headers?: Record<string, string>;
@@ -128,46 +142,19 @@ interface Reply {
 
 const silent: SimLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
+/** Who sent a request: the sandbox's own tag, else the user and organization it logged in with. */
+function clientOf(req: IncomingMessage): string {
+  const tag = header(req, "x-sandbox-client");
+  if (tag) return tag;
+  const user = parseCredentials(header(req, "authorization"))?.user ?? "?";
+  const proxy = header(req, "x-nuage-proxyuser");
+  return `${user}@${header(req, "x-nuage-organization") ?? "?"}${proxy ? ` as ${proxy}` : ""}`;
 }
 
-function parseCredentials(auth: string | undefined): { user: string; secret: string } | undefined {
-  const m = /^(?:XREST|Basic)\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(auth ?? "");
-  if (!m) return undefined;
-  const decoded = Buffer.from(m[1]!, "base64").toString("utf8");
-  const colon = decoded.indexOf(":");
-  if (colon <= 0) return undefined;
-  return { user: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
-}
+const STORE_KINDS: ReadonlySet<string> = new Set(KINDS);
 
 function routeKey(method: string, segs: string[]): string {
   return `${method} /${segs.map((s, i) => (i % 2 === 1 ? "{id}" : s)).join("/")}`;
-}
-
-type Comparator = (x: Record<string, unknown>, y: Record<string, unknown>) => number;
-
-function parseOrderBy(text: string | undefined): Comparator | undefined {
-  if (!text) return undefined;
-  const keys: { attr: string; dir: number }[] = [];
-  for (const part of text.split(",")) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(ASC|DESC)?\s*$/i.exec(part);
-    if (!m) return undefined;
-    keys.push({ attr: m[1]!, dir: m[2]?.toUpperCase() === "DESC" ? -1 : 1 });
-  }
-  return (x, y) => {
-    for (const { attr, dir } of keys) {
-      const a = x[attr];
-      const b = y[attr];
-      if (a === b) continue;
-      if (a === undefined || a === null) return -dir;
-      if (b === undefined || b === null) return dir;
-      const c = typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b));
-      if (c !== 0) return c * dir;
-    }
-    return 0;
-  };
 }
 
 export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdSimulator> {
@@ -177,6 +164,8 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
   const store = new SimStore();
   const seedFile = opts.seedFile ?? defaultSeedFile();
   applySeed(store, loadSeed(seedFile));
+  let strict = opts.strict ?? true;
+  const recorder = new RequestRecorder();
 
   const faults: SimFaults = {
     latencyMs: opts.latencyMs ?? 0,
@@ -186,7 +175,7 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     failStatus: 503,
   };
   const stats: SimStats = { requests: 0, injectedFaults: 0, logins: 0, byRoute: {}, byStatus: {} };
-  const keys = new Map<string, ApiKey>();
+  const keys = new ApiKeys(store, () => faults.apiKeyTtlMs);
 
   function setFaults(input: SimFaultsInput): void {
     const f = FaultsSchema.parse(input);
@@ -196,65 +185,15 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     if (f.failStatus !== undefined) faults.failStatus = f.failStatus;
     if (f.apiKeyTtlMs !== undefined) {
       faults.apiKeyTtlMs = f.apiKeyTtlMs;
-      for (const k of keys.values()) k.expiry = Math.min(k.expiry, k.issuedAt + f.apiKeyTtlMs);
+      keys.shorten(f.apiKeyTtlMs);
     }
-    if (f.expireKeys) keys.clear();
+    if (f.expireKeys) keys.expireAll();
     log.info({ faults: { ...faults } }, "vsd-sim faults set");
   }
 
-  // ---------- auth ----------
-
-  function meView(user: Entity, key: string, k: ApiKey): Record<string, unknown> {
-    const actor = store.actorFor(user);
-    return {
-      ...store.view(user),
-      enterpriseID: actor.enterpriseID,
-      enterpriseName: actor.enterpriseName,
-      APIKey: key,
-      APIKeyExpiry: k.expiry,
-    };
-  }
-
-  function liveKey(key: string, userID: string): ApiKey | undefined {
-    const k = keys.get(key);
-    if (!k) return undefined;
-    if (k.expiry <= Date.now()) {
-      keys.delete(key);
-      return undefined;
-    }
-    return k.userID === userID ? k : undefined;
-  }
-
-  function authenticate(req: IncomingMessage, isMe: boolean): { actor: Actor; me?: Record<string, unknown> } {
-    const org = header(req, "x-nuage-organization");
-    if (!org) throw unauthorized("X-Nuage-Organization header is missing");
-    const cred = parseCredentials(header(req, "authorization"));
-    if (!cred) throw unauthorized("Authorization header is missing or malformed");
-    const user = store.findUser(org, cred.user);
-    if (!user) throw unauthorized("Invalid user name, password or organization");
-    const userID = String(user.a.ID);
-    if (user.a.disabled === true) throw unauthorized("User is disabled");
-    let key = cred.secret;
-    let k = liveKey(key, userID);
-    if (!k && isMe && store.checkPassword(userID, cred.secret)) {
-      for (const [id, old] of keys) if (old.expiry <= Date.now()) keys.delete(id);
-      key = randomUUID();
-      const now = Date.now();
-      k = { userID, issuedAt: now, expiry: now + faults.apiKeyTtlMs };
-      keys.set(key, k);
-      stats.logins++;
-    }
-    if (!k) throw unauthorized(isMe ? "Invalid user name, password or organization" : "API key is invalid or expired");
-    let actor = store.actorFor(user);
-    const proxy = header(req, "x-nuage-proxyuser");
-    if (proxy) {
-      if (!actor.csp) throw forbidden("Only CSP users may act for another user (X-Nuage-ProxyUser)");
-      const [a = "", b = ""] = proxy.split("@");
-      const target = store.findUser(a, b) ?? store.findUser(b, a);
-      if (!target) throw new SimError(412, "Unknown proxy user", `X-Nuage-ProxyUser ${proxy} names no user`);
-      actor = store.actorFor(target);
-    }
-    return { actor, me: isMe ? meView(user, key, k) : undefined };
+  function setStrict(on: boolean): void {
+    strict = on;
+    log.info({ strict }, "vsd-sim specification checks");
   }
 
   // ---------- API ----------
@@ -293,10 +232,6 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     return { status: 200, headers, body: head || slice.length === 0 ? undefined : slice };
   }
 
-  function methodNotAllowed(method: string, path: string): SimError {
-    return new SimError(405, "Method not allowed", `${method} is not allowed on ${path}`);
-  }
-
   function entityOr404(kind: Kind, id: string, actor: Actor): Entity {
     const e = store.getOf(kind, id);
     if (!e)
@@ -308,13 +243,48 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     return e;
   }
 
+  /** The object a URL's resource name stands for, when the simulator keeps such objects. */
+  function objectOf(resource: string): ObjectSpec {
+    const obj = store.spec.ofResource(resource);
+    if (!obj) throw new SimError(404, "Not found", `Unknown resource ${resource}`);
+    return obj;
+  }
+
+  /** The kind of a specification object the simulator keeps (VMs, L2 domains and virtual IPs it has none of). */
+  function kept(obj: ObjectSpec, what: string): Kind {
+    if (!STORE_KINDS.has(obj.rest))
+      throw new SimError(404, "Not found", `The simulator holds no ${obj.resource} (${what})`);
+    return obj.rest as Kind;
+  }
+
+  /** A list: of a kind the simulator keeps, its objects under `parent`; else empty, as a VSD without VMs answers. */
+  function listOf(req: IncomingMessage, actor: Actor, parent: Entity | null, obj: ObjectSpec, head: boolean): Reply {
+    const items = STORE_KINDS.has(obj.rest) ? store.children(parent, obj.rest as Kind) : [];
+    return listReply(req, actor, items, head);
+  }
+
+  /** What the request does on a list, allowed or refused by the specification's relation table. */
+  function listOperation(call: Call, method: string, path: string, parent: string, child: ObjectSpec): void {
+    const rel = store.spec.relation(parent, child.rest);
+    const op = method === "POST" ? "create" : method === "PUT" ? "update" : "get";
+    if (rel?.[op] && (op !== "update" || rel.relationship === "member")) {
+      if (rel.source === "simulator") call.uncovered = true;
+      return;
+    }
+    const why = rel
+      ? `the specification does not allow ${op} of ${child.resource} under ${parent === ROOT ? "the root" : `a ${parent}`}`
+      : `the specification has no ${child.resource} under ${parent === ROOT ? "the root" : `a ${parent}`}`;
+    // A list the store can serve anyway is read in lenient mode; nothing is changed against the specification.
+    call.check.refuse(notAllowed(method, path, why), op !== "get" || !["GET", "HEAD"].includes(method));
+  }
+
   function api(
     req: IncomingMessage,
     method: string,
     segs: string[],
     body: unknown,
     confirmed: boolean,
-    actor: Actor,
+    call: Call,
   ): Reply {
     const head = method === "HEAD";
     const read = method === "GET" || head;
@@ -326,42 +296,39 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
         "Not found",
         `No such resource ${path} (only /things, /things/{id} and /things/{id}/children exist)`,
       );
-    const kind = KIND_OF_RESOURCE.get(res);
-    if (!kind) throw new SimError(404, "Not found", `Unknown resource ${res}`);
+    const obj = objectOf(res);
+    if (obj.source === "simulator") call.uncovered = true;
 
     if (segs.length === 1) {
-      const methods = ROOT_LISTS[res] ?? [];
-      if (read && methods.includes("GET")) return listReply(req, actor, store.children(null, kind), head);
-      if (method === "POST" && methods.includes("POST"))
-        return { status: 201, body: [store.view(store.create(actor, null, kind, body))] };
-      throw methodNotAllowed(method, path);
+      if (!read && method !== "POST") throw notAllowed(method, path, "a list is read or added to");
+      listOperation(call, read ? "GET" : method, path, ROOT, obj);
+      if (read) return listOf(req, call.actor, null, obj, head);
+      return { status: 201, body: [store.view(store.create(call, null, kept(obj, "it cannot make them"), body))] };
     }
 
-    const e = entityOr404(kind, id!, actor);
+    const kind = kept(obj, `no ${id}`);
+    const e = entityOr404(kind, id!, call.actor);
     if (segs.length === 2) {
+      const op = read ? "get" : method === "PUT" ? "update" : method === "DELETE" ? "delete" : undefined;
+      if (!op || !obj.ops[op]) throw notAllowed(method, path, `the specification does not allow it on a ${kind}`);
       if (read) return { status: 200, body: head ? undefined : [store.view(e)] };
       if (method === "PUT") {
-        store.update(actor, e, body);
+        store.update(call, e, body);
         return { status: 204 };
       }
-      if (method === "DELETE") {
-        store.remove(actor, e, confirmed);
-        return { status: 204 };
-      }
-      throw methodNotAllowed(method, path);
-    }
-
-    const methods = CHILD_LISTS[kind]?.[childRes!];
-    const childKind = KIND_OF_RESOURCE.get(childRes!);
-    if (!methods || !childKind) throw new SimError(404, "Not found", `A ${kind} has no child list ${childRes}`);
-    if (read && methods.includes("GET")) return listReply(req, actor, store.children(e, childKind), head);
-    if (method === "POST" && methods.includes("POST"))
-      return { status: 201, body: [store.view(store.create(actor, e, childKind, body))] };
-    if (method === "PUT" && methods.includes("PUT")) {
-      store.assign(actor, e, body);
+      store.remove(call.actor, e, confirmed);
       return { status: 204 };
     }
-    throw methodNotAllowed(method, path);
+
+    const child = objectOf(childRes!);
+    if (!read && method !== "POST" && method !== "PUT")
+      throw notAllowed(method, path, "a list is read, added to or assigned");
+    listOperation(call, read ? "GET" : method, path, kind, child);
+    if (read) return listOf(req, call.actor, e, child, head);
+    if (method === "POST")
+      return { status: 201, body: [store.view(store.create(call, e, kept(child, "it cannot make them"), body))] };
+    store.assign(call, e, body);
+    return { status: 204 };
   }
 
   // ---------- HTTP plumbing ----------
@@ -416,8 +383,29 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     const method = req.method ?? "GET";
     if (path === "/__sim/state" && method === "GET") return { status: 200, body: store.snapshot() };
     if (path === "/__sim/health" && method === "GET") return { status: 200, body: { ok: true } };
-    if (path === "/__sim/stats" && method === "GET") return { status: 200, body: stats };
+    if (path === "/__sim/stats" && method === "GET") return { status: 200, body: { ...stats, logins: keys.logins } };
     if (path === "/__sim/faults" && method === "GET") return { status: 200, body: faults };
+    if (path === "/__sim/requests" && method === "GET") {
+      const q = new URL(req.url ?? "/", "https://vsd.invalid").searchParams;
+      const since = q.get("since");
+      const requests = recorder.list({
+        refusedOnly: q.get("refused") === "1",
+        since: since === null ? undefined : Number(since),
+        client: q.get("client") ?? undefined,
+      });
+      return { status: 200, body: { summary: recorder.summary(), requests } };
+    }
+    if (path === "/__sim/requests" && method === "DELETE") {
+      recorder.reset();
+      return { status: 204 };
+    }
+    if (path === "/__sim/mode" && method === "GET") return { status: 200, body: { strict } };
+    if (path === "/__sim/mode" && method === "POST") {
+      const b = parseJson(await readBody(req)) as { strict?: unknown } | undefined;
+      if (typeof b?.strict !== "boolean") return { status: 400, body: { error: "strict: expected true or false" } };
+      setStrict(b.strict);
+      return { status: 200, body: { strict } };
+    }
     if (path === "/__sim/faults" && method === "POST") {
       const body = parseJson(await readBody(req));
       try {
@@ -444,6 +432,10 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     const url = new URL(req.url ?? "/", "https://vsd.invalid");
     let reply: Reply;
     let route = "";
+    let body: unknown;
+    let apiPath = "";
+    const check = new SpecCheck(strict);
+    let uncovered = false;
     try {
       if (url.pathname.startsWith("/__sim/")) {
         reply = await admin(req, url.pathname);
@@ -456,6 +448,7 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
           .filter((s) => s !== "")
           .map((s) => decodeURIComponent(s));
         route = routeKey(method, segs);
+        apiPath = `${m[2] ?? ""}${url.search}`;
         stats.requests++;
         stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
         if (faults.latencyMs > 0) await sleep(faults.latencyMs);
@@ -467,15 +460,26 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
           throw new SimError(status, "Service unavailable", "The VSD is temporarily unavailable (injected fault)");
         }
         const text = await readBody(req);
+        try {
+          body = parseJson(text);
+        } catch (err) {
+          body = text;
+          throw err;
+        }
         const isMe = segs.length === 1 && segs[0] === "me";
-        const { actor, me } = authenticate(req, isMe);
+        const { actor, me } = keys.authenticate(req, isMe);
         if (isMe) {
           if (method !== "GET" && method !== "HEAD")
             throw new SimError(405, "Method not allowed", `${method} is not allowed on /me`);
           reply = { status: 200, body: method === "HEAD" ? undefined : [me] };
         } else {
           const confirmed = url.searchParams.get("responseChoice") === "1";
-          reply = api(req, method, segs, parseJson(text), confirmed, actor);
+          const call: Call = { actor, check };
+          try {
+            reply = api(req, method, segs, body, confirmed, call);
+          } finally {
+            uncovered = call.uncovered === true;
+          }
         }
       }
     } catch (err) {
@@ -485,7 +489,20 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
         reply = errorReply(new SimError(500, "Internal error", (err as Error).message ?? "internal error"));
       }
     }
-    if (route) stats.byStatus[reply.status] = (stats.byStatus[reply.status] ?? 0) + 1;
+    if (route) {
+      stats.byStatus[reply.status] = (stats.byStatus[reply.status] ?? 0) + 1;
+      recorder.record({
+        at: started,
+        method,
+        path: apiPath,
+        route,
+        body,
+        status: reply.status,
+        client: clientOf(req),
+        refusals: check.refusals,
+        ...(uncovered ? { uncovered } : {}),
+      });
+    }
     if (reply.status >= 400 || reply.status === 300) {
       const b = reply.body as VsdErrorBody | undefined;
       log.debug(
@@ -543,7 +560,14 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     state: () => store.snapshot(),
     setFaults,
     faults: () => ({ ...faults }),
-    stats: () => structuredClone(stats),
+    stats: () => structuredClone({ ...stats, logins: keys.logins }),
+    requests: (o) => structuredClone(recorder.list(o)),
+    requestSummary: () => recorder.summary(),
+    resetRequests: () => recorder.reset(),
+    setStrict,
+    get strict() {
+      return strict;
+    },
     close() {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

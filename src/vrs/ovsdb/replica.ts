@@ -17,7 +17,7 @@
  * so once `transact` resolves, the replica shows the commit.
  */
 import { EventEmitter } from "node:events";
-import type { MonitorRequest, OvsdbConnection, OvsdbRow, TableUpdates } from "./types.js";
+import type { Monitor, MonitorRequest, OvsdbConnection, OvsdbRow, TableUpdates } from "./types.js";
 import { OvsdbError, OvsdbUnavailableError } from "./errors.js";
 
 /** Every record the replica keeps carries its row's UUID. */
@@ -41,13 +41,10 @@ export interface TableModel<R extends RowRecord> {
 export type TableModels = Record<string, TableModel<any>>;
 export type RecordOf<M> = M extends TableModel<infer R> ? R : never;
 
-/** One row's change as the replica applied it (before/after as records; absent = no row). */
-export interface RowChange<M extends TableModels, T extends keyof M & string = keyof M & string> {
-  table: T;
-  uuid: string;
-  before?: RecordOf<M[T]>;
-  after?: RecordOf<M[T]>;
-}
+/** One row's change as the replica applied it (before/after as records; absent = no row), by table. */
+export type RowChange<M extends TableModels> = {
+  [T in keyof M & string]: { table: T; uuid: string; before?: RecordOf<M[T]>; after?: RecordOf<M[T]> };
+}[keyof M & string];
 
 interface TableCache<R extends RowRecord> {
   model: TableModel<R>;
@@ -60,7 +57,7 @@ export class Replica<M extends TableModels> extends EventEmitter {
   // biome-ignore lint/suspicious/noExplicitAny: each table's cache holds its own record type
   private readonly tables = new Map<string, TableCache<any>>();
   private monitoring: Promise<void> | undefined;
-  private monitored = false;
+  private monitored: Monitor | undefined;
   private isSynced = false;
   private lastProblem: string | undefined;
   private changeWaiters = new Set<() => void>();
@@ -94,8 +91,10 @@ export class Replica<M extends TableModels> extends EventEmitter {
     if (this.conn.connected) void this.ensureMonitor();
   }
 
+  /** Stops following: the monitor is cancelled and the cache no longer changes. */
   stop(): void {
     this.closed = true;
+    void this.monitored?.cancel().catch(() => undefined);
     this.conn.off?.("connected", this.onConnected);
     this.conn.off?.("disconnected", this.onDisconnected);
     this.wake();
@@ -113,16 +112,20 @@ export class Replica<M extends TableModels> extends EventEmitter {
 
   private ensureMonitor(): Promise<void> {
     if (this.monitored || this.closed) return Promise.resolve();
-    const onUpdate = (u: TableUpdates, initial: boolean): void => this.apply(u, initial);
+    const onUpdate = (u: TableUpdates, initial: boolean): void => {
+      if (!this.closed) this.apply(u, initial);
+    };
     this.monitoring ??= (
       this.conn.monitorCond
         ? this.conn.monitorCond(this.db, this.requests, onUpdate)
         : this.conn.monitor(this.db, this.requests, onUpdate)
     )
       .then(
-        () => {
-          this.monitored = true;
+        (monitor) => {
+          this.monitored = monitor;
           this.lastProblem = undefined;
+          // Stopped while it was being set up.
+          if (this.closed) void monitor.cancel().catch(() => undefined);
         },
         (err: Error) => {
           // Not connected after all, or the server refused (a table it does not have): the

@@ -94,3 +94,11 @@ export interface OvsdbConnection {
   off?(event: "connected" | "disconnected", listener: () => void): this;
   close(): Promise<void>;
 }
+
+/** Where the client logs (the plugin's pino logger, adapted; silent by default). */
+export interface OvsdbLogger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
