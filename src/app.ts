@@ -28,6 +28,7 @@ import { NuageIpam } from "./driver/ipam-driver.js";
 import { AddressInUseCheck } from "./driver/address-in-use.js";
 import { PolicyGroups } from "./driver/policy-groups.js";
 import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
+import { SwarmVipWarning } from "./driver/swarm-vip-warning.js";
 import { ipamTag, ipamVsd, policyGroupVsd, subnetAddressUse, vsdNamer } from "./driver/vsd-backends.js";
 import { hostname } from "node:os";
 import { noMetrics, type PluginMetrics } from "./ops/metrics.js";
@@ -178,6 +179,7 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
       scope: cfg.Scope,
       bridge: cfg.VrsBridge,
       resolveTimeoutMs: cfg.ResolveTimeout * 1000,
+      resolveWait: cfg.ResolveWait,
       driverName: cfg.PluginName,
       vethMtu: cfg.VethMtu,
     },
@@ -253,15 +255,18 @@ export async function startPlugin(
   opts: StartOptions = {},
 ): Promise<RunningPlugin> {
   let store: FileStore | undefined;
+  let driver: NuageDriver | undefined;
   // prom-client is loaded only when metrics are on.
   const metrics = cfg.MetricsAddress
     ? (await import("./ops/prometheus.js")).createMetrics({
         networks: () => store?.listNetworks().length ?? 0,
         endpoints: () => store?.listEndpoints().length ?? 0,
+        unresolvedPorts: () => driver?.resolution.unresolvedCount() ?? 0,
       })
     : noMetrics;
   const { lock, parts: p } = await lockAndAssemble(cfg, logger, "plugin", metrics, opts);
   store = p.store;
+  driver = p.driver;
   // A "connected" after the connection was up once is a reconnection.
   let ovsdbWasUp = p.ovsdb.connected;
   p.ovsdb.on("connected", () => {
@@ -355,6 +360,7 @@ export async function startPlugin(
     vsdNamer(p.vsd, { proxyUser: cfg.VsdProxyUser }),
     {},
     new LabelPolicyGroups(p.store, labelSource, p.policyGroups, logger),
+    new SwarmVipWarning(p.docker, logger),
   );
   // Docker's events of the plugin's networks only: a container on another network costs nothing.
   const events = new OwnNetworkEvents(
@@ -365,6 +371,8 @@ export async function startPlugin(
   p.store.onNetworkSetChange(() => events.networksChanged());
   sync.start(events);
   sync.markPending();
+  // Ports whose resolution a Join before a restart did not wait for.
+  p.driver.resolution.watchPending();
   let timer: NodeJS.Timeout | undefined;
   let onOvsdbConnected: (() => void) | undefined;
   let eventStreams = 0;
@@ -403,6 +411,7 @@ export async function startPlugin(
         async () => ops?.close(),
         () => reconciler.stop(),
         async () => sync.stop(),
+        () => p.driver.resolution.stop(),
         () => p.ipam.stop(),
         ...closeClients(p),
         () => lock.release(),

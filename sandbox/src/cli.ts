@@ -4,13 +4,15 @@
  *
  *   up     [--state DIR] [--vsd-url URL [--vsd-ca FILE]] [--host-only] [--netns NAME]
  *          [--tcp-port 6633 | --no-tcp] [--bridge alubr0] [--vsd-port 8443] [--vsd-host 127.0.0.1]
+ *          [--resolve-delay 300ms | 100..2000ms]   (the emulated VRS's resolution time; none by default)
  *   down   [--state DIR]
  *   status [--state DIR]
  *
  * Layout of the state folder: sandbox.json (what `up` chose), vsd-sim.pid/.log and
  * vsd/ (the simulator, unless an outside VSD is used), ovs/ (ovsdb-server and
  * ovs-vswitchd), vrs-agent.pid/.log, vsd-password, nuage.cfg (the plugin's
- * config), plugin/ (the plugin's StateDir). `down` removes the whole folder.
+ * config), plugin/ (the plugin's StateDir), managed-plugin/ (the managed plugin's config and
+ * state mounts, managed-plugin-setup.ts). `down` removes the whole folder.
  */
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
@@ -23,7 +25,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeSandboxConfig } from "./config-file.js";
 import { ovsHostStatus, startOvsHost, stopOvsHost } from "./ovs/ovs-host.js";
+import { shellLine, writeManagedPluginSetup } from "./managed-plugin-setup.js";
 import { livePid, stopProcess } from "./proc.js";
+import { parseResolveDelay } from "./vrs-agent/resolve-delay.js";
 
 const execFileP = promisify(execFile);
 
@@ -32,6 +36,7 @@ export const DEFAULT_STATE = "/var/lib/nuage-libnetwork/sandbox";
 const USAGE = `usage:
   nuage-libnetwork sandbox up [--state DIR] [--vsd-url URL [--vsd-ca FILE]] [--host-only] [--netns NAME]
                               [--tcp-port PORT | --no-tcp] [--bridge NAME] [--vsd-port PORT] [--vsd-host ADDR]
+                              [--resolve-delay TIME | MIN..MAX]   e.g. 300ms, 2s, 100..2000ms (uniform)
   nuage-libnetwork sandbox down [--state DIR]
   nuage-libnetwork sandbox status [--state DIR]
 `;
@@ -46,6 +51,8 @@ export interface SandboxOptions {
   bridge: string;
   vsdPort: number;
   vsdHost: string;
+  /** The VRS agent emulator's --resolve-delay, checked. */
+  resolveDelay?: string;
 }
 
 /** What `up` chose, kept in <state>/sandbox.json so later commands agree with it. */
@@ -113,6 +120,14 @@ export function parseSandboxArgs(argv: string[]): { command: string; opts: Sandb
         break;
       case "--vsd-host":
         opts.vsdHost = value(++i, k);
+        break;
+      case "--resolve-delay":
+        opts.resolveDelay = value(++i, k);
+        try {
+          parseResolveDelay(opts.resolveDelay);
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
         break;
       case "-h":
       case "--help":
@@ -374,6 +389,7 @@ async function up(o: SandboxOptions): Promise<number> {
       info.hostId,
     ];
     if (info.vsd!.caFile) args.push("--vsd-ca", info.vsd!.caFile);
+    if (o.resolveDelay) args.push("--resolve-delay", o.resolveDelay);
     const started = await startDetached({
       script: AGENT_MAIN,
       args,
@@ -382,7 +398,9 @@ async function up(o: SandboxOptions): Promise<number> {
       netns: info.netns,
       what: "the VRS agent emulator",
     });
-    say(`VRS agent emulator started (pid ${started.pid}), host id ${info.hostId}`);
+    say(
+      `VRS agent emulator started (pid ${started.pid}), host id ${info.hostId}${o.resolveDelay ? `, resolve delay ${o.resolveDelay}` : ""}`,
+    );
   }
 
   // 4. The plugin's config.
@@ -395,6 +413,18 @@ async function up(o: SandboxOptions): Promise<number> {
     vsd: { url: info.vsd!.url, organization: "csp", user: "csproot", password: "csproot", caFile: info.vsd!.caFile },
   });
   say(`plugin config: ${p.config}`);
+
+  // 5. The same sandbox for the managed plugin: its mounts' contents and its one settings line.
+  const managed = await writeManagedPluginSetup({
+    state: o.state,
+    ovsSocket: ovs.unixSocket,
+    bridge: info.bridge,
+    vsd: { url: info.vsd!.url, organization: "csp", user: "csproot", password: "csproot", caFile: info.vsd!.caFile },
+  });
+  say("managed plugin on this sandbox (Scope global, for swarm; outside swarm mode add Scope=local):");
+  say("  sudo scripts/build-plugin.sh /tmp/nuage-plugin && docker plugin create nuage /tmp/nuage-plugin");
+  say(`  ${shellLine(managed.setArgs)}`);
+  say("  docker plugin enable nuage:latest");
   return 0;
 }
 

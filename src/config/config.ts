@@ -178,6 +178,10 @@ const KEYS = {
   ),
   PluginDir: key(absolutePath.default("/run/docker/plugins"), "an absolute folder path (a string)"),
   ResolveTimeout: key(seconds(0, 3600, false).default(20), "a number of seconds greater than 0 and at most 3600"),
+  ResolveWait: key(
+    oneOfCaseless(["before-start", "after-start"] as const).default("before-start"),
+    '"before-start" (Join returns once the VRS resolved the port) or "after-start" (Join returns once the port is written; the resolution is watched in the background)',
+  ),
   StateDir: key(absolutePath.default("/var/lib/nuage-libnetwork"), "an absolute folder path (a string)"),
   ReconcileInterval: key(seconds(0, 86400, true).default(60), "a number of seconds from 0 (off) to 86400"),
   VsdUrl: key(

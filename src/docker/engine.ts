@@ -86,6 +86,19 @@ export interface DockerNetwork {
   Containers?: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string }>;
 }
 
+/** A swarm service as GET /services answers it (the fields the plugin reads). */
+export interface DockerService {
+  ID: string;
+  Spec: {
+    Name: string;
+    /** Absent: "vip", Docker's default. */
+    EndpointSpec?: { Mode?: string };
+    TaskTemplate?: { Networks?: { Target: string }[] | null };
+    /** Where API versions before 1.29 put the networks. */
+    Networks?: { Target: string }[] | null;
+  };
+}
+
 export interface DockerContainerSummary {
   Id: string;
   Names: string[];
@@ -160,6 +173,16 @@ export class DockerEngine {
   async version(): Promise<DockerVersion> {
     const v = await this.getJson<DockerVersion>("/version");
     return { Version: String(v?.Version ?? "?"), ApiVersion: String(v?.ApiVersion ?? "?") };
+  }
+
+  /** Swarm services; a DockerApiError with status 503 where this daemon is not a swarm manager. */
+  async listServices(): Promise<DockerService[]> {
+    return (await this.getJson<DockerService[]>("/services")) ?? [];
+  }
+
+  /** One swarm service by ID or name; undefined when there is none (503 as listServices). */
+  async inspectService(idOrName: string): Promise<DockerService | undefined> {
+    return this.getJson<DockerService>(`/services/${encodeURIComponent(idOrName)}`, true);
   }
 
   /** Managed plugins (legacy plugins, sockets in /run/docker/plugins, are not listed). */

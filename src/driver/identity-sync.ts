@@ -21,6 +21,7 @@ import { KeyedMutex } from "../concurrency/keyed-mutex.js";
 import type { VsdContainerNamer } from "./deps.js";
 import type { NuageDriver } from "./nuage-driver.js";
 import type { LabelPolicyGroups } from "./policy-group-labels.js";
+import type { SwarmVipWarning } from "./swarm-vip-warning.js";
 
 const short = (id: string): string => id.slice(0, 12);
 
@@ -45,6 +46,8 @@ export class IdentitySync {
     opts: { baseDelayMs?: number; maxDelayMs?: number } = {},
     /** The container label nuage.policy-group, applied when the container becomes known. */
     private readonly labels?: LabelPolicyGroups,
+    /** Warns about swarm services in VIP mode when one of their tasks becomes known. */
+    private readonly services?: SwarmVipWarning,
   ) {
     this.queue = new WorkQueue<string>({
       name: "identity-sync",
@@ -115,7 +118,10 @@ export class IdentitySync {
         notYet.push(short(ep.id));
         continue;
       }
-      if (ep.joined?.identity !== "docker") await this.labels?.apply(ep.id, c.id);
+      if (ep.joined?.identity !== "docker") {
+        await this.labels?.apply(ep.id, c.id);
+        await this.services?.check(c.name, info.Name);
+      }
       const entity = await this.driver.learnContainer(ep.id, c.id, c.name);
       const vsd = this.vsd;
       if (!entity || !vsd) continue;

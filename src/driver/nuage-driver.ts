@@ -34,11 +34,14 @@ import { NuageIpam, reservationName } from "./ipam-driver.js";
 import type { PolicyGroups } from "./policy-groups.js";
 import type { AddressInUseCheck } from "./address-in-use.js";
 import { unresolvedMessage } from "./join-messages.js";
+import { ResolutionWatch } from "./resolution-watch.js";
 
 export interface DriverSettings {
   scope: "local" | "global";
   bridge: string;
   resolveTimeoutMs: number;
+  /** Whether Join waits for the VRS's resolution ("before-start", the default) or returns once the port is written. */
+  resolveWait?: "before-start" | "after-start";
   /** MTU of both veth ends (VethMtu). */
   vethMtu?: number;
   /** The driver name Docker knows this plugin by, to recognise its networks in the Docker API. */
@@ -72,11 +75,15 @@ const OVSDB_WRITE_MS = 3_000;
 
 export class NuageDriver implements NetworkDriver {
   private readonly locks = new KeyedMutex();
+  /** Ports whose resolution Join did not wait for. */
+  readonly resolution: ResolutionWatch;
 
   constructor(
     private readonly settings: DriverSettings,
     private readonly deps: DriverDeps,
-  ) {}
+  ) {
+    this.resolution = new ResolutionWatch(settings, { ...deps, locks: this.locks });
+  }
 
   getCapabilities(): CapabilitiesResponse {
     return { Scope: this.settings.scope, ConnectivityScope: this.settings.scope };
@@ -313,7 +320,7 @@ export class NuageDriver implements NetworkDriver {
         Gateway: gateway,
       });
       if (ep.joined && ep.joined.sandboxKey === req.SandboxKey && (await this.deps.links.linkExists(ep.hostIfName))) {
-        return answer(net.gateway ?? ep.joined.resolved.gateway);
+        return answer(net.gateway ?? ep.joined.resolved?.gateway ?? "");
       }
       // An address of the nuage IPAM is a VSD container made at RequestAddress: split activation
       // binds the port to it by its UUID (vrs-ovsdb.md §10.2), for good.
@@ -376,6 +383,15 @@ export class NuageDriver implements NetworkDriver {
         } catch (err) {
           // OVSDB gone during the write, or a row it refused: the message says which.
           throw new DriverError(`cannot attach ${what} to the Nuage VRS: ${(err as Error).message}`, { cause: err });
+        }
+        // After-start: the container starts now, its port resolving meanwhile (resolution-watch.ts).
+        // Not with policy groups of its own (applied once the vPort exists, before the first
+        // packet), nor without a gateway to answer before the VRS gives one.
+        if (this.settings.resolveWait === "after-start" && net.gateway && !(groups && !reservation)) {
+          const joined = { vmUuid, vmName, identity: "provisional" as const, sandboxKey: req.SandboxKey };
+          await this.deps.store.putEndpoint({ ...ep, joined }, "redone-if-lost");
+          this.resolution.watch(ep.id);
+          return answer(net.gateway);
         }
         let resolved;
         try {

@@ -25,6 +25,7 @@ import { bareIp, HOST_IF_PREFIX } from "../driver/naming.js";
 import { graceMs, reconcile, type ReconcileReport } from "../driver/reconciler.js";
 import type { EndpointRecord, NetworkRecord, ReservationRecord } from "../store/records.js";
 import { RecordsSnapshot } from "./records-snapshot.js";
+import { checkSwarmServices } from "./doctor-swarm.js";
 import { NuageIpam } from "../driver/ipam-driver.js";
 import { isPending } from "../driver/ipam-pending.js";
 import { ipamVsd } from "../driver/vsd-backends.js";
@@ -35,7 +36,7 @@ export { controllerCheck } from "./doctor-vrs.js";
 export type CheckStatus = "ok" | "failed" | "skipped";
 
 export interface Check {
-  /** Short stable name: config, docker, plugin, docker-plugin, ovsdb, nuage-tables, bridge, controller, records, vsd, vsd-login, network, reconcile. */
+  /** Short stable name: config, docker, plugin, docker-plugin, swarm-services, ovsdb, nuage-tables, bridge, controller, records, vsd, vsd-login, network, reconcile. */
   name: string;
   status: CheckStatus;
   /** What was found. */
@@ -129,6 +130,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   try {
     const dockerUp = docker ? await checkDocker(cfg, docker, checks) : false;
     await checkPlugin(cfg, dockerUp ? docker : undefined, checks, t, opts.pluginDiscovery);
+    const swarm = dockerUp && docker ? await checkSwarmServices(cfg.PluginName, docker) : undefined;
+    if (swarm) checks.push(swarm);
     vrs = await checkOvsdb(cfg, checks, t);
     const records = await RecordsSnapshot.read(cfg.StateDir);
     checks.push(

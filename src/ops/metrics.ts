@@ -60,6 +60,8 @@ export interface PluginMetrics
 export interface RecordCounts {
   networks(): number;
   endpoints(): number;
+  /** Joined endpoints whose port the VRS has not resolved within ResolveTimeout (ResolveWait "after-start"). */
+  unresolvedPorts?(): number;
 }
 
 /** Removal kinds, as labels: one per field of the reconcile report. */

@@ -66,6 +66,14 @@ export function createMetrics(counts: RecordCounts, opts: { defaultMetrics?: boo
       this.set(counts.networks());
     },
   });
+  new Gauge({
+    name: `${PREFIX}ports_unresolved`,
+    help: 'Running containers whose port the VRS has not resolved within ResolveTimeout (ResolveWait "after-start")',
+    registers: [registry],
+    collect() {
+      this.set(counts.unresolvedPorts?.() ?? 0);
+    },
+  });
   // Every label the plugin can produce exists from the start, so a rate() has a zero to start from.
   for (const peer of ["ovsdb", "docker-events", "vsd"] as const) reconnects.inc({ peer }, 0);
   for (const kind of Object.values(REMOVAL_KINDS)) removals.inc({ kind }, 0);

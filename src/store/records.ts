@@ -57,7 +57,11 @@ export const JoinedSchema = z.object({
    */
   vsdNamed: z.string().optional(),
   sandboxKey: z.string(),
-  resolved: z.object({ ip: z.string(), mask: z.string(), gateway: z.string() }),
+  /**
+   * What the VRS resolved the port to. Absent while it has not (ResolveWait "after-start": Join
+   * answered before; the resolution watch fills it in). An older plugin sets such a record aside.
+   */
+  resolved: z.object({ ip: z.string(), mask: z.string(), gateway: z.string() }).optional(),
 });
 
 export const EndpointRecordSchema = z.object({

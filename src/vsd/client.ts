@@ -15,22 +15,16 @@
  *   `/nuage/api/<apiVersion>` is added, as Nuage's SDKs do) or the API root itself.
  */
 import { readFileSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
-import { BodyTooLargeError, readBounded } from "../http/bounded-body.js";
-import { HttpRequestError, httpTransport, type HttpTransport } from "../http/transport.js";
-
-/** The largest answer read from the VSD (a page of 500 objects is well under 1 MB). */
-export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+import { httpTransport, type HttpTransport } from "../http/transport.js";
 import type { z } from "zod";
-import {
-  VsdDeadlineError,
-  VsdError,
-  VsdNotFoundError,
-  VsdTlsError,
-  vsdErrorFromReply,
-  type VsdLevel,
-} from "./errors.js";
+import { deadlineStep } from "./deadline-step.js";
+import { type Exchange, type Raw, type VsdLogger, VsdExchanger, headerValue, silent, xrest } from "./exchange.js";
+import { normalizePath, vsdApiRoot, vsdPath } from "./paths.js";
+import { checkItem, replyItems } from "./reply.js";
+import type { VsdCallOptions, VsdClientOptions, VsdListOptions } from "./options.js";
+import { VsdError, VsdNotFoundError, vsdErrorFromReply, type VsdLevel } from "./errors.js";
 import { vsdEqualsLookup } from "./filter.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { LoginBackoff } from "./login-backoff.js";
 import { type VsdWritableKind, wholeUpdate } from "./writable.js";
 import {
@@ -55,190 +49,14 @@ import {
   type VsdUser,
 } from "./types.js";
 
-/** The subset of a pino logger the client uses. */
-export interface VsdLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
 /** A login not tried: the pause after the last failed one lasts past the call's deadline. */
 class LoginPaused extends VsdError {}
-
-export interface VsdRetryPolicy {
-  /** Total attempts per HTTP exchange, first included (default 5). */
-  attempts?: number;
-  /** First backoff delay (default 100 ms), doubled each time. */
-  baseDelayMs?: number;
-  /** Cap of one delay (default 2000 ms). */
-  maxDelayMs?: number;
-}
-
-export interface VsdClientOptions {
-  /** The VSD's address, `https://vsd:8443` (see vsdApiRoot), or its API root `https://vsd:8443/nuage/api/v6`. */
-  url: string;
-  /** The API version added to a url without `/nuage/api/...` (default "v6"; "v5_0" for 5.x VSDs). */
-  apiVersion?: string;
-  organization: string;
-  user: string;
-  password: string;
-  /** PEM file of the CA that signed the VSD's certificate (the sandbox writes `<state>/vsd-ca.pem`). */
-  caFile?: string;
-  /** Do not verify the VSD's certificate (what Nuage's own clients do). Default false. */
-  insecure?: boolean;
-  logger?: VsdLogger;
-  /** X-Nuage-PageSize of every call (default 50). */
-  pageSize?: number;
-  /** Deadline of one HTTP exchange (default 8 s). */
-  requestTimeoutMs?: number;
-  /** Deadline of one client call including retries and re-login (default 20 s). */
-  callTimeoutMs?: number;
-  /** Deadline of a whole findSubnetByPath (login, organization, domain, zone, subnet; default 25 s). */
-  lookupTimeoutMs?: number;
-  retry?: VsdRetryPolicy;
-  /** Renew the APIKey this long before APIKeyExpiry (default 3 min, at most half the key's lifetime). */
-  renewBeforeMs?: number;
-  /** Send through this transport (to the VSD's origin) instead of making one (tests). */
-  transport?: HttpTransport;
-  /** Told after each successful login (metrics count the ones after the first). */
-  onLogin?: () => void;
-  /** Told of every HTTP request sent (metrics: the plugin's own VSD requests). */
-  onRequest?: (method: string) => void;
-  /** Added to a certificate error: where to set VsdCaFile or VsdInsecure when the config is not nuage.cfg. */
-  tlsAdvice?: string;
-}
-
-export interface VsdListOptions {
-  /** X-Nuage-Filter predicate, e.g. from vsdFilterEq(). */
-  filter?: string;
-  /** X-Nuage-OrderBy, e.g. `name ASC`. */
-  orderBy?: string;
-  /** Page size for this listing (default: the client's). */
-  pageSize?: number;
-}
-
-export interface VsdCallOptions {
-  /** X-Nuage-ProxyUser (`enterprise@user`): act for another user (CSP/CMS users only). */
-  proxyUser?: string;
-  /** Epoch ms by which the call must end, when earlier than the client's own call deadline. */
-  deadline?: number;
-}
 
 interface Session {
   key: string;
   expiry: number;
   renewAt: number;
   me: VsdMe;
-}
-
-interface Exchange {
-  method: string;
-  path: string;
-  query?: Record<string, string>;
-  headers?: Record<string, string>;
-  body?: unknown;
-}
-
-interface Raw {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
-const silent: VsdLogger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** Transport errors after which the request cannot have reached the VSD (safe to retry any method). */
-const NOT_SENT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND"]);
-/** Transport errors worth retrying for idempotent methods. */
-const TRANSIENT = new Set([...NOT_SENT, "ECONNRESET", "EPIPE", "ETIMEDOUT", "TIMEOUT"]);
-
-/**
- * Whether a failed exchange may be tried again: a transient failure before the request left
- * (no connected socket yet: a connect that timed out, a reset during the TLS handshake) for any
- * method, after it only for idempotent ones.
- */
-function retryableFailure(err: unknown, code: string | undefined, idempotent: boolean): boolean {
-  if (code === undefined || !TRANSIENT.has(code)) return false;
-  // The transport knows whether the request had a connected socket; the codes alone do not
-  // (EHOSTUNREACH can also end an established connection whose request was written).
-  const neverSent = err instanceof HttpRequestError ? !err.requestSent : NOT_SENT.has(code);
-  return idempotent || neverSent;
-}
-
-function errorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
-    if (typeof e === "object" && e !== null) {
-      const o = e as { code?: unknown; name?: unknown; cause?: unknown };
-      if (typeof o.code === "string") return o.code;
-      if (o.name === "TimeoutError") return "TIMEOUT";
-      e = o.cause;
-    } else break;
-  }
-  return undefined;
-}
-
-function xrest(user: string, secret: string): string {
-  return `XREST ${Buffer.from(`${user}:${secret}`, "utf8").toString("base64")}`;
-}
-
-function headerValue(h: Raw["headers"], name: string): string | undefined {
-  const v = h[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-const API_VERSION = /^v\d+(_\d+)?$/;
-
-/**
- * The API root for a VSD url: a url whose path holds `/nuage/api/<something>` is used as it is;
- * any other gets `/nuage/api/<apiVersion>` added to its path (`https://vsd:8443` →
- * `https://vsd:8443/nuage/api/v6`), as Nuage's SDKs build it from the VSD's address.
- */
-export function vsdApiRoot(url: string, apiVersion = "v6"): string {
-  if (!API_VERSION.test(apiVersion))
-    throw new Error(`VSD API version ${JSON.stringify(apiVersion)}: expected "v" and digits, e.g. "v6" or "v5_0"`);
-  const u = new URL(url);
-  const path = u.pathname.replace(/\/+$/, "");
-  if (/\/nuage\/api\/[^/]/.test(path)) return `${u.origin}${path}`;
-  if (/\/nuage\/api$/.test(path)) return `${u.origin}${path}/${apiVersion}`;
-  return `${u.origin}${path}/nuage/api/${apiVersion}`;
-}
-
-/** TLS verification failures (Node's / OpenSSL's codes) and whether the host name was the problem. */
-const CERT_UNTRUSTED = new Set([
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "CERT_UNTRUSTED",
-  "CERT_SIGNATURE_FAILURE",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "CERT_REJECTED",
-]);
-const CERT_WRONG_NAME = "ERR_TLS_CERT_ALTNAME_INVALID";
-
-function errorMessage(err: unknown): string {
-  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
-    const o = e as { code?: unknown; message?: unknown; cause?: unknown };
-    if (typeof o.code === "string" && typeof o.message === "string") return o.message;
-    e = o.cause;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Joins path segments, encoding each (`vsdPath("zones", id, "subnets")` → `/zones/<id>/subnets`). */
-export function vsdPath(...segments: string[]): string {
-  return `/${segments
-    .filter((s) => s !== "")
-    .map((s) => encodeURIComponent(s))
-    .join("/")}`;
-}
-
-function normalizePath(path: string): string {
-  const p = path.startsWith("/") ? path : `/${path}`;
-  return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
 }
 
 export class VsdClient {
@@ -268,6 +86,7 @@ export class VsdClient {
   private readonly onLogin?: () => void;
   private readonly onRequest?: (method: string) => void;
   private readonly tlsAdvice?: string;
+  private readonly exchanger: VsdExchanger;
 
   constructor(opts: VsdClientOptions) {
     const url = new URL(opts.url);
@@ -308,6 +127,21 @@ export class VsdClient {
       this.transport = httpTransport({ origin: root.origin }, { ca, rejectUnauthorized: !opts.insecure });
       this.ownsTransport = true;
     }
+    this.exchanger = new VsdExchanger({
+      base: this.base,
+      basePath: this.basePath,
+      organization: this.organization,
+      pageSize: this.pageSize,
+      transport: this.transport,
+      requestTimeoutMs: this.requestTimeoutMs,
+      attempts: this.attempts,
+      baseDelayMs: this.baseDelayMs,
+      maxDelayMs: this.maxDelayMs,
+      log: this.log,
+      onRequest: this.onRequest,
+      tlsAdvice: this.tlsAdvice,
+      isClosed: () => this.closed,
+    });
   }
 
   /** The API root every call goes to (`…/nuage/api/v6`). */
@@ -341,7 +175,7 @@ export class VsdClient {
   ): Promise<z.infer<S>[]>;
   async list(path: string, opts: VsdListOptions & VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown[]> {
     const schema = opts.schema ?? VsdObjectSchema;
-    return (await this.listRaw(path, opts)).map((item, i) => this.validate(item, schema, "GET", path, i));
+    return (await this.listRaw(path, opts)).map((item, i) => checkItem(item, schema, "GET", path, i));
   }
 
   /** Every object of a list as the VSD sent it, unchecked. */
@@ -350,7 +184,7 @@ export class VsdClient {
     const out: unknown[] = [];
     for (let page = 0; page < 100_000; page++) {
       const raw = await this.call({ method: "GET", path, headers: this.listHeaders(opts, page, pageSize) }, opts);
-      const items = this.parseItems(raw, "GET", path);
+      const items = replyItems(raw, "GET", path);
       out.push(...items);
       const count = Number.parseInt(headerValue(raw.headers, "x-nuage-count") ?? "", 10);
       if (items.length === 0) break;
@@ -380,8 +214,8 @@ export class VsdClient {
   ): Promise<z.infer<S> | undefined>;
   async findOne(path: string, filter: string, opts: VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown> {
     const raw = await this.call({ method: "GET", path, headers: this.listHeaders({ filter }, 0, this.pageSize) }, opts);
-    const first = this.parseItems(raw, "GET", path)[0];
-    return first === undefined ? undefined : this.validate(first, opts.schema ?? VsdObjectSchema, "GET", path, 0);
+    const first = replyItems(raw, "GET", path)[0];
+    return first === undefined ? undefined : checkItem(first, opts.schema ?? VsdObjectSchema, "GET", path, 0);
   }
 
   /**
@@ -402,7 +236,7 @@ export class VsdClient {
     const i = all.findIndex(
       (o) => typeof o === "object" && o !== null && (o as Record<string, unknown>)[attribute] === value,
     );
-    return i < 0 ? undefined : this.validate(all[i], opts.schema, "GET", path, i);
+    return i < 0 ? undefined : checkItem(all[i], opts.schema, "GET", path, i);
   }
 
   /** One object (`/things/{id}`); a 404 or an empty reply throws VsdNotFoundError. */
@@ -410,10 +244,10 @@ export class VsdClient {
   async get<S extends z.ZodTypeAny>(path: string, opts: VsdCallOptions & { schema: S }): Promise<z.infer<S>>;
   async get(path: string, opts: VsdCallOptions & { schema?: z.ZodTypeAny } = {}): Promise<unknown> {
     const raw = await this.call({ method: "GET", path, headers: { "X-Nuage-PageSize": String(this.pageSize) } }, opts);
-    const first = this.parseItems(raw, "GET", path)[0];
+    const first = replyItems(raw, "GET", path)[0];
     if (first === undefined)
       throw new VsdNotFoundError(`VSD returned nothing for GET ${path}`, "object", { method: "GET", path });
-    return this.validate(first, opts.schema ?? VsdObjectSchema, "GET", path, 0);
+    return checkItem(first, opts.schema ?? VsdObjectSchema, "GET", path, 0);
   }
 
   /** `POST parentPath/resource` (parentPath "" for a root list) → the created object. */
@@ -433,14 +267,14 @@ export class VsdClient {
     const parent = parentPath === "" || parentPath === "/" ? "" : normalizePath(parentPath);
     const path = `${parent}/${encodeURIComponent(resource)}`;
     const raw = await this.call({ method: "POST", path, body }, opts);
-    const first = this.parseItems(raw, "POST", path)[0];
+    const first = replyItems(raw, "POST", path)[0];
     if (first === undefined)
       throw new VsdError(`VSD created nothing on POST ${path} (status ${raw.status}, empty reply)`, {
         status: raw.status,
         method: "POST",
         path,
       });
-    return this.validate(first, opts.schema ?? VsdObjectSchema, "POST", path, 0);
+    return checkItem(first, opts.schema ?? VsdObjectSchema, "POST", path, 0);
   }
 
   /** `PUT path?responseChoice=1`; "no attribute changes" (409/2039) counts as done. */
@@ -498,7 +332,7 @@ export class VsdClient {
         ({ o }) => typeof o === "object" && o !== null && typeof o.name === "string" && o.name.toLowerCase() === lower,
       );
     if (hits.length === 1)
-      return this.validate(hits[0]!.o, VsdEnterpriseSchema, "GET", "/enterprises", hits[0]!.i) as VsdEnterprise;
+      return checkItem(hits[0]!.o, VsdEnterpriseSchema, "GET", "/enterprises", hits[0]!.i) as VsdEnterprise;
     if (hits.length > 1) {
       throw this.notFound(
         `enterprise "${name}" not found; ${hits.map(({ o }) => JSON.stringify(o.name)).join(", ")} differ from it only by case: give the exact name`,
@@ -526,7 +360,7 @@ export class VsdClient {
     const deadline = Date.now() + timeoutMs;
     const opts: VsdCallOptions = { deadline };
     const step = <T>(name: string, what: string, run: () => Promise<T>): Promise<T> =>
-      this.step(name, what, deadline, timeoutMs, run);
+      deadlineStep(this.base, name, what, deadline, timeoutMs, run);
     await step("login", `GET ${this.base}/me as user "${this.user}" of organization "${this.organization}"`, () =>
       this.currentSession(deadline),
     );
@@ -593,44 +427,6 @@ export class VsdClient {
     return new VsdNotFoundError(message, level);
   }
 
-  /** One step of a sequence that shares a deadline: fails at the deadline with the step's name, whatever the step waits for. */
-  private async step<T>(
-    name: string,
-    what: string,
-    deadline: number,
-    timeoutMs: number,
-    run: () => Promise<T>,
-  ): Promise<T> {
-    const ranOut = (): VsdDeadlineError =>
-      new VsdDeadlineError(
-        `the VSD lookup ran out of its ${timeoutMs / 1000} s deadline at the ${name} step (${what}): the VSD at ${new URL(this.base).host} answers too slowly or not at all`,
-        name,
-      );
-    const left = deadline - Date.now();
-    if (left <= 0) throw ranOut();
-    let timer: NodeJS.Timeout | undefined;
-    const expiry = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(ranOut()), left);
-    });
-    try {
-      return await Promise.race([run(), expiry]);
-    } catch (err) {
-      // A call cut by the shared deadline reports a timeout of its own: say what it means.
-      if (
-        !(err instanceof VsdDeadlineError) &&
-        err instanceof VsdError &&
-        err.status === 0 &&
-        !(err instanceof VsdTlsError) &&
-        Date.now() >= deadline - 50
-      ) {
-        throw ranOut();
-      }
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   private listHeaders(opts: VsdListOptions, page: number, pageSize: number): Record<string, string> {
     const h: Record<string, string> = { "X-Nuage-Page": String(page), "X-Nuage-PageSize": String(pageSize) };
     if (opts.filter) {
@@ -641,146 +437,14 @@ export class VsdClient {
     return h;
   }
 
-  /** The objects of a reply, unchecked; 200 + empty body, 200 + `[]` and 204 all mean "no objects". */
-  private parseItems(raw: Raw, method: string, path: string): unknown[] {
-    if (raw.status === 204 || raw.text.trim() === "") return [];
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.text);
-    } catch (err) {
-      throw new VsdError(`VSD sent a non-JSON reply to ${method} ${path}`, {
-        status: raw.status,
-        method,
-        path,
-        cause: err,
-      });
-    }
-    return Array.isArray(body) ? body : [body];
-  }
-
-  /** One object of a reply checked against the schema the caller relies on. */
-  private validate(item: unknown, schema: z.ZodTypeAny, method: string, path: string, index: number): unknown {
-    const r = schema.safeParse(item);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      const name =
-        typeof item === "object" && item !== null && typeof (item as { name?: unknown }).name === "string"
-          ? ` ("${(item as { name: string }).name}")`
-          : "";
-      throw new VsdError(
-        `VSD reply to ${method} ${path}: item ${index}${name}: ${issue ? `${issue.path.join(".")} ${issue.message}` : "unexpected shape"}`,
-        { status: 200, method, path },
-      );
-    }
-    return r.data as unknown;
-  }
-
-  private backoff(attempt: number): number {
-    const d = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(d * (0.8 + Math.random() * 0.4));
-  }
-
-  /** One HTTP exchange, no retries. Throws only for transport failures. */
-  private async exchange(x: Exchange, authorization: string, deadline: number, proxyUser?: string): Promise<Raw> {
-    const qs = x.query ? `?${new URLSearchParams(x.query).toString()}` : "";
-    const headers: Record<string, string> = {
-      Authorization: authorization,
-      "X-Nuage-Organization": this.organization,
-      "X-Nuage-PageSize": String(this.pageSize),
-      "Content-Type": "application/json",
-      Accept: "application/json",
-      ...(x.headers ?? {}),
-    };
-    if (proxyUser) headers["X-Nuage-ProxyUser"] = proxyUser;
-    const timeout = Math.max(1, Math.min(this.requestTimeoutMs, deadline - Date.now()));
-    this.onRequest?.(x.method);
-    const res = await this.transport.request({
-      method: x.method,
-      path: `${this.basePath}${x.path}${qs}`,
-      headers,
-      body: x.body === undefined ? undefined : JSON.stringify(x.body),
-      signal: AbortSignal.timeout(timeout),
-    });
-    if (x.method === "HEAD") {
-      res.body.resume();
-      return { status: res.status, headers: res.headers, text: "" };
-    }
-    const text = await readBounded(res.body, MAX_BODY_BYTES, `VSD ${x.method} ${x.path}`);
-    return { status: res.status, headers: res.headers, text };
-  }
-
-  /** An exchange with retries on 5xx and transport failures, bounded by attempts and the deadline. */
-  private async retrying(x: Exchange, authorization: () => string, deadline: number, proxyUser?: string): Promise<Raw> {
-    const idempotent = x.method !== "POST";
-    for (let attempt = 1; ; attempt++) {
-      const last = attempt >= this.attempts;
-      let raw: Raw;
-      try {
-        raw = await this.exchange(x, authorization(), deadline, proxyUser);
-      } catch (err) {
-        if (err instanceof BodyTooLargeError)
-          throw new VsdError(`VSD ${this.base}: ${err.message}`, {
-            status: 0,
-            method: x.method,
-            path: x.path,
-            cause: err,
-          });
-        const code = errorCode(err);
-        if (code !== undefined && (CERT_UNTRUSTED.has(code) || code === CERT_WRONG_NAME))
-          throw this.tlsError(code, err, x);
-        const retryable = retryableFailure(err, code, idempotent);
-        const delay = this.backoff(attempt);
-        if (!retryable || last || this.closed || Date.now() + delay >= deadline) {
-          const why = code ? `${code}` : (err as Error).message;
-          throw new VsdError(`VSD ${this.base} unreachable on ${x.method} ${x.path}: ${why}`, {
-            status: 0,
-            method: x.method,
-            path: x.path,
-            mayHaveArrived: err instanceof HttpRequestError ? err.requestSent : !NOT_SENT.has(code ?? ""),
-            cause: err,
-          });
-        }
-        this.log.warn({ method: x.method, path: x.path, attempt, code, delayMs: delay }, "VSD call failed; retrying");
-        await sleep(delay);
-        continue;
-      }
-      const retryStatus =
-        raw.status === 503 || (idempotent && (raw.status === 500 || raw.status === 502 || raw.status === 504));
-      const delay = this.backoff(attempt);
-      if (retryStatus && !last && !this.closed && Date.now() + delay < deadline) {
-        this.log.warn(
-          { method: x.method, path: x.path, attempt, status: raw.status, delayMs: delay },
-          "VSD busy; retrying",
-        );
-        await sleep(delay);
-        continue;
-      }
-      return raw;
-    }
-  }
-
-  /** Says which of VsdCaFile and VsdInsecure to set for a certificate the client refused. */
-  private tlsError(code: string, err: unknown, x: Exchange): VsdTlsError {
-    const u = new URL(this.base);
-    const why = errorMessage(err);
-    const message =
-      code === CERT_WRONG_NAME
-        ? `the VSD's certificate does not name ${u.hostname}, the host of VsdUrl (${why}): give VsdUrl with a host name the certificate names, ` +
-          "or set VsdInsecure = true to skip certificate verification (VsdCaFile cannot help: the certificate is for another name)"
-        : `the VSD at ${u.host} presented a certificate this host does not trust (${code}: ${why}): set VsdCaFile to the PEM file of the CA ` +
-          "that signed it, or VsdInsecure = true to skip certificate verification";
-    return new VsdTlsError(this.tlsAdvice ? `${message} (${this.tlsAdvice})` : message, {
-      status: 0,
-      method: x.method,
-      path: x.path,
-      cause: err,
-    });
-  }
-
   private async login(deadline: number): Promise<Session> {
     const path = "/me";
     const started = Date.now();
-    const raw = await this.retrying({ method: "GET", path }, () => xrest(this.user, this.#password), deadline);
+    const raw = await this.exchanger.retrying(
+      { method: "GET", path },
+      () => xrest(this.user, this.#password),
+      deadline,
+    );
     if (raw.status === 404) {
       const u = new URL(this.base);
       throw new VsdError(
@@ -805,7 +469,7 @@ export class VsdClient {
       );
     }
     if (raw.status < 200 || raw.status >= 300) throw vsdErrorFromReply(raw.status, raw.text, "GET", path);
-    const me = VsdMeSchema.parse(this.validate(this.parseItems(raw, "GET", path)[0], VsdMeSchema, "GET", path, 0));
+    const me = VsdMeSchema.parse(checkItem(replyItems(raw, "GET", path)[0], VsdMeSchema, "GET", path, 0));
     const now = Date.now();
     const expiry = me.APIKeyExpiry ?? now + 24 * 3_600_000;
     const lifetime = Math.max(0, expiry - now);
@@ -888,7 +552,7 @@ export class VsdClient {
     for (;;) {
       const started = Date.now();
       const session = await this.currentSession(deadline);
-      const raw = await this.retrying(
+      const raw = await this.exchanger.retrying(
         req,
         () => xrest(this.user, (this.session ?? session).key),
         deadline,
@@ -930,3 +594,6 @@ export {
   vsdEqualsLookup,
 } from "./filter.js";
 export type * from "./types.js";
+export { MAX_BODY_BYTES, type VsdLogger } from "./exchange.js";
+export { vsdApiRoot, vsdPath } from "./paths.js";
+export type { VsdCallOptions, VsdClientOptions, VsdListOptions, VsdRetryPolicy } from "./options.js";

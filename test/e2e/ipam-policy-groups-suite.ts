@@ -8,7 +8,7 @@ import { test, before, after, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { NuageBed, REPO, SUBNET3_CREATE, noOrphans, type SimState } from "../support/nuage-bed.js";
+import { MAIN, NuageBed, REPO, SUBNET3_CREATE, noOrphans, type SimState } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { waitFor } from "../support/proc.js";
 import type { Engine } from "../support/dockerd.js";
@@ -45,6 +45,8 @@ export function ipamPolicyGroupsSuite(engine: Engine): void {
         JSON.stringify(["Web", "DB"]),
       ]),
     ) as Record<string, string>;
+    // The spec audit (last test) reads what the plugin sent from here on.
+    await bed.vsd.resetRequests();
   });
   after(async () => {
     if (bed) await bed.stop();
@@ -414,5 +416,48 @@ export function ipamPolicyGroupsSuite(engine: Engine): void {
       );
     }
     assert.ok((ms.get("IpamDriver.RequestAddress") ?? []).length >= 8, "the IPAM served the containers' addresses");
+  });
+
+  test("spec audit: every request the plugin sent to the VSD, on every path above and doctor's, is one the specification allows", async (t: TestContext) => {
+    // doctor talks to the VSD too (login, the networks' subnets).
+    const d = await bed.host.exec(process.execPath, [MAIN, "doctor", "-f", bed.cfgPath], { timeoutMs: 60_000 });
+    t.diagnostic(`doctor exited ${d.code}`);
+    const record = await bed.vsd.requests();
+    assert.equal(record.summary.dropped, 0, "the simulator kept every request");
+    // The sandbox's VRS agent tags its own requests; everything else came from the plugin and doctor.
+    const plugin = record.requests.filter((r) => r.client !== "vrs-agent");
+    const refused = plugin.filter((r) => r.refused);
+    console.log(`spec audit: ${plugin.length} requests, ${refused.length} refused`);
+    const routes = new Map<string, number>();
+    for (const r of plugin) routes.set(r.route, (routes.get(r.route) ?? 0) + 1);
+    t.diagnostic(
+      `by route: ${[...routes]
+        .sort()
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}`,
+    );
+    assert.deepEqual(
+      refused.map(
+        (r) =>
+          `${r.method} ${r.path} → ${r.status}: ${r.refusals.map((f) => `${f.rule} ${f.property}: ${f.description}`).join("; ")}`,
+      ),
+      [],
+    );
+    // Every kind of request the plugin makes was driven: network create, IPAM, naming, release,
+    // policy groups, the address check of Docker's IPAM.
+    for (const route of [
+      "GET /me",
+      "GET /enterprises",
+      "GET /zones/{id}/subnets",
+      "POST /containers",
+      "GET /containers",
+      "GET /containers/{id}",
+      "PUT /containers/{id}",
+      "DELETE /containers/{id}",
+      "GET /domains/{id}/policygroups",
+      "PUT /vports/{id}/policygroups",
+      "GET /subnets/{id}/containerinterfaces",
+    ])
+      assert.ok(routes.has(route), `the audit saw ${route}`);
   });
 }

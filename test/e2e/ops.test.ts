@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { NuageBed, MAIN, REPO, README_CREATE, SUBNET3_CREATE } from "../support/nuage-bed.js";
+import { NuageBed, MAIN, REPO, README_CREATE, SUBNET3_CREATE, expectNoOrphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { isAlive, runOk, waitFor } from "../support/proc.js";
 import { mapToObject, setToArray, uuidOf } from "../../src/vrs/ovsdb/values.js";
@@ -323,6 +323,145 @@ test("doctor: a vPort the VSD took out of the network's policy group is named wi
     await setGroups(["PG1"]);
   }
   assert.equal((await doctor()).code, 0);
+});
+
+test("ResolveWait against a VRS taking 3 s to resolve: before-start waits and the network works at once; after-start starts the container first; a port that never resolves is reported in the log, doctor and a metric, and nothing is left", async (t) => {
+  const DELAY_MS = 3_000;
+  const AFTER_DELAY_MS = 12_000;
+  await bed.restartAgent(["--resolve-delay", `${DELAY_MS}ms`]);
+  // How long the plugin took to answer Join, from its own log line: docker run's time on a
+  // loaded machine says little (seconds of dockerd and containerd around the call).
+  const timed = async (args: string[]) => {
+    const from = bed.pluginLog().length;
+    const t0 = Date.now();
+    const r = await bed.docker(args);
+    const joins = bed
+      .pluginLog()
+      .slice(from)
+      .split("\n")
+      .filter((l) => l.includes('"msg":"NetworkDriver.Join"'))
+      .map((l) => (JSON.parse(l) as { ms: number }).ms);
+    return { ...r, ms: Date.now() - t0, joinMs: joins[0] ?? Number.NaN };
+  };
+  const fetchWeb = (ip: string, timeoutS: number) => [
+    "run",
+    "--rm",
+    "--net",
+    "MyNet",
+    BUSYBOX_IMAGE,
+    // busybox 1.35's wget -T segfaults: the timeout comes from timeout(1).
+    "timeout",
+    String(timeoutS),
+    "wget",
+    "-q",
+    "-O",
+    "-",
+    `http://${ip}/hostname`,
+  ];
+  const original = await readFile(bed.cfgPath, "utf8");
+  try {
+    // before-start (the default): docker run waits for the resolution; the first instruction has the network.
+    const web = await timed([
+      "run",
+      "-d",
+      "--name",
+      "web",
+      "--net",
+      "MyNet",
+      BUSYBOX_IMAGE,
+      "httpd",
+      "-f",
+      "-p",
+      "80",
+      "-h",
+      "/etc",
+    ]);
+    assert.equal(web.code, 0, web.stderr);
+    assert.ok(web.joinMs >= DELAY_MS, `before-start: Join answered after ${web.joinMs} ms, before the resolution`);
+    const webIp = (
+      await bed.dockerOk(["inspect", "-f", "{{.NetworkSettings.Networks.MyNet.IPAddress}}", "web"])
+    ).trim();
+    const webHost = (await bed.dockerOk(["inspect", "-f", "{{.Config.Hostname}}", "web"])).trim();
+    const first = await timed(fetchWeb(webIp, 1));
+    assert.equal(first.code, 0, `before-start: a container's first request failed: ${first.stderr}`);
+    assert.equal(first.stdout.trim(), webHost);
+    t.diagnostic(
+      `before-start, resolution ${DELAY_MS} ms: Join ${web.joinMs} ms, docker run -d ${web.ms} ms; a 1-request container ${first.ms} ms, answered`,
+    );
+
+    // after-start: Join returns once the port is written. Against a slower VRS still, so that the
+    // container's first request comes well before its port resolves, however loaded the machine.
+    await bed.restartAgent(["--resolve-delay", `${AFTER_DELAY_MS}ms`]);
+    await bed.stopPlugin();
+    await writeFile(
+      bed.cfgPath,
+      `${original.replace(/^ResolveTimeout = .*\n/m, "")}ResolveWait = "after-start"\nResolveTimeout = 4\n`,
+      { mode: 0o600 },
+    );
+    await bed.startPlugin();
+    const early = await timed(fetchWeb(webIp, 1));
+    assert.notEqual(early.code, 0, "after-start: the container's request before its port resolved got through");
+    assert.ok(early.joinMs < 1_000, `after-start: Join answered after ${early.joinMs} ms: it waited`);
+    const later = await timed([
+      "run",
+      "--rm",
+      "--net",
+      "MyNet",
+      BUSYBOX_IMAGE,
+      "sh",
+      "-c",
+      `for i in $(seq 30); do timeout 1 wget -q -O - http://${webIp}/hostname && exit 0; done; exit 1`,
+    ]);
+    assert.equal(later.code, 0, `after-start: the network never came: ${later.stderr}`);
+    assert.equal(later.stdout.trim(), webHost);
+    t.diagnostic(
+      `after-start, resolution ${AFTER_DELAY_MS} ms: Join ${early.joinMs} ms, a 1-request container ${early.ms} ms, no answer; one retrying until answered ${later.ms} ms`,
+    );
+
+    // A port that never resolves (a VSD user that does not exist): the container runs, and it is reported.
+    await bed.dockerOk([
+      "network",
+      "create",
+      "--driver=nuage",
+      ...["-o", "organization=Second Enterprise", "-o", "domain=Domain B", "-o", "zone=Zone B"],
+      ...["-o", "subnet=Subnet B", "-o", "user=nobody", "--subnet=10.31.59.0/24", "Silent"],
+    ]);
+    const lost = await timed(["run", "-d", "--name", "lost", "--net", "Silent", BUSYBOX_IMAGE, "sleep", "3600"]);
+    assert.equal(lost.code, 0, `after-start: docker run failed: ${lost.stderr}`);
+    const lostEndpoint = (
+      await bed.dockerOk(["inspect", "-f", "{{.NetworkSettings.Networks.Silent.EndpointID}}", "lost"])
+    ).slice(0, 12);
+    const warningOf = (): string | undefined =>
+      bed
+        .pluginLog()
+        .split("\n")
+        .find((l) => l.includes("has not resolved the port of a running container") && l.includes(lostEndpoint));
+    await waitFor("the warning", () => warningOf() !== undefined, { timeoutMs: 15_000, intervalMs: 200 });
+    const warning = warningOf();
+    assert.equal((JSON.parse(warning!) as { level: number }).level, 40, "at warning level");
+    assert.equal(sample((await httpGet("/metrics")).body, "nuage_libnetwork_ports_unresolved"), 1);
+    const run = await doctor();
+    assertFailed(run, ["endpoint lost"], "a port that never resolves");
+    const lostEp = run.report.endpoints.find((e) => e.container === "lost");
+    assert.match(lostEp?.resolution ?? "", /^unresolved/, run.text);
+
+    await bed.dockerOk(["rm", "-f", "lost"]);
+    await bed.dockerOk(["network", "rm", "Silent"]);
+    await waitFor(
+      "the metric back to 0",
+      async () => sample((await httpGet("/metrics")).body, "nuage_libnetwork_ports_unresolved") === 0,
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
+    await expectNoOrphans(bed, "after-start with a port that never resolved");
+  } finally {
+    await bed.docker(["rm", "-f", "web", "lost"]);
+    await bed.docker(["network", "rm", "Silent"]);
+    await bed.stopPlugin();
+    await writeFile(bed.cfgPath, original, { mode: 0o600 });
+    await bed.startPlugin();
+    await bed.restartAgent();
+  }
+  assert.equal((await doctor()).code, 0, "healthy again");
 });
 
 test("doctor: the VRS's controller disconnected is named", async () => {

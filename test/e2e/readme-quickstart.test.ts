@@ -1,7 +1,8 @@
 /**
  * The README's quick start, as written: the `docker …` lines of its "Quick start" section are
  * read from README.md itself (so the README cannot drift from what works) and run against a
- * test host with the sandbox and the plugin, as `scripts/sandbox-demo.sh` sets them up.
+ * test host with the sandbox and the plugin, as `scripts/sandbox-demo.sh` sets them up: a host with
+ * no route out (an air-gapped site), whose busybox image comes from the demo's own import step.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -9,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "shell-quote";
 import { NuageBed, REPO, expectNoOrphans } from "../support/nuage-bed.js";
-import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
+import { runOk } from "../support/proc.js";
 
 /** The `docker …` command lines of the README's "## Quick start" section, in order, as argument arrays. */
 function quickStartCommands(readme: string): string[][] {
@@ -51,10 +52,35 @@ async function serverOf(ip: string): Promise<{ name: string; hostname: string }>
 
 before(async () => {
   bed = await NuageBed.start({ name: "quick" });
-  await bed.dockerOk(["tag", BUSYBOX_IMAGE, "busybox:latest"]);
 });
 after(async () => {
   if (bed) await bed.stop();
+});
+
+test("the host has no route to any registry, and the demo's image step imports busybox:latest from local files", async () => {
+  // The bed's host is a network namespace with only lo and the plugin's bridge: nothing leads
+  // out, as on an air-gapped site. Checked, so that a bed that gained a route fails here.
+  const defaultRoute = await bed.host.exec("ip", ["-4", "route", "show", "default"]);
+  assert.equal(defaultRoute.stdout.trim(), "", "the host has a default route");
+  const toInternet = await bed.host.exec("ip", ["route", "get", "1.1.1.1"]);
+  assert.notEqual(toInternet.code, 0, `the host has a route out: ${toInternet.stdout}`);
+  assert.notEqual(
+    (await bed.docker(["image", "inspect", "busybox:latest"])).code,
+    0,
+    "busybox:latest is not there before the demo's step",
+  );
+  // What scripts/sandbox-demo.sh runs, against the bed's dockerd.
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKER: "/usr/bin/docker", DOCKER_HOST: bed.dockerd.endpoint };
+  delete env.DOCKER_CONTEXT;
+  const first = await runOk("bash", [join(REPO, "scripts/import-busybox.sh"), "busybox:latest"], { env });
+  assert.match(first, /image busybox:latest: imported from \/bin\/busybox/);
+  const again = await runOk("bash", [join(REPO, "scripts/import-busybox.sh"), "busybox:latest"], { env });
+  assert.match(again, /image busybox:latest: present/);
+  assert.ok(
+    (await bed.dockerOk(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]))
+      .split("\n")
+      .includes("busybox:latest"),
+  );
 });
 
 test("the README's quick-start commands work as written against the sandbox", async () => {

@@ -7,8 +7,10 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { NuageBed, VsdProcess, noOrphans, type Orphans } from "../support/nuage-bed.js";
+import { join } from "node:path";
+import { MAIN, NuageBed, VsdProcess, noOrphans, type Orphans } from "../support/nuage-bed.js";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { createLab, linkHosts, type Lab } from "../support/host.js";
 import { cleanupAll } from "../support/cleanup.js";
@@ -72,10 +74,10 @@ interface Task {
 }
 
 /** The service's running task containers on both nodes, with their SwarmNet addresses. */
-async function tasks(): Promise<Task[]> {
+async function tasks(service = SERVICE): Promise<Task[]> {
   const out: Task[] = [];
   for (const bed of [mgr, wrk]) {
-    const ids = (await bed.dockerOk(["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${SERVICE}`]))
+    const ids = (await bed.dockerOk(["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${service}`]))
       .split("\n")
       .filter(Boolean);
     for (const id of ids) {
@@ -217,6 +219,9 @@ test("a service of 4 replicas on SwarmNet: tasks on both nodes, each with an add
     "create",
     "--detach",
     "--no-resolve-image",
+    // busybox as PID 1 ignores SIGTERM: without this each task's stop waits 10 s.
+    "--stop-grace-period",
+    "1s",
     "--name",
     SERVICE,
     "--replicas",
@@ -274,6 +279,169 @@ test("docker run --net SwarmNet on the worker (attachable) gets an address and r
   await ping(wrk, "att", onMgr.ip);
   await ping(mgr, onMgr.id, ip);
   assert.equal((await vportsFor([ip])).get(ip), 1);
+});
+
+/** doctor --json on the manager's host, with the host's view of the plugin's config. */
+async function doctorOnManager(): Promise<Record<string, { status: string; detail: string; fix?: string }>> {
+  const cfg = join(mgr.dir, "doctor.cfg");
+  writeFileSync(
+    cfg,
+    readFileSync(mgr.cfgPath, "utf8").replace(/^StateDir = .*$/m, `StateDir = ${JSON.stringify(mgr.stateDir)}`),
+    { mode: 0o600 },
+  );
+  const r = await mgr.host.exec(process.execPath, [MAIN, "doctor", "-f", cfg, "--json"], { timeoutMs: 60_000 });
+  const report = JSON.parse(r.stdout) as { checks: { name: string; status: string; detail: string; fix?: string }[] };
+  return Object.fromEntries(report.checks.map((c) => [c.name, c]));
+}
+
+test("a service in VIP mode on SwarmNet: doctor on the manager names it with the command to switch it, the manager's plugin warns; after that command doctor is content", async () => {
+  const vip = (await doctorOnManager())["swarm-services"];
+  assert.equal(vip?.status, "failed", JSON.stringify(vip));
+  assert.match(vip!.detail, /1 swarm service\(s\) in VIP mode on a Nuage network, .*: web on SwarmNet$/);
+  assert.equal(vip!.fix, "docker service update --endpoint-mode dnsrr web (docs/multi-host.md, Swarm)");
+  await waitFor(
+    "the manager's plugin to warn about web",
+    async () => /swarm service web is in VIP mode on the Nuage network SwarmNet/.test(mgr.pluginLog()),
+    { timeoutMs: 15_000 },
+  ).catch(() => assert.fail(`no VIP warning in the manager's plugin log:\n${mgr.pluginLog().slice(-3000)}`));
+  // A worker cannot ask for services (503): it stays silent.
+  assert.doesNotMatch(wrk.pluginLog(), /is in VIP mode/);
+  await mgr.dockerOk([
+    "service",
+    "update",
+    "--detach",
+    "--update-parallelism",
+    "2",
+    "--endpoint-mode",
+    "dnsrr",
+    SERVICE,
+  ]);
+  const ok = await waitFor(
+    "doctor content with web in dnsrr mode",
+    async () => {
+      const c = (await doctorOnManager())["swarm-services"];
+      return c?.status === "ok" ? c : false;
+    },
+    { timeoutMs: 30_000, intervalMs: 1000 },
+  );
+  assert.equal(ok.detail, "1 swarm service(s) on Nuage networks, all in dnsrr mode");
+  await waitFor("web's 4 tasks running again", async () => (await tasks()).length === 4, {
+    timeoutMs: 120_000,
+    intervalMs: 1000,
+  });
+});
+
+const API = "api";
+/** Each task serves its own hostname over HTTP on port 8080 (busybox httpd). */
+const SERVE_HOSTNAME = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www";
+
+/** The service's running tasks, waited for: `count` of them, each with an address. */
+async function runningTasks(service: string, count: number, what: string): Promise<Task[]> {
+  return waitFor(
+    `${count} running tasks of ${service} (${what})`,
+    async () => {
+      const t = await tasks(service);
+      return t.length === count && t.every((x) => x.ip !== "") ? t : false;
+    },
+    { timeoutMs: 120_000, intervalMs: 1000 },
+  ).catch(async (err: Error) => {
+    const ps = await mgr.docker(["service", "ps", "--no-trunc", service]);
+    throw new Error(`${err.message}\n${ps.stdout}${ps.stderr}`);
+  });
+}
+
+/** `count` HTTP requests to http://api:8080/ from the attached container on the worker: the hostnames that answered. */
+async function askByName(count: number): Promise<string[]> {
+  const got: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await wrk.execIn("att", ["wget", "-q", "-O", "-", `http://${API}:8080/`]);
+    assert.equal(r.code, 0, `wget http://${API}:8080/ from att: ${r.stderr}`);
+    got.push(r.stdout.trim());
+  }
+  return got;
+}
+
+async function hostnamesOf(running: Task[]): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const t of running) names.add((await t.bed.dockerOk(["inspect", "-f", "{{.Config.Hostname}}", t.id])).trim());
+  return names;
+}
+
+test("a service with --endpoint-mode dnsrr answers by its name over TCP from another container, the requests spread over its tasks", async () => {
+  await mgr.dockerOk([
+    "service",
+    "create",
+    "--detach",
+    "--no-resolve-image",
+    // busybox as PID 1 ignores SIGTERM: without this each task's stop waits 10 s.
+    "--stop-grace-period",
+    "1s",
+    "--name",
+    API,
+    "--endpoint-mode",
+    "dnsrr",
+    "--replicas",
+    "3",
+    "--network",
+    "SwarmNet",
+    BUSYBOX_IMAGE,
+    "sh",
+    "-c",
+    SERVE_HOSTNAME,
+  ]);
+  const running = await runningTasks(API, 3, "created");
+  // The name resolves to the tasks' own addresses (no VIP).
+  const ns = await wrk.execIn("att", ["nslookup", API]);
+  const resolved = [...ns.stdout.matchAll(/Address: (10\.21\.59\.\d+)/g)].map((m) => m[1]).sort();
+  assert.deepEqual(resolved, running.map((t) => t.ip).sort(), `nslookup ${API}: ${ns.stdout}`);
+  const hostnames = await hostnamesOf(running);
+  const answers = await waitFor(
+    "every task serving",
+    async () => {
+      const a = await askByName(12);
+      return a.every((h) => hostnames.has(h)) ? a : false;
+    },
+    { timeoutMs: 30_000, intervalMs: 1000 },
+  ).catch(async () => assert.fail(`answers not from ${[...hostnames].join(", ")}: ${(await askByName(3)).join(", ")}`));
+  const spread = new Set(answers);
+  process.stdout.write(`# 12 requests to ${API} by name: answered by ${spread.size} of 3 tasks\n`);
+  assert.ok(spread.size >= 2, `12 requests by name all went to one task: ${answers.join(", ")}`);
+});
+
+test("docker service update --replicas up and down and a rolling update leave nothing behind on either host; the name still answers", async () => {
+  await mgr.dockerOk(["service", "update", "--detach", "--replicas", "5", API]);
+  const up = await runningTasks(API, 5, "scaled up");
+  assert.ok(up.some((t) => t.node === "manager") && up.some((t) => t.node === "worker"), "on both nodes");
+  await mgr.dockerOk(["service", "update", "--detach", "--replicas", "2", API]);
+  await runningTasks(API, 2, "scaled down");
+  for (const bed of [mgr, wrk]) await expectClean(bed, "scale down to 2");
+  const before = new Set((await tasks(API)).map((t) => t.id));
+  await mgr.dockerOk(["service", "update", "--detach", "--update-parallelism", "1", "--env-add", "ROLL=2", API]);
+  const rolled = await waitFor(
+    "both tasks replaced by the rolling update",
+    async () => {
+      const t = await tasks(API);
+      return t.length === 2 && t.every((x) => x.ip !== "" && !before.has(x.id)) ? t : false;
+    },
+    { timeoutMs: 120_000, intervalMs: 1000 },
+  );
+  for (const bed of [mgr, wrk]) await expectClean(bed, "rolling update");
+  const hostnames = await hostnamesOf(rolled);
+  const answers = await waitFor(
+    "the updated tasks serving by name",
+    async () => {
+      const a = await askByName(4);
+      return a.every((h) => hostnames.has(h)) ? a : false;
+    },
+    { timeoutMs: 30_000, intervalMs: 1000 },
+  );
+  assert.equal(answers.length, 4);
+  await mgr.dockerOk(["service", "rm", API]);
+  await waitFor("no task of api left", async () => (await tasks(API)).length === 0, {
+    timeoutMs: 60_000,
+    intervalMs: 1000,
+  });
+  for (const bed of [mgr, wrk]) await expectClean(bed, "service rm api");
 });
 
 test("scale down, service rm, container rm and network rm leave nothing on either host", async () => {

@@ -228,4 +228,9 @@ test("summary: every fault injected, nothing leaked", () => {
   console.log(`vsd-faults details: ${JSON.stringify(byFault)}`);
   for (const f of VSD_FAULTS) assert.ok(byFault[f]! >= 4, `${f} injected into every kind of write`);
   assert.equal(leaked, 0);
+  // Retries and settling after faults stay within the specification (the simulator is strict).
+  const refused = sim
+    .requests({ refusedOnly: true })
+    .map((r) => `${r.method} ${r.path}: ${JSON.stringify(r.refusals)}`);
+  assert.deepEqual(refused, []);
 });

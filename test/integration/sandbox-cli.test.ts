@@ -156,6 +156,19 @@ describe("sandbox up / status / down", { timeout: 180_000 }, () => {
     const up1 = await sandbox("up", "--state", state, "--tcp-port", String(tcpPort), "--vsd-port", "0");
     assert.equal(up1.code, 0, up1.out);
     assert.match(up1.out, new RegExp(`plugin config: ${join(state, "nuage.cfg")}`));
+    // The managed plugin's one line: its mounts on this sandbox, Scope global, no password in it.
+    const setLine = up1.out.split("\n").find((l) => l.trim().startsWith("docker plugin set nuage:latest"));
+    assert.ok(setLine, up1.out);
+    for (const part of [
+      `config.source=${join(state, "managed-plugin", "config")}`,
+      `state.source=${join(state, "managed-plugin", "state")}`,
+      "docker.source=/var/run",
+      "Scope=global",
+      "VrsBridge=alubr0",
+    ])
+      assert.ok(setLine.includes(part), `${part} in: ${setLine}`);
+    assert.match(setLine, / ovsdb\.source=\S+ /);
+    assert.doesNotMatch(setLine, /csproot|Password=/);
     assert.match(up1.out, /VSD simulator started \(pid (\d+)\)/);
     assert.match(up1.out, /VRS agent emulator started \(pid (\d+)\)/);
     const vsdPid = Number(/VSD simulator started \(pid (\d+)\)/.exec(up1.out)![1]);

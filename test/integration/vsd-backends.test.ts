@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { startVsdSimulator, type VsdSimulator } from "../../sandbox/src/vsd-sim/server.js";
-import { VsdClient } from "../../src/vsd/client.js";
+import { VsdClient, VsdError } from "../../src/vsd/client.js";
 import { httpTransport, type HttpTransport } from "../../src/http/transport.js";
 import { ipamVsd, reservationExternalId, vsdNamer } from "../../src/driver/vsd-backends.js";
 import { ReservationRefused } from "../../src/driver/ipam-driver.js";
@@ -148,5 +148,18 @@ test("a VSD refusal reaches the caller with the attribute's name and the VSD's w
       err.reason === "in-use" &&
       /^IPAddress: /.test(err.message) &&
       err.message.includes(a.ip),
+  );
+  // Another container with a reservation's externalID: the VSD names the attribute, in its words.
+  const again = uuid();
+  await ipam.reserve({ uuid: again, name: "c", portName: "pc", mac: mac(), subnetId, owner: OWNER });
+  await assert.rejects(
+    client.createContainer({
+      UUID: uuid(),
+      name: "d",
+      orchestrationID: "d",
+      externalID: reservationExternalId(TAG, again),
+      interfaces: [{ name: "pd", MAC: mac(), attachedNetworkID: subnetId }],
+    }),
+    (err: unknown) => err instanceof VsdError && err.status === 409 && /^externalID: /.test(err.message),
   );
 });

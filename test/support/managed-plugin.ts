@@ -34,14 +34,16 @@ export function managedPluginDir(): Promise<string> {
 
 export interface ManagedSettings {
   /** Mount sources (host paths): ovsdb, state, config, docker. */
-  mounts: { ovsdb: string; state: string; config: string; docker: string };
+  mounts?: { ovsdb: string; state: string; config: string; docker: string };
+  /** `docker plugin set` arguments as they are (`KEY=value`, `mount.source=path`), before mounts and env. */
+  settings?: string[];
   /** Config keys as env entries (`docker plugin set nuage:latest KEY=value`). */
   env: Record<string, string | number>;
 }
 
 /** `docker plugin create` + `set` + `enable`; returns the milliseconds `enable` took. */
 export async function installManagedPlugin(dockerd: Dockerd, s: ManagedSettings): Promise<{ enableMs: number }> {
-  for (const d of [s.mounts.state, s.mounts.config]) mkdirSync(d, { recursive: true });
+  for (const d of [s.mounts?.state, s.mounts?.config]) if (d) mkdirSync(d, { recursive: true });
   await dockerd.dockerOk(["plugin", "create", MANAGED_NAME, await managedPluginDir()], { timeoutMs: 180_000 });
   await setManagedPlugin(dockerd, s);
   return enableManagedPlugin(dockerd);
@@ -49,6 +51,7 @@ export async function installManagedPlugin(dockerd: Dockerd, s: ManagedSettings)
 
 export async function setManagedPlugin(dockerd: Dockerd, s: Partial<ManagedSettings>): Promise<void> {
   const args = [
+    ...(s.settings ?? []),
     ...Object.entries(s.mounts ?? {}).map(([m, src]) => `${m}.source=${src}`),
     ...Object.entries(s.env ?? {}).map(([k, v]) => `${k}=${v}`),
   ];

@@ -7,14 +7,15 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
-import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { createHost, type Host, type Lab } from "./host.js";
 import { startDockerd, type Dockerd, type Engine } from "./dockerd.js";
 import { ensureBusyboxImage } from "./busybox-image.js";
 import { makeTestDir, waitFor, sleep } from "./proc.js";
 import { installManagedPlugin, MANAGED_DRIVER, managedPluginLog } from "./managed-plugin.js";
 import { startOvsHost, stopOvsHost, type OvsHostInfo } from "../../sandbox/src/ovs/ovs-host.js";
+import { writeManagedPluginSetup } from "../../sandbox/src/managed-plugin-setup.js";
 import { connectOvsdb } from "../../src/vrs/ovsdb/client.js";
 import type { OvsdbConnection } from "../../src/vrs/ovsdb/types.js";
 import { mapToObject } from "../../src/vrs/ovsdb/values.js";
@@ -185,6 +186,8 @@ async function spawnAgent(host: Host, dir: string, argv: string[]): Promise<Chil
 export interface BedOptions {
   /** Extra arguments of the VRS agent emulator (e.g. ["--unresolved", "zero"]). */
   agentArgs?: readonly string[];
+  /** The VRS agent emulator's resolution time, e.g. "500ms" or "100..2000ms" (none by default). */
+  resolveDelay?: string;
   name: string;
   scope?: "local" | "global";
   resolveTimeoutSec?: number;
@@ -284,6 +287,7 @@ export class NuageBed {
         "--log-level",
         "Debug",
       ];
+      if (opts.resolveDelay) agentArgv.push("--resolve-delay", opts.resolveDelay);
       const agent = await spawnAgent(host, dir, [...agentArgv, ...(opts.agentArgs ?? [])]);
       cleanups.push(() => stopChild(agent));
       const ovsdb = await connectOvsdb(ovs.endpoint);
@@ -325,7 +329,7 @@ export class NuageBed {
         { mode: 0o600 },
       );
       const managed = opts.plugin === "managed";
-      const stateDir = managed ? join(dir, "v2-state") : String(cfg.StateDir);
+      const stateDir = managed ? join(dir, "managed-plugin", "state") : String(cfg.StateDir);
       const bed = new NuageBed(
         dir,
         host,
@@ -373,31 +377,34 @@ export class NuageBed {
   enableMs = 0;
 
   /**
-   * The managed plugin, configured both ways: the VSD keys and CA in a nuage.cfg on the
-   * config mount, every other key as an env entry; OVSDB, state and Docker socket folders as mounts.
+   * The managed plugin, set up as `sandbox up` prints it for a sandbox
+   * (sandbox/src/managed-plugin-setup.ts: the VSD keys, its CA and a 0600 password file on the
+   * config mount, one `docker plugin set` line for the mounts, Scope, VrsSocket and VrsBridge),
+   * then the bed's other keys as env entries (a bed's Scope wins over the line's global).
    */
   private async installManaged(cfg: Record<string, string | number>): Promise<void> {
-    const confDir = join(this.dir, "v2-config");
-    await mkdir(confDir, { recursive: true });
-    await copyFile(String(cfg.VsdCaFile), join(confDir, "vsd-ca.pem"));
-    const vsdKeys = ["VsdUrl", "VsdOrganization", "VsdUser", "VsdPassword"];
-    // The password as docs/install.md gives it: a 0600 file on the config mount, never an env entry.
-    await writeFile(join(confDir, "vsd-password"), `${cfg.VsdPassword}\n`, { mode: 0o600 });
-    const file = [
-      ...vsdKeys.filter((k) => k !== "VsdPassword").map((k) => `${k} = ${JSON.stringify(cfg[k])}`),
-      `VsdPasswordFile = "/etc/nuage-libnetwork/vsd-password"`,
-      `VsdCaFile = "/etc/nuage-libnetwork/vsd-ca.pem"`,
-    ];
-    await writeFile(join(confDir, "nuage.cfg"), file.join("\n") + "\n", { mode: 0o600 });
+    const setup = await writeManagedPluginSetup({
+      state: this.dir,
+      ovsSocket: this.ovs.unixSocket,
+      bridge: this.bridge,
+      vsd: {
+        url: String(cfg.VsdUrl),
+        organization: String(cfg.VsdOrganization),
+        user: String(cfg.VsdUser),
+        password: String(cfg.VsdPassword),
+        caFile: String(cfg.VsdCaFile),
+      },
+      dockerRunDir: this.dockerd.dir,
+    });
+    assert.equal(setup.stateDir, this.stateDir);
+    const fromSetup = ["VsdUrl", "VsdOrganization", "VsdUser", "VsdPassword", "VsdCaFile", "VrsSocket", "VrsBridge"];
+    // StateDir and DockerEndpoint keep their defaults: the mounts put them in place.
     const env = Object.fromEntries(
-      Object.entries(cfg).filter(
-        ([k]) => !vsdKeys.includes(k) && !["VsdCaFile", "VrsSocket", "StateDir", "DockerEndpoint"].includes(k),
-      ),
+      Object.entries(cfg).filter(([k]) => ![...fromSetup, "StateDir", "DockerEndpoint"].includes(k)),
     );
     const { enableMs } = await installManagedPlugin(this.dockerd, {
-      mounts: { ovsdb: dirname(this.ovs.unixSocket), state: this.stateDir, config: confDir, docker: this.dockerd.dir },
-      // StateDir and DockerEndpoint keep their defaults: the mounts put them in place.
-      env: { ...env, VrsSocket: `/var/run/openvswitch/${basename(this.ovs.unixSocket)}` },
+      settings: setup.setArgs.slice(4).filter((a) => !(a.split("=")[0]! in env)),
+      env,
     });
     this.enableMs = enableMs;
   }

@@ -47,6 +47,7 @@ test("the original README's sample, verbatim, loads with the documented defaults
     PluginName: "nuage",
     PluginDir: "/run/docker/plugins",
     ResolveTimeout: 20,
+    ResolveWait: "before-start",
     StateDir: "/var/lib/nuage-libnetwork",
     DockerTimeout: 5,
     ReconcileInterval: 60,
@@ -78,6 +79,7 @@ test("every key can be set", () => {
     PluginName = "nuage-test.1"
     PluginDir = "/tmp/plugins"
     ResolveTimeout = 2.5
+    ResolveWait = "after-start"
     StateDir = "/tmp/state"
     DockerTimeout = 1
     ReconcileInterval = 0
@@ -106,6 +108,7 @@ test("every key can be set", () => {
   assert.equal(cfg.VrsSocket, "/var/run/openvswitch/db.sock");
   assert.equal(cfg.Scope, "local");
   assert.equal(cfg.ResolveTimeout, 2.5);
+  assert.equal(cfg.ResolveWait, "after-start");
   assert.equal(cfg.ReconcileInterval, 0);
   assert.equal(cfg.VsdPasswordFile, "/etc/nuage-libnetwork/vsd-password");
   assert.equal(cfg.VsdCaFile, "/etc/nuage/ca.pem");

@@ -37,6 +37,7 @@ import {
   type PortRowView,
 } from "./model.js";
 import { KeyedMutex } from "../../../src/concurrency/keyed-mutex.js";
+import { NO_DELAY, type ResolveDelay, waitResolveDelay } from "./resolve-delay.js";
 import { Unresolvable, VsdOps, isTransient, type InterfaceFacts, type VsdObject, type VsdRest } from "./vsd-ops.js";
 
 /**
@@ -128,6 +129,8 @@ export interface VrsAgentOptions {
    * metadata["nuage-resolution-error"], which no real VRS writes.
    */
   unresolved?: UnresolvedAnswer;
+  /** The controller's part of each resolution (resolve-delay.ts); none by default. */
+  resolveDelay?: ResolveDelay;
 }
 
 export type UnresolvedAnswer = "silent" | "zero" | "reason";
@@ -202,6 +205,8 @@ export class VrsAgent {
   private readonly vsd: VsdOps;
   private readonly log: Logger;
   private stopped = false;
+  /** Ends the resolve delays under way when the agent stops. */
+  private readonly stopping = new AbortController();
   private resynced = false;
   private resyncTimer?: NodeJS.Timeout;
   private recheckTimer?: NodeJS.Timeout;
@@ -240,6 +245,7 @@ export class VrsAgent {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopping.abort();
     clearTimeout(this.resyncTimer);
     clearInterval(this.recheckTimer);
     for (const f of this.failures.values()) clearTimeout(f.timer);
@@ -471,6 +477,8 @@ export class VrsAgent {
 
   /** Resolves the port in the VSD and records the binding. */
   private async bind(port: string, i: PortInputs): Promise<void> {
+    if (!(await waitResolveDelay(this.opts.resolveDelay ?? NO_DELAY, this.stopping.signal)))
+      throw new Error("the agent is stopping");
     if (i.split) {
       await this.bindSplit(port, i);
       return;

@@ -3,7 +3,7 @@
  *
  *   node dist/src/sandbox/vrs-agent/main.js --ovsdb unix:PATH|tcp:HOST:PORT --bridge alubr0 \
  *     --vsd-url URL [--vsd-ca FILE] --vsd-org csp --vsd-user csproot --vsd-password-file FILE \
- *     --host-id ID [--log-level Info] [--unresolved silent|zero|reason]
+ *     --host-id ID [--log-level Info] [--unresolved silent|zero|reason] [--resolve-delay 300ms|100..2000ms]
  *
  * The password is read from a file, never taken from the command line. Logs go
  * to stderr (JSON lines); once running it prints {"ready":true,...} on stdout.
@@ -13,11 +13,12 @@ import { readFile } from "node:fs/promises";
 import { createLogger, type LogLevelName } from "../../../src/log/logger.js";
 import type { OvsdbEndpoint } from "../../../src/vrs/ovsdb/types.js";
 import { startVrsAgent, type UnresolvedAnswer } from "./agent.js";
+import { describeResolveDelay, NO_DELAY, parseResolveDelay, type ResolveDelay } from "./resolve-delay.js";
 import { vsdRestFromClient } from "./vsd-rest.js";
 
 const USAGE =
   "usage: vrs-agent --ovsdb unix:PATH|tcp:HOST:PORT --bridge NAME --vsd-url URL [--vsd-ca FILE] " +
-  "--vsd-org ORG --vsd-user USER --vsd-password-file FILE --host-id ID [--log-level Debug|Info|Warn|Error] [--unresolved silent|zero|reason]";
+  "--vsd-org ORG --vsd-user USER --vsd-password-file FILE --host-id ID [--log-level Debug|Info|Warn|Error] [--unresolved silent|zero|reason] [--resolve-delay 300ms|100..2000ms]";
 
 export function parseOvsdbEndpoint(s: string): OvsdbEndpoint {
   if (s.startsWith("unix:")) return { kind: "unix", path: s.slice(5) };
@@ -37,6 +38,7 @@ interface Args {
   hostId: string;
   logLevel: LogLevelName;
   unresolved: UnresolvedAnswer;
+  resolveDelay: ResolveDelay;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -52,6 +54,7 @@ function parseArgs(argv: string[]): Args {
     "--host-id",
     "--log-level",
     "--unresolved",
+    "--resolve-delay",
   ]);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -82,6 +85,7 @@ function parseArgs(argv: string[]): Args {
     hostId: a["--host-id"]!,
     logLevel: level,
     unresolved,
+    resolveDelay: a["--resolve-delay"] === undefined ? NO_DELAY : parseResolveDelay(a["--resolve-delay"]),
   };
 }
 
@@ -123,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
         logger,
         connectTimeoutMs: 5000,
         unresolved: args.unresolved,
+        resolveDelay: args.resolveDelay,
       });
     } catch (err) {
       if (stopping) return 0;
@@ -143,6 +148,7 @@ async function main(argv: string[]): Promise<number> {
       bridge: args.bridge,
       vsdUrl: args.vsdUrl,
       hostId: args.hostId,
+      resolveDelay: describeResolveDelay(args.resolveDelay),
     }) + "\n",
   );
   process.on("uncaughtException", (err) => logger.error({ err }, "uncaught exception (kept running)"));
