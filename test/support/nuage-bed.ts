@@ -409,11 +409,11 @@ export class NuageBed {
     this.enableMs = enableMs;
   }
 
-  /** Starts the plugin inside the host's namespaces and waits for its socket. */
-  async startPlugin(): Promise<void> {
+  /** Starts the plugin inside the host's namespaces (with another config file if given) and waits for its socket. */
+  async startPlugin(configFile = this.cfgPath): Promise<void> {
     const fd = openSync(this.pluginLogPath, "a");
     try {
-      this.plugin = this.host.spawn(process.execPath, [MAIN, "-f", this.cfgPath], { stdio: ["ignore", fd, fd] });
+      this.plugin = this.host.spawn(process.execPath, [MAIN, "-f", configFile], { stdio: ["ignore", fd, fd] });
     } finally {
       closeSync(fd);
     }
