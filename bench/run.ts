@@ -33,6 +33,7 @@ import {
 import { benchScrape, printScrape, type ScrapeResult } from "./scrape.js";
 import { run } from "../test/support/proc.js";
 import { benchForeign, printForeign, type ForeignResult } from "./foreign.js";
+import { benchFleet, printFleet } from "./fleet.js";
 import { benchVsdRequests, printVsdRequests, type VsdRequestsResult } from "./vsd-requests.js";
 
 const ALL = [
@@ -73,6 +74,9 @@ const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [o
   --stop-vswitchd    the cycle bench also runs blocks of bin's way with ovs-vswitchd stopped (SIGSTOP), alternated
                      with the others: a diagnostic of what ovs-vswitchd's CPU on the same cores adds to the cycle
   --keep-profiles DIR  keep the plugin's CPU profiles of the cycle bench there (.cpuprofile)
+  --fleet            instead: the fleet bench (many hosts, one VSD, by simulation; bench/fleet.ts), with
+    --hosts N (20) --rate STARTS_PER_S (2, fleet-wide) --phase S (30 per mode) --lifetime MS (4000)
+    --outage S (60) --reconcile S (the plugins' ReconcileInterval, 20)
   --out FILE         JSON result (default bench/results/bench-<time>.json)
 `;
 
@@ -101,6 +105,13 @@ async function main(): Promise<void> {
       variant: { type: "string", multiple: true },
       "keep-profiles": { type: "string" },
       "stop-vswitchd": { type: "boolean" },
+      fleet: { type: "boolean" },
+      hosts: { type: "string" },
+      rate: { type: "string" },
+      phase: { type: "string" },
+      lifetime: { type: "string" },
+      outage: { type: "string" },
+      reconcile: { type: "string" },
     },
     strict: true,
   });
@@ -168,6 +179,23 @@ async function main(): Promise<void> {
     `nuage-libnetwork benchmarks, ${started.toISOString()}: ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.docker}, load ${machine.loadavgAtStart.join(" ")}`,
   );
 
+  if (values.fleet) {
+    const fleet = await benchFleet({
+      hosts: int(values.hosts, 20),
+      rate: Number(values.rate ?? 2),
+      phaseSec: int(values.phase, 30),
+      lifetimeMs: int(values.lifetime, 4000),
+      outageSec: int(values.outage, 60),
+      reconcileSec: int(values.reconcile, 20),
+      log,
+    });
+    printFleet(fleet, out);
+    const file = values.out ?? join(REPO, "bench/results", `fleet-${started.toISOString().replace(/[:.]/g, "-")}.json`);
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(file, `${JSON.stringify({ started: started.toISOString(), machine, fleet, lines }, null, 2)}\n`);
+    out(`results: ${file}`);
+    return;
+  }
   log("starting the bench host (OVS, VRS agent, VSD simulator, dockerd with docker0, plugin)...");
   const { bed, proxy } = await startBenchBed();
   const results: {

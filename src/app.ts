@@ -21,6 +21,7 @@ import { IdentitySync } from "./driver/identity-sync.js";
 import { graceMs, reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
 import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
+import { LookupCache } from "./vsd/lookup-cache.js";
 import { startPluginServer, type PluginServer } from "./plugin/server.js";
 import { IPAM_ONLY_ROUTES } from "./plugin/routes.js";
 import { gateUntilReady } from "./driver/ready-gate.js";
@@ -183,7 +184,8 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
       foreignPools: new NlnPools(docker, cfg.PluginName),
     },
   );
-  const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
+  // Enterprise and domain IDs and each domain's policy groups kept (lookup-cache.ts).
+  const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd, new LookupCache()));
   const driver = new NuageDriver(
     {
       scope: cfg.Scope,
