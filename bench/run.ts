@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { REPO, socketFromOutside, startBenchBed } from "./lib/bed.js";
 import { PortWatch } from "./lib/port-watch.js";
 import { benchStart, printStart, type StartResult } from "./start.js";
+import { benchResolveDelay, printResolveDelay, type ResolveDelayResult } from "./resolve-delay.js";
 import { benchCycle, printCycle, type CycleResult } from "./cycle.js";
 import { benchConcurrency, printConcurrency, type ConcurrencyResult } from "./concurrency.js";
 import {
@@ -32,14 +33,26 @@ import {
 import { benchScrape, printScrape, type ScrapeResult } from "./scrape.js";
 import { run } from "../test/support/proc.js";
 import { benchForeign, printForeign, type ForeignResult } from "./foreign.js";
+import { benchFleet, printFleet } from "./fleet.js";
 import { benchVsdRequests, printVsdRequests, type VsdRequestsResult } from "./vsd-requests.js";
 
-const ALL = ["start", "vsd-requests", "foreign", "cycle", "concurrency", "footprint", "scrape"] as const;
+const ALL = [
+  "start",
+  "resolve-delay",
+  "vsd-requests",
+  "foreign",
+  "cycle",
+  "concurrency",
+  "footprint",
+  "scrape",
+] as const;
 
 const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [options])
   --only LIST        some of ${ALL.join(",")} (default: all)
   --runs N           container starts per mode (default 30)
   --warmup N         warm-up starts per mode, not counted (default 2)
+  --delays LIST      resolution times of the emulated VRS for the resolve-delay bench, ms (default 0,100,500,2000)
+  --delay-runs N     containers per network, delay and ResolveWait mode of the resolve-delay bench (default 10)
   --vsd-containers N containers per mode of the VSD-requests bench (default 10)
   --foreign N        containers not on a Nuage network, for the plugin's CPU per such container (default 30)
   --cycles N         driver cycles per level (default 200)
@@ -61,6 +74,9 @@ const HELP = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [o
   --stop-vswitchd    the cycle bench also runs blocks of bin's way with ovs-vswitchd stopped (SIGSTOP), alternated
                      with the others: a diagnostic of what ovs-vswitchd's CPU on the same cores adds to the cycle
   --keep-profiles DIR  keep the plugin's CPU profiles of the cycle bench there (.cpuprofile)
+  --fleet            instead: the fleet bench (many hosts, one VSD, by simulation; bench/fleet.ts), with
+    --hosts N (20) --rate STARTS_PER_S (2, fleet-wide) --phase S (30 per mode) --lifetime MS (4000)
+    --outage S (60) --reconcile S (the plugins' ReconcileInterval, 20)
   --out FILE         JSON result (default bench/results/bench-<time>.json)
 `;
 
@@ -70,6 +86,8 @@ async function main(): Promise<void> {
       only: { type: "string" },
       runs: { type: "string" },
       warmup: { type: "string" },
+      delays: { type: "string" },
+      "delay-runs": { type: "string" },
       foreign: { type: "string" },
       "vsd-containers": { type: "string" },
       cycles: { type: "string" },
@@ -87,6 +105,13 @@ async function main(): Promise<void> {
       variant: { type: "string", multiple: true },
       "keep-profiles": { type: "string" },
       "stop-vswitchd": { type: "boolean" },
+      fleet: { type: "boolean" },
+      hosts: { type: "string" },
+      rate: { type: "string" },
+      phase: { type: "string" },
+      lifetime: { type: "string" },
+      outage: { type: "string" },
+      reconcile: { type: "string" },
     },
     strict: true,
   });
@@ -114,6 +139,8 @@ async function main(): Promise<void> {
   const o = {
     runs: int(values.runs, q ? 5 : 30),
     warmup: int(values.warmup, q ? 1 : 2),
+    delays: list(values.delays, q ? [0, 500] : [0, 100, 500, 2000]),
+    delayRuns: int(values["delay-runs"], q ? 3 : 10),
     foreign: int(values.foreign, q ? 10 : 30),
     vsdContainers: int(values["vsd-containers"], q ? 3 : 10),
     cycles: int(values.cycles, q ? 20 : 200),
@@ -152,10 +179,28 @@ async function main(): Promise<void> {
     `nuage-libnetwork benchmarks, ${started.toISOString()}: ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.docker}, load ${machine.loadavgAtStart.join(" ")}`,
   );
 
+  if (values.fleet) {
+    const fleet = await benchFleet({
+      hosts: int(values.hosts, 20),
+      rate: Number(values.rate ?? 2),
+      phaseSec: int(values.phase, 30),
+      lifetimeMs: int(values.lifetime, 4000),
+      outageSec: int(values.outage, 60),
+      reconcileSec: int(values.reconcile, 20),
+      log,
+    });
+    printFleet(fleet, out);
+    const file = values.out ?? join(REPO, "bench/results", `fleet-${started.toISOString().replace(/[:.]/g, "-")}.json`);
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(file, `${JSON.stringify({ started: started.toISOString(), machine, fleet, lines }, null, 2)}\n`);
+    out(`results: ${file}`);
+    return;
+  }
   log("starting the bench host (OVS, VRS agent, VSD simulator, dockerd with docker0, plugin)...");
   const { bed, proxy } = await startBenchBed();
   const results: {
     start?: StartResult;
+    resolveDelay?: ResolveDelayResult;
     foreign?: ForeignResult;
     cycle?: CycleResult;
     concurrency?: ConcurrencyResult;
@@ -177,6 +222,11 @@ async function main(): Promise<void> {
       log(`container start, ${o.runs} runs per mode...`);
       results.start = await benchStart(bed, watch, { runs: o.runs, warmup: o.warmup, log });
       printStart(results.start, out);
+    }
+    if (only.has("resolve-delay")) {
+      log(`resolve delay ${o.delays.join(", ")} ms, ${o.delayRuns} runs per network and ResolveWait mode...`);
+      results.resolveDelay = await benchResolveDelay(bed, watch, { delays: o.delays, runs: o.delayRuns, log });
+      printResolveDelay(results.resolveDelay, out);
     }
     if (only.has("vsd-requests")) {
       log(`VSD requests per container, ${o.vsdContainers} per mode...`);

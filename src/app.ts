@@ -21,7 +21,9 @@ import { IdentitySync } from "./driver/identity-sync.js";
 import { graceMs, reconcile, Reconciler, type ReconcileReport } from "./driver/reconciler.js";
 import type { SubnetDirectory } from "./driver/deps.js";
 import { VsdClient } from "./vsd/client.js";
-import { startPluginServer } from "./plugin/server.js";
+import { LookupCache } from "./vsd/lookup-cache.js";
+import { startPluginServer, type PluginServer } from "./plugin/server.js";
+import { IPAM_ONLY_ROUTES } from "./plugin/routes.js";
 import { gateUntilReady } from "./driver/ready-gate.js";
 import { NuageIpam } from "./driver/ipam-driver.js";
 import { AddressInUseCheck } from "./driver/address-in-use.js";
@@ -29,6 +31,8 @@ import { PolicyGroups } from "./driver/policy-groups.js";
 import { LabelPolicyGroups } from "./driver/policy-group-labels.js";
 import { SwarmVipWarning } from "./driver/swarm-vip-warning.js";
 import { ipamTag, ipamVsd, policyGroupVsd, subnetAddressUse, vsdNamer } from "./driver/vsd-backends.js";
+import { NlnPools } from "./driver/nln-pools.js";
+import { NlnAdoption, nlnVsd } from "./driver/nln-adoption.js";
 import { hostname } from "node:os";
 import { noMetrics, type PluginMetrics } from "./ops/metrics.js";
 import { withResolutionTiming } from "./ops/resolution-timing.js";
@@ -44,6 +48,11 @@ export interface RunningPlugin {
   close(): Promise<void>;
   /** Resolves if the plugin cannot go on (its StateDir lock was lost): the caller closes it and exits. */
   failed: Promise<Error>;
+}
+
+/** The IPAM's own socket: `nuage-ipam.sock` beside `nuage.sock`, as Nuage's Go plugin had it. */
+export function ipamSocketPath(cfg: Config): string {
+  return join(cfg.PluginDir, `${cfg.PluginName}-ipam.sock`);
 }
 
 export interface StartOptions {
@@ -146,6 +155,8 @@ interface Parts {
   driver: NuageDriver;
   ipam: NuageIpam;
   policyGroups: PolicyGroups;
+  /** Takes over what Nuage's Go plugin left on the host. */
+  nln: NlnAdoption;
 }
 
 async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opts: StartOptions = {}): Promise<Parts> {
@@ -169,9 +180,12 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
       store,
       vsd: vsd && ipamVsd(vsd, ipamTag(hostname()), { proxyUser: cfg.VsdProxyUser }),
       logger,
+      // The pools of networks Nuage's Go plugin made (a host that moved from it).
+      foreignPools: new NlnPools(docker, cfg.PluginName),
     },
   );
-  const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd));
+  // Enterprise and domain IDs and each domain's policy groups kept (lookup-cache.ts).
+  const policyGroups = new PolicyGroups(vsd && policyGroupVsd(vsd, new LookupCache()));
   const driver = new NuageDriver(
     {
       scope: cfg.Scope,
@@ -193,7 +207,17 @@ async function assemble(cfg: Config, logger: Logger, metrics: PluginMetrics, opt
       logger,
     },
   );
-  return { logger, ovsdb, vrs, store, docker, links, vsd, driver, ipam, policyGroups };
+  const nln = new NlnAdoption({
+    vrs,
+    docker,
+    network: (id) => driver.network(id),
+    pluginName: cfg.PluginName,
+    store,
+    links,
+    vsd: vsd && nlnVsd(vsd),
+    logger,
+  });
+  return { logger, ovsdb, vrs, store, docker, links, vsd, driver, ipam, policyGroups, nln };
 }
 
 /** The clients' connections, closed whatever fails. */
@@ -288,6 +312,7 @@ export async function startPlugin(
     graceMs: graceMs(cfg),
     onRemoved: (report) => metrics.removed(report),
     ipam: p.ipam,
+    adopt: () => p.nln.run(),
   });
   const reconcileNow = (): Promise<ReconcileReport> => reconciler.run();
   // Leftovers are cleaned before calls are served (a restart after a crash starts clean), but
@@ -315,7 +340,8 @@ export async function startPlugin(
       },
     )
     .catch((err: Error) => logger.error({ err }, "reconcile at start failed"));
-  let server;
+  let server: PluginServer | undefined;
+  let ipamServer: PluginServer | undefined;
   let ops: OpsServer | undefined;
   try {
     // Before the plugin socket: a MetricsAddress that cannot be bound stops the start before Docker is served.
@@ -338,8 +364,17 @@ export async function startPlugin(
       ipam: p.ipam,
       onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s),
     });
+    // The IPAM also as `<PluginName>-ipam` (nuage-ipam): the name Nuage's Go plugin served it under.
+    ipamServer = await startPluginServer(p.driver, {
+      socketPath: ipamSocketPath(cfg),
+      logger,
+      ipam: p.ipam,
+      routes: IPAM_ONLY_ROUTES,
+      onCall: (call, outcome, s) => metrics.observeCall(call, outcome, s),
+    });
   } catch (err) {
     await runAll(logger, "start", [
+      async () => server?.close(),
       () => reconciler.stop(),
       async () => ops?.close(),
       ...closeClients(p),
@@ -349,6 +384,7 @@ export async function startPlugin(
   }
   const labelSource = {
     labelsOf: async (id: string) => (await p.docker.listContainers({ id: [id] }))[0]?.Labels ?? undefined,
+    envOf: async (id: string) => (await p.docker.inspectContainer(id))?.Config?.Env ?? undefined,
   };
   const sync = new IdentitySync(
     p.docker,
@@ -405,7 +441,8 @@ export async function startPlugin(
       if (onOvsdbConnected) p.ovsdb.off("connected", onOvsdbConnected);
       if (onFirstConnect) p.ovsdb.off("connected", onFirstConnect);
       await runAll(logger, "shutdown", [
-        () => server.close(),
+        async () => server?.close(),
+        async () => ipamServer?.close(),
         async () => ops?.close(),
         () => reconciler.stop(),
         async () => sync.stop(),

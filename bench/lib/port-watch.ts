@@ -66,6 +66,12 @@ export class PortWatch {
     }
   }
 
+  /** When (performance.now()) the port's row was resolved and deleted, as far as seen. */
+  fate(portName: string): { resolvedAt?: number; deletedAt?: number } {
+    const s = this.seen.get(portName);
+    return { resolvedAt: s?.resolved, deletedAt: s?.deleted };
+  }
+
   forget(portName: string): void {
     this.seen.delete(portName);
   }

@@ -278,6 +278,14 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
   const fromEnv = opts.env ? configFromEnv(opts.env) : {};
   const envKeys = Object.keys(fromEnv);
   const source = envKeys.length > 0 ? `${path} with environment ${envKeys.join(", ")}` : path;
+  if (fromEnv.VsdPassword !== undefined) {
+    // A managed plugin's env entries show in `docker plugin inspect`.
+    opts.warn?.(
+      "VsdPassword is set in the environment, where `docker plugin inspect` (managed plugin) or the service's " +
+        "environment shows it: put it in a 0600 file named by VsdPasswordFile, then clear it " +
+        "(docker plugin set nuage:latest VsdPassword=, the plugin disabled)",
+    );
+  }
   return withPasswordFromFile(checkConfig({ ...fromFile, ...fromEnv }, source), source);
 }
 

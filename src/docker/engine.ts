@@ -109,6 +109,28 @@ export interface DockerContainerSummary {
   };
 }
 
+/** What `GET /containers/{id}/json` answers that the plugin reads. */
+export interface DockerContainer {
+  Id: string;
+  Name: string;
+  State?: { Running?: boolean; Status?: string };
+  Config?: { Env?: string[] | null; Labels?: Record<string, string> | null };
+  NetworkSettings?: {
+    SandboxKey?: string;
+    Networks?: Record<
+      string,
+      {
+        NetworkID: string;
+        EndpointID: string;
+        MacAddress?: string;
+        IPAddress?: string;
+        IPPrefixLen?: number;
+        Gateway?: string;
+      }
+    >;
+  };
+}
+
 export interface DockerVersion {
   Version: string;
   ApiVersion: string;
@@ -162,6 +184,19 @@ export class DockerEngine {
 
   async inspectNetwork(id: string): Promise<DockerNetwork | undefined> {
     return this.getJson<DockerNetwork>(`/networks/${encodeURIComponent(id)}`, true);
+  }
+
+  /**
+   * One container, or undefined when Docker has none of that ID. Docker takes the container's
+   * lock to answer: never called from inside a driver call (Docker may hold it then).
+   */
+  async inspectContainer(id: string): Promise<DockerContainer | undefined> {
+    return this.getJson<DockerContainer>(`/containers/${encodeURIComponent(id)}/json`, true);
+  }
+
+  /** Every network (without its endpoints: `Containers` is left out of a listing). */
+  async listNetworks(): Promise<DockerNetwork[]> {
+    return (await this.getJson<DockerNetwork[]>("/networks")) ?? [];
   }
 
   /** Lists containers from Docker's snapshot view (no per-container lock is taken). */

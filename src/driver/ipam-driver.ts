@@ -42,7 +42,7 @@ import type { NuageSubnetRef, ReservationRecord } from "../store/records.js";
 import { parseIpv4 } from "../net/ipv4.js";
 import { decodePoolId, encodePoolId, type PoolKey } from "./ipam-pool-id.js";
 import { generateMac, isMac, maskToPrefix, parseCidr, vethNames } from "./naming.js";
-import { OPTIONAL_OPTIONS, REQUIRED_OPTIONS, parseNetworkOptions, type ParsedNetwork } from "./network-options.js";
+import { REQUIRED_OPTIONS, parseIpamOptions, parseNetworkOptions, type ParsedNetwork } from "./network-options.js";
 import { PendingReservations, isPending, vsdTarget } from "./ipam-pending.js";
 import type { IPAMData } from "../plugin/protocol.js";
 
@@ -104,6 +104,11 @@ export interface IpamVsd {
   rename(containerId: string, name: string, dockerId: string, owner?: ReservationOwner): Promise<void>;
 }
 
+/** Pools this IPAM did not give out but serves (nln-pools.ts: the pools of Nuage's Go plugin's networks). */
+export interface ForeignPools {
+  keyOf(poolId: string): Promise<PoolKey | undefined>;
+}
+
 export interface IpamSettings {
   /** Reservations no endpoint took within this long are released by the reconcile pass. */
   graceMs: number;
@@ -147,7 +152,7 @@ export class NuageIpam implements IpamDriver {
 
   constructor(
     private readonly settings: IpamSettings,
-    private readonly deps: { store: IpamStore; vsd?: IpamVsd; logger: Logger },
+    private readonly deps: { store: IpamStore; vsd?: IpamVsd; logger: Logger; foreignPools?: ForeignPools },
   ) {
     this.inDoubt = new PendingReservations(
       { store: deps.store, vsd: () => this.vsd(), logger: deps.logger },
@@ -168,6 +173,19 @@ export class NuageIpam implements IpamDriver {
 
   getDefaultAddressSpaces(): AddressSpacesResponse {
     return { LocalDefaultAddressSpace: LOCAL_ADDRESS_SPACE, GlobalDefaultAddressSpace: GLOBAL_ADDRESS_SPACE };
+  }
+
+  /**
+   * Whether a CreateNetwork's pool is this IPAM's. Docker keeps the address spaces an IPAM named
+   * when it first loaded it: after a move from Nuage's Go plugin without a dockerd restart, pools
+   * of `nuage-ipam` come in that plugin's spaces ("local", "global"); such a pool is this IPAM's
+   * when it has just given out a pool of that CIDR.
+   */
+  ownsPool(data: { AddressSpace?: string; Pool?: string } | undefined): boolean {
+    if (NuageIpam.isOwnAddressSpace(data?.AddressSpace)) return true;
+    if (data?.AddressSpace !== "local" && data?.AddressSpace !== "global") return false;
+    const c = parseCidr(data.Pool ?? "");
+    return !!c && [...this.pending.values()].some((p) => !p.networkId && p.key.cidr === `${c.network}/${c.prefix}`);
   }
 
   static isOwnAddressSpace(space: string | undefined): boolean {
@@ -251,45 +269,59 @@ export class NuageIpam implements IpamDriver {
 
   /**
    * CreateNetwork of a network whose pool is this IPAM's: Docker passes the pool's CIDR, not its
-   * PoolID nor the --ipam-opt options, so the pool is found among those just given out. `given`
-   * (-o options) chooses when several VSD subnets of that CIDR are being created at once.
+   * PoolID nor the --ipam-opt options, so the pool is found among those just given out. The -o
+   * options given choose when several VSD subnets of that CIDR are being created at once.
    */
-  linkNetwork(networkId: string, cidr: string, given?: NuageSubnetRef): { ref: NuageSubnetRef; policyGroup?: string } {
+  linkNetwork(
+    networkId: string,
+    cidr: string,
+    given: Record<string, string> = {},
+  ): { ref: NuageSubnetRef; policyGroup?: string } {
     const open = [...this.pending.values()].filter((p) => !p.networkId && p.key.cidr === cidr);
-    const candidates = given ? open.filter((p) => sameSubnet(p.key, given)) : open;
-    const refOf = (k: PoolKey): NuageSubnetRef => ({
+    const named = (k: PoolKey): NuageSubnetRef => ({
       organization: k.organization,
       domain: k.domain,
       zone: k.zone,
       subnet: k.subnet,
       user: k.user,
     });
-    const distinct = new Map(candidates.map((p) => [JSON.stringify(refOf(p.key)), p]));
-    if (distinct.size === 0) {
-      if (given && open.length > 0) {
-        const k = open[0]!.key;
-        throw new DriverError(
-          `-o options name subnet "${given.subnet}" of domain "${given.domain}", but --ipam-opt named subnet "${k.subnet}" of domain "${k.domain}": give the same VSD subnet to both, or leave out -o`,
-        );
-      }
+    const agrees = (k: PoolKey): boolean =>
+      REQUIRED_OPTIONS.every((o) => given[o] === undefined || given[o] === named(k)[o]);
+    const distinct = (list: PendingPool[]): Map<string, PendingPool> =>
+      new Map(list.map((p) => [JSON.stringify(named(p.key)), p]));
+    const all = distinct(open);
+    if (all.size === 0) {
       throw new DriverError(
         `no nuage IPAM pool of ${cidr} is waiting for this network (was the plugin restarted during docker network create?): create the network again`,
       );
     }
-    if (distinct.size > 1) {
-      const names = [...distinct.values()].map((p) => `"${p.key.subnet}" of domain "${p.key.domain}"`).join(" and ");
+    const fitting = distinct(open.filter((p) => agrees(p.key)));
+    if (fitting.size === 0 && all.size === 1) {
+      // The one VSD subnet --ipam-opt named, and -o naming another: refused, naming both.
+      const k: Record<string, string> = { ...named([...all.values()][0]!.key) };
+      const differ = REQUIRED_OPTIONS.filter((o) => given[o] !== undefined && given[o] !== k[o]);
+      throw new DriverError(
+        `the network names its VSD subnet twice, differently: ${differ.map((o) => `-o ${o}=${JSON.stringify(given[o])} but --ipam-opt ${o}=${JSON.stringify(k[o])}`).join(", ")}; ` +
+          "give each option once (--ipam-opt, as nuage-libnetwork took them, or -o), or the same value in both",
+      );
+    }
+    if (fitting.size !== 1) {
+      const names = [...(fitting.size ? fitting : all).values()]
+        .map((p) => `"${p.key.subnet}" of domain "${p.key.domain}"`)
+        .join(" and ");
       throw new DriverError(
         `subnet ${cidr} is ambiguous: VSD subnets ${names} are being created at the same time; repeat the VSD subnet as -o organization=… -o domain=… -o zone=… -o subnet=… -o user=… to say which`,
       );
     }
-    const chosen = [...distinct.values()][0]!;
+    const chosen = [...fitting.values()][0]!;
     chosen.networkId = networkId;
-    return { ref: given ?? refOf(chosen.key), policyGroup: chosen.key.policyGroup };
+    return { ref: named(chosen.key), policyGroup: chosen.key.policyGroup };
   }
 
   /**
    * CreateNetwork's options for a network whose pool is this IPAM's: the VSD subnet of the pool
-   * (the -o options may repeat it, or leave it to --ipam-opt).
+   * (--ipam-opt), with the -o options, which may repeat some of them (then with the same value)
+   * or add policy-group. `-o policy-group` differing from `--ipam-opt policy-group` is refused too.
    */
   networkOptions(
     networkId: string,
@@ -297,23 +329,29 @@ export class NuageIpam implements IpamDriver {
     v4: IPAMData[] | null,
     v6: IPAMData[] | null,
   ): ParsedNetwork {
-    const own = Object.fromEntries(Object.entries(generic ?? {}).filter(([k]) => !k.startsWith("com.docker.")));
-    const namesSubnet = REQUIRED_OPTIONS.some((k) => k in own);
-    const pool = v4?.[0]?.Pool ?? "";
-    if (namesSubnet) {
-      const parsed = parseNetworkOptions(generic, v4, v6);
-      const linked = this.linkNetwork(networkId, parsed.pool, parsed.nuage);
-      return { ...parsed, policyGroup: parsed.policyGroup ?? linked.policyGroup };
+    const own: Record<string, string> = {};
+    for (const [k, v] of Object.entries(generic ?? {})) if (!k.startsWith("com.docker.")) own[k] = String(v);
+    const given = parseCidr(v4?.[0]?.Pool ?? "");
+    const cidr = given ? `${given.network}/${given.prefix}` : (v4?.[0]?.Pool ?? "");
+    const linked = this.linkNetwork(networkId, cidr, own);
+    const pg = own["policy-group"];
+    if (pg !== undefined && linked.policyGroup !== undefined && pg !== linked.policyGroup) {
+      throw new DriverError(
+        `the network names its policy group twice, differently: -o policy-group=${JSON.stringify(pg)} but --ipam-opt policy-group=${JSON.stringify(linked.policyGroup)}; give it once, or the same in both`,
+      );
     }
-    const linked = this.linkNetwork(networkId, pool);
     const options: Record<string, string> = { ...linked.ref };
     if (linked.policyGroup) options["policy-group"] = linked.policyGroup;
-    for (const [k, v] of Object.entries(own)) options[k] = String(v);
-    return parseNetworkOptions(options, v4, v6);
+    return parseNetworkOptions({ ...options, ...own }, v4, v6);
+  }
+
+  /** The pool behind a PoolID: one of this IPAM's, or a foreign one it serves. */
+  private async poolKey(poolId: string): Promise<PoolKey | undefined> {
+    return decodePoolId(poolId) ?? (await this.deps.foreignPools?.keyOf(poolId));
   }
 
   async requestAddress(req: RequestAddressRequest): Promise<RequestAddressResponse> {
-    const key = decodePoolId(req.PoolID);
+    const key = await this.poolKey(req.PoolID);
     if (!key) throw new DriverError(`pool ${req.PoolID.slice(0, 40)} is not one of the nuage IPAM's`);
     const prefix = parseCidr(key.cidr)!.prefix;
     const opts = req.Options ?? {};
@@ -324,8 +362,12 @@ export class NuageIpam implements IpamDriver {
       );
     }
     const dockerMac = opts[IpamOption.macAddress];
-    if (req.Address && !dockerMac) {
-      // Docker asks without an endpoint MAC only for --aux-address (this IPAM requires MACs).
+    // Docker asks without an endpoint MAC for --aux-address, while the network is being made (this
+    // IPAM requires MACs). A pool of a network Docker has (Nuage's Go plugin's, or this IPAM's
+    // under the name nuage-ipam while Docker keeps that plugin's capabilities, RequiresMACAddress
+    // false, from before a move) gets `--ip` without a MAC.
+    const creating = [...this.pending.values()].some((p) => p.key.nonce === key.nonce && !p.networkId);
+    if (req.Address && !dockerMac && creating) {
       throw new DriverError(
         `--aux-address ${req.Address} is not supported by the nuage IPAM: addresses kept out of use are reserved in the VSD`,
       );
@@ -425,7 +467,7 @@ export class NuageIpam implements IpamDriver {
   }
 
   async releaseAddress(req: ReleaseAddressRequest): Promise<void> {
-    const key = decodePoolId(req.PoolID);
+    const key = await this.poolKey(req.PoolID);
     if (!key || req.Address === key.gateway) return;
     const rec =
       this.deps.store.listReservations().find((r) => r.poolId === req.PoolID && r.ip === req.Address) ??
@@ -553,31 +595,4 @@ export class NuageIpam implements IpamDriver {
     }
     return released;
   }
-}
-
-/** The --ipam-opt options: the same names as the network's -o options. */
-export function parseIpamOptions(options: Record<string, string> | null): {
-  ref: NuageSubnetRef;
-  policyGroup?: string;
-} {
-  const known = new Set<string>([...REQUIRED_OPTIONS, ...OPTIONAL_OPTIONS]);
-  const o: Record<string, string> = {};
-  for (const [k, v] of Object.entries(options ?? {})) {
-    if (!known.has(k))
-      throw new DriverError(
-        `unknown option --ipam-opt ${k}: the nuage IPAM takes --ipam-opt ${[...known].join(", --ipam-opt ")}`,
-      );
-    o[k] = v;
-  }
-  const missing = REQUIRED_OPTIONS.filter((k) => !o[k]?.trim());
-  if (missing.length > 0) {
-    throw new DriverError(
-      `missing option${missing.length > 1 ? "s" : ""} ${missing.map((m) => `--ipam-opt ${m}=...`).join(", ")}: ` +
-        "the nuage IPAM needs --ipam-opt organization, domain, zone, subnet and user naming an existing VSD subnet",
-    );
-  }
-  return {
-    ref: { organization: o.organization!, domain: o.domain!, zone: o.zone!, subnet: o.subnet!, user: o.user! },
-    policyGroup: o["policy-group"] || undefined,
-  };
 }

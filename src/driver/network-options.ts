@@ -1,4 +1,4 @@
-/** Reads and checks the `-o` options and IPAM data of a CreateNetwork (or of a network Docker describes). */
+/** Reads and checks the `-o` options and IPAM data of a CreateNetwork (or of a network Docker describes), and the `--ipam-opt` options. */
 import { DriverError } from "../plugin/protocol.js";
 import type { NuageSubnetRef } from "../store/records.js";
 import { bareIp, parseCidr } from "./naming.js";
@@ -60,5 +60,32 @@ export function parseNetworkOptions(
     options,
     pool: `${cidr.network}/${cidr.prefix}`,
     gateway,
+  };
+}
+
+/** The --ipam-opt options: the same names as the network's -o options. */
+export function parseIpamOptions(options: Record<string, string> | null): {
+  ref: NuageSubnetRef;
+  policyGroup?: string;
+} {
+  const known = new Set<string>([...REQUIRED_OPTIONS, ...OPTIONAL_OPTIONS]);
+  const o: Record<string, string> = {};
+  for (const [k, v] of Object.entries(options ?? {})) {
+    if (!known.has(k))
+      throw new DriverError(
+        `unknown option --ipam-opt ${k}: the nuage IPAM takes --ipam-opt ${[...known].join(", --ipam-opt ")}`,
+      );
+    o[k] = v;
+  }
+  const missing = REQUIRED_OPTIONS.filter((k) => !o[k]?.trim());
+  if (missing.length > 0) {
+    throw new DriverError(
+      `missing option${missing.length > 1 ? "s" : ""} ${missing.map((m) => `--ipam-opt ${m}=...`).join(", ")}: ` +
+        "the nuage IPAM needs --ipam-opt organization, domain, zone, subnet and user naming an existing VSD subnet",
+    );
+  }
+  return {
+    ref: { organization: o.organization!, domain: o.domain!, zone: o.zone!, subnet: o.subnet!, user: o.user! },
+    policyGroup: o["policy-group"] || undefined,
   };
 }

@@ -30,8 +30,9 @@ import { KeyedMutex } from "../concurrency/keyed-mutex.js";
 import { bareIp, generateMac, isMac, macForAddress, maskToPrefix, parseCidr, vethNames } from "./naming.js";
 import { parseNetworkOptions } from "./network-options.js";
 import type { DockerLookup, SubnetDirectory, VrsPorts, VsdSubnetFacts } from "./deps.js";
-import { NuageIpam, reservationName } from "./ipam-driver.js";
+import { type NuageIpam, reservationName } from "./ipam-driver.js";
 import type { PolicyGroups } from "./policy-groups.js";
+import { isOwnIpamDriver } from "./nln-pools.js";
 import type { AddressInUseCheck } from "./address-in-use.js";
 import { unresolvedMessage } from "./join-messages.js";
 import { ResolutionWatch } from "./resolution-watch.js";
@@ -93,8 +94,7 @@ export class NuageDriver implements NetworkDriver {
     await this.locks.run(`net:${req.NetworkID}`, async () => {
       const generic = req.Options?.["com.docker.network.generic"] ?? null;
       // The nuage IPAM checked its pool against the VSD at RequestPool.
-      const ipam =
-        this.deps.ipam && NuageIpam.isOwnAddressSpace(req.IPv4Data?.[0]?.AddressSpace) ? this.deps.ipam : undefined;
+      const ipam = this.deps.ipam?.ownsPool(req.IPv4Data?.[0]) ? this.deps.ipam : undefined;
       const parsed = ipam
         ? ipam.networkOptions(req.NetworkID, generic, req.IPv4Data, req.IPv6Data)
         : parseNetworkOptions(generic, req.IPv4Data, req.IPv6Data);
@@ -150,8 +150,8 @@ export class NuageDriver implements NetworkDriver {
     await this.locks.run(`net:${req.NetworkID}`, () => this.deps.store.deleteNetwork(req.NetworkID));
   }
 
-  /** The network's record, learnt from the Docker API when another host created it (or the record was lost). */
-  private async network(networkId: string): Promise<NetworkRecord> {
+  /** The network's record, learnt from the Docker API when another host (or Nuage's Go plugin) created it, or the record was lost. */
+  async network(networkId: string): Promise<NetworkRecord> {
     const known = this.deps.store.getNetwork(networkId);
     if (known) return known;
     return this.locks.run(`net:${networkId}`, async () => {
@@ -173,7 +173,7 @@ export class NuageDriver implements NetworkDriver {
       if (!info) throw new DriverError(`network ${short(networkId)} is unknown to the Nuage plugin and to Docker`);
       const cfg = (info.IPAM.Config ?? []).map((c) => ({ Pool: c.Subnet, Gateway: c.Gateway }));
       // A network of the nuage IPAM may name its VSD subnet only in --ipam-opt.
-      const ipam = info.IPAM.Driver === this.settings.driverName;
+      const ipam = isOwnIpamDriver(info.IPAM.Driver, this.settings.driverName);
       let parsed;
       try {
         parsed = parseNetworkOptions(

@@ -22,7 +22,11 @@ export interface PolicyGroupRef {
 
 /** What this needs from the VSD (vsd-backends.ts). */
 export interface PolicyGroupVsd {
-  listPolicyGroups(ref: { organization: string; domain: string }): Promise<PolicyGroupRef[]>;
+  /** `fresh`: not from a cache (a name was not among the kept groups: an operator may just have made it). */
+  listPolicyGroups(
+    ref: { organization: string; domain: string },
+    opts?: { fresh?: boolean },
+  ): Promise<PolicyGroupRef[]>;
   /** The vPort of the interface named `portName` of the VSD container whose UUID is `vmUuid`. */
   vportOf(vmUuid: string, portName: string): Promise<string | undefined>;
   /** Replaces the vPort's policy groups. */
@@ -92,16 +96,24 @@ export class PolicyGroups {
         `${source} needs VSD access to find the policy groups: set VsdUrl, VsdOrganization, VsdUser and VsdPassword in the plugin's config (the network's -o policy-group works without)`,
       );
     }
-    let available: PolicyGroupRef[];
+    const list = async (fresh: boolean): Promise<PolicyGroupRef[]> => {
+      try {
+        return await this.vsd!.listPolicyGroups(ref, { fresh });
+      } catch (err) {
+        throw new DriverError(
+          `listing the policy groups of VSD domain "${ref.domain}" failed: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+    };
+    const kept = await list(false);
     try {
-      available = await this.vsd.listPolicyGroups(ref);
+      return matchGroups(names, kept, ref, source);
     } catch (err) {
-      throw new DriverError(
-        `listing the policy groups of VSD domain "${ref.domain}" failed: ${(err as Error).message}`,
-        { cause: err },
-      );
+      if (!(err instanceof DriverError)) throw err;
+      // The groups may come from a cache older than a group an operator just made: once more, fresh.
+      return matchGroups(names, await list(true), ref, source);
     }
-    return matchGroups(names, available, ref, source);
   }
 
   /** Puts the port's vPort in exactly these groups. `vportId` when known (a reservation), else looked up. */

@@ -78,6 +78,8 @@ export interface ReconcilerDeps {
   onRemoved?: (report: ReconcileReport) => void;
   /** The nuage IPAM: releases the VSD reservations no endpoint holds (after the endpoints above). */
   ipam?: { reconcile(opts?: { dryRun?: boolean }): Promise<string[]> };
+  /** Run first in each real pass: takes over the ports Nuage's Go plugin left (nln-adoption.ts). */
+  adopt?: () => Promise<unknown>;
 }
 
 /** A record this young is never removed: Docker may be storing its endpoint right now. */
@@ -166,6 +168,8 @@ export class Reconciler {
   private async pass(opts: PassOptions = {}): Promise<ReconcileReport> {
     const { d } = this;
     const dryRun = opts.dryRun === true;
+    // Before anything is compared: a port taken over has its endpoint record from then on.
+    if (!dryRun) await d.adopt?.();
     const report: ReconcileReport = {
       endpoints: [],
       networks: [],

@@ -19,6 +19,7 @@ import type { PolicyGroupVsd } from "./policy-groups.js";
 import type { VsdContainerNamer } from "./deps.js";
 import type { AddressHolder, SubnetAddressUse } from "./address-in-use.js";
 import type { NuageSubnetRef } from "../store/records.js";
+import { type LookupCache, POLICY_GROUPS_TTL_MS } from "../vsd/lookup-cache.js";
 
 /** VSD internal error codes (vsd-api.md §7, §10.8). */
 const IP_IN_USE = 2704;
@@ -162,16 +163,42 @@ export function vsdNamer(
   };
 }
 
-export function policyGroupVsd(client: VsdClient): PolicyGroupVsd {
-  return {
-    async listPolicyGroups(ref) {
-      const enterprise = await client.findEnterprise(ref.organization);
-      const domain = await client.findEqual(vsdPath("enterprises", enterprise.ID, "domains"), "name", ref.domain, {
+/**
+ * `cache`: the enterprise and domain IDs and each domain's policy groups are kept (lookup-cache.ts:
+ * IDs 10 min, the groups 60 s, dropped on a 404 of a request that used them, and the groups when
+ * an assignment fails), so that a container with a policy group costs no lookup.
+ */
+export function policyGroupVsd(client: VsdClient, cache?: LookupCache): PolicyGroupVsd {
+  const lookup = async (ref: { organization: string; domain: string }, fresh: boolean, used: string[]) => {
+    const kept = <T>(key: string, load: () => Promise<T>, ttlMs?: number): Promise<T> => {
+      used.push(key);
+      if (!cache) return load();
+      if (fresh) cache.invalidate(key);
+      return cache.get(key, load, ttlMs);
+    };
+    const enterpriseId = await kept(
+      `enterprise:${ref.organization.toLowerCase()}`,
+      async () => (await client.findEnterprise(ref.organization)).ID,
+    );
+    const domainId = await kept(`domain:${enterpriseId}:${ref.domain}`, async () => {
+      const domain = await client.findEqual(vsdPath("enterprises", enterpriseId, "domains"), "name", ref.domain, {
         schema: VsdDomainSchema,
       });
       if (!domain) throw new Error(`domain "${ref.domain}" not found in enterprise "${ref.organization}"`);
-      const groups = await client.list(vsdPath("domains", domain.ID, "policygroups"), { schema: VsdPolicyGroupSchema });
-      return groups.map((g) => ({ id: g.ID, name: g.name }));
+      return domain.ID;
+    });
+    return kept(
+      `policygroups:${domainId}`,
+      async () =>
+        (await client.list(vsdPath("domains", domainId, "policygroups"), { schema: VsdPolicyGroupSchema })).map(
+          (g) => ({ id: g.ID, name: g.name }),
+        ),
+      POLICY_GROUPS_TTL_MS,
+    );
+  };
+  return {
+    listPolicyGroups(ref, opts = {}) {
+      return cache ? cache.refreshOn404((used) => lookup(ref, opts.fresh === true, used)) : lookup(ref, true, []);
     },
     async vportOf(vmUuid, portName) {
       const { filter } = vsdEqualsLookup("UUID", vmUuid);
@@ -186,7 +213,13 @@ export function policyGroupVsd(client: VsdClient): PolicyGroupVsd {
       return undefined;
     },
     async assign(vportId, ids) {
-      await client.assignPolicyGroups(vportId, ids);
+      try {
+        await client.assignPolicyGroups(vportId, ids);
+      } catch (err) {
+        // A group kept in the cache may be gone: the next resolution asks the VSD again.
+        cache?.invalidatePrefix("policygroups:");
+        throw err;
+      }
     },
   };
 }

@@ -109,3 +109,14 @@ const list: Route[] = [
 
 /** Path (`/NetworkDriver.Join`) → route. */
 export const ROUTES: ReadonlyMap<string, Route> = new Map(list.map((r) => [`/${r.call}`, r]));
+
+/**
+ * The IPAM alone, for a second socket: Nuage's Go plugin served its IPAM as `nuage-ipam`
+ * (`--ipam-driver=nuage-ipam`) on a socket of its own, whose Activate names IpamDriver only.
+ */
+export const IPAM_ONLY_ROUTES: ReadonlyMap<string, Route> = new Map(
+  [
+    { call: "Plugin.Activate", noArgs: true, handle: async () => ({ Implements: ["IpamDriver"] }) } as Route,
+    ...list.filter((r) => r.call.startsWith("IpamDriver.")),
+  ].map((r) => [`/${r.call}`, r]),
+);

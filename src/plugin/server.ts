@@ -38,6 +38,8 @@ export interface PluginServerOptions {
   maxBodyBytes?: number;
   /** How long close() lets calls in progress finish before cutting their connections (default 10 s). */
   closeGraceMs?: number;
+  /** The calls served (default: all of routes.ts; IPAM_ONLY_ROUTES for the IPAM's own socket). */
+  routes?: ReadonlyMap<string, Route>;
   /** Told of every answered call (metrics): the route's call name, or "unknown" for a path that is none. */
   onCall?: (call: string, outcome: CallOutcome, seconds: number) => void;
 }
@@ -75,7 +77,7 @@ export async function startPluginServer(
     res.once("finish", () => {
       if (state.closing) server.closeIdleConnections();
     });
-    handle(drivers, req, res, log, maxBody, state, opts.onCall).catch((err: unknown) => {
+    handle(drivers, opts.routes ?? ROUTES, req, res, log, maxBody, state, opts.onCall).catch((err: unknown) => {
       // handle() answers every error itself; this is a last resort that must never throw.
       log.error({ err: asError(err) }, "plugin request handling failed");
       try {
@@ -191,6 +193,7 @@ function answers(path: string): Promise<boolean> {
 
 async function handle(
   drivers: Drivers,
+  routes: ReadonlyMap<string, Route>,
   req: http.IncomingMessage,
   res: http.ServerResponse,
   log: Logger,
@@ -200,7 +203,7 @@ async function handle(
 ): Promise<void> {
   const started = process.hrtime.bigint();
   const path = (req.url ?? "/").split("?")[0] ?? "/";
-  const route: Route | undefined = ROUTES.get(path);
+  const route: Route | undefined = routes.get(path);
   const call = route?.call ?? path.slice(0, 200);
   const ids: { net?: string; ep?: string } = {};
   req.on("error", (err) => log.debug({ call, err }, "plugin request stream error"));

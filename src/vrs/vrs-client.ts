@@ -485,8 +485,14 @@ export class VrsClient {
         this.replica.off("change", check);
         fn();
       };
-      const check = (): void => {
+      const check = (
+        changes?: readonly { table: string; before?: unknown; after?: unknown }[],
+        initial?: boolean,
+      ): void => {
         if (!this.replica.synced) return; // the rows come back with the resync
+        // Another port's row changing (a VM's, another container's) says nothing about this one:
+        // only this port's row, or the controller state when it is watched, is worth a look.
+        if (changes && !initial && !changes.some((c) => concerns(c, portName, opts.watchController === true))) return;
         const r = this.replica.find(PORT_TABLE, portName);
         if (!r) {
           finish(() => reject(new ResolutionError("its port row was removed while waiting", "removed")));
@@ -552,6 +558,19 @@ export class VrsClient {
     if (!e) return undefined;
     return { vmName: e.vmName, enterprise: e.enterprise, user: e.user, ports: [...e.ports] };
   }
+}
+
+/** Whether a replica change can matter to the wait for `portName`'s resolution. */
+function concerns(
+  c: { table: string; before?: unknown; after?: unknown },
+  portName: string,
+  controller: boolean,
+): boolean {
+  if (c.table === PORT_TABLE) {
+    const name = (r: unknown): string | undefined => (r as { name?: string } | undefined)?.name;
+    return name(c.after) === portName || name(c.before) === portName;
+  }
+  return controller && (c.table === "Controller" || c.table === "Bridge");
 }
 
 export { OvsdbUnavailableError };

@@ -24,6 +24,8 @@ import { checkItem, replyItems } from "./reply.js";
 import type { VsdCallOptions, VsdClientOptions, VsdListOptions } from "./options.js";
 import { VsdError, VsdNotFoundError, vsdErrorFromReply, type VsdLevel } from "./errors.js";
 import { vsdEqualsLookup } from "./filter.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { LoginBackoff } from "./login-backoff.js";
 import { type VsdWritableKind, wholeUpdate } from "./writable.js";
 import {
   VsdContainerSchema,
@@ -46,6 +48,9 @@ import {
   type VsdSubnetPath,
   type VsdUser,
 } from "./types.js";
+
+/** A login not tried: the pause after the last failed one lasts past the call's deadline. */
+class LoginPaused extends VsdError {}
 
 interface Session {
   key: string;
@@ -76,6 +81,7 @@ export class VsdClient {
   readonly #password: string;
   private session?: Session;
   private loggingIn?: Promise<Session>;
+  private readonly loginBackoff = new LoginBackoff();
   private closed = false;
   private readonly onLogin?: () => void;
   private readonly onRequest?: (method: string) => void;
@@ -485,18 +491,35 @@ export class VsdClient {
   }
 
   /** The session to use now: logs in when there is none, renews ahead of expiry (sharing one login among callers). */
+  /** A login once the pause after the last failed one is over (login-backoff.ts); fails at once if that is past the deadline. */
+  private async loginAfterBackoff(deadline: number): Promise<Session> {
+    const wait = this.loginBackoff.waitMs();
+    if (wait > 0) {
+      if (Date.now() + wait >= deadline)
+        throw new LoginPaused(
+          `VSD ${this.base}: the last ${this.loginBackoff.failuresInARow} login(s) failed; the next is tried in ${Math.ceil(wait / 1000)} s`,
+          { status: 0, method: "GET", path: "/me", mayHaveArrived: false },
+        );
+      await sleep(wait);
+    }
+    return this.login(deadline);
+  }
+
   private async currentSession(deadline: number): Promise<Session> {
     const s = this.session;
     const now = Date.now();
     if (s && now < s.renewAt) return s;
-    this.loggingIn ??= this.login(deadline).then(
+    this.loggingIn ??= this.loginAfterBackoff(deadline).then(
       (fresh) => {
         this.session = fresh;
         this.loggingIn = undefined;
+        this.loginBackoff.succeeded();
         return fresh;
       },
       (err: unknown) => {
         this.loggingIn = undefined;
+        // A login not tried (still paused) does not lengthen the pause.
+        if (!(err instanceof LoginPaused)) this.loginBackoff.failed();
         throw err;
       },
     );

@@ -336,7 +336,7 @@ export function ipamPolicyGroupsSuite(engine: Engine): void {
     await bed.dockerOk(["rm", "-f", "multi"]);
   });
 
-  test("Docker's IPAM on the same VSD subnet: an address a nuage-IPAM reservation holds is refused within 2 s, naming both and the fix", async () => {
+  test("Docker's IPAM on the same VSD subnet: an address a nuage-IPAM reservation holds is refused within 2 s, naming both and the fix", async (t: TestContext) => {
     // A Docker-IPAM network on "Subnet 2", beside ipamnet: Docker's IPAM knows nothing of the VSD's reservations.
     await bed.dockerOk([
       ...SUBNET3_CREATE.slice(0, -1).map((a) => (a === "subnet=Subnet 3" ? "subnet=Subnet 2" : a)),
@@ -367,6 +367,7 @@ export function ipamPolicyGroupsSuite(engine: Engine): void {
       joins.length > 0 && joins.at(-1)! < 2_000,
       `Join refused within 2 s (took ${joins.at(-1)} ms; docker run ${ms} ms)`,
     );
+    t.diagnostic(`Join refused in ${joins.at(-1)} ms; docker run failed after ${ms} ms`);
     await bed.dockerOk(["rm", "-f", "d1"]);
     // An address the VSD does not use still works on that network.
     await runOk("d2", ["--net", "dockipam", "--ip", "10.21.59.200"]);

@@ -17,6 +17,7 @@ import { expectTcpAndUdp } from "../support/traffic.js";
 import { enableManagedPlugin, MANAGED_DRIVER, managedPluginDir, setManagedPlugin } from "../support/managed-plugin.js";
 import { KNOWN_KEYS } from "../../src/config/config.js";
 import { NODE_ENV_VARS, NODE_OPTIONS, NOT_SETTABLE_IN_MANAGED } from "../../src/managed-plugin/manifest.js";
+import { Emitted, leakCheckUser } from "../support/leaks.js";
 
 const CREATE = (driver: string) => [
   "network",
@@ -36,9 +37,12 @@ const CREATE = (driver: string) => [
 ];
 
 let bed: NuageBed;
+/** The plugin's VSD user; its password, in a 0600 file on the config mount, is looked for in all it emits (last test). */
+const LEAK_USER = leakCheckUser();
+const emitted = new Emitted();
 
 before(async () => {
-  bed = await NuageBed.start({ name: "v2", engine: currentEngine(), plugin: "managed" });
+  bed = await NuageBed.start({ name: "v2", engine: currentEngine(), plugin: "managed", vsdUser: LEAK_USER });
 });
 after(async () => {
   if (bed) await bed.stop();
@@ -115,6 +119,7 @@ test("docker plugin create took the built directory; enabled as nuage:latest, ho
 
 test("-d nuage is refused (a managed plugin's driver name carries its tag); -d nuage:latest creates the README's network", async () => {
   const bare = await bed.docker([...CREATE("nuage"), "Untagged"]);
+  emitted.add("docker error: untagged driver", bare.stderr);
   assert.notEqual(bare.code, 0);
   // The VSD keys come from the mounted nuage.cfg: a --subnet that is not the VSD subnet's is refused.
   const wrong = await bed.docker([
@@ -134,6 +139,7 @@ test("-d nuage is refused (a managed plugin's driver name carries its tag); -d n
     "--subnet=10.21.58.0/24",
     "WrongNet",
   ]);
+  emitted.add("docker error: CIDR unlike the VSD subnet's", wrong.stderr);
   assert.notEqual(wrong.code, 0);
   assert.match(wrong.stderr, /does not match VSD subnet "Subnet 2", which is 10\.21\.59\.0\/24/);
   await bed.dockerOk([...CREATE(MANAGED_DRIVER), "MyNet"]);
@@ -203,6 +209,7 @@ test("doctor on the host finds the managed plugin: its socket in Docker's plugin
     checks: Record<string, { status: string; detail: string; fix?: string }>;
   }> => {
     const r = await bed.host.exec(process.execPath, [MAIN, "doctor", "-f", cfg, "--json"], { timeoutMs: 60_000 });
+    emitted.add("doctor --json", r.stdout + r.stderr);
     const report = JSON.parse(r.stdout) as { checks: { name: string; status: string; detail: string; fix?: string }[] };
     return { code: r.code, checks: Object.fromEntries(report.checks.map((c) => [c.name, c])) };
   };
@@ -289,4 +296,22 @@ test("scripts/upgrade-plugin.sh refuses while containers are attached; with netw
   await bed.dockerOk(["rm", "-f", "u1", "u2"]);
   await bed.dockerOk(["network", "rm", "UpNet"]);
   await expectClean("upgrade, start, rm -f and network rm");
+});
+
+test("docker plugin inspect, the plugin's log and doctor hold no VSD password, API key or base64(user:password)", async (t) => {
+  const inspect = await bed.dockerOk(["plugin", "inspect", MANAGED_DRIVER]);
+  assert.match(inspect, /"Name": "VsdPassword"/, "inspect lists the VsdPassword entry (empty)");
+  emitted.add("docker plugin inspect", inspect);
+  const text = await bed.host.exec(process.execPath, [MAIN, "doctor", "-f", join(bed.dir, "doctor.cfg")], {
+    timeoutMs: 60_000,
+  });
+  emitted.add("doctor", text.stdout + text.stderr);
+  const log = bed.pluginLog();
+  assert.match(log, /nuage plugin ready/);
+  emitted.add("plugin log (Debug, through dockerd)", log);
+  emitted.add("dockerd log", bed.dockerd.logTail(100_000));
+  const apiKeys = (await bed.vsd.apiKeys()).filter((k) => k.userName === LEAK_USER.name).map((k) => k.key);
+  assert.ok(apiKeys.length >= 1, "the plugin logged in with the password from its file");
+  t.diagnostic(`searched ${emitted.sources.length} sources, ${Math.round(emitted.totalBytes() / 1024)} kB`);
+  assert.deepEqual(emitted.leaks({ user: LEAK_USER.name, password: LEAK_USER.password, apiKeys }), []);
 });

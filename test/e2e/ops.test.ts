@@ -14,13 +14,17 @@ import { BUSYBOX_IMAGE } from "../support/busybox-image.js";
 import { isAlive, runOk, waitFor } from "../support/proc.js";
 import { mapToObject, setToArray, uuidOf } from "../../src/vrs/ovsdb/values.js";
 import type { DoctorReport } from "../../src/ops/doctor.js";
+import { Emitted, leakCheckUser, refusedDockerCalls } from "../support/leaks.js";
 
 const METRICS = "127.0.0.1:9476";
 const OPS_CLI = join(REPO, "dist/test/support/ops-cli.js");
 let bed: NuageBed;
+/** The plugin's VSD user: its password is looked for in everything the plugin emits (last test). */
+const LEAK_USER = leakCheckUser();
+const emitted = new Emitted();
 
 before(async () => {
-  bed = await NuageBed.start({ name: "ops", extraConfig: { MetricsAddress: METRICS } });
+  bed = await NuageBed.start({ name: "ops", extraConfig: { MetricsAddress: METRICS }, vsdUser: LEAK_USER });
   await bed.dockerOk([...README_CREATE, "-o", "policy-group=PG1", "MyNet"]);
   for (const name of ["c1", "c2"])
     await bed.dockerOk(["run", "-d", "--name", name, "--net", "MyNet", BUSYBOX_IMAGE, "sleep", "3600"]);
@@ -42,6 +46,8 @@ async function doctor(cfgPath = bed.cfgPath): Promise<DoctorRun> {
   const text = await bed.host.exec(process.execPath, [MAIN, "doctor", "-f", cfgPath], { timeoutMs: 60_000 });
   const ms = Date.now() - t0;
   const json = await bed.host.exec(process.execPath, [MAIN, "doctor", "-f", cfgPath, "--json"], { timeoutMs: 60_000 });
+  emitted.add("doctor", text.stdout + text.stderr);
+  emitted.add("doctor --json", json.stdout + json.stderr);
   assert.equal(json.code, text.code, "--json exits as the text run does");
   return { code: text.code, text: text.stdout, report: JSON.parse(json.stdout) as DoctorReport, ms };
 }
@@ -74,9 +80,11 @@ async function configWith(change: (text: string) => string, name: string): Promi
 }
 
 async function httpGet(path: string): Promise<{ status: number; body: string }> {
-  return JSON.parse(
+  const answer = JSON.parse(
     await bed.host.execOk(process.execPath, [OPS_CLI, "get", `http://${METRICS}${path}`], { timeoutMs: 20_000 }),
   ) as { status: number; body: string };
+  emitted.add(path, answer.body);
+  return answer;
 }
 
 /** The value of `name{labels}` in Prometheus text (labels in any order, exactly these). */
@@ -325,6 +333,10 @@ test("doctor: a vPort the VSD took out of the network's policy group is named wi
   assert.equal((await doctor()).code, 0);
 });
 
+test("Docker-facing errors, VSD failures and a new VSD login: each refused call answered with a reason", async () => {
+  await refusedDockerCalls(bed, emitted, LEAK_USER.name);
+});
+
 test("ResolveWait against a VRS taking 3 s to resolve: before-start waits and the network works at once; after-start starts the container first; a port that never resolves is reported in the log, doctor and a metric, and nothing is left", async (t) => {
   const DELAY_MS = 3_000;
   const AFTER_DELAY_MS = 12_000;
@@ -523,4 +535,26 @@ test("doctor: Docker down is named", async () => {
     /^FAILED {2}docker +the Docker API at unix:.* is unavailable .*\n {24}→ start dockerd, or set DockerEndpoint/m,
   );
   assert.match(run.report.reconcile.detail, /Docker does not answer/);
+});
+
+test("nothing the plugin emitted holds the VSD password, an API key or base64(user:password)", async (t) => {
+  // Still running (only dockerd is down): its last answers and its whole log, at Debug since the start.
+  await httpGet("/metrics");
+  await httpGet("/healthz");
+  const log = bed.pluginLog();
+  assert.match(log, /"level":20/, "the log holds Debug lines");
+  emitted.add("plugin log (Debug)", log);
+  emitted.add("dockerd log (the errors Docker got)", bed.dockerd.logTail(100_000));
+  const apiKeys = (await bed.vsd.apiKeys()).filter((k) => k.userName === LEAK_USER.name).map((k) => k.key);
+  assert.ok(
+    apiKeys.length >= 2,
+    `the plugin's logins: ${apiKeys.length} API keys (one at start, one after they expired)`,
+  );
+  for (const source of ["doctor", "doctor --json", "/metrics", "/healthz"])
+    assert.ok(emitted.count(source) > 0, `gathered ${source}`);
+  assert.ok(emitted.count("docker error: a policy group the VSD does not have") === 1, "gathered the Docker errors");
+  t.diagnostic(
+    `searched ${emitted.sources.length} sources, ${Math.round(emitted.totalBytes() / 1024)} kB, for the password and ${apiKeys.length} API keys`,
+  );
+  assert.deepEqual(emitted.leaks({ user: LEAK_USER.name, password: LEAK_USER.password, apiKeys }), []);
 });

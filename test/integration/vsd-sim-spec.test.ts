@@ -302,6 +302,21 @@ describe("the request record (GET/DELETE /__sim/requests)", () => {
     assert.equal((await admin("GET", "requests")).json.summary.total, 0);
   });
 
+  test("a user's password is not kept in the record", async () => {
+    await admin("DELETE", "requests");
+    const user = {
+      userName: "rec",
+      password: "S3cret-rec",
+      firstName: "r",
+      lastName: "ec",
+      email: "r@example.invalid",
+    };
+    assert.equal((await api("POST", `/enterprises/${ids.ent}/users`, user)).status, 201);
+    const all = await admin("GET", "requests");
+    assert.equal(all.json.requests[0].body.password, "(not recorded)");
+    assert.ok(!all.text.includes("S3cret-rec"));
+  });
+
   test("lenient mode records what strict mode refuses and lets the request through", async () => {
     assert.deepEqual((await admin("POST", "mode", { strict: false })).json, { strict: false });
     try {

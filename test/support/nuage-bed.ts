@@ -116,6 +116,14 @@ export class VsdProcess {
   async setFaults(f: Record<string, unknown>): Promise<void> {
     await this.admin("faults", f);
   }
+  /** Adds a user to an enterprise (CSPROOT by default). */
+  async addUser(enterprise: string, userName: string, password: string): Promise<void> {
+    await this.admin("users", { enterprise, userName, password });
+  }
+  /** The API keys the simulator issued, with their users. */
+  async apiKeys(): Promise<{ key: string; userName: string }[]> {
+    return JSON.parse(await this.admin("keys")) as { key: string; userName: string }[];
+  }
   /** The simulator's record of API requests (`refusedOnly`: those the specification refused). */
   async requests(o: { refusedOnly?: boolean; since?: number } = {}): Promise<RequestRecord> {
     const q = new URLSearchParams();
@@ -194,6 +202,12 @@ export interface BedOptions {
   reconcileIntervalSec?: number;
   /** Extra config lines for the plugin. */
   extraConfig?: Record<string, string | number>;
+  /**
+   * The plugin's VSD user, added to the "csp" enterprise of the bed's own VSD at start (default:
+   * csproot, whose password is its name): a password unlike any other string lets a test look
+   * for it in everything the plugin prints.
+   */
+  vsdUser?: { name: string; password: string };
   /** Attach the host to this lab (multi-host tests). */
   lab?: Lab;
   /** A VSD shared with other hosts; by default the bed runs its own inside the host. */
@@ -261,6 +275,7 @@ export class NuageBed {
       await host.ip(["link", "set", "lo", "up"]);
       const vsd = opts.vsd ?? (await VsdProcess.start(host, join(dir, "vsd")));
       if (!opts.vsd) cleanups.push(() => vsd.stop());
+      if (opts.vsdUser) await vsd.addUser("csp", opts.vsdUser.name, opts.vsdUser.password);
       const ovs = await startOvsHost({ stateDir: join(dir, "ovs"), bridge, tcpPort: null, netns: host.netns });
       cleanups.push(() => stopOvsHost(join(dir, "ovs")));
       const hostId = `h-${host.name}`;
@@ -315,8 +330,8 @@ export class NuageBed {
         // /nuage/api/v6), and the organization in another case than the enterprise "csp".
         VsdUrl: new URL(vsd.url).origin,
         VsdOrganization: "CSP",
-        VsdUser: "csproot",
-        VsdPassword: "csproot",
+        VsdUser: opts.vsdUser?.name ?? "csproot",
+        VsdPassword: opts.vsdUser?.password ?? "csproot",
         VsdCaFile: vsd.caFile,
         ...opts.extraConfig,
       };
@@ -409,11 +424,11 @@ export class NuageBed {
     this.enableMs = enableMs;
   }
 
-  /** Starts the plugin inside the host's namespaces and waits for its socket. */
-  async startPlugin(): Promise<void> {
+  /** Starts the plugin inside the host's namespaces (with another config file if given) and waits for its socket. */
+  async startPlugin(configFile = this.cfgPath): Promise<void> {
     const fd = openSync(this.pluginLogPath, "a");
     try {
-      this.plugin = this.host.spawn(process.execPath, [MAIN, "-f", this.cfgPath], { stdio: ["ignore", fd, fd] });
+      this.plugin = this.host.spawn(process.execPath, [MAIN, "-f", configFile], { stdio: ["ignore", fd, fd] });
     } finally {
       closeSync(fd);
     }

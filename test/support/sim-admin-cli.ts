@@ -3,6 +3,8 @@
  * namespace (the test process itself cannot reach addresses there):
  *   node sim-admin-cli.js state|stats|mode URL CAFILE
  *   node sim-admin-cli.js faults URL CAFILE '{"errorRate":0.5}'
+ *   node sim-admin-cli.js keys URL CAFILE
+ *   node sim-admin-cli.js users URL CAFILE '{"enterprise":"csp","userName":"u","password":"p"}'
  *   node sim-admin-cli.js mode URL CAFILE '{"strict":false}'
  *   node sim-admin-cli.js 'requests?refused=1' URL CAFILE     (the request record, see the simulator's server.ts)
  *   node sim-admin-cli.js reset-requests URL CAFILE

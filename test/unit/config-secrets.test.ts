@@ -113,3 +113,19 @@ test("describeSyntaxError: line, column and the key of the line; the parser's wo
     reason: "invalid value",
   });
 });
+
+test("VsdPassword from the environment (docker plugin set) loads, with a warning saying how to move and clear it", async () => {
+  await withDir(async (dir) => {
+    const base = join(dir, "base.cfg");
+    await writeFile(base, `VsdUrl = "https://vsd:8443"\nVsdOrganization = "csp"\nVsdUser = "csproot"\n`);
+    const warnings: string[] = [];
+    const cfg = await loadConfig(base, { env: { VsdPassword: PASSWORD }, warn: (m) => warnings.push(m) });
+    assert.equal(cfg.VsdPassword, PASSWORD);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /VsdPassword is set in the environment.*VsdPasswordFile.*VsdPassword=/);
+    assert.ok(!warnings[0]!.includes(PASSWORD));
+    const none: string[] = [];
+    await loadConfig(base, { env: { VsdPassword: "" }, warn: (m) => none.push(m) }).catch(() => undefined);
+    assert.deepEqual(none, [], "an empty value is unset: no warning");
+  });
+});

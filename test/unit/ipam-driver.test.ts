@@ -260,6 +260,36 @@ test("CreateNetwork links to the pool just given; two VSD subnets of one CIDR at
   assert.equal(chosen.ref.domain, "Other");
 });
 
+test("CreateNetwork: --ipam-opt (nuage-libnetwork's way) and -o are merged; the same key given differently is refused naming both", async () => {
+  const v4 = (pool: string) => [{ AddressSpace: "nuage-local", Pool: pool, Gateway: "10.21.59.1/24" }];
+  let p = await pool();
+  const merged = ipam.networkOptions("m1", { "policy-group": "Web", subnet: "Subnet 2" }, v4(p.Pool), null);
+  assert.deepEqual(merged.nuage, {
+    organization: "Enterprise",
+    domain: "Domain",
+    zone: "Zone",
+    subnet: "Subnet 2",
+    user: "admin",
+  });
+  assert.equal(merged.policyGroup, "Web");
+  p = await pool();
+  assert.throws(
+    () => ipam.networkOptions("m2", { subnet: "Subnet 3", "com.docker.network.mtu": "1400" }, v4(p.Pool), null),
+    /names its VSD subnet twice, differently: -o subnet="Subnet 3" but --ipam-opt subnet="Subnet 2"; give each option once/,
+  );
+  const pg = await ipam.requestPool({
+    AddressSpace: "nuage-local",
+    Pool: "",
+    SubPool: "",
+    Options: { ...OPTS, "policy-group": "DB" },
+    V6: false,
+  });
+  assert.throws(
+    () => ipam.networkOptions("m3", { "policy-group": "Web" }, v4(pg.Pool), null),
+    /-o policy-group="Web" but --ipam-opt policy-group="DB"/,
+  );
+});
+
 test("claim ties the reservation to the endpoint; the reconcile pass releases what nobody took", async () => {
   const p = await pool();
   await ipam.requestAddress({

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createLogger, type Logger } from "../../src/log/logger.js";
 import { startPluginServer, CONTENT_TYPE, type PluginServer } from "../../src/plugin/server.js";
 import { DriverError, type NetworkDriver } from "../../src/plugin/protocol.js";
+import { IPAM_ONLY_ROUTES } from "../../src/plugin/routes.js";
 import type { IpamDriver } from "../../src/plugin/ipam-protocol.js";
 
 const NET = "69a83e02" + "0123456789abcdef".repeat(3) + "01234567"; // 64 hex
@@ -762,6 +763,30 @@ describe("IPAM calls on the same socket", () => {
       ["requestPool", "requestAddress", "releaseAddress", "releasePool"],
     );
     assert.deepEqual(seen[1]![1], { PoolID: "p1", Address: "", Options: null });
+  });
+
+  test("the IPAM's own socket (nuage-ipam, as Nuage's Go plugin served it): Activate names IpamDriver only; network calls are not there", async () => {
+    const ipamSocket = join(dir, "nuage-ipam.sock");
+    const calls: Calls = [];
+    const own = await startPluginServer(stubDriver(calls, {} as Behaviour), {
+      socketPath: ipamSocket,
+      logger: createLogger("Error"),
+      ipam,
+      routes: IPAM_ONLY_ROUTES,
+    });
+    try {
+      fail = undefined;
+      assert.deepEqual((await call(ipamSocket, "/Plugin.Activate")).json, { Implements: ["IpamDriver"] });
+      const caps = await call(ipamSocket, "/IpamDriver.GetCapabilities");
+      assert.deepEqual(caps.json, { RequiresMACAddress: true, RequiresRequestReplay: false });
+      const r = await post(ipamSocket, "/IpamDriver.RequestAddress", { PoolID: "p1", Address: "", Options: null });
+      assert.deepEqual(r.json, { Address: "10.21.59.2/24", Data: {} });
+      const n = await post(ipamSocket, "/NetworkDriver.CreateNetwork", { NetworkID: NET, Options: {} });
+      assert.equal(n.status, 404);
+      assert.equal(calls.length, 0);
+    } finally {
+      await own.close();
+    }
   });
 
   test("an IPAM refusal is 200 {Error} (Docker ignores Err in a 200 IPAM answer); a bug stays 500 {Err}; a bad request 400", async () => {

@@ -25,11 +25,11 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { join, resolve } from "node:path";
-import { connectOvsdb, type OvsdbClient } from "../../../src/vrs/ovsdb/client.js";
+import { connectOvsdb } from "../../../src/vrs/ovsdb/client.js";
 import type { OvsdbEndpoint } from "../../../src/vrs/ovsdb/types.js";
-import { ovsSet, namedUuid } from "../../../src/vrs/ovsdb/values.js";
 import { MERGED_SCHEMA_FILE, writeMergedSchema } from "./schema.js";
 import { FAKE_VSC_ARG, startFakeVsc } from "./fake-vsc.js";
+import { controllerRole, setMasterController, tcpAnswers } from "./controller.js";
 import { cmdline, isAlive, livePid, readPidFile, runOk, settle, stopProcess } from "../proc.js";
 
 export interface OvsHostOptions {
@@ -571,50 +571,4 @@ async function stopProcesses(stateDir: string, m: Manifest | null): Promise<void
       }
     }
   }
-}
-
-// ------------------------------------------------------------------ OVSDB bits
-
-/**
- * One transaction: the bridge's controller set becomes exactly one row {target, role: master}.
- * Without ovs-vswitchd nobody maintains `is_connected`, so it is written true as well (what a
- * connected VRS shows; the plugin names it in its messages); with it, ovs-vswitchd writes it.
- */
-async function setMasterController(
-  client: OvsdbClient,
-  bridge: string,
-  target: string,
-  standIn: boolean,
-): Promise<void> {
-  const res = await client.transact("Open_vSwitch", [
-    {
-      op: "insert",
-      table: "Controller",
-      "uuid-name": "vsc",
-      row: standIn ? { target, role: "master", is_connected: true } : { target, role: "master" },
-    },
-    { op: "update", table: "Bridge", where: [["name", "==", bridge]], row: { controller: ovsSet([namedUuid("vsc")]) } },
-  ]);
-  if (res[1]?.count !== 1) throw new Error(`bridge ${bridge} not found while setting its controller`);
-}
-
-async function controllerRole(client: OvsdbClient, target: string): Promise<string | null> {
-  const [r] = await client.transact("Open_vSwitch", [
-    { op: "select", table: "Controller", where: [["target", "==", target]], columns: ["role"] },
-  ]);
-  const role = r?.rows?.[0]?.role;
-  return typeof role === "string" ? role : null;
-}
-
-function tcpAnswers(host: string, port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const s = net.createConnection({ host, port });
-    const done = (v: boolean) => {
-      s.destroy();
-      resolvePromise(v);
-    };
-    s.setTimeout(1000, () => done(false));
-    s.on("connect", () => done(true));
-    s.on("error", () => done(false));
-  });
 }

@@ -18,12 +18,10 @@
  */
 import type { Logger } from "../../../src/log/logger.js";
 import type { OvsdbConnection, OvsdbEndpoint, OvsdbOperation } from "../../../src/vrs/ovsdb/types.js";
-import { ovsMap, ovsSet } from "../../../src/vrs/ovsdb/values.js";
 import { Replica, type RowChange } from "../../../src/vrs/ovsdb/replica.js";
 import { DB, PORT_TABLE, VM_TABLE } from "../../../src/vrs/nuage-constants.js";
 import { bridgeTable, entityTable, nuagePortTable, ovsPortTable } from "../../../src/vrs/model.js";
 import {
-  META,
   allPortNames,
   backoffMs,
   desireFor,
@@ -34,9 +32,9 @@ import {
   type BridgePortView,
   type Mirror,
   type PortInputs,
-  type PortRowView,
 } from "./model.js";
 import { KeyedMutex } from "../../../src/concurrency/keyed-mutex.js";
+import { clearedOps, resolvedOps, unresolvedOps } from "./row-writes.js";
 import { NO_DELAY, type ResolveDelay, waitResolveDelay } from "./resolve-delay.js";
 import { Unresolvable, VsdOps, isTransient, type InterfaceFacts, type VsdObject, type VsdRest } from "./vsd-ops.js";
 
@@ -589,121 +587,21 @@ export class VrsAgent {
 
   // ------------------------------------------------------------ OVSDB writes
 
-  private portRow(port: string): PortRowView | undefined {
-    return this.mirror.portRow(port);
-  }
-
   private async writeResolved(b: Binding): Promise<void> {
-    const row = this.portRow(b.port);
-    const bp = this.mirror.bridgePort(b.port);
-    const ops: OvsdbOperation[] = [];
-    if (row) {
-      const want = {
-        ip_addr: b.iface.ip,
-        subnet_mask: b.iface.netmask,
-        gateway: b.iface.gateway,
-        nuage_domain: b.domainName,
-        nuage_zone: b.zoneName,
-        nuage_network: b.networkName,
-        evpn_id: b.evpnId,
-        vrf_id: b.vrfId,
-      };
-      const have = {
-        ip_addr: row.ipAddr,
-        subnet_mask: row.subnetMask,
-        gateway: row.gateway,
-        nuage_domain: row.nuageDomain,
-        nuage_zone: row.nuageZone,
-        nuage_network: row.nuageNetwork,
-        evpn_id: row.evpnId,
-        vrf_id: row.vrfId,
-      };
-      if (JSON.stringify(want) !== JSON.stringify(have)) {
-        ops.push({ op: "update", table: PORT_TABLE, where: [["name", "==", b.port]], row: want });
-      }
-      if (META.resolutionError in row.metadata) {
-        ops.push({
-          op: "mutate",
-          table: PORT_TABLE,
-          where: [["name", "==", b.port]],
-          mutations: [["metadata", "delete", ovsSet([META.resolutionError])]],
-        });
-      }
-    }
-    if (bp && bp.tag !== b.vlan)
-      ops.push({ op: "update", table: "Port", where: [["name", "==", b.port]], row: { tag: b.vlan } });
-    if (ops.length) await this.ovsdb.transact(DB, ops);
+    await this.transact(resolvedOps(b, this.mirror.portRow(b.port), this.mirror.bridgePort(b.port)));
   }
 
   private async writeUnresolved(port: string, reason: string): Promise<void> {
-    const row = this.portRow(port);
-    const bp = this.mirror.bridgePort(port);
-    const ops: OvsdbOperation[] = [];
     const mode = this.opts.unresolved ?? "silent";
-    if (row && mode !== "reason") {
-      const ip = mode === "zero" ? "0.0.0.0" : "";
-      if (row.ipAddr !== ip || row.subnetMask || row.gateway) {
-        ops.push({
-          op: "update",
-          table: PORT_TABLE,
-          where: [["name", "==", port]],
-          row: { ip_addr: ip, subnet_mask: "", gateway: "" },
-        });
-      }
-    } else if (row) {
-      if (row.ipAddr || row.subnetMask || row.gateway) {
-        ops.push({
-          op: "update",
-          table: PORT_TABLE,
-          where: [["name", "==", port]],
-          row: { ip_addr: "", subnet_mask: "", gateway: "" },
-        });
-      }
-      if (row.metadata[META.resolutionError] !== reason) {
-        ops.push(
-          {
-            op: "mutate",
-            table: PORT_TABLE,
-            where: [["name", "==", port]],
-            mutations: [["metadata", "delete", ovsSet([META.resolutionError])]],
-          },
-          {
-            op: "mutate",
-            table: PORT_TABLE,
-            where: [["name", "==", port]],
-            mutations: [["metadata", "insert", ovsMap({ [META.resolutionError]: reason })]],
-          },
-        );
-      }
-    }
-    if (bp?.tag !== undefined && row)
-      ops.push({ op: "update", table: "Port", where: [["name", "==", port]], row: { tag: ovsSet([]) } });
-    if (ops.length) await this.ovsdb.transact(DB, ops);
+    await this.transact(unresolvedOps(port, reason, mode, this.mirror.portRow(port), this.mirror.bridgePort(port)));
   }
 
   /** The port is not (or no longer) resolvable: empty the row's state; untag the port if it was ours. */
   private async clearRow(port: string, wasBound: boolean): Promise<void> {
-    const row = this.portRow(port);
-    const bp = this.mirror.bridgePort(port);
-    const ops: OvsdbOperation[] = [];
-    if (row && (row.ipAddr || row.subnetMask || row.gateway)) {
-      ops.push({
-        op: "update",
-        table: PORT_TABLE,
-        where: [["name", "==", port]],
-        row: { ip_addr: "", subnet_mask: "", gateway: "" },
-      });
-    }
-    if (row && META.resolutionError in row.metadata) {
-      ops.push({
-        op: "mutate",
-        table: PORT_TABLE,
-        where: [["name", "==", port]],
-        mutations: [["metadata", "delete", ovsSet([META.resolutionError])]],
-      });
-    }
-    if (bp?.tag !== undefined && (wasBound || row))
-      ops.push({ op: "update", table: "Port", where: [["name", "==", port]], row: { tag: ovsSet([]) } });
+    await this.transact(clearedOps(port, wasBound, this.mirror.portRow(port), this.mirror.bridgePort(port)));
+  }
+
+  private async transact(ops: OvsdbOperation[]): Promise<void> {
     if (ops.length) await this.ovsdb.transact(DB, ops);
   }
 

@@ -31,6 +31,8 @@ export class ApiKeys {
   private readonly keys = new Map<string, ApiKey>();
   /** `GET /me` logins with a password. */
   logins = 0;
+  /** Every key issued, expired or not (a test looks for them in what a client printed). */
+  readonly issued: { key: string; userName: string }[] = [];
 
   /** `ttlMs`: the lifetime of keys issued from now on. */
   constructor(
@@ -86,6 +88,7 @@ export class ApiKeys {
       const now = Date.now();
       k = { userID, issuedAt: now, expiry: now + this.ttlMs() };
       this.keys.set(key, k);
+      this.issued.push({ key, userName: String(user.a.userName) });
       this.logins++;
     }
     if (!k) throw unauthorized(isMe ? "Invalid user name, password or organization" : "API key is invalid or expired");

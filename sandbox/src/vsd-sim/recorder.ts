@@ -67,6 +67,8 @@ export class RequestRecorder {
       description: x.description,
     }));
     let body = r.body;
+    // a user's password (POST/PUT of users) is not kept
+    if (typeof body === "object" && body !== null && "password" in body) body = { ...body, password: "(not recorded)" };
     if (body !== undefined) {
       const text = JSON.stringify(body);
       if (text.length > MAX_BODY_CHARS) body = { truncated: `${text.slice(0, MAX_BODY_CHARS)}…` };

@@ -157,6 +157,26 @@ function routeKey(method: string, segs: string[]): string {
   return `${method} /${segs.map((s, i) => (i % 2 === 1 ? "{id}" : s)).join("/")}`;
 }
 
+const AdminUserSchema = z.object({
+  enterprise: z.string().min(1),
+  userName: z.string().min(1),
+  password: z.string().min(1),
+  role: z.string().default("CSPROOT"),
+});
+
+/** Who the admin endpoints act as (as the seed does: lenient checks). */
+const ADMIN_CALL: Call = {
+  actor: {
+    userID: "00000000-0000-0000-0000-000000000000",
+    userName: "sim-admin",
+    enterpriseID: "",
+    enterpriseName: "",
+    role: "CSPROOT",
+    csp: true,
+  },
+  check: new SpecCheck(true),
+};
+
 export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdSimulator> {
   const log = opts.logger ?? silent;
   const host = opts.host ?? "127.0.0.1";
@@ -385,6 +405,25 @@ export async function startVsdSimulator(opts: VsdSimulatorOptions): Promise<VsdS
     if (path === "/__sim/health" && method === "GET") return { status: 200, body: { ok: true } };
     if (path === "/__sim/stats" && method === "GET") return { status: 200, body: { ...stats, logins: keys.logins } };
     if (path === "/__sim/faults" && method === "GET") return { status: 200, body: faults };
+    // Test hooks for secret-leak checks: a user whose password is unlike any other string, and
+    // the API keys issued (a test looks for them in what the plugin printed).
+    if (path === "/__sim/keys" && method === "GET") return { status: 200, body: keys.issued };
+    if (path === "/__sim/users" && method === "POST") {
+      const b = AdminUserSchema.safeParse(parseJson(await readBody(req)));
+      if (!b.success) return { status: 400, body: { error: b.error.issues.map((i) => i.message).join("; ") } };
+      const ent = store.all("enterprise").find((e) => e.a.name === b.data.enterprise);
+      if (!ent) return { status: 404, body: { error: `no enterprise ${b.data.enterprise}` } };
+      const { userName, password, role } = b.data;
+      const u = store.create(ADMIN_CALL, ent, "user", {
+        userName,
+        password,
+        role,
+        firstName: userName,
+        lastName: userName,
+        email: `${userName}@example.invalid`,
+      });
+      return { status: 200, body: { ID: u.a.ID } };
+    }
     if (path === "/__sim/requests" && method === "GET") {
       const q = new URL(req.url ?? "/", "https://vsd.invalid").searchParams;
       const since = q.get("since");

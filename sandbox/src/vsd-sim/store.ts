@@ -9,7 +9,7 @@
  * The HTTP layer (server.ts) maps URLs onto these methods.
  */
 import { randomUUID } from "node:crypto";
-import { ChoiceRequired, Code, SimError, conflict, forbidden, invalid, notFound } from "./errors.js";
+import { ChoiceRequired, Code, SimError, conflict, forbidden, invalid } from "./errors.js";
 import {
   checkSubnetAddressing,
   placementOf,
@@ -23,6 +23,7 @@ import { RULES, assertRulesMatchSpec } from "./rules.js";
 import { vsdSpec, type SpecTable } from "./spec.js";
 import { type SpecCheck, checkBody, duplicate, sameValue } from "./validate.js";
 import { Lineage } from "./lineage.js";
+import { Memberships } from "./members.js";
 
 export type { Actor, Attrs, Entity, EntityOf, Kind } from "./model.js";
 
@@ -64,8 +65,7 @@ export class SimStore implements AddressingView {
   private readonly entities = new EntityMap();
   private readonly lineage = new Lineage(this.entities);
   private readonly passwords = new Map<string, string>();
-  /** vPort ID → IDs of its policy groups. */
-  private readonly memberships = new Map<string, Set<string>>();
+  private readonly members = new Memberships(this);
   /** vPorts the VSD made for a container interface: they go with it. */
   private readonly autoVports = new Set<string>();
   /** Containers whose embedded interfaces are shown without ID, as Nuage's own simulator echoes them (seed only). */
@@ -178,13 +178,13 @@ export class SimStore implements AddressingView {
     if (parent.kind === "vport" && kind === "policygroup") return this.pgsOfVport(parent.a.ID);
     if (parent.kind === "containerinterface" && kind === "policygroup") return this.pgsOfVport(parent.a.VPortID);
     if (parent.kind === "policygroup" && kind === "vport")
-      return this.all("vport").filter((v) => this.memberships.get(v.a.ID)?.has(parent.a.ID));
+      return this.all("vport").filter((v) => this.members.groupsOf(v.a.ID).has(parent.a.ID));
     return this.all(kind).filter((e) => this.lineage.related(e).has(parent.a.ID));
   }
 
   private pgsOfVport(vportID: string): Entity[] {
-    const set = this.memberships.get(vportID);
-    return set ? this.all("policygroup").filter((p) => set.has(p.a.ID)) : [];
+    const set = this.members.groupsOf(vportID);
+    return this.all("policygroup").filter((p) => set.has(p.a.ID));
   }
 
   // ---------- create ----------
@@ -419,31 +419,7 @@ export class SimStore implements AddressingView {
     if (!Array.isArray(body) || !body.every((x) => typeof x === "string"))
       throw invalid("", "The body of a member assignment must be a JSON array of IDs", 400);
     if (!this.visible(call.actor, parent)) throw forbidden("You are not allowed to change this object");
-    const ids = unique(body as string[]);
-    const otherDomain = (what: string) =>
-      conflict("Policy group in another domain", `${what} is not in the same domain.`, "", Code.PolicyGroupOtherDomain);
-    if (parent.kind === "vport") {
-      for (const id of ids) {
-        const pg = this.getOf("policygroup", id);
-        if (!pg) throw notFound("policy group", id);
-        if (pg.a.parentID !== parent.a.domainID) throw otherDomain(`Policy group ${pg.a.name}`);
-      }
-      this.memberships.set(parent.a.ID, new Set(ids));
-    } else if (parent.kind === "policygroup") {
-      for (const id of ids) {
-        const v = this.getOf("vport", id);
-        if (!v) throw notFound("vport", id);
-        if (v.a.domainID !== parent.a.parentID) throw otherDomain(`vport ${v.a.name}`);
-      }
-      for (const [vp, set] of this.memberships) if (!ids.includes(vp)) set.delete(parent.a.ID);
-      for (const id of ids) {
-        const set = this.memberships.get(id) ?? new Set<string>();
-        set.add(parent.a.ID);
-        this.memberships.set(id, set);
-      }
-    } else {
-      throw new SimError(405, "Method not allowed", "Not a member list");
-    }
+    this.members.assign(parent, unique(body as string[]));
   }
 
   // ---------- delete ----------
@@ -461,7 +437,7 @@ export class SimStore implements AddressingView {
     }
     if (e.kind === "vport" && this.hasInterfaces(e))
       throw conflict("VM exists on vport", `vport ${e.a.name} has a container attached.`, "", Code.VmOnVport);
-    if (e.kind === "policygroup" && [...this.memberships.values()].some((s) => s.has(e.a.ID)))
+    if (e.kind === "policygroup" && this.members.inUse(e.a.ID))
       throw conflict(
         "Policy group in use",
         `Policy group ${e.a.name} is assigned to vports.`,
@@ -489,10 +465,9 @@ export class SimStore implements AddressingView {
 
   private drop(e: Entity): void {
     this.entities.delete(e.a.ID);
-    this.memberships.delete(e.a.ID);
+    this.members.forget(e.a.ID);
     this.autoVports.delete(e.a.ID);
     this.passwords.delete(e.a.ID);
-    for (const set of this.memberships.values()) set.delete(e.a.ID);
   }
 
   private dropInterface(i: EntityOf<"containerinterface">): void {
@@ -516,8 +491,7 @@ export class SimStore implements AddressingView {
   }
 
   snapshot(): SimState {
-    const vportPolicyGroups: Record<string, string[]> = {};
-    for (const [vp, set] of this.memberships) if (set.size > 0) vportPolicyGroups[vp] = [...set];
+    const vportPolicyGroups = this.members.snapshot();
     const dump = Object.fromEntries(
       KINDS.map((k) => [`${k}s`, this.all(k).map((e) => structuredClone(this.view(e)))]),
     ) as Omit<SimState, "vportPolicyGroups">;

@@ -15,7 +15,7 @@
  * it and ran in production), containers sharing an `externalID` (the Go plugin gave every container
  * of a host the same one), a domain without `IPv4IBGPMaxPaths`/`IPv6IBGPMaxPaths` (no client sends them).
  */
-import { Code, SpecRefusal, type SpecRule } from "./errors.js";
+import { Code, SpecRefusal, required, type SpecRule } from "./errors.js";
 import type { AttrSpec, ObjectSpec } from "./spec.js";
 import type { Attrs } from "./model.js";
 
@@ -164,11 +164,7 @@ export function checkRequired(check: SpecCheck, obj: ObjectSpec, body: Attrs): v
   for (const a of obj.attributes.values()) {
     if (!a.required) continue;
     const v = body[a.name];
-    if (isNull(v) || v === "") {
-      check.refuse(
-        new SpecRefusal("required", 409, "Invalid input", "This value cannot be null", a.name, Code.ValueNull),
-      );
-    }
+    if (isNull(v) || v === "") check.refuse(required(a.name));
   }
 }
 
