@@ -19,6 +19,8 @@ export const ADDRESS_CHECK_MS = 1_500;
 export interface AddressHolder {
   /** e.g. `VSD container "web-1"` or `a VM interface (MAC …)`. */
   what: string;
+  /** The holding VSD container's UUID, when a container holds it. */
+  containerUuid?: string;
   /** The nuage IPAM's reservations carry an externalID saying so. */
   nuageIpam?: boolean;
 }
@@ -37,7 +39,17 @@ export class AddressInUseCheck {
   ) {}
 
   /** Throws a DriverError naming the holder when the VSD subnet uses `ip` already. */
-  async ensureFree(ref: NuageSubnetRef, ip: string, vmUuid: string): Promise<void> {
+  /**
+   * A holder that is an entity of this host's own VRS (its row still in this host's OVSDB: a
+   * container whose Leave the plugin is still undoing) is not refused: the VRS here frees the
+   * address when the row goes, so its resolution of the new port decides, as without the check.
+   */
+  async ensureFree(
+    ref: NuageSubnetRef,
+    ip: string,
+    vmUuid: string,
+    isLocalEntity: (uuid: string) => boolean = () => false,
+  ): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<"late">((resolve) => {
       timer = setTimeout(() => resolve("late"), this.waitMs);
@@ -62,6 +74,13 @@ export class AddressInUseCheck {
       return;
     }
     if (!holder) return;
+    if (holder.containerUuid && isLocalEntity(holder.containerUuid)) {
+      this.logger.info(
+        { ip, subnet: ref.subnet, holder: holder.what },
+        "the address is held by an entity of this host's VRS that is going away; Join waits for the VRS",
+      );
+      return;
+    }
     throw new DriverError(
       `address ${ip} is already used in VSD subnet "${ref.subnet}" (domain "${ref.domain}") by ${holder.what}` +
         `${holder.nuageIpam ? ", a reservation of the nuage IPAM" : ""}: Docker's IPAM gave it without knowing what the VSD holds. ` +

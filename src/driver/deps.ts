@@ -2,8 +2,16 @@
 import type { NuageSubnetRef } from "../store/records.js";
 import type { PortAttachment, ResolvedPort } from "../vrs/vrs-client.js";
 import type { DockerNetwork } from "../docker/engine.js";
+import type { Logger } from "pino";
+import type { FileStore } from "../store/file-store.js";
+import type { HostLinks } from "../host/links.js";
+import type { NuageIpam } from "./ipam-driver.js";
+import type { PolicyGroups } from "./policy-groups.js";
+import type { AddressInUseCheck } from "./address-in-use.js";
 
 export interface VrsPorts {
+  /** Whether this host's OVSDB has an entity row of that vm_uuid (one the VRS here still serves). */
+  hasEntity?(vmUuid: string): boolean;
   /** Rejects (naming the endpoint and why) unless OVSDB is up and followed within waitMs. */
   ready(waitMs: number): Promise<void>;
   /** Why the VRS cannot resolve anything now (no master controller, not connected), or undefined. */
@@ -46,4 +54,32 @@ export interface VsdContainerNamer {
     containerId: string,
     owner?: { organization: string; user?: string },
   ): Promise<boolean>;
+}
+
+/** What the driver is told by the config. */
+export interface DriverSettings {
+  scope: "local" | "global";
+  bridge: string;
+  resolveTimeoutMs: number;
+  /** Whether Join waits for the VRS's resolution ("before-start", the default) or returns once the port is written. */
+  resolveWait?: "before-start" | "after-start";
+  /** MTU of both veth ends (VethMtu). */
+  vethMtu?: number;
+  /** The driver name Docker knows this plugin by, to recognise its networks in the Docker API. */
+  driverName: string;
+}
+
+export interface DriverDeps {
+  store: FileStore;
+  links: HostLinks;
+  vrs: VrsPorts;
+  docker?: DockerLookup;
+  vsd?: SubnetDirectory;
+  /** The plugin's IPAM (--ipam-driver=nuage): its networks' addresses are VSD reservations. */
+  ipam?: NuageIpam;
+  /** Policy groups per container (driver-opt nuage.policy-group). */
+  policyGroups?: PolicyGroups;
+  /** With VSD access: Join refuses an address of Docker's IPAM that the VSD subnet uses already. */
+  addressCheck?: AddressInUseCheck;
+  logger: Logger;
 }

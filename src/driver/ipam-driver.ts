@@ -548,7 +548,7 @@ export class NuageIpam implements IpamDriver {
   /**
    * The Docker container behind a reserved endpoint is known: the VSD container takes its name.
    * Its UUID stays the reservation's: it is the entity's vm_uuid, which no Nuage client changes
-   * on a live entity (vrs-ovsdb.md, "Added 2026-11-29").
+   * on a live entity (vrs-ovsdb.md, "what Nuage's own clients do, read from their sources").
    */
   async nameContainer(reservationId: string, name: string, dockerId: string): Promise<void> {
     const rec = this.deps.store.getReservation(reservationId);

@@ -1,8 +1,3 @@
-/**
- * What each Docker call means for Nuage. One method per call, each a linear flow
- * whose steps register their undo, so a failure half-way leaves nothing behind.
- */
-import type { Logger } from "pino";
 import {
   DriverError,
   type AllocateNetworkRequest,
@@ -20,49 +15,21 @@ import {
   type NetworkDriver,
   type NetworkIdRequest,
 } from "../plugin/protocol.js";
-import type { FileStore } from "../store/file-store.js";
 import type { EndpointRecord, Frozen, NetworkRecord } from "../store/records.js";
-import { LinkExistsError, type HostLinks } from "../host/links.js";
+import { LinkExistsError } from "../host/links.js";
 import { ResolutionError } from "../vrs/vrs-client.js";
 import { entityIdentity } from "./entity-identity.js";
 import { OvsdbUnavailableError } from "../vrs/ovsdb/errors.js";
 import { KeyedMutex } from "../concurrency/keyed-mutex.js";
 import { bareIp, generateMac, isMac, macForAddress, maskToPrefix, parseCidr, vethNames } from "./naming.js";
 import { parseNetworkOptions } from "./network-options.js";
-import type { DockerLookup, SubnetDirectory, VrsPorts, VsdSubnetFacts } from "./deps.js";
+import type { DriverDeps, DriverSettings, VsdSubnetFacts } from "./deps.js";
+export type { DriverDeps, DriverSettings } from "./deps.js";
 import { type NuageIpam, reservationName } from "./ipam-driver.js";
 import type { PolicyGroups } from "./policy-groups.js";
 import { isOwnIpamDriver } from "./nln-pools.js";
-import type { AddressInUseCheck } from "./address-in-use.js";
 import { unresolvedMessage } from "./join-messages.js";
 import { ResolutionWatch } from "./resolution-watch.js";
-
-export interface DriverSettings {
-  scope: "local" | "global";
-  bridge: string;
-  resolveTimeoutMs: number;
-  /** Whether Join waits for the VRS's resolution ("before-start", the default) or returns once the port is written. */
-  resolveWait?: "before-start" | "after-start";
-  /** MTU of both veth ends (VethMtu). */
-  vethMtu?: number;
-  /** The driver name Docker knows this plugin by, to recognise its networks in the Docker API. */
-  driverName: string;
-}
-
-export interface DriverDeps {
-  store: FileStore;
-  links: HostLinks;
-  vrs: VrsPorts;
-  docker?: DockerLookup;
-  vsd?: SubnetDirectory;
-  /** The plugin's IPAM (--ipam-driver=nuage): its networks' addresses are VSD reservations. */
-  ipam?: NuageIpam;
-  /** Policy groups per container (driver-opt nuage.policy-group). */
-  policyGroups?: PolicyGroups;
-  /** With VSD access: Join refuses an address of Docker's IPAM that the VSD subnet uses already. */
-  addressCheck?: AddressInUseCheck;
-  logger: Logger;
-}
 
 const short = (id: string): string => id.slice(0, 12);
 /** Leave and DeleteEndpoint give OVSDB this long in all (a dropped connection included), not the whole call deadline. */
@@ -340,7 +307,10 @@ export class NuageDriver implements NetworkDriver {
       // One budget for the whole Join (ResolveTimeout): waiting for OVSDB counts against it.
       const deadline = Date.now() + this.settings.resolveTimeoutMs;
       // Docker's IPAM knows only its network: an address the VSD subnet uses already would never resolve.
-      if (!reservation) await this.deps.addressCheck?.ensureFree(net.nuage, bareIp(ep.address), vmUuid);
+      if (!reservation)
+        await this.deps.addressCheck?.ensureFree(net.nuage, bareIp(ep.address), vmUuid, (uuid) =>
+          this.deps.vrs.hasEntity ? this.deps.vrs.hasEntity(uuid) : false,
+        );
       await this.vrsReady(what, Math.min(OVSDB_UNREACHABLE_MS, this.settings.resolveTimeoutMs));
       // Nuage's own clients check the VRS's controller before writing anything (vrs-ovsdb.md §7.4).
       const controller = this.deps.vrs.controllerProblem();

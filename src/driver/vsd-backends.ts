@@ -263,6 +263,7 @@ export function subnetAddressUse(client: VsdClient): SubnetAddressUse {
       const name = owner?.name ?? other.name ?? other.ID ?? "?";
       return {
         what: `VSD container "${name}"${owner?.UUID ? ` (UUID ${owner.UUID.slice(0, 12)}…)` : ""}`,
+        containerUuid: owner?.UUID ?? other.containerUUID ?? undefined,
         nuageIpam: !!owner?.externalID?.startsWith(IPAM_TAG_PREFIX),
       };
     }

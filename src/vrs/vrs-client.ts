@@ -201,6 +201,10 @@ export class VrsClient {
    * Why the VRS cannot resolve a port now, by the controller rule, naming the controllers; undefined
    * when the rule holds or has no answer yet (unreported: the resolution wait watches the rule).
    */
+  hasEntity(vmUuid: string): boolean {
+    return this.replica.find(VM_TABLE, vmUuid) !== undefined;
+  }
+
   controllerProblem(): string | undefined {
     const v = this.controllerVerdict();
     if (!v) return `bridge ${this.bridge} (VrsBridge) does not exist in the VRS`;

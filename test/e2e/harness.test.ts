@@ -81,6 +81,9 @@ describe("harness", { timeout: 90_000 }, () => {
 
     await host.destroy();
     assert.equal(host.members().size, 0, "nothing runs in the host any more");
+    // The holder is reaped by node asynchronously after its SIGKILL: give the reaping a moment.
+    const reapedBy = Date.now() + 5_000;
+    while (existsSync(`/proc/${host.pid}`) && Date.now() < reapedBy) await new Promise((r) => setTimeout(r, 50));
     assert.equal(existsSync(`/proc/${host.pid}`), false, "holder gone");
   });
 
