@@ -78,6 +78,10 @@ function openOvsdb(cfg: Config, logger: Logger, opts: StartOptions): OvsdbClient
     },
     connectTimeoutMs: 5_000,
     callTimeoutMs: 10_000,
+    // The VRS's OVSDB is on this host: a refused connect costs a system call, while every
+    // moment of backoff after ovsdb-server is back is added to each Docker call waiting for
+    // it (up to 3 s with the client's default cap).
+    maxBackoffMs: 500,
   });
   ovsdb.on("connected", () =>
     logger.info(

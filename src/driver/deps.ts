@@ -12,6 +12,8 @@ import type { AddressInUseCheck } from "./address-in-use.js";
 export interface VrsPorts {
   /** Whether this host's OVSDB has an entity row of that vm_uuid (one the VRS here still serves). */
   hasEntity?(vmUuid: string): boolean;
+  /** How long OVSDB has been away (or not yet read again after a reconnect); 0 while it is followed. */
+  unavailableForMs?(): number;
   /** Rejects (naming the endpoint and why) unless OVSDB is up and followed within waitMs. */
   ready(waitMs: number): Promise<void>;
   /** Why the VRS cannot resolve anything now (no master controller, not connected), or undefined. */

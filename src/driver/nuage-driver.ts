@@ -32,13 +32,24 @@ import { unresolvedMessage } from "./join-messages.js";
 import { ResolutionWatch } from "./resolution-watch.js";
 
 const short = (id: string): string => id.slice(0, 12);
-/** Leave and DeleteEndpoint give OVSDB this long in all (a dropped connection included), not the whole call deadline. */
+/**
+ * Leave and DeleteEndpoint give OVSDB this long in all (a dropped connection included), not the
+ * whole call deadline, counted from when OVSDB went away: a restart of ovsdb-server is ridden
+ * out, while an OVSDB away for longer (the rollback of a Join that waited 10 s for it, every
+ * `docker rm` during a VRS upgrade) does not wait again, call after call, for what is left to
+ * the reconcile pass anyway.
+ */
 const OVSDB_DOWN_WAIT_MS = 2_000;
 /** How long Join waits for OVSDB to come (back): the README's bound for a VRS whose OVSDB is down. */
 const OVSDB_UNREACHABLE_MS = 10_000;
 /** The least time Join gives the VRS to resolve, whatever waiting for OVSDB took. */
 const MIN_RESOLVE_WAIT_MS = 1_000;
-/** Join's write to OVSDB, reconnections and retries of a conflicting write included. */
+/**
+ * Join's write to OVSDB, retries of a conflicting write included, when OVSDB stays up. When the
+ * connection drops during it, the write waits for OVSDB like the rest of Join (up to
+ * OVSDB_UNREACHABLE_MS, within the Join's budget): a restart of ovsdb-server between Join's
+ * check that OVSDB is up and its write must not fail a start the stated bound lets succeed.
+ */
 const OVSDB_WRITE_MS = 3_000;
 
 export class NuageDriver implements NetworkDriver {
@@ -55,6 +66,12 @@ export class NuageDriver implements NetworkDriver {
 
   getCapabilities(): CapabilitiesResponse {
     return { Scope: this.settings.scope, ConnectivityScope: this.settings.scope };
+  }
+
+  /** What is left of OVSDB_DOWN_WAIT_MS since OVSDB went away (all of it while OVSDB is up). */
+  private downWaitMs(): number {
+    const away = this.deps.vrs.unavailableForMs?.() ?? 0;
+    return Math.max(1, OVSDB_DOWN_WAIT_MS - away);
   }
 
   async createNetwork(req: CreateNetworkRequest): Promise<void> {
@@ -328,7 +345,7 @@ export class NuageDriver implements NetworkDriver {
         await this.createVeth(ep);
         undo.push(() => this.deps.links.deleteLink(ep.hostIfName));
         // Before the write: a write cut by a dropped connection may have been committed.
-        undo.push(() => this.deps.vrs.detach(ep.hostIfName, vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS }));
+        undo.push(() => this.deps.vrs.detach(ep.hostIfName, vmUuid, { timeoutMs: this.downWaitMs() }));
         try {
           await this.deps.vrs.attach(
             {
@@ -348,7 +365,7 @@ export class NuageDriver implements NetworkDriver {
               networkId: net.id,
               split: !!reservation,
             },
-            { timeoutMs: OVSDB_WRITE_MS },
+            { timeoutMs: Math.max(OVSDB_WRITE_MS, Math.min(OVSDB_UNREACHABLE_MS, deadline - Date.now())) },
           );
         } catch (err) {
           // OVSDB gone during the write, or a row it refused: the message says which.
@@ -428,7 +445,7 @@ export class NuageDriver implements NetworkDriver {
       if (!ep) return;
       // OVSDB down (or dropping during the call): fail within the bound; Docker goes on with
       // DeleteEndpoint, which leaves the rows to reconcile.
-      await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS });
+      await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { timeoutMs: this.downWaitMs() });
       if (ep.joined) {
         const { joined: _left, ...rest } = ep;
         await this.deps.store.putEndpoint(rest, "redone-if-lost");
@@ -441,7 +458,7 @@ export class NuageDriver implements NetworkDriver {
       const ep = this.deps.store.getEndpoint(req.EndpointID);
       if (!ep) return;
       try {
-        await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { timeoutMs: OVSDB_DOWN_WAIT_MS });
+        await this.deps.vrs.detach(ep.hostIfName, ep.joined?.vmUuid, { timeoutMs: this.downWaitMs() });
       } catch (err) {
         // The VRS's OVSDB is down: Docker drops the endpoint whatever we answer, so remove the
         // rest now; the port's rows, left without a record, go at the reconcile pass that

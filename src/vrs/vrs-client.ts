@@ -174,6 +174,11 @@ export class VrsClient {
     return this.replica.synced;
   }
 
+  /** How long OVSDB has been away (or its contents not read again yet); 0 while it is followed. */
+  unavailableForMs(): number {
+    return this.replica.unsyncedForMs;
+  }
+
   private bridgeRow(): BridgeRecord {
     const b = this.replica.find("Bridge", this.bridge);
     if (!b)

@@ -110,3 +110,20 @@ test("rows are decoded once into records; a row of the wrong OVSDB type is kept 
   assert.equal(changes.length, 2, "the change names the two rows read");
   r.stop();
 });
+
+test("unsyncedForMs: 0 while synced, then the time since the drop, and 0 again after the resync", async () => {
+  const { conn, push } = fakeConnection();
+  const r = new Replica(conn, "Open_vSwitch", { Nuage_VM_Table: entityTable(["vm_uuid", "ports"]) });
+  r.start();
+  await r.whenSynced(Date.now() + 1000);
+  assert.equal(r.unsyncedForMs, 0);
+  await new Promise((res) => setTimeout(res, 50));
+  (conn as unknown as { connected: boolean }).connected = false;
+  (conn as unknown as EventEmitter).emit("disconnected");
+  await new Promise((res) => setTimeout(res, 120));
+  const away = r.unsyncedForMs;
+  assert.ok(away >= 100 && away < 1000, `away ${away} ms: counted from the drop, not from the start`);
+  (conn as unknown as { connected: boolean }).connected = true;
+  push({}, true);
+  assert.equal(r.unsyncedForMs, 0);
+});

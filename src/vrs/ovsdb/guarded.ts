@@ -38,7 +38,8 @@ const MAX_ATTEMPTS = 40;
 
 /** What a guarded write needs of the replica it reads from. */
 export interface ReplicaClock {
-  whenSynced(deadline: number): Promise<void>;
+  /** waitedMs: the whole wait, for the message at the deadline. */
+  whenSynced(deadline: number, waitedMs?: number): Promise<void>;
   nextChange(waitMs: number): Promise<void>;
 }
 
@@ -55,8 +56,9 @@ export async function runGuarded(
   build: () => OvsdbOperation[],
   deadline: number,
 ): Promise<void> {
+  const budgetMs = Math.max(0, deadline - Date.now());
   for (let attempt = 1; ; attempt++) {
-    await replica.whenSynced(deadline);
+    await replica.whenSynced(deadline, budgetMs);
     const ops = build();
     if (ops.length === 0) return;
     const left = deadline - Date.now();

@@ -59,6 +59,8 @@ export class Replica<M extends TableModels> extends EventEmitter {
   private monitoring: Promise<void> | undefined;
   private monitored: Monitor | undefined;
   private isSynced = false;
+  /** When the cache stopped being current (construction, or the drop that ended the last sync). */
+  private unsyncedSince = Date.now();
   private lastProblem: string | undefined;
   private changeWaiters = new Set<() => void>();
   private closed = false;
@@ -66,6 +68,7 @@ export class Replica<M extends TableModels> extends EventEmitter {
     void this.ensureMonitor();
   };
   private readonly onDisconnected = (): void => {
+    if (this.isSynced) this.unsyncedSince = Date.now();
     this.isSynced = false;
     this.wake();
   };
@@ -103,6 +106,11 @@ export class Replica<M extends TableModels> extends EventEmitter {
   /** True when the cache holds the database's current contents (connected, monitor answered). */
   get synced(): boolean {
     return this.isSynced && this.conn.connected;
+  }
+
+  /** How long the cache has not been current (OVSDB away, or its contents not read again yet); 0 when synced. */
+  get unsyncedForMs(): number {
+    return this.synced ? 0 : Date.now() - this.unsyncedSince;
   }
 
   /** Why the monitor could not be set up (e.g. no such table), if it could not. */
