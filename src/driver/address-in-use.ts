@@ -38,11 +38,13 @@ export class AddressInUseCheck {
     private readonly waitMs = ADDRESS_CHECK_MS,
   ) {}
 
-  /** Throws a DriverError naming the holder when the VSD subnet uses `ip` already. */
   /**
-   * A holder that is an entity of this host's own VRS (its row still in this host's OVSDB: a
-   * container whose Leave the plugin is still undoing) is not refused: the VRS here frees the
-   * address when the row goes, so its resolution of the new port decides, as without the check.
+   * Throws a DriverError naming the holder when the VSD subnet uses `ip` already. A holder that
+   * is an entity of this host's own VRS is not refused: its row still in this host's OVSDB (a
+   * container whose Leave the plugin is still undoing), or deleted moments ago (an endpoint
+   * removed because Docker gave its address again: the VSD lists it until the VRS has removed
+   * its VSD side). The VRS here frees the address when the row goes, so its resolution of the
+   * new port decides, as without the check.
    */
   async ensureFree(
     ref: NuageSubnetRef,

@@ -309,7 +309,7 @@ export class NuageDriver implements NetworkDriver {
       // Docker's IPAM knows only its network: an address the VSD subnet uses already would never resolve.
       if (!reservation)
         await this.deps.addressCheck?.ensureFree(net.nuage, bareIp(ep.address), vmUuid, (uuid) =>
-          this.deps.vrs.hasEntity ? this.deps.vrs.hasEntity(uuid) : false,
+          this.deps.vrs.entityHereOrLeaving ? this.deps.vrs.entityHereOrLeaving(uuid) : false,
         );
       await this.vrsReady(what, Math.min(OVSDB_UNREACHABLE_MS, this.settings.resolveTimeoutMs));
       // Nuage's own clients check the VRS's controller before writing anything (vrs-ovsdb.md §7.4).

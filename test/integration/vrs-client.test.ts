@@ -18,6 +18,7 @@ import { OvsdbUnavailableError } from "../../src/vrs/ovsdb/errors.js";
 import type { TableUpdates } from "../../src/vrs/ovsdb/types.js";
 import { setToArray } from "../../src/vrs/ovsdb/values.js";
 import { ResolutionError, VrsClient, type PortAttachment } from "../../src/vrs/vrs-client.js";
+import { waitFor } from "../support/proc.js";
 
 const DB = "Open_vSwitch";
 const BRIDGE = "alubr0";
@@ -95,6 +96,23 @@ test("the replica shows a transaction's effect as soon as the transaction answer
     await vrs.detach(port);
     assert.equal(vrs.entity(`${i}`.padStart(64, "b")), undefined, `detach ${i} visible at once`);
   }
+});
+
+test("an entity whose row this client saw go counts as here or leaving; one never seen does not", async () => {
+  const { vrs } = await vrsClient();
+  const { vrs: other } = await vrsClient();
+  const uuid = "c".repeat(64);
+  assert.equal(vrs.entityHereOrLeaving(uuid), false);
+  await vrs.attach(att("nuhleave", { vmUuid: uuid }));
+  assert.equal(vrs.entityHereOrLeaving(uuid), true, "its row is there");
+  await waitFor("the other client to see the entity", () => other.entity(uuid) !== undefined, { timeoutMs: 5000 });
+  await vrs.detach("nuhleave", uuid);
+  assert.equal(vrs.entity(uuid), undefined);
+  assert.equal(vrs.entityHereOrLeaving(uuid), true, "its row went a moment ago");
+  // Another writer's deletion is seen too (through the monitor).
+  await waitFor("the other client to see it go", () => other.entity(uuid) === undefined, { timeoutMs: 5000 });
+  assert.equal(other.entityHereOrLeaving(uuid), true);
+  assert.equal(vrs.entityHereOrLeaving("d".repeat(64)), false);
 });
 
 test("attach writes the three rows in one transaction; a second port of the same identity joins its entity", async () => {
