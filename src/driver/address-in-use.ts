@@ -39,18 +39,20 @@ export class AddressInUseCheck {
   ) {}
 
   /**
-   * Throws a DriverError naming the holder when the VSD subnet uses `ip` already. A holder that
-   * is an entity of this host's own VRS is not refused: its row still in this host's OVSDB (a
-   * container whose Leave the plugin is still undoing), or deleted moments ago (an endpoint
-   * removed because Docker gave its address again: the VSD lists it until the VRS has removed
-   * its VSD side). The VRS here frees the address when the row goes, so its resolution of the
-   * new port decides, as without the check.
+   * Throws a DriverError naming the holder when the VSD subnet uses `ip` already.
+   *
+   * A holder that is an entity of this host's VRS going away (no endpoint of this plugin joined
+   * to it any more; its row still in this host's OVSDB, a Leave whose row removal waits for OVSDB,
+   * or deleted moments ago, its VSD side not yet removed by the VRS) is not refused: the VRS here
+   * frees the address when the row goes, so its resolution of the new port decides, as without
+   * the check. A live local entity (another network's container on this host) is refused like
+   * any other holder.
    */
   async ensureFree(
     ref: NuageSubnetRef,
     ip: string,
     vmUuid: string,
-    isLocalEntity: (uuid: string) => boolean = () => false,
+    isLocalEntityGoingAway: (uuid: string) => boolean = () => false,
   ): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<"late">((resolve) => {
@@ -76,7 +78,7 @@ export class AddressInUseCheck {
       return;
     }
     if (!holder) return;
-    if (holder.containerUuid && isLocalEntity(holder.containerUuid)) {
+    if (holder.containerUuid && isLocalEntityGoingAway(holder.containerUuid)) {
       this.logger.info(
         { ip, subnet: ref.subnet, holder: holder.what },
         "the address is held by an entity of this host's VRS that is going away; Join waits for the VRS",

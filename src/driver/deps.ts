@@ -10,11 +10,13 @@ import type { PolicyGroups } from "./policy-groups.js";
 import type { AddressInUseCheck } from "./address-in-use.js";
 
 export interface VrsPorts {
+  /** Whether this host's OVSDB has an entity row of that vm_uuid (one the VRS here still serves). */
+  hasEntity?(vmUuid: string): boolean;
   /**
-   * Whether this host's OVSDB has an entity row of that vm_uuid, or had one moments ago: an
-   * entity whose VSD side the VRS here serves or is still removing.
+   * Whether this host's OVSDB had an entity row of that vm_uuid that went moments ago (the VRS
+   * here may still be removing its VSD side: left-entities.ts).
    */
-  entityHereOrLeaving?(vmUuid: string): boolean;
+  entityLeft?(vmUuid: string): boolean;
   /** Rejects (naming the endpoint and why) unless OVSDB is up and followed within waitMs. */
   ready(waitMs: number): Promise<void>;
   /** Why the VRS cannot resolve anything now (no master controller, not connected), or undefined. */

@@ -309,7 +309,7 @@ export class NuageDriver implements NetworkDriver {
       // Docker's IPAM knows only its network: an address the VSD subnet uses already would never resolve.
       if (!reservation)
         await this.deps.addressCheck?.ensureFree(net.nuage, bareIp(ep.address), vmUuid, (uuid) =>
-          this.deps.vrs.entityHereOrLeaving ? this.deps.vrs.entityHereOrLeaving(uuid) : false,
+          this.isLocalEntityGoingAway(uuid),
         );
       await this.vrsReady(what, Math.min(OVSDB_UNREACHABLE_MS, this.settings.resolveTimeoutMs));
       // Nuage's own clients check the VRS's controller before writing anything (vrs-ovsdb.md §7.4).
@@ -411,6 +411,18 @@ export class NuageDriver implements NetworkDriver {
         throw err;
       }
     });
+  }
+
+  /**
+   * An entity of this host's VRS that no endpoint of this plugin is joined to any more: its row
+   * still in OVSDB (a removal waiting for OVSDB), or deleted moments ago (the VSD lists its
+   * address until the VRS has removed its VSD side: an endpoint CreateEndpoint removed because
+   * Docker gave its address again, after dockerd was killed).
+   */
+  private isLocalEntityGoingAway(vmUuid: string): boolean {
+    const vrs = this.deps.vrs;
+    if (!vrs.hasEntity?.(vmUuid) && !vrs.entityLeft?.(vmUuid)) return false;
+    return !this.deps.store.listEndpoints().some((e) => e.joined?.vmUuid === vmUuid);
   }
 
   /** OVSDB must be up (and its replica current) to write; the plugin serves Docker before it is. */

@@ -206,12 +206,17 @@ export class VrsClient {
     return b ? controllerVerdict(this.controllers(b)) : undefined;
   }
 
+  /** Whether this host's OVSDB has the entity row `vmUuid` (Nuage_VM_Table). */
+  hasEntity(vmUuid: string): boolean {
+    return this.replica.find(VM_TABLE, vmUuid) !== undefined;
+  }
+
   /**
-   * Whether this host's OVSDB has an entity row of that vm_uuid, or had one that went within
-   * the last LEFT_ENTITY_MS (left-entities.ts: the VRS may still be removing its VSD side).
+   * Whether the entity row `vmUuid` went from this host's OVSDB within the last LEFT_ENTITY_MS,
+   * as this client saw it (left-entities.ts: the VRS may still be removing its VSD side).
    */
-  entityHereOrLeaving(vmUuid: string): boolean {
-    return this.replica.find(VM_TABLE, vmUuid) !== undefined || this.left.has(vmUuid);
+  entityLeft(vmUuid: string): boolean {
+    return this.left.has(vmUuid);
   }
 
   /**

@@ -98,21 +98,25 @@ test("the replica shows a transaction's effect as soon as the transaction answer
   }
 });
 
-test("an entity whose row this client saw go counts as here or leaving; one never seen does not", async () => {
+test("an entity whose row went counts as having left, for this client and for another; one never seen does not", async () => {
   const { vrs } = await vrsClient();
   const { vrs: other } = await vrsClient();
   const uuid = "c".repeat(64);
-  assert.equal(vrs.entityHereOrLeaving(uuid), false);
   await vrs.attach(att("nuhleave", { vmUuid: uuid }));
-  assert.equal(vrs.entityHereOrLeaving(uuid), true, "its row is there");
-  await waitFor("the other client to see the entity", () => other.entity(uuid) !== undefined, { timeoutMs: 5000 });
+  assert.equal(vrs.hasEntity(uuid), true);
+  assert.equal(vrs.entityLeft(uuid), false, "its row is there");
+  await waitFor("the other client to see the entity", () => other.hasEntity(uuid), { timeoutMs: 5000 });
   await vrs.detach("nuhleave", uuid);
-  assert.equal(vrs.entity(uuid), undefined);
-  assert.equal(vrs.entityHereOrLeaving(uuid), true, "its row went a moment ago");
+  assert.equal(vrs.hasEntity(uuid), false);
+  assert.equal(vrs.entityLeft(uuid), true, "its row went a moment ago");
   // Another writer's deletion is seen too (through the monitor).
-  await waitFor("the other client to see it go", () => other.entity(uuid) === undefined, { timeoutMs: 5000 });
-  assert.equal(other.entityHereOrLeaving(uuid), true);
-  assert.equal(vrs.entityHereOrLeaving("d".repeat(64)), false);
+  await waitFor("the other client to see it go", () => !other.hasEntity(uuid), { timeoutMs: 5000 });
+  assert.equal(other.entityLeft(uuid), true);
+  // Written again: it has not left.
+  await vrs.attach(att("nuhleave", { vmUuid: uuid }));
+  assert.equal(vrs.entityLeft(uuid), false);
+  await vrs.detach("nuhleave", uuid);
+  assert.equal(vrs.entityLeft("d".repeat(64)), false);
 });
 
 test("attach writes the three rows in one transaction; a second port of the same identity joins its entity", async () => {
