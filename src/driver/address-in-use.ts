@@ -38,17 +38,20 @@ export class AddressInUseCheck {
     private readonly waitMs = ADDRESS_CHECK_MS,
   ) {}
 
-  /** Throws a DriverError naming the holder when the VSD subnet uses `ip` already. */
   /**
-   * A holder that is an entity of this host's own VRS (its row still in this host's OVSDB: a
-   * container whose Leave the plugin is still undoing) is not refused: the VRS here frees the
-   * address when the row goes, so its resolution of the new port decides, as without the check.
+   * Throws a DriverError naming the holder when the VSD subnet uses `ip` already.
+   *
+   * A holder that is an entity of this host's VRS going away (its row still in this host's
+   * OVSDB, no endpoint of this plugin joined to it any more: a Leave whose row removal waits for
+   * OVSDB) is not refused: the VRS here frees the address when the row goes, so its resolution of
+   * the new port decides, as without the check. A live local entity (another network's container
+   * on this host) is refused like any other holder.
    */
   async ensureFree(
     ref: NuageSubnetRef,
     ip: string,
     vmUuid: string,
-    isLocalEntity: (uuid: string) => boolean = () => false,
+    isLocalEntityGoingAway: (uuid: string) => boolean = () => false,
   ): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<"late">((resolve) => {
@@ -74,7 +77,7 @@ export class AddressInUseCheck {
       return;
     }
     if (!holder) return;
-    if (holder.containerUuid && isLocalEntity(holder.containerUuid)) {
+    if (holder.containerUuid && isLocalEntityGoingAway(holder.containerUuid)) {
       this.logger.info(
         { ip, subnet: ref.subnet, holder: holder.what },
         "the address is held by an entity of this host's VRS that is going away; Join waits for the VRS",

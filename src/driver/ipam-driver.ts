@@ -195,7 +195,7 @@ export class NuageIpam implements IpamDriver {
   private vsd(): IpamVsd {
     if (!this.deps.vsd) {
       throw new DriverError(
-        "the nuage IPAM needs VSD access: set VsdUrl, VsdOrganization, VsdUser and VsdPassword in the plugin's config, or leave out --ipam-driver=nuage",
+        "the nuage IPAM needs VSD access: set VsdUrl, VsdOrganization, VsdUser and VsdPasswordFile (or VsdPassword) in the plugin's config, or leave out --ipam-driver=nuage",
       );
     }
     return this.deps.vsd;

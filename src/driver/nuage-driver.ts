@@ -309,7 +309,7 @@ export class NuageDriver implements NetworkDriver {
       // Docker's IPAM knows only its network: an address the VSD subnet uses already would never resolve.
       if (!reservation)
         await this.deps.addressCheck?.ensureFree(net.nuage, bareIp(ep.address), vmUuid, (uuid) =>
-          this.deps.vrs.hasEntity ? this.deps.vrs.hasEntity(uuid) : false,
+          this.isLocalEntityGoingAway(uuid),
         );
       await this.vrsReady(what, Math.min(OVSDB_UNREACHABLE_MS, this.settings.resolveTimeoutMs));
       // Nuage's own clients check the VRS's controller before writing anything (vrs-ovsdb.md §7.4).
@@ -414,6 +414,12 @@ export class NuageDriver implements NetworkDriver {
   }
 
   /** OVSDB must be up (and its replica current) to write; the plugin serves Docker before it is. */
+  /** An entity still in this host's OVSDB that no endpoint of this plugin is joined to any more. */
+  private isLocalEntityGoingAway(vmUuid: string): boolean {
+    if (!this.deps.vrs.hasEntity?.(vmUuid)) return false;
+    return !this.deps.store.listEndpoints().some((e) => e.joined?.vmUuid === vmUuid);
+  }
+
   private async vrsReady(what: string, waitMs: number): Promise<void> {
     try {
       await this.deps.vrs.ready(waitMs);

@@ -93,7 +93,7 @@ export class PolicyGroups {
   async resolve(ref: NuageSubnetRef, names: string[], source: string): Promise<PolicyGroupRef[]> {
     if (!this.vsd) {
       throw new DriverError(
-        `${source} needs VSD access to find the policy groups: set VsdUrl, VsdOrganization, VsdUser and VsdPassword in the plugin's config (the network's -o policy-group works without)`,
+        `${source} needs VSD access to find the policy groups: set VsdUrl, VsdOrganization, VsdUser and VsdPasswordFile (or VsdPassword) in the plugin's config (the network's -o policy-group works without)`,
       );
     }
     const list = async (fresh: boolean): Promise<PolicyGroupRef[]> => {

@@ -27,9 +27,13 @@ const SUBNET_FULL = 2702;
 
 export interface VsdWriteSettings {
   /**
-   * Send X-Nuage-ProxyUser `<organization>@<user>` (the network's -o organization and -o user,
-   * the form bambou sends) on the container writes, as the specification's description of
-   * Container asks for REST-created containers (VsdProxyUser; needs a VSD user with CMS rights).
+   * Send X-Nuage-ProxyUser `<organization>@<user>` (the network's -o organization and -o user)
+   * on the container writes, as the specification's description of Container asks for
+   * REST-created containers (VsdProxyUser; needs a VSD user with CMS rights). The order inside the
+   * header is not settled by the references: the Container and VM descriptions say
+   * `enterpriseName@userName`, the ContainerInterface description and OpenStack's plugin use
+   * `user@enterprise` (vsd-api.md, open questions). This follows the description of the object it
+   * writes; the setting is off by default until a real VSD confirms the order.
    */
   proxyUser?: boolean;
 }

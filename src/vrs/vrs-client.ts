@@ -197,14 +197,15 @@ export class VrsClient {
     return b ? controllerVerdict(this.controllers(b)) : undefined;
   }
 
-  /**
-   * Why the VRS cannot resolve a port now, by the controller rule, naming the controllers; undefined
-   * when the rule holds or has no answer yet (unreported: the resolution wait watches the rule).
-   */
+  /** Whether this host's OVSDB has the entity row `vmUuid` (Nuage_VM_Table). */
   hasEntity(vmUuid: string): boolean {
     return this.replica.find(VM_TABLE, vmUuid) !== undefined;
   }
 
+  /**
+   * Why the VRS cannot resolve a port now, by the controller rule, naming the controllers; undefined
+   * when the rule holds or has no answer yet (unreported: the resolution wait watches the rule).
+   */
   controllerProblem(): string | undefined {
     const v = this.controllerVerdict();
     if (!v) return `bridge ${this.bridge} (VrsBridge) does not exist in the VRS`;

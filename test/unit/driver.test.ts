@@ -11,6 +11,8 @@ import type { VrsPorts, DockerLookup, SubnetDirectory } from "../../src/driver/d
 import { ResolutionError, type PortAttachment } from "../../src/vrs/vrs-client.js";
 import type { CreateNetworkRequest } from "../../src/plugin/protocol.js";
 import { macForAddress } from "../../src/driver/naming.js";
+import { AddressInUseCheck } from "../../src/driver/address-in-use.js";
+import { DriverError } from "../../src/plugin/protocol.js";
 
 const NET = "a".repeat(64);
 const EP = "b".repeat(64);
@@ -39,6 +41,11 @@ class FakeLinks implements HostLinks {
 
 class FakeVrs implements VrsPorts {
   ports = new Map<string, PortAttachment>();
+  /** Entity rows (Nuage_VM_Table) this host's OVSDB holds. */
+  entities = new Set<string>();
+  hasEntity(vmUuid: string): boolean {
+    return this.entities.has(vmUuid);
+  }
   outcome: "resolve" | "reason" | "timeout" | "zero" = "resolve";
   controller: string | undefined;
   down: string | undefined;
@@ -53,9 +60,11 @@ class FakeVrs implements VrsPorts {
   }
   async attach(a: PortAttachment): Promise<void> {
     this.ports.set(a.portName, a);
+    this.entities.add(a.vmUuid);
   }
-  async detach(name: string): Promise<void> {
+  async detach(name: string, vmUuid?: string): Promise<void> {
     this.ports.delete(name);
+    if (vmUuid) this.entities.delete(vmUuid);
   }
   async waitResolved(name: string) {
     const a = this.ports.get(name)!;
@@ -528,4 +537,53 @@ test("AllocateNetwork (swarm leader) checks like CreateNetwork and answers only 
     /--subnet 10\.21\.58\.0\/24 does not match VSD subnet "Subnet 2"/,
   );
   await assert.rejects(d.allocateNetwork({ ...req, Options: { ...readmeOpts, vni: "4097" } }), /unknown option -o vni/);
+});
+
+test("Join refuses an address a live entity of this host holds, and leaves one going away to the VRS", async () => {
+  // The holder: this host's entity of endpoint EP, which Docker's IPAM of another network would
+  // hand out again (the VSD knows its address; Docker's IPAM does not).
+  let holderUuid = "";
+  const addressCheck = new AddressInUseCheck(
+    {
+      async holderOf(_ref, ip, vmUuid) {
+        if (ip !== "10.21.59.2" || !holderUuid || vmUuid === holderUuid) return undefined;
+        return { what: 'VSD container "i1"', containerUuid: holderUuid };
+      },
+    },
+    logger,
+  );
+  const d = new NuageDriver(
+    { scope: "local", bridge: "alubr0", resolveTimeoutMs: 1000, driverName: "nuage" },
+    { store, links, vrs, logger, addressCheck },
+  );
+  // Two Docker networks on one VSD subnet: each one's IPAM knows only its own addresses.
+  const NET2 = "d".repeat(64);
+  await d.createNetwork(netReq(readmeOpts));
+  await d.createNetwork({ ...netReq(readmeOpts), NetworkID: NET2 });
+  const ep = (id: string, network: string) => ({
+    NetworkID: network,
+    EndpointID: id,
+    Interface: { Address: "10.21.59.2/24", MacAddress: "" },
+    Options: null,
+  });
+  await d.createEndpoint(ep(EP, NET));
+  await d.join({ NetworkID: NET, EndpointID: EP, SandboxKey: "/var/run/docker/netns/one", Options: null });
+  holderUuid = store.getEndpoint(EP)?.joined?.vmUuid ?? "";
+  assert.ok(vrs.hasEntity(holderUuid), "the first endpoint's entity is in this host's OVSDB");
+
+  await d.createEndpoint(ep(EP2, NET2));
+  await assert.rejects(
+    d.join({ NetworkID: NET2, EndpointID: EP2, SandboxKey: "/var/run/docker/netns/two", Options: null }),
+    (err: Error) =>
+      err instanceof DriverError && /address 10\.21\.59\.2 is already used .* VSD container "i1"/.test(err.message),
+  );
+  assert.equal(vrs.ports.size, 1, "the refused Join attached nothing");
+
+  // The first endpoint leaves, but its row stays (OVSDB went away during the removal): the VRS
+  // here frees the address when the row goes, so the new Join is left to the VRS's resolution.
+  await d.leave({ NetworkID: NET, EndpointID: EP });
+  await d.deleteEndpoint({ NetworkID: NET, EndpointID: EP });
+  vrs.entities.add(holderUuid);
+  await d.join({ NetworkID: NET2, EndpointID: EP2, SandboxKey: "/var/run/docker/netns/two", Options: null });
+  assert.ok(store.getEndpoint(EP2)?.joined, "the second endpoint joined");
 });

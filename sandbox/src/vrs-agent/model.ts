@@ -9,23 +9,11 @@
  */
 
 import { formatIpv4, parseIpv4, netmaskToPrefix as maskPrefix } from "../../../src/net/ipv4.js";
+import type { EntityRecord } from "../../../src/vrs/model.js";
+import type { RowRecord } from "../../../src/vrs/ovsdb/replica.js";
 
-/** An entity row (Nuage_VM_Table) as the agent reads it (the model's EntityRecord has these fields). */
-export interface EntityView {
-  vmUuid: string;
-  vmName: string;
-  enterprise: string;
-  user: string;
-  ports: string[];
-  metadata: Record<string, string>;
-  /** The lifecycle columns (vrs-ovsdb.md §4); undefined when the row did not carry them (older tests). */
-  type?: number;
-  domain?: number;
-  event?: number;
-  eventType?: number;
-  state?: number;
-  reason?: number;
-}
+/** What the agent's rules read of an entity row: the plugin's typed OVSDB model, without row bookkeeping. */
+export type EntityView = Omit<EntityRecord, keyof RowRecord>;
 
 /** libvrsdk's constants (vrs-ovsdb.md §4): what a real VRS is documented to understand. */
 const DOMAIN_DOCKER = 4;
