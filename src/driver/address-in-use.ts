@@ -41,11 +41,12 @@ export class AddressInUseCheck {
   /**
    * Throws a DriverError naming the holder when the VSD subnet uses `ip` already.
    *
-   * A holder that is an entity of this host's VRS going away (its row still in this host's
-   * OVSDB, no endpoint of this plugin joined to it any more: a Leave whose row removal waits for
-   * OVSDB) is not refused: the VRS here frees the address when the row goes, so its resolution of
-   * the new port decides, as without the check. A live local entity (another network's container
-   * on this host) is refused like any other holder.
+   * A holder that is an entity of this host's VRS going away (no endpoint of this plugin joined
+   * to it any more; its row still in this host's OVSDB, a Leave whose row removal waits for OVSDB,
+   * or deleted moments ago, its VSD side not yet removed by the VRS) is not refused: the VRS here
+   * frees the address when the row goes, so its resolution of the new port decides, as without
+   * the check. A live local entity (another network's container on this host) is refused like
+   * any other holder.
    */
   async ensureFree(
     ref: NuageSubnetRef,

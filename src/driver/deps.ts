@@ -14,6 +14,11 @@ export interface VrsPorts {
   hasEntity?(vmUuid: string): boolean;
   /** How long OVSDB has been away (or not yet read again after a reconnect); 0 while it is followed. */
   unavailableForMs?(): number;
+  /**
+   * Whether this host's OVSDB had an entity row of that vm_uuid that went moments ago (the VRS
+   * here may still be removing its VSD side: left-entities.ts).
+   */
+  entityLeft?(vmUuid: string): boolean;
   /** Rejects (naming the endpoint and why) unless OVSDB is up and followed within waitMs. */
   ready(waitMs: number): Promise<void>;
   /** Why the VRS cannot resolve anything now (no master controller, not connected), or undefined. */

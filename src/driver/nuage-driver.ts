@@ -430,13 +430,19 @@ export class NuageDriver implements NetworkDriver {
     });
   }
 
-  /** OVSDB must be up (and its replica current) to write; the plugin serves Docker before it is. */
-  /** An entity still in this host's OVSDB that no endpoint of this plugin is joined to any more. */
+  /**
+   * An entity of this host's VRS that no endpoint of this plugin is joined to any more: its row
+   * still in OVSDB (a removal waiting for OVSDB), or deleted moments ago (the VSD lists its
+   * address until the VRS has removed its VSD side: an endpoint CreateEndpoint removed because
+   * Docker gave its address again, after dockerd was killed).
+   */
   private isLocalEntityGoingAway(vmUuid: string): boolean {
-    if (!this.deps.vrs.hasEntity?.(vmUuid)) return false;
+    const vrs = this.deps.vrs;
+    if (!vrs.hasEntity?.(vmUuid) && !vrs.entityLeft?.(vmUuid)) return false;
     return !this.deps.store.listEndpoints().some((e) => e.joined?.vmUuid === vmUuid);
   }
 
+  /** OVSDB must be up (and its replica current) to write; the plugin serves Docker before it is. */
   private async vrsReady(what: string, waitMs: number): Promise<void> {
     try {
       await this.deps.vrs.ready(waitMs);

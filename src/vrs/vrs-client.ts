@@ -12,7 +12,7 @@
  */
 import type { OvsdbConnection, OvsdbOperation, OvsdbRow } from "./ovsdb/types.js";
 import { OvsdbUnavailableError } from "./ovsdb/errors.js";
-import { Replica } from "./ovsdb/replica.js";
+import { Replica, type RowChange } from "./ovsdb/replica.js";
 import { guardAbsent, guardEquals, runGuarded } from "./ovsdb/guarded.js";
 import { namedUuid, ovsMap, ovsSet } from "./ovsdb/values.js";
 import {
@@ -27,6 +27,7 @@ import {
   type Ownership,
 } from "./model.js";
 import { controllerVerdict, type ControllerVerdict } from "./controller-rule.js";
+import { LeftEntities } from "./left-entities.js";
 import {
   DB,
   EntityDomain,
@@ -118,6 +119,7 @@ export interface VrsClientOptions {
 export class VrsClient {
   private readonly replica: Replica<typeof TABLES>;
   private started = false;
+  private readonly left = new LeftEntities();
 
   constructor(
     private readonly ovsdb: Conn,
@@ -125,6 +127,13 @@ export class VrsClient {
     opts: VrsClientOptions = {},
   ) {
     this.replica = new Replica(ovsdb, DB, TABLES, opts.logger);
+    this.replica.on("change", (changes: RowChange<typeof TABLES>[]) => {
+      for (const c of changes) {
+        if (c.table !== VM_TABLE) continue;
+        if (c.after) this.left.back(c.after.vmUuid);
+        else if (c.before) this.left.gone(c.before.vmUuid);
+      }
+    });
   }
 
   get endpointName(): string {
@@ -205,6 +214,14 @@ export class VrsClient {
   /** Whether this host's OVSDB has the entity row `vmUuid` (Nuage_VM_Table). */
   hasEntity(vmUuid: string): boolean {
     return this.replica.find(VM_TABLE, vmUuid) !== undefined;
+  }
+
+  /**
+   * Whether the entity row `vmUuid` went from this host's OVSDB within the last LEFT_ENTITY_MS,
+   * as this client saw it (left-entities.ts: the VRS may still be removing its VSD side).
+   */
+  entityLeft(vmUuid: string): boolean {
+    return this.left.has(vmUuid);
   }
 
   /**

@@ -18,6 +18,7 @@ import { OvsdbUnavailableError } from "../../src/vrs/ovsdb/errors.js";
 import type { TableUpdates } from "../../src/vrs/ovsdb/types.js";
 import { setToArray } from "../../src/vrs/ovsdb/values.js";
 import { ResolutionError, VrsClient, type PortAttachment } from "../../src/vrs/vrs-client.js";
+import { waitFor } from "../support/proc.js";
 
 const DB = "Open_vSwitch";
 const BRIDGE = "alubr0";
@@ -95,6 +96,27 @@ test("the replica shows a transaction's effect as soon as the transaction answer
     await vrs.detach(port);
     assert.equal(vrs.entity(`${i}`.padStart(64, "b")), undefined, `detach ${i} visible at once`);
   }
+});
+
+test("an entity whose row went counts as having left, for this client and for another; one never seen does not", async () => {
+  const { vrs } = await vrsClient();
+  const { vrs: other } = await vrsClient();
+  const uuid = "c".repeat(64);
+  await vrs.attach(att("nuhleave", { vmUuid: uuid }));
+  assert.equal(vrs.hasEntity(uuid), true);
+  assert.equal(vrs.entityLeft(uuid), false, "its row is there");
+  await waitFor("the other client to see the entity", () => other.hasEntity(uuid), { timeoutMs: 5000 });
+  await vrs.detach("nuhleave", uuid);
+  assert.equal(vrs.hasEntity(uuid), false);
+  assert.equal(vrs.entityLeft(uuid), true, "its row went a moment ago");
+  // Another writer's deletion is seen too (through the monitor).
+  await waitFor("the other client to see it go", () => !other.hasEntity(uuid), { timeoutMs: 5000 });
+  assert.equal(other.entityLeft(uuid), true);
+  // Written again: it has not left.
+  await vrs.attach(att("nuhleave", { vmUuid: uuid }));
+  assert.equal(vrs.entityLeft(uuid), false);
+  await vrs.detach("nuhleave", uuid);
+  assert.equal(vrs.entityLeft("d".repeat(64)), false);
 });
 
 test("attach writes the three rows in one transaction; a second port of the same identity joins its entity", async () => {

@@ -32,6 +32,18 @@ test("an address the VSD subnet holds is refused naming it, its holder and the f
   await check.ensureFree(REF, "10.21.59.3", "other");
 });
 
+test("a holder that is an entity of this host's VRS, here or leaving, is left to the VRS's resolution", async () => {
+  const check = new AddressInUseCheck(
+    { holderOf: async () => ({ what: 'VSD container "nuh1e75296a28aa"', containerUuid: "left-here" }) },
+    logger,
+  );
+  await check.ensureFree(REF, "10.21.59.6", "new", (uuid) => uuid === "left-here");
+  await assert.rejects(
+    check.ensureFree(REF, "10.21.59.6", "new", (uuid) => uuid === "another"),
+    /address 10\.21\.59\.6 is already used in VSD subnet "Subnet 2" \(domain "Domain"\) by VSD container "nuh1e75296a28aa"/,
+  );
+});
+
 test("a VSD that fails or does not answer in time lets Join go on, within the check's deadline", async () => {
   const slow = new AddressInUseCheck({ holderOf: () => new Promise(() => undefined) }, logger, 100);
   const started = Date.now();

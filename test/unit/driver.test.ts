@@ -13,6 +13,7 @@ import type { CreateNetworkRequest } from "../../src/plugin/protocol.js";
 import { macForAddress } from "../../src/driver/naming.js";
 import { AddressInUseCheck } from "../../src/driver/address-in-use.js";
 import { DriverError } from "../../src/plugin/protocol.js";
+import { LeftEntities } from "../../src/vrs/left-entities.js";
 
 const NET = "a".repeat(64);
 const EP = "b".repeat(64);
@@ -46,6 +47,11 @@ class FakeVrs implements VrsPorts {
   hasEntity(vmUuid: string): boolean {
     return this.entities.has(vmUuid);
   }
+  /** As VrsClient: an entity whose row went counts as having left, for a while. */
+  left = new LeftEntities();
+  entityLeft(vmUuid: string): boolean {
+    return this.left.has(vmUuid);
+  }
   outcome: "resolve" | "reason" | "timeout" | "zero" = "resolve";
   controller: string | undefined;
   down: string | undefined;
@@ -64,7 +70,7 @@ class FakeVrs implements VrsPorts {
   }
   async detach(name: string, vmUuid?: string): Promise<void> {
     this.ports.delete(name);
-    if (vmUuid) this.entities.delete(vmUuid);
+    if (vmUuid && this.entities.delete(vmUuid)) this.left.gone(vmUuid);
   }
   async waitResolved(name: string) {
     const a = this.ports.get(name)!;
@@ -90,7 +96,7 @@ let store: FileStore;
 let links: FakeLinks;
 let vrs: FakeVrs;
 const logger = pino({ level: "silent" });
-const make = (extra: { docker?: DockerLookup; vsd?: SubnetDirectory } = {}) =>
+const make = (extra: { docker?: DockerLookup; vsd?: SubnetDirectory; addressCheck?: AddressInUseCheck } = {}) =>
   new NuageDriver(
     { scope: "local", bridge: "alubr0", resolveTimeoutMs: 1000, driverName: "nuage" },
     { store, links, vrs, logger, ...extra },
@@ -243,6 +249,38 @@ test("CreateEndpoint: veth names and MACs of other records are not reused; an ad
   });
   assert.match(z.Interface?.MacAddress ?? "", /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
   assert.notEqual(z.Interface?.MacAddress, derived);
+});
+
+test("Join of an address whose stale endpoint CreateEndpoint removed: the VSD still listing that entity does not refuse it", async () => {
+  // The VSD lists an entity's address until the VRS has removed its VSD side, after its row went.
+  const holders = new Map<string, string>(); // IP → the VSD container's UUID
+  const addressCheck = new AddressInUseCheck(
+    {
+      async holderOf(_ref, ip, vmUuid) {
+        const h = holders.get(ip);
+        return h && h !== vmUuid ? { what: `VSD container "${h.slice(0, 12)}"`, containerUuid: h } : undefined;
+      },
+    },
+    logger,
+  );
+  const d = make({ addressCheck });
+  await d.createNetwork(netReq(readmeOpts));
+  const ep = (id: string, ip: string) =>
+    d.createEndpoint({ NetworkID: NET, EndpointID: id, Interface: { Address: `${ip}/24` }, Options: null });
+  const join = (id: string, sandbox: string) =>
+    d.join({ NetworkID: NET, EndpointID: id, SandboxKey: `/var/run/docker/netns/${sandbox}`, Options: null });
+  await ep(EP, "10.21.59.2");
+  await join(EP, "old");
+  holders.set("10.21.59.2", store.getEndpoint(EP)!.joined!.vmUuid);
+  // dockerd killed: it drops EP without a call, and at its restart gives EP's address to EP2.
+  await ep(EP2, "10.21.59.2");
+  assert.equal(store.getEndpoint(EP), undefined, "the stale endpoint is removed");
+  await join(EP2, "new");
+  assert.ok(vrs.ports.get(store.getEndpoint(EP2)!.hostIfName), "EP2's port is written");
+  // Anyone else holding the address (another host's container) is still refused.
+  holders.set("10.21.59.3", "f".repeat(64));
+  await ep("d".repeat(64), "10.21.59.3");
+  await assert.rejects(join("d".repeat(64), "third"), /address 10\.21\.59\.3 is already used in VSD subnet/);
 });
 
 test("CreateEndpoint refuses an endpoint without an IPv4 address and one outside the pool", async () => {
