@@ -169,6 +169,42 @@ test("containers on the network get their addresses, ping each other, and appear
   await expectClean("rm -f and network rm");
 });
 
+test("NLN's v2 form: the one plugin as driver and IPAM, its options only as --ipam-opt; addresses reserved in the VSD, TCP and UDP between containers", async () => {
+  // Nuage's Go plugin, installed as a managed plugin, served its IPAM under its own name
+  // (nln.md: "IPAM driver = same plugin") and took the network's names from --ipam-opt.
+  const opts = ["organization=Enterprise", "domain=Domain", "zone=Zone", "subnet=Subnet 2", "user=admin"];
+  await bed.dockerOk([
+    "network",
+    "create",
+    `--driver=${MANAGED_DRIVER}`,
+    `--ipam-driver=${MANAGED_DRIVER}`,
+    ...opts.flatMap((o) => ["--ipam-opt", o]),
+    "--subnet=10.21.59.0/24",
+    "--gateway=10.21.59.1",
+    "NlnForm",
+  ]);
+  for (const c of ["n1", "n2"])
+    await bed.dockerOk(["run", "-d", "--name", c, "--net", "NlnForm", BUSYBOX_IMAGE, "sleep", "3600"]);
+  const ip1 = await ipOf("n1", "NlnForm");
+  const ip2 = await ipOf("n2", "NlnForm");
+  // Each address is a reservation the plugin's IPAM made in the VSD (a container of its own).
+  const state = await bed.vsd.state();
+  const reserved = new Set(
+    state.containerinterfaces
+      .filter((i) =>
+        state.containers.some(
+          (c) => c.ID === i.parentID && String(c.externalID ?? "").startsWith("nuage-libnetwork-ipam"),
+        ),
+      )
+      .map((i) => String(i.IPAddress)),
+  );
+  assert.ok(reserved.has(ip1) && reserved.has(ip2), `${ip1} and ${ip2} reserved in the VSD: ${[...reserved]}`);
+  await expectTcpAndUdp(bed, "n1", "n2", ip2);
+  await bed.dockerOk(["rm", "-f", "n1", "n2"]);
+  await bed.dockerOk(["network", "rm", "NlnForm"]);
+  await expectClean("NLN's v2 form: rm -f and network rm");
+});
+
 test("the plugin starts and serves without the Docker API (no docker.sock in its docker mount)", async () => {
   const disabled = await bed.docker(["plugin", "disable", MANAGED_DRIVER]);
   assert.equal(disabled.code, 0, disabled.stderr);
