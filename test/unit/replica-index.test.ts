@@ -127,3 +127,35 @@ test("unsyncedForMs: 0 while synced, then the time since the drop, and 0 again a
   push({}, true);
   assert.equal(r.unsyncedForMs, 0);
 });
+
+test("a resync tells the rows deleted while disconnected as deletions, and the others as changes from before", async () => {
+  const { conn, push } = fakeConnection();
+  const r = new Replica(conn, "Open_vSwitch", { Nuage_VM_Table: entityTable(["vm_uuid", "ports"]) });
+  const seen: {
+    changes: { uuid: string; before?: { vmUuid: string }; after?: { vmUuid: string } }[];
+    initial: boolean;
+  }[] = [];
+  r.on("change", (changes, initial) => seen.push({ changes, initial }));
+  r.start();
+  await r.whenSynced(Date.now() + 1000);
+  push({
+    Nuage_VM_Table: {
+      e1: { new: { vm_uuid: "vm1", ports: "p1" } },
+      e2: { new: { vm_uuid: "vm2", ports: "p2" } },
+    },
+  });
+  // The connection comes back: e1 went meanwhile, e2 is still there, e3 is new.
+  push({ Nuage_VM_Table: { e2: { new: { vm_uuid: "vm2", ports: "p2" } }, e3: { new: { vm_uuid: "vm3" } } } }, true);
+  const last = seen.at(-1)!;
+  assert.equal(last.initial, true);
+  const byUuid = new Map(last.changes.map((c) => [c.uuid, c]));
+  assert.equal(byUuid.size, 3);
+  assert.equal(byUuid.get("e1")?.before?.vmUuid, "vm1");
+  assert.equal(byUuid.get("e1")?.after, undefined, "deleted while disconnected");
+  assert.equal(byUuid.get("e2")?.before?.vmUuid, "vm2");
+  assert.equal(byUuid.get("e2")?.after?.vmUuid, "vm2");
+  assert.equal(byUuid.get("e3")?.before, undefined);
+  assert.equal(r.find("Nuage_VM_Table", "vm1"), undefined);
+  assert.deepEqual(names(r.withMember("Nuage_VM_Table", "p2")), ["vm2"]);
+  assert.deepEqual(r.withMember("Nuage_VM_Table", "p1"), []);
+});

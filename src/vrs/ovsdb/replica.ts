@@ -160,22 +160,30 @@ export class Replica<M extends TableModels> extends EventEmitter {
 
   /**
    * Decodes and indexes the rows of one update, then tells the listeners ("change": the
-   * records before and after, and whether it was the whole contents).
+   * records before and after, and whether it was the whole contents). The whole contents after
+   * a reconnect are told as changes from what the cache held before the drop: a row deleted
+   * while disconnected is a change with no `after`, as if its deletion had been seen (a reader
+   * that remembers deletions, like the VRS client's recently left entities, must not miss one
+   * because ovsdb-server restarted right after committing it).
    */
   private apply(updates: TableUpdates, initial: boolean): void {
-    if (initial)
-      for (const t of this.tables.values()) {
+    let previous: Map<string, Map<string, RowRecord>> | undefined;
+    if (initial) {
+      previous = new Map();
+      for (const [name, t] of this.tables) {
+        previous.set(name, new Map(t.rows));
         t.rows.clear();
         t.byKey.clear();
         t.byMember.clear();
       }
+    }
     const changes: RowChange<M>[] = [];
     for (const [table, rows] of Object.entries(updates)) {
       const t = this.tables.get(table);
       if (!t) continue;
       for (const [uuid, change] of Object.entries(rows)) {
-        const before = t.rows.get(uuid);
-        if (before) this.unindex(t, before);
+        const before = previous ? previous.get(table)?.get(uuid) : t.rows.get(uuid);
+        if (before && !previous) this.unindex(t, before);
         let after: RowRecord | undefined;
         if (change.new) {
           try {
@@ -191,6 +199,10 @@ export class Replica<M extends TableModels> extends EventEmitter {
         } else t.rows.delete(uuid);
         if (before || after) changes.push({ table, uuid, before, after } as RowChange<M>);
       }
+    }
+    for (const [table, rows] of previous ?? []) {
+      const sent = updates[table] ?? {};
+      for (const [uuid, before] of rows) if (!(uuid in sent)) changes.push({ table, uuid, before } as RowChange<M>);
     }
     if (initial) this.isSynced = true;
     this.emit("change", changes, initial);
