@@ -12,7 +12,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readdirSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -326,6 +326,7 @@ export class Fleet {
       proxy?.kill("SIGKILL");
       await vsd?.stop().catch(() => undefined);
       await lab.destroy().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
       throw err;
     }
   }
@@ -491,6 +492,8 @@ export class Fleet {
     this.proxy.kill("SIGTERM");
     await this.vsd.stop().catch(() => undefined);
     await this.lab.destroy().catch(() => undefined);
+    // Every process that wrote there is gone: the hosts' databases, sockets and logs go too.
+    await rm(this.dir, { recursive: true, force: true });
   }
 }
 
