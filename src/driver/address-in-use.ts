@@ -10,7 +10,8 @@
  */
 import type { Logger } from "pino";
 import { DriverError } from "../plugin/protocol.js";
-import type { NuageSubnetRef } from "../store/records.js";
+import type { EndpointRecord, NuageSubnetRef } from "../store/records.js";
+import type { VrsPorts } from "./deps.js";
 
 /** How long Join waits for the VSD's answer (Join refuses within about this long). */
 export const ADDRESS_CHECK_MS = 1_500;
@@ -91,4 +92,21 @@ export class AddressInUseCheck {
         "Create the network with --ipam-driver=nuage (addresses reserved in the VSD), or give it an --ip-range the VSD does not use",
     );
   }
+}
+
+/**
+ * An entity of this host's VRS that no endpoint of this plugin is joined to any more: its row
+ * still in OVSDB (a removal waiting for OVSDB), or deleted moments ago (the VSD lists its
+ * address until the VRS has removed its VSD side: an endpoint CreateEndpoint removed because
+ * Docker gave its address again, after dockerd was killed). A live entity of this host (another
+ * network's container) is not going away.
+ */
+export function entityGoingAway(
+  vrs: Pick<VrsPorts, "hasEntity" | "entityLeft">,
+  endpoints: Iterable<Pick<EndpointRecord, "joined">>,
+  vmUuid: string,
+): boolean {
+  if (!vrs.hasEntity?.(vmUuid) && !vrs.entityLeft?.(vmUuid)) return false;
+  for (const e of endpoints) if (e.joined?.vmUuid === vmUuid) return false;
+  return true;
 }

@@ -30,28 +30,10 @@ import type { PolicyGroups } from "./policy-groups.js";
 import { isOwnIpamDriver } from "./nln-pools.js";
 import { unresolvedMessage } from "./join-messages.js";
 import { ResolutionWatch } from "./resolution-watch.js";
+import { MIN_RESOLVE_WAIT_MS, OVSDB_DOWN_WAIT_MS, OVSDB_UNREACHABLE_MS, OVSDB_WRITE_MS } from "./ovsdb-waits.js";
+import { entityGoingAway } from "./address-in-use.js";
 
 const short = (id: string): string => id.slice(0, 12);
-/**
- * Leave and DeleteEndpoint give OVSDB this long in all (a dropped connection included), not the
- * whole call deadline, counted from when OVSDB went away: a restart of ovsdb-server is ridden
- * out, while an OVSDB away for longer (the rollback of a Join that waited 10 s for it, every
- * `docker rm` during a VRS upgrade) does not wait again, call after call, for what is left to
- * the reconcile pass anyway.
- */
-const OVSDB_DOWN_WAIT_MS = 2_000;
-/** How long Join waits for OVSDB to come (back): the README's bound for a VRS whose OVSDB is down. */
-const OVSDB_UNREACHABLE_MS = 10_000;
-/** The least time Join gives the VRS to resolve, whatever waiting for OVSDB took. */
-const MIN_RESOLVE_WAIT_MS = 1_000;
-/**
- * Join's write to OVSDB, retries of a conflicting write included, when OVSDB stays up. When the
- * connection drops during it, the write waits for OVSDB like the rest of Join (up to
- * OVSDB_UNREACHABLE_MS, within the Join's budget): a restart of ovsdb-server between Join's
- * check that OVSDB is up and its write must not fail a start the stated bound lets succeed.
- */
-const OVSDB_WRITE_MS = 3_000;
-
 export class NuageDriver implements NetworkDriver {
   private readonly locks = new KeyedMutex();
   /** Ports whose resolution Join did not wait for. */
@@ -326,7 +308,7 @@ export class NuageDriver implements NetworkDriver {
       // Docker's IPAM knows only its network: an address the VSD subnet uses already would never resolve.
       if (!reservation)
         await this.deps.addressCheck?.ensureFree(net.nuage, bareIp(ep.address), vmUuid, (uuid) =>
-          this.isLocalEntityGoingAway(uuid),
+          entityGoingAway(this.deps.vrs, this.deps.store.listEndpoints(), uuid),
         );
       await this.vrsReady(what, Math.min(OVSDB_UNREACHABLE_MS, this.settings.resolveTimeoutMs));
       // Nuage's own clients check the VRS's controller before writing anything (vrs-ovsdb.md §7.4).
@@ -428,18 +410,6 @@ export class NuageDriver implements NetworkDriver {
         throw err;
       }
     });
-  }
-
-  /**
-   * An entity of this host's VRS that no endpoint of this plugin is joined to any more: its row
-   * still in OVSDB (a removal waiting for OVSDB), or deleted moments ago (the VSD lists its
-   * address until the VRS has removed its VSD side: an endpoint CreateEndpoint removed because
-   * Docker gave its address again, after dockerd was killed).
-   */
-  private isLocalEntityGoingAway(vmUuid: string): boolean {
-    const vrs = this.deps.vrs;
-    if (!vrs.hasEntity?.(vmUuid) && !vrs.entityLeft?.(vmUuid)) return false;
-    return !this.deps.store.listEndpoints().some((e) => e.joined?.vmUuid === vmUuid);
   }
 
   /** OVSDB must be up (and its replica current) to write; the plugin serves Docker before it is. */
