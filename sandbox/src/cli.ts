@@ -28,6 +28,7 @@ import { ovsHostStatus, startOvsHost, stopOvsHost } from "./ovs/ovs-host.js";
 import { shellLine, writeManagedPluginSetup } from "./managed-plugin-setup.js";
 import { livePid, stopProcess } from "./proc.js";
 import { parseResolveDelay } from "./vrs-agent/resolve-delay.js";
+import { SEED_CSP_ADMIN } from "./vsd-sim/seed-credentials.js";
 
 const execFileP = promisify(execFile);
 
@@ -380,9 +381,9 @@ async function up(o: SandboxOptions): Promise<number> {
       "--vsd-url",
       info.vsd!.url,
       "--vsd-org",
-      "csp",
+      SEED_CSP_ADMIN.organization,
       "--vsd-user",
-      "csproot",
+      SEED_CSP_ADMIN.user,
       "--vsd-password-file",
       p.password,
       "--host-id",
@@ -410,7 +411,7 @@ async function up(o: SandboxOptions): Promise<number> {
     vrsSocket: ovs.unixSocket,
     bridge: info.bridge,
     pluginStateDir: p.pluginDir,
-    vsd: { url: info.vsd!.url, organization: "csp", user: "csproot", password: "csproot", caFile: info.vsd!.caFile },
+    vsd: { url: info.vsd!.url, ...SEED_CSP_ADMIN, caFile: info.vsd!.caFile },
   });
   say(`plugin config: ${p.config}`);
 
@@ -419,7 +420,7 @@ async function up(o: SandboxOptions): Promise<number> {
     state: o.state,
     ovsSocket: ovs.unixSocket,
     bridge: info.bridge,
-    vsd: { url: info.vsd!.url, organization: "csp", user: "csproot", password: "csproot", caFile: info.vsd!.caFile },
+    vsd: { url: info.vsd!.url, ...SEED_CSP_ADMIN, caFile: info.vsd!.caFile },
   });
   say("managed plugin on this sandbox (Scope global, for swarm; outside swarm mode add Scope=local):");
   say("  sudo scripts/build-plugin.sh /tmp/nuage-plugin && docker plugin create nuage /tmp/nuage-plugin");

@@ -6,6 +6,7 @@
  */
 import { VsdClient, vsdPath } from "../../src/vsd/client.js";
 import { vsdFilterEq } from "../../src/vsd/filter.js";
+import { SEED_CSP_ADMIN } from "../../sandbox/src/vsd-sim/seed-credentials.js";
 
 const [url, caFile, spec] = process.argv.slice(2);
 if (!url || !caFile || !spec) {
@@ -20,7 +21,7 @@ const s = JSON.parse(spec) as {
   netmask: string;
   gateway: string;
 };
-const vsd = new VsdClient({ url, caFile, organization: "csp", user: "csproot", password: "csproot" });
+const vsd = new VsdClient({ url, caFile, ...SEED_CSP_ADMIN });
 try {
   const ent = await vsd.findEnterprise("Enterprise");
   const domain = await vsd.findOne(vsdPath("enterprises", ent.ID, "domains"), vsdFilterEq("name", "Domain"));

@@ -3,6 +3,7 @@
  * left of their 2 s since OVSDB went away; Join's write gets the rest of its 10 s wait for
  * OVSDB (at least 3 s), so that a restart of ovsdb-server just before the write is ridden out.
  */
+import { MemoryLinks } from "../support/memory-links.js";
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -11,29 +12,11 @@ import { join } from "node:path";
 import pino from "pino";
 import { NuageDriver } from "../../src/driver/nuage-driver.js";
 import { FileStore } from "../../src/store/file-store.js";
-import type { HostLinks } from "../../src/host/links.js";
 import type { VrsPorts } from "../../src/driver/deps.js";
 import type { PortAttachment } from "../../src/vrs/vrs-client.js";
 
 const NET = "a".repeat(64);
 const EP = "b".repeat(64);
-
-class Links implements HostLinks {
-  links = new Set<string>();
-  async createVethPair(h: string, p: string): Promise<void> {
-    this.links.add(h);
-    this.links.add(p);
-  }
-  async deleteLink(n: string): Promise<boolean> {
-    return this.links.delete(n);
-  }
-  async linkExists(n: string): Promise<boolean> {
-    return this.links.has(n);
-  }
-  async listLinks(prefix: string): Promise<string[]> {
-    return [...this.links].filter((l) => l.startsWith(prefix));
-  }
-}
 
 /** Records the bound each write was given; OVSDB has been away for `awayMs`. */
 class Vrs implements VrsPorts {
@@ -67,7 +50,7 @@ let vrs: Vrs;
 const make = (resolveTimeoutMs: number) =>
   new NuageDriver(
     { scope: "local", bridge: "alubr0", resolveTimeoutMs, driverName: "nuage" },
-    { store, links: new Links(), vrs, logger: pino({ level: "silent" }) },
+    { store, links: new MemoryLinks(), vrs, logger: pino({ level: "silent" }) },
   );
 
 async function joined(d: NuageDriver): Promise<void> {

@@ -2,6 +2,7 @@
  * ResolveWait: Join waiting for the VRS's resolution ("before-start") or not ("after-start",
  * the resolution watched in the background and a port that never resolves still reported).
  */
+import { MemoryLinks } from "../support/memory-links.js";
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
@@ -11,7 +12,6 @@ import { join } from "node:path";
 import pino from "pino";
 import { NuageDriver } from "../../src/driver/nuage-driver.js";
 import { FileStore } from "../../src/store/file-store.js";
-import type { HostLinks } from "../../src/host/links.js";
 import type { VrsPorts } from "../../src/driver/deps.js";
 import { ResolutionError, type PortAttachment, type ResolvedPort } from "../../src/vrs/vrs-client.js";
 import type { CreateNetworkRequest } from "../../src/plugin/protocol.js";
@@ -19,23 +19,6 @@ import type { CreateNetworkRequest } from "../../src/plugin/protocol.js";
 const NET = "a".repeat(64);
 const EP = "b".repeat(64);
 const PORT = `nuh${"b".repeat(12)}`;
-
-class FakeLinks implements HostLinks {
-  links = new Set<string>();
-  async createVethPair(h: string, p: string): Promise<void> {
-    this.links.add(h);
-    this.links.add(p);
-  }
-  async deleteLink(n: string): Promise<boolean> {
-    return this.links.delete(n);
-  }
-  async linkExists(n: string): Promise<boolean> {
-    return this.links.has(n);
-  }
-  async listLinks(prefix: string): Promise<string[]> {
-    return [...this.links].filter((l) => l.startsWith(prefix));
-  }
-}
 
 /** A VRS that resolves a port only when the test says so. */
 class SlowVrs implements VrsPorts {
@@ -119,7 +102,7 @@ function make(resolveWait: "before-start" | "after-start", resolveTimeoutMs = 30
   );
   const d = new NuageDriver(
     { scope: "local", bridge: "alubr0", resolveTimeoutMs, resolveWait, driverName: "nuage" },
-    { store, links: new FakeLinks(), vrs, logger },
+    { store, links: new MemoryLinks(), vrs, logger },
   );
   drivers.push(d);
   return d;

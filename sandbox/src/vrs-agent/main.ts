@@ -15,6 +15,7 @@ import type { OvsdbEndpoint } from "../../../src/vrs/ovsdb/types.js";
 import { startVrsAgent, type UnresolvedAnswer } from "./agent.js";
 import { describeResolveDelay, NO_DELAY, parseResolveDelay, type ResolveDelay } from "./resolve-delay.js";
 import { vsdRestFromClient } from "./vsd-rest.js";
+import { SEED_CSP_ADMIN } from "../vsd-sim/seed-credentials.js";
 
 const USAGE =
   "usage: vrs-agent --ovsdb unix:PATH|tcp:HOST:PORT --bridge NAME --vsd-url URL [--vsd-ca FILE] " +
@@ -79,8 +80,8 @@ function parseArgs(argv: string[]): Args {
     bridge: a["--bridge"] ?? "alubr0",
     vsdUrl: a["--vsd-url"]!,
     vsdCa: a["--vsd-ca"],
-    vsdOrg: a["--vsd-org"] ?? "csp",
-    vsdUser: a["--vsd-user"] ?? "csproot",
+    vsdOrg: a["--vsd-org"] ?? SEED_CSP_ADMIN.organization,
+    vsdUser: a["--vsd-user"] ?? SEED_CSP_ADMIN.user,
     vsdPasswordFile: a["--vsd-password-file"]!,
     hostId: a["--host-id"]!,
     logLevel: level,
